@@ -1,0 +1,1 @@
+"""Helpers that run firmware code under real MicroPython interpreters (tests and benchmarks)."""
