@@ -1,0 +1,11 @@
+# Adafruit Feather RP2040. SDA/SCL (GP2/GP3) are also the STEMMA QT connector;
+# buttons on D5/D6/D9 to GND, where a FeatherWing OLED 128x64 puts its A/B/C.
+NAME = "Adafruit Feather RP2040"
+I2C_SCL = "SCL"
+I2C_SDA = "SDA"
+I2C_FREQUENCY = 400000
+DISPLAY_WIDTH = 128
+DISPLAY_HEIGHT = 64
+DISPLAY_ADDRESS = 0x3C
+RTC_ADDRESS = 0x68
+BUTTONS = (("A", "D9"), ("B", "D6"), ("C", "D5"))

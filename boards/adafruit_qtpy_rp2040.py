@@ -1,0 +1,11 @@
+# Adafruit QT Py RP2040. The STEMMA QT connector is I2C1 (SDA1/SCL1), so the DS3231 and a
+# 128x32 SSD1306 breakout chain with STEMMA QT cables; two buttons on A0/A1 to GND.
+NAME = "Adafruit QT Py RP2040"
+I2C_SCL = "SCL1"
+I2C_SDA = "SDA1"
+I2C_FREQUENCY = 400000
+DISPLAY_WIDTH = 128
+DISPLAY_HEIGHT = 32
+DISPLAY_ADDRESS = 0x3C
+RTC_ADDRESS = 0x68
+BUTTONS = (("A", "A0"), ("B", "A1"))

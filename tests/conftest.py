@@ -1,0 +1,40 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+REPO = Path(__file__).resolve().parents[1]
+FIRMWARE_LIB = REPO / "firmware" / "lib"
+BOARDS = REPO / "boards"
+
+# Firmware modules are importable on CPython exactly as on the fob: `import fob.otp`.
+for p in (str(FIRMWARE_LIB),):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+settings.register_profile("default", deadline=None, max_examples=100,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz", deadline=None, max_examples=20000,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-soak", action="store_true", help="run the long soak tests")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: slower than a few seconds")
+    config.addinivalue_line("markers", "soak: long runs, only with --run-soak (make soak)")
+    config.addinivalue_line("markers", "fuzz: hypothesis fuzzing; longer under make fuzz")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-soak"):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with make soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
