@@ -1,5 +1,6 @@
-# Adafruit Feather RP2040. SDA/SCL (GP2/GP3) are also the STEMMA QT connector;
-# buttons on D5/D6/D9 to GND, where a FeatherWing OLED 128x64 puts its A/B/C.
+# Adafruit Feather RP2040. SDA/SCL (GP2/GP3) are also the STEMMA QT connector, so a
+# 128x64 SSD1306 breakout and the DS3231 chain with STEMMA QT cables; buttons on
+# D9/D6/D5 to GND.
 NAME = "Adafruit Feather RP2040"
 I2C_SCL = "SCL"
 I2C_SDA = "SDA"
