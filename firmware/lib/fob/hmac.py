@@ -1,0 +1,227 @@
+# HMAC (RFC 2104) over whatever hash the board offers.
+#
+# CircuitPython's hashlib has only hashlib.new(name) with update()/digest() (no copy(), no
+# hmac module), MicroPython's has hashlib.sha1() style constructors, and many boards have
+# no hashlib or lack an algorithm (RP2040 before CircuitPython 9, sha256 before 10.1,
+# sha512 never).  Missing algorithms fall back to the pure compressions in sha1/sha256/
+# sha512, with the key's inner and outer states computed once per key so that a short
+# message costs two compressions instead of four.
+
+try:
+    import hashlib as _hashlib
+except ImportError:
+    _hashlib = None
+
+NAMES = ("sha1", "sha256", "sha512")
+
+_native = {}
+
+
+def _pure_module(name):
+    # Imported on first use so that a board only holds the compressions it needs.
+    if name == "sha1":
+        from fob import sha1 as mod
+    elif name == "sha256":
+        from fob import sha256 as mod
+    elif name == "sha512":
+        from fob import sha512 as mod
+    else:
+        raise ValueError("unknown hash algorithm %r (use sha1, sha256 or sha512)" % (name,))
+    return mod
+
+
+def native(name):
+    """The board's constructor for hash ``name`` (called with no argument), or None."""
+    if name in _native:
+        return _native[name]
+    ctor = None
+    lib = _hashlib
+    if lib is not None and name in NAMES:
+        direct = getattr(lib, name, None)
+        if direct is not None:
+            try:
+                direct()
+                ctor = direct
+            except (ValueError, OSError):
+                pass
+        if ctor is None:
+            new = getattr(lib, "new", None)
+            if new is not None:
+                try:
+                    new(name)
+
+                    def ctor():
+                        return new(name)
+                except (ValueError, OSError):
+                    pass
+    _native[name] = ctor
+    return ctor
+
+
+def _pad_block(block, n, total):
+    """Zero ``block`` from byte ``n`` on and end it with the bit length of a ``total``-byte
+    message (the caller has placed the 0x80 marker and checked the field fits)."""
+    for i in range(n, len(block)):
+        block[i] = 0
+    # Big-endian bit length built from the byte count, so it stays a small int as long
+    # as the byte count does.
+    i = len(block) - 1
+    block[i] = (total << 3) & 0xFF
+    total >>= 5
+    while total:
+        i -= 1
+        block[i] = total & 0xFF
+        total >>= 8
+
+
+def _length_bytes(mod):
+    return 8 if mod.BLOCK_SIZE == 64 else 16
+
+
+def _absorb(mod, state, data, prior, block):
+    """Hash ``data`` into ``state`` (already holding ``prior`` bytes) and finish it."""
+    compress = mod.compress
+    size = mod.BLOCK_SIZE
+    n = len(data)
+    off = 0
+    while n - off >= size:
+        compress(state, data, off)
+        off += size
+    rem = n - off
+    for i in range(rem):
+        block[i] = data[off + i]
+    block[rem] = 0x80
+    if rem + 1 + _length_bytes(mod) > size:
+        # No room left for the length: it goes in one more block.
+        for i in range(rem + 1, size):
+            block[i] = 0
+        compress(state, block, 0)
+        _pad_block(block, 0, prior + n)
+    else:
+        _pad_block(block, rem + 1, prior + n)
+    compress(state, block, 0)
+
+
+def _state_bytes(state, out):
+    i = 0
+    for limb in state:
+        out[i] = limb >> 8
+        out[i + 1] = limb & 0xFF
+        i += 2
+
+
+def pure_digest(name, data):
+    """Hash ``data`` with the pure-Python compression for ``name`` (no native hashlib)."""
+    mod = _pure_module(name)
+    state = list(mod.IV)
+    block = bytearray(mod.BLOCK_SIZE)
+    _absorb(mod, state, data, 0, block)
+    out = bytearray(mod.DIGEST_SIZE)
+    _state_bytes(state, out)
+    return bytes(out)
+
+
+def digest(name, data):
+    """Hash ``data`` with ``name``, natively when the board can."""
+    ctor = native(name)
+    if ctor is None:
+        return pure_digest(name, data)
+    h = ctor()
+    h.update(data)
+    return h.digest()
+
+
+class HMAC:
+    """HMAC with one key; ``digest(msg)`` can be called any number of times."""
+
+    def __init__(self, key, name="sha1", allow_native=True):
+        mod = _pure_module(name)
+        self.name = name
+        self.block_size = size = mod.BLOCK_SIZE
+        self.digest_size = mod.DIGEST_SIZE
+        ctor = native(name) if allow_native else None
+        self._ctor = ctor
+        if len(key) > size:
+            key = digest(name, key) if ctor is not None else pure_digest(name, key)
+        ipad = bytearray(size)
+        opad = bytearray(size)
+        for i in range(size):
+            k = key[i] if i < len(key) else 0
+            ipad[i] = k ^ 0x36
+            opad[i] = k ^ 0x5C
+        if ctor is not None:
+            self._ipad = ipad
+            self._opad = opad
+            return
+        self._mod = mod
+        self._compress = mod.compress
+        istate = list(mod.IV)
+        mod.compress(istate, ipad, 0)
+        ostate = list(mod.IV)
+        mod.compress(ostate, opad, 0)
+        self._istate = istate
+        self._ostate = ostate
+        self._work = list(mod.IV)
+        self._block = ipad
+        # The outer message is always one digest long, so its padding is laid out once
+        # and only the digest bytes change per message.
+        self._outer = opad
+        opad[mod.DIGEST_SIZE] = 0x80
+        _pad_block(opad, mod.DIGEST_SIZE + 1, size + mod.DIGEST_SIZE)
+        self._out = bytearray(mod.DIGEST_SIZE)
+        self._inner_len = -1
+
+    @property
+    def uses_native(self):
+        return self._ctor is not None
+
+    def digest(self, msg):
+        """HMAC of ``msg`` as bytes."""
+        return bytes(self.digest_buffer(msg))
+
+    def digest_buffer(self, msg):
+        """HMAC of ``msg``; the pure path returns an internal buffer that the next call
+        overwrites (saves an allocation in the once-a-period code path)."""
+        ctor = self._ctor
+        if ctor is not None:
+            h = ctor()
+            h.update(self._ipad)
+            h.update(msg)
+            inner = h.digest()
+            h = ctor()
+            h.update(self._opad)
+            h.update(inner)
+            return h.digest()
+        compress = self._compress
+        work = self._work
+        src = self._istate
+        for i in range(len(work)):
+            work[i] = src[i]
+        size = self.block_size
+        n = len(msg)
+        block = self._block
+        if n == self._inner_len:
+            # Same length as last time: the padding already in the block still holds.
+            for i in range(n):
+                block[i] = msg[i]
+            compress(work, block, 0)
+        elif n + 1 + _length_bytes(self._mod) <= size:
+            for i in range(n):
+                block[i] = msg[i]
+            block[n] = 0x80
+            _pad_block(block, n + 1, size + n)
+            self._inner_len = n
+            compress(work, block, 0)
+        else:
+            self._inner_len = -1
+            _absorb(self._mod, work, msg, size, block)
+        outer = self._outer
+        _state_bytes(work, outer)
+        src = self._ostate
+        for i in range(len(work)):
+            work[i] = src[i]
+        compress(work, outer, 0)
+        out = self._out
+        _state_bytes(work, out)
+        return out
+

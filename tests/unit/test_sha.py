@@ -1,0 +1,129 @@
+import hashlib
+import hmac as std_hmac
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fob import hmac, sha1, sha256, sha512
+
+MODULES = {"sha1": sha1, "sha256": sha256, "sha512": sha512}
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+@given(data=st.binary(max_size=300))
+def test_pure_digest_matches_hashlib(name, data):
+    assert hmac.pure_digest(name, data) == hashlib.new(name, data).digest()
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_pure_digest_at_every_padding_boundary(name):
+    size = MODULES[name].BLOCK_SIZE
+    for n in list(range(size - 20, size + 2)) + list(range(2 * size - 20, 2 * size + 2)):
+        data = bytes((i * 7 + n) & 0xFF for i in range(n))
+        assert hmac.pure_digest(name, data) == hashlib.new(name, data).digest(), n
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_sizes_match_hashlib(name):
+    mod = MODULES[name]
+    ref = hashlib.new(name)
+    assert mod.BLOCK_SIZE == ref.block_size
+    assert mod.DIGEST_SIZE == ref.digest_size
+    assert len(mod.IV) * 2 == mod.DIGEST_SIZE
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+@given(block=st.binary(min_size=128, max_size=128))
+def test_compress_keeps_every_limb_16_bit(name, block):
+    mod = MODULES[name]
+    state = list(mod.IV)
+    mod.compress(state, block, 0)
+    assert all(0 <= limb <= 0xFFFF for limb in state)
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+@pytest.mark.parametrize("native", [True, False])
+@given(key=st.binary(min_size=1, max_size=300), msg=st.binary(max_size=300))
+def test_hmac_matches_stdlib(name, native, key, msg):
+    mac = hmac.HMAC(key, name, allow_native=native)
+    assert mac.uses_native == native
+    expected = std_hmac.new(key, msg, name).digest()
+    assert mac.digest(msg) == expected
+    # The same object again, and for a message of another length, still agrees.
+    assert mac.digest(msg) == expected
+    assert mac.digest(msg + b"x") == std_hmac.new(key, msg + b"x", name).digest()
+
+
+def test_hmac_rfc2202_and_rfc4231_vectors():
+    # RFC 2202 test case 1 and 6 (key longer than a block), RFC 4231 test case 2.
+    for native in (True, False):
+        mac = hmac.HMAC(b"\x0b" * 20, "sha1", allow_native=native)
+        assert mac.digest(b"Hi There").hex() == "b617318655057264e28bc0b6fb378c8ef146be00"
+        mac = hmac.HMAC(b"\xaa" * 80, "sha1", allow_native=native)
+        assert (mac.digest(b"Test Using Larger Than Block-Size Key - Hash Key First").hex()
+                == "aa4ae5e15272d00e95705637ce8a3b55ed402112")
+        mac = hmac.HMAC(b"Jefe", "sha256", allow_native=native)
+        assert (mac.digest(b"what do ya want for nothing?").hex()
+                == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        mac = hmac.HMAC(b"Jefe", "sha512", allow_native=native)
+        assert mac.digest(b"what do ya want for nothing?").hex() == (
+            "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+            "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737")
+
+
+def test_unknown_hash_name_is_a_value_error():
+    with pytest.raises(ValueError, match="md5"):
+        hmac.HMAC(b"k", "md5")
+
+
+class _CircuitPythonLikeHashlib:
+    """hashlib as CircuitPython has it: only new(name), sha512 unsupported."""
+
+    def __init__(self):
+        self.made = []
+
+    def new(self, name):
+        if name == "sha512":
+            raise ValueError("Unsupported hash algorithm")
+        self.made.append(name)
+        return hashlib.new(name)
+
+
+class _MicroPythonLikeHashlib:
+    """hashlib as MicroPython's unix port has it: sha1()/sha256() constructors only."""
+
+    sha1 = staticmethod(hashlib.sha1)
+    sha256 = staticmethod(hashlib.sha256)
+
+
+def test_hmac_uses_hashlib_new_when_there_are_no_constructors(monkeypatch):
+    fake = _CircuitPythonLikeHashlib()
+    monkeypatch.setattr(hmac, "_hashlib", fake)
+    monkeypatch.setattr(hmac, "_native", {})
+    mac = hmac.HMAC(b"key", "sha1")
+    assert mac.uses_native
+    assert mac.digest(b"msg") == std_hmac.new(b"key", b"msg", "sha1").digest()
+    assert "sha1" in fake.made
+    # sha512 is refused by new(): the pure fallback answers instead.
+    mac = hmac.HMAC(b"key", "sha512")
+    assert not mac.uses_native
+    assert mac.digest(b"msg") == std_hmac.new(b"key", b"msg", "sha512").digest()
+
+
+def test_hmac_falls_back_when_a_constructor_is_missing(monkeypatch):
+    monkeypatch.setattr(hmac, "_hashlib", _MicroPythonLikeHashlib())
+    monkeypatch.setattr(hmac, "_native", {})
+    assert hmac.HMAC(b"key", "sha256").uses_native
+    mac = hmac.HMAC(b"key", "sha512")
+    assert not mac.uses_native
+    assert mac.digest(b"m") == std_hmac.new(b"key", b"m", "sha512").digest()
+
+
+def test_no_hashlib_means_pure_everywhere(monkeypatch):
+    monkeypatch.setattr(hmac, "_hashlib", None)
+    monkeypatch.setattr(hmac, "_native", {})
+    for name in MODULES:
+        mac = hmac.HMAC(b"key", name)
+        assert not mac.uses_native
+        assert mac.digest(b"m") == std_hmac.new(b"key", b"m", name).digest()
