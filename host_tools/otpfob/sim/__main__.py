@@ -1,0 +1,3 @@
+from otpfob.sim.command import sim
+
+sim(prog_name="otpfob sim")

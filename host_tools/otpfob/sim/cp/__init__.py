@@ -1,0 +1,91 @@
+"""Fake CircuitPython modules backed by the simulated hardware.
+
+``Hardware`` holds what the fakes need (world clock, I2C bus, pins, USB links, state
+folder); ``modules(hw)`` returns the fake modules by the names firmware imports, ready to
+be put into ``sys.modules``. Written for CPython and MicroPython alike.
+"""
+
+hw = None
+
+
+class ResetRequested(BaseException):
+    """``microcontroller.reset()``: the board restarts (boot.py, then code.py)."""
+
+
+class ReloadRequested(BaseException):
+    """``supervisor.reload()``: code.py starts again, boot.py does not run."""
+
+
+class Hardware:
+    def __init__(self, world, bus, board_id="sim", state_dir=None, uid=None,
+                 data_link=None, console_link=None, nvm_size=4096):
+        self.world = world
+        self.bus = bus
+        self.board_id = board_id
+        self.state_dir = state_dir
+        self.uid = uid or b"\x00" * 8
+        self.data_link = data_link
+        self.console_link = console_link
+        self.nvm_size = nvm_size
+        self.nvm_path = None
+        self.pins = {}
+        self.claimed = {}
+        self.in_boot = False
+        # USB interfaces as CircuitPython starts: console on, data channel off until
+        # boot.py calls usb_cdc.enable(data=True).
+        self.usb_console = True
+        self.usb_data = False
+        self.usb_calls = []
+        self.storage_calls = []
+        self.reset_calls = []
+        self.i2c_singleton = None
+
+    def pin(self, name):
+        p = self.pins.get(name)
+        if p is None:
+            from otpfob.sim.cp.board import Pin
+            p = Pin(name)
+            self.pins[name] = p
+        return p
+
+    def claim(self, pin, owner):
+        if pin in self.claimed:
+            raise ValueError("%s in use" % pin.name)
+        self.claimed[pin] = owner
+
+    def release(self, pin, owner):
+        if self.claimed.get(pin) is owner:
+            del self.claimed[pin]
+
+    def release_all(self):
+        self.claimed = {}
+        self.i2c_singleton = None
+
+    # Buttons: a switch from the pin to GND; released means the pin is left floating.
+    def press(self, pin_name):
+        self.pin(pin_name).external = 0
+
+    def release_button(self, pin_name):
+        self.pin(pin_name).external = None
+
+
+def modules(hardware):
+    """Install ``hardware`` and return {module name: fake module}."""
+    global hw
+    hw = hardware
+    from otpfob.sim.cp import board as board_mod
+    from otpfob.sim.cp import busio, digitalio, microcontroller, storage, supervisor, usb_cdc
+    from otpfob.sim.cp import time_stub
+
+    usb_cdc._refresh()
+    microcontroller._load_nvm()
+    return {
+        "board": board_mod.Board(hardware),
+        "busio": busio,
+        "digitalio": digitalio,
+        "usb_cdc": usb_cdc,
+        "storage": storage,
+        "microcontroller": microcontroller,
+        "supervisor": supervisor,
+        "time": time_stub,
+    }

@@ -1,0 +1,101 @@
+"""Fake ``microcontroller``: cpu (uid stable per state folder), nvm kept in the state
+folder, reset() restarting the simulated board."""
+
+from otpfob.sim import cp as _cp
+
+
+class _Cpu:
+    frequency = 125000000
+    temperature = 27.0
+    voltage = 3.3
+
+    @property
+    def uid(self):
+        return bytearray(_cp.hw.uid)
+
+
+cpu = _Cpu()
+cpus = (cpu,)
+
+
+class _Nvm:
+    """Byte-addressable non-volatile memory; every write goes to the state folder."""
+
+    def __init__(self, size, path=None):
+        self._buf = bytearray(b"\xff" * size)
+        self._path = path
+        if path is not None:
+            try:
+                with open(path, "rb") as f:
+                    stored = f.read()
+                self._buf[0:len(stored)] = stored[:size]
+            except OSError:
+                pass
+
+    def __len__(self):
+        return len(self._buf)
+
+    def __getitem__(self, i):
+        v = self._buf[i]
+        return bytearray(v) if isinstance(i, slice) else v
+
+    def __setitem__(self, i, v):
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self._buf)) if hasattr(i, "indices") else \
+                (i.start or 0, len(self._buf) if i.stop is None else i.stop, 1)
+            if step != 1 or len(v) != stop - start:
+                raise ValueError("Slice and value different lengths.")
+            self._buf[start:stop] = v
+        else:
+            self._buf[i] = v
+        self._save()
+
+    def _save(self):
+        if self._path is None:
+            return
+        tmp = self._path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(self._buf)
+        import os
+
+        os.rename(tmp, self._path)
+
+
+nvm = None
+
+
+def _load_nvm():
+    global nvm
+    nvm = _Nvm(_cp.hw.nvm_size, _cp.hw.nvm_path)
+
+
+class RunMode:
+    NORMAL = "NORMAL"
+    SAFE_MODE = "SAFE_MODE"
+    BOOTLOADER = "BOOTLOADER"
+    UF2 = "UF2"
+
+
+class Pin:
+    pass
+
+
+def reset():
+    _cp.hw.reset_calls.append(("reset", None))
+    raise _cp.ResetRequested()
+
+
+def on_next_reset(run_mode):
+    _cp.hw.reset_calls.append(("on_next_reset", run_mode))
+
+
+def delay_us(delay):
+    _cp.hw.world.sleep(delay / 1000000)
+
+
+def disable_interrupts():
+    pass
+
+
+def enable_interrupts():
+    pass
