@@ -1,0 +1,753 @@
+"""The wire protocol: JSON lines in, one reply per line out, never a secret, never a crash."""
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import struct
+
+import pyotp
+import pytest
+from fob import otp, protocol
+from fob.protocol import MAX_LINE, Protocol
+from fob.vault import Account, Vault
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+T0 = 1800000000
+SECRET_B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"    # 20 bytes
+SECRET = base64.b32decode(SECRET_B32)
+
+
+# -- fakes ---------------------------------------------------------------------------
+
+class FakePort:
+    def __init__(self):
+        self.inbox = bytearray()
+        self.out = bytearray()
+
+    @property
+    def in_waiting(self):
+        return len(self.inbox)
+
+    def read(self, n):
+        data = bytes(self.inbox[:n])
+        del self.inbox[:n]
+        return data
+
+    def write(self, data):
+        self.out += data
+        return len(data)
+
+    def take(self):
+        out = bytes(self.out)
+        self.out.clear()
+        return out
+
+
+class FakeClock:
+    def __init__(self, t=T0):
+        self.t = t
+        self.reason = "ok"
+        self.fail = False
+
+    @property
+    def valid(self):
+        return self.reason == "ok"
+
+    def now(self):
+        return self.t if self.valid else None
+
+    def set(self, t):
+        if self.fail:
+            raise OSError(5, "I2C")
+        self.t = t
+        self.reason = "ok"
+
+
+class MemFile:
+    def __init__(self, fs, path, mode):
+        if "r" in mode and path not in fs.files:
+            raise OSError(2, "no such file")
+        if "w" in mode:
+            fs.files[path] = bytearray()
+        self.buf = fs.files[path]
+        self.pos = 0
+
+    def read(self, n):
+        data = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += len(data)
+        return data
+
+    def write(self, data):
+        self.buf[self.pos:self.pos + len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class MemFS:
+    def __init__(self):
+        self.files = {}
+        self.writes = 0
+        self.broken = False
+
+    def open(self, path, mode):
+        if self.broken and ("w" in mode or "+" in mode):
+            raise OSError(5, "flash failed")
+        if "w" in mode:
+            self.writes += 1
+        return MemFile(self, path, mode)
+
+    def size(self, path):
+        f = self.files.get(path)
+        return None if f is None else len(f)
+
+    def sync(self):
+        pass
+
+
+class Fob:
+    def __init__(self, accounts=()):
+        self.port = FakePort()
+        self.fs = MemFS()
+        self.vault = Vault("/", self.fs)
+        self.vault.load()
+        for a in accounts:
+            self.vault.add(a)
+        self.clock = FakeClock()
+        self.proto = Protocol(self.port, self.vault, self.clock,
+                              {"serial": "e661abcd", "board": "Test board",
+                               "display": "128x64", "buttons": ["A", "B"]})
+
+    def run(self, max_polls=10000):
+        """Poll until nothing is waiting and no reply is half written."""
+        for _ in range(max_polls):
+            self.proto.poll()
+            if not self.port.inbox and not self.proto.pending:
+                return
+        raise AssertionError("protocol did not go idle")
+
+    def replies(self):
+        text = self.port.take().decode("utf-8")
+        assert text == "" or text.endswith("\n")
+        return [json.loads(line) for line in text.splitlines()]
+
+    def send(self, data):
+        if isinstance(data, dict):
+            data = json.dumps(data).encode() + b"\n"
+        self.port.inbox += data
+        self.run()
+        return self.replies()
+
+    def call(self, cmd, **args):
+        req = {"id": 1, "cmd": cmd}
+        req.update(args)
+        out = self.send(req)
+        assert len(out) == 1 and out[0]["id"] == 1
+        return out[0]
+
+    def state(self):
+        return ([copy.copy(a.__dict__) for a in self.vault.accounts],
+                copy.deepcopy(self.fs.files))
+
+
+def ok(reply):
+    assert reply["ok"] is True, reply
+    return reply
+
+
+def err(reply, code):
+    assert reply["ok"] is False, reply
+    assert reply["error"]["code"] == code, reply
+    assert isinstance(reply["error"]["message"], str) and reply["error"]["message"]
+    return reply["error"]["message"]
+
+
+def acc(name="alice@example.com", issuer="Example", secret=SECRET, **kw):
+    return Account(name, issuer, secret, **kw)
+
+
+@pytest.fixture
+def fob():
+    return Fob([acc(), acc("bob", "Bank", b"0123456789abcdefghij", algorithm="SHA256",
+                           digits=8, period=60)])
+
+
+# -- hello / info / time -------------------------------------------------------------
+
+def test_hello_and_info_describe_the_fob(fob):
+    for cmd in ("hello", "info"):
+        r = ok(fob.call(cmd))
+        assert r["protocol"] == 1 and isinstance(r["firmware"], str)
+        assert r["serial"] == "e661abcd" and r["board"] == "Test board"
+        assert set(protocol.COMMANDS) <= set(r["capabilities"])
+        assert r["capacity"] >= 200 and r["accounts"] == 2
+        assert r["bytes_used"] == fob.vault.bytes_used and r["bytes_free"] > 0
+        assert r["time"] == T0 and r["clock"] == "ok" and r["max_line"] == MAX_LINE
+        assert r["algorithms"] == ["SHA1", "SHA256", "SHA512", "STEAM"]
+        assert r["display"] == "128x64" and r["buttons"] == ["A", "B"]
+    fob.clock.reason = "power_lost"
+    r = ok(fob.call("info"))
+    assert r["time"] is None and r["clock"] == "power_lost"
+
+
+def test_time_get_and_set(fob):
+    assert ok(fob.call("time_get")) == {"id": 1, "ok": True, "time": T0, "valid": True,
+                                         "clock": "ok"}
+    fob.clock.reason = "power_lost"
+    r = ok(fob.call("time_get"))
+    assert r["time"] is None and r["valid"] is False and r["clock"] == "power_lost"
+    r = ok(fob.call("time_set", time=T0 + 5))
+    assert r["time"] == T0 + 5 and r["valid"] is True and fob.clock.t == T0 + 5
+
+
+@pytest.mark.parametrize("value", [None, "1800000000", 1.8e9, True, 946684799, 4102444800])
+def test_time_set_rejects_bad_times(fob, value):
+    args = {} if value is None else {"time": value}
+    msg = err(fob.call("time_set", **args), "bad_argument")
+    assert "time" in msg
+    assert fob.clock.t == T0
+
+
+def test_time_set_on_a_failing_rtc_is_an_io_error(fob):
+    fob.clock.fail = True
+    err(fob.call("time_set", time=T0 + 100), "io")
+
+
+# -- add -----------------------------------------------------------------------------
+
+def test_add_stores_the_account_with_defaults(fob):
+    r = ok(fob.call("add", name="carol", issuer="Mail", secret="jbsw y3dp ehpk 3pxp"))
+    assert r == {"id": 1, "ok": True, "index": 2, "replaced": False}
+    a = fob.vault.accounts[2]
+    assert (a.name, a.issuer, a.secret) == ("carol", "Mail", base64.b32decode("JBSWY3DPEHPK3PXP"))
+    assert (a.algorithm, a.digits, a.period, a.created) == ("SHA1", 6, 30, T0)
+
+
+def test_add_takes_algorithm_in_any_case_and_steam_defaults_to_5_digits(fob):
+    ok(fob.call("add", name="x", secret=SECRET_B32, algorithm="sha512", digits=7, period=45))
+    ok(fob.call("add", name="s", issuer="Steam", secret=SECRET_B32, algorithm="Steam"))
+    x, s = fob.vault.accounts[2:]
+    assert (x.algorithm, x.digits, x.period) == ("SHA512", 7, 45)
+    assert (s.algorithm, s.digits) == ("STEAM", 5)
+
+
+def test_add_with_clock_not_set_records_created_zero(fob):
+    fob.clock.reason = "power_lost"
+    ok(fob.call("add", name="x", secret=SECRET_B32))
+    assert fob.vault.accounts[-1].created == 0
+
+
+def test_short_secret_is_accepted_with_a_warning(fob):
+    r = ok(fob.call("add", name="weak", secret="MFRGGZDF"))   # 5 bytes
+    assert "40 bits" in r["warning"]
+    assert len(fob.vault.accounts) == 3
+
+
+@pytest.mark.parametrize("secret, words", [
+    (None, "base32"),
+    (12345, "base32"),
+    ("JBSWY3DP!", "secret"),
+    ("ME======", "1 bytes"),
+    ("", "secret"),
+    (base64.b32encode(b"x" * 129).decode(), "129 bytes"),
+    ("A" * 600, "too long"),
+])
+def test_bad_secret_is_rejected_without_echoing_it(fob, secret, words):
+    before = fob.state()
+    args = {"name": "n"}
+    if secret is not None:
+        args["secret"] = secret
+    msg = err(fob.call("add", **args), "bad_secret")
+    assert words in msg
+    if isinstance(secret, str) and len(secret) >= 4:
+        assert secret[:8] not in msg
+    assert fob.state() == before
+
+
+@pytest.mark.parametrize("args, words", [
+    (dict(name="n" * 65), "name is 65 bytes"),
+    (dict(name=5), "name must be a string"),
+    (dict(issuer=["x"]), "issuer must be a string"),
+    (dict(name="", issuer=""), "both empty"),
+    (dict(name="a\tb"), "control"),
+    (dict(algorithm="MD5"), "algorithm"),
+    (dict(digits=9), "digits"),
+    (dict(digits="6"), "digits"),
+    (dict(algorithm="STEAM", digits=6), "digits"),
+    (dict(period=0), "period"),
+    (dict(period=True), "period"),
+    (dict(overwrite="yes"), "overwrite"),
+])
+def test_add_rejects_bad_arguments_naming_them(fob, args, words):
+    before = fob.state()
+    req = {"name": "n", "secret": SECRET_B32}
+    req.update(args)
+    msg = err(fob.call("add", **req), "bad_argument")
+    assert words in msg
+    assert fob.state() == before
+
+
+def test_add_duplicate_then_overwrite_in_place(fob):
+    before = fob.state()
+    msg = err(fob.call("add", name="ALICE@example.com", issuer="example", secret="MFRGGZDFMZTWQ2LK"),
+              "duplicate")
+    assert "alice@example.com" in msg.lower()
+    assert fob.state() == before
+    r = ok(fob.call("add", name="ALICE@example.com", issuer="example",
+                    secret="MFRGGZDFMZTWQ2LK", overwrite=True))
+    assert r["index"] == 0 and r["replaced"] is True
+    assert fob.vault.accounts[0].secret == b"abcdefghij"
+    assert len(fob.vault.accounts) == 2
+
+
+def test_add_when_full_is_rejected(fob):
+    fob.vault.add_many([acc("u%d" % i) for i in range(fob.vault.capacity - 2)])
+    before = fob.state()
+    err(fob.call("add", name="one too many", secret=SECRET_B32), "full")
+    assert fob.state() == before
+
+
+def test_flash_failure_is_an_io_error_and_changes_nothing(fob):
+    fob.fs.broken = True
+    before = fob.state()
+    err(fob.call("add", name="x", secret=SECRET_B32), "io")
+    err(fob.call("delete", index=0), "io")
+    assert fob.state() == before
+
+
+# -- add_many ------------------------------------------------------------------------
+
+def test_add_many_adds_all_in_one_write(fob):
+    fob.fs.writes = 0
+    r = ok(fob.call("add_many", accounts=[
+        {"name": "n1", "secret": SECRET_B32},
+        {"name": "n2", "issuer": "I", "secret": "MFRGGZDF", "algorithm": "SHA256", "digits": 8},
+        {"name": "alice@example.com", "issuer": "Example", "secret": "MFRGGZDFMZTWQ2LK"},
+    ], overwrite=True))
+    assert r["added"] == 2 and r["replaced"] == 1 and r["indexes"] == [2, 3, 0]
+    assert r["warnings"] == ["accounts[1]: secret is only 40 bits; RFC 4226 asks for at least 128"]
+    assert fob.fs.writes == 1
+    assert [a.name for a in fob.vault.accounts] == ["alice@example.com", "bob", "n1", "n2"]
+
+
+@pytest.mark.parametrize("items, code, where", [
+    ([{"name": "ok", "secret": SECRET_B32}, {"name": "bad", "secret": "!!"}], "bad_secret",
+     "accounts[1]"),
+    ([{"name": "ok", "secret": SECRET_B32}, {"name": "bad", "secret": SECRET_B32, "digits": 4}],
+     "bad_argument", "accounts[1]"),
+    ([{"name": "ok", "secret": SECRET_B32}, "not an object"], "bad_argument", "accounts[1]"),
+    ([{"name": "ok", "secret": SECRET_B32}, {"name": "OK", "secret": SECRET_B32}], "duplicate",
+     "accounts[1]"),
+    ([{"name": "bob", "issuer": "bank", "secret": SECRET_B32}], "duplicate", "accounts[0]"),
+    ([{"name": "n" * 70, "secret": SECRET_B32}], "bad_argument", "accounts[0]"),
+])
+def test_add_many_is_all_or_nothing(fob, items, code, where):
+    before = fob.state()
+    msg = err(fob.call("add_many", accounts=items), code)
+    assert msg.startswith(where)
+    assert fob.state() == before
+
+
+def test_add_many_needs_a_list(fob):
+    err(fob.call("add_many", accounts={"name": "x"}), "bad_argument")
+    err(fob.call("add_many"), "bad_argument")
+
+
+# -- list / delete / rename / move ---------------------------------------------------
+
+def test_list_gives_every_field_but_the_secret(fob):
+    r = ok(fob.call("list"))
+    assert r["accounts"] == [
+        {"index": 0, "issuer": "Example", "name": "alice@example.com", "algorithm": "SHA1",
+         "digits": 6, "period": 30, "created": 0},
+        {"index": 1, "issuer": "Bank", "name": "bob", "algorithm": "SHA256", "digits": 8,
+         "period": 60, "created": 0},
+    ]
+
+
+def test_list_of_an_empty_vault():
+    assert ok(Fob().call("list"))["accounts"] == []
+
+
+def test_long_list_is_written_over_several_polls_as_one_line():
+    f = Fob([acc("user%03d" % i) for i in range(100)])
+    f.port.inbox += b'{"id": 9, "cmd": "list"}\n'
+    f.proto.poll()
+    first = bytes(f.port.out)
+    assert first and b"\n" not in first       # started, not finished in one pass
+    f.run()
+    r = ok(f.replies()[0])
+    assert [a["name"] for a in r["accounts"]] == ["user%03d" % i for i in range(100)]
+
+
+def test_delete_by_index_and_by_issuer_and_name(fob):
+    r = ok(fob.call("delete", index=1))
+    assert r["deleted"] == {"index": 1, "issuer": "Bank", "name": "bob"}
+    r = ok(fob.call("delete", issuer="EXAMPLE", name="Alice@Example.com"))
+    assert r["deleted"]["index"] == 0
+    assert fob.vault.accounts == []
+
+
+@pytest.mark.parametrize("args, code", [
+    (dict(index=2), "not_found"),
+    (dict(index=-1), "not_found"),
+    (dict(index="0"), "bad_argument"),
+    (dict(issuer="Nobody", name="x"), "not_found"),
+    (dict(name="bob"), "not_found"),       # issuer defaults to ""
+    (dict(index=0, name="bob"), "bad_argument"),
+    (dict(), "bad_argument"),
+])
+def test_delete_errors(fob, args, code):
+    before = fob.state()
+    err(fob.call("delete", **args), code)
+    assert fob.state() == before
+
+
+def test_rename_and_move(fob):
+    r = ok(fob.call("rename", index=0, name="alice2"))
+    assert r == {"id": 1, "ok": True, "index": 0, "issuer": "Example", "name": "alice2"}
+    ok(fob.call("rename", index=1, name="bob", issuer="Bank 2"))
+    assert ok(fob.call("move", index=1, to=0))["index"] == 0
+    assert [(a.issuer, a.name) for a in fob.vault.accounts] == [("Bank 2", "bob"),
+                                                              ("Example", "alice2")]
+
+
+@pytest.mark.parametrize("cmd, args, code", [
+    ("rename", dict(index=5, name="x"), "not_found"),
+    ("rename", dict(index=0), "bad_argument"),
+    ("rename", dict(index=0, name="bob", issuer="bank"), "duplicate"),
+    ("rename", dict(index=0, name="x", issuer=3), "bad_argument"),
+    ("rename", dict(index=0, name="x" * 65), "bad_argument"),
+    ("move", dict(index=0, to=2), "not_found"),
+    ("move", dict(index=0), "bad_argument"),
+    ("move", dict(index=None, to=1), "bad_argument"),
+])
+def test_rename_and_move_errors(fob, cmd, args, code):
+    before = fob.state()
+    err(fob.call(cmd, **args), code)
+    assert fob.state() == before
+
+
+# -- code ----------------------------------------------------------------------------
+
+def _steam(secret, t):
+    mac = hmac.new(secret, struct.pack(">Q", t // 30), hashlib.sha1).digest()
+    o = mac[-1] & 15
+    n = struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF
+    out = ""
+    for _ in range(5):
+        out += "23456789BCDFGHJKMNPQRTVWXY"[n % 26]
+        n //= 26
+    return out
+
+
+def test_code_for_all_accounts_matches_reference(fob):
+    fob.vault.add(acc("s", "Steam", b"steam-secret-bytes!!", algorithm="STEAM", digits=5))
+    fob.clock.t = T0 + 7
+    r = ok(fob.call("code"))
+    assert r["time"] == T0 + 7
+    codes = r["codes"]
+    assert [c["index"] for c in codes] == [0, 1, 2]
+    assert codes[0]["code"] == pyotp.TOTP(SECRET_B32).at(T0 + 7)
+    assert codes[0]["seconds_left"] == 30 - (T0 + 7) % 30
+    bob = pyotp.TOTP(base64.b32encode(b"0123456789abcdefghij").decode(), digits=8,
+                     digest=hashlib.sha256, interval=60)
+    assert codes[1]["code"] == bob.at(T0 + 7) and codes[1]["seconds_left"] == 60 - (T0 + 7) % 60
+    assert codes[2]["code"] == _steam(b"steam-secret-bytes!!", T0 + 7)
+    assert codes[1]["issuer"] == "Bank" and codes[1]["name"] == "bob"
+    assert ok(fob.call("code", all=True))["codes"] == codes
+
+
+def test_code_for_one_account(fob):
+    r = ok(fob.call("code", index=1))
+    assert [c["index"] for c in r["codes"]] == [1]
+    err(fob.call("code", index=2), "not_found")
+    err(fob.call("code", index="1"), "bad_argument")
+
+
+def test_code_needs_a_set_clock(fob):
+    fob.clock.reason = "power_lost"
+    msg = err(fob.call("code"), "clock_not_set")
+    assert "power_lost" in msg
+
+
+def test_code_engine_failure_is_reported_per_account_without_detail(fob, monkeypatch):
+    def broken(key, t, digits=6, period=30, algorithm="sha1"):
+        if algorithm == "sha256":
+            raise ValueError("bad key %r" % key)
+        return "000000"
+
+    monkeypatch.setattr(otp, "totp", broken)
+    codes = ok(fob.call("code"))["codes"]
+    assert codes[0]["code"] == "000000"
+    assert codes[1]["code"] is None and codes[1]["error"]["code"] == "internal"
+    assert "0123456789" not in json.dumps(codes)
+
+
+# -- reset / selftest ----------------------------------------------------------------
+
+def test_reset_needs_confirm_then_wipes(fob):
+    before = fob.state()
+    err(fob.call("reset"), "bad_argument")
+    err(fob.call("reset", confirm="yes"), "bad_argument")
+    assert fob.state() == before
+    assert ok(fob.call("reset", confirm=True))["accounts"] == 0
+    assert fob.vault.accounts == []
+    assert all(SECRET not in bytes(f) for f in fob.fs.files.values())
+
+
+def test_selftest_passes_on_the_real_engine(fob):
+    r = ok(fob.call("selftest"))
+    assert r["pass"] is True
+    names = [c["name"] for c in r["checks"]]
+    assert len(names) == 1 + 10 + 18 and all(c["pass"] for c in r["checks"])
+    assert "rfc6238 sha512 t=20000000000" in names
+
+
+def test_selftest_reports_a_broken_engine(fob, monkeypatch):
+    real = otp.totp
+
+    def off_by_one(key, t, digits=6, period=30, algorithm="sha1"):
+        return real(key, t + 30, digits=digits, period=period, algorithm=algorithm)
+
+    monkeypatch.setattr(otp, "totp", off_by_one)
+    r = ok(fob.call("selftest"))
+    assert r["pass"] is False
+    bad = [c for c in r["checks"] if not c["pass"]]
+    assert len(bad) == 18 and all("expected" in c and "got" in c for c in bad)
+
+
+# -- framing and request errors ------------------------------------------------------
+
+@pytest.mark.parametrize("line, code", [
+    (b"hello\n", "bad_json"),
+    (b"{\"id\": 1, \"cmd\": \"hello\"\n", "bad_json"),
+    (b"[1, 2]\n", "bad_json"),
+    (b"\"text\"\n", "bad_json"),
+    (b"\xff\xfe{}\n", "bad_json"),
+    (b"{\"cmd\": \"hello\"}\n", "bad_request"),
+    (b"{\"id\": 1.5, \"cmd\": \"hello\"}\n", "bad_request"),
+    (b"{\"id\": [1], \"cmd\": \"hello\"}\n", "bad_request"),
+    (b"{\"id\": true, \"cmd\": \"hello\"}\n", "bad_request"),
+    (b"{\"id\": \"" + b"x" * 65 + b"\", \"cmd\": \"hello\"}\n", "bad_request"),
+])
+def test_unusable_requests_get_an_error_with_id_null(fob, line, code):
+    out = fob.send(line)
+    assert len(out) == 1 and out[0]["id"] is None
+    err(out[0], code)
+
+
+@pytest.mark.parametrize("req, code", [
+    ({"id": 3}, "bad_request"),
+    ({"id": 3, "cmd": 5}, "bad_request"),
+    ({"id": 3, "cmd": "frobnicate"}, "unknown_command"),
+    ({"id": 3, "cmd": "__init__"}, "unknown_command"),
+    ({"id": 3, "cmd": "HELLO"}, "unknown_command"),
+])
+def test_request_errors_keep_the_id(fob, req, code):
+    out = fob.send(req)
+    assert out[0]["id"] == 3
+    err(out[0], code)
+
+
+def test_string_ids_are_echoed(fob):
+    out = fob.send({"id": "abc-1", "cmd": "time_get"})
+    assert out[0]["id"] == "abc-1" and out[0]["ok"] is True
+
+
+def test_request_byte_by_byte_across_polls(fob):
+    line = json.dumps({"id": 42, "cmd": "add", "name": "é ✓", "secret": SECRET_B32}).encode()
+    for b in line:
+        fob.port.inbox.append(b)
+        fob.proto.poll()
+        assert fob.port.out == b""
+    fob.port.inbox += b"\r\n"
+    fob.run()
+    out = fob.replies()
+    assert out[0]["id"] == 42 and out[0]["ok"] is True
+    assert fob.vault.accounts[-1].name == "é ✓"
+
+
+def test_several_requests_in_one_read_are_answered_in_order(fob):
+    data = b"".join(json.dumps({"id": i, "cmd": "time_get"}).encode() + b"\n"
+                    for i in range(10))
+    data += b"\n  \r\n" + b'{"id": 99, "cmd": "nope"}\n'
+    out = fob.send(data)
+    assert [r["id"] for r in out] == list(range(10)) + [99]
+
+
+def test_work_per_poll_is_bounded(fob):
+    fob.port.inbox += b'{"id": 1, "cmd": "time_get"}\n' * 50
+    fob.proto.poll()
+    assert 1 <= len(fob.replies()) <= 8
+    fob.run()
+    assert len(fob.replies()) > 40
+
+
+def test_line_of_exactly_max_length_is_accepted_and_one_longer_is_not(fob):
+    base = b'{"id": 1, "cmd": "time_get", "pad": ""}'
+    exact = base[:-2] + b"x" * (MAX_LINE - len(base)) + b'"}'
+    assert len(exact) == MAX_LINE
+    assert fob.send(exact + b"\r\n")[0]["ok"] is True
+    over = base[:-2] + b"x" * (MAX_LINE + 1 - len(base)) + b'"}'
+    out = fob.send(over + b"\n")
+    assert len(out) == 1 and out[0]["id"] is None
+    err(out[0], "line_too_long")
+
+
+def test_overlong_line_is_dropped_up_to_its_newline_then_work_resumes(fob):
+    fob.port.inbox += b"{" + b"a" * 10000
+    for _ in range(50):
+        fob.proto.poll()
+    assert fob.port.out == b""
+    assert len(fob.proto._buf) <= MAX_LINE + 1
+    out = fob.send(b"b" * 300 + b'}\n{"id": 7, "cmd": "time_get"}\n')
+    assert [r["id"] for r in out] == [None, 7]
+    err(out[0], "line_too_long")
+    assert out[1]["ok"] is True
+
+
+def test_poll_with_nothing_waiting_does_nothing(fob):
+    for _ in range(5):
+        fob.proto.poll()
+    assert fob.port.out == b""
+
+
+def test_poll_never_raises_even_if_the_port_fails(fob):
+    class BadPort(FakePort):
+        @property
+        def in_waiting(self):
+            raise OSError(5, "usb gone")
+
+        def write(self, data):
+            raise OSError(5, "usb gone")
+
+    fob.proto.port = BadPort()
+    fob.proto.poll()
+    fob.proto.port = fob.port
+    assert ok(fob.call("time_get"))
+
+
+def test_unexpected_failure_is_internal_and_changes_nothing(fob, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(fob.vault, "add", boom)
+    before = fob.state()
+    err(fob.call("add", name="x", secret=SECRET_B32), "internal")
+    assert fob.state() == before
+    assert ok(fob.call("time_get"))
+
+
+# -- fuzzing -------------------------------------------------------------------------
+
+STORED = [
+    ("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "SHA1"),
+    ("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "SHA256"),
+    ("MZXW6YTBOJUWU4DBNRZGK3DBMV2GK43UMZXW6YTB", "SHA512"),
+]
+
+VALID = [
+    {"id": 1, "cmd": "hello"},
+    {"id": 2, "cmd": "list"},
+    {"id": 3, "cmd": "code"},
+    {"id": 4, "cmd": "code", "index": 1},
+    {"id": 5, "cmd": "add", "name": "fuzz", "issuer": "F", "secret": "KRSXG5DTMVRXEZLUKRSXG5DT",
+     "algorithm": "SHA256", "digits": 8, "period": 60},
+    {"id": 6, "cmd": "add_many", "accounts": [{"name": "m1", "secret": "NBSWY3DPNBSWY3DPNBSWY3DP"},
+                                              {"name": "m2", "secret": "ORSXG5BAORSXG5BAORSXG5BA"}]},
+    {"id": 7, "cmd": "delete", "index": 0},
+    {"id": 8, "cmd": "rename", "index": 1, "name": "renamed"},
+    {"id": 9, "cmd": "move", "index": 0, "to": 2},
+    {"id": 10, "cmd": "time_set", "time": T0},
+    {"id": 11, "cmd": "delete", "issuer": "Example", "name": "s1"},
+    {"id": 12, "cmd": "reset", "confirm": True},
+]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False)
+    | st.text(max_size=40),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
+    max_leaves=10,
+)
+
+
+@st.composite
+def frames(draw):
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return draw(st.binary(max_size=300))
+    base = json.dumps(draw(st.sampled_from(VALID))).encode()
+    if kind == 1:
+        data = bytearray(base)
+        for _ in range(draw(st.integers(1, 6))):
+            op = draw(st.integers(0, 2))
+            pos = draw(st.integers(0, len(data)))
+            byte = draw(st.integers(0, 255))
+            if op == 0 and pos < len(data):
+                data[pos] = byte
+            elif op == 1:
+                data.insert(pos, byte)
+            elif pos < len(data):
+                del data[pos]
+        return bytes(data) + b"\n"
+    if kind == 2:
+        req = json.loads(base)
+        key = draw(st.sampled_from(sorted(req) + ["index", "to", "name", "issuer", "secret",
+                                                   "accounts", "digits", "period", "time"]))
+        req[key] = draw(json_values)
+        return json.dumps(req).encode() + b"\n"
+    return base[:draw(st.integers(0, len(base)))] + b"\n"
+
+
+def _secret_forms(fob):
+    forms = set()
+    for a in fob.vault.accounts:
+        s = bytes(a.secret)
+        if len(s) >= 10:
+            forms.add(base64.b32encode(s).decode().rstrip("="))
+            forms.add(s.hex())
+            forms.add(base64.b64encode(s).decode().rstrip("="))
+    return forms
+
+
+@pytest.mark.fuzz
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(frames(), min_size=1, max_size=8), st.booleans())
+def test_fuzz_frames_never_crash_never_leak_and_rejections_change_nothing(frame_list, split):
+    fob = Fob([Account("s%d" % i, "Example", base64.b32decode(b), algorithm=alg,
+                       digits=6 if alg == "SHA1" else 8) for i, (b, alg) in enumerate(STORED)])
+    for frame in frame_list:
+        before = fob.state()
+        secrets = _secret_forms(fob)
+        if split:
+            for i in range(0, len(frame), 7):
+                fob.port.inbox += frame[i:i + 7]
+                fob.proto.poll()
+        else:
+            fob.port.inbox += frame
+        fob.run()
+        out = fob.replies()
+        assert len(out) <= frame.count(b"\n") + 1
+        for reply in out:
+            assert set(reply) >= {"id", "ok"}
+            if reply["ok"] is False:
+                assert reply["error"]["code"] in (
+                    "bad_json", "bad_request", "line_too_long", "unknown_command", "bad_secret",
+                    "bad_argument", "duplicate", "full", "not_found", "clock_not_set")
+                assert fob.state() == before or len(out) > 1
+            else:
+                assert "error" not in reply
+            body = dict(reply)
+            del body["id"]
+            text = json.dumps(body, ensure_ascii=False)
+            for form in secrets | _secret_forms(fob):
+                assert form not in text and form.lower() not in text
