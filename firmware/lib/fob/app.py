@@ -1,0 +1,98 @@
+# The fob's main loop: buttons and the clock drive the screens, the data channel drives
+# the vault, and the display gets whatever changed.
+
+import time
+
+APP = None  # the running App, for the simulator's status reports
+
+LOOP_SLEEP = 0.02
+
+
+def _hex(data):
+    return "".join("%02x" % b for b in data)
+
+
+class App:
+    def __init__(self, cfg, i2c=None, data_port=None):
+        import board
+        from fob.buttons import Buttons
+        from fob.clock import Clock
+        from fob.display import Display
+        from fob.settings import Settings
+        from fob.ui import UI
+        from fob.vault import Vault
+
+        if i2c is None:
+            import busio
+
+            i2c = busio.I2C(getattr(board, cfg.I2C_SCL), getattr(board, cfg.I2C_SDA),
+                            frequency=getattr(cfg, "I2C_FREQUENCY", 400000))
+        self.cfg = cfg
+        self.i2c = i2c
+        state_dir = getattr(cfg, "STATE_DIR", "/")
+        width = cfg.DISPLAY_WIDTH
+        height = cfg.DISPLAY_HEIGHT
+        self.display = Display(i2c, width, height, getattr(cfg, "DISPLAY_ADDRESS", 0x3C))
+        self.clock = Clock(i2c, getattr(cfg, "RTC_ADDRESS", 0x68))
+        self.buttons = Buttons(cfg.BUTTONS, board)
+        self.vault = Vault(state_dir)
+        self.vault.load()
+        self.settings = Settings(state_dir)
+        self.ui = UI(self.display, self.vault, self.clock, self.settings, self.buttons.names)
+        self.protocol = None
+        if data_port is None:
+            try:
+                import usb_cdc
+
+                data_port = usb_cdc.data
+            except (ImportError, AttributeError):
+                data_port = None
+        if data_port is not None:
+            from fob.protocol import Protocol
+
+            self.protocol = Protocol(data_port, self.vault, self.clock, self.info())
+
+    def info(self):
+        from fob import version
+
+        serial = ""
+        try:
+            import microcontroller
+
+            serial = _hex(microcontroller.cpu.uid)
+        except (ImportError, AttributeError):
+            pass
+        return {
+            "serial": serial,
+            "firmware": version.FIRMWARE,
+            "protocol": version.PROTOCOL,
+            "board": getattr(self.cfg, "NAME", ""),
+            "display": "%dx%d" % (self.cfg.DISPLAY_WIDTH, self.cfg.DISPLAY_HEIGHT),
+            "buttons": list(self.buttons.names),
+        }
+
+    def step(self):
+        """One pass of the loop; returns True when the display was redrawn."""
+        ui = self.ui
+        for name, kind in self.buttons.poll():
+            ui.handle(name, kind)
+        if self.protocol is not None:
+            self.protocol.poll()
+        drawn = ui.update()
+        if drawn and ui.powered:
+            self.display.flush()
+        return drawn
+
+    def status(self):
+        s = self.ui.status()
+        s["display_bytes"] = self.display.bytes_sent
+        return s
+
+
+def main(cfg):
+    global APP
+    APP = App(cfg)
+    app = APP
+    while True:
+        app.step()
+        time.sleep(LOOP_SLEEP)

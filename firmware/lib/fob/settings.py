@@ -1,0 +1,65 @@
+# The fob's own preferences, one "key=value" line each in a small file next to the vault.
+# A missing, unreadable or malformed file gives the defaults; a failed write (flash
+# read-only while the drive is mounted on a host) keeps the new values for this session.
+
+FILE_NAME = "fob_settings.txt"
+IDLE_MIN = 5
+IDLE_MAX = 3600
+
+
+def _join(root, name):
+    if not root or root.endswith("/"):
+        return (root or "") + name
+    return root + "/" + name
+
+
+class Settings:
+    def __init__(self, root="/"):
+        self.path = _join(root, FILE_NAME)
+        self.privacy = False
+        self.idle_timeout = 30
+        self.saved = True
+        self.load()
+
+    def load(self):
+        try:
+            with open(self.path, "r") as f:
+                text = f.read()
+        except OSError:
+            return
+        for line in text.split("\n"):
+            eq = line.find("=")
+            if eq < 0:
+                continue
+            key = line[:eq].strip()
+            value = line[eq + 1:].strip()
+            if key == "privacy":
+                self.privacy = value == "1"
+            elif key == "idle_timeout":
+                try:
+                    n = int(value)
+                except ValueError:
+                    continue
+                if IDLE_MIN <= n <= IDLE_MAX:
+                    self.idle_timeout = n
+
+    def save(self):
+        text = "privacy=%d\nidle_timeout=%d\n" % (1 if self.privacy else 0, self.idle_timeout)
+        try:
+            with open(self.path, "w") as f:
+                f.write(text)
+            self.saved = True
+        except OSError:
+            self.saved = False
+        return self.saved
+
+    def set_privacy(self, on):
+        self.privacy = bool(on)
+        return self.save()
+
+    def set_idle_timeout(self, seconds):
+        seconds = int(seconds)
+        if not IDLE_MIN <= seconds <= IDLE_MAX:
+            raise ValueError("idle timeout must be %d-%d seconds" % (IDLE_MIN, IDLE_MAX))
+        self.idle_timeout = seconds
+        return self.save()

@@ -1,0 +1,552 @@
+# The fob's screens, a state machine fed with button events and the clock. Each update
+# redraws the current screen into the frame buffer; Display.flush() then sends the panel
+# only what changed, so redrawing everything costs CPU but not bus time.
+
+import math
+import time
+
+from fob import font
+
+CODE = "code"
+LIST = "list"
+MENU = "menu"
+CONFIRM = "confirm"
+CLOCK_NOT_SET = "clock_not_set"
+EMPTY = "empty"
+OFF = "off"
+
+REVEAL_SECONDS = 20  # a revealed code hides again after this (privacy mode)
+MODAL_SECONDS = 15  # an untouched menu or confirmation cancels itself after this
+WARN_SECONDS = 5  # the last seconds of a period: ring marked, next code shown
+SCROLL_STEP = 3  # pixels a long label moves per scroll tick
+SCROLL_TICK = 0.2
+SCROLL_PAUSE = 1.5  # rest at either end of a long label
+IDLE_CHOICES = (15, 30, 60, 120, 300)
+
+_REASONS = {"power_lost": "RTC lost power", "before_build": "RTC date too old"}
+
+
+def group(code):
+    """The code as drawn: "123 456", "123 4567", "1234 5678"; shorter codes ungrouped."""
+    n = len(code)
+    if n == 6 or n == 7:
+        return code[:3] + " " + code[3:]
+    if n == 8:
+        return code[:4] + " " + code[4:]
+    return code
+
+
+def hidden(digits):
+    """Bullets in place of a code of ``digits`` characters, grouped like the code."""
+    return group("*" * digits)
+
+
+def ring_lit(n_pixels, seconds_left, period):
+    """How many of the ring's pixels stay lit with ``seconds_left`` of ``period`` to go."""
+    if seconds_left <= 0:
+        return 0
+    if seconds_left >= period:
+        return n_pixels
+    return (n_pixels * seconds_left + period // 2) // period
+
+
+class Layout:
+    """Positions for a 128x64 or 128x32 panel (pages are 8 px rows)."""
+
+    def __init__(self, width, height):
+        self.width = width
+        self.height = height
+        self.pages = height // 8
+        if height >= 64:
+            self.label_page = 0
+            self.code_page = 2
+            self.cx, self.cy, self.r = width - 15, 28, 13
+            self.num_page = 3
+            self.next_page = 7
+            self.index_page = 7
+        else:
+            self.label_page = 0
+            self.code_page = 1
+            self.cx, self.cy, self.r = width - 12, 20, 11
+            self.num_page = 2
+            self.next_page = 0
+            self.index_page = 0
+        self.ring_x0 = self.cx - self.r
+        self.code_x1 = self.ring_x0 - 2  # the code is centred left of the ring
+        xs, ys = ring_pixels(self.cx, self.cy, self.r, 2)
+        self.ring_x = xs
+        self.ring_y = ys
+        self.ring_n = len(xs)
+
+
+def ring_pixels(cx, cy, r, thickness):
+    """Pixels of a ring, ordered clockwise from 12 o'clock, as two bytearrays (x, y)."""
+    inner = (r - thickness) * (r - thickness)
+    outer = r * r + r  # a little over r*r rounds the outline like a drawn circle
+    pts = []
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            d = dx * dx + dy * dy
+            if inner + (r - thickness) < d <= outer:
+                a = math.atan2(dx, -dy)
+                if a < 0:
+                    a += 2 * math.pi
+                pts.append((a, cx + dx, cy + dy))
+    pts.sort()
+    xs = bytearray(len(pts))
+    ys = bytearray(len(pts))
+    for i, p in enumerate(pts):
+        xs[i] = p[1]
+        ys[i] = p[2]
+    return xs, ys
+
+
+def account_label(acc):
+    if acc.issuer and acc.name:
+        return acc.issuer + ":" + acc.name
+    return acc.issuer or acc.name or "?"
+
+
+class UI:
+    def __init__(self, display, vault, clock, settings, button_names=("A", "B", "C"),
+                 otp_module=None, monotonic=None):
+        if otp_module is None:
+            from fob import otp as otp_module
+        self.otp = otp_module
+        self.d = display
+        self.vault = vault
+        self.clock = clock
+        self.settings = settings
+        self.names = tuple(button_names)
+        self.nb = len(self.names)
+        self._mono = monotonic or time.monotonic
+        self.layout = Layout(display.width, display.height)
+        self.nav = CODE  # the screen shown when the clock is set and accounts exist
+        self.screen = CODE
+        self.index = 0
+        self.cursor = 0
+        self.menu_items = ()
+        self.menu_cursor = 0
+        self.confirm_index = -1
+        self.revealed = -1
+        self.reveal_until = 0.0
+        self.powered = True
+        t = self._mono()
+        self.last_input = t
+        self.modal_since = t
+        self._gen = None
+        self._count = 0
+        # The current entry's label and code cache, refreshed on navigation or vault change.
+        self._label = ""
+        self._label_w = 0
+        self._index_text = ""
+        self._key = None
+        self._key_for = -1
+        self._counter = None
+        self._code = None
+        self._code_drawn = None
+        self._next = None
+        self._next_counter = None
+        self._next_drawn = ""
+        self._scroll = 0
+        self._scroll_at = t
+        self._dirty = True
+        self._drawn_epoch = None
+        self.codes_computed = 0
+        self.draws = 0
+        # Last values shown, for status().
+        self.shown_code = None
+        self.seconds_left = None
+
+    # Inputs.
+
+    def _accounts(self):
+        return self.vault.accounts
+
+    def _sync_vault(self):
+        gen = self.vault.generation
+        if gen == self._gen:
+            return
+        self._gen = gen
+        self._count = len(self._accounts())
+        if self._count == 0:
+            self.index = 0
+        elif self.index >= self._count:
+            self.index = self._count - 1
+        if self.cursor >= self._count:
+            self.cursor = max(0, self._count - 1)
+        if self.nav in (MENU, CONFIRM):
+            self.nav = CODE
+        self.revealed = -1
+        self._select(self.index)
+
+    def _select(self, i):
+        self.index = i
+        self._key = None
+        self._key_for = -1
+        self._counter = None
+        self._code = None
+        self._next = None
+        self._next_counter = None
+        self._scroll = 0
+        self._scroll_at = self._mono() + SCROLL_PAUSE
+        if self._count:
+            acc = self._accounts()[i]
+            self._label = account_label(acc)
+            self._label_w = font.text_width(self._label)
+            self._index_text = "%d/%d" % (i + 1, self._count)
+        else:
+            self._label = ""
+            self._label_w = 0
+            self._index_text = ""
+        self._dirty = True
+
+    def _actions(self, name, kind):
+        """Map a button event to an action for the current screen."""
+        nb = self.nb
+        nav = self.nav
+        if nav == CONFIRM:
+            if nb == 1:
+                return "yes" if kind == "long" else "no"
+            return "yes" if (name == "A" and kind == "short") else "no"
+        if nav == CODE:
+            if kind == "long":
+                if nb == 2 and name == "B":
+                    return "list"
+                return "menu"
+            if name == "A":
+                return "next"
+            if name == "B":
+                return "prev"
+            return "select"
+        # List and menu: A/B move, C or any long press chooses.
+        if kind == "long" or name == "C":
+            return "choose"
+        if name == "A":
+            return "next"
+        return "prev"
+
+    def handle(self, name, kind):
+        """One button event; returns True when the screen may have changed."""
+        t = self._mono()
+        self.last_input = t
+        if not self.powered:
+            # The first press only wakes the display.
+            self._wake()
+            return True
+        self._sync_vault()
+        if self.screen in (CLOCK_NOT_SET, EMPTY):
+            return False
+        action = self._actions(name, kind)
+        self._dirty = True
+        self.modal_since = t
+        nav = self.nav
+        count = self._count
+        if nav == CODE:
+            if action == "next":
+                self._select((self.index + 1) % count)
+            elif action == "prev":
+                self._select((self.index - 1) % count)
+            elif action == "menu":
+                self._open_menu()
+            elif action == "list":
+                self.cursor = self.index
+                self.nav = LIST
+            elif action == "select":
+                if self._is_hidden(t):
+                    self._reveal(t)
+                else:
+                    self.cursor = self.index
+                    self.nav = LIST
+        elif nav == LIST:
+            if action == "next":
+                self.cursor = (self.cursor + 1) % count
+            elif action == "prev":
+                self.cursor = (self.cursor - 1) % count
+            else:
+                self._select(self.cursor)
+                self._reveal(t)
+                self.nav = CODE
+        elif nav == MENU:
+            n = len(self.menu_items)
+            if action == "next":
+                self.menu_cursor = (self.menu_cursor + 1) % n
+            elif action == "prev":
+                self.menu_cursor = (self.menu_cursor - 1) % n
+            else:
+                self._choose(self.menu_items[self.menu_cursor], t)
+        elif nav == CONFIRM:
+            if action == "yes" and 0 <= self.confirm_index < count:
+                self.vault.delete(self.confirm_index)
+                self._gen = None
+                self.nav = CODE
+                self._sync_vault()
+            self.nav = CODE
+            self.confirm_index = -1
+        return True
+
+    def _open_menu(self):
+        items = []
+        if self._is_hidden(self._mono()):
+            items.append("Show code")
+        items.append("Delete")
+        items.append("Privacy: " + ("on" if self.settings.privacy else "off"))
+        items.append("Blank after %ds" % self.settings.idle_timeout)
+        items.append("List")
+        items.append("Cancel")
+        self.menu_items = tuple(items)
+        self.menu_cursor = 0
+        self.nav = MENU
+
+    def _choose(self, item, t):
+        self.nav = CODE
+        if item == "Show code":
+            self._reveal(t)
+        elif item == "Delete":
+            self.confirm_index = self.index
+            self.nav = CONFIRM
+        elif item.startswith("Privacy"):
+            self.settings.set_privacy(not self.settings.privacy)
+            self.revealed = -1
+        elif item.startswith("Blank"):
+            cur = self.settings.idle_timeout
+            nxt = IDLE_CHOICES[0]
+            for c in IDLE_CHOICES:
+                if c > cur:
+                    nxt = c
+                    break
+            self.settings.set_idle_timeout(nxt)
+        elif item == "List":
+            self.cursor = self.index
+            self.nav = LIST
+
+    def _reveal(self, t):
+        self.revealed = self.index
+        self.reveal_until = t + REVEAL_SECONDS
+
+    def _is_hidden(self, t):
+        if not self.settings.privacy:
+            return False
+        return not (self.revealed == self.index and t < self.reveal_until)
+
+    def _wake(self):
+        self.powered = True
+        self.d.power(True)
+        self._dirty = True
+
+    # Time.
+
+    def _code_for(self, epoch, period):
+        """The current and (in the last seconds) next code, computed once per counter."""
+        acc = self._accounts()[self.index]
+        counter = epoch // period
+        if self._key_for != self.index or self._key is None:
+            self._key = self.otp.Key(acc.secret, acc.algorithm)
+            self._key_for = self.index
+        if counter != self._counter:
+            if self._next_counter == counter and self._next is not None:
+                self._code = self._next
+            else:
+                self._code = self.otp.totp(self._key, counter * period, acc.digits, period)
+                self.codes_computed += 1
+            self._code_drawn = group(self._code)
+            self._counter = counter
+        left = period - epoch % period
+        if left <= WARN_SECONDS and self._next_counter != counter + 1:
+            nxt = self.otp.totp(self._key, (counter + 1) * period, acc.digits, period)
+            self.codes_computed += 1
+            self._next = nxt
+            self._next_counter = counter + 1
+            self._next_drawn = "next " + group(nxt)
+        return left
+
+    def update(self):
+        """Advance timers, pick the screen, and redraw when anything visible changed.
+        Returns True when the frame buffer was redrawn."""
+        t = self._mono()
+        self._sync_vault()
+        if self.powered and t - self.last_input >= self.settings.idle_timeout:
+            self.powered = False
+            self.d.power(False)
+        if not self.powered:
+            self.screen = OFF
+            return False
+        epoch = self.clock.now()
+        if epoch is None:
+            screen = CLOCK_NOT_SET
+            self.nav = CODE
+        elif self._count == 0:
+            screen = EMPTY
+            self.nav = CODE
+        else:
+            screen = self.nav
+            if screen in (MENU, CONFIRM) and t - self.modal_since >= MODAL_SECONDS:
+                self.nav = screen = CODE
+                self._dirty = True
+        if screen != self.screen:
+            self.screen = screen
+            self._dirty = True
+        if screen == CODE and self._label_w > self.d.width - self._label_room():
+            if t >= self._scroll_at:
+                self._step_scroll(t)
+        if self.revealed >= 0 and t >= self.reveal_until:
+            self.revealed = -1
+            self._dirty = True
+        if not self._dirty and epoch == self._drawn_epoch:
+            return False
+        self._drawn_epoch = epoch
+        self._dirty = False
+        self.draw(epoch, t)
+        return True
+
+    def _label_room(self):
+        # Columns of the label row taken by other things (the index on a 32 px panel).
+        if self.layout.label_page == self.layout.index_page:
+            return font.text_width(self._index_text) + 3
+        return 0
+
+    def _step_scroll(self, t):
+        room = self.d.width - self._label_room()
+        end = self._label_w - room
+        if self._scroll >= end:
+            self._scroll = 0
+            self._scroll_at = t + SCROLL_PAUSE
+        else:
+            self._scroll += SCROLL_STEP
+            if self._scroll >= end:
+                self._scroll = end
+                self._scroll_at = t + SCROLL_PAUSE
+            else:
+                self._scroll_at = t + SCROLL_TICK
+        self._dirty = True
+
+    # Drawing.
+
+    def draw(self, epoch, t):
+        self.draws += 1
+        d = self.d
+        d.clear()
+        self.shown_code = None
+        self.seconds_left = None
+        s = self.screen
+        if s == CODE:
+            self._draw_code(epoch, t)
+        elif s == LIST:
+            self._draw_list()
+        elif s == MENU:
+            self._draw_menu()
+        elif s == CONFIRM:
+            self._draw_confirm()
+        elif s == CLOCK_NOT_SET:
+            self._draw_lines(("Clock not set", _REASONS.get(self.clock.reason, self.clock.reason),
+                              "Set it from a host:", "otpfob time --set"))
+        elif s == EMPTY:
+            self._draw_lines(("No accounts", "Add one from a host:", "otpfob add"))
+
+    def _draw_lines(self, lines):
+        d = self.d
+        page = 0
+        step = 2 if d.pages >= 8 and len(lines) <= 4 else 1
+        for line in lines:
+            if page >= d.pages:
+                break
+            d.text(line, 0, page)
+            page += step
+
+    def _draw_code(self, epoch, t):
+        d = self.d
+        lay = self.layout
+        acc = self._accounts()[self.index]
+        period = acc.period if acc.period > 0 else 30
+        left = self._code_for(epoch, period)
+        self.seconds_left = left
+        warn = left <= WARN_SECONDS
+        # Label row (on a short panel the next code takes it over in the last seconds).
+        room_end = d.width - self._label_room()
+        if lay.next_page == lay.label_page and warn:
+            d.text(self._next_drawn, 0, lay.label_page, 0, room_end)
+        else:
+            d.text(self._label, -self._scroll, lay.label_page, 0, room_end)
+        if self._index_text:
+            d.text(self._index_text, d.width - font.text_width(self._index_text),
+                   lay.index_page)
+        # The code, or bullets while privacy hides it.
+        if self._is_hidden(t):
+            text = hidden(len(self._code))
+        else:
+            text = self._code_drawn
+            self.shown_code = self._code
+        x = (lay.code_x1 - font.big_width(text)) // 2
+        d.big(text, x if x > 0 else 0, lay.code_page)
+        if warn and lay.next_page != lay.label_page and self.shown_code is not None:
+            d.text(self._next_drawn, 0, lay.next_page)
+        # Countdown ring, dashed in the last seconds, with the seconds left inside.
+        n = lay.ring_n
+        lit_from = n - ring_lit(n, left, period)
+        xs = lay.ring_x
+        ys = lay.ring_y
+        for i in range(lit_from, n):
+            if warn and (i >> 1) & 1:
+                continue
+            d.pixel(xs[i], ys[i])
+        digits = 2 if left >= 10 else 1
+        d.number(left, lay.cx + 1 - digits * 3, lay.num_page)
+
+    def _rows(self, first_page):
+        return self.d.pages - first_page
+
+    def _draw_rows(self, items, cursor, first_page, label_of):
+        d = self.d
+        rows = self._rows(first_page)
+        top = 0
+        if cursor >= rows:
+            top = cursor - rows + 1
+        for r in range(rows):
+            i = top + r
+            if i >= len(items):
+                break
+            page = first_page + r
+            d.text(label_of(items[i]), 2, page)
+            if i == cursor:
+                d.invert_area(0, page, d.width, page + 1)
+
+    def _draw_list(self):
+        self._draw_rows(self._accounts(), self.cursor, 0, account_label)
+
+    def _draw_menu(self):
+        first = 0
+        if self.d.pages >= 8:
+            self.d.text("Menu: " + self._label, 0, 0)
+            first = 1
+        self._draw_rows(self.menu_items, self.menu_cursor, first, _same)
+
+    def _draw_confirm(self):
+        d = self.d
+        accs = self._accounts()
+        label = account_label(accs[self.confirm_index]) if self.confirm_index < len(accs) else "?"
+        q = "Delete " + label + "?"
+        per_line = d.width // font.CELL_W
+        lines = []
+        while q and len(lines) < d.pages - 1:
+            lines.append(q[:per_line])
+            q = q[per_line:]
+        for i, line in enumerate(lines):
+            d.text(line, 0, i)
+        d.text("long=yes short=no" if self.nb == 1 else "A=yes B=no", 0, d.pages - 1)
+
+    # For the simulator and tests.
+
+    def status(self):
+        code_screen = self.screen == CODE
+        return {
+            "screen": self.screen,
+            "label": self._label if self._count and self.screen != OFF else None,
+            "code": self.shown_code if code_screen else None,
+            "seconds_left": self.seconds_left if code_screen else None,
+            "index": self.index if self._count and self.screen != OFF else None,
+            "count": self._count,
+        }
+
+
+def _same(x):
+    return x

@@ -1,0 +1,427 @@
+"""The screens as a state machine, drawn into a real Display over the SSD1306 model, with
+the codes read back from the pixels using the firmware's own glyph tables."""
+
+import hashlib
+import hmac
+import struct
+import sys
+import types
+
+import pytest
+
+
+def _shims():
+    from otpfob.sim.i2c import I2C
+
+    if "micropython" not in sys.modules:
+        try:
+            import micropython  # noqa: F401
+        except ImportError:
+            m = types.ModuleType("micropython")
+            m.const = lambda x: x
+            sys.modules["micropython"] = m
+    for name, attrs in (("busio", {"I2C": I2C, "SPI": object}),
+                        ("digitalio", {"DigitalInOut": object})):
+        if name not in sys.modules:
+            try:
+                __import__(name)
+            except ImportError:
+                mod = types.ModuleType(name)
+                mod.__dict__.update(attrs)
+                sys.modules[name] = mod
+
+
+_shims()
+
+from fob import font, ui  # noqa: E402
+from fob.display import Display  # noqa: E402
+from fob.settings import Settings  # noqa: E402
+from fob.vault import Account, Vault  # noqa: E402
+from otpfob.sim.i2c import I2C, Bus  # noqa: E402
+from otpfob.sim.ssd1306 import SSD1306  # noqa: E402
+
+T0 = 1800000000 - 1800000000 % 30  # the start of a period
+
+
+def rfc6238(secret, t, digits=6, period=30, alg="sha1"):
+    mac = hmac.new(secret, struct.pack(">Q", t // period), getattr(hashlib, alg)).digest()
+    o = mac[-1] & 15
+    v = struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF
+    return str(v % 10 ** digits).zfill(digits)
+
+
+class FakeOtp:
+    """Counts the codes the UI asks for: they must be computed once per period (the
+    real engine is checked against pyotp in the simulator tests)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    class Key:
+        def __init__(self, secret, algorithm):
+            self.secret = bytes(secret)
+            self.algorithm = algorithm
+
+    def totp(self, key, t, digits=6, period=30, algorithm=None):
+        self.calls += 1
+        return rfc6238(key.secret, t, digits, period, key.algorithm.lower())
+
+
+class FakeClock:
+    def __init__(self, epoch):
+        self.epoch = epoch
+        self.reason = "ok"
+
+    def now(self):
+        return self.epoch if self.reason == "ok" else None
+
+    @property
+    def valid(self):
+        return self.reason == "ok"
+
+
+def decode_big(frame, width, page):
+    """Read the big-font characters drawn with their top on ``page`` (gaps become spaces)."""
+    glyphs = {}
+    n = font.BIG_W * font.BIG_PAGES
+    for ch in font.BIG_CHARS:
+        o = font.big_offset(ch)
+        glyphs[bytes(font.BIG[o:o + n])] = ch
+    out = ""
+    x = 0
+    last_end = None
+    while x <= width - font.BIG_W:
+        cell = bytes(frame[(page + p) * width + x + c]
+                     for p in range(font.BIG_PAGES) for c in range(font.BIG_W))
+        ch = glyphs.get(cell)
+        if ch is not None and cell.strip(b"\0"):
+            if last_end is not None and x - last_end > font.BIG_ADVANCE - font.BIG_W:
+                out += " "
+            out += ch
+            last_end = x + font.BIG_W
+            x += font.BIG_W
+        else:
+            x += 1
+    return out
+
+
+SECRETS = [b"12345678901234567890", b"another secret key!!", b"\x01\x02\x03\x04\x05" * 4]
+
+
+class Rig:
+    def __init__(self, tmp_path, accounts=3, height=64, buttons=("A", "B", "C"), privacy=False,
+                 digits=6):
+        bus = Bus()
+        self.model = bus.attach(0x3C, SSD1306(128, height))
+        self.display = Display(I2C(bus), 128, height)
+        self.vault = Vault(str(tmp_path))
+        self.vault.load()
+        for i in range(accounts):
+            self.vault.add(Account("user%d@example.com" % i, "Issuer%d" % i,
+                                   SECRETS[i % len(SECRETS)], digits=digits))
+        self.settings = Settings(str(tmp_path))
+        self.settings.privacy = privacy
+        self.clock = FakeClock(T0 + 3)
+        self.t = [1000.0]
+        self.otp = FakeOtp()
+        self.ui = ui.UI(self.display, self.vault, self.clock, self.settings, buttons,
+                        otp_module=self.otp, monotonic=lambda: self.t[0])
+        self.tick()
+
+    def tick(self, seconds=0.0, dt=0.25):
+        end = self.t[0] + seconds
+        while True:
+            step = min(dt, end - self.t[0])
+            self.t[0] += step
+            self.clock.epoch = T0 + 3 + int(self.t[0] - 1000.0)
+            if self.ui.update():
+                self.display.flush()
+            if self.t[0] >= end - 1e-9:
+                return
+
+    def press(self, name, kind="short"):
+        self.ui.handle(name, kind)
+        self.tick()
+
+    @property
+    def status(self):
+        return self.ui.status()
+
+    def code_on_panel(self):
+        page = self.ui.layout.code_page
+        return decode_big(self.model.gddram, 128, page)
+
+    def ring_fraction(self):
+        lay = self.ui.layout
+        lit = sum(self.model.ram_pixel(x, y) for x, y in zip(lay.ring_x, lay.ring_y, strict=True))
+        return lit / lay.ring_n
+
+
+def test_grouping():
+    assert ui.group("123456") == "123 456"
+    assert ui.group("1234567") == "123 4567"
+    assert ui.group("12345678") == "1234 5678"
+    assert ui.group("BCDFG") == "BCDFG"
+    assert ui.hidden(6) == "*** ***"
+
+
+def test_ring_lit_is_proportional_to_time_left():
+    assert ui.ring_lit(120, 30, 30) == 120
+    assert ui.ring_lit(120, 15, 30) == 60
+    assert ui.ring_lit(120, 1, 30) == 4
+    assert ui.ring_lit(120, 0, 30) == 0
+
+
+@pytest.mark.parametrize("height", [64, 32])
+def test_code_screen_shows_the_current_code_in_big_digits(tmp_path, height):
+    r = Rig(tmp_path, height=height)
+    want = rfc6238(SECRETS[0], r.clock.epoch)
+    assert r.status["screen"] == "code"
+    assert r.status["code"] == want
+    assert r.code_on_panel() == want[:3] + " " + want[3:]
+    assert r.status["label"] == "Issuer0:user0@example.com"
+    assert r.status["seconds_left"] == 27
+
+
+@pytest.mark.parametrize("digits", [7, 8])
+def test_long_codes_are_grouped_and_fit(tmp_path, digits):
+    r = Rig(tmp_path, digits=digits)
+    want = rfc6238(SECRETS[0], r.clock.epoch, digits)
+    assert r.code_on_panel() == ui.group(want)
+
+
+@pytest.mark.parametrize("height", [64, 32])
+def test_ring_empties_with_the_period(tmp_path, height):
+    r = Rig(tmp_path, height=height)
+    for _ in range(26):
+        left = r.status["seconds_left"]
+        if left > ui.WARN_SECONDS:
+            assert abs(r.ring_fraction() - left / 30) < 0.03, left
+        r.tick(1.0)
+
+
+def test_last_seconds_mark_the_ring_and_show_the_next_code(tmp_path):
+    r = Rig(tmp_path)
+    r.tick(30 - 3 - 5)  # 5 s left
+    assert r.status["seconds_left"] == 5
+    nxt = rfc6238(SECRETS[0], T0 + 30)
+    page = r.ui.layout.next_page
+    text = bytes(r.model.gddram[page * 128:(page + 1) * 128])
+    expect = Display.__new__(Display)
+    expect.buf = bytearray(1 + 128 * 8)
+    expect.width, expect.height, expect.pages = 128, 64, 8
+    expect.text("next " + ui.group(nxt), 0, page)
+    assert text[:80] == bytes(expect.buf[1 + page * 128:1 + page * 128 + 80])
+    # Dashed: about half of the remaining arc is lit.
+    assert abs(r.ring_fraction() - 5 / 30 / 2) < 0.04
+    r.tick(5)
+    assert r.status["code"] == nxt
+
+
+def test_codes_are_computed_once_per_period(tmp_path):
+    r = Rig(tmp_path)
+    r.settings.idle_timeout = 300
+    assert r.otp.calls == 1
+    r.tick(20)  # 80 updates, still the same period, not yet the last seconds
+    assert r.otp.calls == 1
+    r.tick(6)  # into the last seconds: the next code, once
+    assert r.otp.calls == 2
+    r.tick(10)  # the next period reuses it
+    assert r.otp.calls == 2
+    assert r.status["code"] == rfc6238(SECRETS[0], r.clock.epoch)
+
+
+def test_next_and_previous(tmp_path):
+    r = Rig(tmp_path)
+    r.press("A")
+    assert r.status["index"] == 1 and r.status["code"] == rfc6238(SECRETS[1], r.clock.epoch)
+    r.press("B")
+    r.press("B")
+    assert r.status["index"] == 2 and r.status["label"] == "Issuer2:user2@example.com"
+
+
+def test_list_view_moves_a_cursor_and_selects(tmp_path):
+    r = Rig(tmp_path)
+    r.press("C")
+    assert r.status["screen"] == "list"
+    r.press("A")
+    r.press("A")
+    r.press("B")
+    r.press("C")
+    assert r.status["screen"] == "code" and r.status["index"] == 1
+
+
+def test_privacy_hides_codes_until_selected_then_again_after_timeout(tmp_path):
+    r = Rig(tmp_path, privacy=True)
+    assert r.status["code"] is None
+    assert r.code_on_panel() == "*** ***"
+    r.press("C")  # select: reveal
+    want = rfc6238(SECRETS[0], r.clock.epoch)
+    assert r.status["code"] == want and r.code_on_panel() == ui.group(want)
+    r.tick(ui.REVEAL_SECONDS - 1)
+    assert r.status["code"] is not None
+    r.tick(2)
+    assert r.status["code"] is None and r.code_on_panel() == "*** ***"
+    r.press("A")  # another entry: hidden too
+    assert r.status["code"] is None
+
+
+def test_idle_blank_and_the_first_press_only_wakes(tmp_path):
+    r = Rig(tmp_path)
+    r.tick(29)
+    assert r.status["screen"] == "code" and r.model.display_on
+    r.tick(2)
+    assert r.status["screen"] == "off" and not r.model.display_on
+    r.model.reset_counters()
+    r.tick(60)
+    assert r.model.bytes_received == 0  # nothing sent while blank
+    r.press("A")
+    assert r.model.display_on and r.status["screen"] == "code" and r.status["index"] == 0
+    r.press("A")
+    assert r.status["index"] == 1
+    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.epoch)
+
+
+def test_idle_timeout_comes_from_settings(tmp_path):
+    r = Rig(tmp_path)
+    r.settings.idle_timeout = 120
+    r.tick(100)
+    assert r.status["screen"] == "code"
+    r.tick(21)
+    assert r.status["screen"] == "off"
+
+
+def test_delete_needs_confirmation(tmp_path):
+    r = Rig(tmp_path)
+    r.press("A")  # entry 1
+    r.press("A", "long")
+    assert r.status["screen"] == "menu"
+    assert r.ui.menu_items[r.ui.menu_cursor] == "Delete"
+    r.press("C")
+    assert r.status["screen"] == "confirm"
+    r.press("B")  # no
+    assert r.status["screen"] == "code" and len(r.vault.accounts) == 3
+    r.press("A", "long")
+    r.press("C")
+    r.press("C")  # anything but A cancels
+    assert len(r.vault.accounts) == 3
+    r.press("A", "long")
+    r.press("C")
+    r.press("A")  # yes
+    assert [a.issuer for a in r.vault.accounts] == ["Issuer0", "Issuer2"]
+    assert r.status["screen"] == "code" and r.status["count"] == 2
+
+
+def test_confirmation_names_the_entry(tmp_path):
+    r = Rig(tmp_path)
+    r.press("A", "long")
+    r.press("C")
+    rows = r.model.render_text()
+    assert r.status["screen"] == "confirm"
+    # The first text row holds "Delete Issuer0:user0@e" in the small font.
+    expect = Display.__new__(Display)
+    expect.buf = bytearray(1 + 128 * 8)
+    expect.width, expect.height, expect.pages = 128, 64, 8
+    expect.text("Delete Issuer0:user0@", 0, 0)
+    assert bytes(r.model.gddram[:128]) == bytes(expect.buf[1:129])
+    assert rows
+
+
+def test_untouched_menu_cancels_itself(tmp_path):
+    r = Rig(tmp_path)
+    r.press("A", "long")
+    r.tick(ui.MODAL_SECONDS + 1)
+    assert r.status["screen"] == "code"
+
+
+def test_clock_not_set_shows_no_code(tmp_path):
+    r = Rig(tmp_path)
+    r.clock.reason = "power_lost"
+    r.tick(1)
+    assert r.status["screen"] == "clock_not_set" and r.status["code"] is None
+    for page in range(0, 6):
+        assert decode_big(r.model.gddram, 128, page).strip() == ""
+    r.press("A")
+    assert r.status["screen"] == "clock_not_set"
+    r.clock.reason = "ok"
+    r.tick(1)
+    assert r.status["screen"] == "code"
+
+
+def test_no_accounts_screen(tmp_path):
+    r = Rig(tmp_path, accounts=0)
+    assert r.status["screen"] == "empty" and r.status["count"] == 0
+    r.vault.add(Account("bob", "Example", SECRETS[1]))
+    r.tick(1)
+    assert r.status["screen"] == "code"
+    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.epoch)
+
+
+def test_one_button_board_short_is_next_long_is_menu(tmp_path):
+    r = Rig(tmp_path, buttons=("A",))
+    r.press("A")
+    assert r.status["index"] == 1
+    r.press("A", "long")
+    assert r.status["screen"] == "menu"
+    r.press("A", "long")  # choose "Delete"
+    assert r.status["screen"] == "confirm"
+    r.press("A")  # short = no on one button
+    assert len(r.vault.accounts) == 3
+    r.press("A", "long")
+    r.press("A", "long")
+    r.press("A", "long")  # long = yes
+    assert len(r.vault.accounts) == 2
+
+
+def test_privacy_toggle_persists(tmp_path):
+    r = Rig(tmp_path)
+    r.press("A", "long")
+    while not r.ui.menu_items[r.ui.menu_cursor].startswith("Privacy"):
+        r.press("A")
+    r.press("C")
+    assert r.settings.privacy
+    assert Settings(str(tmp_path)).privacy
+    assert r.status["code"] is None
+
+
+def test_settings_file_bad_values_fall_back_to_defaults(tmp_path):
+    (tmp_path / "fob_settings.txt").write_text("privacy=1\nidle_timeout=banana\nnoise\n")
+    s = Settings(str(tmp_path))
+    assert s.privacy and s.idle_timeout == 30
+    with pytest.raises(ValueError, match="idle timeout"):
+        s.set_idle_timeout(1)
+    s.set_idle_timeout(120)
+    assert Settings(str(tmp_path)).idle_timeout == 120
+
+
+def test_long_label_scrolls_and_short_label_does_not(tmp_path):
+    r = Rig(tmp_path)
+    assert r.ui._label_w > 128
+    first = bytes(r.model.gddram[:128])
+    r.tick(ui.SCROLL_PAUSE + 1)
+    assert bytes(r.model.gddram[:128]) != first
+    r.vault.rename(0, "bo", "X")
+    r.tick(0.25)
+    label_row = bytes(r.model.gddram[:128])
+    r.tick(5)
+    assert bytes(r.model.gddram[:128]) == label_row
+
+
+def test_vault_changes_from_the_host_are_picked_up(tmp_path):
+    r = Rig(tmp_path)
+    r.press("B")  # last entry
+    r.vault.delete(2)
+    r.tick(0.25)
+    assert r.status["index"] == 1 and r.status["count"] == 2
+    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.epoch)
+
+
+def test_code_screen_costs_few_bus_bytes_per_second(tmp_path):
+    r = Rig(tmp_path)
+    r.vault.rename(0, "alice", "GitHub")
+    r.tick(1)
+    r.model.reset_counters()
+    r.tick(60)
+    per_second = r.model.bytes_received / 60
+    full_frame = 1 + 128 * 8 + 12
+    assert per_second <= full_frame / 10, per_second
