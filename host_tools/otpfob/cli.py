@@ -1,12 +1,823 @@
-"""The `otpfob` command line."""
+"""The `otpfob` command line.
+
+Start-up time matters (`otpfob code` is typed many times a day), so only click is imported
+here; rich, pyserial, Pillow and zxing-cpp are imported inside the commands that use them,
+and the `sim` and `deploy` commands are loaded only when invoked.
+"""
+
+import importlib
+import json
+import os
+import sys
+import time
 
 import click
 
+ALGORITHM_CHOICES = ("SHA1", "SHA256", "SHA512", "STEAM")
 
-@click.group()
-@click.option("--port", envvar="OTPFOB_PORT", help="Device path or pyserial URL of the fob.")
+# name -> (module, attribute, short help shown by --help without importing the module)
+LAZY_COMMANDS = {
+    "deploy": ("otpfob.deploy", "deploy_command", "Copy the firmware to a CIRCUITPY drive."),
+    "sim": ("otpfob.sim.command", "sim", "Run the simulated fob (terminal or headless)."),
+}
+
+
+class ExpectedError(click.ClickException):
+    """An error the user can act on: one line on stderr, exit status 1, no traceback."""
+
+    def show(self, file=None):
+        click.echo("otpfob: error: %s" % self.format_message(), err=True)
+
+
+def _expected_error_types():
+    # Only modules already loaded can have raised; importing the rest here would cost time.
+    types = []
+    for module, name in (("otpfob.transport", "TransportError"), ("otpfob.client", "FobError"),
+                         ("otpfob.otpauth", "OtpauthError"), ("otpfob.qr", "QrError")):
+        mod = sys.modules.get(module)
+        if mod is not None:
+            types.append(getattr(mod, name))
+    return tuple(types)
+
+
+class FobGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(set(click.Group.list_commands(self, ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx, name):
+        cmd = click.Group.get_command(self, ctx, name)
+        if cmd is not None or name not in LAZY_COMMANDS:
+            return cmd
+        module, attr, _ = LAZY_COMMANDS[name]
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ExpectedError("the %s command is not available in this installation (%s)"
+                                % (name, exc)) from None
+
+    def format_commands(self, ctx, formatter):
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS and name not in self.commands:
+                rows.append((name, LAZY_COMMANDS[name][2]))
+                continue
+            cmd = click.Group.get_command(self, ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(formatter.width - 20)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx):
+        try:
+            return click.Group.invoke(self, ctx)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            if isinstance(exc, _expected_error_types()):
+                raise ExpectedError(str(exc)) from None
+            raise
+
+
+class State:
+    """Per-invocation settings and the lazily opened connection to the fob."""
+
+    def __init__(self, ctx, port, as_json, timeout):
+        self.ctx = ctx
+        self.port = port
+        self.json = as_json
+        self.timeout = timeout
+        self._client = None
+
+    @property
+    def interactive(self):
+        return not self.json and sys.stdin.isatty()
+
+    def client(self):
+        if self._client is None:
+            from .client import FobClient
+            from .transport import connect
+
+            transport = connect(self.port, choose=self._choose if self.interactive else None)
+            self._client = FobClient(transport, timeout=self.timeout)
+            self.ctx.call_on_close(self._client.close)
+        return self._client
+
+    def _choose(self, ports):
+        from .transport import describe
+
+        click.echo("Several fobs are connected:", err=True)
+        for i, p in enumerate(ports, 1):
+            click.echo("  %d. %s" % (i, describe(p)), err=True)
+        n = click.prompt("Which one", type=click.IntRange(1, len(ports)), err=True)
+        return ports[n - 1]
+
+    def emit_json(self, data):
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+    def console(self):
+        from rich.console import Console
+
+        return Console(highlight=False)
+
+    def warn(self, message):
+        click.echo("otpfob: warning: %s" % message, err=True)
+
+    def note(self, message):
+        """Human progress messages; kept off stdout under --json so it stays parseable."""
+        click.echo(message, err=self.json)
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(cls=FobGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--port", envvar="OTPFOB_PORT", metavar="PORT|URL",
+              help="Device path or pyserial URL (socket://HOST:PORT) of the fob's data "
+                   "channel. Found by its USB interface when omitted. Env: OTPFOB_PORT.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--timeout", type=float, default=5.0, show_default=True, envvar="OTPFOB_TIMEOUT",
+              help="Seconds to wait for each reply.")
+@click.version_option(package_name="otpfob", message="otpfob %(version)s")
 @click.pass_context
-def main(ctx, port, as_json):
-    """Provision and use an otpfob TOTP token."""
-    ctx.obj = {"port": port, "json": as_json}
+def main(ctx, port, as_json, timeout):
+    """Provision and use an otpfob TOTP token.
+
+    QUERY arguments match "issuer:name" as a case-insensitive substring; an exact match
+    wins, and #N picks the N-th account of `otpfob list`.
+    """
+    ctx.obj = State(ctx, port, as_json, timeout)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+def label_of(entry):
+    issuer = entry.get("issuer") or ""
+    return "%s:%s" % (issuer, entry["name"]) if issuer else entry["name"]
+
+
+def resolve(accounts, query):
+    """The one account QUERY names, or an ExpectedError listing the candidates."""
+    q = query.strip().lower()
+    if q.startswith("#") and q[1:].isdigit():
+        n = int(q[1:])
+        if not 1 <= n <= len(accounts):
+            raise ExpectedError("no account #%d (the fob has %d)" % (n, len(accounts)))
+        return accounts[n - 1]
+    matches = [a for a in accounts if q in label_of(a).lower()]
+    if not matches:
+        raise ExpectedError("no account matches %r" % query)
+    if len(matches) == 1:
+        return matches[0]
+    for key in (label_of, lambda a: a["name"], lambda a: a.get("issuer") or ""):
+        exact = [a for a in matches if key(a).lower() == q]
+        if len(exact) == 1:
+            return exact[0]
+    raise ExpectedError("%r is ambiguous; it matches %s" % (
+        query, ", ".join(label_of(a) for a in matches)))
+
+
+def filter_accounts(accounts, query):
+    if query is None:
+        return list(accounts)
+    q = query.strip().lower()
+    if q.startswith("#") and q[1:].isdigit():
+        return [resolve(accounts, query)]
+    exact = [a for a in accounts if label_of(a).lower() == q]
+    if exact:
+        return exact
+    matches = [a for a in accounts if q in label_of(a).lower()]
+    if not matches:
+        raise ExpectedError("no account matches %r" % query)
+    return matches
+
+
+def group_code(code):
+    if code is None:
+        return "-"
+    if len(code) == 6:
+        return code[:3] + " " + code[3:]
+    if len(code) == 8:
+        return code[:4] + " " + code[4:]
+    if len(code) == 7:
+        return code[:3] + " " + code[3:]
+    return code
+
+
+def utc(epoch):
+    if epoch is None:
+        return "not set"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
+
+
+def firmware_engine():
+    """The firmware's own OTP engine, so the host checks codes with the code the fob runs."""
+    try:
+        from fob import otp  # noqa: F401 - already importable (tests, an installed firmware lib)
+
+        return otp
+    except ImportError:
+        pass
+    from pathlib import Path
+
+    lib = Path(__file__).resolve().parents[2] / "firmware" / "lib"
+    if (lib / "fob" / "otp.py").is_file():
+        sys.path.insert(0, str(lib))
+        try:
+            from fob import otp
+
+            return otp
+        except ImportError:
+            return None
+    return None
+
+
+def expected_codes(account, times):
+    otp = firmware_engine()
+    if otp is None:
+        return None
+    digits = 5 if account.algorithm == "STEAM" else account.digits
+    return {otp.totp(account.secret, int(t), digits=digits, period=account.period,
+                     algorithm=account.algorithm.lower()) for t in times}
+
+
+def verify_code(state, client, account, index):
+    """Ask the fob for the new account's code and compare with the host's own computation.
+
+    Returns (ok, message). Codes computed just before the request and just after the reply
+    are both accepted, so a period boundary between the two is not a mismatch.
+    """
+    from .client import FobError
+
+    before = time.time()
+    try:
+        reply = client.code(index)
+    except FobError as exc:
+        if exc.code == "clock_not_set":
+            return False, ("the fob's clock is not set, so its code could not be checked; "
+                           "run `otpfob time set`")
+        raise
+    after = time.time()
+    entry = (reply.get("codes") or [{}])[0]
+    got = entry.get("code")
+    expected = expected_codes(account, (before - 1, before, after, after + 1))
+    if expected is None:
+        return None, ("the firmware's OTP engine (firmware/lib/fob/otp.py) was not found, so "
+                      "the code was not checked; the fob shows %s" % group_code(got))
+    strict = expected_codes(account, (before, after))
+    if got in strict:
+        return True, "the fob's code %s matches" % group_code(got)
+    fob_time = reply.get("time")
+    if fob_time is not None:
+        # A whole-second reading t stands for somewhere in [t, t+1).
+        drift = fob_time + 0.5 - (before + after) / 2
+        if abs(drift) >= 1.5:
+            return False, ("the fob's code %s differs from this computer's %s: the fob's clock "
+                           "is off by %+.0f s; run `otpfob time set`"
+                           % (group_code(got), group_code(sorted(strict)[0]), drift))
+    if got in expected:
+        return True, "the fob's code %s matches (within a second)" % group_code(got)
+    return False, ("the fob's code %s differs from this computer's %s for the same secret"
+                   % (group_code(got), group_code(sorted(strict)[0])))
+
+
+def confirm(state, question, force):
+    if force:
+        return
+    if state.json:
+        raise ExpectedError("refusing without confirmation under --json; add --force")
+    if not click.confirm(question, default=False, err=True):
+        raise ExpectedError("not confirmed; nothing changed")
+
+
+# --- commands -------------------------------------------------------------------------------
+
+@main.command()
+@pass_state
+def info(state):
+    """Show the fob's identity, capacity and clock."""
+    reply = state.client().info()
+    data = {k: v for k, v in reply.items() if k not in ("id", "ok")}
+    if state.json:
+        state.emit_json(data)
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("Serial", data.get("serial")),
+        ("Board", data.get("board")),
+        ("Firmware", "%s (protocol %s)" % (data.get("firmware"), data.get("protocol"))),
+        ("Accounts", "%s of %s" % (data.get("accounts"), data.get("capacity"))),
+        ("Flash", "%s bytes used, %s free" % (data.get("bytes_used"), data.get("bytes_free"))),
+        ("Time", utc(data.get("time")) if data.get("time") is not None
+         else "not set (%s)" % data.get("clock")),
+    ]
+    for key, value in rows:
+        table.add_row(key, "" if value is None else str(value))
+    state.console().print(table)
+
+
+@main.command(name="list")
+@pass_state
+def list_(state):
+    """List the accounts on the fob, in the fob's order."""
+    accounts = state.client().list()["accounts"]
+    if state.json:
+        state.emit_json(accounts)
+        return
+    if not accounts:
+        state.note("The fob has no accounts yet (otpfob add / otpfob import).")
+        return
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("#", justify="right")
+    table.add_column("Issuer")
+    table.add_column("Account")
+    table.add_column("Type")
+    for i, a in enumerate(accounts, 1):
+        kind = "Steam" if a.get("algorithm") == "STEAM" else "%s, %s digits, %ss" % (
+            a.get("algorithm"), a.get("digits"), a.get("period"))
+        table.add_row(str(i), a.get("issuer") or "", a["name"], kind)
+    state.console().print(table)
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.argument("secret", required=False)
+@click.option("--issuer", help="Issuer (service name). NAME may also be ISSUER:NAME.")
+@click.option("--digits", type=click.Choice(["6", "7", "8"]), help="Code length [6].")
+@click.option("--period", type=click.IntRange(1, 86400), help="Seconds per code [30].")
+@click.option("--algorithm", type=click.Choice(ALGORITHM_CHOICES, case_sensitive=False),
+              help="HMAC algorithm, or STEAM for Steam Guard [SHA1].")
+@click.option("--uri", help="An otpauth://totp/... URI (as in a QR code).")
+@click.option("--qr", "qr_image", type=click.Path(dir_okay=False),
+              help="An image (screenshot, photo) of the service's QR code.")
+@click.option("--force", is_flag=True, help="Replace an existing account with the same label.")
+@pass_state
+def add(state, name, secret, issuer, digits, period, algorithm, uri, qr_image, force):
+    """Add one account.
+
+    Give NAME and leave out SECRET to type the base32 secret at a hidden prompt (so it stays
+    out of your shell history), or give --uri or --qr instead.
+    """
+    from .otpauth import Account, OtpauthError, decode_secret, parse_uri
+
+    if uri and qr_image:
+        raise click.UsageError("give --uri or --qr, not both")
+    if uri or qr_image:
+        if secret is not None:
+            raise click.UsageError("SECRET comes from the URI; do not give it too")
+        if digits or period or algorithm:
+            raise click.UsageError("--digits, --period and --algorithm come from the URI")
+        if qr_image:
+            from .qr import read_image
+
+            texts = read_image(qr_image)
+            totp = [t for t in texts if t.lower().startswith("otpauth:")]
+            if any(t.lower().startswith("otpauth-migration:") for t in texts):
+                raise ExpectedError("%s holds a Google Authenticator export; use "
+                                    "`otpfob import %s`" % (qr_image, qr_image))
+            if not totp:
+                raise ExpectedError("%s: the QR code holds no otpauth:// URI" % qr_image)
+            if len(totp) > 1:
+                raise ExpectedError("%s holds %d account QR codes; use `otpfob import %s`"
+                                    % (qr_image, len(totp), qr_image))
+            uri = totp[0]
+        account = parse_uri(uri)
+        for w in account.warnings:
+            state.warn(w)
+        if name or issuer is not None:
+            new_name, new_issuer = split_label(name, issuer)
+            account = Account(new_name or account.name, account.secret,
+                              issuer=account.issuer if new_issuer is None else new_issuer,
+                              algorithm=account.algorithm, digits=account.digits,
+                              period=account.period)
+    else:
+        if not name:
+            raise click.UsageError("give NAME (and optionally SECRET), --uri or --qr")
+        name, issuer = split_label(name, issuer)
+        if secret is None:
+            secret = read_secret()
+        try:
+            key = decode_secret(secret)
+        except OtpauthError as exc:
+            raise ExpectedError(str(exc)) from None
+        algo = (algorithm or "SHA1").upper()
+        account = Account(name, key, issuer=issuer or "", algorithm=algo,
+                          digits=int(digits) if digits else (5 if algo == "STEAM" else 6),
+                          period=period or 30)
+        for w in account.warnings:
+            state.warn(w)
+    client = state.client()
+    try:
+        reply = client.add(account, overwrite=force)
+    except Exception as exc:
+        raise _explain_add_error(exc, account) from None
+    if reply.get("warning"):
+        state.warn(reply["warning"])
+    index = reply.get("index")
+    ok, message = verify_code(state, client, account, index)
+    verb = "Replaced" if reply.get("replaced") else "Added"
+    if state.json:
+        state.emit_json({"index": index, "issuer": account.issuer, "name": account.name,
+                         "replaced": bool(reply.get("replaced")), "verified": ok,
+                         "message": message})
+    else:
+        state.note("%s %s as #%d." % (verb, account.label, index + 1))
+    if ok is False:
+        raise ExpectedError("%s was stored, but %s" % (account.label, message))
+    if ok is None:
+        state.warn(message)
+    elif not state.json:
+        state.note("Check: %s." % message)
+
+
+def read_secret():
+    """The secret from a hidden prompt, or the first line of stdin when it is not a terminal
+    (`pass show service | otpfob add ...`), so it never appears in argv or shell history."""
+    if sys.stdin.isatty():
+        return click.prompt("Secret (base32)", hide_input=True, err=True)
+    line = sys.stdin.readline().strip()
+    if not line:
+        raise ExpectedError("no secret given: type it at the prompt or pipe it on stdin")
+    return line
+
+
+def split_label(name, issuer):
+    """NAME may be ISSUER:NAME when --issuer is not given."""
+    if name and issuer is None and ":" in name:
+        prefix, rest = name.split(":", 1)
+        return rest.strip(), prefix.strip()
+    return name, issuer
+
+
+def _explain_add_error(exc, account):
+    from .client import FobError
+
+    if isinstance(exc, FobError):
+        if exc.code == "duplicate":
+            return ExpectedError("%s is already on the fob; add --force to replace it"
+                                 % account.label)
+        if exc.code == "full":
+            return ExpectedError("the fob is full: %s" % exc.message)
+        return ExpectedError(exc.message)
+    if isinstance(exc, _expected_error_types()):
+        return ExpectedError(str(exc))
+    return exc
+
+
+def read_sources(state, sources):
+    """Accounts from URIs, text files and QR images; one merged list, in the order given."""
+    from . import migration
+    from .otpauth import OtpauthError, parse_uri
+
+    accounts = []
+    payloads = []
+    order = []          # ("uri", account) or ("export", None) placeholders keep the order
+
+    def take(text, where):
+        text = text.strip()
+        if not text or text.startswith("#"):
+            return
+        try:
+            if migration.is_migration_uri(text):
+                payloads.append(migration.decode_uri(text))
+                order.append(("export", None))
+            else:
+                account = parse_uri(text)
+                for w in account.warnings:
+                    state.warn("%s: %s" % (where, w))
+                order.append(("uri", account))
+        except OtpauthError as exc:
+            raise ExpectedError("%s: %s" % (where, exc)) from None
+
+    for source in sources:
+        low = source.strip().lower()
+        if low.startswith("otpauth:") or low.startswith("otpauth-migration:"):
+            take(source, "URI")
+            continue
+        if source == "-":
+            for n, line in enumerate(sys.stdin.read().splitlines(), 1):
+                take(line, "stdin line %d" % n)
+            continue
+        if not os.path.exists(source):
+            raise ExpectedError("%s: no such file (and not an otpauth:// URI)" % source)
+        with open(source, "rb") as f:
+            head = f.read()
+        if _is_image(head):
+            from .qr import read_image
+
+            for n, text in enumerate(read_image(source), 1):
+                take(text, "%s QR %d" % (source, n))
+            continue
+        try:
+            text = head.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ExpectedError("%s: neither a text file of URIs nor an image" % source) \
+                from None
+        for n, line in enumerate(text.splitlines(), 1):
+            take(line, "%s line %d" % (source, n))
+
+    exported, skipped = migration.merge(payloads)
+    for note in skipped:
+        state.warn("skipped %s" % note)
+    exported = iter(exported)
+    for kind, account in order:
+        if kind == "uri":
+            accounts.append(account)
+        else:
+            # Exports are merged as a whole (a batch spans several codes); put them in once.
+            accounts.extend(exported)
+    return accounts
+
+
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM",
+                b"II*\x00", b"MM\x00*")
+
+
+def _is_image(head):
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    return any(head.startswith(m) for m in _IMAGE_MAGIC)
+
+
+@main.command(name="import")
+@click.argument("sources", nargs=-1, required=True, metavar="FILE|URI...")
+@click.option("--force", is_flag=True, help="Replace accounts that are already on the fob.")
+@click.option("--dry-run", is_flag=True, help="Show what would be imported; change nothing.")
+@pass_state
+def import_(state, sources, force, dry_run):
+    """Import many accounts at once.
+
+    Each FILE|URI is an otpauth:// or otpauth-migration:// URI (a Google Authenticator
+    export), a text file of such URIs one per line, an image of QR codes, or - for stdin.
+    The codes of a multi-QR export must all be given together.
+    """
+    accounts = read_sources(state, sources)
+    if not accounts:
+        raise ExpectedError("nothing to import")
+    seen = {}
+    for a in accounts:
+        key = (a.issuer.lower(), a.name.lower())
+        if key in seen:
+            raise ExpectedError("%s appears twice in the import" % a.label)
+        seen[key] = a
+    if dry_run:
+        rows = [{"issuer": a.issuer, "name": a.name, "algorithm": a.algorithm,
+                 "digits": a.digits, "period": a.period} for a in accounts]
+        if state.json:
+            state.emit_json(rows)
+        else:
+            for a in accounts:
+                click.echo(a.label)
+            state.note("%d accounts would be imported (dry run)." % len(accounts))
+        return
+    client = state.client()
+    info = client.info()
+    existing = client.list()["accounts"]
+    present = {((e.get("issuer") or "").lower(), e["name"].lower()): e for e in existing}
+    clashes = [a.label for a in accounts if (a.issuer.lower(), a.name.lower()) in present]
+    if clashes and not force:
+        raise ExpectedError("already on the fob: %s; add --force to replace them"
+                            % ", ".join(clashes))
+    new = len(accounts) - len(clashes)
+    capacity = info.get("capacity")
+    if capacity is not None and len(existing) + new > capacity:
+        raise ExpectedError("the fob is full: it has room for %d more accounts, the import "
+                            "has %d new ones" % (capacity - len(existing), new))
+    added = replaced = 0
+    batches = 0
+    from .client import FobError
+
+    try:
+        for _batch, reply in client.add_batches(accounts, overwrite=force,
+                                               max_line=info.get("max_line") or 2048):
+            batches += 1
+            added += reply.get("added", 0)
+            replaced += reply.get("replaced", 0)
+            for w in reply.get("warnings") or ():
+                state.warn(w)
+    except FobError as exc:
+        stored = " (%d accounts of earlier requests were stored)" % exc.done if exc.done else ""
+        raise ExpectedError("import stopped: %s%s" % (exc.message, stored)) from None
+    result = {"added": added, "replaced": replaced, "requests": batches,
+              "round_trips": client.round_trips}
+    if state.json:
+        state.emit_json(result)
+    else:
+        state.note("Imported %d accounts (%d new, %d replaced)." % (added + replaced, added,
+                                                                    replaced))
+
+
+@main.command()
+@click.argument("query", required=False)
+@pass_state
+def code(state, query):
+    """Show current codes (all accounts, or those QUERY matches)."""
+    client = state.client()
+    if query is None:
+        reply = client.code()
+        entries = reply.get("codes", [])
+    else:
+        accounts = client.list()["accounts"]
+        chosen = filter_accounts(accounts, query)
+        if len(chosen) == 1:
+            reply = client.code(chosen[0]["index"])
+            entries = reply.get("codes", [])
+        else:
+            reply = client.code()
+            wanted = {a["index"] for a in chosen}
+            entries = [e for e in reply.get("codes", []) if e.get("index") in wanted]
+    if state.json:
+        # The fob's time of the computation makes each code checkable against other tools.
+        state.emit_json([dict(e, time=reply.get("time")) for e in entries])
+        return
+    if not entries:
+        state.note("The fob has no accounts yet.")
+        return
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("Issuer")
+    table.add_column("Account")
+    table.add_column("Code", justify="right", style="bold")
+    table.add_column("Left", justify="right")
+    for e in entries:
+        shown = group_code(e.get("code")) if e.get("code") else (
+            "error: %s" % (e.get("error") or {}).get("message", "?"))
+        table.add_row(e.get("issuer") or "", e["name"], shown, "%ss" % e.get("seconds_left"))
+    state.console().print(table)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def delete(state, query, force):
+    """Delete the account QUERY names."""
+    client = state.client()
+    target = resolve(client.list()["accounts"], query)
+    confirm(state, "Delete %s from the fob?" % label_of(target), force)
+    reply = client.delete(issuer=target.get("issuer") or "", name=target["name"])
+    gone = reply.get("deleted", target)
+    if state.json:
+        state.emit_json(gone)
+    else:
+        state.note("Deleted %s." % label_of(gone))
+
+
+@main.command()
+@click.argument("query")
+@click.argument("new_name")
+@click.option("--issuer", help="New issuer (unchanged when omitted).")
+@pass_state
+def rename(state, query, new_name, issuer):
+    """Rename the account QUERY names to NEW_NAME."""
+    from .otpauth import check_label
+
+    check_label("name", new_name)
+    if issuer:
+        check_label("issuer", issuer)
+    client = state.client()
+    target = resolve(client.list()["accounts"], query)
+    reply = client.rename(target["index"], new_name, issuer)
+    result = {k: v for k, v in reply.items() if k not in ("id", "ok")}
+    if state.json:
+        state.emit_json(result)
+    else:
+        state.note("Renamed %s to %s." % (label_of(target), label_of(result)))
+
+
+@main.group(name="time")
+def time_group():
+    """Show or set the fob's clock (UTC)."""
+
+
+def measure(client):
+    """(fob epoch or None, laptop time at the middle of the round trip, round trip seconds)."""
+    t0 = time.time()
+    reply = client.time_get()
+    t1 = time.time()
+    return reply, (t0 + t1) / 2, t1 - t0
+
+
+def measure_drift(client, window=1.3):
+    """(last time_get reply, drift in seconds or None, round trip).
+
+    The fob reports whole seconds, so one reading only bounds the drift within a second.
+    Polling until the fob's second changes finds its tick on this computer's clock to
+    within a round trip: drift = the new second - the laptop time of the tick.
+    """
+    reply, laptop, rtt = measure(client)
+    first = reply.get("time")
+    if first is None:
+        return reply, None, rtt
+    prev_mid = laptop
+    deadline = time.time() + window
+    while time.time() < deadline:
+        reply, mid, r = measure(client)
+        rtt = min(rtt, r)
+        now = reply.get("time")
+        if now is None:
+            return reply, None, rtt
+        if now != first:
+            tick = (prev_mid + mid) / 2
+            return reply, now - tick, rtt
+        prev_mid = mid
+    # No tick seen (a stopped clock?): fall back to the middle of the possible second.
+    return reply, first + 0.5 - laptop, rtt
+
+
+def _drift_text(drift):
+    if drift is None:
+        return "unknown"
+    return "%+.2f s (fob %s)" % (drift, "ahead" if drift > 0.005 else "behind"
+                                 if drift < -0.005 else "in step")
+
+
+@time_group.command(name="show")
+@pass_state
+def time_show(state):
+    """Compare the fob's clock with this computer's (takes up to a second)."""
+    reply, drift, rtt = measure_drift(state.client())
+    fob_time = reply.get("time")
+    if state.json:
+        state.emit_json({"fob": fob_time, "laptop": round(time.time(), 3),
+                         "drift": None if drift is None else round(drift, 3),
+                         "valid": bool(reply.get("valid")), "clock": reply.get("clock"),
+                         "round_trip": round(rtt, 4)})
+        return
+    click.echo("fob:    %s" % (utc(fob_time) if fob_time is not None
+                               else "not set (%s)" % reply.get("clock")))
+    click.echo("laptop: %s" % utc(int(time.time())))
+    if fob_time is not None:
+        click.echo("drift:  %s" % _drift_text(drift))
+    else:
+        click.echo("The fob shows no codes until its clock is set: otpfob time set")
+
+
+@time_group.command(name="set")
+@pass_state
+def time_set(state):
+    """Set the fob's clock from this computer's clock.
+
+    The DS3231 restarts its second when the time is written, so the request is timed to
+    reach the fob as this computer's clock turns to a whole second (half a measured round
+    trip early); the fob then ticks in step with this computer.
+    """
+    client = state.client()
+    rtts = sorted(measure(client)[2] for _ in range(3))
+    half = rtts[1] / 2
+    now = time.time()
+    target = int(now + half) + 1
+    if target - half - now < 0.05:
+        target += 1
+    time.sleep(max(0.0, target - half - time.time()))
+    client.time_set(target)
+    check, drift, _ = measure_drift(client)
+    if state.json:
+        state.emit_json({"set": target, "fob": check.get("time"),
+                         "drift": None if drift is None else round(drift, 3),
+                         "round_trip": round(2 * half, 4), "valid": bool(check.get("valid"))})
+        return
+    state.note("Set the fob's clock to %s (round trip %.1f ms); drift now %s."
+               % (utc(target), 2000 * half, _drift_text(drift)))
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def reset(state, force):
+    """Erase every account on the fob."""
+    client = state.client()
+    count = len(client.list()["accounts"])
+    confirm(state, "Erase all %d accounts on the fob? This cannot be undone." % count, force)
+    reply = client.reset()
+    if state.json:
+        state.emit_json({"erased": count, "accounts": reply.get("accounts", 0)})
+    else:
+        state.note("Erased %d accounts." % count)
+
+
+@main.command()
+@pass_state
+def selftest(state):
+    """Run the RFC 4226 / 6238 test vectors on the fob's OTP engine."""
+    reply = state.client().selftest()
+    checks = reply.get("checks", [])
+    passed = bool(reply.get("pass"))
+    if state.json:
+        state.emit_json({"pass": passed, "checks": checks})
+    else:
+        for c in checks:
+            line = "%s  %s" % ("ok  " if c.get("pass") else "FAIL", c.get("name"))
+            if not c.get("pass"):
+                line += " (expected %s, got %s)" % (c.get("expected"), c.get("got"))
+            click.echo(line)
+        state.note("%d checks, %s." % (len(checks), "all passed" if passed else "FAILED"))
+    if not passed:
+        raise ExpectedError("the fob's self-test failed")

@@ -1,0 +1,183 @@
+"""The fob's protocol, host side: JSON lines, one request and one reply, matched by id.
+
+The client works over anything with `write_line(bytes)` and `read_line(timeout) -> bytes or
+None` (see transport.SerialTransport), so it is tested without a port.
+"""
+
+import json
+import random
+import time
+
+
+MAX_LINE = 2048     # the fob's request line limit in bytes (protocol.md)
+
+
+def encode(message):
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class FobError(Exception):
+    """An error reply from the fob (its code and message) or no reply at all (`timeout`)."""
+
+    def __init__(self, code, message):
+        Exception.__init__(self, message)
+        self.code = code
+        self.message = message
+        self.done = 0
+
+    def __str__(self):
+        return self.message
+
+
+class FobClient:
+    def __init__(self, transport, timeout=5.0):
+        self.transport = transport
+        self.timeout = timeout
+        # A reply still in flight from an earlier, interrupted session must not match.
+        self._next_id = random.randint(1, 1 << 20)
+        self.round_trips = 0
+
+    def close(self):
+        self.transport.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def request(self, cmd, timeout=None, **params):
+        """Send one command; return the reply dict (ok true) or raise FobError."""
+        rid = self._next_id
+        self._next_id += 1
+        message = {"id": rid, "cmd": cmd}
+        message.update(params)
+        self.transport.write_line(encode(message))
+        self.round_trips += 1
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            raw = self.transport.read_line(max(left, 0)) if left > 0 else None
+            if raw is None:
+                raise FobError("timeout", "no reply from the fob within %g s (is it the data "
+                               "channel, and is the firmware running?)" % timeout)
+            try:
+                reply = json.loads(raw)
+            except ValueError:
+                continue  # boot messages, a half line from before we connected
+            if not isinstance(reply, dict) or reply.get("id") != rid:
+                continue
+            if reply.get("ok") is True:
+                return reply
+            error = reply.get("error")
+            if not isinstance(error, dict):
+                error = {"message": str(error) if error else "the fob refused %s" % cmd}
+            raise FobError(str(error.get("code") or "error"),
+                           str(error.get("message") or "the fob refused %s" % cmd))
+
+    # --- one method per command ---------------------------------------------------------
+
+    def hello(self):
+        return self.request("hello")
+
+    def info(self):
+        return self.request("info")
+
+    def time_get(self):
+        return self.request("time_get")
+
+    def time_set(self, epoch):
+        return self.request("time_set", time=int(epoch))
+
+    def add(self, account, overwrite=False):
+        params = account_fields(account)
+        params["overwrite"] = bool(overwrite)
+        return self.request("add", **params)
+
+    def add_many(self, accounts, overwrite=False):
+        return self.request("add_many", accounts=[account_fields(a) for a in accounts],
+                            overwrite=bool(overwrite), timeout=max(self.timeout, 30))
+
+    def add_batches(self, accounts, overwrite=False, max_line=MAX_LINE):
+        """add_many in as few requests as the fob's line limit allows; yields each reply.
+
+        Each batch is all-or-nothing on the fob; a failing batch raises FobError with
+        `done` set to the number of accounts already stored by earlier batches.
+        """
+        done = 0
+        for batch in split_batches(accounts, overwrite, max_line):
+            try:
+                reply = self.add_many(batch, overwrite)
+            except FobError as exc:
+                exc.done = done
+                raise
+            done += len(batch)
+            yield batch, reply
+
+    def list(self):
+        return self.request("list")
+
+    def delete(self, index=None, issuer=None, name=None):
+        """Delete by index, or by issuer and name (safe even if the list changed meanwhile)."""
+        if name is not None:
+            return self.request("delete", issuer=issuer or "", name=name)
+        return self.request("delete", index=int(index))
+
+    def rename(self, index, name, issuer=None):
+        params = {"index": int(index), "name": name}
+        if issuer is not None:
+            params["issuer"] = issuer
+        return self.request("rename", **params)
+
+    def move(self, index, to):
+        return self.request("move", index=int(index), to=int(to))
+
+    def code(self, index=None):
+        if index is None:
+            return self.request("code", all=True, timeout=max(self.timeout, 20))
+        return self.request("code", index=int(index))
+
+    def reset(self):
+        return self.request("reset", confirm=True, timeout=max(self.timeout, 30))
+
+    def selftest(self):
+        return self.request("selftest", timeout=max(self.timeout, 30))
+
+
+def account_fields(account):
+    """The wire form of an account: the secret goes in base32, the fob's only input for it."""
+    from .otpauth import encode_secret
+
+    return {
+        "name": account.name,
+        "issuer": account.issuer,
+        "secret": encode_secret(account.secret),
+        "algorithm": account.algorithm,
+        "digits": account.digits,
+        "period": account.period,
+    }
+
+
+def split_batches(accounts, overwrite=False, max_line=MAX_LINE):
+    """Group accounts so that every add_many request line fits in `max_line` bytes."""
+    # The envelope with the longest id this client can produce.
+    empty = len(encode({"id": 1 << 64, "cmd": "add_many", "accounts": [],
+                        "overwrite": bool(overwrite)}))
+    batches = []
+    batch = []
+    size = empty
+    for account in accounts:
+        item = len(encode(account_fields(account))) + 1   # the comma
+        if empty + item > max_line:
+            raise FobError("bad_argument", "account %s is too long for one request" % (
+                account.label,))
+        if batch and size + item > max_line:
+            batches.append(batch)
+            batch = []
+            size = empty
+        batch.append(account)
+        size += item
+    if batch:
+        batches.append(batch)
+    return batches

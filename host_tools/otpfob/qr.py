@@ -1,0 +1,40 @@
+"""QR codes from image files (screenshots, photos, exports) with zxing-cpp."""
+
+
+class QrError(ValueError):
+    """An image that cannot be read or holds no QR code."""
+
+
+def read_image(path):
+    """Texts of every QR code in the image at `path`, in reading order (top to bottom)."""
+    # Imported here: Pillow and zxing-cpp cost tens of milliseconds of CLI start-up.
+    from PIL import Image, UnidentifiedImageError
+
+    import zxingcpp
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            image = img.convert("RGB") if img.mode not in ("L", "RGB") else img.copy()
+    except FileNotFoundError:
+        raise QrError("%s: no such file" % path) from None
+    except UnidentifiedImageError:
+        raise QrError("%s: not an image file Pillow can read" % path) from None
+    except OSError as exc:
+        raise QrError("%s: cannot read image (%s)" % (path, exc)) from None
+    codes = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    if not codes:
+        # A small QR code in a big photo is sometimes found only on a grey version.
+        codes = zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
+    if not codes:
+        raise QrError("%s: no QR code found in the image (try a sharper or larger crop)" % path)
+
+    def position(code):
+        top_left = code.position.top_left
+        return (top_left.y, top_left.x)
+
+    texts = []
+    for code in sorted(codes, key=position):
+        if code.text not in texts:
+            texts.append(code.text)
+    return texts

@@ -1,0 +1,172 @@
+import json
+
+import pytest
+
+from otpfob.client import MAX_LINE, FobClient, FobError, account_fields, encode, split_batches
+from otpfob.otpauth import Account, decode_secret
+
+
+class FakeTransport:
+    """Records requests; answers each with what `respond(request)` returns (lines)."""
+
+    def __init__(self, respond):
+        self.respond = respond
+        self.sent = []
+        self.pending = []
+        self.closed = False
+
+    def write_line(self, data):
+        assert b"\n" not in data
+        request = json.loads(data)
+        self.sent.append(request)
+        self.pending.extend(self.respond(request))
+
+    def read_line(self, timeout):
+        if not self.pending:
+            return None
+        line = self.pending.pop(0)
+        return line if isinstance(line, bytes) else json.dumps(line).encode()
+
+    def close(self):
+        self.closed = True
+
+
+def ok(request, **fields):
+    reply = {"id": request["id"], "ok": True}
+    reply.update(fields)
+    return reply
+
+
+def test_request_carries_id_and_cmd_and_returns_reply():
+    t = FakeTransport(lambda r: [ok(r, protocol=1)])
+    c = FobClient(t)
+    assert c.hello()["protocol"] == 1
+    assert t.sent[0]["cmd"] == "hello" and isinstance(t.sent[0]["id"], int)
+    assert c.round_trips == 1
+
+
+def test_ids_differ_between_requests():
+    t = FakeTransport(lambda r: [ok(r)])
+    c = FobClient(t)
+    c.list()
+    c.list()
+    assert t.sent[0]["id"] != t.sent[1]["id"]
+
+
+def test_stray_lines_and_other_ids_are_skipped():
+    def respond(r):
+        return [b"Auto-reload is off.", b"", b"{not json", b"[1, 2]",
+                {"id": r["id"] - 1, "ok": True, "stale": True},
+                {"id": None, "ok": False, "error": {"code": "bad_json", "message": "x"}},
+                ok(r, accounts=[])]
+
+    assert FobClient(FakeTransport(respond)).list() == {
+        "id": pytest.approx(0, abs=1 << 30), "ok": True, "accounts": []}
+
+
+def test_error_reply_raises_fob_error_with_code_and_message():
+    def respond(r):
+        return [{"id": r["id"], "ok": False,
+                 "error": {"code": "duplicate", "message": "already there"}}]
+
+    with pytest.raises(FobError) as e:
+        FobClient(FakeTransport(respond)).delete(0)
+    assert (e.value.code, e.value.message) == ("duplicate", "already there")
+
+
+def test_malformed_error_reply_still_raises():
+    with pytest.raises(FobError) as e:
+        FobClient(FakeTransport(lambda r: [{"id": r["id"], "ok": False}])).info()
+    assert e.value.code == "error" and "info" in e.value.message
+
+
+def test_no_reply_is_a_timeout_error():
+    with pytest.raises(FobError) as e:
+        FobClient(FakeTransport(lambda r: []), timeout=0.05).info()
+    assert e.value.code == "timeout"
+
+
+def test_add_sends_base32_secret_and_all_fields():
+    t = FakeTransport(lambda r: [ok(r, index=0, replaced=False)])
+    a = Account("alice", b"0123456789", issuer="Ex", algorithm="SHA256", digits=8, period=60)
+    FobClient(t).add(a, overwrite=True)
+    sent = t.sent[0]
+    assert sent["cmd"] == "add"
+    assert decode_secret(sent["secret"]) == b"0123456789"
+    assert (sent["name"], sent["issuer"], sent["algorithm"], sent["digits"], sent["period"],
+            sent["overwrite"]) == ("alice", "Ex", "SHA256", 8, 60, True)
+
+
+def test_commands_send_protocol_arguments():
+    t = FakeTransport(lambda r: [ok(r)])
+    c = FobClient(t)
+    c.time_set(1800000000.7)
+    c.delete(issuer="Ex", name="alice")
+    c.delete(3)
+    c.rename(2, "bob")
+    c.rename(2, "bob", issuer="New")
+    c.move(1, 0)
+    c.code()
+    c.code(4)
+    c.reset()
+    strip = [{k: v for k, v in s.items() if k != "id"} for s in t.sent]
+    assert strip == [
+        {"cmd": "time_set", "time": 1800000000},
+        {"cmd": "delete", "issuer": "Ex", "name": "alice"},
+        {"cmd": "delete", "index": 3},
+        {"cmd": "rename", "index": 2, "name": "bob"},
+        {"cmd": "rename", "index": 2, "name": "bob", "issuer": "New"},
+        {"cmd": "move", "index": 1, "to": 0},
+        {"cmd": "code", "all": True},
+        {"cmd": "code", "index": 4},
+        {"cmd": "reset", "confirm": True},
+    ]
+
+
+def _many(n, name_len=20):
+    return [Account(("u%d-" % i).ljust(name_len, "x"), bytes(range(20)), issuer="Issuer%d" % i)
+            for i in range(n)]
+
+
+def test_batches_fit_the_line_limit_and_keep_order():
+    accounts = _many(200)
+    batches = split_batches(accounts)
+    assert [a for b in batches for a in b] == accounts
+    for b in batches:
+        line = encode({"id": 1 << 64, "cmd": "add_many", "overwrite": False,
+                       "accounts": [account_fields(a)
+                                    for a in b]})
+        assert len(line) <= MAX_LINE
+    # Full batches: no batch could take the first account of the next one.
+    assert len(batches) < 30
+
+
+def test_add_batches_sends_one_request_per_batch_and_counts_done_on_failure():
+    accounts = _many(60)
+    calls = []
+
+    def respond(r):
+        calls.append(len(r["accounts"]))
+        if len(calls) == 3:
+            return [{"id": r["id"], "ok": False, "error": {"code": "full", "message": "full"}}]
+        return [ok(r, added=len(r["accounts"]), replaced=0)]
+
+    c = FobClient(FakeTransport(respond))
+    done = []
+    with pytest.raises(FobError) as e:
+        for _batch, reply in c.add_batches(accounts):
+            done.append(reply["added"])
+    assert e.value.code == "full" and e.value.done == sum(done) == calls[0] + calls[1]
+
+
+def test_small_import_is_a_single_request():
+    t = FakeTransport(lambda r: [ok(r, added=len(r["accounts"]), replaced=0)])
+    replies = list(FobClient(t).add_batches(_many(5)))
+    assert len(replies) == 1 and len(t.sent) == 1 and len(t.sent[0]["accounts"]) == 5
+
+
+def test_close_closes_transport():
+    t = FakeTransport(lambda r: [])
+    with FobClient(t):
+        pass
+    assert t.closed
