@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 BOARD  ?= raspberry_pi_pico
 
-.PHONY: all setup test test-fast bench lint sim soak fuzz deploy clean
+.PHONY: all setup test test-fast bench lint sim soak fuzz deploy wiring screenshot clean
 
 all: test
 
@@ -23,7 +23,16 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
-setup: $(STAMP) $(NODE_STAMP)
+# Debian's oathtool is a second independent reference for codes in the end-to-end tests
+# (they skip that comparison without it); installed where we may, never fatal.
+OATH_STAMP := $(VENV)/.oathtool
+$(OATH_STAMP): | $(STAMP)
+	-command -v oathtool >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq oathtool >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq oathtool >/dev/null 2>&1; }; }; }
+	touch $@
+
+setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP)
 
 test: setup
 	$(BIN)/pytest -n 2 -q tests
@@ -36,6 +45,15 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check host_tools tests bench firmware boards
+	$(PY) -m otpfob.wiring --check docs/boards
+
+# The README's picture of the code screen, drawn by the simulator.
+screenshot: setup
+	$(PY) -m otpfob.screenshot docs/img
+
+# Wiring tables and pictures in docs/boards/ are generated from boards/*.py.
+wiring: setup
+	$(PY) -m otpfob.wiring docs/boards
 
 sim: setup
 	$(BIN)/otpfob sim --demo --state .sim-state
