@@ -81,23 +81,33 @@ class Layout:
 
 def ring_pixels(cx, cy, r, thickness):
     """Pixels of a ring, ordered clockwise from 12 o'clock, as two bytearrays (x, y)."""
-    inner = (r - thickness) * (r - thickness)
+    inner = (r - thickness) * (r - thickness) + (r - thickness)
     outer = r * r + r  # a little over r*r rounds the outline like a drawn circle
-    pts = []
+    n = 0
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
-            d = dx * dx + dy * dy
-            if inner + (r - thickness) < d <= outer:
+            if inner < dx * dx + dy * dy <= outer:
+                n += 1
+    # Each pixel as one small int (angle, x, y), sorted: a list of (angle, x, y) tuples
+    # would need several KB of heap at boot, when the vault and drivers already fill it.
+    # Angle steps of 1/4000 rad keep the packed value under 2**30 (no big ints on a board).
+    pts = [0] * n
+    n = 0
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            if inner < dx * dx + dy * dy <= outer:
                 a = math.atan2(dx, -dy)
                 if a < 0:
                     a += 2 * math.pi
-                pts.append((a, cx + dx, cy + dy))
+                pts[n] = (int(a * 4000) << 14) | ((cx + dx) << 7) | (cy + dy)
+                n += 1
     pts.sort()
-    xs = bytearray(len(pts))
-    ys = bytearray(len(pts))
-    for i, p in enumerate(pts):
-        xs[i] = p[1]
-        ys[i] = p[2]
+    xs = bytearray(n)
+    ys = bytearray(n)
+    for i in range(n):
+        p = pts[i]
+        xs[i] = (p >> 7) & 0x7F
+        ys[i] = p & 0x7F
     return xs, ys
 
 

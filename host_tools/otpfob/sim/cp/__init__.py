@@ -69,23 +69,32 @@ class Hardware:
         self.pin(pin_name).external = None
 
 
-def modules(hardware):
-    """Install ``hardware`` and return {module name: fake module}."""
+NAMES = ("board", "busio", "digitalio", "usb_cdc", "storage", "microcontroller",
+         "supervisor", "time")
+
+
+def modules(hardware, names=NAMES):
+    """Install ``hardware`` and return {module name: fake module} for ``names``.
+
+    A subset imports only those fakes: under MicroPython they share the firmware's heap."""
     global hw
     hw = hardware
-    from otpfob.sim.cp import board as board_mod
-    from otpfob.sim.cp import busio, digitalio, microcontroller, storage, supervisor, usb_cdc
-    from otpfob.sim.cp import time_stub
+    out = {}
+    for name in names:
+        if name == "board":
+            from otpfob.sim.cp import board as board_mod
 
-    usb_cdc._refresh()
-    microcontroller._load_nvm()
-    return {
-        "board": board_mod.Board(hardware),
-        "busio": busio,
-        "digitalio": digitalio,
-        "usb_cdc": usb_cdc,
-        "storage": storage,
-        "microcontroller": microcontroller,
-        "supervisor": supervisor,
-        "time": time_stub,
-    }
+            out[name] = board_mod.Board(hardware)
+        elif name == "time":
+            from otpfob.sim.cp import time_stub
+
+            out[name] = time_stub
+        elif name in NAMES:
+            out[name] = __import__("otpfob.sim.cp." + name, None, None, (name,))
+        else:
+            raise ValueError("no fake module %r" % (name,))
+    if "usb_cdc" in out:
+        out["usb_cdc"]._refresh()
+    if "microcontroller" in out:
+        out["microcontroller"]._load_nvm()
+    return out

@@ -22,32 +22,42 @@ class _Nvm:
     """Byte-addressable non-volatile memory; every write goes to the state folder."""
 
     def __init__(self, size, path=None):
-        self._buf = bytearray(b"\xff" * size)
+        # Read on first use: on a board nvm is flash, not heap, and the simulator shares
+        # the firmware's heap under MicroPython, so a fob that never touches nvm pays nothing.
+        self._size = size
+        self._buf = None
         self._path = path
-        if path is not None:
-            try:
-                with open(path, "rb") as f:
-                    stored = f.read()
-                self._buf[0:len(stored)] = stored[:size]
-            except OSError:
-                pass
+
+    def _data(self):
+        if self._buf is None:
+            buf = bytearray(b"\xff" * self._size)
+            if self._path is not None:
+                try:
+                    with open(self._path, "rb") as f:
+                        stored = f.read()
+                    buf[0:len(stored)] = stored[:self._size]
+                except OSError:
+                    pass
+            self._buf = buf
+        return self._buf
 
     def __len__(self):
-        return len(self._buf)
+        return self._size
 
     def __getitem__(self, i):
-        v = self._buf[i]
+        v = self._data()[i]
         return bytearray(v) if isinstance(i, slice) else v
 
     def __setitem__(self, i, v):
+        buf = self._data()
         if isinstance(i, slice):
-            start, stop, step = i.indices(len(self._buf)) if hasattr(i, "indices") else \
-                (i.start or 0, len(self._buf) if i.stop is None else i.stop, 1)
+            start, stop, step = i.indices(len(buf)) if hasattr(i, "indices") else \
+                (i.start or 0, len(buf) if i.stop is None else i.stop, 1)
             if step != 1 or len(v) != stop - start:
                 raise ValueError("Slice and value different lengths.")
-            self._buf[start:stop] = v
+            buf[start:stop] = v
         else:
-            self._buf[i] = v
+            buf[i] = v
         self._save()
 
     def _save(self):
