@@ -8,6 +8,7 @@ and the `sim` and `deploy` commands are loaded only when invoked.
 import importlib
 import json
 import os
+import re
 import sys
 import time
 
@@ -545,6 +546,14 @@ def _is_image(head):
     return any(head.startswith(m) for m in _IMAGE_MAGIC)
 
 
+def _name_element(message, accounts):
+    """The fob numbers a batch's elements ("accounts[12]: ..."); name the account instead."""
+    m = re.match(r"accounts\[(\d+)\]: ", message)
+    if m and int(m.group(1)) < len(accounts):
+        return "%s: %s" % (accounts[int(m.group(1))].label, message[m.end():])
+    return message
+
+
 @main.command(name="import")
 @click.argument("sources", nargs=-1, required=True, metavar="FILE|URI...")
 @click.option("--force", is_flag=True, help="Replace accounts that are already on the fob.")
@@ -589,22 +598,24 @@ def import_(state, sources, force, dry_run):
     if capacity is not None and len(existing) + new > capacity:
         raise ExpectedError("the fob is full: it has room for %d more accounts, the import "
                             "has %d new ones" % (capacity - len(existing), new))
-    added = replaced = 0
-    batches = 0
     from .client import FobError
 
     try:
-        for _batch, reply in client.add_batches(accounts, overwrite=force,
-                                               max_line=info.get("max_line") or 2048):
-            batches += 1
-            added += reply.get("added", 0)
-            replaced += reply.get("replaced", 0)
-            for w in reply.get("warnings") or ():
-                state.warn(w)
+        # One batch on the fob: checked part by part, written to flash once at the end.
+        parts, reply = client.add_staged(accounts, overwrite=force,
+                                         max_line=info.get("max_line") or 2048)
     except FobError as exc:
-        stored = " (%d accounts of earlier requests were stored)" % exc.done if exc.done else ""
-        raise ExpectedError("import stopped: %s%s" % (exc.message, stored)) from None
-    result = {"added": added, "replaced": replaced, "requests": batches,
+        if exc.code == "timeout":
+            # The last part may have been written with only its reply lost.
+            raise ExpectedError("import stopped: %s; the fob stores an import whole or not "
+                                "at all, `otpfob list` shows which" % exc.message) from None
+        raise ExpectedError("import stopped, nothing was stored: %s"
+                            % _name_element(exc.message, accounts)) from None
+    for w in reply["warnings"]:
+        state.warn(_name_element(w, accounts))
+    added = reply.get("added", 0)
+    replaced = reply.get("replaced", 0)
+    result = {"added": added, "replaced": replaced, "requests": parts,
               "round_trips": client.round_trips}
     if state.json:
         state.emit_json(result)

@@ -23,7 +23,6 @@ class FobError(Exception):
         Exception.__init__(self, message)
         self.code = code
         self.message = message
-        self.done = 0
 
     def __str__(self):
         return self.message
@@ -99,21 +98,32 @@ class FobClient:
         return self.request("add_many", accounts=[account_fields(a) for a in accounts],
                             overwrite=bool(overwrite), timeout=max(self.timeout, 30))
 
-    def add_batches(self, accounts, overwrite=False, max_line=MAX_LINE):
-        """add_many in as few requests as the fob's line limit allows; yields each reply.
+    def add_staged(self, accounts, overwrite=False, max_line=MAX_LINE):
+        """Store `accounts` as one all-or-nothing batch with one flash write on the fob.
 
-        Each batch is all-or-nothing on the fob; a failing batch raises FobError with
-        `done` set to the number of accounts already stored by earlier batches.
+        The accounts go in as few `add_many` parts as the fob's line limit allows; the fob
+        checks and holds every part but the last in RAM and writes all of them at the last
+        one. Returns (number of parts, the last reply with `warnings` gathered from every
+        part). On any failure nothing is stored: the fob drops the batch, and an `abort`
+        is sent in case it still holds one (a part whose reply never came).
         """
-        done = 0
-        for batch in split_batches(accounts, overwrite, max_line):
+        parts = split_batches(accounts, overwrite, max_line)
+        warnings = []
+        reply = {}
+        try:
+            for n, part in enumerate(parts):
+                reply = self.request("add_many", accounts=[account_fields(a) for a in part],
+                                     overwrite=bool(overwrite), part=n,
+                                     stage=n < len(parts) - 1, timeout=max(self.timeout, 30))
+                warnings.extend(reply.get("warnings") or ())
+        except FobError:
             try:
-                reply = self.add_many(batch, overwrite)
-            except FobError as exc:
-                exc.done = done
-                raise
-            done += len(batch)
-            yield batch, reply
+                self.request("abort")
+            except FobError:
+                pass
+            raise
+        reply["warnings"] = warnings
+        return len(parts), reply
 
     def list(self):
         return self.request("list")
@@ -161,9 +171,9 @@ def account_fields(account):
 
 def split_batches(accounts, overwrite=False, max_line=MAX_LINE):
     """Group accounts so that every add_many request line fits in `max_line` bytes."""
-    # The envelope with the longest id this client can produce.
+    # The envelope with the longest id this client can produce and the batch fields.
     empty = len(encode({"id": 1 << 64, "cmd": "add_many", "accounts": [],
-                        "overwrite": bool(overwrite)}))
+                        "overwrite": bool(overwrite), "part": 99999, "stage": False}))
     batches = []
     batch = []
     size = empty

@@ -488,6 +488,45 @@ def test_big_import_splits_into_line_sized_requests(fob):
     assert len(fob.vault.accounts) == 60
 
 
+def test_import_of_200_accounts_writes_the_flash_once(fob, tmp_path):
+    accounts = _accounts(200)
+    path = tmp_path / "uris.txt"
+    path.write_text("".join(build_uri(a) + "\n" for a in accounts))
+    writes = fob.fs.writes
+    out = run_json(fob, "import", str(path))
+    assert (out["added"], out["replaced"]) == (200, 0)
+    # Many requests (the 2048-byte line limit) but a single vault write.
+    assert out["requests"] > 10 and out["round_trips"] == out["requests"] + 2
+    assert fob.fs.writes - writes == 1
+    assert [(a.issuer, a.name) for a in fob.vault.accounts] == [
+        (a.issuer, a.name) for a in accounts]
+
+
+def test_import_refused_in_a_late_part_stores_nothing_and_names_the_account(fob, tmp_path):
+    # 269 bytes each on flash: only 152 fit the vault, and the fob finds that out after
+    # many parts were staged.
+    accounts = [Account("n%03d" % i + "x" * 60, bytes([i]) * 128, issuer="i" * 64)
+                for i in range(160)]
+    path = tmp_path / "uris.txt"
+    path.write_text("".join(build_uri(a) + "\n" for a in accounts))
+    writes = fob.fs.writes
+    result = run(fob, "import", str(path))
+    assert result.exit_code == 1
+    assert "nothing was stored" in result.stderr and "full" in result.stderr
+    assert accounts[152].label in result.stderr
+    assert fob.vault.accounts == [] and fob.fs.writes == writes
+
+
+def test_import_warnings_name_the_account(fob, tmp_path):
+    accounts = _accounts(40) + [Account("weak", b"12345", issuer="Short")]
+    path = tmp_path / "uris.txt"
+    path.write_text("".join(build_uri(a) + "\n" for a in accounts))
+    result = run(fob, "import", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert "Short:weak: secret is only 40 bits" in result.stderr
+    assert len(fob.vault.accounts) == 41
+
+
 def test_import_dry_run_changes_nothing(fob):
     rows = run_json(fob, "import", "--dry-run", *migration.export_uris(_accounts(4)))
     assert len(rows) == 4 and fob.vault.accounts == []

@@ -133,36 +133,64 @@ def test_batches_fit_the_line_limit_and_keep_order():
     batches = split_batches(accounts)
     assert [a for b in batches for a in b] == accounts
     for b in batches:
-        line = encode({"id": 1 << 64, "cmd": "add_many", "overwrite": False,
-                       "accounts": [account_fields(a)
-                                    for a in b]})
+        line = encode({"id": 1 << 64, "cmd": "add_many", "overwrite": False, "part": 9999,
+                       "stage": False, "accounts": [account_fields(a) for a in b]})
         assert len(line) <= MAX_LINE
     # Full batches: no batch could take the first account of the next one.
     assert len(batches) < 30
 
 
-def test_add_batches_sends_one_request_per_batch_and_counts_done_on_failure():
+def test_add_staged_numbers_the_parts_and_stages_all_but_the_last():
     accounts = _many(60)
+
+    def respond(r):
+        if r["stage"]:
+            return [ok(r, staged=0, part=r["part"],
+                       warnings=["accounts[%d]: weak" % r["part"]])]
+        return [ok(r, added=60, replaced=0, indexes=list(range(60)))]
+
+    t = FakeTransport(respond)
+    parts, reply = FobClient(t).add_staged(accounts)
+    assert parts == len(t.sent) > 1
+    assert [s["part"] for s in t.sent] == list(range(parts))
+    assert [s["stage"] for s in t.sent] == [True] * (parts - 1) + [False]
+    assert [a["name"] for s in t.sent for a in s["accounts"]] == [a.name for a in accounts]
+    assert reply["added"] == 60
+    assert reply["warnings"] == ["accounts[%d]: weak" % n for n in range(parts - 1)]
+
+
+def test_add_staged_failure_sends_abort_and_raises():
     calls = []
 
     def respond(r):
-        calls.append(len(r["accounts"]))
-        if len(calls) == 3:
-            return [{"id": r["id"], "ok": False, "error": {"code": "full", "message": "full"}}]
-        return [ok(r, added=len(r["accounts"]), replaced=0)]
+        calls.append(r["cmd"])
+        if r["cmd"] == "abort":
+            return [ok(r, dropped=0)]
+        if r["part"] == 2:
+            return [{"id": r["id"], "ok": False,
+                     "error": {"code": "full", "message": "accounts[40]: full"}}]
+        return [ok(r, staged=1, part=r["part"])]
 
-    c = FobClient(FakeTransport(respond))
-    done = []
     with pytest.raises(FobError) as e:
-        for _batch, reply in c.add_batches(accounts):
-            done.append(reply["added"])
-    assert e.value.code == "full" and e.value.done == sum(done) == calls[0] + calls[1]
+        FobClient(FakeTransport(respond)).add_staged(_many(60))
+    assert e.value.code == "full"
+    assert calls == ["add_many", "add_many", "add_many", "abort"]
+
+
+def test_add_staged_timeout_still_tries_abort():
+    t = FakeTransport(lambda r: [])
+    with pytest.raises(FobError) as e:
+        FobClient(t, timeout=0.05).add_staged(_many(3))
+    assert e.value.code == "timeout"
+    assert [s["cmd"] for s in t.sent] == ["add_many", "abort"]
 
 
 def test_small_import_is_a_single_request():
     t = FakeTransport(lambda r: [ok(r, added=len(r["accounts"]), replaced=0)])
-    replies = list(FobClient(t).add_batches(_many(5)))
-    assert len(replies) == 1 and len(t.sent) == 1 and len(t.sent[0]["accounts"]) == 5
+    parts, reply = FobClient(t).add_staged(_many(5))
+    assert parts == 1 and len(t.sent) == 1 and len(t.sent[0]["accounts"]) == 5
+    assert (t.sent[0]["part"], t.sent[0]["stage"]) == (0, False)
+    assert reply["added"] == 5 and reply["warnings"] == []
 
 
 def test_close_closes_transport():

@@ -361,6 +361,193 @@ def test_add_many_needs_a_list(fob):
     err(fob.call("add_many"), "bad_argument")
 
 
+# -- staged add_many batches ---------------------------------------------------------
+
+def _items(first, n, secret=SECRET_B32):
+    return [{"name": "u%03d" % i, "issuer": "Batch", "secret": secret}
+            for i in range(first, first + n)]
+
+
+class FakeTime:
+    def __init__(self):
+        self.t = 1000.0
+
+    def monotonic(self):
+        return self.t
+
+    time = monotonic
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeTime()
+    monkeypatch.setattr(protocol, "time", fake)
+    return fake
+
+
+def test_staged_parts_write_the_vault_once_at_the_last_part(fob):
+    fob.fs.writes = 0
+    before = fob.state()
+    r0 = ok(fob.call("add_many", accounts=_items(0, 3), part=0, stage=True))
+    r1 = ok(fob.call("add_many", accounts=_items(3, 2) + [
+        {"name": "weak", "secret": "MFRGGZDF"}], part=1, stage=True))
+    assert (r0["staged"], r0["part"], r1["staged"], r1["part"]) == (3, 0, 6, 1)
+    # The weak secret is element 5 of the batch, not of its own request.
+    assert r1["warnings"] == ["accounts[5]: secret is only 40 bits; RFC 4226 asks for at least 128"]
+    assert fob.state() == before and fob.fs.writes == 0 and fob.proto.staged == 6
+    r = ok(fob.call("add_many", accounts=_items(6, 2), part=2))
+    assert fob.fs.writes == 1 and fob.proto.staged == 0
+    assert (r["added"], r["replaced"], r["indexes"]) == (8, 0, list(range(2, 10)))
+    assert [a.name for a in fob.vault.accounts][2:] == [
+        "u000", "u001", "u002", "u003", "u004", "weak", "u006", "u007"]
+
+
+def test_staged_batch_with_overwrite_counts_replacements(fob):
+    fob.fs.writes = 0
+    ok(fob.call("add_many", accounts=[{"name": "Alice@example.com", "issuer": "example",
+                                       "secret": "MFRGGZDFMZTWQ2LK"}],
+                part=0, stage=True, overwrite=True))
+    r = ok(fob.call("add_many", accounts=_items(0, 1), part=1, overwrite=True))
+    assert (r["added"], r["replaced"], r["indexes"]) == (1, 1, [0, 2])
+    assert fob.fs.writes == 1 and fob.vault.accounts[0].secret == b"abcdefghij"
+
+
+@pytest.mark.parametrize("second, code, where", [
+    (_items(1, 1), "duplicate", "accounts[2]"),                  # same as element 1
+    ([{"name": "bob", "issuer": "BANK", "secret": SECRET_B32}], "duplicate", "accounts[2]"),
+    ([{"name": "x", "secret": "!!"}], "bad_secret", "accounts[2]"),
+])
+def test_a_failing_part_drops_the_whole_batch(fob, second, code, where):
+    before = fob.state()
+    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    msg = err(fob.call("add_many", accounts=second, part=1, stage=True), code)
+    assert msg.startswith(where + ": ")
+    assert fob.proto.staged == 0
+    err(fob.call("add_many", accounts=_items(5, 1), part=2), "no_batch")
+    assert fob.state() == before
+
+
+def test_staged_batch_checks_capacity_against_the_total():
+    f = Fob([acc("n%d" % i, "Fill", b"0123456789") for i in range(196)])
+    before = f.state()
+    ok(f.call("add_many", accounts=_items(0, 3), part=0, stage=True))
+    msg = err(f.call("add_many", accounts=_items(3, 3), part=1, stage=True), "full")
+    assert msg.startswith("accounts[4]: ")
+    assert f.state() == before and f.proto.staged == 0
+
+
+def test_staged_batch_checks_vault_bytes_against_the_total():
+    big = "A" * 205    # 128 bytes once decoded
+    f = Fob()
+    # 269 bytes each on flash: the 40960-byte vault takes 152 of them, fewer than 200.
+    for p in range(50):
+        items = [{"name": "n%03d" % (4 * p + i) + "x" * 60, "issuer": "i" * 64, "secret": big}
+                 for i in range(4)]
+        r = f.call("add_many", accounts=items, part=p, stage=True)
+        if not r["ok"]:
+            break
+    assert "bytes free" in err(r, "full") and p == 38
+    assert f.vault.accounts == [] and f.proto.staged == 0 and f.fs.writes == 0
+
+
+def test_abort_drops_the_batch(fob):
+    before = fob.state()
+    ok(fob.call("add_many", accounts=_items(0, 4), part=0, stage=True))
+    assert ok(fob.call("abort"))["dropped"] == 4
+    err(fob.call("add_many", accounts=[], part=1), "no_batch")
+    assert ok(fob.call("abort"))["dropped"] == 0
+    assert fob.state() == before
+
+
+def test_part_zero_starts_a_new_batch_dropping_the_old_one(fob):
+    ok(fob.call("add_many", accounts=_items(0, 4), part=0, stage=True))
+    ok(fob.call("add_many", accounts=_items(10, 1), part=0, stage=True))
+    r = ok(fob.call("add_many", accounts=[], part=1))
+    assert r["indexes"] == [2]
+    assert [a.name for a in fob.vault.accounts] == ["alice@example.com", "bob", "u010"]
+
+
+def test_staged_batch_expires_when_the_host_goes_quiet(fob, clock):
+    before = fob.state()
+    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    clock.t += 20
+    ok(fob.call("add_many", accounts=_items(2, 2), part=1, stage=True))
+    clock.t += 29
+    fob.proto.poll()
+    assert fob.proto.staged == 4
+    clock.t += 2
+    fob.proto.poll()
+    assert fob.proto.staged == 0
+    err(fob.call("add_many", accounts=_items(4, 1), part=2), "no_batch")
+    assert fob.state() == before
+
+
+def test_staged_batch_is_dropped_when_the_host_disconnects(fob):
+    fob.port.connected = True
+    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    fob.proto.poll()
+    assert fob.proto.staged == 2
+    fob.port.connected = False
+    fob.proto.poll()
+    fob.port.connected = True
+    assert fob.proto.staged == 0
+    err(fob.call("add_many", accounts=[], part=1), "no_batch")
+    assert len(fob.vault.accounts) == 2
+
+
+def test_port_that_never_reports_a_host_keeps_the_batch_until_timeout(fob):
+    # Some hosts never raise DTR, so usb_cdc's `connected` stays False all along.
+    fob.port.connected = False
+    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    fob.proto.poll()
+    assert ok(fob.call("add_many", accounts=[], part=1))["added"] == 2
+
+
+@pytest.mark.parametrize("args, code", [
+    ({"stage": True}, "bad_argument"),                         # no part
+    ({"stage": "yes", "part": 1}, "bad_argument"),
+    ({"part": -1, "stage": True}, "bad_argument"),
+    ({"part": 2, "stage": True}, "no_batch"),                  # part 1 is next
+    ({"part": 1, "overwrite": True}, "bad_argument"),          # the batch has overwrite false
+])
+def test_batch_part_errors(fob, args, code):
+    before = fob.state()
+    ok(fob.call("add_many", accounts=_items(0, 1), part=0, stage=True))
+    err(fob.call("add_many", accounts=_items(1, 1), **args), code)
+    assert fob.proto.staged == 0 and fob.state() == before
+
+
+def test_flash_failure_at_the_last_part_stores_nothing(fob):
+    before = fob.state()
+    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    fob.fs.broken = True
+    err(fob.call("add_many", accounts=_items(2, 1), part=1), "io")
+    fob.fs.broken = False
+    assert fob.state() == before and fob.proto.staged == 0
+
+
+def test_reset_drops_a_staged_batch(fob):
+    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    ok(fob.call("reset", confirm=True))
+    err(fob.call("add_many", accounts=[], part=1), "no_batch")
+    assert fob.vault.accounts == []
+
+
+def test_plain_add_many_leaves_a_staged_batch_alone(fob):
+    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    ok(fob.call("add_many", accounts=_items(5, 1), stage=False))
+    r = ok(fob.call("add_many", accounts=[], part=1))
+    assert r["indexes"] == [3, 4]
+
+
+def test_staged_batch_never_echoes_secrets(fob):
+    out = json.dumps([fob.call("add_many", accounts=_items(0, 2), part=0, stage=True),
+                      fob.call("add_many", accounts=[{"name": "w", "secret": "MFRGGZDF"}],
+                               part=1, stage=True),
+                      fob.call("add_many", accounts=[], part=2)])
+    assert SECRET_B32[:8] not in out and "MFRGGZDF" not in out
+
+
 # -- list / delete / rename / move ---------------------------------------------------
 
 def test_list_gives_every_field_but_the_secret(fob):
@@ -525,6 +712,28 @@ def test_selftest_reports_a_broken_engine(fob, monkeypatch):
     assert len(bad) == 18 and all("expected" in c and "got" in c for c in bad)
 
 
+def test_selftest_module_is_dropped_after_the_reply(fob):
+    import sys
+
+    import fob as package
+    ok(fob.call("selftest"))
+    assert "fob.selftest" not in sys.modules and not hasattr(package, "selftest")
+
+
+def test_everyday_commands_do_not_load_the_provisioning_module(monkeypatch):
+    import sys
+
+    import fob as package
+    monkeypatch.delitem(sys.modules, "fob.provision", raising=False)
+    monkeypatch.delattr(package, "provision", raising=False)
+    f = Fob([acc()])
+    for cmd in ("hello", "info", "time_get", "list", "code"):
+        ok(f.call(cmd))
+    assert "fob.provision" not in sys.modules
+    ok(f.call("delete", index=0))
+    assert "fob.provision" in sys.modules
+
+
 # -- framing and request errors ------------------------------------------------------
 
 @pytest.mark.parametrize("line, code", [
@@ -670,6 +879,11 @@ VALID = [
     {"id": 10, "cmd": "time_set", "time": T0},
     {"id": 11, "cmd": "delete", "issuer": "Example", "name": "s1"},
     {"id": 12, "cmd": "reset", "confirm": True},
+    {"id": 13, "cmd": "add_many", "part": 0, "stage": True,
+     "accounts": [{"name": "b1", "secret": "NBSWY3DPNBSWY3DPNBSWY3DP"}]},
+    {"id": 14, "cmd": "add_many", "part": 1, "accounts": [
+        {"name": "b2", "secret": "ORSXG5BAORSXG5BAORSXG5BA"}]},
+    {"id": 15, "cmd": "abort"},
 ]
 
 json_values = st.recursive(
@@ -702,7 +916,8 @@ def frames(draw):
     if kind == 2:
         req = json.loads(base)
         key = draw(st.sampled_from(sorted(req) + ["index", "to", "name", "issuer", "secret",
-                                                   "accounts", "digits", "period", "time"]))
+                                                   "accounts", "digits", "period", "time",
+                                                   "part", "stage"]))
         req[key] = draw(json_values)
         return json.dumps(req).encode() + b"\n"
     return base[:draw(st.integers(0, len(base)))] + b"\n"
@@ -742,7 +957,8 @@ def test_fuzz_frames_never_crash_never_leak_and_rejections_change_nothing(frame_
             if reply["ok"] is False:
                 assert reply["error"]["code"] in (
                     "bad_json", "bad_request", "line_too_long", "unknown_command", "bad_secret",
-                    "bad_argument", "duplicate", "full", "not_found", "clock_not_set")
+                    "bad_argument", "duplicate", "full", "not_found", "clock_not_set",
+                    "no_batch")
                 assert fob.state() == before or len(out) > 1
             else:
                 assert "error" not in reply

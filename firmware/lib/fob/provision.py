@@ -1,0 +1,259 @@
+# The protocol's commands that change what the fob stores, or its clock: add, add_many
+# (with staged batches), abort, delete, rename, move, reset, time_set. A fob is provisioned
+# now and then and shows codes every day, so these live apart from fob/protocol.py: the
+# protocol imports this module at the first such request and keeps it from then on.
+from fob import base32
+from fob.protocol import _bad, _get_bool, _get_int, _get_str, _monotonic
+from fob.vault import (ALGORITHMS, CAPACITY, PERIOD_MAX, SECRET_MAX, SECRET_MIN, Account,
+                       VaultError, record_size)
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+_SECRET_TEXT_MAX = const(512)
+_SECRET_WEAK = const(10)
+_PART_MAX = const(9999)
+# Slots of a staged batch (a list: cheaper than an object). The first three are read by
+# fob/protocol.py too, which drops the batch when it expires.
+_S_AT = const(0)         # time.monotonic() of the last part
+_S_LINKED = const(1)     # the port said "connected" at the last part
+_S_ACCOUNTS = const(2)   # Account objects, in request order
+_S_PARTS = const(3)      # parts staged so far: the next one must carry this number
+_S_OVERWRITE = const(4)
+_S_HASHES = const(5)     # hash(key) -> position in the accounts, for duplicates
+_S_NEW = const(6)        # how many are not yet in the vault
+_S_BYTES = const(7)      # vault bytes the batch adds
+# The DS3231 counts years 2000-2099 only.
+_TIME_MIN = 946684800
+_TIME_MAX = 4102444799
+
+
+def _leaks(message, text):
+    # A decoder message quoting a run of the offending input would hand part of a secret
+    # back; any 4 characters of it in a row is treated as a quote.
+    clean = text.replace(" ", "").upper()
+    msg = message.upper()
+    for i in range(len(clean) - 3):
+        if clean[i:i + 4] in msg:
+            return True
+    return False
+
+
+def _secret(req):
+    text = req.get("secret")
+    if not isinstance(text, str):
+        raise VaultError("bad_secret", "secret must be base32 text")
+    if len(text) > _SECRET_TEXT_MAX:
+        raise VaultError("bad_secret", "secret is too long (at most %d bytes)" % SECRET_MAX)
+    try:
+        key = base32.decode(text)
+    except MemoryError:
+        raise
+    except Exception as e:  # the decoder's ValueError, or anything odd it may raise
+        why = str(e) if isinstance(e, ValueError) else ""
+        if not why or len(why) > 100 or _leaks(why, text):
+            why = "not valid base32"
+        raise VaultError("bad_secret", "secret: " + why) from None
+    n = len(key)
+    if n < SECRET_MIN or n > SECRET_MAX:
+        raise VaultError("bad_secret", "secret is %d bytes once decoded (must be %d to %d)"
+                         % (n, SECRET_MIN, SECRET_MAX))
+    return key
+
+
+def _account(req, created):
+    """Build an Account from request arguments; returns (account, warning or None)."""
+    if not isinstance(req, dict):
+        raise _bad("must be an object")
+    name = _get_str(req, "name", "")
+    issuer = _get_str(req, "issuer", "")
+    alg = _get_str(req, "algorithm", "SHA1").upper()
+    if alg not in ALGORITHMS:
+        raise _bad("algorithm must be one of " + ", ".join(ALGORITHMS))
+    if alg == "STEAM":
+        digits = _get_int(req, "digits", 5, 5, 5)
+    else:
+        digits = _get_int(req, "digits", 6, 6, 8)
+    period = _get_int(req, "period", 30, 1, PERIOD_MAX)
+    key = _secret(req)
+    warning = None
+    if len(key) < _SECRET_WEAK:
+        warning = "secret is only %d bits; RFC 4226 asks for at least 128" % (len(key) * 8)
+    return Account(name, issuer, key, alg, digits, period, created), warning
+
+
+def _find(accounts, i, key):
+    # `i` is where key's hash points (or None); a hash collision is settled by a scan.
+    if i is None:
+        return None
+    if accounts[i].key() == key:
+        return i
+    for i, a in enumerate(accounts):
+        if a.key() == key:
+            return i
+    return None
+
+
+def time_set(p, req):
+    t = _get_int(req, "time", None, _TIME_MIN, _TIME_MAX)
+    if p.clock is None:
+        raise VaultError("io", "this fob has no clock")
+    try:
+        p.clock.set(t)
+    except Exception as e:
+        raise VaultError("io", "cannot set the clock (%s)" % type(e).__name__) from None
+    return p._cmd_time_get(req)
+
+
+def add(p, req):
+    overwrite = _get_bool(req, "overwrite")
+    acc, warning = _account(req, p._now() or 0)
+    old = len(p.vault.accounts)
+    index = p.vault.add(acc, overwrite)
+    # A new account goes at the end; a replaced one keeps its place.
+    out = {"index": index, "replaced": index < old}
+    if warning:
+        out["warning"] = warning
+    return out
+
+
+def add_many(p, req):
+    st = None
+    part = 0
+    if "part" in req or req.get("stage", False) is not False:
+        # Taken out for the whole request: a part that fails drops its batch, so no
+        # later part can complete a batch with a hole in it.
+        st = p._stage
+        p._stage = None
+        part = _get_int(req, "part", None, 0, _PART_MAX)
+    overwrite = _get_bool(req, "overwrite")
+    stage = _get_bool(req, "stage")
+    items = req.get("accounts")
+    if not isinstance(items, list):
+        raise _bad("accounts must be a list")
+    if len(items) > CAPACITY:
+        raise VaultError("full", "at most %d accounts fit" % CAPACITY)
+    if part == 0:
+        st = [0, False, [], 0, overwrite, {}, 0, 0]
+    elif st is None or st[_S_PARTS] != part:
+        raise VaultError("no_batch", "part %d does not continue a staged batch (it was "
+                         "aborted, timed out or broken off); nothing was stored" % part)
+    elif st[_S_OVERWRITE] != overwrite:
+        raise _bad("overwrite must be the same in every part of a batch")
+    warnings = _stage_items(p, st, items)
+    if stage:
+        st[_S_PARTS] = part + 1
+        st[_S_AT] = _monotonic()
+        st[_S_LINKED] = bool(getattr(p.port, "connected", False))
+        p._stage = st
+        out = {"staged": len(st[_S_ACCOUNTS]), "part": part}
+    else:
+        old = len(p.vault.accounts)
+        indexes = p.vault.add_many(st[_S_ACCOUNTS], overwrite)
+        replaced = 0
+        for i in indexes:
+            if i < old:
+                replaced += 1
+        out = {"added": len(indexes) - replaced, "replaced": replaced,
+               "indexes": indexes}
+    if warnings:
+        out["warnings"] = warnings
+    return out
+
+
+def _stage_items(p, st, items):
+    # Checks `items` against the vault and the batch so far and appends them to the
+    # batch; returns the warnings. Element numbers count from the start of the batch.
+    v = p.vault
+    accounts = v.accounts
+    free = v.bytes_free
+    created = p._now() or 0
+    staged = st[_S_ACCOUNTS]
+    hashes = st[_S_HASHES]
+    # Hashes (small ints) of the vault's keys, built once per request: a lookup per
+    # element instead of a scan per element.
+    keys = {}
+    for i, a in enumerate(accounts):
+        keys[hash(a.key())] = i
+    warnings = []
+    for item in items:
+        prefix = "accounts[%d]: " % len(staged)
+        try:
+            acc, warning = _account(item, created)
+            key = acc.key()
+            h = hash(key)
+            if _find(staged, hashes.get(h), key) is not None:
+                raise VaultError("duplicate", "the same account appears twice: "
+                                 + acc.label())
+            i = _find(accounts, keys.get(h), key)
+            size = record_size(acc)
+            if i is None:
+                st[_S_NEW] += 1
+                if len(accounts) + st[_S_NEW] > CAPACITY:
+                    raise VaultError("full", "the vault is full (%d accounts)" % CAPACITY)
+            elif not st[_S_OVERWRITE]:
+                raise VaultError("duplicate", "an account for %s already exists"
+                                 % acc.label())
+            else:
+                size -= record_size(accounts[i])
+            st[_S_BYTES] += size
+            if st[_S_BYTES] > free:
+                raise VaultError("full", "the vault is full (%d bytes free, %d needed)"
+                                 % (free, st[_S_BYTES]))
+        except VaultError as e:
+            raise VaultError(e.code, prefix + e.message) from None
+        hashes[h] = len(staged)
+        staged.append(acc)
+        if warning:
+            warnings.append(prefix + warning)
+    return warnings
+
+
+def abort(p, req):
+    n = p.staged
+    p._stage = None
+    return {"dropped": n}
+
+
+def delete(p, req):
+    v = p.vault
+    if "index" in req:
+        if "name" in req or "issuer" in req:
+            raise _bad("give index, or issuer and name, not both")
+        i = _get_int(req, "index")
+    elif "name" in req:
+        issuer = _get_str(req, "issuer", "")
+        name = _get_str(req, "name")
+        i = v.find(issuer, name)
+        if i is None:
+            raise VaultError("not_found", "no account for %s / %s" % (issuer, name))
+    else:
+        raise _bad("give index, or issuer and name")
+    gone = v.delete(i)
+    return {"deleted": {"index": i, "issuer": gone.issuer, "name": gone.name}}
+
+
+def rename(p, req):
+    i = _get_int(req, "index")
+    name = _get_str(req, "name")
+    issuer = req.get("issuer")
+    if issuer is not None and not isinstance(issuer, str):
+        raise _bad("issuer must be a string")
+    acc = p.vault.rename(i, name, issuer)
+    return {"index": i, "issuer": acc.issuer, "name": acc.name}
+
+
+def move(p, req):
+    return {"index": p.vault.move(_get_int(req, "index"), _get_int(req, "to"))}
+
+
+def reset(p, req):
+    if req.get("confirm") is not True:
+        raise _bad("reset erases every account; send confirm: true")
+    p._stage = None
+    p.vault.wipe()
+    return {"accounts": 0}
+
