@@ -54,9 +54,12 @@ def _cases(seed=20240601, count=12):
         code = _PyOTP(secret, digits=digits, interval=period,
                       digest=getattr(hashlib, alg)).at(t)
         cases.append((key, t, digits, period, alg, code))
-    for _ in range(4):
+    # Random counters, and the edges of the HMAC's fast counter packing (2**30) and of
+    # the block's first word (2**32).
+    counters = [rng.randrange(0, 2 ** 64) for _ in range(4)]
+    counters += [2 ** 30 - 1, 2 ** 30, 2 ** 32 - 1, 2 ** 32, 2 ** 64 - 1]
+    for counter in counters:
         key = bytes(rng.randrange(256) for _ in range(20))
-        counter = rng.randrange(0, 2 ** 64)
         hotp_cases.append((key, counter, _PyHOTP(base64.b32encode(key).decode()).at(counter)))
     return cases, hotp_cases
 

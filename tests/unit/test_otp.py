@@ -213,3 +213,49 @@ def test_seconds_left_counts_down_within_a_period():
     assert otp.seconds_left(1700000000) == 30 - 1700000000 % 30
     assert otp.seconds_left(60, 30) == 30
     assert otp.seconds_left(89, 30) == 1
+
+
+COUNTER_EDGES = [0, 1, 255, 256, 2**16, 2**30 - 1, 2**30, 2**31, 2**32 - 1, 2**32,
+                 2**40 + 12345, 2**63, 2**64 - 1]
+
+
+@pytest.mark.parametrize("alg", ["sha1", "sha256", "sha512"])
+@pytest.mark.parametrize("native", [True, False])
+def test_hmac_of_a_counter_matches_stdlib_at_byte_and_word_edges(alg, native):
+    # Counters from 2**30 on leave the fast byte packing; from 2**32 on the first word
+    # of the block is no longer zero.
+    key = bytes(range(3, 40))
+    mac = hmac.HMAC(key, alg, allow_native=native)
+    for counter in COUNTER_EDGES:
+        expected = std_hmac.new(key, counter.to_bytes(8, "big"), alg).digest()
+        assert bytes(mac.digest_counter(counter)) == expected, counter
+
+
+@given(key=st.binary(min_size=1, max_size=150), counter=st.integers(0, 2**64 - 1),
+       alg=st.sampled_from(["sha1", "sha256", "sha512"]), native=st.booleans())
+def test_hmac_of_any_counter_matches_stdlib(key, counter, alg, native):
+    mac = hmac.HMAC(key, alg, allow_native=native)
+    expected = std_hmac.new(key, counter.to_bytes(8, "big"), alg).digest()
+    assert bytes(mac.digest_counter(counter)) == expected
+
+
+def test_counter_and_message_digests_interleave_on_one_key():
+    # The pure path keeps the inner block's padding between calls; a message of another
+    # length in between must not leave stale padding behind.
+    key = b"interleave-key"
+    mac = hmac.HMAC(key, "sha1", allow_native=False)
+    for msg in (b"", b"12345678", b"x" * 100, b"abc", b"x" * 55, b"x" * 56):
+        assert mac.digest(msg) == std_hmac.new(key, msg, "sha1").digest()
+        counter = 59783040 + len(msg)
+        expected = std_hmac.new(key, counter.to_bytes(8, "big"), "sha1").digest()
+        assert bytes(mac.digest_counter(counter)) == expected
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_hmac_of_a_counter_past_8_bytes_is_refused(native):
+    mac = hmac.HMAC(b"key", "sha1", allow_native=native)
+    with pytest.raises(ValueError, match="8 bytes"):
+        mac.digest_counter(2**64)
+    # The refusal leaves the object usable.
+    assert bytes(mac.digest_counter(7)) == std_hmac.new(b"key", (7).to_bytes(8, "big"),
+                                                        "sha1").digest()

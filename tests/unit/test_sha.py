@@ -127,3 +127,30 @@ def test_no_hashlib_means_pure_everywhere(monkeypatch):
         mac = hmac.HMAC(b"key", name)
         assert not mac.uses_native
         assert mac.digest(b"m") == std_hmac.new(b"key", b"m", name).digest()
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+@given(block=st.binary(min_size=128, max_size=128), start=st.binary(min_size=64, max_size=64))
+def test_compress_into_out_leaves_the_state_and_writes_the_new_one(name, block, start):
+    mod = MODULES[name]
+    fn = mod.compress
+    # A state other than the IV, as an HMAC key's precomputed state would be.
+    state = [(start[2 * i] << 8) | start[2 * i + 1] for i in range(len(mod.IV))]
+    before = list(state)
+    out = bytearray(mod.DIGEST_SIZE)
+    fn(state, block, 0, out)
+    assert state == before
+    fn(state, block, 0)
+    assert all(0 <= limb <= 0xFFFF for limb in state)
+    assert bytes(out) == b"".join(limb.to_bytes(2, "big") for limb in state)
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_compress_reads_the_block_at_an_offset(name):
+    mod = MODULES[name]
+    data = bytes(range(256)) + bytes(range(256))
+    a = list(mod.IV)
+    b = list(mod.IV)
+    mod.compress(a, data, 37)
+    mod.compress(b, data[37:37 + mod.BLOCK_SIZE], 0)
+    assert a == b

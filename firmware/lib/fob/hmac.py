@@ -152,6 +152,7 @@ class HMAC:
         if ctor is not None:
             self._ipad = ipad
             self._opad = opad
+            self._msg = bytearray(8)
             return
         self._mod = mod
         self._compress = mod.compress
@@ -179,49 +180,84 @@ class HMAC:
         """HMAC of ``msg`` as bytes."""
         return bytes(self.digest_buffer(msg))
 
+    def _native_digest(self, msg):
+        ctor = self._ctor
+        h = ctor()
+        h.update(self._ipad)
+        h.update(msg)
+        inner = h.digest()
+        h = ctor()
+        h.update(self._opad)
+        h.update(inner)
+        return h.digest()
+
+    def _pad_inner(self, n):
+        # An n-byte message fits in the key block's successor with its padding, which
+        # stays in place for every later message of the same length.
+        block = self._block
+        block[n] = 0x80
+        _pad_block(block, n + 1, self.block_size + n)
+        self._inner_len = n
+
+    def _finish(self):
+        # The inner compression writes its digest straight into the outer block, whose
+        # padding never changes; both start from the key's states without copying them.
+        compress = self._compress
+        out = self._out
+        compress(self._istate, self._block, 0, self._outer)
+        compress(self._ostate, self._outer, 0, out)
+        return out
+
     def digest_buffer(self, msg):
         """HMAC of ``msg``; the pure path returns an internal buffer that the next call
         overwrites (saves an allocation in the once-a-period code path)."""
-        ctor = self._ctor
-        if ctor is not None:
-            h = ctor()
-            h.update(self._ipad)
-            h.update(msg)
-            inner = h.digest()
-            h = ctor()
-            h.update(self._opad)
-            h.update(inner)
-            return h.digest()
-        compress = self._compress
+        if self._ctor is not None:
+            return self._native_digest(msg)
+        n = len(msg)
+        block = self._block
+        if n != self._inner_len:
+            if n + 1 + _length_bytes(self._mod) > self.block_size:
+                return self._long_digest(msg)
+            self._pad_inner(n)
+        for i in range(n):
+            block[i] = msg[i]
+        return self._finish()
+
+    def _long_digest(self, msg):
+        self._inner_len = -1
         work = self._work
         src = self._istate
         for i in range(len(work)):
             work[i] = src[i]
-        size = self.block_size
-        n = len(msg)
-        block = self._block
-        if n == self._inner_len:
-            # Same length as last time: the padding already in the block still holds.
-            for i in range(n):
-                block[i] = msg[i]
-            compress(work, block, 0)
-        elif n + 1 + _length_bytes(self._mod) <= size:
-            for i in range(n):
-                block[i] = msg[i]
-            block[n] = 0x80
-            _pad_block(block, n + 1, size + n)
-            self._inner_len = n
-            compress(work, block, 0)
-        else:
-            self._inner_len = -1
-            _absorb(self._mod, work, msg, size, block)
-        outer = self._outer
-        _state_bytes(work, outer)
-        src = self._ostate
-        for i in range(len(work)):
-            work[i] = src[i]
-        compress(work, outer, 0)
+        _absorb(self._mod, work, msg, self.block_size, self._block)
+        _state_bytes(work, self._outer)
         out = self._out
-        _state_bytes(work, out)
+        self._compress(self._ostate, self._outer, 0, out)
         return out
 
+    def digest_counter(self, counter):
+        """HMAC of ``counter`` (0 <= counter < 2**64) as 8 big-endian bytes, HOTP's
+        message; returns a buffer like ``digest_buffer``."""
+        if self._ctor is not None:
+            block = self._msg
+        else:
+            if self._inner_len != 8:
+                self._pad_inner(8)
+            block = self._block
+        if counter < 0x40000000:
+            # Every 30-second TOTP counter before the year 2990: a small int on any
+            # port (no big-int arithmetic on a 32-bit board), written out directly.
+            block[0] = block[1] = block[2] = block[3] = 0
+            block[4] = counter >> 24
+            block[5] = (counter >> 16) & 0xFF
+            block[6] = (counter >> 8) & 0xFF
+            block[7] = counter & 0xFF
+        else:
+            for i in range(7, -1, -1):
+                block[i] = counter & 0xFF
+                counter >>= 8
+            if counter:
+                raise ValueError("counter does not fit in 8 bytes")
+        if self._ctor is not None:
+            return self._native_digest(block)
+        return self._finish()

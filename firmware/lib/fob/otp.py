@@ -40,7 +40,6 @@ class Key:
             raise ValueError("key must not be empty")
         self.algorithm = alg = _algorithm(algorithm)
         self._mac = _hmac.HMAC(secret, "sha1" if alg == "steam" else alg)
-        self._msg = bytearray(8)
 
     @property
     def uses_native(self):
@@ -53,14 +52,7 @@ class Key:
 
     def code(self, counter, digits=6):
         """The code for ``counter`` (checked by the callers)."""
-        msg = self._msg
-        c = counter
-        for i in range(7, -1, -1):
-            msg[i] = c & 0xFF
-            c >>= 8
-        if c:
-            raise ValueError("counter does not fit in 8 bytes")
-        mac = self._mac.digest_buffer(msg)
+        mac = self._mac.digest_counter(counter)
         # Dynamic truncation (RFC 4226 5.3), kept as two 16-bit halves: the 31-bit value
         # itself can pass 2**30.
         off = mac[len(mac) - 1] & 0x0F

@@ -32,6 +32,8 @@ _KL = (
     0x82EE, 0x636F, 0x7814, 0x0208, 0xFFFA, 0x6CEB, 0xA3F7, 0x78F2,
 )
 
+# Scratch state for compress(..., out).
+_T = [0] * 16
 _WH = [0] * 64
 _WL = [0] * 64
 
@@ -61,8 +63,10 @@ def _schedule(block, off):
         wl[t] = x & 0xFFFF
 
 
-def compress(state, block, off=0):
-    """Fold the 64 bytes of ``block`` starting at ``off`` into ``state`` in place."""
+def compress(state, block, off=0, out=None):
+    """Fold the 64 bytes of ``block`` starting at ``off`` into ``state`` in place, or,
+    given a bytearray ``out``, write the new state there as digest bytes and leave
+    ``state`` as it was (an HMAC's precomputed key states)."""
     _schedule(block, off)
     wh = _WH
     wl = _WL
@@ -109,27 +113,34 @@ def compress(state, block, off=0):
         bl = al
         ah = y & 0xFFFF
         al = z & 0xFFFF
+    dst = state if out is None else _T
     x = state[1] + al
-    state[0] = (state[0] + ah + (x >> 16)) & 0xFFFF
-    state[1] = x & 0xFFFF
+    dst[0] = (state[0] + ah + (x >> 16)) & 0xFFFF
+    dst[1] = x & 0xFFFF
     x = state[3] + bl
-    state[2] = (state[2] + bh + (x >> 16)) & 0xFFFF
-    state[3] = x & 0xFFFF
+    dst[2] = (state[2] + bh + (x >> 16)) & 0xFFFF
+    dst[3] = x & 0xFFFF
     x = state[5] + cl
-    state[4] = (state[4] + ch + (x >> 16)) & 0xFFFF
-    state[5] = x & 0xFFFF
+    dst[4] = (state[4] + ch + (x >> 16)) & 0xFFFF
+    dst[5] = x & 0xFFFF
     x = state[7] + dl
-    state[6] = (state[6] + dh + (x >> 16)) & 0xFFFF
-    state[7] = x & 0xFFFF
+    dst[6] = (state[6] + dh + (x >> 16)) & 0xFFFF
+    dst[7] = x & 0xFFFF
     x = state[9] + el
-    state[8] = (state[8] + eh + (x >> 16)) & 0xFFFF
-    state[9] = x & 0xFFFF
+    dst[8] = (state[8] + eh + (x >> 16)) & 0xFFFF
+    dst[9] = x & 0xFFFF
     x = state[11] + fl
-    state[10] = (state[10] + fh + (x >> 16)) & 0xFFFF
-    state[11] = x & 0xFFFF
+    dst[10] = (state[10] + fh + (x >> 16)) & 0xFFFF
+    dst[11] = x & 0xFFFF
     x = state[13] + gl
-    state[12] = (state[12] + gh + (x >> 16)) & 0xFFFF
-    state[13] = x & 0xFFFF
+    dst[12] = (state[12] + gh + (x >> 16)) & 0xFFFF
+    dst[13] = x & 0xFFFF
     x = state[15] + hl
-    state[14] = (state[14] + hh + (x >> 16)) & 0xFFFF
-    state[15] = x & 0xFFFF
+    dst[14] = (state[14] + hh + (x >> 16)) & 0xFFFF
+    dst[15] = x & 0xFFFF
+    if out is not None:
+        i = 0
+        for limb in dst:
+            out[i] = limb >> 8
+            out[i + 1] = limb & 0xFF
+            i += 2

@@ -78,6 +78,9 @@ _W2 = [0] * 80
 _W1 = [0] * 80
 _W0 = [0] * 80
 
+# Scratch state for compress(..., out).
+_TMP = [0] * 32
+
 
 def _schedule(block, off):
     # Kept apart from the rounds so that neither function's bytecode needs one large
@@ -119,8 +122,10 @@ def _schedule(block, off):
         w3[t] = (u3 + w3[t - 7] + w3[t - 16] + (u2 >> 16)) & 0xFFFF
 
 
-def compress(state, block, off=0):
-    """Fold the 128 bytes of ``block`` starting at ``off`` into ``state`` in place."""
+def compress(state, block, off=0, out=None):
+    """Fold the 128 bytes of ``block`` starting at ``off`` into ``state`` in place, or,
+    given a bytearray ``out``, write the new state there as digest bytes and leave
+    ``state`` as it was (an HMAC's precomputed key states)."""
     _schedule(block, off)
     w3 = _W3
     w2 = _W2
@@ -215,59 +220,66 @@ def compress(state, block, off=0):
         c0 = b0
         b0 = a0
         a0 = n0
+    dst = state if out is None else _TMP
     z = state[3] + a0
-    state[3] = z & 0xFFFF
+    dst[3] = z & 0xFFFF
     z = state[2] + a1 + (z >> 16)
-    state[2] = z & 0xFFFF
+    dst[2] = z & 0xFFFF
     z = state[1] + a2 + (z >> 16)
-    state[1] = z & 0xFFFF
-    state[0] = (state[0] + a3 + (z >> 16)) & 0xFFFF
+    dst[1] = z & 0xFFFF
+    dst[0] = (state[0] + a3 + (z >> 16)) & 0xFFFF
     z = state[7] + b0
-    state[7] = z & 0xFFFF
+    dst[7] = z & 0xFFFF
     z = state[6] + b1 + (z >> 16)
-    state[6] = z & 0xFFFF
+    dst[6] = z & 0xFFFF
     z = state[5] + b2 + (z >> 16)
-    state[5] = z & 0xFFFF
-    state[4] = (state[4] + b3 + (z >> 16)) & 0xFFFF
+    dst[5] = z & 0xFFFF
+    dst[4] = (state[4] + b3 + (z >> 16)) & 0xFFFF
     z = state[11] + c0
-    state[11] = z & 0xFFFF
+    dst[11] = z & 0xFFFF
     z = state[10] + c1 + (z >> 16)
-    state[10] = z & 0xFFFF
+    dst[10] = z & 0xFFFF
     z = state[9] + c2 + (z >> 16)
-    state[9] = z & 0xFFFF
-    state[8] = (state[8] + c3 + (z >> 16)) & 0xFFFF
+    dst[9] = z & 0xFFFF
+    dst[8] = (state[8] + c3 + (z >> 16)) & 0xFFFF
     z = state[15] + d0
-    state[15] = z & 0xFFFF
+    dst[15] = z & 0xFFFF
     z = state[14] + d1 + (z >> 16)
-    state[14] = z & 0xFFFF
+    dst[14] = z & 0xFFFF
     z = state[13] + d2 + (z >> 16)
-    state[13] = z & 0xFFFF
-    state[12] = (state[12] + d3 + (z >> 16)) & 0xFFFF
+    dst[13] = z & 0xFFFF
+    dst[12] = (state[12] + d3 + (z >> 16)) & 0xFFFF
     z = state[19] + e0
-    state[19] = z & 0xFFFF
+    dst[19] = z & 0xFFFF
     z = state[18] + e1 + (z >> 16)
-    state[18] = z & 0xFFFF
+    dst[18] = z & 0xFFFF
     z = state[17] + e2 + (z >> 16)
-    state[17] = z & 0xFFFF
-    state[16] = (state[16] + e3 + (z >> 16)) & 0xFFFF
+    dst[17] = z & 0xFFFF
+    dst[16] = (state[16] + e3 + (z >> 16)) & 0xFFFF
     z = state[23] + f0
-    state[23] = z & 0xFFFF
+    dst[23] = z & 0xFFFF
     z = state[22] + f1 + (z >> 16)
-    state[22] = z & 0xFFFF
+    dst[22] = z & 0xFFFF
     z = state[21] + f2 + (z >> 16)
-    state[21] = z & 0xFFFF
-    state[20] = (state[20] + f3 + (z >> 16)) & 0xFFFF
+    dst[21] = z & 0xFFFF
+    dst[20] = (state[20] + f3 + (z >> 16)) & 0xFFFF
     z = state[27] + g0
-    state[27] = z & 0xFFFF
+    dst[27] = z & 0xFFFF
     z = state[26] + g1 + (z >> 16)
-    state[26] = z & 0xFFFF
+    dst[26] = z & 0xFFFF
     z = state[25] + g2 + (z >> 16)
-    state[25] = z & 0xFFFF
-    state[24] = (state[24] + g3 + (z >> 16)) & 0xFFFF
+    dst[25] = z & 0xFFFF
+    dst[24] = (state[24] + g3 + (z >> 16)) & 0xFFFF
     z = state[31] + h0
-    state[31] = z & 0xFFFF
+    dst[31] = z & 0xFFFF
     z = state[30] + h1 + (z >> 16)
-    state[30] = z & 0xFFFF
+    dst[30] = z & 0xFFFF
     z = state[29] + h2 + (z >> 16)
-    state[29] = z & 0xFFFF
-    state[28] = (state[28] + h3 + (z >> 16)) & 0xFFFF
+    dst[29] = z & 0xFFFF
+    dst[28] = (state[28] + h3 + (z >> 16)) & 0xFFFF
+    if out is not None:
+        i = 0
+        for limb in dst:
+            out[i] = limb >> 8
+            out[i + 1] = limb & 0xFF
+            i += 2
