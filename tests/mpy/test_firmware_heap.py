@@ -1,8 +1,11 @@
 """The whole firmware (App: drivers, display, clock, buttons, vault with 100 accounts, UI,
-protocol on the data channel) on the simulated board under the MicroPython unix port,
-precompiled to .mpy as deployed, ten simulated minutes of browsing then idling, with
-native hashlib hidden so the pure SHA-1 runs."""
+protocol on the data channel) under the MicroPython unix port, precompiled to .mpy as
+deployed, with native hashlib hidden so the pure SHA-1 runs. The chip models, pins,
+clock and host run in CPython behind a pipe (otpfob.sim.bridge), as on a board they are
+not on the heap. Ten simulated minutes: a press every 7 s for five minutes, a host
+request, then nothing, so the display blanks."""
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -19,38 +22,66 @@ from otpfob.testing.mpy import unix_binary  # noqa: E402
 pytestmark = pytest.mark.skipif(unix_binary() is None, reason="no MicroPython unix port")
 
 
-def test_firmware_runs_ten_minutes_with_100_accounts_and_its_heap_stays_flat():
-    r = bench_display.firmware_heap(accounts=100, minutes=10,
-                                    heapsize=bench_display.WORKING_HEAP)
-    print("simulator %d, live after boot %d, peak live %d, free after boot %d, least free %d"
-          % (r["sim_live"], r["boot_live"], r["peak_live"], r["boot_free"], r["min_free"]))
+def check_ten_minutes(r):
     assert r["count"] == 100
     assert r["protocol"] is True  # the data channel is on: the protocol module is loaded
     assert r["steps"] >= 10 * 60 * 50  # a 20 ms loop for ten minutes
     assert r["presses"] >= 40 and r["codes"] >= 20
-    assert r["screen"] == "off"  # left alone for the second half, the display blanked
+    # What the firmware drew, read back from the panel's GDDRAM: the current TOTP code of
+    # one of the accounts, and more than one account as the buttons moved through them.
+    shown = [who for _, who in r["matches"]]
+    assert len(shown) >= 10 and all(shown)
+    assert len({who[0] for who in shown}) >= 5
+    # Left alone for the second half, the firmware blanked the panel.
+    assert r["screen"] == "off" and r["display_on"] is False
     # No growth while running: the live heap at any redraw stays near the boot figure.
     assert r["peak_live"] - r["boot_live"] < 4096
+
+
+def check_hello(r):
+    reply = json.loads(r["replies"].decode().splitlines()[0])
+    assert reply["ok"] is True and reply["id"] == 1 and reply["accounts"] == 100
 
 
 def test_precompiled_tree_holds_an_mpy_for_every_module_the_run_imports(tmp_path):
     folders = bench_display.precompile(tmp_path)
     found = {p.relative_to(f).as_posix() for f in folders for p in Path(f).rglob("*.mpy")}
     for name in ("fob/app.mpy", "fob/ui.mpy", "fob/protocol.mpy", "fob/vault.mpy",
-                 "otpfob/sim/ssd1306.mpy", "otpfob/sim/cp/usb_cdc.mpy",
-                 "adafruit_ssd1306.mpy", "adafruit_ds3231.mpy",
+                 "simlink.mpy", "adafruit_ssd1306.mpy", "adafruit_ds3231.mpy",
                  "adafruit_register/i2c_bcd_datetime.mpy"):
         assert name in found
     assert not any(n.endswith(".py") for f in folders for n in os.listdir(f))
 
 
-# Measured with `.venv/bin/python -m bench.display` (its "live heap by part" table): the
-# simulator takes ~56 KB before the firmware starts and the firmware ~124 KB live after
-# boot (drivers ~28 KB, of which adafruit_ds3231 with adafruit_register ~19 KB; engine
-# modules ~19 KB; vault module ~12.5 KB plus ~17 KB for 100 accounts; protocol module
-# ~13.5 KB; UI, display, font, clock, buttons, settings, app ~25 KB; other objects ~8 KB),
-# so today the run needs about 200 KiB.
-@pytest.mark.xfail(reason="simulator (~56 KB) plus firmware (~124 KB live on the 64-bit "
-                          "port) do not fit a 128 KiB heap yet", strict=False)
-def test_firmware_boots_within_a_128k_heap():
-    bench_display.firmware_heap(accounts=100, minutes=1, heapsize=bench_display.TARGET_HEAP)
+# The unix port's 128 KiB heap offers 129,536 bytes. Measured with `.venv/bin/python -m
+# bench.display`: the interpreter, the stand-in module and the run script hold ~9 KB, the
+# firmware ~110 KB live after boot, ~9.7 KB stay free at the peak. Whether a step runs
+# depends less on that total than on holes: a module or buffer made late needs a
+# contiguous block (hence App.__init__'s order).
+def test_firmware_runs_ten_minutes_with_100_accounts_within_a_128k_heap():
+    r = bench_display.firmware_heap(accounts=100, minutes=10, requests=(),
+                                    heapsize=bench_display.TARGET_HEAP)
+    print("stand-ins and script %d, live after boot %d, peak live %d, free after boot %d, "
+          "least free %d" % (r["base_live"], r["boot_live"], r["peak_live"], r["boot_free"],
+                             r["min_free"]))
+    assert r["heap"] == 129536  # the cap really is 128 KiB
+    check_ten_minutes(r)
+    assert r["min_free"] >= 8192
+
+
+def test_host_request_is_answered_while_the_firmware_runs():
+    r = bench_display.firmware_heap(accounts=100, minutes=10,
+                                    heapsize=bench_display.WORKING_HEAP)
+    check_ten_minutes(r)
+    check_hello(r)
+
+
+# With ~9.7 KB free in 128 KiB the free memory is in holes of at most ~224 bytes by the
+# time the host asks (micropython.mem_info() at 19 s), and the reply's dict and JSON text
+# need more: the protocol answers {"code": "internal"} (MemoryError) and loses nothing.
+@pytest.mark.xfail(reason="128 KiB leaves the free heap in holes too small for a reply",
+                   raises=AssertionError, strict=False)
+def test_host_request_is_answered_within_a_128k_heap():
+    r = bench_display.firmware_heap(accounts=100, minutes=1,
+                                    heapsize=bench_display.TARGET_HEAP)
+    check_hello(r)

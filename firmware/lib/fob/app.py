@@ -15,13 +15,16 @@ def _hex(data):
 class App:
     def __init__(self, cfg, i2c=None, data_port=None):
         import board
-        from fob.buttons import Buttons
-        from fob.clock import Clock
-        from fob.display import Display
-        from fob.settings import Settings
-        from fob.ui import UI
+
         from fob.vault import Vault
 
+        # Set-up leaves garbage between the objects it keeps, and MicroPython's heap never
+        # compacts: what is allocated late needs contiguous blocks that may no longer exist
+        # even with enough memory free in total. So the largest blocks come first: the
+        # vault's records (one block), then the display's two frame buffers.
+        state_dir = getattr(cfg, "STATE_DIR", "/")
+        self.vault = Vault(state_dir)
+        self.vault.load()
         if i2c is None:
             import busio
 
@@ -29,16 +32,28 @@ class App:
                             frequency=getattr(cfg, "I2C_FREQUENCY", 400000))
         self.cfg = cfg
         self.i2c = i2c
-        state_dir = getattr(cfg, "STATE_DIR", "/")
-        width = cfg.DISPLAY_WIDTH
-        height = cfg.DISPLAY_HEIGHT
-        self.display = Display(i2c, width, height, getattr(cfg, "DISPLAY_ADDRESS", 0x3C))
+        from fob.display import Display
+
+        self.display = Display(i2c, cfg.DISPLAY_WIDTH, cfg.DISPLAY_HEIGHT,
+                               getattr(cfg, "DISPLAY_ADDRESS", 0x3C))
+        from fob.clock import Clock
+
         self.clock = Clock(i2c, getattr(cfg, "RTC_ADDRESS", 0x68))
+        from fob.buttons import Buttons
+
         self.buttons = Buttons(cfg.BUTTONS, board)
-        self.vault = Vault(state_dir)
-        self.vault.load()
+        from fob.settings import Settings
+
         self.settings = Settings(state_dir)
+        from fob.ui import UI
+
         self.ui = UI(self.display, self.vault, self.clock, self.settings, self.buttons.names)
+        from fob import hmac
+
+        if hmac.native("sha1") is None:
+            # The pure SHA-1, which the first code of a default account needs, while a
+            # large enough hole is still likely.
+            from fob import sha1  # noqa: F401
         self.protocol = None
         if data_port is None:
             try:

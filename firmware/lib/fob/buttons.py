@@ -2,6 +2,13 @@
 
 import time
 
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
 SHORT = "short"
 LONG = "long"
 LONG_PRESS = 0.8  # seconds held before a long press fires
@@ -10,17 +17,11 @@ LONG_PRESS = 0.8  # seconds held before a long press fires
 DEBOUNCE = 0.015
 
 
-class _Button:
-    def __init__(self, name, pin):
-        self.name = name
-        self.pin = pin
-        self.raw = False
-        self.raw_since = 0.0
-        self.down = False
-        self.down_since = 0.0
-        self.long_fired = False
-        self.short_event = (name, SHORT)
-        self.long_event = (name, LONG)
+# Per-button state bits (one bytearray for all buttons: an object per button with its
+# attribute table costs several hundred bytes of heap).
+_RAW = const(1)     # the contact's last reading
+_DOWN = const(2)    # debounced: held
+_LONG = const(4)    # the long press of this hold has been reported
 
 
 class Buttons:
@@ -38,20 +39,25 @@ class Buttons:
             import digitalio as digitalio_module
         self._mono = monotonic or time.monotonic
         self.long_press = long_press
-        self.buttons = []
+        self.pins = []
+        self._events_of = []  # per button: its (short, long) events, made once
         for name, pin_name in spec:
-            pin = getattr(board_module, pin_name)
-            io = digitalio_module.DigitalInOut(pin)
+            io = digitalio_module.DigitalInOut(getattr(board_module, pin_name))
             io.direction = digitalio_module.Direction.INPUT
             io.pull = digitalio_module.Pull.UP
-            self.buttons.append(_Button(name, io))
-        self.names = tuple(b.name for b in self.buttons)
+            self.pins.append(io)
+            self._events_of.append(((name, SHORT), (name, LONG)))
+        n = len(self.pins)
+        self.names = tuple(e[0][0] for e in self._events_of)
+        self._state = bytearray(n)
+        self._raw_since = [0.0] * n
+        self._down_since = [0.0] * n
         self._events = []
         self.last_activity = self._mono()
 
     def any_down(self):
-        for b in self.buttons:
-            if b.down:
+        for s in self._state:
+            if s & _DOWN:
                 return True
         return False
 
@@ -59,21 +65,24 @@ class Buttons:
         events = self._events
         del events[:]
         now = self._mono()
-        for b in self.buttons:
-            pressed = not b.pin.value
-            if pressed != b.raw:
-                b.raw = pressed
-                b.raw_since = now
-            elif pressed != b.down and now - b.raw_since >= DEBOUNCE:
-                b.down = pressed
+        state = self._state
+        for i in range(len(state)):
+            s = state[i]
+            pressed = not self.pins[i].value
+            if pressed != bool(s & _RAW):
+                s ^= _RAW
+                self._raw_since[i] = now
+            elif pressed != bool(s & _DOWN) and now - self._raw_since[i] >= DEBOUNCE:
+                s ^= _DOWN
                 self.last_activity = now
                 if pressed:
-                    b.down_since = now
-                    b.long_fired = False
-                elif not b.long_fired:
-                    events.append(b.short_event)
-            if b.down and not b.long_fired and now - b.down_since >= self.long_press:
-                b.long_fired = True
+                    self._down_since[i] = now
+                    s &= ~_LONG
+                elif not s & _LONG:
+                    events.append(self._events_of[i][0])
+            if s & _DOWN and not s & _LONG and now - self._down_since[i] >= self.long_press:
+                s |= _LONG
                 self.last_activity = now
-                events.append(b.long_event)
+                events.append(self._events_of[i][1])
+            state[i] = s
         return events

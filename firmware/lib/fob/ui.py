@@ -148,6 +148,7 @@ class UI:
         self._count = 0
         # The current entry's label and code cache, refreshed on navigation or vault change.
         self._label = ""
+        self._acc = None
         self._label_w = 0
         self._index_text = ""
         self._key = None
@@ -201,11 +202,13 @@ class UI:
         self._scroll = 0
         self._scroll_at = self._mono() + SCROLL_PAUSE
         if self._count:
-            acc = self._accounts()[i]
+            # Kept while shown: each read of vault.accounts makes a new Account.
+            acc = self._acc = self._accounts()[i]
             self._label = account_label(acc)
             self._label_w = font.text_width(self._label)
             self._index_text = "%d/%d" % (i + 1, self._count)
         else:
+            self._acc = None
             self._label = ""
             self._label_w = 0
             self._index_text = ""
@@ -348,7 +351,7 @@ class UI:
 
     def _code_for(self, epoch, period):
         """The current and (in the last seconds) next code, computed once per counter."""
-        acc = self._accounts()[self.index]
+        acc = self._acc
         counter = epoch // period
         if self._key_for != self.index or self._key is None:
             self._key = self.otp.Key(acc.secret, acc.algorithm)
@@ -466,7 +469,7 @@ class UI:
     def _draw_code(self, epoch, t):
         d = self.d
         lay = self.layout
-        acc = self._accounts()[self.index]
+        acc = self._acc
         period = acc.period if acc.period > 0 else 30
         left = self._code_for(epoch, period)
         self.seconds_left = left

@@ -1,0 +1,332 @@
+# Changing the vault: checking new accounts, placing them, writing a slot. Only a host's
+# request changes the vault, so this is imported then (fob.vault's Vault methods and
+# Account() import it on use) rather than kept in RAM while the fob shows codes.
+#
+# The slot layout and the two-slot scheme are described in fob/vault.py. Account,
+# VaultError and validate() come from the caller (`v.M`, the fob.vault module the Vault
+# belongs to, or the `E` passed to record()), not from an import here: the simulator
+# loads the firmware afresh on each start, and an error or account of one load must stay
+# an instance of that load's classes.
+import struct
+from array import array
+
+from fob.vault import (_HEADER, _MAGIC, _RECORD, _U32_MAX, ALGORITHMS, CAPACITY, ISSUER_MAX,
+                       MAX_BYTES, NAME_MAX, PERIOD_MAX, SECRET_MAX, SECRET_MIN, _key, _rec_key,
+                       _Records, crc32)
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+# Also in fob/vault.py: a const() name is private to its module on MicroPython.
+_VERSION = const(1)
+_HEADER_SIZE = const(12)
+_CRC_SIZE = const(4)
+_SCRUB_CHUNK = const(256)
+
+
+def record(E, name, issuer, secret, algorithm, digits, period, created):
+    """The on-flash record of a new account, after checking every field."""
+    nb = _check_text(E, "name", name, NAME_MAX)
+    ib = _check_text(E, "issuer", issuer, ISSUER_MAX)
+    if not nb and not ib:
+        raise E("bad_account", "name and issuer are both empty")
+    if not isinstance(secret, (bytes, bytearray)):
+        raise E("bad_account", "secret must be bytes")
+    n = len(secret)
+    if n < SECRET_MIN or n > SECRET_MAX:
+        raise E("bad_account", "secret is %d bytes (must be %d to %d)"
+                         % (n, SECRET_MIN, SECRET_MAX))
+    if algorithm not in ALGORITHMS:
+        raise E("bad_account", "algorithm must be one of " + ", ".join(ALGORITHMS))
+    if not _is_int(digits):
+        raise E("bad_account", "digits must be an integer")
+    if algorithm == "STEAM":
+        if digits != 5:
+            raise E("bad_account", "STEAM codes have 5 digits")
+    elif digits < 6 or digits > 8:
+        raise E("bad_account", "digits must be 6 to 8")
+    if not _is_int(period) or period < 1 or period > PERIOD_MAX:
+        raise E("bad_account", "period must be 1 to %d seconds" % PERIOD_MAX)
+    if not _is_int(created) or created < 0 or created > _U32_MAX:
+        raise E("bad_account", "created must be an epoch time")
+    return (struct.pack(_RECORD, ALGORITHMS.index(algorithm), digits, len(nb), len(ib), n,
+                        period, created) + nb + ib + bytes(secret))
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_text(E, what, text, limit):
+    if not isinstance(text, str):
+        raise E("bad_account", what + " must be text")
+    data = text.encode("utf-8")
+    if len(data) > limit:
+        raise E("bad_account", "%s is %d bytes long (at most %d)"
+                         % (what, len(data), limit))
+    for b in data:
+        if b < 0x20 or b == 0x7F:
+            raise E("bad_account", what + " contains control characters")
+    return data
+
+
+# A vault being changed is a draft: a list of items, each a new record (bytes) or the
+# index of a record in `base`, the _Records it started from, so that a change copies
+# no record it keeps.
+
+
+def _item_key(base, x):
+    if isinstance(x, int):
+        return _rec_key(base.blob, base.offs[x])
+    return _rec_key(x)
+
+
+def _lookup(base, items, keys, key):
+    i = keys.get(hash(key))
+    if i is None:
+        return None
+    if _item_key(base, items[i]) == key:
+        return i
+    for i, x in enumerate(items):
+        if _item_key(base, x) == key:
+            return i
+    return None
+
+
+def _keys(base, items):
+    # Hashes (small ints) rather than the keys themselves: a few KB for 200 accounts
+    # instead of a second copy of every name. _lookup settles collisions.
+    keys = {}
+    for i, x in enumerate(items):
+        keys[hash(_item_key(base, x))] = i
+    return keys
+
+
+def _draft_size(base, items):
+    n = _HEADER_SIZE + _CRC_SIZE
+    offs = base.offs
+    for x in items:
+        n += offs[x + 1] - offs[x] if isinstance(x, int) else len(x)
+    return n
+
+
+def _build(base, items, size):
+    blob = bytearray(size - _HEADER_SIZE - _CRC_SIZE)
+    offs = array("H", (0,))
+    src = memoryview(base.blob)
+    at = 0
+    for x in items:
+        if isinstance(x, int):
+            a, b = base.offs[x], base.offs[x + 1]
+            blob[at:at + b - a] = src[a:b]
+            at += b - a
+        else:
+            blob[at:at + len(x)] = x
+            at += len(x)
+        offs.append(at)
+    return _Records(blob, offs)
+
+
+def find(v, issuer, name):
+    """Index of the account with this issuer and name (case-insensitive), or None."""
+    nb = name.encode("utf-8")
+    base = v._recs
+    items = _draft(v)
+    return _lookup(base, items, _keys(base, items),
+                   _key(nb + issuer.encode("utf-8"), len(nb)))
+
+
+def _write_slot(v, slot, recs, seq):
+    # `recs`: _Records.
+    fs = v.fs
+    try:
+        f = fs.open(v._paths[slot], "wb")
+    except OSError as e:
+        raise v.M.VaultError("io", "cannot write the vault: %s" % _why(e)) from None
+    try:
+        head = struct.pack(_HEADER, _MAGIC, _VERSION, 0, len(recs), seq)
+        f.write(head)
+        f.write(recs.blob)
+        f.write(struct.pack("<I", crc32(recs.blob, crc32(head))))
+        f.flush()
+        f.close()
+        f = None
+        fs.sync()
+    except OSError as e:
+        raise v.M.VaultError("io", "cannot write the vault: %s" % _why(e)) from None
+    finally:
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+def _scrub(v, slot):
+    # Overwrite in place before rewriting: truncating a FAT file frees its clusters
+    # without erasing them, which would leave a deleted secret readable on the chip.
+    path = v._paths[slot]
+    size = v.fs.size(path)
+    if not size:
+        return
+    f = v.fs.open(path, "r+b")
+    try:
+        zeros = bytes(_SCRUB_CHUNK)
+        done = 0
+        while done < size:
+            n = min(_SCRUB_CHUNK, size - done)
+            f.write(zeros if n == _SCRUB_CHUNK else zeros[:n])
+            done += n
+        f.flush()
+    finally:
+        f.close()
+    v.fs.sync()
+
+
+def _commit(v, items, scrub=False):
+    base = v._recs
+    used = _draft_size(base, items)
+    if used > MAX_BYTES:
+        raise v.M.VaultError("full", "the vault is full (%d bytes free, %d needed)"
+                         % (MAX_BYTES - v._used, used - v._used))
+    recs = _build(base, items, used)
+    target = 0 if v._slot is None else 1 - v._slot
+    seq = v._seq + 1
+    _write_slot(v, target, recs, seq)
+    v._recs = recs
+    v._seq = seq
+    v._slot = target
+    v._used = used
+    v.status = "ok"
+    v.generation += 1
+    if scrub:
+        # The spare slot still holds what was just removed; replace it too. Failing here
+        # is harmless: the new vault is already safe in `target`.
+        other = 1 - target
+        try:
+            _scrub(v, other)
+            _write_slot(v, other, recs, seq + 1)
+            v._seq = seq + 1
+            v._slot = other
+        except (OSError, v.M.VaultError):
+            pass
+
+
+def _draft(v):
+    return list(range(len(v._recs)))
+
+
+def _index(v, i, what="index"):
+    if not _is_int(i):
+        raise v.M.VaultError("bad_account", what + " must be an integer")
+    if i < 0 or i >= len(v._recs):
+        raise v.M.VaultError("not_found", "no account at %s %d (there are %d)"
+                         % (what, i, len(v._recs)))
+    return i
+
+
+def _place(v, recs, keys, acc, overwrite, batch):
+    # Shared by add and add_many: puts acc's record into the draft `recs` (whose key
+    # hashes map to indexes in `keys`) and returns its index; `batch` is (a draft of
+    # the records placed so far, their key hashes) to catch the same account twice.
+    v.M.validate(acc)
+    key = acc.key()
+    if _lookup(None, batch[0], batch[1], key) is not None:
+        raise v.M.VaultError("duplicate", "the same account appears twice: " + acc.label())
+    batch[0].append(acc._r)
+    batch[1][hash(key)] = len(batch[0]) - 1
+    i = _lookup(v._recs, recs, keys, key)
+    if i is not None:
+        if not overwrite:
+            raise v.M.VaultError("duplicate", "an account for %s already exists" % acc.label())
+        recs[i] = acc._r
+        return i
+    if len(recs) >= CAPACITY:
+        raise v.M.VaultError("full", "the vault is full (%d accounts)" % CAPACITY)
+    recs.append(acc._r)
+    keys[hash(key)] = len(recs) - 1
+    return len(recs) - 1
+
+
+def add(v, acc, overwrite=False):
+    """Store ``acc``; returns its index. Replaces in place when ``overwrite``."""
+    new = _draft(v)
+    i = _place(v, new, _keys(v._recs, new), acc, overwrite, ([], {}))
+    _commit(v, new)
+    return i
+
+
+def add_many(v, accs, overwrite=False):
+    """All or nothing, with one flash write; returns the list of indexes."""
+    new = _draft(v)
+    keys = _keys(v._recs, new)
+    # Only small ints are kept per account while placing: long-lived small objects
+    # made in a loop that also makes garbage scatter across the heap and leave no
+    # hole big enough for the growing list (MicroPython's heap does not compact).
+    batch = ([], {})
+    out = []
+    for n, acc in enumerate(accs):
+        try:
+            out.append(_place(v, new, keys, acc, overwrite, batch))
+        except v.M.VaultError as e:
+            raise v.M.VaultError(e.code, "accounts[%d]: %s" % (n, e.message)) from None
+    if out:
+        _commit(v, new)
+    return out
+
+
+def delete(v, i):
+    i = _index(v, i)
+    gone = v.M.Account(None, None, v._recs.record(i))
+    new = _draft(v)
+    new.pop(i)
+    _commit(v, new, scrub=True)
+    return gone
+
+
+def rename(v, i, name, issuer=None):
+    i = _index(v, i)
+    old = v.M.Account(None, None, v._recs.record(i))
+    acc = v.M.Account(name, old.issuer if issuer is None else issuer, old.secret,
+                  old.algorithm, old.digits, old.period, old.created)
+    new = _draft(v)
+    j = _lookup(v._recs, new, _keys(v._recs, new), acc.key())
+    if j is not None and j != i:
+        raise v.M.VaultError("duplicate", "an account for %s already exists" % acc.label())
+    new[i] = acc._r
+    _commit(v, new)
+    return acc
+
+
+def move(v, i, j):
+    i = _index(v, i)
+    j = _index(v, j, "position")
+    if i == j:
+        return j
+    new = _draft(v)
+    new.insert(j, new.pop(i))
+    _commit(v, new)
+    return j
+
+
+def wipe(v):
+    _commit(v, [], scrub=True)
+
+
+_EROFS = const(30)
+_ENOSPC = const(28)
+
+
+def _why(e):
+    # OSError text on CircuitPython is often just the errno number.
+    code = e.args[0] if e.args else None
+    if code == _EROFS:
+        return "the drive is read-only (was a button held at plug-in?)"
+    if code == _ENOSPC:
+        return "no space left on the drive"
+    if len(e.args) > 1:
+        return str(e.args[1])
+    return "I/O error %s" % (code,)
