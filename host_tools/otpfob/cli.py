@@ -299,7 +299,11 @@ def info(state):
     """Show the fob's identity, capacity and clock."""
     reply = state.client().info()
     data = {k: v for k, v in reply.items() if k not in ("id", "ok")}
+    est = clock_estimate(state, data.get("serial"), data.get("aging"))
     if state.json:
+        data["clock_estimate"] = None if est is None else {
+            k: (None if v is None else round(v, 4 if k != "ppm" else 3))
+            for k, v in est.items()}
         state.emit_json(data)
         return
     from rich.table import Table
@@ -315,6 +319,9 @@ def info(state):
         ("Flash", "%s bytes used, %s free" % (data.get("bytes_used"), data.get("bytes_free"))),
         ("Time", utc(data.get("time")) if data.get("time") is not None
          else "not set (%s)" % data.get("clock")),
+        ("Clock error", _estimate_text(est) if data.get("time") is not None
+         else "the clock is not set: otpfob time set"),
+        ("Aging offset", data.get("aging")),
     ]
     for key, value in rows:
         table.add_row(key, "" if value is None else str(value))
@@ -709,78 +716,166 @@ def time_group():
 
 
 def measure(client):
-    """(fob epoch or None, laptop time at the middle of the round trip, round trip seconds)."""
+    """(time_get reply, laptop time at the middle of the round trip, round trip seconds)."""
     t0 = time.time()
     reply = client.time_get()
     t1 = time.time()
     return reply, (t0 + t1) / 2, t1 - t0
 
 
-def measure_drift(client, window=1.3):
-    """(last time_get reply, drift in seconds or None, round trip).
-
-    The fob reports whole seconds, so one reading only bounds the drift within a second.
-    Polling until the fob's second changes finds its tick on this computer's clock to
-    within a round trip: drift = the new second - the laptop time of the tick.
-    """
-    reply, laptop, rtt = measure(client)
-    first = reply.get("time")
-    if first is None:
-        return reply, None, rtt
-    prev_mid = laptop
-    deadline = time.time() + window
-    while time.time() < deadline:
-        reply, mid, r = measure(client)
-        rtt = min(rtt, r)
-        now = reply.get("time")
-        if now is None:
-            return reply, None, rtt
-        if now != first:
-            tick = (prev_mid + mid) / 2
-            return reply, now - tick, rtt
-        prev_mid = mid
-    # No tick seen (a stopped clock?): fall back to the middle of the possible second.
-    return reply, first + 0.5 - laptop, rtt
+TICKS_HELP = ("Fob second ticks to time after the first (more: finer reading, one second "
+              "each).")
 
 
-def _drift_text(drift):
+def measure_offset(client, ticks=2):
+    """The fob's clock offset from this computer's, to a few milliseconds (calibration)."""
+    from .calibration import measure_offset as measure_ticks
+
+    return measure_ticks(client.time_get, ticks=ticks)
+
+
+def _drift_text(drift, error=None):
     if drift is None:
         return "unknown"
-    return "%+.2f s (fob %s)" % (drift, "ahead" if drift > 0.005 else "behind"
+    text = "%+.3f s" % drift
+    if error is not None:
+        text += " \u00b1%.3f" % error
+    return text + " (fob %s)" % ("ahead" if drift > 0.005 else "behind"
                                  if drift < -0.005 else "in step")
 
 
+def _history(state):
+    """The local clock history (in OTPFOB_HOME, else the user's data folder)."""
+    from .calibration import History
+
+    return History()
+
+
+def _record(state, serial, event):
+    """Append a reading to the fob's clock history; a failure only warns."""
+    from .calibration import CalibrationError
+
+    try:
+        _history(state).record(serial, event)
+        return True
+    except (CalibrationError, OSError) as exc:
+        state.warn("clock reading not recorded: %s" % exc)
+        return False
+
+
+def _events(state, serial):
+    from .calibration import CalibrationError
+
+    if not serial:
+        return []
+    try:
+        return _history(state).events(serial)
+    except CalibrationError as exc:
+        state.warn(str(exc))
+        return []
+
+
+def _duration(seconds):
+    from .calibration import _duration as text
+
+    return text(seconds)
+
+
+def clock_estimate(state, serial, aging=None):
+    """What the history says about the fob's clock now (for `info`), or None."""
+    from .calibration import predict
+
+    events = _events(state, serial)
+    return predict(events, now=time.time(), aging=aging) if events else None
+
+
+def _estimate_text(est):
+    if est is None:
+        return "unknown (no clock readings on this computer yet; `otpfob time show` takes one)"
+    ago = _duration(est["since"]) + " ago"
+    if est["offset_then"] is None:
+        return "unknown (at the last reading, %s, the clock was not set)" % ago
+    if est["ppm"] is None:
+        return ("unknown drift (last reading %s: %+.3f s; readings a day apart give the "
+                "drift)" % (ago, est["offset_then"]))
+    return "about %+.2f s now (%+.3f s at the last reading %s, %+.2f ppm since)" % (
+        est["offset"], est["offset_then"], ago, est["ppm"])
+
+
+def _serial_and_aging(client):
+    info = client.info()
+    return info, info.get("serial") or "", info.get("aging")
+
+
 @time_group.command(name="show")
+@click.option("--ticks", type=click.IntRange(1, 20), default=2, show_default=True,
+              help=TICKS_HELP)
 @pass_state
-def time_show(state):
-    """Compare the fob's clock with this computer's (takes up to a second)."""
-    reply, drift, rtt = measure_drift(state.client())
+def time_show(state, ticks):
+    """Compare the fob's clock with this computer's (takes a few seconds).
+
+    The reading is kept in this computer's clock history for the fob, which `otpfob time
+    calibrate` and `otpfob info` use.
+    """
+    from . import calibration
+
+    client = state.client()
+    info, serial, aging = _serial_and_aging(client)
+    m = measure_offset(client, ticks)
+    reply = m.reply
+    aging = reply.get("aging", aging)
     fob_time = reply.get("time")
+    recorded = False
+    if m.valid:
+        recorded = _record(state, serial, calibration.event("show", m, aging))
+    est = calibration.predict(_events(state, serial), now=time.time(), aging=aging) \
+        if recorded else None
+    ppm = est["ppm"] if est else None
     if state.json:
         state.emit_json({"fob": fob_time, "laptop": round(time.time(), 3),
-                         "drift": None if drift is None else round(drift, 3),
+                         "drift": None if m.offset is None else round(m.offset, 4),
+                         "error": None if m.error is None else round(m.error, 4),
                          "valid": bool(reply.get("valid")), "clock": reply.get("clock"),
-                         "round_trip": round(rtt, 4)})
+                         "round_trip": None if m.round_trip is None else round(m.round_trip, 4),
+                         "serial": serial, "aging": aging, "recorded": recorded,
+                         "ppm": None if ppm is None else round(ppm, 3)})
         return
     click.echo("fob:    %s" % (utc(fob_time) if fob_time is not None
                                else "not set (%s)" % reply.get("clock")))
     click.echo("laptop: %s" % utc(int(time.time())))
     if fob_time is not None:
-        click.echo("drift:  %s" % _drift_text(drift))
+        click.echo("drift:  %s" % _drift_text(m.offset, m.error))
+        if ppm is not None:
+            click.echo("rate:   %+.2f ppm (aging offset %s)" % (ppm, aging))
     else:
         click.echo("The fob shows no codes until its clock is set: otpfob time set")
 
 
 @time_group.command(name="set")
+@click.option("--ticks", type=click.IntRange(1, 20), default=2, show_default=True,
+              help=TICKS_HELP)
 @pass_state
-def time_set(state):
+def time_set(state, ticks):
     """Set the fob's clock from this computer's clock.
 
     The DS3231 restarts its second when the time is written, so the request is timed to
     reach the fob as this computer's clock turns to a whole second (half a measured round
-    trip early); the fob then ticks in step with this computer.
+    trip early); the fob then ticks in step with this computer. The offset just after (and
+    just before, when the fob has readings in the history) is measured and kept in the
+    fob's clock history.
     """
+    from . import calibration
+
     client = state.client()
+    info, serial, aging = _serial_and_aging(client)
+    # The offset just before the set ends the stretch of readings since the last one; it
+    # is worth its seconds only when there is such a stretch in this computer's history.
+    before = None
+    if info.get("time") is not None and any(
+            e.get("offset") is not None for e in _events(state, serial)):
+        before = measure_offset(client, ticks)
+        if not before.valid:
+            before = None
     rtts = sorted(measure(client)[2] for _ in range(3))
     half = rtts[1] / 2
     now = time.time()
@@ -789,14 +884,100 @@ def time_set(state):
         target += 1
     time.sleep(max(0.0, target - half - time.time()))
     client.time_set(target)
-    check, drift, _ = measure_drift(client)
+    after = measure_offset(client, ticks)
+    check = after.reply
+    aging = check.get("aging", aging)
+    recorded = False
+    if after.valid:
+        recorded = _record(state, serial, calibration.event("set", after, aging, True,
+                                                            before=before))
+    drift = after.offset
     if state.json:
         state.emit_json({"set": target, "fob": check.get("time"),
-                         "drift": None if drift is None else round(drift, 3),
-                         "round_trip": round(2 * half, 4), "valid": bool(check.get("valid"))})
+                         "drift": None if drift is None else round(drift, 4),
+                         "error": None if after.error is None else round(after.error, 4),
+                         "before": None if before is None else round(before.offset, 4),
+                         "round_trip": round(2 * half, 4), "valid": bool(check.get("valid")),
+                         "serial": serial, "aging": aging, "recorded": recorded})
         return
+    if before is not None:
+        state.note("The fob's clock was off by %s." % _drift_text(before.offset, before.error))
     state.note("Set the fob's clock to %s (round trip %.1f ms); drift now %s."
-               % (utc(target), 2000 * half, _drift_text(drift)))
+               % (utc(target), 2000 * half, _drift_text(drift, after.error)))
+
+
+@time_group.command(name="calibrate")
+@click.option("--dry-run", is_flag=True, help="Show the new aging offset; write nothing.")
+@click.option("--ticks", type=click.IntRange(1, 20), default=2, show_default=True,
+              help=TICKS_HELP)
+@pass_state
+def time_calibrate(state, dry_run, ticks):
+    """Trim the fob's clock rate from readings at least a day apart.
+
+    Takes a reading now, estimates how fast the fob's clock gains or loses time (in ppm)
+    from its history on this computer, and writes the DS3231's aging offset to cancel it
+    (one step is about 0.1 ppm). Run `otpfob time set` afterwards if the fob is off.
+    """
+    from . import calibration
+    from .calibration import CalibrationError
+
+    client = state.client()
+    info, serial, aging = _serial_and_aging(client)
+    if not serial:
+        raise ExpectedError("the fob reports no serial number, so it has no clock history")
+    if "aging_set" not in (info.get("capabilities") or ()):
+        raise ExpectedError("this fob's firmware cannot trim its clock (no aging_set "
+                            "command); update the firmware with `otpfob deploy`")
+    if aging is None:
+        aging = client.aging_get()["aging"]
+    m = measure_offset(client, ticks)
+    if not m.valid:
+        raise ExpectedError("the fob's clock is not set (%s); run `otpfob time set`, then "
+                            "`otpfob time show` again a day later"
+                            % m.reply.get("clock"))
+    aging = m.reply.get("aging", aging)
+    events = _events(state, serial)
+    reading = calibration.event("show", m, aging)
+    try:
+        est = calibration.estimate(events + [reading], aging=aging, now=time.time())
+    except CalibrationError as exc:
+        _record(state, serial, reading)
+        raise ExpectedError(str(exc)) from None
+    new = est["new_aging"]
+    written = False
+    if not dry_run and new != aging:
+        reply = client.aging_set(new)
+        new = reply.get("aging", new)
+        written = True
+        _record(state, serial, calibration.event("calibrate", m, new, aging_before=aging))
+    else:
+        _record(state, serial, reading)
+    result = {"serial": serial, "ppm": round(est["ppm"], 3),
+              "native_ppm": round(est["native_ppm"], 3),
+              "error_ppm": round(est["error_ppm"], 3), "span": round(est["span"], 1),
+              "readings": est["readings"], "aging_before": aging, "aging": new,
+              "clamped": est["clamped"], "expected_ppm": round(est["expected_ppm"], 3),
+              "written": written, "dry_run": bool(dry_run),
+              "offset": round(m.offset, 4), "error": round(m.error, 4)}
+    if state.json:
+        state.emit_json(result)
+        return
+    state.note("The fob's clock %s %.2f ppm (\u00b1%.2f) over %s of readings (%d), with "
+               "aging offset %d." % ("gains" if est["ppm"] >= 0 else "loses", abs(est["ppm"]),
+                                     est["error_ppm"], _duration(est["span"]),
+                                     est["readings"], aging))
+    if est["clamped"]:
+        state.warn("the drift is beyond what the aging offset can trim (%d to %d); the "
+                   "offset goes to its limit" % (calibration.AGING_MIN, calibration.AGING_MAX))
+    if new == aging:
+        state.note("The aging offset %d is already the best one; nothing to change." % aging)
+    elif dry_run:
+        state.note("Would set the aging offset from %d to %d (about %+.2f ppm left); dry run, "
+                   "nothing written." % (aging, new, est["expected_ppm"]))
+    else:
+        state.note("Set the aging offset from %d to %d; expect about %+.2f ppm from now on. "
+                   "The clock is %s now: run `otpfob time set` to correct it."
+                   % (aging, new, est["expected_ppm"], _drift_text(m.offset, m.error)))
 
 
 @main.command()

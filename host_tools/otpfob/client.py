@@ -89,6 +89,12 @@ class FobClient:
     def time_set(self, epoch):
         return self.request("time_set", time=int(epoch))
 
+    def aging_get(self):
+        return self.request("aging_get")
+
+    def aging_set(self, aging):
+        return self.request("aging_set", aging=int(aging))
+
     def add(self, account, overwrite=False):
         params = account_fields(account)
         params["overwrite"] = bool(overwrite)

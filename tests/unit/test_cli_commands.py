@@ -28,11 +28,28 @@ vault_mod = pytest.importorskip("fob.vault")
 SECRET = "N52HAZTPMIQHIZLTOQQHGZLDOJSXIIJB"
 
 
+@pytest.fixture(autouse=True)
+def otpfob_home(tmp_path, monkeypatch):
+    """The clock history goes to a temporary folder, never the user's own."""
+    home = tmp_path / "otpfob-home"
+    monkeypatch.setenv("OTPFOB_HOME", str(home))
+    return home
+
+
+class FakeRtc:
+    """The DS3231 driver's aging offset, as protocol and provision reach it."""
+
+    def __init__(self, aging=0):
+        self.calibration = aging
+
+
 class FakeClock:
-    def __init__(self, offset=0.0, valid=True):
+    def __init__(self, offset=0.0, valid=True, rtc=None):
         self.offset = offset
         self.is_set = valid
         self.sets = []
+        if rtc is not None:
+            self.rtc = rtc
 
     @property
     def reason(self):
@@ -564,9 +581,9 @@ def test_info_human(stocked):
 def test_time_show_reports_drift(tmp_path):
     f = FakeFob(tmp_path, FakeClock(offset=42))
     try:
-        out = run_json(f, "time", "show")
+        out = run_json(f, "time", "show", "--ticks", "1")
         assert 41 <= out["drift"] <= 43 and out["valid"]
-        result = run(f, "time", "show")
+        result = run(f, "time", "show", "--ticks", "1")
         assert "ahead" in result.stdout
     finally:
         f.stop()
@@ -575,11 +592,94 @@ def test_time_show_reports_drift(tmp_path):
 def test_time_set_aims_at_a_second_boundary(tmp_path):
     f = FakeFob(tmp_path, FakeClock(valid=False))
     try:
-        out = run_json(f, "time", "set")
+        out = run_json(f, "time", "set", "--ticks", "1")
         assert out["valid"] and abs(out["drift"]) <= 0.1
         (epoch, at), = f.clock.sets
         # The set arrived close to the laptop's whole second it names.
         assert abs(at - epoch) < 0.1
+    finally:
+        f.stop()
+
+
+def _history(home):
+    return json.loads((home / "clock-history.json").read_text())["fobs"]["fake0001"]["events"]
+
+
+def test_time_show_and_set_record_readings_in_the_history(tmp_path, otpfob_home):
+    f = FakeFob(tmp_path, FakeClock(offset=2.5, rtc=FakeRtc(7)))
+    try:
+        out = run_json(f, "time", "show", "--ticks", "1")
+        assert out["recorded"] and out["aging"] == 7 and out["serial"] == "fake0001"
+        assert abs(out["drift"] - 2.5) <= 0.05 and out["error"] < 0.05
+        run_json(f, "time", "set", "--ticks", "1")
+    finally:
+        f.stop()
+    show, done = _history(otpfob_home)
+    assert show["kind"] == "show" and not show["set"] and show["aging"] == 7
+    assert abs(show["offset"] - 2.5) <= 0.05
+    assert done["kind"] == "set" and done["set"] and abs(done["offset"]) <= 0.1
+    assert abs(done["before"]["offset"] - 2.5) <= 0.05
+
+
+def _seed(home, events):
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "clock-history.json").write_text(json.dumps(
+        {"version": 1, "fobs": {"fake0001": {"events": events}}}))
+
+
+def test_calibrate_writes_the_aging_offset_from_a_day_of_readings(tmp_path, otpfob_home):
+    # Set a day ago; the fob has gained 0.864 s since: 10 ppm fast, 100 steps to trim.
+    now = time.time()
+    _seed(otpfob_home, [{"at": now - 86400, "offset": 0.0, "error": 0.005, "set": True,
+                         "aging": 0, "kind": "set"}])
+    rtc = FakeRtc(0)
+    f = FakeFob(tmp_path, FakeClock(offset=0.864, rtc=rtc))
+    try:
+        dry = run_json(f, "time", "calibrate", "--dry-run", "--ticks", "1")
+        assert dry["aging"] == 100 and not dry["written"] and rtc.calibration == 0
+        assert 9.0 < dry["ppm"] < 11.0
+        out = run_json(f, "time", "calibrate", "--ticks", "1")
+        assert out["written"] and out["aging_before"] == 0 and out["aging"] == 100
+        assert rtc.calibration == 100
+        human = run(f, "info")
+        assert human.exit_code == 0 and "Clock error" in human.stdout
+        assert "100" in human.stdout
+    finally:
+        f.stop()
+    last = _history(otpfob_home)[-1]
+    assert last["kind"] == "calibrate" and last["aging"] == 100 and last["aging_before"] == 0
+
+
+def test_calibrate_refuses_readings_less_than_a_day_apart(tmp_path, otpfob_home):
+    _seed(otpfob_home, [{"at": time.time() - 3600, "offset": 0.0, "set": True, "aging": 0}])
+    rtc = FakeRtc(0)
+    f = FakeFob(tmp_path, FakeClock(offset=0.04, rtc=rtc))
+    try:
+        result = run(f, "time", "calibrate", "--ticks", "1")
+    finally:
+        f.stop()
+    assert result.exit_code == 1 and rtc.calibration == 0
+    assert "span only 60 minutes" in result.stderr
+    assert "run `otpfob time show` again after 20" in result.stderr
+    # The reading it took is kept all the same.
+    assert len(_history(otpfob_home)) == 2
+
+
+def test_info_shows_the_estimated_clock_error_or_unknown(tmp_path, otpfob_home):
+    f = FakeFob(tmp_path, FakeClock(offset=0.0, rtc=FakeRtc(0)))
+    try:
+        out = run_json(f, "info")
+        assert out["clock_estimate"] is None and out["aging"] == 0
+        assert "unknown" in run(f, "info").stdout
+        now = time.time()
+        _seed(otpfob_home, [
+            {"at": now - 3 * 86400, "offset": 0.0, "set": True, "aging": 0},
+            {"at": now - 2 * 86400, "offset": 0.432, "aging": 0},
+            {"at": now - 86400, "offset": 0.864, "aging": 0}])
+        est = run_json(f, "info")["clock_estimate"]
+        assert abs(est["ppm"] - 5.0) < 0.01 and abs(est["since"] - 86400) < 60
+        assert abs(est["offset"] - 1.296) < 0.01 and abs(est["drift"] - 0.432) < 0.01
+        assert "about +1.30 s now" in run(f, "info").stdout
     finally:
         f.stop()
 

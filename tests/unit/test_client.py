@@ -198,3 +198,13 @@ def test_close_closes_transport():
     with FobClient(t):
         pass
     assert t.closed
+
+
+def test_aging_commands_send_the_offset_as_an_integer():
+    t = FakeTransport(lambda r: [ok(r, aging=r.get("aging", 4), was=4)])
+    c = FobClient(t)
+    assert c.aging_get()["aging"] == 4
+    assert c.aging_set(-12.0)["aging"] == -12
+    assert [(r["cmd"], r.get("aging")) for r in t.sent] == [("aging_get", None),
+                                                            ("aging_set", -12)]
+    assert isinstance(t.sent[1]["aging"], int)

@@ -199,8 +199,9 @@ def test_hello_and_info_describe_the_fob(fob):
 
 
 def test_time_get_and_set(fob):
+    # A clock without a DS3231 behind it has no aging offset to report.
     assert ok(fob.call("time_get")) == {"id": 1, "ok": True, "time": T0, "valid": True,
-                                         "clock": "ok"}
+                                         "clock": "ok", "aging": None}
     fob.clock.reason = "power_lost"
     r = ok(fob.call("time_get"))
     assert r["time"] is None and r["valid"] is False and r["clock"] == "power_lost"
@@ -967,3 +968,114 @@ def test_fuzz_frames_never_crash_never_leak_and_rejections_change_nothing(frame_
             text = json.dumps(body, ensure_ascii=False)
             for form in secrets | _secret_forms(fob):
                 assert form not in text and form.lower() not in text
+
+
+# -- aging offset (clock calibration) --------------------------------------------------------
+# These run the real Clock and adafruit_ds3231 driver over the simulator's DS3231 model.
+
+def _rtc_rig(drift_ppm=0.0, epoch=T0):
+    import sys
+    import types
+
+    from otpfob.sim.i2c import I2C, Bus
+    if "busio" not in sys.modules:
+        try:
+            import busio  # noqa: F401
+        except ImportError:
+            mod = types.ModuleType("busio")
+            mod.I2C = I2C
+            mod.SPI = object
+            sys.modules["busio"] = mod
+    from fob.clock import Clock
+    from otpfob.sim.ds3231 import DS3231
+    from otpfob.sim.world import World
+
+    real = [100.0]
+    world = World(epoch=epoch, real_clock=lambda: real[0], real_sleep=lambda s: None,
+                  wall_clock=lambda: epoch)
+    chip = DS3231(world, drift_ppm=drift_ppm)
+    chip.set_epoch(epoch)
+    bus = Bus()
+    bus.attach(0x68, chip)
+    clock = Clock(I2C(bus), 0x68, monotonic=world.monotonic)
+    f = Fob()
+    f.clock = clock
+    f.proto.clock = clock
+    return f, chip, world, real
+
+
+def test_aging_get_and_set_read_and_write_the_ds3231_register():
+    f, chip, _, _ = _rtc_rig()
+    assert ok(f.call("aging_get"))["aging"] == 0
+    r = ok(f.call("aging_set", aging=-37))
+    assert (r["aging"], r["was"]) == (-37, 0)
+    assert chip.aging == -37 and chip.registers()[0x10] == 256 - 37
+    assert ok(f.call("aging_get"))["aging"] == -37
+    for n in (-128, 127, 0):
+        assert ok(f.call("aging_set", aging=n))["aging"] == n == chip.aging
+
+
+def test_info_and_time_get_carry_the_aging_offset():
+    f, chip, _, _ = _rtc_rig()
+    ok(f.call("aging_set", aging=42))
+    assert ok(f.call("info"))["aging"] == 42
+    r = ok(f.call("time_get"))
+    assert r["aging"] == 42 and r["time"] == T0 and r["valid"] is True
+
+
+@pytest.mark.parametrize("value", [None, 128, -129, 1000, "5", 1.5, True])
+def test_aging_set_rejects_values_outside_the_register_and_keeps_the_old_one(value):
+    f, chip, _, _ = _rtc_rig()
+    ok(f.call("aging_set", aging=12))
+    args = {} if value is None else {"aging": value}
+    msg = err(f.call("aging_set", **args), "bad_argument")
+    assert "aging" in msg
+    if value is not None and not isinstance(value, (str, float, bool)):
+        assert "-128 to 127" in msg
+    assert chip.aging == 12
+
+
+def test_aging_commands_without_a_ds3231_are_io_errors(fob):
+    assert "aging" in err(fob.call("aging_get"), "io")
+    assert "aging" in err(fob.call("aging_set", aging=3), "io")
+
+
+def test_aging_set_failing_on_the_bus_is_an_io_error():
+    f, chip, _, _ = _rtc_rig()
+
+    class BrokenRtc:
+        @property
+        def calibration(self):
+            return 5
+
+        @calibration.setter
+        def calibration(self, value):
+            raise OSError(5, "I2C")
+
+    f.clock.rtc = BrokenRtc()
+    msg = err(f.call("aging_set", aging=7), "io")
+    assert "cannot write the aging offset" in msg and "OSError" in msg
+
+
+def test_aging_offset_trims_a_fast_chip_to_time():
+    # 10 ppm fast gains 0.864 s a day; +100 steps of about 0.1 ppm slow it back.
+    f, chip, world, real = _rtc_rig(drift_ppm=10.0)
+    real[0] += 86400
+    gained = chip.count() - (world.now() - 946684800)
+    assert abs(gained - 0.864) < 0.001
+    ok(f.call("aging_set", aging=100))
+    start = chip.count() - (world.now() - 946684800)
+    real[0] += 86400
+    assert abs(chip.count() - (world.now() - 946684800) - start) < 0.001
+
+
+def test_time_get_gives_the_chips_second_even_when_the_clock_has_not_reread_it():
+    f, chip, world, real = _rtc_rig()
+    # A long stall (a flash write, say): the clock rereads, finds the chip 0.6 s into a
+    # second, and will not read again until about a second later.
+    real[0] += 10.6
+    assert f.clock.now() == T0 + 10
+    real[0] += 0.5
+    assert chip.epoch() == T0 + 11
+    assert f.clock.now() == T0 + 10
+    assert ok(f.call("time_get"))["time"] == T0 + 11

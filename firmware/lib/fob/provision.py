@@ -1,5 +1,5 @@
 # The protocol's commands that change what the fob stores, or its clock: add, add_many
-# (with staged batches), abort, delete, rename, move, reset, time_set. A fob is provisioned
+# (with staged batches), abort, delete, rename, move, reset, time_set, aging_get/aging_set. A fob is provisioned
 # now and then and shows codes every day, so these live apart from fob/protocol.py: the
 # protocol imports this module at the first such request and keeps it from then on.
 from fob import base32
@@ -29,6 +29,9 @@ _S_BYTES = const(7)      # vault bytes the batch adds
 # The DS3231 counts years 2000-2099 only.
 _TIME_MIN = 946684800
 _TIME_MAX = 4102444799
+# The DS3231's aging offset register is a signed byte (datasheet "Aging Offset").
+_AGING_MIN = const(-128)
+_AGING_MAX = const(127)
 
 
 def _leaks(message, text):
@@ -106,6 +109,42 @@ def time_set(p, req):
     except Exception as e:
         raise VaultError("io", "cannot set the clock (%s)" % type(e).__name__) from None
     return p._cmd_time_get(req)
+
+
+def _rtc(p):
+    rtc = getattr(p.clock, "rtc", None)
+    if rtc is None:
+        raise VaultError("io", "this fob's clock has no aging offset register")
+    return rtc
+
+
+def _read_aging(rtc):
+    try:
+        return rtc.calibration
+    except Exception as e:
+        raise VaultError("io", "cannot read the aging offset (%s)" % type(e).__name__) \
+            from None
+
+
+def aging_get(p, req):
+    return {"aging": _read_aging(_rtc(p))}
+
+
+def aging_set(p, req):
+    n = _get_int(req, "aging", None, _AGING_MIN, _AGING_MAX)
+    rtc = _rtc(p)
+    was = _read_aging(rtc)
+    try:
+        # The driver's setter also starts a temperature conversion, which is when the
+        # DS3231 applies a new offset; otherwise it would wait for the next one (64 s).
+        rtc.calibration = n
+    except Exception as e:
+        raise VaultError("io", "cannot write the aging offset (%s)" % type(e).__name__) \
+            from None
+    now = _read_aging(rtc)
+    if now != n:
+        raise VaultError("io", "the aging offset reads %d after writing %d" % (now, n))
+    return {"aging": now, "was": was}
 
 
 def add(p, req):
