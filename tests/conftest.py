@@ -38,3 +38,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "soak" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _private_otpfob_home(tmp_path_factory, monkeypatch):
+    # The CLI keeps a clock history per fob under OTPFOB_HOME; tests (and the CLI
+    # subprocesses they start, which inherit os.environ) must never touch the user's.
+    monkeypatch.setenv("OTPFOB_HOME", str(tmp_path_factory.mktemp("otpfob-home")))

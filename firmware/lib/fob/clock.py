@@ -130,8 +130,10 @@ class Clock:
             self._epoch = None
             return
         if self._epoch is None:
-            # The phase of the chip's second is unknown: poll until it is seen to tick.
-            self._ticked_at = now - 1.0
+            # The phase of the chip's second is unknown: poll closely for a whole second
+            # until it is seen to tick (a full second, so the tick cannot fall into the
+            # slow-polling window below).
+            self._ticked_at = now - 1.0 + _LEAD
         elif epoch != self._epoch:
             self._ticked_at = now
         self._epoch = epoch
@@ -164,5 +166,11 @@ class Clock:
         if epoch < 946684800 or epoch >= 4102444800:
             raise ValueError("time out of the RTC's range (2000-2099)")
         self.rtc.datetime = _Fields(epoch)
+        written = self._mono()
         self._epoch = None
         self._read()
+        if self._epoch is not None:
+            # Writing the seconds register restarts the chip's countdown to the next
+            # second (datasheet: "the countdown chain is reset whenever the seconds
+            # register is written"), so the second began at the write.
+            self._ticked_at = written

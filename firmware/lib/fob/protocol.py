@@ -35,8 +35,9 @@ _S_ACCOUNTS = const(2)   # the Account objects so far
 
 # The first _CORE are answered here, the others by fob/provision.py.
 COMMANDS = ("hello", "info", "time_get", "list", "code", "selftest", "time_set", "add",
-            "add_many", "abort", "delete", "rename", "move", "reset")
+            "add_many", "abort", "delete", "rename", "move", "reset", "aging_get", "aging_set")
 _CORE = const(6)
+_RTC_SECONDS = const(0x00)  # DS3231 seconds register, BCD
 
 
 def _monotonic():
@@ -269,6 +270,14 @@ class Protocol:
         except Exception:
             return "io_error"
 
+    def _aging(self):
+        # The DS3231's aging offset (adafruit_ds3231 calls it calibration); None when the
+        # clock has no such register or cannot be read.
+        try:
+            return self.clock.rtc.calibration
+        except Exception:
+            return None
+
     def _cmd_hello(self, req):
         v = self.vault
         info = self.info
@@ -286,6 +295,7 @@ class Protocol:
             "max_line": MAX_LINE,
             "time": self._now(),
             "clock": self._clock_state(),
+            "aging": self._aging(),
             "limits": {"name": NAME_MAX, "issuer": ISSUER_MAX, "secret_min": SECRET_MIN,
                        "secret_max": SECRET_MAX, "period_max": PERIOD_MAX},
         }
@@ -298,10 +308,23 @@ class Protocol:
 
     def _cmd_time_get(self, req):
         t = self._now()
-        return {"time": t, "valid": t is not None, "clock": self._clock_state()}
+        if t is not None:
+            # clock.now() reads the chip only near the tick it expects, so for a while after
+            # a stall it can still give the previous second; hosts time the fob's ticks to
+            # milliseconds with time_get, so ask the chip's seconds register itself.
+            try:
+                b = bytearray(1)
+                with self.clock.rtc.i2c_device as dev:
+                    dev.write_then_readinto(bytes((_RTC_SECONDS,)), b)
+                if ((b[0] >> 4) * 10 + (b[0] & 15) - t) % 60 == 1:
+                    t += 1
+            except Exception:
+                pass
+        return {"time": t, "valid": t is not None, "clock": self._clock_state(),
+                "aging": self._aging()}
 
     def _cmd_list(self, req):
-        return ({}, "accounts", _list_items(list(self.vault.accounts)), 16, None)
+        return ({}, "accounts", _list_items(self.vault.accounts), 16, None)
 
     def _cmd_code(self, req):
         accounts = self.vault.accounts
@@ -319,7 +342,7 @@ class Protocol:
             raise VaultError("clock_not_set", "the fob's clock is not set (%s)"
                              % self._clock_state())
         if pick is None:
-            pick = list(enumerate(accounts))
+            pick = enumerate(accounts)
         return ({"time": t}, "codes", _code_items(pick, t), 2, None)
 
     def _cmd_selftest(self, req):
