@@ -3,34 +3,14 @@
 import calendar
 import datetime
 import random
-import sys
-import types
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 
-def _shims():
-    from otpfob.sim.i2c import I2C
+import driver_shims  # noqa: E402
 
-    if "micropython" not in sys.modules:
-        try:
-            import micropython  # noqa: F401
-        except ImportError:
-            m = types.ModuleType("micropython")
-            m.const = lambda x: x
-            sys.modules["micropython"] = m
-    if "busio" not in sys.modules:
-        try:
-            import busio  # noqa: F401
-        except ImportError:
-            mod = types.ModuleType("busio")
-            mod.I2C = I2C
-            mod.SPI = object
-            sys.modules["busio"] = mod
-
-
-_shims()
+driver_shims.install()
 
 from fob import clock as clock_mod  # noqa: E402
 from fob import version  # noqa: E402

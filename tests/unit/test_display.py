@@ -2,36 +2,13 @@
 and flushes send only the changed windows."""
 
 import random
-import sys
-import types
 
 import pytest
 
 
-def _shims():
-    # The Adafruit drivers import these; the simulator provides real ones, these are enough
-    # for the drivers' annotations when this file runs alone.
-    from otpfob.sim.i2c import I2C
+import driver_shims  # noqa: E402
 
-    if "micropython" not in sys.modules:
-        try:
-            import micropython  # noqa: F401
-        except ImportError:
-            m = types.ModuleType("micropython")
-            m.const = lambda x: x
-            sys.modules["micropython"] = m
-    for name, attrs in (("busio", {"I2C": I2C, "SPI": object}),
-                        ("digitalio", {"DigitalInOut": object})):
-        if name not in sys.modules:
-            try:
-                __import__(name)
-            except ImportError:
-                mod = types.ModuleType(name)
-                mod.__dict__.update(attrs)
-                sys.modules[name] = mod
-
-
-_shims()
+driver_shims.install()
 
 from fob.display import Display  # noqa: E402
 from otpfob.sim.i2c import I2C, Bus  # noqa: E402

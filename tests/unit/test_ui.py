@@ -4,34 +4,13 @@ the codes read back from the pixels using the firmware's own glyph tables."""
 import hashlib
 import hmac
 import struct
-import sys
-import types
 
 import pytest
 
 
-def _shims():
-    from otpfob.sim.i2c import I2C
+import driver_shims  # noqa: E402
 
-    if "micropython" not in sys.modules:
-        try:
-            import micropython  # noqa: F401
-        except ImportError:
-            m = types.ModuleType("micropython")
-            m.const = lambda x: x
-            sys.modules["micropython"] = m
-    for name, attrs in (("busio", {"I2C": I2C, "SPI": object}),
-                        ("digitalio", {"DigitalInOut": object})):
-        if name not in sys.modules:
-            try:
-                __import__(name)
-            except ImportError:
-                mod = types.ModuleType(name)
-                mod.__dict__.update(attrs)
-                sys.modules[name] = mod
-
-
-_shims()
+driver_shims.install()
 
 from fob import font, ui  # noqa: E402
 from fob.display import Display  # noqa: E402

@@ -1,0 +1,27 @@
+"""Stand-ins the Adafruit drivers import on CPython, for unit tests that drive them
+directly over the simulator's chip models (outside a running simulator, which installs
+its own fake CircuitPython modules)."""
+
+import sys
+import types
+
+
+def install():
+    from otpfob.sim.i2c import I2C
+
+    if "micropython" not in sys.modules:
+        try:
+            import micropython  # noqa: F401
+        except ImportError:
+            m = types.ModuleType("micropython")
+            m.const = lambda x: x
+            sys.modules["micropython"] = m
+    for name, attrs in (("busio", {"I2C": I2C, "SPI": object}),
+                        ("digitalio", {"DigitalInOut": object})):
+        if name not in sys.modules:
+            try:
+                __import__(name)
+            except ImportError:
+                mod = types.ModuleType(name)
+                mod.__dict__.update(attrs)
+                sys.modules[name] = mod
