@@ -17,7 +17,8 @@ CLOCK_MAX = 4102444800 - 1   # 2099-12-31 23:59:59
 MAX_HOLD = 3600.0
 
 HELP = ("commands: press BUTTON | hold BUTTON SECONDS | screen PATH | clock EPOCH | "
-        "advance SECONDS | jump SECONDS | rtc-power-loss | status | quit | help")
+        "advance SECONDS | jump SECONDS | rtc-power-loss | autopress on|off | status | quit | "
+        "help")
 
 
 class CommandError(Exception):
@@ -119,6 +120,13 @@ class Controller:
         _args(parts, 0, "rtc-power-loss")
         self.sim.rtc_power_loss()
         return "rtc lost power"
+
+    def cmd_autopress(self, parts):
+        (state,) = _args(parts, 1, "autopress on|off")
+        if state not in ("on", "off"):
+            raise CommandError("usage: autopress on|off (got %r)" % state)
+        self.sim.set_autopress(state == "on")
+        return "autopress " + state
 
     def cmd_status(self, parts):
         _args(parts, 0, "status")

@@ -27,8 +27,10 @@ class SimError(RuntimeError):
 class SimProcess:
     def __init__(self, state_dir, board="sim", demo=False, firmware=None, drift_ppm=None,
                  data="tcp", extra_args=(), start_timeout=30.0, command_timeout=60.0,
-                 env=None):
+                 env=None, autopress=False):
         self.state_dir = Path(state_dir)
+        # True: a simulated user approves every presence prompt (control `autopress on`).
+        self.autopress = autopress
         self.board = board
         self.demo = demo
         self.firmware = firmware
@@ -91,6 +93,8 @@ class SimProcess:
         self.wait_for(lambda st: st["firmware"] in ("done", "crashed")
                       or (st["firmware"] == "running" and st["sleeps"] > 0),
                       what="firmware start")
+        if self.autopress:
+            self.ok("autopress on")
         return self
 
     def _pump(self, stream, sink, ready):

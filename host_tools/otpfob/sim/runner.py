@@ -36,6 +36,8 @@ BOARDS_DIR = REPO / "boards"
 
 PRESS_SECONDS = 0.1
 SETTLE_SECONDS = 0.1
+LONG_HOLD_SECONDS = 1.0   # longer than the firmware's long-press threshold
+AUTOPRESS_POLL = 0.05     # real seconds between looks at the screen
 HW_FILE = "hw.json"
 
 
@@ -136,6 +138,7 @@ class Simulator:
         self._sleeps_at_code = 0
         self._quit = threading.Event()
         self._ops = threading.Lock()
+        self._autopress = None  # the thread standing in for a user who approves prompts
 
     def board_id(self):
         return Path(self.board_name).stem
@@ -225,7 +228,33 @@ class Simulator:
         })
         return out
 
+    # -- a user who approves every presence prompt (tests, batch provisioning demos) -------
+    def set_autopress(self, on):
+        """While on, a prompt from the fob asking for presence is answered yes, as a
+        user standing by would: a short press of A (a long one on one-button boards)."""
+        if not on:
+            self._autopress = None
+            return
+        if self._autopress is not None:
+            return
+        stop = threading.Event()
+        self._autopress = stop
+        thread = threading.Thread(target=self._autopress_loop, args=(stop,), daemon=True)
+        thread.start()
+
+    @property
+    def autopress(self):
+        return self._autopress is not None
+
+    def _autopress_loop(self, stop):
+        seconds = PRESS_SECONDS if len(self.buttons) > 1 else LONG_HOLD_SECONDS
+        while self._autopress is stop and not self.quitting:
+            if self.status().get("screen") == "presence":
+                self.press("A", seconds)
+            time.sleep(AUTOPRESS_POLL)
+
     def request_quit(self):
+        self._autopress = None
         self._quit.set()
         self.world.stop()
 
