@@ -4,7 +4,8 @@ Interpreters: the unix port (64-bit) and the WebAssembly port (32-bit, where int
 2**30 are heap big ints as on a Cortex-M0+).  Implementations:
 
   (a) native  - fob.hmac over the interpreter's hashlib, where it has the algorithm
-  (b) pure    - fob's 16-bit-halves compressions with precomputed HMAC states
+  (b) pure    - fob's pure compressions with precomputed HMAC states: 16-bit halves,
+                but SHA-1 over whole 32-bit words on the 64-bit port (fob.sha1_wide)
   (c) anchor  - adafruit_hashlib's pure SHA-1 / SHA-256 under a textbook HMAC
                 (four compressions per code, nothing precomputed)
 

@@ -4,6 +4,8 @@
 #   HOTP_CASES [(key, counter, expected_code), ...]
 #   EXPECT_NATIVE {algorithm: True/False}  which HMACs should run on native hashlib
 #   ALGS    the algorithms to check (default all); a small heap runs one group at a time
+#   EXPECT_WIDE True/False  whether the pure SHA-1 should be fob.sha1_wide (32-bit words,
+#           64-bit ports) rather than fob.sha1 (16-bit halves)
 # Prints "ENGINE OK" at the end when every check passed.
 
 import gc
@@ -14,12 +16,22 @@ CASES = globals().get("CASES", ())
 HOTP_CASES = globals().get("HOTP_CASES", ())
 EXPECT_NATIVE = globals().get("EXPECT_NATIVE")
 ALGS = globals().get("ALGS", ("sha1", "sha256", "sha512", "steam"))
+EXPECT_WIDE = globals().get("EXPECT_WIDE")
 HASHES = [alg for alg in ("sha1", "sha256", "sha512") if alg in ALGS]
 # Load the pure compressions while the heap is least fragmented (a 64 KB heap on the
 # 64-bit unix port is tight).
 gc.collect()
 for alg in HASHES:
     hmac.pure_digest(alg, b"")
+if EXPECT_WIDE is not None and "sha1" in HASHES:
+    # The SHA-1 that was loaded, and only that one: the two never share the heap.
+    import sys
+
+    wide = "fob.sha1_wide" in sys.modules
+    assert wide == EXPECT_WIDE and hmac.WIDE == EXPECT_WIDE, (wide, hmac.WIDE)
+    assert ("fob.sha1" in sys.modules) != wide, sorted(sys.modules)
+    assert hmac.pure_module("sha1").DIGEST_SIZE == 20
+    print("sha1 words:", 32 if wide else 16)
 
 
 def hexstr(data):

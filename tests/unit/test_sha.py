@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fob import hmac, sha1, sha256, sha512
+from fob import hmac, sha1, sha1_wide, sha256, sha512
 
 MODULES = {"sha1": sha1, "sha256": sha256, "sha512": sha512}
 
@@ -154,3 +154,75 @@ def test_compress_reads_the_block_at_an_offset(name):
     mod.compress(a, data, 37)
     mod.compress(b, data[37:37 + mod.BLOCK_SIZE], 0)
     assert a == b
+
+
+# fob.sha1_wide: SHA-1 over whole 32-bit words, which fob.hmac uses where small ints hold
+# 62 bits (64-bit ports, and CPython here); fob.sha1 (16-bit halves) everywhere else.
+
+
+def _limbs_to_words(limbs):
+    return [(limbs[i] << 16) | limbs[i + 1] for i in range(0, len(limbs), 2)]
+
+
+def test_wide_sizes_and_iv_match_the_16_bit_module():
+    assert sha1_wide.BLOCK_SIZE == sha1.BLOCK_SIZE == 64
+    assert sha1_wide.DIGEST_SIZE == sha1.DIGEST_SIZE == 20
+    assert list(sha1_wide.IV) == _limbs_to_words(sha1.IV)
+
+
+@given(block=st.binary(min_size=64, max_size=64), start=st.binary(min_size=20, max_size=20))
+def test_wide_compress_agrees_with_the_16_bit_one(block, start):
+    limbs = [(start[2 * i] << 8) | start[2 * i + 1] for i in range(10)]
+    words = _limbs_to_words(limbs)
+    out16 = bytearray(20)
+    out32 = bytearray(20)
+    sha1.compress(list(limbs), block, 0, out16)
+    sha1_wide.compress(list(words), block, 0, out32)
+    assert out32 == out16
+    sha1.compress(limbs, block, 0)
+    sha1_wide.compress(words, block, 0)
+    assert words == _limbs_to_words(limbs)
+    assert all(0 <= w <= 0xFFFFFFFF for w in words)
+
+
+@given(block=st.binary(min_size=64, max_size=64), start=st.binary(min_size=20, max_size=20))
+def test_wide_compress_into_out_leaves_the_state(block, start):
+    state = [int.from_bytes(start[i:i + 4], "big") for i in range(0, 20, 4)]
+    before = list(state)
+    out = bytearray(20)
+    sha1_wide.compress(state, block, 0, out)
+    assert state == before
+    sha1_wide.compress(state, block, 0)
+    assert bytes(out) == b"".join(w.to_bytes(4, "big") for w in state)
+
+
+def test_wide_compress_reads_the_block_at_an_offset():
+    data = bytes(range(256)) + bytes(range(256))
+    a = list(sha1_wide.IV)
+    b = list(sha1_wide.IV)
+    sha1_wide.compress(a, data, 37)
+    sha1_wide.compress(b, data[37:101], 0)
+    assert a == b
+
+
+def test_hmac_picks_the_sha1_by_word_size(monkeypatch):
+    monkeypatch.setattr(hmac, "WIDE", True)
+    assert hmac.pure_module("sha1") is sha1_wide
+    monkeypatch.setattr(hmac, "WIDE", False)
+    assert hmac.pure_module("sha1") is sha1
+    assert hmac.pure_module("sha256") is sha256
+
+
+@pytest.mark.parametrize("wide", [True, False])
+@given(key=st.binary(min_size=1, max_size=100), msg=st.binary(max_size=150))
+def test_pure_sha1_and_its_hmac_match_the_stdlib_with_either_module(wide, key, msg):
+    # Both modules through every path of fob.hmac: digest, the precomputed key states,
+    # long keys and messages past one block.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(hmac, "WIDE", wide)
+        assert hmac.pure_digest("sha1", msg) == hashlib.sha1(msg).digest()
+        mac = hmac.HMAC(key, "sha1", allow_native=False)
+        assert mac._mod is (sha1_wide if wide else sha1)
+        assert mac.digest(msg) == std_hmac.new(key, msg, "sha1").digest()
+        assert mac.digest_counter(0x1_0000_0001) == std_hmac.new(
+            key, (0x1_0000_0001).to_bytes(8, "big"), "sha1").digest()
