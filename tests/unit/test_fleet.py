@@ -1,0 +1,499 @@
+"""Fleet provisioning against fake fobs: users to fobs, the Entra CSV, the manifest, resuming.
+
+The fakes keep what a fob keeps (accounts with their secrets, clock, password) and compute
+codes with pyotp, so the host's check (the firmware's OTP engine) is compared with another
+implementation. The simulator end-to-end tests are in tests/sim/test_fleet_e2e.py.
+"""
+
+import base64
+import csv
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pyotp
+import pytest
+from click.testing import CliRunner
+
+from otpfob import fleet
+from otpfob.cli import main
+from otpfob.client import FobError
+from otpfob.transport import TransportError
+
+
+class FakeFob:
+    """A fob as the fleet code sees it through FobClient's methods."""
+
+    def __init__(self, serial, accounts=(), board="Raspberry Pi Pico", password=None):
+        self.serial = serial
+        self.board = board
+        self.accounts = [dict(a) for a in accounts]   # issuer, name, secret (bytes)
+        self.offset = None                          # clock: None = not set
+        self.password = password
+        self.logged_in = False
+        self.add_presence = True
+        self.calls = []
+        self.fail = {}                              # method -> exception, raised once
+        self.prompts = 0
+        self.on_prompt = None
+        self.slow = 0                               # seconds `info` takes
+
+    # plumbing
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.logged_in = False
+
+    def _call(self, name, changes=False):
+        self.calls.append(name)
+        if name in self.fail:
+            raise self.fail.pop(name)
+        if self.password is not None and not self.logged_in and name not in ("info",):
+            raise FobError("auth_required", "log in first")
+        if changes and self.on_prompt is not None:
+            self.prompts += 1
+            self.on_prompt("confirm on the fob")
+
+    # commands
+    def info(self):
+        self._call("info")
+        time.sleep(self.slow)
+        return {"serial": self.serial, "board": self.board, "accounts": len(self.accounts),
+                "password": self.password is not None,
+                "time": None if self.offset is None else int(time.time() + self.offset)}
+
+    def time_get(self):
+        self._call("time_get")
+        return {"time": None if self.offset is None else int(time.time() + self.offset)}
+
+    def time_set(self, epoch):
+        self._call("time_set")
+        self.offset = epoch - time.time()
+        return {"time": epoch}
+
+    def login(self, password):
+        self.calls.append("login")
+        if password != self.password:
+            raise FobError("bad_password", "wrong password, 9 tries left")
+        self.logged_in = True
+
+    def password_set(self, password, iterations=None):
+        self._call("password_set", changes=True)
+        self.password = password
+
+    def settings_set(self, add_presence=None):
+        self._call("settings_set")
+        self.add_presence = add_presence
+
+    def list(self):
+        self._call("list")
+        return {"accounts": [{"index": i, "issuer": a["issuer"], "name": a["name"]}
+                             for i, a in enumerate(self.accounts)]}
+
+    def add(self, account, overwrite=False):
+        self._call("add", changes=self.add_presence)
+        for a in self.accounts:
+            if (a["issuer"].lower(), a["name"].lower()) == (account.issuer.lower(),
+                                                            account.name.lower()):
+                raise FobError("duplicate", "an account for %s already exists" % account.label)
+        self.accounts.append({"issuer": account.issuer, "name": account.name,
+                              "secret": account.secret})
+        return {"index": len(self.accounts) - 1, "replaced": False}
+
+    def delete(self, index=None, issuer=None, name=None):
+        self._call("delete", changes=True)
+        for i, a in enumerate(self.accounts):
+            if (a["issuer"], a["name"]) == (issuer, name):
+                del self.accounts[i]
+                return {"deleted": {"index": i, "issuer": issuer, "name": name}}
+        raise FobError("not_found", "no such account")
+
+    def code(self, index=None):
+        self._call("code")
+        if self.offset is None:
+            raise FobError("clock_not_set", "clock not set")
+        now = int(time.time() + self.offset)
+        a = self.accounts[index]
+        totp = pyotp.TOTP(base64.b32encode(a["secret"]).decode())
+        return {"time": now, "codes": [{"index": index, "issuer": a["issuer"],
+                                        "name": a["name"], "code": totp.at(now),
+                                        "seconds_left": 30 - now % 30}]}
+
+    def secret_of(self, issuer, name):
+        return next(a["secret"] for a in self.accounts if (a["issuer"], a["name"]) == (issuer,
+                                                                                       name))
+
+
+@pytest.fixture(autouse=True)
+def quick_clock(monkeypatch):
+    """`set_clock` waits for a whole second; the fakes do not need that."""
+    monkeypatch.setattr(fleet, "set_clock", lambda client: client.time_set(int(time.time())))
+
+
+def make_fleet(tmp_path, fobs, users, **kw):
+    def connect(port, on_prompt):
+        fob = fobs[port]
+        if isinstance(fob, Exception):
+            raise fob
+        fob.on_prompt = on_prompt
+        return fob
+
+    kw.setdefault("issuer", "Contoso")
+    return fleet.Fleet(users, out=tmp_path / "entra.csv", connect=connect, **kw)
+
+
+def run_ports(tmp_path, fobs, users, ports=None, **kw):
+    run = make_fleet(tmp_path, fobs, users, **kw)
+    try:
+        run.run_ports(ports or list(fobs))
+    finally:
+        run.close()
+    return run
+
+
+def rows(tmp_path):
+    with open(tmp_path / "entra.csv", newline="") as f:
+        return list(csv.reader(f))
+
+
+def manifest(tmp_path):
+    return json.loads((tmp_path / "entra.csv.manifest.json").read_text())["fobs"]
+
+
+def fobs_named(*serials, **kw):
+    return {"port%d" % i: FakeFob(s, **kw) for i, s in enumerate(serials)}
+
+
+USERS = ["alice@contoso.example", "bob@contoso.example", "carol@contoso.example"]
+
+
+# --- the users file -----------------------------------------------------------------------
+
+def test_users_come_from_the_upn_column(tmp_path):
+    f = tmp_path / "users.csv"
+    f.write_bytes("\ufeffName,UPN\nAlice,alice@x.example\n,\nBob, bob@x.example \n"
+                  .encode("utf-8"))
+    assert fleet.read_users(f) == ["alice@x.example", "bob@x.example"]
+
+
+def test_users_file_problems_are_named(tmp_path):
+    f = tmp_path / "users.csv"
+    f.write_text("mail\nalice@x.example\n")
+    with pytest.raises(fleet.FleetError, match="no upn column"):
+        fleet.read_users(f)
+    f.write_text("upn\nalice@x.example\nbob@x.example\nALICE@x.example\n")
+    with pytest.raises(fleet.FleetError, match="line 4: ALICE@x.example is already on line 2"):
+        fleet.read_users(f)
+    f.write_text("upn\n%s\n" % ("a" * 65))
+    with pytest.raises(fleet.FleetError, match="line 2: upn is longer than 64 bytes"):
+        fleet.read_users(f)
+
+
+def test_the_example_users_file_reads():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "users.csv"
+    users = fleet.read_users(example)
+    assert len(users) >= 3 and all("@" in u for u in users)
+
+
+# --- a run --------------------------------------------------------------------------------
+
+def test_each_user_gets_the_next_fob_and_a_row_in_the_entra_csv(tmp_path):
+    fobs = fobs_named("aa01", "aa02", "aa03")
+    fobs["port0"].slow = 0.3                    # the first fob answers last
+    run = run_ports(tmp_path, fobs, USERS)
+
+    assert [o.result for o in run.outcomes] == ["done"] * 3
+    table = rows(tmp_path)
+    assert table[0] == ["upn", "serial number", "secret key", "time interval",
+                        "manufacturer", "model"]
+    # In the order the fobs were named, although they ran at the same time.
+    assert sorted((r[1], r[0]) for r in table[1:]) == [
+        ("aa01", USERS[0]), ("aa02", USERS[1]), ("aa03", USERS[2])]
+    for upn, serial, key, interval, maker, model in table[1:]:
+        fob = next(f for f in fobs.values() if f.serial == serial)
+        # Exactly the secret the fob holds: 160 random bits, base32 without padding.
+        assert len(key) == 32 and "=" not in key
+        assert base64.b32decode(key) == fob.secret_of("Contoso", upn)
+        assert (interval, maker, model) == ("30", "otpfob", "Raspberry Pi Pico")
+        assert fob.offset is not None and abs(fob.offset) < 2
+    secrets_ = {r[2] for r in table[1:]}
+    assert len(secrets_) == 3
+
+
+def test_the_csv_is_private_and_the_manifest_holds_no_secret(tmp_path):
+    run_ports(tmp_path, fobs_named("aa01", "aa02"), USERS[:2])
+    mode = stat.S_IMODE(os.stat(tmp_path / "entra.csv").st_mode)
+    assert mode == 0o600
+    text = (tmp_path / "entra.csv.manifest.json").read_text()
+    for r in rows(tmp_path)[1:]:
+        assert r[2] not in text and r[2].lower() not in text
+    entries = manifest(tmp_path)
+    assert {s: (e["upn"], e["state"]) for s, e in entries.items()} == {
+        "aa01": (USERS[0], "done"), "aa02": (USERS[1], "done")}
+    assert set(entries["aa01"]) == {"upn", "issuer", "state", "time", "port"}
+    # No temporary files left next to them.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entra.csv",
+                                                         "entra.csv.manifest.json"]
+
+
+def test_a_rerun_skips_done_users_and_never_touches_a_done_fob(tmp_path):
+    fobs = fobs_named("aa01", "aa02")
+    run_ports(tmp_path, fobs, USERS[:2])
+    before = rows(tmp_path)
+    for fob in fobs.values():
+        fob.calls.clear()
+    fobs["port2"] = FakeFob("aa03")
+    run = run_ports(tmp_path, fobs, USERS)
+    assert [(o.serial, o.result, o.upn) for o in sorted(run.outcomes, key=lambda o: o.port)] \
+        == [("aa01", "skipped", USERS[0]), ("aa02", "skipped", USERS[1]),
+            ("aa03", "done", USERS[2])]
+    assert run.already == USERS[:2] and run.pending == []
+    assert fobs["port0"].calls == ["info"] and fobs["port1"].calls == ["info"]
+    assert rows(tmp_path)[:3] == before and rows(tmp_path)[3][:2] == [USERS[2], "aa03"]
+
+
+def test_more_fobs_than_users_and_more_users_than_fobs(tmp_path):
+    run = run_ports(tmp_path, fobs_named("aa01", "aa02", "aa03"), USERS[:2])
+    assert sorted(o.result for o in run.outcomes) == ["done", "done", "skipped"]
+    assert [o.detail for o in run.outcomes if o.result == "skipped"] == ["no users left"]
+
+    second = tmp_path / "second"
+    second.mkdir()
+    run = run_ports(second, fobs_named("bb01"), USERS)
+    assert run.pending == USERS[1:]
+
+
+def test_a_fob_with_accounts_is_refused_unless_forced(tmp_path):
+    mine = {"issuer": "Bank", "name": "me", "secret": b"k" * 20}
+    fobs = {"port0": FakeFob("aa01", accounts=[mine])}
+    run = run_ports(tmp_path, fobs, USERS[:1])
+    assert run.outcomes[0].result == "failed"
+    assert run.outcomes[0].detail.startswith("fob already has accounts (1)")
+    assert fobs["port0"].calls == ["info"] and run.pending == USERS[:1]
+    assert rows(tmp_path) == [list(fleet.ENTRA_HEADER)]
+
+    run = run_ports(tmp_path, fobs, USERS[:1], force=True)
+    assert run.outcomes[0].result == "done"
+    assert [a["name"] for a in fobs["port0"].accounts] == ["me", USERS[0]]
+
+
+def test_the_same_fob_on_two_ports_is_provisioned_once(tmp_path):
+    fob = FakeFob("aa01")
+    run = run_ports(tmp_path, {"port0": fob, "port1": fob}, USERS[:2])
+    assert sorted(o.result for o in run.outcomes) == ["done", "skipped"]
+    assert len(fob.accounts) == 1 and len(rows(tmp_path)) == 2
+
+
+def test_a_fob_that_cannot_be_opened_fails_with_the_reason(tmp_path):
+    fobs = {"port0": TransportError("busy", "fob busy: port0 is in use"),
+            "port1": FakeFob("aa02")}
+    run = run_ports(tmp_path, fobs, USERS[:1])
+    out = {o.port: o for o in run.outcomes}
+    assert (out["port0"].result, out["port0"].detail) == ("failed",
+                                                          "fob busy: port0 is in use")
+    assert (out["port1"].result, out["port1"].upn) == ("done", USERS[0])
+
+
+def test_a_code_mismatch_writes_no_row(tmp_path):
+    fob = FakeFob("aa01")
+    real_add = fob.add
+
+    def add_with_a_flipped_bit(account, overwrite=False):
+        reply = real_add(account, overwrite)
+        fob.accounts[-1]["secret"] = bytes([account.secret[0] ^ 1]) + account.secret[1:]
+        return reply
+
+    fob.add = add_with_a_flipped_bit
+    run = run_ports(tmp_path, {"port0": fob}, USERS[:1])
+    assert run.outcomes[0].result == "failed"
+    assert "differs from this computer's" in run.outcomes[0].detail
+    assert rows(tmp_path) == [list(fleet.ENTRA_HEADER)]
+    assert manifest(tmp_path)["aa01"]["state"] == "started"
+
+
+# --- interrupted runs ---------------------------------------------------------------------
+
+def test_an_interrupted_fob_is_redone_cleanly(tmp_path):
+    fob = FakeFob("aa01")
+    fob.fail["code"] = TransportError("io", "lost the connection to the fob (cable)")
+    run = run_ports(tmp_path, {"port0": fob}, USERS[:1])
+    assert (run.outcomes[0].result, run.outcomes[0].detail) == (
+        "failed", "lost the connection to the fob (cable)")
+    assert manifest(tmp_path)["aa01"]["state"] == "started"
+    assert len(fob.accounts) == 1 and run.pending == USERS[:1]
+    first = fob.accounts[0]["secret"]
+
+    run = run_ports(tmp_path, {"port0": fob}, USERS[:1])
+    assert run.outcomes[0].result == "done"
+    # The half-made account was deleted, a new one (new secret) added, and only it is listed.
+    assert "delete" in fob.calls
+    assert [(a["issuer"], a["name"]) for a in fob.accounts] == [("Contoso", USERS[0])]
+    table = rows(tmp_path)
+    assert len(table) == 2 and base64.b32decode(table[1][2]) == fob.accounts[0]["secret"]
+    assert fob.accounts[0]["secret"] != first
+
+
+def test_a_crash_between_the_row_and_the_manifest_drops_the_row_and_redoes(tmp_path,
+                                                                             monkeypatch):
+    fob = FakeFob("aa01")
+    real_mark = fleet.Manifest.mark
+
+    def crash_on_done(self, serial, **fields):
+        if fields.get("state") == "done":
+            raise OSError("disk full")
+        return real_mark(self, serial, **fields)
+
+    monkeypatch.setattr(fleet.Manifest, "mark", crash_on_done)
+    run = run_ports(tmp_path, {"port0": fob}, USERS[:1])
+    assert run.outcomes[0].result == "failed"
+    assert len(rows(tmp_path)) == 2           # the row made it, the manifest did not
+    monkeypatch.setattr(fleet.Manifest, "mark", real_mark)
+
+    run = make_fleet(tmp_path, {"port0": fob}, USERS[:1])
+    assert run.csv.dropped == [USERS[0]]
+    assert rows(tmp_path) == [list(fleet.ENTRA_HEADER)]
+    run.run_ports(["port0"])
+    run.close()
+    table = rows(tmp_path)
+    assert len(table) == 2 and base64.b32decode(table[1][2]) == fob.secret_of("Contoso",
+                                                                              USERS[0])
+    assert stat.S_IMODE(os.stat(tmp_path / "entra.csv").st_mode) == 0o600
+
+
+def test_an_output_file_from_elsewhere_is_not_reused(tmp_path):
+    (tmp_path / "entra.csv").write_text("something else\n")
+    with pytest.raises(fleet.FleetError, match="not from an earlier run"):
+        make_fleet(tmp_path, {}, USERS)
+    assert (tmp_path / "entra.csv").read_text() == "something else\n"
+
+
+# --- password and presence ----------------------------------------------------------------
+
+def test_the_password_is_set_and_adds_need_no_extra_press(tmp_path):
+    fobs = fobs_named("aa01", "aa02")
+    fobs["port1"].password = "s3cret pass"          # set by an earlier, interrupted run
+    said = []
+
+    class Recorder(fleet.Reporter):
+        def say(self, text):
+            said.append(text)
+
+    run = run_ports(tmp_path, fobs, USERS[:2], password="s3cret pass", reporter=Recorder())
+    assert [o.result for o in run.outcomes] == ["done", "done"]
+    for fob in fobs.values():
+        assert fob.password == "s3cret pass" and fob.add_presence is True
+    # One press: the password on the new fob; none for the add.
+    assert fobs["port0"].prompts == 1 and fobs["port1"].prompts == 0
+    assert said == ["press the button on fob aa01"]
+    calls = fobs["port0"].calls
+    assert calls.index("password_set") < calls.index("add")
+
+
+def test_a_fob_with_a_password_needs_the_password_file(tmp_path):
+    fobs = {"port0": FakeFob("aa01", password="theirs")}
+    run = run_ports(tmp_path, fobs, USERS[:1])
+    assert "--password-file" in run.outcomes[0].detail
+    run = run_ports(tmp_path, fobs, USERS[:1], password="mine")
+    assert (run.outcomes[0].result, run.outcomes[0].detail) == ("failed",
+                                                                "wrong password, 9 tries left")
+    assert fobs["port0"].accounts == []
+
+
+def test_presence_watch_reports_interim_lines_and_passes_everything_on():
+    class Lines:
+        def __init__(self, lines):
+            self.lines = list(lines)
+
+        def read_line(self, timeout):
+            return self.lines.pop(0) if self.lines else None
+
+    prompts = []
+    inner = Lines([b'{"id": 5, "pending": "presence", "prompt": "add Contoso:alice?"}',
+                   b'{"id": 5, "ok": true}', b'not json "pending"'])
+    watch = fleet.PresenceWatch(inner, prompts.append)
+    got = [watch.read_line(1) for _ in range(4)]
+    assert got[1] == b'{"id": 5, "ok": true}' and got[3] is None
+    assert prompts == ["add Contoso:alice?"]
+
+
+# --- fobs as they are plugged in ----------------------------------------------------------
+
+class Port:
+    def __init__(self, device):
+        self.device = device
+        self.interface = "CircuitPython CDC2 data"
+
+
+def test_discovery_takes_fobs_as_they_are_plugged_in(tmp_path):
+    fobs = fobs_named("aa01", "aa02", "aa03")
+    # What the port list shows, poll after poll: one fob, then two more on a hub, then the
+    # first is unplugged and a done fob stays plugged in (it must not be redone).
+    timeline = [[], ["port0"], ["port0", "port1", "port2"], ["port1", "port2"]]
+    polls = []
+
+    def lister():
+        polls.append(1)
+        return [Port(d) for d in timeline[min(len(polls) - 1, len(timeline) - 1)]]
+
+    run = make_fleet(tmp_path, fobs, USERS)
+    stop = threading.Event()
+    timer = threading.Timer(10, stop.set)       # a hung test ends; the asserts then fail
+    timer.start()
+    try:
+        run.run_discovery(list_ports=lister, stop=stop, poll=0.01)
+    finally:
+        timer.cancel()
+        run.close()
+    assert not stop.is_set() and run.pending == []
+    assert sorted((o.serial, o.result) for o in run.outcomes) == [
+        ("aa01", "done"), ("aa02", "done"), ("aa03", "done")]
+    assert all(f.calls.count("add") == 1 for f in fobs.values())
+    assert len(rows(tmp_path)) == 4
+
+
+def test_discovery_stops_when_asked(tmp_path):
+    run = make_fleet(tmp_path, {}, USERS)
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    t0 = time.monotonic()
+    run.run_discovery(list_ports=lambda: [], stop=stop, poll=0.01)
+    run.close()
+    assert time.monotonic() - t0 < 5 and run.pending == USERS and run.outcomes == []
+
+
+# --- the command --------------------------------------------------------------------------
+
+def test_fleet_help_loads_nothing_heavy():
+    code = textwrap.dedent("""
+        import json, sys
+        from otpfob.cli import main
+        try:
+            main(["fleet", "provision", "--help"], standalone_mode=False)
+        except BaseException:
+            pass
+        sys.__stdout__.write("\\n" + json.dumps(sorted(sys.modules)))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    mods = set(json.loads(out.strip().splitlines()[-1]))
+    assert "otpfob.fleet" in mods
+    assert not {m for m in mods if m.split(".")[0] in ("rich", "serial")}
+
+
+def test_the_command_reports_a_bad_users_file(tmp_path):
+    users = tmp_path / "users.csv"
+    users.write_text("mail\nx@y.example\n")
+    result = CliRunner().invoke(main, ["fleet", "provision", "--users", str(users),
+                                       "--issuer", "Contoso", "--out",
+                                       str(tmp_path / "out.csv"), "--fob", "socket://x:1"])
+    assert result.exit_code == 1
+    assert "no upn column" in result.output
+    assert not (tmp_path / "out.csv").exists()
