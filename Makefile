@@ -58,8 +58,9 @@ wiring: setup
 sim: setup
 	$(BIN)/otpfob sim --demo --state .sim-state
 
+# Long runs (power cuts, flood); -rP shows the figures each one prints.
 soak: setup
-	$(BIN)/pytest -q -m soak tests --run-soak
+	$(BIN)/pytest -q -rP -m soak tests --run-soak
 
 fuzz: setup
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -m "fuzz or not fuzz" -k fuzz tests

@@ -24,6 +24,8 @@ DIGITS_FROM_ENUM = {0: 6, 1: 6, 2: 8}
 DIGITS_TO_ENUM = {6: 1, 8: 2}
 TYPE_HOTP = 1
 TYPE_TOTP = 2
+# More QR codes than one export ever spans (the app puts about 10 accounts in each).
+MAX_PARTS = 1000
 
 _VARINT = 0
 _I64 = 1
@@ -213,7 +215,10 @@ def is_migration_uri(text):
 def payload_bytes(uri):
     """The raw payload from an otpauth-migration://offline?data=... URI."""
     uri = uri.strip()
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError as exc:   # e.g. an unclosed "[" in the host part
+        raise MigrationError("not a valid export URI: %s" % exc) from None
     if parts.scheme.lower() != SCHEME:
         raise MigrationError("not a Google Authenticator export (otpauth-migration://)")
     if parts.netloc.lower() != "offline":
@@ -243,6 +248,9 @@ def merge(payloads):
     """
     batches = {}
     for p in payloads:
+        if p.batch_size > MAX_PARTS:   # the missing-parts check below counts every one
+            raise MigrationError("export claims %d QR codes; at most %d are read"
+                                 % (p.batch_size, MAX_PARTS))
         batch = batches.setdefault(p.batch_id, {"size": p.batch_size, "parts": {}})
         if p.batch_size != batch["size"]:
             raise MigrationError("export parts disagree on the number of QR codes (%d vs %d)"
