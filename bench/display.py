@@ -152,11 +152,12 @@ while not simlink.stopped:
     steps += 1
     time.sleep(0.02)
 gc.collect()
+end_live = gc.mem_alloc()
 st = app.status()
 # Printed field by field: one string of them all may not fit the heap that is left.
 print("RESULT", before, boot_live - before, boot_free, peak_live - before, min_free, steps,
       st["screen"], st["count"], app.ui.codes_computed, app.ui.draws,
-      int(app.protocol is not None), gc.mem_free() + gc.mem_alloc())
+      int(app.protocol is not None), gc.mem_free() + gc.mem_alloc(), end_live - before)
 """
 
 
@@ -284,7 +285,7 @@ def _secrets(count):
 
 
 RESULT_FIELDS = ("base_live", "boot_live", "boot_free", "peak_live", "min_free", "steps",
-                 "screen", "count", "codes", "draws", "protocol", "heap")
+                 "screen", "count", "codes", "draws", "protocol", "heap", "end_live")
 HELLO = ((20.0, b'{"id": 1, "cmd": "hello"}\n'),)
 LIST = ((40.0, b'{"id": 2, "cmd": "list"}\n'),)
 
@@ -326,6 +327,7 @@ def firmware_heap(accounts=100, minutes=10, heapsize=TARGET_HEAP, height=64,
 # Heap taken by each import and each part of the App, in the order the App loads them.
 BREAKDOWN_SCRIPT = r"""
 import gc
+import sys
 %(cfg)sgc.collect()
 rows = [("interpreter, stand-ins, this script", gc.mem_alloc())]
 
@@ -348,10 +350,15 @@ stage("driver adafruit_ssd1306")
 import adafruit_ds3231
 stage("driver adafruit_ds3231 (+adafruit_register)")
 for name in ("fob.version", "fob.font", "fob.display", "fob.clock", "fob.buttons",
-             "fob.settings", "fob.vault", "fob.base32", "fob.sha1", "fob.hmac", "fob.otp",
+             "fob.settings", "fob.vault", "fob.base32", "fob.hmac", "pure sha1", "fob.otp",
              "fob.ui", "fob.protocol", "fob.app"):
-    __import__(name)
-    stage("module " + name)
+    if name == "pure sha1":
+        # The SHA-1 the firmware loads here: fob.sha1_wide on a 64-bit port, else fob.sha1.
+        name = "module " + sys.modules["fob.hmac"].pure_module("sha1").__name__
+    else:
+        __import__(name)
+        name = "module " + name
+    stage(name)
 from fob.app import App
 app = App(cfg, i2c)
 stage("App objects: display buffers, vault with %%d accounts, UI, protocol"

@@ -76,7 +76,8 @@ def main():
         state = Path(tmp) / "state"
         uris = Path(tmp) / "accounts.txt"
         uris.write_text("".join(build_uri(a) + "\n" for a in accs))
-        with SimProcess(state) as fob:
+        # A simulated user answers the fob's press prompts (each add, the import, reset).
+        with SimProcess(state, autopress=True) as fob:
             url = fob.data_url
             run(url, "time", "set")
 

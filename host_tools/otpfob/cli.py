@@ -19,6 +19,7 @@ ALGORITHM_CHOICES = ("SHA1", "SHA256", "SHA512", "STEAM")
 # name -> (module, attribute, short help shown by --help without importing the module)
 LAZY_COMMANDS = {
     "deploy": ("otpfob.deploy", "deploy_command", "Copy the firmware to a CIRCUITPY drive."),
+    "fleet": ("otpfob.fleet", "fleet", "Provision many fobs for many users (Entra ID CSV)."),
     "sim": ("otpfob.sim.command", "sim", "Run the simulated fob (terminal or headless)."),
 }
 
@@ -34,7 +35,9 @@ def _expected_error_types():
     # Only modules already loaded can have raised; importing the rest here would cost time.
     types = []
     for module, name in (("otpfob.transport", "TransportError"), ("otpfob.client", "FobError"),
-                         ("otpfob.otpauth", "OtpauthError"), ("otpfob.qr", "QrError")):
+                         ("otpfob.otpauth", "OtpauthError"), ("otpfob.qr", "QrError"),
+                         ("otpfob.auth", "PasswordError"),
+                         ("otpfob.keystore", "KeystoreError")):
         mod = sys.modules.get(module)
         if mod is not None:
             types.append(getattr(mod, name))
@@ -83,11 +86,12 @@ class FobGroup(click.Group):
 class State:
     """Per-invocation settings and the lazily opened connection to the fob."""
 
-    def __init__(self, ctx, port, as_json, timeout):
+    def __init__(self, ctx, port, as_json, timeout, password=None):
         self.ctx = ctx
         self.port = port
         self.json = as_json
         self.timeout = timeout
+        self.password = password
         self._client = None
 
     @property
@@ -101,8 +105,33 @@ class State:
 
             transport = connect(self.port, choose=self._choose if self.interactive else None)
             self._client = FobClient(transport, timeout=self.timeout)
+            self._client.on_prompt = self._press_prompt
+            self._client.password_provider = self.get_password
             self.ctx.call_on_close(self._client.close)
         return self._client
+
+    def _press_prompt(self, prompt):
+        click.echo("Press the button on the fob to confirm (A = yes, B = no): %s"
+                   % prompt, err=True)
+
+    def get_password(self, client, what="Password"):
+        """The management password: --password / OTPFOB_PASSWORD, then the OS keyring
+        (entries made by `otpfob password remember`), then a hidden prompt."""
+        if self.password:
+            return self.password
+        from . import keystore
+
+        serial = None
+        try:
+            serial = client.info().get("serial")
+        except Exception:
+            pass
+        stored = keystore.get(serial)
+        if stored:
+            return stored
+        if not sys.stdin.isatty() or self.json:
+            return None
+        return click.prompt(what + " of fob %s" % (serial or "?"), hide_input=True, err=True)
 
     def _choose(self, ports):
         from .transport import describe
@@ -139,15 +168,18 @@ pass_state = click.make_pass_decorator(State)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--timeout", type=float, default=5.0, show_default=True, envvar="OTPFOB_TIMEOUT",
               help="Seconds to wait for each reply.")
+@click.option("--password", envvar="OTPFOB_PASSWORD", metavar="PASSWORD",
+              help="The fob's management password, when it has one (else asked for). "
+                   "Env: OTPFOB_PASSWORD.")
 @click.version_option(package_name="otpfob", message="otpfob %(version)s")
 @click.pass_context
-def main(ctx, port, as_json, timeout):
+def main(ctx, port, as_json, timeout, password):
     """Provision and use an otpfob TOTP token.
 
     QUERY arguments match "issuer:name" as a case-insensitive substring; an exact match
     wins, and #N picks the N-th account of `otpfob list`.
     """
-    ctx.obj = State(ctx, port, as_json, timeout)
+    ctx.obj = State(ctx, port, as_json, timeout, password)
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -322,6 +354,10 @@ def info(state):
         ("Clock error", _estimate_text(est) if data.get("time") is not None
          else "the clock is not set: otpfob time set"),
         ("Aging offset", data.get("aging")),
+        ("Password", ("set, %s tries left before the fob erases itself"
+                      % data.get("tries_left")) if data.get("password") else "none"),
+        ("Press to add", "no (turned off by the admin)" if data.get("add_presence") is False
+         else "yes"),
     ]
     for key, value in rows:
         table.add_row(key, "" if value is None else str(value))
@@ -361,7 +397,8 @@ def list_(state):
 @click.option("--period", type=click.IntRange(1, 86400), help="Seconds per code [30].")
 @click.option("--algorithm", type=click.Choice(ALGORITHM_CHOICES, case_sensitive=False),
               help="HMAC algorithm, or STEAM for Steam Guard [SHA1].")
-@click.option("--uri", help="An otpauth://totp/... URI (as in a QR code).")
+@click.option("--uri", help="An otpauth://totp/... URI (as in a QR code), or a "
+              "steam://BASE32 secret.")
 @click.option("--qr", "qr_image", type=click.Path(dir_okay=False),
               help="An image (screenshot, photo) of the service's QR code.")
 @click.option("--force", is_flag=True, help="Replace an existing account with the same label.")
@@ -370,9 +407,14 @@ def add(state, name, secret, issuer, digits, period, algorithm, uri, qr_image, f
     """Add one account.
 
     Give NAME and leave out SECRET to type the base32 secret at a hidden prompt (so it stays
-    out of your shell history), or give --uri or --qr instead.
+    out of your shell history), or give --uri or --qr instead. A steam://BASE32 secret
+    (at the prompt, as SECRET or as --uri) adds a Steam Guard account.
     """
-    from .otpauth import Account, OtpauthError, decode_secret, parse_uri
+    from .otpauth import Account, is_steam, parse_uri
+
+    if name is not None and is_steam(name) and secret is None and not (uri or qr_image):
+        # `otpfob add steam://...`: the secret, not a label (it must never become one).
+        name, secret = None, name
 
     if uri and qr_image:
         raise click.UsageError("give --uri or --qr, not both")
@@ -385,7 +427,7 @@ def add(state, name, secret, issuer, digits, period, algorithm, uri, qr_image, f
             from .qr import read_image
 
             texts = read_image(qr_image)
-            totp = [t for t in texts if t.lower().startswith("otpauth:")]
+            totp = [t for t in texts if t.lower().startswith("otpauth:") or is_steam(t)]
             if any(t.lower().startswith("otpauth-migration:") for t in texts):
                 raise ExpectedError("%s holds a Google Authenticator export; use "
                                     "`otpfob import %s`" % (qr_image, qr_image))
@@ -404,20 +446,18 @@ def add(state, name, secret, issuer, digits, period, algorithm, uri, qr_image, f
                               issuer=account.issuer if new_issuer is None else new_issuer,
                               algorithm=account.algorithm, digits=account.digits,
                               period=account.period)
+    elif secret is not None and is_steam(secret) and not name:
+        account = _steam_account(secret, None, issuer, digits, period, algorithm)
     else:
         if not name:
             raise click.UsageError("give NAME (and optionally SECRET), --uri or --qr")
         name, issuer = split_label(name, issuer)
         if secret is None:
             secret = read_secret()
-        try:
-            key = decode_secret(secret)
-        except OtpauthError as exc:
-            raise ExpectedError(str(exc)) from None
-        algo = (algorithm or "SHA1").upper()
-        account = Account(name, key, issuer=issuer or "", algorithm=algo,
-                          digits=int(digits) if digits else (5 if algo == "STEAM" else 6),
-                          period=period or 30)
+        if is_steam(secret):
+            account = _steam_account(secret, name, issuer, digits, period, algorithm)
+        else:
+            account = _plain_account(secret, name, issuer, digits, period, algorithm)
         for w in account.warnings:
             state.warn(w)
     client = state.client()
@@ -442,6 +482,32 @@ def add(state, name, secret, issuer, digits, period, algorithm, uri, qr_image, f
         state.warn(message)
     elif not state.json:
         state.note("Check: %s." % message)
+
+
+def _plain_account(secret, name, issuer, digits, period, algorithm):
+    from .otpauth import Account, OtpauthError, decode_secret
+
+    try:
+        key = decode_secret(secret)
+    except OtpauthError as exc:
+        raise ExpectedError(str(exc)) from None
+    algo = (algorithm or "SHA1").upper()
+    return Account(name, key, issuer=issuer or "", algorithm=algo,
+                   digits=int(digits) if digits else (5 if algo == "STEAM" else 6),
+                   period=period or 30)
+
+
+def _steam_account(secret, name, issuer, digits, period, algorithm):
+    """A steam://BASE32 secret: always a Steam Guard account (5 characters, 30 s)."""
+    from .otpauth import OtpauthError, parse_steam
+
+    if (algorithm and algorithm.upper() != "STEAM") or digits or period:
+        raise click.UsageError("a steam:// secret is a Steam Guard account (5 characters "
+                               "every 30 s): leave out --algorithm, --digits and --period")
+    try:
+        return parse_steam(secret, name, issuer)
+    except OtpauthError as exc:
+        raise ExpectedError(str(exc)) from None
 
 
 def read_secret():
@@ -505,7 +571,7 @@ def read_sources(state, sources):
 
     for source in sources:
         low = source.strip().lower()
-        if low.startswith("otpauth:") or low.startswith("otpauth-migration:"):
+        if low.startswith(("otpauth:", "otpauth-migration:", "steam://")):
             take(source, "URI")
             continue
         if source == "-":
@@ -513,7 +579,13 @@ def read_sources(state, sources):
                 take(line, "stdin line %d" % n)
             continue
         if not os.path.exists(source):
-            raise ExpectedError("%s: no such file (and not an otpauth:// URI)" % source)
+            if _looks_like_secret(source):
+                # A bare secret given by mistake: say so without repeating it.
+                raise ExpectedError("an argument is neither a file nor an otpauth:// URI or "
+                                    "steam:// secret (a bare secret? `otpfob add NAME` "
+                                    "asks for one)")
+            raise ExpectedError("%s: no such file (and not an otpauth:// URI or steam:// "
+                                "secret)" % source)
         with open(source, "rb") as f:
             head = f.read()
         if _is_image(head):
@@ -543,6 +615,11 @@ def read_sources(state, sources):
     return accounts
 
 
+def _looks_like_secret(text):
+    body = text.replace(" ", "").replace("-", "").rstrip("=").upper()
+    return len(body) >= 16 and all(c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" for c in body)
+
+
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM",
                 b"II*\x00", b"MM\x00*")
 
@@ -570,7 +647,8 @@ def import_(state, sources, force, dry_run):
     """Import many accounts at once.
 
     Each FILE|URI is an otpauth:// or otpauth-migration:// URI (a Google Authenticator
-    export), a text file of such URIs one per line, an image of QR codes, or - for stdin.
+    export), a steam://BASE32 Steam Guard secret (named Steam:Steam Guard), a text file of
+    such lines, an image of QR codes, or - for stdin.
     The codes of a multi-QR export must all be given together.
     """
     accounts = read_sources(state, sources)
@@ -708,6 +786,142 @@ def rename(state, query, new_name, issuer):
         state.emit_json(result)
     else:
         state.note("Renamed %s to %s." % (label_of(target), label_of(result)))
+
+
+# --- settings -------------------------------------------------------------------------------
+
+# The settings `otpfob settings set` knows, and how their values are written.
+SETTING_KINDS = {"privacy": "bool", "idle_timeout": "int", "typing": "bool", "layout": "str",
+                 "add_presence": "bool"}
+_BOOL_WORDS = {"on": True, "off": False, "true": True, "false": False, "yes": True,
+               "no": False, "1": True, "0": False}
+_SETTINGS_SHOWN = ("typing", "layout", "privacy", "idle_timeout", "add_presence", "keyboard")
+
+
+def parse_setting(key, value):
+    """(setting name, wire value) from the words `otpfob settings set KEY VALUE` got."""
+    name = key.strip().lower().replace("-", "_")
+    kind = SETTING_KINDS.get(name)
+    if kind is None:
+        raise ExpectedError("no setting %r; settings are %s" % (key, ", ".join(SETTING_KINDS)))
+    text = value.strip()
+    if kind == "bool":
+        if text.lower() not in _BOOL_WORDS:
+            raise ExpectedError("%s must be on or off, not %r" % (name, value))
+        return name, _BOOL_WORDS[text.lower()]
+    if kind == "int":
+        try:
+            return name, int(text)
+        except ValueError:
+            raise ExpectedError("%s must be a whole number of seconds, not %r"
+                                % (name, value)) from None
+    return name, text.lower()
+
+
+def _settings_call(fn, **kw):
+    from .client import FobError
+
+    try:
+        return fn(**kw)
+    except FobError as exc:
+        if exc.code == "unknown_command":
+            raise ExpectedError("this fob's firmware has no settings commands; update it "
+                                "with `otpfob deploy`") from None
+        raise ExpectedError(exc.message) from None
+
+
+def _show_settings(state, data):
+    if state.json:
+        state.emit_json(data)
+        return
+    from rich.table import Table
+
+    words = {True: "on", False: "off", None: "-"}
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for key in _SETTINGS_SHOWN:
+        if key not in data:
+            continue
+        value = data[key]
+        if key == "idle_timeout":
+            text = "%s s" % value
+        elif key == "layout":
+            text = "%s (of %s)" % (value, ", ".join(data.get("layouts") or ()))
+        elif key == "keyboard":
+            text = {True: "enabled now", False: "not enabled now",
+                    None: "not available"}.get(value, str(value))
+        else:
+            text = words.get(value, str(value))
+        table.add_row(key, text)
+    state.console().print(table)
+
+
+def _keyboard_hint(data):
+    """What to do when the USB keyboard is not (or still) there as typing asks."""
+    if data.get("typing") and data.get("keyboard") is False:
+        return ("unplug the fob and plug it in again: its USB keyboard is switched on at "
+                "plug-in")
+    if not data.get("typing") and data.get("keyboard"):
+        return "the USB keyboard stays until the fob is unplugged and plugged in again"
+    return None
+
+
+@main.group(name="settings", invoke_without_command=True)
+@click.pass_context
+def settings_group(ctx):
+    """Show or change the fob's settings (typing, layout, privacy, idle_timeout).
+
+    `otpfob settings` alone shows them.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(settings_show)
+
+
+@settings_group.command(name="show")
+@pass_state
+def settings_show(state):
+    """Show the fob's settings."""
+    reply = _settings_call(state.client().settings_get)
+    _show_settings(state, {k: v for k, v in reply.items() if k not in ("id", "ok")})
+
+
+@settings_group.command(name="set")
+@click.argument("pairs", nargs=-1, required=True, metavar="KEY VALUE [KEY VALUE]...")
+@pass_state
+def settings_set(state, pairs):
+    """Change settings; all are checked before any is changed.
+
+    \b
+    typing on|off      a long press types the code and Enter as a USB keyboard
+    layout us|de|fr    the computer's keyboard layout for typing
+    privacy on|off     hide codes until an entry is selected
+    idle_timeout SECS  blank the screen after this long (5-3600)
+    """
+    if len(pairs) % 2:
+        raise click.UsageError("give KEY VALUE pairs (%s has no value)" % pairs[-1])
+    wanted = {}
+    for key, value in zip(pairs[::2], pairs[1::2], strict=True):
+        name, wire = parse_setting(key, value)
+        wanted[name] = wire
+    reply = _settings_call(state.client().settings_set, **wanted)
+    data = {k: v for k, v in reply.items() if k not in ("id", "ok")}
+    # A fob ignores names it does not know (protocol rule), so check each one took.
+    missing = [k for k in wanted if k not in data]
+    if missing:
+        raise ExpectedError("this fob's firmware has no setting %s; update it with "
+                            "`otpfob deploy`" % ", ".join(missing))
+    if data.get("saved") is False:
+        state.warn("the fob could not write its settings file (is its drive writable by "
+                   "the computer?); the new settings hold until it restarts")
+    hint = _keyboard_hint(data) if "typing" in wanted else None
+    if hint:
+        state.warn(hint)
+    if not state.json:
+        state.note("Changed %s." % ", ".join("%s to %s" % (
+            k, ("on" if v else "off") if isinstance(v, bool) else v)
+            for k, v in wanted.items()))
+    _show_settings(state, data)
 
 
 @main.group(name="time")
@@ -854,8 +1068,11 @@ def time_show(state, ticks):
 @time_group.command(name="set")
 @click.option("--ticks", type=click.IntRange(1, 20), default=2, show_default=True,
               help=TICKS_HELP)
+@click.option("--force", is_flag=True,
+              help="Allow setting the clock more than 30 s before the latest time the fob "
+                   "has seen (also needs a press on the fob).")
 @pass_state
-def time_set(state, ticks):
+def time_set(state, ticks, force):
     """Set the fob's clock from this computer's clock.
 
     The DS3231 restarts its second when the time is written, so the request is timed to
@@ -883,7 +1100,16 @@ def time_set(state, ticks):
     if target - half - now < 0.05:
         target += 1
     time.sleep(max(0.0, target - half - time.time()))
-    client.time_set(target)
+    from .client import FobError
+
+    try:
+        client.time_set(target, force=force)
+    except FobError as e:
+        if e.code == "time_backwards":
+            raise ExpectedError("this computer's clock is behind the latest time the fob has "
+                                "seen (%s); check this computer's clock, or add --force"
+                                % e.message) from None
+        raise
     after = measure_offset(client, ticks)
     check = after.reply
     aging = check.get("aging", aging)
@@ -986,8 +1212,10 @@ def time_calibrate(state, dry_run, ticks):
 def reset(state, force):
     """Erase every account on the fob."""
     client = state.client()
-    count = len(client.list()["accounts"])
-    confirm(state, "Erase all %d accounts on the fob? This cannot be undone." % count, force)
+    # info, not list: a fob whose password is forgotten can still be reset (on the fob).
+    count = client.info()["accounts"]
+    confirm(state, "Erase all %d accounts and the password on the fob? This cannot be "
+            "undone." % count, force)
     reply = client.reset()
     if state.json:
         state.emit_json({"erased": count, "accounts": reply.get("accounts", 0)})
@@ -1013,3 +1241,120 @@ def selftest(state):
         state.note("%d checks, %s." % (len(checks), "all passed" if passed else "FAILED"))
     if not passed:
         raise ExpectedError("the fob's self-test failed")
+
+
+# --- the management password ----------------------------------------------------------------
+
+@main.group(name="password")
+def password_group():
+    """Protect the fob with a management password (set, change, clear, remember)."""
+
+
+def _new_password(state):
+    pw = os.environ.get("OTPFOB_NEW_PASSWORD")
+    if pw:
+        return pw
+    if state.json or not sys.stdin.isatty():
+        raise ExpectedError("no new password: set OTPFOB_NEW_PASSWORD or run in a terminal")
+    return click.prompt("New password", hide_input=True, confirmation_prompt="Repeat it",
+                        err=True)
+
+
+ITERATIONS_HELP = ("PBKDF2-HMAC-SHA256 iterations on this computer for each login "
+                   "(at least 10000).")
+
+
+# auth.ITERATIONS, written out so that loading the CLI does not import hashlib (a test
+# keeps the two equal).
+DEFAULT_ITERATIONS = 600_000
+
+
+def _iterations_option(f):
+    return click.option("--iterations", type=click.IntRange(10000, 100000000),
+                        default=DEFAULT_ITERATIONS, show_default=True,
+                        help=ITERATIONS_HELP)(f)
+
+
+def _password_done(state, text, reply):
+    if state.json:
+        state.emit_json({k: v for k, v in reply.items() if k not in ("id", "ok")})
+    else:
+        state.note(text)
+
+
+@password_group.command(name="set")
+@_iterations_option
+@pass_state
+def password_set(state, iterations):
+    """Give a fob without a password its first one (press the fob's button to confirm)."""
+    client = state.client()
+    if client.info().get("password"):
+        raise ExpectedError("this fob already has a password; use `otpfob password change`")
+    new = _new_password(state)
+    reply = client.password_set(new, iterations=iterations)
+    _password_done(state, "Password set: from now on the fob answers only info until "
+                   "it is given (8 wrong tries in a row erase it).", reply)
+
+
+@password_group.command(name="change")
+@_iterations_option
+@pass_state
+def password_change(state, iterations):
+    """Change the password (log in with the current one, then press the fob's button)."""
+    client = state.client()
+    if not client.info().get("password"):
+        raise ExpectedError("this fob has no password yet; use `otpfob password set`")
+    client.login(_current_password(state, client))
+    new = _new_password(state)
+    reply = client.password_set(new, iterations=iterations)
+    from . import keystore
+
+    serial = client.info().get("serial")
+    if keystore.get(serial) is not None:
+        keystore.put(serial, new)
+    _password_done(state, "Password changed.", reply)
+
+
+@password_group.command(name="clear")
+@pass_state
+def password_clear(state):
+    """Remove the password (log in, then press the fob's button)."""
+    client = state.client()
+    if not client.info().get("password"):
+        raise ExpectedError("this fob has no password")
+    client.login(_current_password(state, client))
+    reply = client.password_clear()
+    _password_done(state, "Password removed: the fob is open to any host again.", reply)
+
+
+@password_group.command(name="remember")
+@pass_state
+def password_remember(state):
+    """Keep the password in this computer's keyring for this fob (checked first)."""
+    from . import keystore
+
+    client = state.client()
+    password = _current_password(state, client)
+    client.login(password)
+    serial = client.info().get("serial")
+    keystore.put(serial, password)
+    state.note("Password for fob %s kept in the OS keyring." % serial)
+
+
+@password_group.command(name="forget")
+@pass_state
+def password_forget(state):
+    """Remove this fob's password from this computer's keyring."""
+    from . import keystore
+
+    serial = state.client().info().get("serial")
+    gone = keystore.forget(serial)
+    state.note("Forgotten." if gone else "Nothing was kept for fob %s." % serial)
+
+
+def _current_password(state, client):
+    password = state.get_password(client, "Current password")
+    if password is None:
+        raise ExpectedError("this fob is protected by a password: give --password, set "
+                            "OTPFOB_PASSWORD, or run interactively")
+    return password

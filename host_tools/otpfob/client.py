@@ -8,6 +8,8 @@ import json
 import random
 import time
 
+from otpfob import auth
+
 
 MAX_LINE = 2048     # the fob's request line limit in bytes (protocol.md)
 
@@ -35,6 +37,12 @@ class FobClient:
         # A reply still in flight from an earlier, interrupted session must not match.
         self._next_id = random.randint(1, 1 << 20)
         self.round_trips = 0
+        # Called with the fob's prompt when a request waits for a press on the fob.
+        self.on_prompt = None
+        # After a login: (key, fob nonce, host nonce), for a password change.
+        self._login = None
+        # Gives the password when the fob asks for a login (None: no login is tried).
+        self.password_provider = None
 
     def close(self):
         self.transport.close()
@@ -46,7 +54,25 @@ class FobClient:
         self.close()
 
     def request(self, cmd, timeout=None, **params):
-        """Send one command; return the reply dict (ok true) or raise FobError."""
+        """Send one command; return the reply dict (ok true) or raise FobError.
+
+        When the fob wants a login first and a password_provider is set, logs in with the
+        password it gives and sends the command again (the fob refused it before doing
+        anything)."""
+        try:
+            return self._request(cmd, timeout, params)
+        except FobError as e:
+            if e.code != "auth_required" or self.password_provider is None \
+                    or cmd in ("auth_begin", "auth"):
+                raise
+        password = self.password_provider(self)
+        if password is None:
+            raise FobError("auth_required", "this fob is protected by a password: give "
+                           "--password, set OTPFOB_PASSWORD, or run interactively")
+        self.login(password)
+        return self._request(cmd, timeout, params)
+
+    def _request(self, cmd, timeout, params):
         rid = self._next_id
         self._next_id += 1
         message = {"id": rid, "cmd": cmd}
@@ -67,6 +93,16 @@ class FobClient:
                 continue  # boot messages, a half line from before we connected
             if not isinstance(reply, dict) or reply.get("id") != rid:
                 continue
+            if reply.get("pending") == "presence":
+                # The fob shows what it is about to do and waits for its button; its own
+                # timeout decides, so wait for the final answer a little longer than that.
+                wait = reply.get("timeout")
+                wait = wait if isinstance(wait, (int, float)) and 0 < wait < 600 else 30
+                deadline = max(deadline, time.monotonic() + wait + 5)
+                timeout = max(timeout, wait + 5)
+                if self.on_prompt is not None:
+                    self.on_prompt(str(reply.get("prompt") or ""))
+                continue
             if reply.get("ok") is True:
                 return reply
             error = reply.get("error")
@@ -86,7 +122,11 @@ class FobClient:
     def time_get(self):
         return self.request("time_get")
 
-    def time_set(self, epoch):
+    def time_set(self, epoch, force=False):
+        """Set the clock; going back more than 30 s before the latest time the fob has
+        seen needs force and a press on the fob."""
+        if force:
+            return self.request("time_set", time=int(epoch), force=True)
         return self.request("time_set", time=int(epoch))
 
     def aging_get(self):
@@ -159,6 +199,56 @@ class FobClient:
 
     def selftest(self):
         return self.request("selftest", timeout=max(self.timeout, 30))
+
+    # --- the management password (auth.py) ---------------------------------------------
+
+    def login(self, password):
+        """Prove the password to the fob and check that the fob knows it too."""
+        auth.check_password(password)
+        begin = self.request("auth_begin")
+        fob_nonce = bytes.fromhex(begin["challenge"])
+        key = auth.derive_key(password, bytes.fromhex(begin["salt"]), begin["iterations"])
+        host_nonce = auth.new_nonce()
+        reply = self.request("auth", challenge=host_nonce.hex(),
+                             response=auth.host_proof(key, fob_nonce, host_nonce).hex())
+        if not auth.fob_proof_ok(key, fob_nonce, host_nonce, bytes.fromhex(reply["response"])):
+            raise FobError("not_authentic", "the fob accepted the password but could not "
+                           "prove it knows it: this is not the fob it claims to be")
+        self._login = (key, fob_nonce, host_nonce)
+        return reply
+
+    def logout(self):
+        self._login = None
+        return self.request("logout")
+
+    def password_set(self, password, iterations=auth.ITERATIONS):
+        """Set the first password, or change it after login(); needs a press on the fob."""
+        salt = auth.new_salt()
+        key = auth.derive_key(password, salt, iterations)
+        params = {"salt": salt.hex(), "iterations": int(iterations)}
+        if self._login is not None:
+            current, fob_nonce, host_nonce = self._login
+            params["wrapped"] = auth.wrap(current, fob_nonce, host_nonce, key).hex()
+        else:
+            params["key"] = key.hex()
+        reply = self.request("password_set", **params)
+        if self._login is not None:
+            self._login = (key, self._login[1], self._login[2])
+        return reply
+
+    def password_clear(self):
+        reply = self.request("password_clear")
+        self._login = None
+        return reply
+
+    # --- the fob's own settings ----------------------------------------------------------
+
+    def settings_get(self):
+        return self.request("settings_get")
+
+    def settings_set(self, **settings):
+        """Change settings by name (privacy, idle_timeout, typing, layout, ...)."""
+        return self.request("settings_set", **settings)
 
 
 def account_fields(account):

@@ -34,8 +34,11 @@ def check_ten_minutes(r):
     assert len({who[0] for who in shown}) >= 5
     # Left alone for the second half, the firmware blanked the panel.
     assert r["screen"] == "off" and r["display_on"] is False
-    # No growth while running: the live heap at any redraw stays near the boot figure.
-    assert r["peak_live"] - r["boot_live"] < 4096
+    # No growth while running: the live heap at any redraw stays near where it settles.
+    # Without requests that is the boot figure; a first request loads the modules that
+    # answer hosts (fob/guard.py, fob/commands.py), which then stay.
+    settled = r["end_live"] if r["requests"] else r["boot_live"]
+    assert r["peak_live"] - max(settled, r["boot_live"]) < 4096
 
 
 def check_hello(r):
@@ -74,6 +77,10 @@ def test_host_request_is_answered_while_the_firmware_runs():
                                     heapsize=bench_display.WORKING_HEAP)
     check_ten_minutes(r)
     check_hello(r)
+    print("live after boot %d, after the request and ten minutes %d, peak %d"
+          % (r["boot_live"], r["end_live"], r["peak_live"]))
+    # What the request left loaded (on this 64-bit port; a 32-bit board needs about half).
+    assert r["end_live"] - r["boot_live"] < 16384
 
 
 # With ~9.7 KB free in 128 KiB the free memory is in holes of at most ~224 bytes by the

@@ -57,6 +57,9 @@ def sim_factory(tmp_path):
     started = []
 
     def make(state_dir=None, **kwargs):
+        # A simulated user approves the fob's presence prompts unless a test wants to
+        # answer them itself (autopress=False).
+        kwargs.setdefault("autopress", True)
         proc = SimProcess(state_dir or (tmp_path / "state"), **kwargs)
         started.append(proc)
         return proc.start()

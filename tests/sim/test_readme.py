@@ -41,7 +41,8 @@ def test_the_readme_has_a_simulator_walk_through():
 def test_every_readme_command_runs_against_the_simulator(tmp_path):
     commands = readme_sim_commands()
     otpfob = str(Path(sys.executable).with_name("otpfob"))
-    with SimProcess(tmp_path / "state", demo=True) as fob:
+    # As the README starts it: with --autopress answering the fob's press prompts.
+    with SimProcess(tmp_path / "state", demo=True, autopress=True) as fob:
         env = dict(os.environ)
         for line in commands:
             words = shlex.split(line)

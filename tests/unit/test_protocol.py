@@ -113,8 +113,28 @@ class MemFS:
         pass
 
 
+class FakePresence:
+    """The person at the fob: answers every prompt with `reply` (None: never answers)."""
+
+    def __init__(self, reply=True):
+        self.reply = reply
+        self.prompts = []
+        self.notices = []
+        self.answer = None
+
+    def ask(self, prompt):
+        self.prompts.append(prompt)
+        self.answer = self.reply
+
+    def cancel(self):
+        self.answer = None
+
+    def notify(self, text):
+        self.notices.append(text)
+
+
 class Fob:
-    def __init__(self, accounts=()):
+    def __init__(self, accounts=(), presence=True):
         self.port = FakePort()
         self.fs = MemFS()
         self.vault = Vault("/", self.fs)
@@ -122,9 +142,16 @@ class Fob:
         for a in accounts:
             self.vault.add(a)
         self.clock = FakeClock()
+        self.presence = FakePresence(presence)
         self.proto = Protocol(self.port, self.vault, self.clock,
                               {"serial": "e661abcd", "board": "Test board",
-                               "display": "128x64", "buttons": ["A", "B"]})
+                               "display": "128x64", "buttons": ["A", "B"]},
+                              presence=self.presence)
+        self.interim = []
+        # The first request records the time seen in the password record: done here, so
+        # tests count only the writes their requests make.
+        self.proto.guard.see_time(self.clock.now())
+        self.fs.writes = 0
 
     def run(self, max_polls=10000):
         """Poll until nothing is waiting and no reply is half written."""
@@ -150,12 +177,17 @@ class Fob:
         req = {"id": 1, "cmd": cmd}
         req.update(args)
         out = self.send(req)
+        # A request that needs a press answers twice: "pending" first, then the result.
+        self.interim = [r for r in out if "pending" in r]
+        out = [r for r in out if "pending" not in r]
         assert len(out) == 1 and out[0]["id"] == 1
         return out[0]
 
     def state(self):
+        # The vault's files; the password record (guard_*.bin) also keeps the highest time
+        # seen, so it may change on any request.
         return ([copy.copy(a.__dict__) for a in self.vault.accounts],
-                copy.deepcopy(self.fs.files))
+                {k: copy.deepcopy(v) for k, v in self.fs.files.items() if "vault" in k})
 
 
 def ok(reply):
@@ -782,7 +814,8 @@ def test_request_byte_by_byte_across_polls(fob):
     fob.port.inbox += b"\r\n"
     fob.run()
     out = fob.replies()
-    assert out[0]["id"] == 42 and out[0]["ok"] is True
+    assert out[0] == {"id": 42, "pending": "presence", "prompt": "Add é ✓?", "timeout": 30}
+    assert out[1]["id"] == 42 and out[1]["ok"] is True
     assert fob.vault.accounts[-1].name == "é ✓"
 
 
@@ -951,7 +984,7 @@ def test_fuzz_frames_never_crash_never_leak_and_rejections_change_nothing(frame_
         else:
             fob.port.inbox += frame
         fob.run()
-        out = fob.replies()
+        out = [r for r in fob.replies() if "pending" not in r]
         assert len(out) <= frame.count(b"\n") + 1
         for reply in out:
             assert set(reply) >= {"id", "ok"}

@@ -53,7 +53,16 @@ class App:
         if hmac.native("sha1") is None:
             # The pure SHA-1, which the first code of a default account needs, while a
             # large enough hole is still likely.
-            from fob import sha1  # noqa: F401
+            hmac.pure_module("sha1")
+        # A button held at power-on: the holder wants the USB drive and REPL back (to update
+        # the firmware). That costs the accounts and the password, so ask first; and wait
+        # for the hand to come off the buttons before any press counts as the answer.
+        self._released = not _held(self.buttons)
+        self._maintenance = None
+        if not self._released:
+            from fob import update
+
+            self._maintenance = update.ask(self.ui)
         self.protocol = None
         if data_port is None:
             try:
@@ -65,7 +74,8 @@ class App:
         if data_port is not None:
             from fob.protocol import Protocol
 
-            self.protocol = Protocol(data_port, self.vault, self.clock, self.info())
+            self.protocol = Protocol(data_port, self.vault, self.clock, self.info(),
+                                     presence=self.ui)
 
     def info(self):
         from fob import version
@@ -89,9 +99,19 @@ class App:
     def step(self):
         """One pass of the loop; returns True when the display was redrawn."""
         ui = self.ui
-        for name, kind in self.buttons.poll():
-            ui.handle(name, kind)
-        if self.protocol is not None:
+        events = self.buttons.poll()
+        if self._released:
+            for name, kind in events:
+                ui.handle(name, kind)
+        else:
+            # The press (or release) of the button held at power-on is never an answer:
+            # events count from the first pass after the pins and the debouncer are up.
+            self._released = not (_held(self.buttons) or self.buttons.any_down())
+        if self._maintenance is not None:
+            from fob import update
+
+            self._maintenance = update.step(self, self._maintenance)
+        elif self.protocol is not None:
             self.protocol.poll()
         drawn = ui.update()
         if drawn and ui.powered:
@@ -102,6 +122,15 @@ class App:
         s = self.ui.status()
         s["display_bytes"] = self.display.bytes_sent
         return s
+
+
+def _held(buttons):
+    # The pins themselves (pulled up, pressed = low): no debounced state exists yet at
+    # power-on.
+    for pin in buttons.pins:
+        if not pin.value:
+            return True
+    return False
 
 
 def main(cfg):

@@ -3,16 +3,16 @@
 # poll() runs once per main-loop pass, so it must never block and never raise: it reads
 # only what is already waiting, answers at most a few lines, and spreads long replies
 # (list, code, selftest) over several passes so buttons and screen stay responsive.
-# This module stays in RAM beside the UI for good, so it holds only framing and the
-# everyday commands. What changes the fob is in fob/provision.py, imported at the first
-# such request; the OTP engine is imported when a code is asked for; the selftest vectors
-# are in fob/selftest.py, loaded for one selftest and dropped after it.
+# This module stays in RAM beside the UI from boot on, so it holds only the framing. Who
+# may do what is in fob/guard.py and the everyday commands in fob/commands.py, both
+# imported at the first request; what changes the fob is in fob/provision.py, imported at
+# the first such request; the login and the questions to the holder in fob/access.py; the
+# OTP engine is imported when a code is asked for; the selftest vectors are in
+# fob/selftest.py, loaded for one selftest and dropped after it.
 import json
 import time
 
-from fob import version
-from fob.vault import (ALGORITHMS, ISSUER_MAX, NAME_MAX, PERIOD_MAX, SECRET_MAX, SECRET_MIN,
-                       VaultError)
+from fob.vault import VaultError
 
 try:
     from micropython import const
@@ -33,11 +33,11 @@ _S_AT = const(0)         # time.monotonic() of the last part
 _S_LINKED = const(1)     # the port said "connected" at the last part
 _S_ACCOUNTS = const(2)   # the Account objects so far
 
-# The first _CORE are answered here, the others by fob/provision.py.
+# The first CORE are answered by fob/commands.py, the others by fob/provision.py.
 COMMANDS = ("hello", "info", "time_get", "list", "code", "selftest", "time_set", "add",
-            "add_many", "abort", "delete", "rename", "move", "reset", "aging_get", "aging_set")
-_CORE = const(6)
-_RTC_SECONDS = const(0x00)  # DS3231 seconds register, BCD
+            "add_many", "abort", "delete", "rename", "move", "reset", "aging_get", "aging_set",
+            "settings_get", "settings_set")
+CORE = const(6)
 
 
 def _monotonic():
@@ -84,11 +84,23 @@ def _get_bool(req, key):
 
 
 class Protocol:
-    def __init__(self, port, vault, clock, info=None):
+    def __init__(self, port, vault, clock, info=None, presence=None):
         self.port = port
         self.vault = vault
         self.clock = clock
         self.info = info if info is not None else {}
+        # Asks the person holding the fob (the UI: ask(prompt), answer, cancel()); None on
+        # a fob without one, which then refuses everything that needs a press.
+        self.presence = presence
+        self._guard = None
+        # Login state: [last request time, the port said "connected" at login, fob nonce,
+        # host nonce] while logged in, else None. A challenge handed out but not yet
+        # answered waits in _challenge.
+        self.session = None
+        self._challenge = None
+        # A request waiting for a press: [id, function to run on yes, deadline, the port
+        # said "connected" when it began].
+        self._ask = None
         self.requests = 0
         self._buf = b""
         self._skipping = False
@@ -99,28 +111,48 @@ class Protocol:
 
     @property
     def pending(self):
-        """True while a reply is half written or a whole request waits in the buffer."""
-        return self._job is not None or self._buf.find(b"\n") >= 0
+        """True while a reply is half written, a request waits for a press, or a whole
+        request waits in the buffer."""
+        return (self._job is not None or self._ask is not None
+                or self._buf.find(b"\n") >= 0)
 
     @property
     def staged(self):
         """How many accounts a staged add_many batch holds (0 when none)."""
         return len(self._stage[_S_ACCOUNTS]) if self._stage is not None else 0
 
+    @property
+    def guard(self):
+        if self._guard is None:
+            from fob.guard import Guard
+
+            self._guard = Guard(self.vault.root, self.vault.fs)
+        return self._guard
+
     # -- framing -----------------------------------------------------------------
 
     def poll(self):
         try:
+            linked = getattr(self.port, "connected", True)
             st = self._stage
             if st is not None and (_monotonic() - st[_S_AT] > _STAGE_TIMEOUT or (
-                    st[_S_LINKED] and not getattr(self.port, "connected", True))):
+                    st[_S_LINKED] and not linked)):
                 self._stage = None
+            if self.session is not None or self._ask is not None:
+                from fob import guard
+
+                if guard.poll(self, linked):
+                    return
             self._poll()
         except Exception as e:  # the main loop must survive anything a host sends
             self._buf = b""
             self._skipping = False
             self._job = None
             self._stage = None
+            if self._ask is not None:
+                from fob import access
+
+                access.end_ask(self)
             try:
                 self._error(None, "internal", "internal error (%s)" % type(e).__name__)
             except Exception:
@@ -132,7 +164,7 @@ class Protocol:
             return
         lines = 0
         reads = 0
-        while lines < _LINES_PER_POLL and self._job is None:
+        while lines < _LINES_PER_POLL and self._job is None and self._ask is None:
             nl = self._buf.find(b"\n")
             if nl < 0:
                 if reads >= _READS_PER_POLL or not self._fill():
@@ -193,14 +225,25 @@ class Protocol:
             cmd = req.get("cmd")
             if not isinstance(cmd, str):
                 raise VaultError("bad_request", "cmd must be a string")
-            if cmd not in COMMANDS:
-                raise VaultError("unknown_command", "unknown command; hello lists them")
-            if COMMANDS.index(cmd) < _CORE:
-                result = getattr(self, "_cmd_" + cmd)(req)
-            else:
-                from fob import provision
+        except VaultError as e:
+            self._error(rid, e.code, e.message)
+            return
+        # Which commands exist and who may use them is settled in fob/guard.py.
+        from fob import guard
 
-                result = getattr(provision, cmd)(self, req)
+        self._run(rid, guard.dispatch, (self, cmd, req))
+
+    def _run(self, rid, fn, args):
+        # Runs a command (or the approved part of one) and writes its reply: a dict, a
+        # long reply (a 5-tuple, written over several polls) or a request for a press (a
+        # 2-tuple: prompt, function giving the reply once the person says yes).
+        try:
+            result = fn(*args)
+            if isinstance(result, tuple) and len(result) == 2:
+                from fob import access
+
+                access.start_ask(self, rid, result[0], result[1])
+                return
         except VaultError as e:
             self._error(rid, "bad_argument" if e.code == "bad_account" else e.code,
                         e.message)
@@ -217,6 +260,10 @@ class Protocol:
             self._write(json.dumps(result) + "\n")
         else:
             self._start_job(rid, result)
+
+    def logout(self):
+        self.session = None
+        self._challenge = None
 
     # -- long replies ------------------------------------------------------------
 
@@ -277,120 +324,3 @@ class Protocol:
             return self.clock.rtc.calibration
         except Exception:
             return None
-
-    def _cmd_hello(self, req):
-        v = self.vault
-        info = self.info
-        out = {
-            "protocol": version.PROTOCOL,
-            "firmware": info.get("firmware", version.FIRMWARE),
-            "serial": info.get("serial"),
-            "board": info.get("board"),
-            "capabilities": list(COMMANDS),
-            "algorithms": list(ALGORITHMS),
-            "capacity": v.capacity,
-            "accounts": len(v.accounts),
-            "bytes_used": v.bytes_used,
-            "bytes_free": v.bytes_free,
-            "max_line": MAX_LINE,
-            "time": self._now(),
-            "clock": self._clock_state(),
-            "aging": self._aging(),
-            "limits": {"name": NAME_MAX, "issuer": ISSUER_MAX, "secret_min": SECRET_MIN,
-                       "secret_max": SECRET_MAX, "period_max": PERIOD_MAX},
-        }
-        for k in ("display", "buttons"):
-            if k in info:
-                out[k] = info[k]
-        return out
-
-    _cmd_info = _cmd_hello
-
-    def _cmd_time_get(self, req):
-        t = self._now()
-        if t is not None:
-            # clock.now() reads the chip only near the tick it expects, so for a while after
-            # a stall it can still give the previous second; hosts time the fob's ticks to
-            # milliseconds with time_get, so ask the chip's seconds register itself.
-            try:
-                b = bytearray(1)
-                with self.clock.rtc.i2c_device as dev:
-                    dev.write_then_readinto(bytes((_RTC_SECONDS,)), b)
-                if ((b[0] >> 4) * 10 + (b[0] & 15) - t) % 60 == 1:
-                    t += 1
-            except Exception:
-                pass
-        return {"time": t, "valid": t is not None, "clock": self._clock_state(),
-                "aging": self._aging()}
-
-    def _cmd_list(self, req):
-        return ({}, "accounts", _list_items(self.vault.accounts), 16, None)
-
-    def _cmd_code(self, req):
-        accounts = self.vault.accounts
-        pick = None
-        if "index" in req:
-            i = _get_int(req, "index")
-            if i < 0 or i >= len(accounts):
-                raise VaultError("not_found", "no account at index %d (there are %d)"
-                                 % (i, len(accounts)))
-            pick = [(i, accounts[i])]
-        elif "all" in req:
-            _get_bool(req, "all")
-        t = self._now()
-        if t is None:
-            raise VaultError("clock_not_set", "the fob's clock is not set (%s)"
-                             % self._clock_state())
-        if pick is None:
-            pick = enumerate(accounts)
-        return ({"time": t}, "codes", _code_items(pick, t), 2, None)
-
-    def _cmd_selftest(self, req):
-        from fob import selftest
-
-        result = [True]
-
-        def tail():
-            _unload("selftest")
-            return {"pass": result[0]}
-
-        return ({}, "checks", selftest.checks(result), 1, tail)
-
-
-def _unload(name):
-    # Forget a module imported for one request, so the collector can take it back.
-    import sys
-
-    import fob
-
-    sys.modules.pop("fob." + name, None)
-    try:
-        delattr(fob, name)
-    except (AttributeError, TypeError):
-        pass
-
-
-def _list_items(accounts):
-    for i, a in enumerate(accounts):
-        yield {"index": i, "issuer": a.issuer, "name": a.name, "algorithm": a.algorithm,
-               "digits": a.digits, "period": a.period, "created": a.created}
-
-
-def _code_items(pick, t):
-    from fob import otp
-
-    for i, a in pick:
-        item = {"index": i, "issuer": a.issuer, "name": a.name, "digits": a.digits,
-                "period": a.period, "seconds_left": a.period - t % a.period}
-        try:
-            item["code"] = otp.totp(a.secret, t, digits=a.digits, period=a.period,
-                                    algorithm=a.algorithm.lower())
-        except MemoryError:
-            item["code"] = None
-            item["error"] = {"code": "internal", "message": "out of memory"}
-        except Exception as e:
-            # The exception text is not passed on: it could quote key material.
-            item["code"] = None
-            item["error"] = {"code": "internal", "message": "cannot compute the code (%s)"
-                             % type(e).__name__}
-        yield item

@@ -29,6 +29,8 @@ _S_BYTES = const(7)      # vault bytes the batch adds
 # The DS3231 counts years 2000-2099 only.
 _TIME_MIN = 946684800
 _TIME_MAX = 4102444799
+# Setting the clock back by more than this (seconds) needs force and a press.
+_BACK_FREE = const(30)
 # The DS3231's aging offset register is a signed byte (datasheet "Aging Offset").
 _AGING_MIN = const(-128)
 _AGING_MAX = const(127)
@@ -100,15 +102,44 @@ def _find(accounts, i, key):
     return None
 
 
+def _span(seconds):
+    if seconds >= 2 * 86400:
+        return "%d days" % (seconds // 86400)
+    if seconds >= 7200:
+        return "%d h" % (seconds // 3600)
+    if seconds >= 120:
+        return "%d min" % (seconds // 60)
+    return "%d s" % seconds
+
+
 def time_set(p, req):
     t = _get_int(req, "time", None, _TIME_MIN, _TIME_MAX)
+    force = _get_bool(req, "force")
     if p.clock is None:
         raise VaultError("io", "this fob has no clock")
-    try:
-        p.clock.set(t)
-    except Exception as e:
-        raise VaultError("io", "cannot set the clock (%s)" % type(e).__name__) from None
-    return p._cmd_time_get(req)
+    g = p.guard
+    # Going back is how codes for a later time could be read off a fob now, so it is
+    # measured from the highest time the fob has seen, not just from its clock.
+    seen = max(g.high_time, p._now() or 0)
+    back = seen - t
+
+    def done():
+        try:
+            p.clock.set(t)
+        except Exception as e:
+            raise VaultError("io", "cannot set the clock (%s)" % type(e).__name__) from None
+        g.see_time(t, force=back > _BACK_FREE)
+        from fob import commands
+
+        return commands.c_time_get(p, req)
+
+    if back <= _BACK_FREE:
+        return done()
+    if not force:
+        raise VaultError("time_backwards", "that is %s before the latest time this fob has "
+                         "seen; send force (and press the button on the fob) to set it "
+                         "anyway" % _span(back))
+    return "Set clock back " + _span(back) + "?", done
 
 
 def _rtc(p):
@@ -150,13 +181,33 @@ def aging_set(p, req):
 def add(p, req):
     overwrite = _get_bool(req, "overwrite")
     acc, warning = _account(req, p._now() or 0)
-    old = len(p.vault.accounts)
-    index = p.vault.add(acc, overwrite)
-    # A new account goes at the end; a replaced one keeps its place.
-    out = {"index": index, "replaced": index < old}
-    if warning:
-        out["warning"] = warning
-    return out
+    v = p.vault
+    key = acc.key()
+    exists = False
+    for a in v.accounts:
+        if a.key() == key:
+            exists = True
+            break
+    # What would fail is refused before anybody is asked to press for it.
+    if exists and not overwrite:
+        raise VaultError("duplicate", "an account for %s already exists" % acc.label())
+    if not exists and len(v.accounts) >= CAPACITY:
+        raise VaultError("full", "the vault is full (%d accounts)" % CAPACITY)
+
+    def done():
+        old = len(v.accounts)
+        index = v.add(acc, overwrite)
+        # A new account goes at the end; a replaced one keeps its place.
+        out = {"index": index, "replaced": index < old}
+        if warning:
+            out["warning"] = warning
+        return out
+
+    if exists:
+        return "Replace " + acc.label() + "?", done
+    if p.guard.add_presence:
+        return "Add " + acc.label() + "?", done
+    return done()
 
 
 def add_many(p, req):
@@ -190,14 +241,29 @@ def add_many(p, req):
         p._stage = st
         out = {"staged": len(st[_S_ACCOUNTS]), "part": part}
     else:
-        old = len(p.vault.accounts)
-        indexes = p.vault.add_many(st[_S_ACCOUNTS], overwrite)
-        replaced = 0
-        for i in indexes:
-            if i < old:
-                replaced += 1
-        out = {"added": len(indexes) - replaced, "replaced": replaced,
-               "indexes": indexes}
+        accounts = st[_S_ACCOUNTS]
+        new = st[_S_NEW]
+        n = len(accounts)
+
+        def done():
+            old = len(p.vault.accounts)
+            indexes = p.vault.add_many(accounts, overwrite)
+            replaced = 0
+            for i in indexes:
+                if i < old:
+                    replaced += 1
+            out = {"added": len(indexes) - replaced, "replaced": replaced,
+                   "indexes": indexes}
+            if warnings:
+                out["warnings"] = warnings
+            return out
+
+        if new < n:
+            return "Replace %d of %d accounts?" % (n - new, n), done
+        if n and p.guard.add_presence:
+            return ("Add " + accounts[0].label() + "?") if n == 1 else \
+                ("Add %d accounts?" % n), done
+        return done()
     if warnings:
         out["warnings"] = warnings
     return out
@@ -271,8 +337,19 @@ def delete(p, req):
             raise VaultError("not_found", "no account for %s / %s" % (issuer, name))
     else:
         raise _bad("give index, or issuer and name")
-    gone = v.delete(i)
-    return {"deleted": {"index": i, "issuer": gone.issuer, "name": gone.name}}
+    if not _is_index(i, len(v.accounts)):
+        raise VaultError("not_found", "no account at index %d (there are %d)"
+                         % (i, len(v.accounts)))
+
+    def done():
+        gone = v.delete(i)
+        return {"deleted": {"index": i, "issuer": gone.issuer, "name": gone.name}}
+
+    return "Delete " + v.accounts[i].label() + "?", done
+
+
+def _is_index(i, n):
+    return 0 <= i < n
 
 
 def rename(p, req):
@@ -292,7 +369,90 @@ def move(p, req):
 def reset(p, req):
     if req.get("confirm") is not True:
         raise _bad("reset erases every account; send confirm: true")
-    p._stage = None
-    p.vault.wipe()
-    return {"accounts": 0}
 
+    def done():
+        from fob import access
+
+        access._wipe(p, None)
+        return {"accounts": 0, "password": False}
+
+    return "Erase all accounts and the password?", done
+
+
+
+# -- settings: the fob's own preferences (fob/settings.py), read and changed by a host ----
+
+_SETTING_KEYS = ("privacy", "idle_timeout", "typing", "layout")
+# The keyboard layouts fob/hidtype.py types in (kept here, not in the resident settings).
+_LAYOUTS = ("us", "de", "fr")
+
+
+def _settings(p):
+    # The UI's own Settings object, so a change shows at once; a fob without a UI reads
+    # (and writes) the same file itself.
+    s = getattr(p, "settings", None) or getattr(getattr(p, "presence", None), "settings",
+                                                 None)
+    if s is None:
+        from fob.settings import Settings
+
+        s = p.settings = Settings(getattr(p.vault, "root", "/"))
+    return s
+
+
+def _keyboard_enabled():
+    # Whether the USB keyboard interface is up now (boot.py enables it at plug-in only
+    # when typing is on); None where there is no usb_hid at all.
+    try:
+        import usb_hid
+    except ImportError:
+        return None
+    for dev in usb_hid.devices:
+        if dev.usage_page == 0x01 and dev.usage == 0x06:
+            return True
+    return False
+
+
+def settings_get(p, req):
+    s = _settings(p)
+    out = {"privacy": s.privacy, "idle_timeout": s.idle_timeout, "typing": s.typing,
+           "layout": s.layout, "layouts": list(_LAYOUTS), "keyboard": _keyboard_enabled(),
+           "saved": s.saved}
+    g = getattr(p, "guard", None)
+    if g is not None:
+        out["add_presence"] = g.add_presence
+    return out
+
+
+def settings_set(p, req):
+    from fob.settings import IDLE_MAX, IDLE_MIN
+
+    s = _settings(p)
+    # Every value is checked before any is applied: a bad one changes nothing.
+    new = {}
+    for key in ("privacy", "typing"):
+        if key in req:
+            new[key] = _get_bool(req, key)
+    if "idle_timeout" in req:
+        new["idle_timeout"] = _get_int(req, "idle_timeout", None, IDLE_MIN, IDLE_MAX)
+    if "layout" in req:
+        layout = _get_str(req, "layout")
+        if layout not in _LAYOUTS:
+            raise _bad("layout must be one of " + ", ".join(_LAYOUTS))
+        new["layout"] = layout
+    quiet = None
+    if "add_presence" in req:
+        quiet = not _get_bool(req, "add_presence")
+        if quiet and getattr(p, "session", None) is None:
+            raise VaultError("auth_required", "add_presence can be turned off only by an "
+                             "admin logged in with the fob's password")
+    if not new and quiet is None:
+        raise _bad("give at least one of " + ", ".join(_SETTING_KEYS))
+    for key in new:
+        setattr(s, key, new[key])
+    if new:
+        s.save()
+    if quiet is not None:
+        p.guard.set_add_presence(not quiet)
+    out = settings_get(p, req)
+    out["changed"] = list(new) + (["add_presence"] if quiet is not None else [])
+    return out

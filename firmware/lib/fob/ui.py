@@ -14,6 +14,8 @@ CONFIRM = "confirm"
 CLOCK_NOT_SET = "clock_not_set"
 EMPTY = "empty"
 OFF = "off"
+PRESENCE = "presence"  # a host's request waits for a yes or no on the fob
+NOTICE = "notice"  # something the holder must see (the fob wiped itself), until a press
 
 REVEAL_SECONDS = 20  # a revealed code hides again after this (privacy mode)
 MODAL_SECONDS = 15  # an untouched menu or confirmation cancels itself after this
@@ -138,6 +140,11 @@ class UI:
         self.menu_items = ()
         self.menu_cursor = 0
         self.confirm_index = -1
+        # The question of a host request waiting for a press, and the holder's answer
+        # (None until given); a notice shown until the next press.
+        self.prompt = None
+        self.answer = None
+        self.notice = None
         self.revealed = -1
         self.reveal_until = 0.0
         self.powered = True
@@ -224,6 +231,12 @@ class UI:
             return "yes" if (name == "A" and kind == "short") else "no"
         if nav == CODE:
             if kind == "long":
+                # Typing on: a long A types the code; the menu moves to B (and C), and
+                # one-button fobs type from the menu's first item.
+                if self.settings.typing and nb > 1:
+                    if name == "A":
+                        return "type"
+                    return "menu"
                 if nb == 2 and name == "B":
                     return "list"
                 return "menu"
@@ -247,6 +260,12 @@ class UI:
             # The first press only wakes the display.
             self._wake()
             return True
+        if self.prompt is not None:
+            return self._answer(name, kind)
+        if self.notice is not None:
+            self.notice = None
+            self._dirty = True
+            return True
         self._sync_vault()
         if self.screen in (CLOCK_NOT_SET, EMPTY):
             return False
@@ -262,6 +281,8 @@ class UI:
                 self._select((self.index - 1) % count)
             elif action == "menu":
                 self._open_menu()
+            elif action == "type":
+                self._choose("Type code", t)
             elif action == "list":
                 self.cursor = self.index
                 self.nav = LIST
@@ -298,8 +319,41 @@ class UI:
             self.confirm_index = -1
         return True
 
+    # Presence: fob/protocol.py asks before it changes anything a host requested.
+
+    def ask(self, prompt):
+        self.prompt = prompt
+        self.answer = None
+        self._wake()
+        self.last_input = self._mono()
+
+    def cancel(self):
+        self.prompt = None
+        self._dirty = True
+
+    def notify(self, text):
+        self.notice = text
+        self._wake()
+        self.last_input = self._mono()
+
+    def _answer(self, name, kind):
+        if self.nb == 1:
+            yes = kind == "long"
+        elif name == "A":
+            yes = True
+        elif name == "B":
+            yes = False
+        else:
+            return False  # C means nothing here: only a clear yes or no counts
+        self.answer = yes
+        self.prompt = None
+        self._dirty = True
+        return True
+
     def _open_menu(self):
         items = []
+        if self.settings.typing:
+            items.append("Type code")
         if self._is_hidden(self._mono()):
             items.append("Show code")
         items.append("Delete")
@@ -332,6 +386,15 @@ class UI:
         elif item == "List":
             self.cursor = self.index
             self.nav = LIST
+        elif item == "Type code":
+            # Loaded for this one typing and dropped by it, with adafruit_hid. It gives up
+            # at once without a USB host, and says why with notify().
+            try:
+                from fob import hidtype
+
+                hidtype.type_from(self)
+            except Exception:  # MemoryError on a full heap: never take the loop down
+                self.notify("Typing failed")
 
     def _reveal(self, t):
         self.revealed = self.index
@@ -378,6 +441,9 @@ class UI:
         Returns True when the frame buffer was redrawn."""
         t = self._mono()
         self._sync_vault()
+        if self.prompt is not None or self.notice is not None:
+            # Held on screen while waiting: the blanking timer starts after the answer.
+            self.last_input = t
         if self.powered and t - self.last_input >= self.settings.idle_timeout:
             self.powered = False
             self.d.power(False)
@@ -385,7 +451,11 @@ class UI:
             self.screen = OFF
             return False
         epoch = self.clock.now()
-        if epoch is None:
+        if self.prompt is not None:
+            screen = PRESENCE
+        elif self.notice is not None:
+            screen = NOTICE
+        elif epoch is None:
             screen = CLOCK_NOT_SET
             self.nav = CODE
         elif self._count == 0:
@@ -450,6 +520,10 @@ class UI:
             self._draw_menu()
         elif s == CONFIRM:
             self._draw_confirm()
+        elif s == PRESENCE:
+            self._draw_question(self.prompt)
+        elif s == NOTICE:
+            self._draw_question(self.notice, "press a button")
         elif s == CLOCK_NOT_SET:
             self._draw_lines(("Clock not set", _REASONS.get(self.clock.reason, self.clock.reason),
                               "Set it from a host:", "otpfob time --set"))
@@ -534,10 +608,12 @@ class UI:
         self._draw_rows(self.menu_items, self.menu_cursor, first, _same)
 
     def _draw_confirm(self):
-        d = self.d
         accs = self._accounts()
         label = account_label(accs[self.confirm_index]) if self.confirm_index < len(accs) else "?"
-        q = "Delete " + label + "?"
+        self._draw_question("Delete " + label + "?")
+
+    def _draw_question(self, q, answers=None):
+        d = self.d
         per_line = d.width // font.CELL_W
         lines = []
         while q and len(lines) < d.pages - 1:
@@ -545,7 +621,9 @@ class UI:
             q = q[per_line:]
         for i, line in enumerate(lines):
             d.text(line, 0, i)
-        d.text("long=yes short=no" if self.nb == 1 else "A=yes B=no", 0, d.pages - 1)
+        if answers is None:
+            answers = "long=yes short=no" if self.nb == 1 else "A=yes B=no"
+        d.text(answers, 0, d.pages - 1)
 
     # For the simulator and tests.
 
@@ -558,6 +636,8 @@ class UI:
             "seconds_left": self.seconds_left if code_screen else None,
             "index": self.index if self._count and self.screen != OFF else None,
             "count": self._count,
+            "prompt": self.prompt if self.screen == PRESENCE else (
+                self.notice if self.screen == NOTICE else None),
         }
 
 

@@ -324,7 +324,7 @@ def _why(e):
     # OSError text on CircuitPython is often just the errno number.
     code = e.args[0] if e.args else None
     if code == _EROFS:
-        return "the drive is read-only (was a button held at plug-in?)"
+        return "the drive is read-only (is the fob in update mode?)"
     if code == _ENOSPC:
         return "no space left on the drive"
     if len(e.args) > 1:

@@ -70,7 +70,15 @@ def seed_demo(state_dir, firmware_dir):
               help="Firmware folder with code.py (default: the repository's firmware/).")
 @click.option("--drift-ppm", type=float, default=None,
               help="The RTC crystal's error in ppm (kept in the state).")
-def sim(headless, data_addr, control_addr, state_dir, board, demo, firmware_dir, drift_ppm):
+@click.option("--hold", "hold_button", metavar="BUTTON", default=None,
+              help="Hold this button down from power-on (as when plugging in with a finger "
+                   "on it) until the control port's `up BUTTON`.")
+@click.option("--autopress", is_flag=True,
+              help="Answer every press prompt of the fob with yes, as a user standing by "
+                   "would (for scripts against a headless fob; the control port's "
+                   "`autopress on|off` switches it later).")
+def sim(headless, data_addr, control_addr, state_dir, board, demo, firmware_dir, drift_ppm,
+        hold_button, autopress):
     """Run the fob's firmware on simulated hardware."""
     firmware_dir = Path(firmware_dir or FIRMWARE_DIR)
     if state_dir is None:
@@ -95,6 +103,13 @@ def sim(headless, data_addr, control_addr, state_dir, board, demo, firmware_dir,
         raise click.ClickException(str(e)) from None
     if demo:
         simulator.set_clock(int(time.time()))
+    if autopress:
+        simulator.set_autopress(True)
+    if hold_button is not None:
+        try:
+            simulator.set_button(hold_button, True)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from None
 
     control = None
     if control_addr or headless:

@@ -17,8 +17,8 @@ CLOCK_MAX = 4102444800 - 1   # 2099-12-31 23:59:59
 MAX_HOLD = 3600.0
 
 HELP = ("commands: press BUTTON | hold BUTTON SECONDS | screen PATH | clock EPOCH | "
-        "advance SECONDS | jump SECONDS | rtc-power-loss | autopress on|off | status | quit | "
-        "help")
+        "down BUTTON | up BUTTON | advance SECONDS | jump SECONDS | rtc-power-loss | "
+        "autopress on|off | status | quit | help")
 
 
 class CommandError(Exception):
@@ -87,6 +87,16 @@ class Controller:
         seconds = _number(secs, "SECONDS", 0.01, MAX_HOLD)
         self.sim.press(name, seconds)
         return "held %s for %s s" % (name, _fmt(seconds))
+
+    def cmd_down(self, parts):
+        (name,) = _args(parts, 1, "down BUTTON")
+        self.sim.set_button(self._button(name), True)
+        return "%s down" % name
+
+    def cmd_up(self, parts):
+        (name,) = _args(parts, 1, "up BUTTON")
+        self.sim.set_button(self._button(name), False)
+        return "%s up" % name
 
     def cmd_screen(self, parts):
         if len(parts) != 2 or not parts[1].strip():

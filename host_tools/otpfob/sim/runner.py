@@ -225,6 +225,9 @@ class Simulator:
             "board": self.board_id(),
             "buttons": sorted(self.buttons),
             "data_connected": bool(self.data_link.connected),
+            # What a host plugged in would see: the REPL console and the CIRCUITPY drive.
+            "usb_console": bool(self.hw.usb_console),
+            "usb_drive": bool(self.hw.usb_drive),
         })
         return out
 
@@ -314,6 +317,7 @@ class Simulator:
             try:
                 if do_boot:
                     self.hw.usb_console, self.hw.usb_data = True, False
+                    self.hw.usb_drive = True
                     boot = self.firmware_dir / "boot.py"
                     if boot.is_file():
                         self.firmware_state = "boot"

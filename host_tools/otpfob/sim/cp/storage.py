@@ -15,10 +15,12 @@ def remount(mount_path, readonly=False, *, disable_concurrent_write_protection=F
 
 def disable_usb_drive():
     _record("disable_usb_drive", {})
+    _cp.hw.usb_drive = False
 
 
 def enable_usb_drive():
     _record("enable_usb_drive", {})
+    _cp.hw.usb_drive = True
 
 
 def erase_filesystem(extended=None):

@@ -1,0 +1,220 @@
+# The login (mutual HMAC-SHA256 challenge-response), the password commands, and the
+# questions a request puts to the person holding the fob. Loaded at the first login or the
+# first request that needs a press; the record itself is fob/guard.py's.
+from fob.guard import (ITERATIONS_MAX, ITERATIONS_MIN, KEY_SIZE, NONCE_SIZE, SALT_SIZE,
+                       TRIES, _clock, _error)
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+# Labels that keep the three uses of the key apart (host proof, fob proof, key wrap).
+HOST_LABEL = b"otpfob host"
+FOB_LABEL = b"otpfob fob"
+WRAP_LABEL = b"otpfob wrap"
+
+
+def random_bytes(n):
+    try:
+        import os
+
+        return os.urandom(n)
+    except (ImportError, AttributeError, NotImplementedError):
+        # A port without a hardware source: the random module's generator is seeded from
+        # the hardware where the port has one, and is the best left.
+        import random
+
+        return bytes(random.getrandbits(8) for _ in range(n))
+
+
+def mac(key, label, a, b):
+    """HMAC-SHA256(key, label + a + b): the proofs and the key wrap."""
+    from fob.hmac import HMAC
+
+    return HMAC(key, "sha256").digest(label + a + b)
+
+
+def same(a, b):
+    """Compares without stopping at the first difference, so timing says nothing."""
+    if len(a) != len(b):
+        return False
+    diff = 0
+    for i in range(len(a)):
+        diff |= a[i] ^ b[i]
+    return diff == 0
+
+
+# -- presence: a request that needs a press ------------------------------------------------
+# fob/protocol.py hands over a command's (prompt, function) answer; the function runs only
+# once the person holding the fob says yes.
+
+PRESENCE_SECONDS = const(30)
+
+
+def start_ask(p, rid, prompt, fn):
+    import json
+
+    pr = p.presence
+    if pr is None:
+        p._error(rid, "no_presence", "this fob has no button to confirm with")
+        return
+    p._ask = [rid, fn, _clock() + PRESENCE_SECONDS,
+              bool(getattr(p.port, "connected", False))]
+    pr.ask(prompt)
+    p._write(json.dumps({"id": rid, "pending": "presence", "prompt": prompt,
+                         "timeout": PRESENCE_SECONDS}) + "\n")
+
+
+def poll_ask(p, linked):
+    # Nothing else is read while the fob waits: the host waits for this reply anyway.
+    rid, fn, deadline, was_linked = p._ask
+    # A host that never said "connected" (no DTR) is not taken to have left.
+    linked = linked or not was_linked
+    answer = p.presence.answer
+    if answer is None and linked and _clock() < deadline:
+        return
+    end_ask(p)
+    if answer:
+        p._run(rid, fn, ())
+    elif answer is None and not linked:
+        return  # nobody is there to read the reply
+    elif answer is None:
+        p._error(rid, "presence_timeout", "nobody pressed the button on the fob within %d s;"
+                 " nothing was changed" % PRESENCE_SECONDS)
+    else:
+        p._error(rid, "refused", "refused on the fob; nothing was changed")
+
+
+def end_ask(p):
+    if p._ask is not None:
+        p._ask = None
+        try:
+            p.presence.cancel()
+        except Exception:
+            pass
+
+
+# -- protocol commands (fob/protocol.py calls these with itself and the request) ----------
+
+def _hex(data):
+    from binascii import hexlify
+
+    return str(hexlify(data), "ascii")
+
+
+def _unhex(req, key, size):
+    from fob.protocol import _bad, _get_str
+
+    text = _get_str(req, key)
+    if len(text) != 2 * size:
+        raise _bad("%s must be %d hex digits" % (key, 2 * size))
+    try:
+        from binascii import unhexlify
+
+        return unhexlify(text)
+    except Exception:
+        raise _bad(key + " must be hex digits") from None
+
+
+def auth_begin(p, req):
+    g = p.guard
+    if not g.has_password:
+        raise _error("no_password", "this fob has no password to log in with")
+    if g.status == "damaged":
+        raise _error("damaged", "the fob's password record is damaged; only a reset "
+                     "(which erases the accounts) recovers it")
+    p.logout()
+    p._challenge = random_bytes(NONCE_SIZE)
+    return {"salt": _hex(g.salt), "iterations": g.iterations,
+            "challenge": _hex(p._challenge), "tries_left": g.tries}
+
+
+def auth(p, req):
+    g = p.guard
+    fob_nonce = p._challenge
+    # One answer per challenge, right or wrong.
+    p._challenge = None
+    if fob_nonce is None or not g.has_password or g.status == "damaged":
+        raise _error("no_challenge", "ask for a challenge first (auth_begin)")
+    host_nonce = _unhex(req, "challenge", NONCE_SIZE)
+    response = _unhex(req, "response", KEY_SIZE)
+    # The try is counted on flash before the answer is checked, so cutting the power
+    # during a check cannot buy an uncounted guess.
+    g.tries -= 1
+    try:
+        g.save()
+    except OSError:
+        g.tries += 1
+        raise _error("io", "cannot record the try on flash; nothing was checked") from None
+    if not same(response, mac(g.key, HOST_LABEL, fob_nonce, host_nonce)):
+        if g.tries <= 0:
+            _wipe(p, "Wiped: %d wrong passwords" % TRIES)
+            raise _error("wiped", "wrong password %d times in a row: the fob erased its "
+                         "accounts and its password" % TRIES)
+        raise _error("bad_password", "wrong password (%d tries left before the fob erases "
+                     "itself)" % g.tries)
+    g.tries = TRIES
+    g.save()
+    p.session = [_clock(), bool(getattr(p.port, "connected", False)),
+                 fob_nonce, host_nonce]
+    return {"response": _hex(mac(g.key, FOB_LABEL, host_nonce, fob_nonce)),
+            "tries_left": g.tries}
+
+
+def logout(p, req):
+    was = p.session is not None
+    p.logout()
+    return {"logged_out": was}
+
+
+def _wipe(p, notice):
+    p.logout()
+    p._stage = None
+    p.vault.wipe()
+    p.guard.clear_password()
+    pr = p.presence
+    if pr is not None and notice:
+        pr.notify(notice)
+
+
+def password_set(p, req):
+    from fob.protocol import _get_int
+
+    g = p.guard
+    salt = _unhex(req, "salt", SALT_SIZE)
+    iterations = _get_int(req, "iterations", None, ITERATIONS_MIN, ITERATIONS_MAX)
+    if g.has_password:
+        # Only a logged-in host changes it, and the new key travels masked with the
+        # current one and this login's two nonces, so the wire never shows it.
+        se = p.session
+        if se is None:
+            raise _error("auth_required", "log in with the current password first")
+        mask = mac(g.key, WRAP_LABEL, se[2], se[3])
+        wrapped = _unhex(req, "wrapped", KEY_SIZE)
+        key = bytes(wrapped[i] ^ mask[i] for i in range(KEY_SIZE))
+        prompt = "Change password?"
+    else:
+        key = _unhex(req, "key", KEY_SIZE)
+        prompt = "Set password?"
+
+    def done():
+        g.set_password(salt, iterations, key)
+        # A login in progress goes on (under the new key from now on); a host that set the
+        # first password logs in like any other.
+        return {"password": True, "tries_left": g.tries}
+
+    return prompt, done
+
+
+def password_clear(p, req):
+    g = p.guard
+    if not g.has_password:
+        raise _error("no_password", "this fob has no password")
+
+    def done():
+        g.clear_password()
+        return {"password": False}
+
+    return "Clear password?", done

@@ -1,0 +1,228 @@
+# The fob's management password, its retry counter, the add-presence policy and the
+# highest time the fob has seen: one small record kept in two slots, like the vault, so a
+# power cut during a write leaves the previous record readable.
+#
+# The fob never sees the password. The host derives a 32-byte key from it with
+# PBKDF2-HMAC-SHA256 over this fob's salt (a high iteration count, on the laptop); the
+# fob stores that key as the verifier and both sides prove knowledge of it with
+# HMAC-SHA256 over fresh random challenges from both ends (docs/protocol.md, "Password").
+# Loaded by fob/protocol.py at the first request, and kept: it says who may do what. The
+# login and the questions to the holder are in fob/access.py, loaded when first needed.
+import struct
+
+from fob.vault import crc32
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+TRIES = const(8)
+ITERATIONS_MIN = const(10000)
+ITERATIONS_MAX = const(100000000)
+SALT_SIZE = const(16)
+KEY_SIZE = const(32)
+NONCE_SIZE = const(16)
+_MAGIC = b"OTPG"
+_VERSION = const(1)
+# magic, version, flags, sequence, tries left, iterations, salt, key, highest time seen
+_FORMAT = "<4sBBIBI16s32sI"
+_SIZE = const(67)
+_CRC_SIZE = const(4)
+_SLOTS = ("guard_a.bin", "guard_b.bin")
+_F_PASSWORD = const(1)    # a password is set
+_F_ADD_QUIET = const(2)   # adds need no button press (only while a password is set)
+
+
+def _join(root, name):
+    if not root:
+        return name
+    return root + name if root.endswith("/") else root + "/" + name
+
+
+class Guard:
+    def __init__(self, root, fs):
+        self.fs = fs
+        self._paths = (_join(root, _SLOTS[0]), _join(root, _SLOTS[1]))
+        self.flags = 0
+        self.seq = 0
+        self.tries = TRIES
+        self.iterations = 0
+        self.salt = bytes(SALT_SIZE)
+        self.key = bytes(KEY_SIZE)
+        self.high_time = 0
+        self.slot = None
+        # "ok", "new" (no record yet) or "damaged" (records exist, none reads back).
+        self.status = "new"
+        self.load()
+
+    @property
+    def has_password(self):
+        # A damaged record counts as a password nobody knows: only a reset (which needs a
+        # press on the fob) gets the fob back, never a silent fallback to "no password".
+        return bool(self.flags & _F_PASSWORD) or self.status == "damaged"
+
+    @property
+    def add_presence(self):
+        return not (self.flags & _F_ADD_QUIET and self.flags & _F_PASSWORD)
+
+    def load(self):
+        best = None
+        present = False
+        for slot in (0, 1):
+            if self.fs.size(self._paths[slot]) is not None:
+                present = True
+            fields = self._read(slot)
+            if fields is not None and (best is None or fields[3] > best[3]):
+                best = fields
+                self.slot = slot
+        if best is None:
+            self.status = "damaged" if present else "new"
+            self.slot = None
+            return
+        (_, _, self.flags, self.seq, self.tries, self.iterations, self.salt, self.key,
+         self.high_time) = best
+        self.status = "ok"
+
+    def _read(self, slot):
+        try:
+            f = self.fs.open(self._paths[slot], "rb")
+        except OSError:
+            return None
+        try:
+            data = f.read(_SIZE + _CRC_SIZE)
+        except OSError:
+            return None
+        finally:
+            f.close()
+        if data is None or len(data) != _SIZE + _CRC_SIZE:
+            return None
+        if struct.unpack("<I", data[_SIZE:])[0] != crc32(data[:_SIZE]):
+            return None
+        fields = struct.unpack(_FORMAT, data[:_SIZE])
+        if fields[0] != _MAGIC or fields[1] != _VERSION or fields[4] > TRIES:
+            return None
+        return fields
+
+    def save(self):
+        """Writes the record to the slot not holding the current one; raises OSError."""
+        self.seq += 1
+        data = struct.pack(_FORMAT, _MAGIC, _VERSION, self.flags, self.seq, self.tries,
+                           self.iterations, self.salt, self.key, self.high_time)
+        target = 0 if self.slot is None else 1 - self.slot
+        f = self.fs.open(self._paths[target], "wb")
+        try:
+            f.write(data)
+            f.write(struct.pack("<I", crc32(data)))
+            f.flush()
+        finally:
+            f.close()
+        self.fs.sync()
+        self.slot = target
+        self.status = "ok"
+
+    def set_password(self, salt, iterations, key):
+        self.flags |= _F_PASSWORD
+        self.salt = salt
+        self.iterations = iterations
+        self.key = key
+        self.tries = TRIES
+        self._save_both()
+
+    def clear_password(self):
+        self.flags = 0
+        self.salt = bytes(SALT_SIZE)
+        self.key = bytes(KEY_SIZE)
+        self.iterations = 0
+        self.tries = TRIES
+        # Both slots: the older one would still hold the key.
+        self._save_both()
+
+    def _save_both(self):
+        self.save()
+        try:
+            self.save()
+        except OSError:
+            pass
+
+    def set_add_presence(self, on):
+        if on:
+            self.flags &= ~_F_ADD_QUIET
+        else:
+            self.flags |= _F_ADD_QUIET
+        self.save()
+
+    def see_time(self, t, force=False):
+        """Remembers t when it is the highest time seen (or always, with force). Saves at
+        most once an hour of fob time, to spare the flash."""
+        if t is None:
+            return
+        if force or t > self.high_time + 3600 or (self.high_time == 0 and t > 0):
+            self.high_time = t
+            try:
+                self.save()
+            except OSError:
+                pass
+        elif t > self.high_time:
+            self.high_time = t
+
+
+# -- who may do what ----------------------------------------------------------------------
+
+# The password's commands, answered by fob/access.py.
+COMMANDS = ("auth_begin", "auth", "logout", "password_set", "password_clear")
+# What works without logging in while a password is set. reset is among them: it erases
+# the password with the accounts, so it gives nothing away, and it needs a press on the fob.
+_OPEN = ("hello", "info", "auth_begin", "auth", "logout", "reset")
+# A login ends after this long without a request (seconds), or when the port closes.
+_SESSION_IDLE = const(300)
+
+
+def dispatch(p, cmd, req):
+    from fob import protocol
+
+    if cmd not in protocol.COMMANDS and cmd not in COMMANDS:
+        raise _error("unknown_command", "unknown command; hello lists them")
+    g = p.guard
+    g.see_time(p._now())
+    if p.session is not None:
+        p.session[0] = _clock()
+    elif g.has_password and cmd not in _OPEN:
+        raise _error("auth_required", "this fob is protected by a password: log in first")
+    if cmd in COMMANDS:
+        from fob import access
+
+        return getattr(access, cmd)(p, req)
+    if protocol.COMMANDS.index(cmd) < protocol.CORE:
+        from fob import commands
+
+        return getattr(commands, "c_" + cmd)(p, req)
+    from fob import provision
+
+    return getattr(provision, cmd)(p, req)
+
+
+def poll(p, linked):
+    """Once a pass while logged in or waiting for a press; True: read nothing new now."""
+    se = p.session
+    if se is not None and (_clock() - se[0] > _SESSION_IDLE or (se[1] and not linked)):
+        p.logout()
+    if p._ask is not None:
+        from fob import access
+
+        access.poll_ask(p, linked)
+        return True
+    return False
+
+
+def _clock():
+    from fob import protocol
+
+    return protocol._monotonic()
+
+
+def _error(code, message):
+    from fob.vault import VaultError
+
+    return VaultError(code, message)

@@ -1,0 +1,66 @@
+"""The management password, host side: key derivation and the proofs (docs/protocol.md).
+
+The password never leaves the laptop. PBKDF2-HMAC-SHA256 over the fob's salt turns it into
+a 32-byte key; the fob holds that key as its verifier. A login is two fresh 16-byte nonces,
+one from each side, and an HMAC-SHA256 proof from each side over both, so a recorded login
+proves nothing the next time. A new key for a fob that has a password travels masked with
+the current key and the login's nonces.
+"""
+
+import hashlib
+import hmac
+import secrets
+import unicodedata
+
+ITERATIONS = 600_000        # PBKDF2-HMAC-SHA256, the OWASP 2023 figure
+ITERATIONS_MIN = 10_000     # the fob refuses fewer
+SALT_SIZE = 16
+KEY_SIZE = 32
+NONCE_SIZE = 16
+HOST_LABEL = b"otpfob host"
+FOB_LABEL = b"otpfob fob"
+WRAP_LABEL = b"otpfob wrap"
+
+
+class PasswordError(ValueError):
+    pass
+
+
+def check_password(password):
+    if not isinstance(password, str) or not password:
+        raise PasswordError("the password is empty")
+    if len(password) > 1024:
+        raise PasswordError("the password is longer than 1024 characters")
+    return password
+
+
+def derive_key(password, salt, iterations):
+    # NFC: the same password typed on two keyboards gives the same bytes.
+    text = unicodedata.normalize("NFC", check_password(password))
+    return hashlib.pbkdf2_hmac("sha256", text.encode("utf-8"), bytes(salt), int(iterations),
+                               KEY_SIZE)
+
+
+def mac(key, label, a, b):
+    return hmac.new(key, label + a + b, hashlib.sha256).digest()
+
+
+def new_salt():
+    return secrets.token_bytes(SALT_SIZE)
+
+
+def new_nonce():
+    return secrets.token_bytes(NONCE_SIZE)
+
+
+def host_proof(key, fob_nonce, host_nonce):
+    return mac(key, HOST_LABEL, fob_nonce, host_nonce)
+
+
+def fob_proof_ok(key, fob_nonce, host_nonce, proof):
+    return hmac.compare_digest(mac(key, FOB_LABEL, host_nonce, fob_nonce), proof)
+
+
+def wrap(current_key, fob_nonce, host_nonce, new_key):
+    mask = mac(current_key, WRAP_LABEL, fob_nonce, host_nonce)
+    return bytes(a ^ b for a, b in zip(new_key, mask, strict=True))
