@@ -59,7 +59,7 @@ def labels(url):
 
 @pytest.fixture
 def sim(tmp_path):
-    with harness.SimProcess(tmp_path / "state") as fob:
+    with harness.SimProcess(tmp_path / "state", autopress=True) as fob:
         ok(fob.data_url, "time", "set")
         yield fob
 
@@ -189,7 +189,11 @@ def test_clock_drift_shown_and_corrected(sim):
     sim.ok("clock %d" % (int(time.time()) + 100))
     drift = as_json(url, "time", "show")["drift"]
     assert 98 <= drift <= 102
-    out = as_json(url, "time", "set")
+    # 100 s back from the latest time the fob has seen: refused without --force (which
+    # then also asks for a press on the fob, given here by autopress).
+    r = otpfob(url, "time", "set")
+    assert r.returncode == 1 and "behind the latest time the fob has seen" in r.stderr
+    out = as_json(url, "time", "set", "--force")
     assert abs(out["drift"]) <= 1
     assert abs(as_json(url, "time", "show")["drift"]) <= 1
 
@@ -210,11 +214,11 @@ def test_clock_not_set_refuses_codes(sim):
 def test_accounts_survive_a_restart(tmp_path):
     state = tmp_path / "state"
     accounts = [Account("user%02d" % i, bytes([i + 1]) * 16, issuer="Keep") for i in range(5)]
-    with harness.SimProcess(state) as fob:
+    with harness.SimProcess(state, autopress=True) as fob:
         ok(fob.data_url, "time", "set")
         ok(fob.data_url, "import", *migration.export_uris(accounts))
         first = as_json(fob.data_url, "code")
-    with harness.SimProcess(state) as fob:
+    with harness.SimProcess(state, autopress=True) as fob:
         assert labels(fob.data_url) == [("Keep", a.name) for a in accounts]
         again = as_json(fob.data_url, "code")
         for a, b in zip(first, again, strict=True):
@@ -243,7 +247,7 @@ def test_import_of_200_accounts_is_one_flash_write(tmp_path):
                         issuer="Service %d" % (i % 17)) for i in range(200)]
     path = tmp_path / "uris.txt"
     path.write_text("".join(build_uri(a) + "\n" for a in accounts))
-    with harness.SimProcess(state) as fob:
+    with harness.SimProcess(state, autopress=True) as fob:
         ok(fob.data_url, "time", "set")
         seq = vault_sequence(state)
         start = time.monotonic()

@@ -35,6 +35,8 @@ USERS = ["alice@contoso.example", "bob@contoso.example", "carol@contoso.example"
 def otpfob(*args, timeout=90):
     env = dict(os.environ)
     env.pop("OTPFOB_PORT", None)
+    # Wide enough that rich never breaks a long temporary path inside a message.
+    env["COLUMNS"] = "1000"
     return subprocess.run([OTPFOB, *args], capture_output=True, text=True, timeout=timeout,
                           env=env)
 
