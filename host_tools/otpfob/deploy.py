@@ -42,6 +42,7 @@ ADAFRUIT_LIBS = (
     "adafruit_ds3231",
     "adafruit_register",
     "adafruit_bus_device",
+    "adafruit_hid",  # imported only when the fob types a code (fob/hidtype.py)
 )
 # Boards in boards/ that are not real hardware.
 NOT_DEPLOYABLE = ("sim",)

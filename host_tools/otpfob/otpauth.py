@@ -14,6 +14,10 @@ MAX_PERIOD = 86400
 MAX_LABEL = 64          # UTF-8 bytes, the fob's limit for issuer and name
 MIN_SECRET = 2          # bytes; the fob refuses less
 MAX_SECRET = 128
+# Password managers (Bitwarden among them) keep a Steam Guard secret as steam://BASE32.
+STEAM_SCHEME = "steam://"
+STEAM_ISSUER = "Steam"
+STEAM_NAME = "Steam Guard"  # a steam:// secret names no account; this stands in
 WEAK_SECRET = 10        # below 80 bits RFC 4226 calls the key too short
 
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -172,10 +176,13 @@ def _int_param(params, key, default):
 
 
 def parse_uri(uri):
-    """Parse an otpauth://totp/ URI into an Account; `Account.warnings` lists what was fixed up."""
+    """Parse an otpauth://totp/ URI (or a steam:// secret) into an Account;
+    `Account.warnings` lists what was fixed up."""
     if not isinstance(uri, str):
         raise OtpauthError("URI must be text")
     uri = uri.strip()
+    if is_steam(uri):
+        return parse_steam(uri)
     try:
         parts = urlsplit(uri)
     except ValueError as exc:
@@ -183,14 +190,21 @@ def parse_uri(uri):
     if parts.scheme.lower() != "otpauth":
         if parts.scheme.lower() == "otpauth-migration":
             raise OtpauthError("this is a Google Authenticator export; use `otpfob import`")
-        raise OtpauthError("URI must start with otpauth://, not %r"
-                           % ((parts.scheme + "://") if parts.scheme else uri[:10]))
+        # Only a scheme is named: what was pasted could be a bare secret.
+        url_like = parts.scheme and uri[len(parts.scheme):].startswith("://")
+        raise OtpauthError("URI must start with otpauth:// or steam://%s"
+                           % ((", not %s://" % parts.scheme) if url_like
+                              and len(parts.scheme) <= 20 else ""))
     kind = parts.netloc.lower()
     if kind == "hotp":
         raise OtpauthError("HOTP (counter-based) accounts are not supported: this fob "
                            "shows time-based (TOTP) codes only")
     if kind not in ("totp", "steam"):
-        raise OtpauthError("URI type must be totp, not %r" % parts.netloc)
+        # The type is named only when it looks like one: a URI missing its '/' and '?'
+        # has the secret in this part.
+        named = parts.netloc.isalpha() and len(parts.netloc) <= 6
+        raise OtpauthError("URI type must be totp%s" % ((", not %r" % parts.netloc) if named
+                                                        else " (otpauth://totp/...)"))
     warnings = []
     params = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
@@ -249,6 +263,30 @@ def parse_uri(uri):
                    period=period, warnings=warnings)
 
 
+def is_steam(text):
+    """True for a ``steam://BASE32SECRET`` text."""
+    return isinstance(text, str) and text.strip().lower().startswith(STEAM_SCHEME)
+
+
+def parse_steam(text, name=None, issuer=None):
+    """A ``steam://BASE32SECRET`` Steam Guard secret -> Account (issuer Steam, 5 characters).
+
+    The text names no account, so ``name`` (default "Steam Guard") and ``issuer`` (default
+    "Steam") label it."""
+    if not is_steam(text):
+        raise OtpauthError("a Steam secret must start with steam://")
+    body = text.strip()[len(STEAM_SCHEME):].rstrip("/")
+    if "?" in body or "/" in body:
+        raise OtpauthError("steam:// takes only a base32 secret (no path or parameters)")
+    try:
+        secret = decode_secret(body)
+    except OtpauthError as exc:
+        raise OtpauthError("steam:// %s" % exc) from None
+    return Account(name or STEAM_NAME, secret,
+                   issuer=STEAM_ISSUER if issuer is None else issuer,
+                   algorithm="STEAM", digits=STEAM_DIGITS)
+
+
 def build_uri(account):
     """The otpauth URI for an account (what a service would put in its QR code)."""
     label = quote(account.name, safe="@")
@@ -270,7 +308,8 @@ def build_uri(account):
 
 
 def parse_lines(text):
-    """otpauth URIs one per line (blank lines and # comments skipped) -> list of Accounts.
+    """otpauth URIs or steam:// secrets one per line (blank lines and # comments
+    skipped) -> list of Accounts.
 
     Errors name the line number so a long file can be fixed.
     """

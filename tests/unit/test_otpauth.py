@@ -12,6 +12,7 @@ from otpfob.otpauth import (
     encode_secret,
     normalize_algorithm,
     parse_lines,
+    parse_steam,
     parse_uri,
 )
 
@@ -194,3 +195,48 @@ def test_decode_secret_either_decodes_or_raises_otpauth_error(text):
         decode_secret(text)
     except OtpauthError:
         pass
+
+
+# -- steam:// secrets (as Bitwarden and other password managers keep Steam Guard's) ------
+
+@pytest.mark.parametrize("text", ["steam://" + SECRET, "  STEAM://" + SECRET.lower() + "/ ",
+                                  "steam://" + " ".join((SECRET[:8], SECRET[8:]))])
+def test_steam_secret_is_a_steam_guard_account(text):
+    a = parse_uri(text)
+    assert (a.issuer, a.name, a.algorithm, a.digits, a.period) == (
+        "Steam", "Steam Guard", "STEAM", 5, 30)
+    assert a.secret == KEY
+
+
+def test_steam_secret_takes_a_label_from_the_caller():
+    a = parse_steam("steam://" + SECRET, name="gabe", issuer="Valve")
+    assert (a.issuer, a.name, a.algorithm) == ("Valve", "gabe", "STEAM")
+    assert parse_steam("steam://" + SECRET, name="gabe").issuer == "Steam"
+
+
+def test_steam_lines_mix_with_otpauth_lines():
+    text = "# mine\nsteam://%s\notpauth://totp/A:a?secret=%s\n" % (SECRET, SECRET)
+    accounts = parse_lines(text)
+    assert [(a.label, a.algorithm) for a in accounts] == [("Steam:Steam Guard", "STEAM"),
+                                                          ("A:a", "SHA1")]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("steam://", "empty"),
+    ("steam://" + SECRET[:-1] + "1", "character '1' at position 16"),
+    ("steam://%s?issuer=x" % SECRET, "no path or parameters"),
+    ("steam://%s/extra" % SECRET, "no path or parameters"),
+])
+def test_bad_steam_secrets_say_why_without_the_secret(text, words):
+    with pytest.raises(OtpauthError, match=words) as e:
+        parse_uri(text)
+    assert SECRET[:6] not in str(e.value) and SECRET[4:10] not in str(e.value)
+
+
+@pytest.mark.parametrize("text", [SECRET, SECRET + ":" + SECRET, "otpauth://%s?x=1" % SECRET,
+                                  "otpauth://totp&secret=" + SECRET])
+def test_text_that_is_no_uri_is_refused_without_quoting_it(text):
+    # A bare secret pasted where a URI goes, or a URI broken before its '/'.
+    with pytest.raises(OtpauthError) as e:
+        parse_uri(text)
+    assert SECRET[:6] not in str(e.value).upper()

@@ -404,3 +404,162 @@ def test_code_screen_costs_few_bus_bytes_per_second(tmp_path):
     per_second = r.model.bytes_received / 60
     full_frame = 1 + 128 * 8 + 12
     assert per_second <= full_frame / 10, per_second
+
+
+# -- typing the code as a USB keyboard (settings.typing) -----------------------------------
+
+class FakeTyper:
+    """Stands in for fob/hidtype.py: records the code on screen when asked to type, and
+    reports a failure as the real one does (ui.notify) when ``note`` is not "Typed"."""
+
+    def __init__(self):
+        self.typed = []
+        self.note = "Typed"
+
+    def type_from(self, ui):
+        ui._code_for(ui.clock.now(), ui._acc.period)  # the code of this second, as hidtype
+        self.typed.append((ui._code, ui.settings.layout))
+        if self.note != "Typed":
+            ui.notify(self.note)
+        return self.note
+
+
+@pytest.fixture
+def typer(monkeypatch):
+    import sys
+
+    import fob
+
+    fake = FakeTyper()
+    monkeypatch.setitem(sys.modules, "fob.hidtype", fake)
+    monkeypatch.setattr(fob, "hidtype", fake, raising=False)
+    return fake
+
+
+def test_with_typing_off_a_long_press_opens_the_menu_and_types_nothing(tmp_path, typer):
+    r = Rig(tmp_path)
+    r.press("A", "long")
+    assert r.status["screen"] == "menu"
+    assert "Type code" not in r.ui.menu_items
+    assert typer.typed == []
+
+
+@pytest.mark.parametrize("buttons, height", [(("A", "B", "C"), 64), (("A", "B"), 32)])
+def test_with_typing_on_a_long_a_types_the_code_shown(tmp_path, typer, buttons, height):
+    r = Rig(tmp_path, buttons=buttons, height=height)
+    r.settings.typing = True
+    r.settings.layout = "fr"
+    r.press("A")  # the second account
+    shown = r.status["code"]
+    assert shown == rfc6238(SECRETS[1], r.clock.epoch)
+    r.press("A", "long")
+    assert typer.typed == [(shown, "fr")]
+    # Typed: the code screen stays as it was.
+    assert r.status["screen"] == "code" and r.status["index"] == 1
+
+
+@pytest.mark.parametrize("buttons, keys", [(("A", "B", "C"), ("B", "C")), (("A", "B"), ("B",))])
+def test_with_typing_on_the_menu_stays_on_the_other_long_presses(tmp_path, typer, buttons,
+                                                                 keys):
+    for key in keys:
+        (tmp_path / key).mkdir()
+        r = Rig(tmp_path / key, buttons=buttons)
+        r.settings.typing = True
+        r.press(key, "long")
+        assert r.status["screen"] == "menu"
+        # Typing is in the menu too, and List stays reachable on two-button boards.
+        assert r.ui.menu_items[0] == "Type code" and "List" in r.ui.menu_items
+    assert typer.typed == []
+
+
+def test_one_button_board_types_from_the_first_menu_item(tmp_path, typer):
+    r = Rig(tmp_path, buttons=("A",))
+    r.settings.typing = True
+    shown = r.status["code"]
+    r.press("A", "long")
+    assert r.status["screen"] == "menu" and r.ui.menu_items[0] == "Type code"
+    r.press("A", "long")
+    assert typer.typed == [(shown, "us")]
+    assert r.status["screen"] == "code"
+
+
+def test_typing_from_the_menu_on_three_buttons(tmp_path, typer):
+    r = Rig(tmp_path)
+    r.settings.typing = True
+    r.press("C", "long")
+    r.press("C")  # choose the first item
+    assert typer.typed == [(r.status["code"], "us")]
+
+
+def test_a_failed_typing_says_why_until_a_press(tmp_path, typer):
+    typer.note = "No USB host"
+    r = Rig(tmp_path)
+    r.settings.typing = True
+    r.press("A", "long")
+    assert r.status["screen"] == "notice" and r.status["prompt"] == "No USB host"
+    r.press("B")  # dismissed, nothing else done
+    assert r.status["screen"] == "code" and r.status["index"] == 0
+
+
+def real_usb(tmp_path, monkeypatch):
+    import sys
+
+    from otpfob.sim import cp
+    from otpfob.sim.world import World
+
+    hw = cp.Hardware(World(epoch=T0), Bus(), state_dir=str(tmp_path))
+    mods = cp.modules(hw, ("supervisor", "usb_hid"))
+    for name, mod in mods.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+    keyboard = mods["usb_hid"].Device.KEYBOARD
+    monkeypatch.setattr(keyboard, "reports", [])
+    return mods, keyboard
+
+
+def test_real_typing_of_a_steam_code_reads_back_on_a_us_host(tmp_path, monkeypatch):
+    # The real fob/hidtype.py and adafruit_hid on the simulator's fake USB, with the
+    # real OTP engine: the code drawn is the text the host receives.
+    from fob import otp
+
+    from otpfob import hid
+
+    _, keyboard = real_usb(tmp_path, monkeypatch)
+    r = Rig(tmp_path, accounts=0)
+    r.ui.otp = otp
+    r.vault.add(Account("gabe", "Steam", SECRETS[0], algorithm="STEAM", digits=5))
+    r.settings.typing = True
+    r.tick(1)
+    shown = r.status["code"]
+    assert len(shown) == 5 and r.code_on_panel() == shown
+    r.press("A", "long")
+    assert r.status["screen"] == "code"
+    assert hid.decode(keyboard.reports) == shown + "\n"
+
+
+def test_real_typing_without_a_usb_host_says_so_at_once(tmp_path, monkeypatch):
+    import time
+
+    mods, keyboard = real_usb(tmp_path, monkeypatch)
+    runtime = mods["supervisor"].runtime
+    monkeypatch.setattr(type(runtime), "usb_connected", property(lambda self: False))
+    r = Rig(tmp_path)
+    r.settings.typing = True
+    t0 = time.monotonic()
+    r.press("A", "long")
+    assert time.monotonic() - t0 < 0.5
+    assert r.status["screen"] == "notice" and r.status["prompt"] == "No USB host"
+    assert keyboard.reports == []
+
+
+def test_typing_that_runs_out_of_memory_says_so_and_the_fob_goes_on(tmp_path, typer):
+    def no_memory(ui):
+        raise MemoryError("memory allocation failed")
+
+    typer.type_from = no_memory
+    r = Rig(tmp_path)
+    r.settings.typing = True
+    r.press("A", "long")
+    assert r.status["screen"] == "notice" and r.status["prompt"] == "Typing failed"
+    r.press("A")
+    r.press("A")
+    assert r.status["screen"] == "code" and r.status["index"] == 1

@@ -18,6 +18,12 @@ class Settings:
         self.path = _join(root, FILE_NAME)
         self.privacy = False
         self.idle_timeout = 30
+        # Typing the code as a USB keyboard (off by default: boot.py then leaves the
+        # keyboard interface out, so a fob never types unless its owner asked for it), in
+        # the host's keyboard layout. The layouts are checked where they are used (fob/
+        # hidtype.py, fob/provision.py): this module stays in RAM for good.
+        self.typing = False
+        self.layout = "us"
         self.saved = True
         self.load()
 
@@ -42,9 +48,14 @@ class Settings:
                     continue
                 if IDLE_MIN <= n <= IDLE_MAX:
                     self.idle_timeout = n
+            elif key == "typing":
+                self.typing = value == "1"
+            elif key == "layout" and value:
+                self.layout = value
 
     def save(self):
-        text = "privacy=%d\nidle_timeout=%d\n" % (1 if self.privacy else 0, self.idle_timeout)
+        text = "privacy=%d\nidle_timeout=%d\ntyping=%d\nlayout=%s\n" % (
+            1 if self.privacy else 0, self.idle_timeout, 1 if self.typing else 0, self.layout)
         try:
             with open(self.path, "w") as f:
                 f.write(text)

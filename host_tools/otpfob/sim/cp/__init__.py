@@ -35,6 +35,7 @@ class Hardware:
         # boot.py calls usb_cdc.enable(data=True).
         self.usb_console = True
         self.usb_data = False
+        self.usb_drive = True   # CIRCUITPY shown to the host unless boot.py hides it
         self.usb_calls = []
         self.storage_calls = []
         self.reset_calls = []
@@ -70,7 +71,7 @@ class Hardware:
 
 
 NAMES = ("board", "busio", "digitalio", "usb_cdc", "storage", "microcontroller",
-         "supervisor", "time")
+         "supervisor", "time", "usb_hid")
 
 
 def modules(hardware, names=NAMES):
@@ -95,6 +96,8 @@ def modules(hardware, names=NAMES):
             raise ValueError("no fake module %r" % (name,))
     if "usb_cdc" in out:
         out["usb_cdc"]._refresh()
+    if "usb_hid" in out:
+        out["usb_hid"]._refresh()
     if "microcontroller" in out:
         out["microcontroller"]._load_nvm()
     return out
