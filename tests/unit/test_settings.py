@@ -55,23 +55,8 @@ def test_the_host_is_offered_exactly_the_layouts_the_fob_can_type():
 
 # -- the commands -----------------------------------------------------------------------------
 
-class Port:
-    def __init__(self):
-        self.inbox = bytearray()
-        self.out = bytearray()
-
-    @property
-    def in_waiting(self):
-        return len(self.inbox)
-
-    def read(self, n):
-        data = bytes(self.inbox[:n])
-        del self.inbox[:n]
-        return data
-
-    def write(self, data):
-        self.out += data
-        return len(data)
+# The protocol tests' port: bytes in, bytes out.
+from test_protocol import FakePort as Port  # noqa: E402
 
 
 class Clock:
