@@ -253,7 +253,13 @@ class Simulator:
         seconds = PRESS_SECONDS if len(self.buttons) > 1 else LONG_HOLD_SECONDS
         while self._autopress is stop and not self.quitting:
             if self.status().get("screen") == "presence":
-                self.press("A", seconds)
+                # Held in real time, as the world's clock runs: `press` would move the
+                # world on by the hold, and many answers would leave the fob's clock
+                # ahead of the host's.
+                self.set_button("A", True)
+                time.sleep(seconds + SETTLE_SECONDS)
+                self.set_button("A", False)
+                time.sleep(SETTLE_SECONDS)
             time.sleep(AUTOPRESS_POLL)
 
     def request_quit(self):
