@@ -10,7 +10,7 @@
 # login and the questions to the holder are in fob/access.py, loaded when first needed.
 import struct
 
-from fob.vault import crc32
+from fob.vault import _join, crc32
 
 try:
     from micropython import const
@@ -33,12 +33,6 @@ _CRC_SIZE = const(4)
 _SLOTS = ("guard_a.bin", "guard_b.bin")
 _F_PASSWORD = const(1)    # a password is set
 _F_ADD_QUIET = const(2)   # adds need no button press (only while a password is set)
-
-
-def _join(root, name):
-    if not root:
-        return name
-    return root + name if root.endswith("/") else root + "/" + name
 
 
 class Guard:

@@ -133,15 +133,14 @@ class Protocol:
 
     def poll(self):
         try:
-            linked = getattr(self.port, "connected", True)
             st = self._stage
             if st is not None and (_monotonic() - st[_S_AT] > _STAGE_TIMEOUT or (
-                    st[_S_LINKED] and not linked)):
+                    st[_S_LINKED] and not getattr(self.port, "connected", True))):
                 self._stage = None
             if self.session is not None or self._ask is not None:
                 from fob import guard
 
-                if guard.poll(self, linked):
+                if guard.poll(self, getattr(self.port, "connected", True)):
                     return
             self._poll()
         except Exception as e:  # the main loop must survive anything a host sends

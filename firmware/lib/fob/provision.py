@@ -182,12 +182,7 @@ def add(p, req):
     overwrite = _get_bool(req, "overwrite")
     acc, warning = _account(req, p._now() or 0)
     v = p.vault
-    key = acc.key()
-    exists = False
-    for a in v.accounts:
-        if a.key() == key:
-            exists = True
-            break
+    exists = v.find(acc.issuer, acc.name) is not None
     # What would fail is refused before anybody is asked to press for it.
     if exists and not overwrite:
         raise VaultError("duplicate", "an account for %s already exists" % acc.label())
@@ -337,7 +332,7 @@ def delete(p, req):
             raise VaultError("not_found", "no account for %s / %s" % (issuer, name))
     else:
         raise _bad("give index, or issuer and name")
-    if not _is_index(i, len(v.accounts)):
+    if not 0 <= i < len(v.accounts):
         raise VaultError("not_found", "no account at index %d (there are %d)"
                          % (i, len(v.accounts)))
 
@@ -346,10 +341,6 @@ def delete(p, req):
         return {"deleted": {"index": i, "issuer": gone.issuer, "name": gone.name}}
 
     return "Delete " + v.accounts[i].label() + "?", done
-
-
-def _is_index(i, n):
-    return 0 <= i < n
 
 
 def rename(p, req):
