@@ -57,8 +57,9 @@ def test_update_mode_erases_first_and_then_unlocks_usb(sim_factory, tmp_path):
     fob = _held_boot(sim_factory, tmp_path)
     assert fob.status()["usb_drive"] is False
     fob.press("A")
-    st = fob.wait_for(lambda s: s["boots"] == 2 and s["firmware"] == "running",
-                      what="reset into update mode")
+    # "running" comes a moment before the firmware's UI exists to name a screen.
+    st = fob.wait_for(lambda s: s["boots"] == 2 and s["firmware"] == "running"
+                      and s["screen"] is not None, what="reset into update mode")
     assert st["usb_console"] is True and st["usb_drive"] is True
     assert st["screen"] == "empty"
     names = sorted(p.name for p in (tmp_path / "state").iterdir() if p.suffix == ".bin")
