@@ -343,8 +343,8 @@ def test_errors_and_replies_carry_no_key_material():
 
 # -- sessions: after a login only the program that logged in is answered ------------------
 
-def logged_in(accounts=(acc("a"),)):
-    fob, link, client = with_password(accounts=accounts)
+def logged_in():
+    fob, link, client = with_password(accounts=[acc("a")])
     client.login("correct horse")
     return fob, link, client
 
