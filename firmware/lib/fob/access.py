@@ -209,8 +209,9 @@ def auth(p, req):
         raise _error("io", "the password is right, but the fob cannot record that on "
                      "flash; log in again") from None
     from fob.hmac import HMAC
+    from fob.protocol import port_linked
 
-    p.session = [_clock(), bool(getattr(p.port, "connected", True)), fob_nonce, host_nonce,
+    p.session = [_clock(), port_linked(p.port), fob_nonce, host_nonce,
                  HMAC(mac(g.key, SESSION_LABEL, fob_nonce, host_nonce), "sha256"), 0]
     return {"response": _hex(mac(g.key, FOB_LABEL, host_nonce, fob_nonce)),
             "tries_left": g.tries}

@@ -25,9 +25,9 @@ _READ_CHUNK = const(512)
 # Work per main-loop pass: a request that reaches a command costs _REQUEST_COST, a line
 # refused by the framing costs 1 and a blank line nothing, so a pass answers at most four
 # requests (the screen keeps its second) yet a flood of junk or newlines drains quickly.
-_READS_PER_POLL = const(32)
-_WORK_PER_POLL = const(64)
-_REQUEST_COST = const(16)
+_READS_PER_POLL = const(48)
+_WORK_PER_POLL = const(96)
+_REQUEST_COST = const(24)
 # A partial line is dropped after this long without a byte (seconds), or when the port's
 # link state changed since its last byte came: it belongs to a program that went away.
 _SILENCE = const(2)
@@ -57,8 +57,22 @@ CORE = const(6)
 
 def _monotonic():
     # CircuitPython has time.monotonic(); MicroPython has only time.time() (whole seconds
-    # on some ports), which is enough for a timeout of half a minute.
-    return getattr(time, "monotonic", time.time)()
+    # on some ports), which is enough for a timeout of half a minute. Looked up by name
+    # only when missing: a stand-in time module may lack time.time.
+    try:
+        return time.monotonic()
+    except AttributeError:
+        return time.time()
+
+
+def port_linked(port):
+    # usb_cdc's "connected" (DTR up); a port without one is taken as always connected.
+    # Not getattr(port, name, default): MicroPython lets a module's __getattr__ raise
+    # through it.
+    try:
+        return bool(port.connected)
+    except AttributeError:
+        return True
 
 
 def _bad(message):
@@ -169,7 +183,7 @@ class Protocol:
             if self.session is not None or self._ask is not None:
                 from fob import guard
 
-                if guard.poll(self, getattr(self.port, "connected", True)):
+                if guard.poll(self, port_linked(self.port)):
                     return
             self._poll()
         except Exception as e:  # the main loop must survive anything a host sends
@@ -193,7 +207,7 @@ class Protocol:
         buf = self._buf
         if (buf or self._skipping) and buf.find(b"\n") < 0 and (
                 _monotonic() - self._heard > _SILENCE
-                or bool(getattr(self.port, "connected", True)) != self._link):
+                or port_linked(self.port) != self._link):
             self._buf = b""
             self._skipping = False
         work = 0
@@ -225,7 +239,7 @@ class Protocol:
         if not data:
             return False
         self._heard = _monotonic()
-        self._link = bool(getattr(self.port, "connected", True))
+        self._link = port_linked(self.port)
         buf = self._buf + data if self._buf else data
         if buf.find(b"\n") < 0:
             # No line end yet: once past the limit (plus a possible \r) the line is lost
