@@ -303,3 +303,22 @@ def test_both_password_records_damaged_stay_locked_until_a_reset_with_a_press(
     assert r.returncode == 0, r.stderr
     info = json.loads(_otpfob(url, "--json", "info").stdout)
     assert info["password"] is False and info["accounts"] == 0
+
+
+def test_otpfob_logs_out_when_it_exits(sim_factory):
+    # On a pty the link state never changes (as on a tty whose host keeps DTR up), so
+    # only the client's own logout ends its session before the idle time.
+    fob = sim_factory(demo=True, data="pty")
+    with _client(fob) as c:
+        c.password_set(PASSWORD, iterations=ITER)
+    # A program that logs in and leaves without logging out leaves a live session...
+    c = _client(fob)
+    c.login(PASSWORD)
+    c.transport.close()
+    with _client(fob) as other:
+        assert other.info()["logged_in"] is True
+    # ...the CLI does not.
+    r = _otpfob(fob.data_url, "list", password=PASSWORD)
+    assert r.returncode == 0 and "demo@example.com" in r.stdout, r.stderr
+    with _client(fob) as other:
+        assert other.info()["logged_in"] is False
