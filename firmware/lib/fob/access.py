@@ -148,12 +148,11 @@ def _wiped():
 
 
 def _mark(p, due):
-    # The wipe mark (fob/protocol.py's WIPE_MARK): one byte while a wipe may be due.
+    # The wipe mark beside the vault (fob/protocol.py): one byte while a wipe may be due.
     from fob.protocol import WIPE_MARK
-    from fob.vault import _join
 
     v = p.vault
-    f = v.fs.open(_join(v.root, WIPE_MARK), "wb")
+    f = v.fs.open(v.root.rstrip("/") + WIPE_MARK, "wb")
     try:
         if due:
             f.write(b"1")

@@ -12,7 +12,7 @@
 import json
 import time
 
-from fob.vault import VaultError, _join
+from fob.vault import VaultError
 
 try:
     from micropython import const
@@ -38,7 +38,7 @@ _MAC_HEAD_LEN = const(8)
 _MAC_TAIL = const(74)
 # Written before the last wrong try is checked, emptied once the wipe it may start is
 # done or the try was right: a power cut in between is finished at the next boot.
-WIPE_MARK = "wipe_due"
+WIPE_MARK = "/wipe_due"
 _ID_MAX = const(64)
 # A staged batch whose host went quiet this long (seconds) is dropped.
 _STAGE_TIMEOUT = const(30)
@@ -144,7 +144,7 @@ class Protocol:
         # A staged add_many batch (slots named in fob/provision.py), or None.
         self._stage = None
         try:
-            if vault.fs.size(_join(vault.root, WIPE_MARK)):
+            if vault.fs.size(vault.root.rstrip("/") + WIPE_MARK):
                 # The power went while the last try was checked: finish the wipe.
                 from fob import access
 
