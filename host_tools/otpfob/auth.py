@@ -5,6 +5,11 @@ a 32-byte key; the fob holds that key as its verifier. A login is two fresh 16-b
 one from each side, and an HMAC-SHA256 proof from each side over both, so a recorded login
 proves nothing the next time. A new key for a fob that has a password travels masked with
 the current key and the login's nonces.
+
+A login also gives a session key, HMAC-SHA256(K, "otpfob session" || Nf || Nh). Every later
+request carries a MAC under it over a request counter and the request's own bytes, so the
+fob answers the program that logged in and no other writer on the same port
+(docs/protocol.md, "Sessions").
 """
 
 import hashlib
@@ -20,6 +25,9 @@ NONCE_SIZE = 16
 HOST_LABEL = b"otpfob host"
 FOB_LABEL = b"otpfob fob"
 WRAP_LABEL = b"otpfob wrap"
+SESSION_LABEL = b"otpfob session"
+MAC_HEAD = b',"mac":"'     # a MAC'd request line ends with MAC_HEAD, 64 hex digits, '"}'
+MAC_TAIL = len(MAC_HEAD) + 64 + 2
 
 
 class PasswordError(ValueError):
@@ -64,3 +72,21 @@ def fob_proof_ok(key, fob_nonce, host_nonce, proof):
 def wrap(current_key, fob_nonce, host_nonce, new_key):
     mask = mac(current_key, WRAP_LABEL, fob_nonce, host_nonce)
     return bytes(a ^ b for a, b in zip(new_key, mask, strict=True))
+
+
+def session_key(key, fob_nonce, host_nonce):
+    return mac(key, SESSION_LABEL, fob_nonce, host_nonce)
+
+
+def request_mac(session, counter, body):
+    """The MAC of a request: HMAC-SHA256(session key, 8-byte big-endian counter || body),
+    where body is the request line up to (not including) its closing brace."""
+    return hmac.new(session, counter.to_bytes(8, "big") + body, hashlib.sha256).digest()
+
+
+def sign_line(session, counter, line):
+    """A JSON object's line (no newline) with its MAC member appended as the last one."""
+    if not line.endswith(b"}") or len(line) < 3:
+        raise ValueError("a request line is a non-empty JSON object")
+    body = line[:-1]
+    return body + MAC_HEAD + request_mac(session, counter, body).hex().encode() + b'"}'

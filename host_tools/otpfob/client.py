@@ -41,10 +41,26 @@ class FobClient:
         self.on_prompt = None
         # After a login: (key, fob nonce, host nonce), for a password change.
         self._login = None
+        # After a login: [session key, counter of the next request]; every request then
+        # carries a MAC under it (docs/protocol.md, "Sessions").
+        self._session = None
         # Gives the password when the fob asks for a login (None: no login is tried).
         self.password_provider = None
 
+    @property
+    def logged_in(self):
+        """True while this client holds a session (the fob may have ended it since)."""
+        return self._session is not None
+
     def close(self):
+        """Log out (when logged in), then close the port."""
+        if self._session is not None:
+            try:
+                self._request("logout", min(self.timeout, 2.0), {})
+            except Exception:  # noqa: BLE001 - the fob ends the session on its own too
+                pass
+            self._session = None
+            self._login = None
         self.transport.close()
 
     def __enter__(self):
@@ -77,7 +93,12 @@ class FobClient:
         self._next_id += 1
         message = {"id": rid, "cmd": cmd}
         message.update(params)
-        self.transport.write_line(encode(message))
+        line = encode(message)
+        signed = self._session is not None
+        if signed:
+            line = auth.sign_line(self._session[0], self._session[1], line)
+            self._session[1] += 1
+        self.transport.write_line(line)
         self.round_trips += 1
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
@@ -108,6 +129,11 @@ class FobClient:
             error = reply.get("error")
             if not isinstance(error, dict):
                 error = {"message": str(error) if error else "the fob refused %s" % cmd}
+            if signed and error.get("code") == "auth_required":
+                # The fob's session ended (idle, port closed, or another login): this one
+                # is of no more use, and a new login replaces it.
+                self._session = None
+                self._login = None
             raise FobError(str(error.get("code") or "error"),
                            str(error.get("message") or "the fob refused %s" % cmd))
 
@@ -205,6 +231,10 @@ class FobClient:
     def login(self, password):
         """Prove the password to the fob and check that the fob knows it too."""
         auth.check_password(password)
+        # A session this client may still hold is stale or about to be replaced: the
+        # login itself goes unsigned.
+        self._session = None
+        self._login = None
         begin = self.request("auth_begin")
         fob_nonce = bytes.fromhex(begin["challenge"])
         key = auth.derive_key(password, bytes.fromhex(begin["salt"]), begin["iterations"])
@@ -215,11 +245,20 @@ class FobClient:
             raise FobError("not_authentic", "the fob accepted the password but could not "
                            "prove it knows it: this is not the fob it claims to be")
         self._login = (key, fob_nonce, host_nonce)
+        self._session = [auth.session_key(key, fob_nonce, host_nonce), 0]
         return reply
 
     def logout(self):
-        self._login = None
-        return self.request("logout")
+        """End this client's session (a no-op reply when it has none)."""
+        try:
+            return self._request("logout", None, {})
+        except FobError as e:
+            if e.code != "auth_required":
+                raise
+            return {"logged_out": False}
+        finally:
+            self._session = None
+            self._login = None
 
     def password_set(self, password, iterations=auth.ITERATIONS):
         """Set the first password, or change it after login(); needs a press on the fob."""
@@ -268,8 +307,10 @@ def account_fields(account):
 def split_batches(accounts, overwrite=False, max_line=MAX_LINE):
     """Group accounts so that every add_many request line fits in `max_line` bytes."""
     # The envelope with the longest id this client can produce and the batch fields.
+    # A logged-in client's MAC member counts too.
     empty = len(encode({"id": 1 << 64, "cmd": "add_many", "accounts": [],
                         "overwrite": bool(overwrite), "part": 99999, "stage": False}))
+    empty += auth.MAC_TAIL
     batches = []
     batch = []
     size = empty

@@ -79,8 +79,12 @@ def fob():
 
 
 def call(p, port, **req):
+    return send(p, port, json.dumps(req).encode())
+
+
+def send(p, port, line):
     port.last = []
-    port.inbox += json.dumps(req).encode() + b"\n"
+    port.inbox += line + b"\n"
     for _ in range(2000):
         p.poll()
         if not port.inbox and not p.pending:
@@ -107,9 +111,21 @@ b = call(p, port, id=5, cmd="auth_begin")
 proof = access.mac(KEY, access.HOST_LABEL, unhex(b["challenge"]), NH)
 from binascii import hexlify
 call(p, port, id=6, cmd="auth", challenge=%(nh)r, response=str(hexlify(proof), "ascii"))
-call(p, port, id=7, cmd="list")
-call(p, port, id=8, cmd="delete", index=0)
-call(p, port, id=9, cmd="info")
+# From now on every request carries the session's MAC over its counter and its bytes.
+SK = access.mac(KEY, access.SESSION_LABEL, unhex(b["challenge"]), NH)
+
+
+def signed(n, **req):
+    import struct
+    from fob.hmac import HMAC
+    body = json.dumps(req).encode()[:-1]
+    tag = HMAC(SK, "sha256").digest(struct.pack(">Q", n) + body)
+    return send(p, port, body + b',"mac":"' + hexlify(tag) + b'"}')
+
+
+signed(0, id=7, cmd="list")
+signed(1, id=8, cmd="delete", index=0)
+signed(2, id=9, cmd="info")
 print("--- restart")
 v, port, p = fob()
 call(p, port, id=10, cmd="list")

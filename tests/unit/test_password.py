@@ -7,6 +7,7 @@ import json
 
 import pytest
 from fob import guard
+from fob.protocol import Protocol
 from fob.vault import Account
 from otpfob import auth
 from otpfob.client import FobClient, FobError
@@ -338,3 +339,235 @@ def test_errors_and_replies_carry_no_key_material():
     wire = b"".join(link.received)
     for form in (key.hex().encode(), base64.b32encode(SECRET), SECRET.hex().encode()):
         assert form not in wire
+
+
+# -- sessions: after a login only the program that logged in is answered ------------------
+
+def logged_in():
+    fob, link, client = with_password(accounts=[acc("a")])
+    client.login("correct horse")
+    return fob, link, client
+
+
+def test_requests_after_login_carry_a_mac_that_a_second_program_lacks():
+    fob, link, client = logged_in()
+    assert link.sent[-1].endswith(b'"}') and b',"mac":"' not in link.sent[-1]  # the login
+    client.list()
+    assert link.sent[-1][-74:-66] == b',"mac":"'
+    other = FobClient(link, timeout=1.0)
+    before = fob.state()
+    for call in (other.list, lambda: other.add(acc("b")), lambda: other.delete(0),
+                 lambda: other.time_set(T0 + 3600), lambda: other.settings_set(privacy=True)):
+        with pytest.raises(FobError) as e:
+            call()
+        assert e.value.code == "auth_required"
+    assert fob.state() == before and fob.presence.prompts == ["Set password?"]
+    # The program that logged in goes on, its session unharmed.
+    assert [a["name"] for a in client.list()["accounts"]] == ["a"]
+
+
+def test_a_replayed_or_reordered_request_is_refused_and_changes_nothing():
+    fob, link, client = logged_in()
+    client.add(acc("b"))
+    added = link.sent[-1]
+    client.delete(issuer="Example", name="b")
+    deleted = link.sent[-1]
+    before = fob.state()
+    for line in (added, deleted):          # replayed
+        out = fob.send(line + b"\n")
+        assert [r["error"]["code"] for r in out] == ["auth_required"]
+    assert fob.state() == before
+    # Two requests signed for the next counters, sent in the wrong order: the later one
+    # is refused; the earlier one still fits, as the refusal moved nothing.
+    key, n = client._session
+    first = auth.sign_line(key, n, b'{"id":"one","cmd":"list"}')
+    second = auth.sign_line(key, n + 1, b'{"id":"two","cmd":"list"}')
+    out = fob.send(second + b"\n")
+    assert out[0]["id"] == "two" and out[0]["error"]["code"] == "auth_required"
+    out = fob.send(first + b"\n")
+    assert out[0]["id"] == "one" and out[0]["ok"] is True
+
+
+@pytest.mark.parametrize("tail", [b"0" * 64, b"zz" * 32, b"A" * 64])
+def test_a_foreign_mac_is_refused_and_leaves_the_session_working(tail):
+    fob, link, client = logged_in()
+    out = fob.send(b'{"id":5,"cmd":"list","mac":"' + tail + b'"}\n')
+    assert out[0]["id"] == 5 and out[0]["error"]["code"] == "auth_required"
+    # Even open commands are refused with a MAC that does not fit.
+    out = fob.send(b'{"id":6,"cmd":"hello","mac":"' + tail + b'"}\n')
+    assert out[0]["error"]["code"] == "auth_required"
+    assert client.list()["ok"] is True
+
+
+def test_only_the_program_that_logged_in_can_log_out_and_the_client_does_on_close():
+    fob, link, client = logged_in()
+    other = FobClient(link, timeout=1.0)
+    assert other.logout() == {"id": other._next_id - 1, "ok": True, "logged_out": False}
+    other.request("auth_begin")        # another program's login attempt
+    assert client.list()["ok"] is True
+    assert fob.proto.session is not None
+    client.close()
+    assert fob.proto.session is None
+    assert json.loads(link.sent[-1][:-74] + b"}")["cmd"] == "logout"
+
+
+def test_a_lost_session_makes_the_client_log_in_again():
+    fob, link, client = logged_in()
+    client.password_provider = lambda c: "correct horse"
+    fob.proto.logout()                 # the fob ended it (idle, port closed)
+    assert [a["name"] for a in client.list()["accounts"]] == ["a"]
+    assert client.logged_in and fob.proto.session is not None
+
+
+def test_the_session_ends_after_five_idle_minutes(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("fob.protocol._monotonic", lambda: clock[0])
+    fob, link, client = logged_in()
+    clock[0] += 299
+    client.list()                      # a signed request keeps it alive
+    clock[0] += 299
+    fob.proto.poll()
+    # Another program's requests do not.
+    FobClient(link, timeout=1.0).info()
+    clock[0] += 2
+    fob.proto.poll()
+    assert fob.proto.session is None
+    with pytest.raises(FobError) as e:
+        client.list()
+    assert e.value.code == "auth_required" and not client.logged_in
+
+
+def test_the_session_ends_when_a_port_that_was_closed_opens():
+    fob, link, client = with_password()
+    fob.port.connected = False         # logged in by a host that never raised DTR
+    client.login("correct horse")
+    client.list()
+    fob.port.connected = True          # now a program opened the port
+    fob.proto.poll()
+    with pytest.raises(FobError) as e:
+        client.list()
+    assert e.value.code == "auth_required"
+
+
+# -- fail closed -------------------------------------------------------------------------
+
+def _damage_both(fob):
+    for name in ("/guard_a.bin", "/guard_b.bin"):
+        fob.fs.files[name] = bytearray(b"\xff" * 71)
+
+
+def test_a_damaged_record_stays_password_set_until_a_reset_with_a_press():
+    fob, link, client = with_password(accounts=[acc("a")])
+    _damage_both(fob)
+    fob.proto._guard = None            # a restart: the record is read again
+    damaged = {k: bytes(v) for k, v in fob.fs.files.items() if "guard" in k}
+    other = FobClient(link, timeout=1.0)
+    for _ in range(3):
+        info = other.info()
+        assert info["password"] is True
+        with pytest.raises(FobError) as e:
+            other.list()
+        assert e.value.code == "auth_required"
+        with pytest.raises(FobError) as e:
+            other.request("auth_begin")
+        assert e.value.code == "damaged"
+    # Nothing rewrote the record (the highest time seen included).
+    assert {k: bytes(v) for k, v in fob.fs.files.items() if "guard" in k} == damaged
+    assert guard.Guard("/", fob.fs).status == "damaged"
+    other.reset()
+    assert fob.presence.prompts[-1] == "Erase all accounts and the password?"
+    g = guard.Guard("/", fob.fs)
+    assert g.status == "ok" and not g.has_password and len(fob.vault.accounts) == 0
+
+
+def _cut_during_wipe(fob, monkeypatch):
+    def cut():
+        raise KeyboardInterrupt("power cut")   # nothing after this point runs
+    monkeypatch.setattr(fob.vault, "wipe", cut)
+
+
+def test_a_power_cut_during_the_eighth_wrong_try_finishes_the_wipe_at_boot(monkeypatch):
+    fob, link, client = with_password(accounts=[acc("a"), acc("b")])
+    for _ in range(guard.TRIES - 1):
+        with pytest.raises(FobError):
+            client.login("wrong")
+    _cut_during_wipe(fob, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        client.login("wrong")
+    assert fob.fs.files["/wipe_due"] == b"1"
+    monkeypatch.undo()
+    # The next boot: a new Protocol over the same flash.
+    fob2 = Fob()
+    fob2.fs = fob.fs
+    fob2.vault = fob.vault.__class__("/", fob.fs)
+    fob2.vault.load()
+    assert len(fob2.vault.accounts) == 2
+    fob2.proto = Protocol(fob2.port, fob2.vault, fob2.clock, {}, presence=fob2.presence)
+    assert len(fob2.vault.accounts) == 0 and fob2.fs.files["/wipe_due"] == b""
+    g = guard.Guard("/", fob.fs)
+    assert not g.has_password and g.tries == guard.TRIES
+    assert fob2.presence.notices == ["Wiped: 8 wrong passwords"]
+
+
+def test_a_right_last_try_clears_the_wipe_mark():
+    fob, link, client = with_password(accounts=[acc("a")])
+    for _ in range(guard.TRIES - 1):
+        with pytest.raises(FobError):
+            client.login("wrong")
+    assert client.login("correct horse")["tries_left"] == guard.TRIES
+    assert fob.fs.files["/wipe_due"] == b"" and len(fob.vault.accounts) == 1
+
+
+def test_a_counter_at_zero_without_a_mark_wipes_instead_of_failing():
+    # What an older firmware left after a power cut at the 8th wrong try.
+    fob, link, client = with_password(accounts=[acc("a")])
+    g = fob.proto.guard
+    g.tries = 0
+    g.save()
+    fob.proto._guard = None
+    for _ in range(2):
+        with pytest.raises(FobError) as e:
+            client.login("correct horse")
+        assert e.value.code in ("wiped", "no_password")
+    assert len(fob.vault.accounts) == 0
+    g = guard.Guard("/", fob.fs)
+    assert not g.has_password and 0 <= g.tries <= guard.TRIES
+
+
+# -- the channel: partial lines and blank lines ----------------------------------------
+
+def test_a_partial_line_is_dropped_after_two_seconds_of_silence(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("fob.protocol._monotonic", lambda: clock[0])
+    fob = Fob()
+    fob.port.inbox += b'{"id": 1, "cmd": "hel'
+    fob.run()
+    clock[0] += 1.5
+    fob.run()
+    clock[0] += 1
+    fob.run()
+    out = fob.send(b'{"id": 2, "cmd": "hello"}\n')
+    assert [(r["id"], r["ok"]) for r in out] == [(2, True)]
+
+
+def test_a_partial_line_is_dropped_when_the_port_changes_hands():
+    fob = Fob()
+    fob.port.connected = True
+    fob.port.inbox += b'{"id": 1, "cmd": "delete", "index": 0, "x": "'
+    fob.run()
+    fob.port.connected = False        # that program went away
+    fob.proto.poll()
+    fob.port.connected = True
+    out = fob.send(b'{"id": 2, "cmd": "hello"}\n')
+    assert [(r["id"], r["ok"]) for r in out] == [(2, True)]
+
+
+def test_ten_thousand_blank_lines_take_a_few_passes():
+    fob = Fob()
+    fob.port.inbox += b"\n" * 10000 + b"\r\n" * 100 + b'{"id": 1, "cmd": "hello"}\n'
+    passes = 0
+    while fob.port.inbox or fob.proto.pending:
+        fob.proto.poll()
+        passes += 1
+    assert passes <= 3
+    assert [r["id"] for r in fob.replies()] == [1]

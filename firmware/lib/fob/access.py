@@ -10,10 +10,17 @@ except ImportError:
     def const(x):
         return x
 
-# Labels that keep the three uses of the key apart (host proof, fob proof, key wrap).
+# Labels that keep the uses of the key apart (host proof, fob proof, key wrap, session).
 HOST_LABEL = b"otpfob host"
 FOB_LABEL = b"otpfob fob"
 WRAP_LABEL = b"otpfob wrap"
+SESSION_LABEL = b"otpfob session"
+# The session list (Protocol.session): last authenticated request (fob/guard.py's clock),
+# the port's link state at login, the two nonces, the session key's HMAC, the counter
+# the next request's MAC must cover.
+_SE_AT = const(0)
+_SE_MAC = const(4)
+_SE_COUNT = const(5)
 
 
 def random_bytes(n):
@@ -125,10 +132,33 @@ def auth_begin(p, req):
     if g.status == "damaged":
         raise _error("damaged", "the fob's password record is damaged; only a reset "
                      "(which erases the accounts) recovers it")
-    p.logout()
+    if g.tries <= 0:
+        finish_wipe(p)
+        raise _wiped()
+    # A live session goes on until this login succeeds: a program that merely asks for a
+    # challenge does not end another's session.
     p._challenge = random_bytes(NONCE_SIZE)
     return {"salt": _hex(g.salt), "iterations": g.iterations,
             "challenge": _hex(p._challenge), "tries_left": g.tries}
+
+
+def _wiped():
+    return _error("wiped", "wrong password %d times in a row: the fob erased its accounts "
+                  "and its password" % TRIES)
+
+
+def _mark(p, due):
+    # The wipe mark beside the vault (fob/protocol.py): one byte while a wipe may be due.
+    from fob.protocol import WIPE_MARK
+
+    v = p.vault
+    f = v.fs.open(v.root.rstrip("/") + WIPE_MARK, "wb")
+    try:
+        if due:
+            f.write(b"1")
+    finally:
+        f.close()
+    v.fs.sync()
 
 
 def auth(p, req):
@@ -140,33 +170,90 @@ def auth(p, req):
         raise _error("no_challenge", "ask for a challenge first (auth_begin)")
     host_nonce = _unhex(req, "challenge", NONCE_SIZE)
     response = _unhex(req, "response", KEY_SIZE)
+    if g.tries <= 0:
+        finish_wipe(p)
+        raise _wiped()
     # The try is counted on flash before the answer is checked, so cutting the power
-    # during a check cannot buy an uncounted guess.
-    g.tries -= 1
+    # during a check cannot buy an uncounted guess. Before the last try the wipe is
+    # marked as due: a power cut from here on ends in a finished wipe at the next boot.
+    last = g.tries == 1
     try:
-        g.save()
+        if last:
+            _mark(p, True)
+        g.tries -= 1
+        try:
+            g.save()
+        except OSError:
+            g.tries += 1
+            raise
     except OSError:
-        g.tries += 1
+        if last:
+            try:
+                _mark(p, False)
+            except OSError:
+                pass
         raise _error("io", "cannot record the try on flash; nothing was checked") from None
     if not same(response, mac(g.key, HOST_LABEL, fob_nonce, host_nonce)):
         if g.tries <= 0:
-            _wipe(p, "Wiped: %d wrong passwords" % TRIES)
-            raise _error("wiped", "wrong password %d times in a row: the fob erased its "
-                         "accounts and its password" % TRIES)
+            finish_wipe(p)
+            raise _wiped()
         raise _error("bad_password", "wrong password (%d tries left before the fob erases "
                      "itself)" % g.tries)
     g.tries = TRIES
-    g.save()
-    p.session = [_clock(), bool(getattr(p.port, "connected", False)),
-                 fob_nonce, host_nonce]
+    try:
+        g.save()
+        if last:
+            _mark(p, False)
+    except OSError:
+        raise _error("io", "the password is right, but the fob cannot record that on "
+                     "flash; log in again") from None
+    from fob.hmac import HMAC
+    from fob.protocol import port_linked
+
+    p.session = [_clock(), port_linked(p.port), fob_nonce, host_nonce,
+                 HMAC(mac(g.key, SESSION_LABEL, fob_nonce, host_nonce), "sha256"), 0]
     return {"response": _hex(mac(g.key, FOB_LABEL, host_nonce, fob_nonce)),
             "tries_left": g.tries}
 
 
+def check_mac(p, body, tag):
+    """True when tag (64 hex digits) is the session's MAC of its counter and body; the
+    counter and the idle time then move on. Anything else changes nothing."""
+    se = p.session
+    if se is None:
+        return False
+    try:
+        from binascii import unhexlify
+
+        tag = unhexlify(tag)
+    except Exception:
+        return False
+    import struct
+
+    n = se[_SE_COUNT]
+    if not same(se[_SE_MAC].digest(struct.pack(">Q", n) + body), tag):
+        return False
+    se[_SE_COUNT] = n + 1
+    se[_SE_AT] = _clock()
+    return True
+
+
 def logout(p, req):
-    was = p.session is not None
-    p.logout()
+    # Only the program that logged in can end its session (a request with its MAC); any
+    # other logout just drops a challenge it may have asked for.
+    was = p.session is not None and p.authed
+    if was:
+        p.logout()
+    else:
+        p._challenge = None
     return {"logged_out": was}
+
+
+def finish_wipe(p):
+    """The wipe after the 8th wrong password: accounts, then the password, then the
+    mark; run again at boot when a power cut stopped it (fob/protocol.py)."""
+    _wipe(p, "Wiped: %d wrong passwords" % TRIES)
+    _mark(p, False)
 
 
 def _wipe(p, notice):

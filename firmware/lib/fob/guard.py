@@ -101,6 +101,10 @@ class Guard:
 
     def save(self):
         """Writes the record to the slot not holding the current one; raises OSError."""
+        if self.status == "damaged":
+            # Never written over: what is in memory is not the record (it would say "no
+            # password"). Only clear_password (a reset, with a press) starts a new one.
+            raise OSError("password record damaged")
         self.seq += 1
         data = struct.pack(_FORMAT, _MAGIC, _VERSION, self.flags, self.seq, self.tries,
                            self.iterations, self.salt, self.key, self.high_time)
@@ -125,6 +129,7 @@ class Guard:
         self._save_both()
 
     def clear_password(self):
+        self.status = "new"
         self.flags = 0
         self.salt = bytes(SALT_SIZE)
         self.key = bytes(KEY_SIZE)
@@ -180,9 +185,7 @@ def dispatch(p, cmd, req):
         raise _error("unknown_command", "unknown command; hello lists them")
     g = p.guard
     g.see_time(p._now())
-    if p.session is not None:
-        p.session[0] = _clock()
-    elif g.has_password and cmd not in _OPEN:
+    if g.has_password and not p.authed and cmd not in _OPEN:
         raise _error("auth_required", "this fob is protected by a password: log in first")
     if cmd in COMMANDS:
         from fob import access
@@ -200,7 +203,7 @@ def dispatch(p, cmd, req):
 def poll(p, linked):
     """Once a pass while logged in or waiting for a press; True: read nothing new now."""
     se = p.session
-    if se is not None and (_clock() - se[0] > _SESSION_IDLE or (se[1] and not linked)):
+    if se is not None and (_clock() - se[0] > _SESSION_IDLE or se[1] != bool(linked)):
         p.logout()
     if p._ask is not None:
         from fob import access

@@ -22,8 +22,23 @@ except ImportError:
 
 MAX_LINE = const(2048)
 _READ_CHUNK = const(512)
-_READS_PER_POLL = const(4)
-_LINES_PER_POLL = const(4)
+# Work per main-loop pass: a request that reaches a command costs _REQUEST_COST, a line
+# refused by the framing costs 1 and a blank line nothing, so a pass answers at most four
+# requests (the screen keeps its second) yet a flood of junk or newlines drains quickly.
+_READS_PER_POLL = const(48)
+_WORK_PER_POLL = const(96)
+_REQUEST_COST = const(24)
+# A partial line is dropped after this long without a byte (seconds), or when the port's
+# link state changed since its last byte came: it belongs to a program that went away.
+_SILENCE = const(2)
+# A logged-in host ends each request with ,"mac":"<64 hex>"} (docs/protocol.md,
+# "Sessions"): _MAC_TAIL bytes, the first _MAC_HEAD_LEN of them fixed.
+_MAC_HEAD = b',"mac":"'
+_MAC_HEAD_LEN = const(8)
+_MAC_TAIL = const(74)
+# Written before the last wrong try is checked, emptied once the wipe it may start is
+# done or the try was right: a power cut in between is finished at the next boot.
+WIPE_MARK = "/wipe_due"
 _ID_MAX = const(64)
 # A staged batch whose host went quiet this long (seconds) is dropped.
 _STAGE_TIMEOUT = const(30)
@@ -42,8 +57,22 @@ CORE = const(6)
 
 def _monotonic():
     # CircuitPython has time.monotonic(); MicroPython has only time.time() (whole seconds
-    # on some ports), which is enough for a timeout of half a minute.
-    return getattr(time, "monotonic", time.time)()
+    # on some ports), which is enough for a timeout of half a minute. Looked up by name
+    # only when missing: a stand-in time module may lack time.time.
+    try:
+        return time.monotonic()
+    except AttributeError:
+        return time.time()
+
+
+def port_linked(port):
+    # usb_cdc's "connected" (DTR up); a port without one is taken as always connected.
+    # Not getattr(port, name, default): MicroPython lets a module's __getattr__ raise
+    # through it.
+    try:
+        return bool(port.connected)
+    except AttributeError:
+        return True
 
 
 def _bad(message):
@@ -102,12 +131,26 @@ class Protocol:
         # said "connected" when it began].
         self._ask = None
         self.requests = 0
+        # True while the request being answered carried a valid MAC of the live session;
+        # who may do what (fob/guard.py) reads it.
+        self.authed = False
         self._buf = b""
         self._skipping = False
+        # When the last byte came, and the port's link state then (see _SILENCE).
+        self._heard = 0
+        self._link = True
         # A long reply being written: [items iterator, items per poll, first?, tail fn].
         self._job = None
         # A staged add_many batch (slots named in fob/provision.py), or None.
         self._stage = None
+        try:
+            if vault.fs.size(vault.root.rstrip("/") + WIPE_MARK):
+                # The power went while the last try was checked: finish the wipe.
+                from fob import access
+
+                access.finish_wipe(self)
+        except Exception:
+            pass  # the login refuses to run on until the wipe is done (fob/access.py)
 
     @property
     def pending(self):
@@ -140,7 +183,7 @@ class Protocol:
             if self.session is not None or self._ask is not None:
                 from fob import guard
 
-                if guard.poll(self, getattr(self.port, "connected", True)):
+                if guard.poll(self, port_linked(self.port)):
                     return
             self._poll()
         except Exception as e:  # the main loop must survive anything a host sends
@@ -161,9 +204,15 @@ class Protocol:
         if self._job is not None:
             self._run_job()
             return
-        lines = 0
+        buf = self._buf
+        if (buf or self._skipping) and buf.find(b"\n") < 0 and (
+                _monotonic() - self._heard > _SILENCE
+                or port_linked(self.port) != self._link):
+            self._buf = b""
+            self._skipping = False
+        work = 0
         reads = 0
-        while lines < _LINES_PER_POLL and self._job is None and self._ask is None:
+        while work < _WORK_PER_POLL and self._job is None and self._ask is None:
             nl = self._buf.find(b"\n")
             if nl < 0:
                 if reads >= _READS_PER_POLL or not self._fill():
@@ -172,15 +221,15 @@ class Protocol:
                 continue
             line = self._buf[:nl]
             self._buf = self._buf[nl + 1:]
-            lines += 1
             if line.endswith(b"\r"):
                 line = line[:-1]
             if self._skipping or len(line) > MAX_LINE:
                 self._skipping = False
+                work += 1
                 self._error(None, "line_too_long", "request longer than %d bytes, dropped"
                             % MAX_LINE)
             elif line.strip():
-                self._handle(line)
+                work += _REQUEST_COST if self._handle(line) else 1
 
     def _fill(self):
         n = self.port.in_waiting
@@ -189,6 +238,8 @@ class Protocol:
         data = self.port.read(min(n, _READ_CHUNK))
         if not data:
             return False
+        self._heard = _monotonic()
+        self._link = port_linked(self.port)
         buf = self._buf + data if self._buf else data
         if buf.find(b"\n") < 0:
             # No line end yet: once past the limit (plus a possible \r) the line is lost
@@ -207,8 +258,20 @@ class Protocol:
                                 "error": {"code": code, "message": message}}) + "\n")
 
     def _handle(self, line):
+        # True when the line reached a command (it costs a pass more than a refused one).
         self.requests += 1
+        self.authed = False
         rid = None
+        n = len(line)
+        mac = None
+        if (n > _MAC_TAIL and line[n - 2:] == b'"}'
+                and line[n - _MAC_TAIL:n - _MAC_TAIL + _MAC_HEAD_LEN] == _MAC_HEAD):
+            # Checked before the JSON is read; the MAC member is cut off either way.
+            from fob import access
+
+            mac = access.check_mac(self, line[:n - _MAC_TAIL],
+                                   line[n - _MAC_TAIL + _MAC_HEAD_LEN:n - 2])
+            line = line[:n - _MAC_TAIL] + b"}"
         try:
             try:
                 req = json.loads(str(line, "utf-8"))
@@ -224,13 +287,20 @@ class Protocol:
             cmd = req.get("cmd")
             if not isinstance(cmd, str):
                 raise VaultError("bad_request", "cmd must be a string")
+            if mac is False:
+                # Replayed, reordered, foreign or from an ended session: nothing runs, and
+                # the live session (its counter too) stays as it was.
+                raise VaultError("auth_required", "this request's MAC does not fit the "
+                                 "fob's session (ended, or another program's): log in again")
         except VaultError as e:
             self._error(rid, e.code, e.message)
-            return
+            return False
+        self.authed = mac is True
         # Which commands exist and who may use them is settled in fob/guard.py.
         from fob import guard
 
         self._run(rid, guard.dispatch, (self, cmd, req))
+        return True
 
     def _run(self, rid, fn, args):
         # Runs a command (or the approved part of one) and writes its reply: a dict, a
