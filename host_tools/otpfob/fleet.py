@@ -469,7 +469,7 @@ class Fleet:
 
     def _give(self, client, port, info, serial, entry, upn):
         """The steps that change the fob, in an order that a rerun can always finish."""
-        from .cli import verify_code
+        from .codecheck import verify_code
         from .client import FobError
         from .otpauth import Account
 
@@ -506,7 +506,7 @@ class Fleet:
         if not any(a.get("index", i) == index and a.get("name") == upn
                    and (a.get("issuer") or "") == self.issuer for i, a in enumerate(listed)):
             raise FleetError("the fob does not list %s:%s after adding it" % (self.issuer, upn))
-        ok, message = verify_code(None, client, account, index)
+        ok, message = verify_code(client, account, index)
         if ok is not True:
             raise FleetError("%s:%s was added, but %s" % (self.issuer, upn, message))
         if self.password is not None:

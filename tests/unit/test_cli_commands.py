@@ -306,9 +306,9 @@ def test_add_json_output(fob):
 
 def test_add_verification_tolerates_a_period_boundary(fob, monkeypatch):
     """The fob answers in the next period: still accepted."""
-    import otpfob.cli as cli
+    from otpfob import codecheck
 
-    real = cli.time.time
+    real = codecheck.time.time
     calls = []
 
     def boundary_time():
@@ -317,7 +317,7 @@ def test_add_verification_tolerates_a_period_boundary(fob, monkeypatch):
         calls.append(t)
         return (t // 30) * 30 + 29.999 if len(calls) == 1 else t
 
-    monkeypatch.setattr(cli.time, "time", boundary_time)
+    monkeypatch.setattr(codecheck.time, "time", boundary_time)
     fob.clock.offset = 0
     result = run(fob, "add", "alice", SECRET)
     assert result.exit_code == 0, result.stderr
