@@ -51,35 +51,45 @@ def read_users(path):
     """The `upn` column of a CSV, in order; blank rows skipped, duplicates refused."""
     from .otpauth import OtpauthError, check_label
 
+    import io
+
+    from .textfile import TextFileError, decode, sniff_delimiter
+
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            column = next((c for c in reader.fieldnames or () if c.strip().lower() == "upn"),
-                          None)
-            if column is None:
-                raise FleetError("%s has no upn column (the first line names the columns)"
-                                 % path)
-            users = []
-            seen = {}
-            for row in reader:
-                upn = (row.get(column) or "").strip()
-                if not upn:
-                    continue
-                where = "%s line %d" % (path, reader.line_num)
-                try:
-                    check_label("upn", upn)
-                except OtpauthError as exc:
-                    raise FleetError("%s: %s" % (where, exc)) from None
-                # Entra ID matches UPNs case-insensitively; two rows would be two tokens.
-                if upn.lower() in seen:
-                    raise FleetError("%s: %s is already on line %d" % (where, upn,
-                                                                     seen[upn.lower()]))
-                seen[upn.lower()] = reader.line_num
-                users.append(upn)
+        with open(path, "rb") as f:
+            text, _ = decode(f.read(), path)
     except OSError as exc:
         raise FleetError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise FleetError("%s is not a UTF-8 CSV file: %s" % (path, exc)) from None
+    except TextFileError as exc:
+        raise FleetError(str(exc)) from None
+    # Spreadsheets in many locales save `;`-separated CSV, and Windows tools UTF-16.
+    reader = csv.DictReader(io.StringIO(text, newline=""),
+                            delimiter=sniff_delimiter(text.split("\n", 1)[0]))
+    try:
+        column = next((c for c in reader.fieldnames or () if c.strip().lower() == "upn"),
+                      None)
+        if column is None:
+            raise FleetError("%s has no upn column (the first line names the columns, "
+                             "separated by commas or semicolons)" % path)
+        users = []
+        seen = {}
+        for row in reader:
+            upn = (row.get(column) or "").strip()
+            if not upn:
+                continue
+            where = "%s line %d" % (path, reader.line_num)
+            try:
+                check_label("upn", upn)
+            except OtpauthError as exc:
+                raise FleetError("%s: %s" % (where, exc)) from None
+            # Entra ID matches UPNs case-insensitively; two rows would be two tokens.
+            if upn.lower() in seen:
+                raise FleetError("%s: %s is already on line %d" % (where, upn,
+                                                                 seen[upn.lower()]))
+            seen[upn.lower()] = reader.line_num
+            users.append(upn)
+    except csv.Error as exc:
+        raise FleetError("%s is not a CSV file: %s" % (path, exc)) from None
     return users
 
 
@@ -701,7 +711,10 @@ def _print_summary(console, run):
     else:
         console.print("No fob was provisioned.")
     if run.already:
-        console.print("%d users were done in an earlier run (skipped)." % len(run.already))
+        n = len(run.already)
+        console.print("%d %s done in an earlier run (skipped)."
+                      % (n, "user was" if n == 1 else "users were"))
     if run.pending:
-        console.print("%d users still have no fob: %s" % (len(run.pending),
-                                                          ", ".join(run.pending)))
+        n = len(run.pending)
+        console.print("%d %s no fob: %s" % (n, "user still has" if n == 1
+                                           else "users still have", ", ".join(run.pending)))

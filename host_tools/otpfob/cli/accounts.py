@@ -5,8 +5,8 @@ import sys
 import click
 
 from ..codecheck import verify_code
-from .util import (ExpectedError, confirm, expected_error_types, filter_accounts, group_code,
-                   label_of, pass_state, resolve)
+from .util import (EXIT_USAGE, ExpectedError, confirm, explain, expected_error_types,
+                   filter_accounts, group_code, label_of, numbered, pass_state, plural, resolve)
 
 ALGORITHM_CHOICES = ("SHA1", "SHA256", "SHA512", "STEAM")
 
@@ -14,10 +14,15 @@ ALGORITHM_CHOICES = ("SHA1", "SHA256", "SHA512", "STEAM")
 @click.command(name="list")
 @pass_state
 def list_(state):
-    """List the accounts on the fob, in the fob's order."""
+    """List the accounts on the fob, in the fob's order.
+
+    The # column is the number QUERY takes as #N and --json prints as `index`.
+
+    Example: otpfob list --json
+    """
     accounts = state.client().list()["accounts"]
     if state.json:
-        state.emit_json(accounts)
+        state.emit_json([numbered(a) for a in accounts])
         return
     if not accounts:
         state.note("The fob has no accounts yet (otpfob add / otpfob import).")
@@ -48,7 +53,8 @@ def list_(state):
               "steam://BASE32 secret.")
 @click.option("--qr", "qr_image", type=click.Path(dir_okay=False),
               help="An image (screenshot, photo) of the service's QR code.")
-@click.option("--force", is_flag=True, help="Replace an existing account with the same label.")
+@click.option("-f", "--force", is_flag=True,
+              help="Replace an existing account with the same label.")
 @pass_state
 def add(state, name, secret, issuer, digits, period, algorithm, uri, qr_image, force):
     """Add one account.
@@ -56,6 +62,12 @@ def add(state, name, secret, issuer, digits, period, algorithm, uri, qr_image, f
     Give NAME and leave out SECRET to type the base32 secret at a hidden prompt (so it stays
     out of your shell history), or give --uri or --qr instead. A steam://BASE32 secret
     (at the prompt, as SECRET or as --uri) adds a Steam Guard account.
+
+    \b
+    Examples:
+      otpfob add GitHub:octocat                 (asks for the secret)
+      pass show github-totp | otpfob add GitHub:octocat
+      otpfob add --qr screenshot.png
     """
     from ..otpauth import Account, is_steam, parse_uri
 
@@ -118,7 +130,7 @@ def add(state, name, secret, issuer, digits, period, algorithm, uri, qr_image, f
     ok, message = verify_code(client, account, index)
     verb = "Replaced" if reply.get("replaced") else "Added"
     if state.json:
-        state.emit_json({"index": index, "issuer": account.issuer, "name": account.name,
+        state.emit_json({"index": index + 1, "issuer": account.issuer, "name": account.name,
                          "replaced": bool(reply.get("replaced")), "verified": ok,
                          "message": message})
     else:
@@ -181,23 +193,52 @@ def _explain_add_error(exc, account):
 
     if isinstance(exc, FobError):
         if exc.code == "duplicate":
-            return ExpectedError("%s is already on the fob; add --force to replace it"
+            return ExpectedError("%s is already on the fob; add --force (-f) to replace it"
                                  % account.label)
         if exc.code == "full":
-            return ExpectedError("the fob is full: %s" % exc.message)
-        return ExpectedError(exc.message)
+            return ExpectedError("the fob is full: %s; `otpfob delete` makes room"
+                                 % exc.message)
     if isinstance(exc, expected_error_types()):
-        return ExpectedError(str(exc))
+        return explain(exc)
     return exc
 
 @click.command()
 @click.argument("query", required=False)
+@click.option("-s", "--single", is_flag=True,
+              help="Print only the code of the one account QUERY names (for scripts).")
 @pass_state
-def code(state, query):
-    """Show current codes (all accounts, or those QUERY matches)."""
+def code(state, query, single):
+    """Show current codes (all accounts, or those QUERY matches).
+
+    \b
+    Examples:
+      otpfob code                 all codes, with the seconds each has left
+      otpfob code -s github       just the code: `otpfob code -s github | xclip`
+      otpfob code '#3' --json
+    """
     client = state.client()
+    if single:
+        accounts = client.list()["accounts"]
+        if query is not None:
+            chosen = resolve(accounts, query)
+        elif len(accounts) == 1:
+            chosen = accounts[0]
+        else:
+            raise ExpectedError("--single needs a QUERY that names one account (the fob has "
+                                "%s)" % plural(len(accounts), "account"), EXIT_USAGE)
+        reply = client.code(chosen["index"])
+        entry = (reply.get("codes") or [{}])[0]
+        if not entry.get("code"):
+            raise ExpectedError("%s: %s" % (label_of(chosen), (entry.get("error") or {}).get(
+                "message", "the fob gave no code")))
+        if state.json:
+            state.emit_json(dict(numbered(entry), time=reply.get("time")))
+        else:
+            click.echo(entry["code"])
+        return
     if query is None:
-        reply = client.code()
+        with state.activity("Computing the codes on the fob"):
+            reply = client.code()
         entries = reply.get("codes", [])
     else:
         accounts = client.list()["accounts"]
@@ -206,12 +247,13 @@ def code(state, query):
             reply = client.code(chosen[0]["index"])
             entries = reply.get("codes", [])
         else:
-            reply = client.code()
+            with state.activity("Computing the codes on the fob"):
+                reply = client.code()
             wanted = {a["index"] for a in chosen}
             entries = [e for e in reply.get("codes", []) if e.get("index") in wanted]
     if state.json:
         # The fob's time of the computation makes each code checkable against other tools.
-        state.emit_json([dict(e, time=reply.get("time")) for e in entries])
+        state.emit_json([dict(numbered(e), time=reply.get("time")) for e in entries])
         return
     if not entries:
         state.note("The fob has no accounts yet.")
@@ -219,6 +261,7 @@ def code(state, query):
     from rich.table import Table
 
     table = Table()
+    table.add_column("#", justify="right")
     table.add_column("Issuer")
     table.add_column("Account")
     table.add_column("Code", justify="right", style="bold")
@@ -226,23 +269,27 @@ def code(state, query):
     for e in entries:
         shown = group_code(e.get("code")) if e.get("code") else (
             "error: %s" % (e.get("error") or {}).get("message", "?"))
-        table.add_row(e.get("issuer") or "", e["name"], shown, "%ss" % e.get("seconds_left"))
+        table.add_row(str(e.get("index", 0) + 1), e.get("issuer") or "", e["name"], shown,
+                      "%ss" % e.get("seconds_left"))
     state.console().print(table)
 
 
 @click.command()
 @click.argument("query")
-@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
+@click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
 @pass_state
 def delete(state, query, force):
-    """Delete the account QUERY names."""
+    """Delete the account QUERY names.
+
+    Example: otpfob delete '#2' --force
+    """
     client = state.client()
     target = resolve(client.list()["accounts"], query)
     confirm(state, "Delete %s from the fob?" % label_of(target), force)
     reply = client.delete(issuer=target.get("issuer") or "", name=target["name"])
     gone = reply.get("deleted", target)
     if state.json:
-        state.emit_json(gone)
+        state.emit_json(numbered(gone))
     else:
         state.note("Deleted %s." % label_of(gone))
 
@@ -253,7 +300,10 @@ def delete(state, query, force):
 @click.option("--issuer", help="New issuer (unchanged when omitted).")
 @pass_state
 def rename(state, query, new_name, issuer):
-    """Rename the account QUERY names to NEW_NAME."""
+    """Rename the account QUERY names to NEW_NAME.
+
+    Example: otpfob rename octocat octocat@work.example --issuer GitHub
+    """
     from ..otpauth import check_label
 
     check_label("name", new_name)
@@ -262,7 +312,7 @@ def rename(state, query, new_name, issuer):
     client = state.client()
     target = resolve(client.list()["accounts"], query)
     reply = client.rename(target["index"], new_name, issuer)
-    result = {k: v for k, v in reply.items() if k not in ("id", "ok")}
+    result = numbered(reply)
     if state.json:
         state.emit_json(result)
     else:

@@ -9,7 +9,10 @@ from .util import ExpectedError, pass_state, utc
 
 @click.group(name="time")
 def time_group():
-    """Show or set the fob's clock (UTC)."""
+    """Show, set or calibrate the fob's clock (UTC).
+
+    Example: otpfob time set
+    """
 
 
 def measure(client):
@@ -113,6 +116,8 @@ def time_show(state, ticks):
 
     The reading is kept in this computer's clock history for the fob, which `otpfob time
     calibrate` and `otpfob info` use.
+
+    Example: otpfob time show --json
     """
     from .. import calibration
 
@@ -151,7 +156,7 @@ def time_show(state, ticks):
 @time_group.command(name="set")
 @click.option("--ticks", type=click.IntRange(1, 20), default=2, show_default=True,
               help=TICKS_HELP)
-@click.option("--force", is_flag=True,
+@click.option("-f", "--force", is_flag=True,
               help="Allow setting the clock more than 30 s before the latest time the fob "
                    "has seen (also needs a press on the fob).")
 @pass_state
@@ -163,6 +168,8 @@ def time_set(state, ticks, force):
     trip early); the fob then ticks in step with this computer. The offset just after (and
     just before, when the fob has readings in the history) is measured and kept in the
     fob's clock history.
+
+    Example: otpfob time set
     """
     from .. import calibration
 
@@ -190,7 +197,7 @@ def time_set(state, ticks, force):
     except FobError as e:
         if e.code == "time_backwards":
             raise ExpectedError("this computer's clock is behind the latest time the fob has "
-                                "seen (%s); check this computer's clock, or add --force"
+                                "seen (%s); check this computer's clock, or add --force (-f)"
                                 % e.message) from None
         raise
     after = measure_offset(client, ticks)
@@ -226,6 +233,8 @@ def time_calibrate(state, dry_run, ticks):
     Takes a reading now, estimates how fast the fob's clock gains or loses time (in ppm)
     from its history on this computer, and writes the DS3231's aging offset to cancel it
     (one step is about 0.1 ppm). Run `otpfob time set` afterwards if the fob is off.
+
+    Example: otpfob time calibrate --dry-run
     """
     from .. import calibration
     from ..calibration import CalibrationError

@@ -3,13 +3,16 @@
 import click
 
 from .clock import clock_estimate, estimate_text
-from .util import ExpectedError, confirm, pass_state, utc
+from .util import ExpectedError, confirm, pass_state, plural, utc
 
 
 @click.command()
 @pass_state
 def info(state):
-    """Show the fob's identity, capacity and clock."""
+    """Show the fob's identity, capacity and clock.
+
+    Example: otpfob info --json
+    """
     reply = state.client().info()
     data = {k: v for k, v in reply.items() if k not in ("id", "ok")}
     est = clock_estimate(state, data.get("serial"), data.get("aging"))
@@ -35,8 +38,9 @@ def info(state):
         ("Clock error", estimate_text(est) if data.get("time") is not None
          else "the clock is not set: otpfob time set"),
         ("Aging offset", data.get("aging")),
-        ("Password", ("set, %s tries left before the fob erases itself"
-                      % data.get("tries_left")) if data.get("password") else "none"),
+        ("Password", ("set, %s left before the fob erases itself"
+                      % plural(data.get("tries_left") or 0, "try", "tries"))
+         if data.get("password") else "none"),
         ("Press to add", "no (turned off by the admin)" if data.get("add_presence") is False
          else "yes"),
     ]
@@ -46,26 +50,32 @@ def info(state):
 
 
 @click.command()
-@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
+@click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
 @pass_state
 def reset(state, force):
-    """Erase every account on the fob."""
+    """Erase every account on the fob (and its password; a press on the fob confirms).
+
+    Example: otpfob reset --force
+    """
     client = state.client()
     # info, not list: a fob whose password is forgotten can still be reset (on the fob).
     count = client.info()["accounts"]
-    confirm(state, "Erase all %d accounts and the password on the fob? This cannot be "
-            "undone." % count, force)
+    confirm(state, "Erase %s and the password on the fob? This cannot be undone."
+            % ("all " + plural(count, "account") if count != 1 else "1 account"), force)
     reply = client.reset()
     if state.json:
         state.emit_json({"erased": count, "accounts": reply.get("accounts", 0)})
     else:
-        state.note("Erased %d accounts." % count)
+        state.note("Erased %s." % plural(count, "account"))
 
 
 @click.command()
 @pass_state
 def selftest(state):
-    """Run the RFC 4226 / 6238 test vectors on the fob's OTP engine."""
+    """Run the RFC 4226 / 6238 test vectors on the fob's OTP engine.
+
+    Example: otpfob selftest
+    """
     reply = state.client().selftest()
     checks = reply.get("checks", [])
     passed = bool(reply.get("pass"))
@@ -77,6 +87,6 @@ def selftest(state):
             if not c.get("pass"):
                 line += " (expected %s, got %s)" % (c.get("expected"), c.get("got"))
             click.echo(line)
-        state.note("%d checks, %s." % (len(checks), "all passed" if passed else "FAILED"))
+        state.note("%s, %s." % (plural(len(checks), "check"), "all passed" if passed else "FAILED"))
     if not passed:
         raise ExpectedError("the fob's self-test failed")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .util import ExpectedError, pass_state
+from .util import EXIT_REFUSED, ExpectedError, pass_state, plural
 
 
 def read_sources(state, sources):
@@ -43,6 +43,9 @@ def read_sources(state, sources):
             for n, line in enumerate(sys.stdin.read().splitlines(), 1):
                 take(line, "stdin line %d" % n)
             continue
+        if os.path.isdir(source):
+            raise ExpectedError("%s is a folder; give the files in it (%s)"
+                                % (source, os.path.join(source, "*")))
         if not os.path.exists(source):
             if _looks_like_secret(source):
                 # A bare secret given by mistake: say so without repeating it.
@@ -59,11 +62,7 @@ def read_sources(state, sources):
             for n, text in enumerate(read_image(source), 1):
                 take(text, "%s QR %d" % (source, n))
             continue
-        try:
-            text = head.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ExpectedError("%s: neither a text file of URIs nor an image" % source) \
-                from None
+        text = decode_text(head, source, state)
         for n, line in enumerate(text.splitlines(), 1):
             take(line, "%s line %d" % (source, n))
 
@@ -78,6 +77,21 @@ def read_sources(state, sources):
             # Exports are merged as a whole (a batch spans several codes); put them in once.
             accounts.extend(exported)
     return accounts
+
+
+def decode_text(data, where, state):
+    """A text file as the usual tools save it (UTF-8, UTF-16 with a BOM, else Latin-1, which
+    a warning names)."""
+    from ..textfile import TextFileError, decode
+
+    try:
+        text, encoding = decode(data, where)
+    except TextFileError as exc:
+        raise ExpectedError("%s (and not an image)" % exc) from None
+    if encoding == "Latin-1":
+        state.warn("%s is not UTF-8; read it as Latin-1 (save it as UTF-8 if names look "
+                   "wrong)" % where)
+    return text
 
 
 def _looks_like_secret(text):
@@ -105,16 +119,24 @@ def _name_element(message, accounts):
 
 @click.command(name="import")
 @click.argument("sources", nargs=-1, required=True, metavar="FILE|URI...")
-@click.option("--force", is_flag=True, help="Replace accounts that are already on the fob.")
-@click.option("--dry-run", is_flag=True, help="Show what would be imported; change nothing.")
+@click.option("-f", "--force", is_flag=True,
+              help="Replace accounts that are already on the fob.")
+@click.option("-n", "--dry-run", is_flag=True,
+              help="Ask the fob and say what would be added, replaced or refused; change "
+                   "nothing.")
 @pass_state
 def import_(state, sources, force, dry_run):
     """Import many accounts at once.
 
     Each FILE|URI is an otpauth:// or otpauth-migration:// URI (a Google Authenticator
     export), a steam://BASE32 Steam Guard secret (named Steam:Steam Guard), a text file of
-    such lines, an image of QR codes, or - for stdin.
+    such lines (UTF-8, UTF-16 or Latin-1), an image of QR codes, or - for stdin.
     The codes of a multi-QR export must all be given together.
+
+    \b
+    Examples:
+      otpfob import --dry-run accounts.txt      (what would change; nothing is written)
+      otpfob import export-1.png export-2.png   (a Google Authenticator export in 2 codes)
     """
     accounts = read_sources(state, sources)
     if not accounts:
@@ -125,36 +147,35 @@ def import_(state, sources, force, dry_run):
         if key in seen:
             raise ExpectedError("%s appears twice in the import" % a.label)
         seen[key] = a
-    if dry_run:
-        rows = [{"issuer": a.issuer, "name": a.name, "algorithm": a.algorithm,
-                 "digits": a.digits, "period": a.period} for a in accounts]
-        if state.json:
-            state.emit_json(rows)
-        else:
-            for a in accounts:
-                click.echo(a.label)
-            state.note("%d accounts would be imported (dry run)." % len(accounts))
-        return
     client = state.client()
     info = client.info()
     existing = client.list()["accounts"]
-    present = {((e.get("issuer") or "").lower(), e["name"].lower()): e for e in existing}
-    clashes = [a.label for a in accounts if (a.issuer.lower(), a.name.lower()) in present]
-    if clashes and not force:
-        raise ExpectedError("already on the fob: %s; add --force to replace them"
+    plan = plan_import(accounts, existing, info.get("capacity"), force)
+    if dry_run:
+        show_plan(state, plan)
+        return
+    refused = [row for row in plan if row["action"] == "refuse"]
+    clashes = [row["label"] for row in refused if row["reason"] == "already on the fob"]
+    if clashes:
+        raise ExpectedError("already on the fob: %s; add --force (-f) to replace them"
                             % ", ".join(clashes))
-    new = len(accounts) - len(clashes)
-    capacity = info.get("capacity")
-    if capacity is not None and len(existing) + new > capacity:
-        raise ExpectedError("the fob is full: it has room for %d more accounts, the import "
-                            "has %d new ones" % (capacity - len(existing), new))
+    if refused:
+        room = max(0, info["capacity"] - len(existing))
+        new = sum(1 for row in plan if row["action"] != "replace")
+        raise ExpectedError("the fob is full: it has room for %s, the import has %d new "
+                            "ones; `otpfob delete` makes room"
+                            % (plural(room, "more account"), new))
     from ..client import FobError
 
     try:
         # One batch on the fob: checked part by part, written to flash once at the end.
-        parts, reply = client.add_staged(accounts, overwrite=force,
-                                         max_line=info.get("max_line") or 2048)
+        with state.activity("Importing %s" % plural(len(accounts), "account")):
+            parts, reply = client.add_staged(accounts, overwrite=force,
+                                             max_line=info.get("max_line") or 2048)
     except FobError as exc:
+        if exc.code in ("refused", "presence_timeout"):
+            raise ExpectedError("import %s; nothing was stored" % exc.message,
+                                EXIT_REFUSED) from None
         if exc.code == "timeout":
             # The last part may have been written with only its reply lost.
             raise ExpectedError("import stopped: %s; the fob stores an import whole or not "
@@ -170,5 +191,48 @@ def import_(state, sources, force, dry_run):
     if state.json:
         state.emit_json(result)
     else:
-        state.note("Imported %d accounts (%d new, %d replaced)." % (added + replaced, added,
-                                                                    replaced))
+        state.note("Imported %s (%d new, %d replaced)." % (
+            plural(added + replaced, "account"), added, replaced))
+
+
+def plan_import(accounts, existing, capacity, force):
+    """What an import would do to each account: add, replace (with --force) or refuse
+    (already on the fob without --force, or no room left), in the order given."""
+    present = {((e.get("issuer") or "").lower(), e["name"].lower()): e for e in existing}
+    room = None if capacity is None else capacity - len(existing)
+    plan = []
+    for a in accounts:
+        row = {"label": a.label, "issuer": a.issuer, "name": a.name,
+               "algorithm": a.algorithm, "digits": a.digits, "period": a.period}
+        on_fob = present.get((a.issuer.lower(), a.name.lower()))
+        if on_fob is not None:
+            row["index"] = on_fob["index"] + 1
+            if force:
+                row["action"] = "replace"
+            else:
+                row["action"], row["reason"] = "refuse", "already on the fob"
+        elif room is not None and room <= 0:
+            row["action"], row["reason"] = "refuse", "the fob is full"
+        else:
+            row["action"] = "add"
+            if room is not None:
+                room -= 1
+        plan.append(row)
+    return plan
+
+
+def show_plan(state, plan):
+    if state.json:
+        state.emit_json(plan)
+        return
+    verbs = {"add": "add", "replace": "replace", "refuse": "refuse"}
+    for row in plan:
+        line = "%-8s %s" % (verbs[row["action"]], row["label"])
+        if row.get("reason"):
+            line += " (%s)" % row["reason"]
+        click.echo(line)
+    counts = {k: sum(1 for r in plan if r["action"] == k) for k in verbs}
+    state.note("Dry run, nothing changed: %s would be added, %d replaced, %d refused%s." % (
+        plural(counts["add"], "account"), counts["replace"], counts["refuse"],
+        "; --force replaces the ones already on the fob"
+        if any(r.get("reason") == "already on the fob" for r in plan) else ""))

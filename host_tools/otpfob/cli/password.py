@@ -10,7 +10,10 @@ from .util import ExpectedError, pass_state
 
 @click.group(name="password")
 def password_group():
-    """Protect the fob with a management password (set, change, clear, remember)."""
+    """Protect the fob with a management password (set, change, clear, remember).
+
+    Example: otpfob password set
+    """
 
 
 def _new_password(state):
@@ -49,7 +52,10 @@ def _password_done(state, text, reply):
 @_iterations_option
 @pass_state
 def password_set(state, iterations):
-    """Give a fob without a password its first one (press the fob's button to confirm)."""
+    """Give a fob without a password its first one (press the fob's button to confirm).
+
+    Example: OTPFOB_NEW_PASSWORD=... otpfob password set
+    """
     client = state.client()
     if client.info().get("password"):
         raise ExpectedError("this fob already has a password; use `otpfob password change`")
@@ -63,7 +69,10 @@ def password_set(state, iterations):
 @_iterations_option
 @pass_state
 def password_change(state, iterations):
-    """Change the password (log in with the current one, then press the fob's button)."""
+    """Change the password (log in with the current one, then press the fob's button).
+
+    Example: otpfob password change
+    """
     client = state.client()
     if not client.info().get("password"):
         raise ExpectedError("this fob has no password yet; use `otpfob password set`")
@@ -81,10 +90,13 @@ def password_change(state, iterations):
 @password_group.command(name="clear")
 @pass_state
 def password_clear(state):
-    """Remove the password (log in, then press the fob's button)."""
+    """Remove the password (log in, then press the fob's button).
+
+    Example: otpfob -P "$OLD" password clear
+    """
     client = state.client()
     if not client.info().get("password"):
-        raise ExpectedError("this fob has no password")
+        raise ExpectedError("this fob has no password; `otpfob password set` gives it one")
     client.login(_current_password(state, client))
     reply = client.password_clear()
     _password_done(state, "Password removed: the fob is open to any host again.", reply)
@@ -93,7 +105,10 @@ def password_clear(state):
 @password_group.command(name="remember")
 @pass_state
 def password_remember(state):
-    """Keep the password in this computer's keyring for this fob (checked first)."""
+    """Keep the password in this computer's keyring for this fob (checked first).
+
+    Example: otpfob password remember
+    """
     from .. import keystore
 
     client = state.client()
@@ -107,7 +122,10 @@ def password_remember(state):
 @password_group.command(name="forget")
 @pass_state
 def password_forget(state):
-    """Remove this fob's password from this computer's keyring."""
+    """Remove this fob's password from this computer's keyring.
+
+    Example: otpfob password forget
+    """
     from .. import keystore
 
     serial = state.client().info().get("serial")

@@ -10,7 +10,8 @@ import importlib
 import click
 
 from . import accounts, clock, device, importer, password, settings
-from .util import ExpectedError, State, expected_error_types
+from .util import (EXIT_ERROR, ExpectedError, State, add_global_options, explain,
+                   expected_error_types, one_line)
 
 # name -> (module, attribute, short help shown by --help without importing the module)
 LAZY_COMMANDS = {
@@ -30,10 +31,13 @@ class FobGroup(click.Group):
             return cmd
         module, attr, _ = LAZY_COMMANDS[name]
         try:
-            return getattr(importlib.import_module(module), attr)
+            cmd = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
             raise ExpectedError("the %s command is not available in this installation (%s)"
                                 % (name, exc)) from None
+        add_short_flags(cmd)
+        add_examples(cmd, name)
+        return cmd
 
     def format_commands(self, ctx, formatter):
         rows = []
@@ -48,25 +52,73 @@ class FobGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return click.Group.make_context(self, info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.ClickException as exc:
+            raise one_line(exc) from None
+
     def invoke(self, ctx):
+        # Every command's errors end here, so all of them (usage errors, deploy's, fleet's)
+        # come out as one line and an exit status of their kind.
         try:
             return click.Group.invoke(self, ctx)
-        except click.ClickException:
+        except click.exceptions.NoArgsIsHelpError:
             raise
+        except click.ClickException as exc:
+            raise one_line(exc, ctx) from None
+        except click.Abort:
+            raise ExpectedError("aborted", EXIT_ERROR) from None
         except Exception as exc:
             if isinstance(exc, expected_error_types()):
-                raise ExpectedError(str(exc)) from None
+                raise explain(exc) from None
             raise
+
+
+# Long options of the lazily loaded commands that get the short flag the rest have.
+SHORT_FLAGS = {"--force": "-f", "--json": "-j", "--port": "-p", "--password": "-P"}
+
+# Examples for the lazily loaded commands whose own help has none.
+LAZY_EXAMPLES = {
+    "deploy": "Example: otpfob deploy --drive /media/$USER/CIRCUITPY --dry-run",
+    "fleet": "Example: otpfob fleet provision --users users.csv --issuer Example "
+             "--out entra.csv",
+    "fleet provision": "Example: otpfob fleet provision --users users.csv --issuer Example "
+                       "--out entra.csv --fob /dev/ttyACM1 --fob /dev/ttyACM3",
+    "sim": "Example: otpfob sim --demo --state ~/.otpfob-sim",
+}
+
+
+def add_examples(cmd, path):
+    if path in LAZY_EXAMPLES and "Example" not in (cmd.help or "") + (cmd.epilog or ""):
+        cmd.epilog = LAZY_EXAMPLES[path]
+    for name, sub in getattr(cmd, "commands", {}).items():
+        add_examples(sub, path + " " + name)
+
+
+def add_short_flags(cmd):
+    """Give a command's (and its subcommands') long options their usual short flag when it
+    is free."""
+    used = {o for p in cmd.params for o in p.opts + p.secondary_opts}
+    for param in cmd.params:
+        for long, short in SHORT_FLAGS.items():
+            if long in param.opts and short not in used:
+                param.opts.append(short)
+                used.add(short)
+    for sub in getattr(cmd, "commands", {}).values():
+        add_short_flags(sub)
 
 
 @click.group(cls=FobGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--port", envvar="OTPFOB_PORT", metavar="PORT|URL",
+@click.option("-p", "--port", envvar="OTPFOB_PORT", metavar="PORT|URL",
               help="Device path or pyserial URL (socket://HOST:PORT) of the fob's data "
                    "channel. Found by its USB interface when omitted. Env: OTPFOB_PORT.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-j", "--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--timeout", type=float, default=5.0, show_default=True, envvar="OTPFOB_TIMEOUT",
               help="Seconds to wait for each reply.")
-@click.option("--password", envvar="OTPFOB_PASSWORD", metavar="PASSWORD",
+@click.option("-P", "--password", envvar="OTPFOB_PASSWORD", metavar="PASSWORD",
               help="The fob's management password, when it has one (else asked for). "
                    "Env: OTPFOB_PASSWORD.")
 @click.version_option(package_name="otpfob", message="otpfob %(version)s")
@@ -75,7 +127,14 @@ def main(ctx, port, as_json, timeout, password):
     """Provision and use an otpfob TOTP token.
 
     QUERY arguments match "issuer:name" as a case-insensitive substring; an exact match
-    wins, and #N picks the N-th account of `otpfob list`.
+    wins, and #N picks the N-th account of `otpfob list` (the `index` --json prints).
+    --json, --port and --password may also follow the command (`otpfob list -j`).
+    Exit status: 0 ok, 1 error, 2 usage, 3 refused on the fob or not confirmed, 4 no fob.
+
+    \b
+    Examples:
+      otpfob add GitHub:octocat          (asks for the secret)
+      otpfob code -s github              (just the code, for scripts)
     """
     ctx.obj = State(ctx, port, as_json, timeout, password)
 
@@ -84,3 +143,4 @@ for command in (device.info, accounts.list_, accounts.add, importer.import_, acc
                 accounts.delete, accounts.rename, settings.settings_group, clock.time_group,
                 device.reset, device.selftest, password.password_group):
     main.add_command(command)
+    add_global_options(command)

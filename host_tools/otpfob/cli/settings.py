@@ -87,6 +87,8 @@ def settings_group(ctx):
     """Show or change the fob's settings (typing, layout, privacy, idle_timeout).
 
     `otpfob settings` alone shows them.
+
+    Example: otpfob settings set privacy on
     """
     if ctx.invoked_subcommand is None:
         ctx.invoke(settings_show)
@@ -95,7 +97,10 @@ def settings_group(ctx):
 @settings_group.command(name="show")
 @pass_state
 def settings_show(state):
-    """Show the fob's settings."""
+    """Show the fob's settings.
+
+    Example: otpfob settings show --json
+    """
     reply = _settings_call(state.client().settings_get)
     _show_settings(state, {k: v for k, v in reply.items() if k not in ("id", "ok")})
 
@@ -111,6 +116,10 @@ def settings_set(state, pairs):
     layout us|de|fr    the computer's keyboard layout for typing
     privacy on|off     hide codes until an entry is selected
     idle_timeout SECS  blank the screen after this long (5-3600)
+
+    \b
+    Example:
+      otpfob settings set typing on layout de
     """
     if len(pairs) % 2:
         raise click.UsageError("give KEY VALUE pairs (%s has no value)" % pairs[-1])

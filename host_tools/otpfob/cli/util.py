@@ -10,8 +10,31 @@ import click
 from ..codecheck import group_code  # noqa: F401 - shown by several commands
 
 
+# Exit statuses (docs/admin.md lists them for scripts).
+EXIT_OK = 0
+EXIT_ERROR = 1          # anything else that went wrong
+EXIT_USAGE = 2          # the command line itself is wrong
+EXIT_REFUSED = 3        # refused on the fob, or not confirmed at the prompt / under --json
+EXIT_NO_FOB = 4         # no fob found, the port cannot be opened, or the fob does not answer
+
+# FobError codes that say the person at the fob (or at the prompt) said no.
+_REFUSED_CODES = ("refused", "presence_timeout")
+# ... and the hint that names the fix, where the fob's message does not.
+_FOB_HINTS = {
+    "clock_not_set": "run `otpfob time set`",
+    "no_password": "`otpfob password set` gives the fob one",
+    "full": "`otpfob delete` makes room",
+    "unknown_command": "update the fob's firmware with `otpfob deploy`",
+}
+
+
 class ExpectedError(click.ClickException):
-    """An error the user can act on: one line on stderr, exit status 1, no traceback."""
+    """An error the user can act on: one line on stderr, no traceback, and the exit status
+    that says which kind (EXIT_*)."""
+
+    def __init__(self, message, exit_code=EXIT_ERROR):
+        click.ClickException.__init__(self, message)
+        self.exit_code = exit_code
 
     def show(self, file=None):
         click.echo("otpfob: error: %s" % self.format_message(), err=True)
@@ -23,11 +46,58 @@ def expected_error_types():
     for module, name in (("otpfob.transport", "TransportError"), ("otpfob.client", "FobError"),
                          ("otpfob.otpauth", "OtpauthError"), ("otpfob.qr", "QrError"),
                          ("otpfob.auth", "PasswordError"),
-                         ("otpfob.keystore", "KeystoreError")):
+                         ("otpfob.keystore", "KeystoreError"),
+                         ("otpfob.deploy", "DeployError"), ("otpfob.fleet", "FleetError"),
+                         ("otpfob.calibration", "CalibrationError")):
         mod = sys.modules.get(module)
-        if mod is not None:
+        if mod is not None and hasattr(mod, name):
             types.append(getattr(mod, name))
     return tuple(types)
+
+
+def explain(exc):
+    """The ExpectedError for an error of a known kind (a transport, fob or input error),
+    with the exit status of its kind and the fix when the message does not name one."""
+    if isinstance(exc, ExpectedError):
+        return exc
+    message = str(exc)
+    kind = type(exc).__name__
+    if kind == "TransportError":
+        return ExpectedError(message, EXIT_NO_FOB)
+    if kind == "FobError":
+        code = getattr(exc, "code", None)
+        message = getattr(exc, "message", message)
+        if code == "timeout":
+            return ExpectedError(message, EXIT_NO_FOB)
+        if code in _REFUSED_CODES:
+            return ExpectedError(message, EXIT_REFUSED)
+        hint = _FOB_HINTS.get(code)
+        if hint and "otpfob " not in message:
+            message = "%s; %s" % (message, hint)
+    return ExpectedError(message)
+
+
+def one_line(exc, ctx=None):
+    """Any click error as an ExpectedError: usage errors as one line naming --help."""
+    if isinstance(exc, ExpectedError):
+        return exc
+    message = exc.format_message().strip().rstrip(".")
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    message = " ".join(message.split())
+    if isinstance(exc, click.UsageError):
+        ctx = exc.ctx or ctx
+        if ctx is not None:
+            # The program is otpfob whatever name it was started by (python -m, a runner).
+            path = ["otpfob"] + ctx.command_path.split()[1:]
+            message += "; see `%s --help`" % " ".join(path)
+        return ExpectedError(message, EXIT_USAGE)
+    return ExpectedError(message, exc.exit_code or EXIT_ERROR)
+
+
+def plural(n, word, many=None):
+    """ "1 account", "2 accounts", "0 accounts"."""
+    return "%d %s" % (n, word if n == 1 else (many or word + "s"))
 
 
 class State:
@@ -40,6 +110,7 @@ class State:
         self.timeout = timeout
         self.password = password
         self._client = None
+        self._activity = None
 
     @property
     def interactive(self):
@@ -50,6 +121,7 @@ class State:
             from ..client import FobClient
             from ..transport import connect
 
+            check_port(self.port)
             transport = connect(self.port, choose=self._choose if self.interactive else None)
             self._client = FobClient(transport, timeout=self.timeout)
             self._client.on_prompt = self._press_prompt
@@ -58,8 +130,20 @@ class State:
         return self._client
 
     def _press_prompt(self, prompt):
-        click.echo("Press the button on the fob to confirm (A = yes, B = no): %s"
-                   % prompt, err=True)
+        self._stderr("Press the button on the fob to confirm (A = yes, B = no): %s" % prompt)
+
+    def _stderr(self, text):
+        if self._activity is not None:
+            self._activity.print(text)
+        else:
+            click.echo(text, err=True)
+
+    def activity(self, text, total=None):
+        """A transient progress line on stderr for long work (a bar when `total` is known):
+        only on a terminal, never under --json; messages meanwhile go above it."""
+        activity = Activity(self, text, total,
+                            live=not self.json and sys.stderr.isatty())
+        return activity
 
     def get_password(self, client, what="Password"):
         """The management password: --password / OTPFOB_PASSWORD, then the OS keyring
@@ -98,14 +182,111 @@ class State:
         return Console(highlight=False)
 
     def warn(self, message):
-        click.echo("otpfob: warning: %s" % message, err=True)
+        self._stderr("otpfob: warning: %s" % message)
 
     def note(self, message):
         """Human progress messages; kept off stdout under --json so it stays parseable."""
-        click.echo(message, err=self.json)
+        if self.json:
+            self._stderr(message)
+        else:
+            click.echo(message)
+
+
+class Activity:
+    """What State.activity returns: a rich progress line while in the `with` block."""
+
+    def __init__(self, state, text, total, live):
+        self.state = state
+        self.text = text
+        self.total = total
+        self.live = live
+        self._progress = None
+        self._task = None
+
+    def __enter__(self):
+        if self.live:
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
+                                       SpinnerColumn, TextColumn)
+
+            columns = [SpinnerColumn(), TextColumn("{task.description}")]
+            if self.total is not None:
+                columns += [BarColumn(), MofNCompleteColumn()]
+            self._progress = Progress(*columns, console=Console(stderr=True, highlight=False),
+                                      transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.text, total=self.total)
+            self.state._activity = self
+        return self
+
+    def advance(self, n=1):
+        if self._progress is not None:
+            self._progress.advance(self._task, n)
+
+    def update(self, text):
+        if self._progress is not None:
+            self._progress.update(self._task, description=text)
+
+    def print(self, text):
+        if self._progress is not None:
+            self._progress.console.print(text, markup=False, highlight=False)
+        else:
+            click.echo(text, err=True)
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+            self.state._activity = None
+        return False
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+def check_port(port):
+    """HOST:PORT without a scheme is the commonest slip: name the URL meant."""
+    import os
+    import re
+
+    if port and re.fullmatch(r"[\w.\-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5}", port) \
+            and not os.path.exists(port):
+        raise ExpectedError("no such port: %s; did you mean socket://%s?" % (port, port),
+                            EXIT_USAGE)
+
+
+def _set_on_state(attr):
+    def callback(ctx, param, value):
+        if value:
+            setattr(ctx.ensure_object(State), attr, value)
+        return value
+    return callback
+
+
+def _global_params():
+    # The global options again, after the command (`otpfob list -j`, as ykman and git
+    # take them); given there they win over the ones before it.
+    return [
+        click.Option(["-j", "--json", "_json"], is_flag=True, expose_value=False,
+                     callback=_set_on_state("json"),
+                     help="Machine-readable output (also before the command)."),
+        click.Option(["-p", "--port", "_port"], metavar="PORT|URL", expose_value=False,
+                     callback=_set_on_state("port"),
+                     help="The fob's data channel (also before the command)."),
+        click.Option(["-P", "--password", "_password"], metavar="PASSWORD",
+                     expose_value=False, callback=_set_on_state("password"),
+                     help="The fob's management password (also before the command)."),
+    ]
+
+
+def add_global_options(cmd):
+    """Add --json/-j, --port/-p and --password/-P to a command and its subcommands."""
+    used = {o for p in cmd.params for o in p.opts + p.secondary_opts}
+    for param in _global_params():
+        if not used.intersection(param.opts):
+            cmd.params.append(param)
+    for sub in getattr(cmd, "commands", {}).values():
+        add_global_options(sub)
 
 
 def label_of(entry):
@@ -149,7 +330,6 @@ def filter_accounts(accounts, query):
     return matches
 
 
-
 def utc(epoch):
     if epoch is None:
         return "not set"
@@ -160,6 +340,16 @@ def confirm(state, question, force):
     if force:
         return
     if state.json:
-        raise ExpectedError("refusing without confirmation under --json; add --force")
+        raise ExpectedError("refusing without confirmation under --json; add --force (-f)",
+                            EXIT_REFUSED)
     if not click.confirm(question, default=False, err=True):
-        raise ExpectedError("not confirmed; nothing changed")
+        raise ExpectedError("not confirmed; nothing changed", EXIT_REFUSED)
+
+
+def numbered(entry):
+    """An account as JSON shows it: `index` is the N of #N (1 for the first account), the
+    same number `otpfob list` shows and QUERY takes."""
+    out = {k: v for k, v in entry.items() if k not in ("id", "ok")}
+    if isinstance(out.get("index"), int):
+        out["index"] += 1
+    return out
