@@ -653,7 +653,7 @@ def provision_command(state, users_file, issuer, password_file, fobs, out, manif
     interrupted = False
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=console, transient=True) as progress:
+                      console=console, transient=True, disable=as_json) as progress:
             task = progress.add_task("starting", total=len(users),
                                      completed=run.done_count())
             run.reporter = RichReporter(progress, task)
@@ -680,8 +680,10 @@ def provision_command(state, users_file, issuer, password_file, fobs, out, manif
         console.print("[bold]%s holds the tokens' secret keys[/bold] (mode 0600; nothing else "
                       "stores them): upload it in the Microsoft Entra admin center (OATH "
                       "tokens), then delete it." % out)
-    if any(o.result == "failed" for o in run.outcomes):
-        raise SystemExit(1)
+    failed = sum(1 for o in run.outcomes if o.result == "failed")
+    if failed:
+        raise click.ClickException("%d %s failed (listed above); rerun with the same --out "
+                                   "to retry" % (failed, "fob" if failed == 1 else "fobs"))
 
 
 def _summary(run, out, interrupted):
