@@ -8,6 +8,7 @@ import click
 import pytest
 from click.testing import CliRunner
 from fakes import Cli, SocketFob, WallClock
+from fob.vault import Account as VaultAccount
 
 from otpfob.cli import main
 from otpfob.cli.util import State
@@ -152,7 +153,7 @@ def test_lazily_loaded_commands_report_errors_in_the_same_style(tmp_path):
 def test_clock_not_set_names_otpfob_time_set(tmp_path):
     fob = SocketFob(tmp_path, WallClock(valid=False))
     try:
-        fob.vault.add_many([__import__("fob.vault").vault.Account("a", "X", b"0123456789")])
+        fob.vault.add_many([VaultAccount("a", "X", b"0123456789")])
         err = one_error_line(Cli(fob.url)("code"), 1)
         assert "otpfob time set" in err
     finally:
@@ -204,7 +205,7 @@ def test_import_dry_run_asks_the_fob_and_changes_nothing(cli, socket_fob, tmp_pa
 
 def test_import_dry_run_refuses_what_does_not_fit(cli, socket_fob, tmp_path):
     room = socket_fob.vault.capacity
-    socket_fob.vault.add_many([__import__("fob.vault").vault.Account(
+    socket_fob.vault.add_many([VaultAccount(
         "n%d" % i, "Fill", b"0123456789") for i in range(room - 1)])
     path = tmp_path / "uris.txt"
     path.write_text(_uris("Ex:a", "Ex:b"))

@@ -141,9 +141,7 @@ class State:
     def activity(self, text, total=None):
         """A transient progress line on stderr for long work (a bar when `total` is known):
         only on a terminal, never under --json; messages meanwhile go above it."""
-        activity = Activity(self, text, total,
-                            live=not self.json and sys.stderr.isatty())
-        return activity
+        return Activity(self, text, total, live=not self.json and sys.stderr.isatty())
 
     def get_password(self, client, what="Password"):
         """The management password: --password / OTPFOB_PASSWORD, then the OS keyring
@@ -257,8 +255,9 @@ def check_port(port):
 
 def _set_on_state(attr):
     def callback(ctx, param, value):
-        if value:
-            setattr(ctx.ensure_object(State), attr, value)
+        state = ctx.find_object(State)
+        if value and state is not None:
+            setattr(state, attr, value)
         return value
     return callback
 
