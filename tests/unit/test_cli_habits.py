@@ -57,6 +57,17 @@ def test_password_is_taken_after_the_command_as_dash_capital_p(socket_fob):
     assert json.loads(result.stdout) == []
 
 
+def test_fleet_takes_json_after_the_command(tmp_path):
+    users = tmp_path / "users.csv"
+    users.write_text("upn\nalice@example.com\n")
+    result = CliRunner().invoke(main, ["fleet", "provision", "--users", str(users),
+                                       "--issuer", "Ex", "--out", str(tmp_path / "o.csv"),
+                                       "--fob", "socket://127.0.0.1:1", "-j"])
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["done"] == 0 and summary["fobs"][0]["result"] == "failed"
+
+
 def test_force_has_the_short_flag_f(cli):
     stock(cli, "GitHub:octocat")
     assert cli("delete", "octocat", "-f").exit_code == 0

@@ -37,6 +37,8 @@ class FobGroup(click.Group):
                                 % (name, exc)) from None
         add_short_flags(cmd)
         add_examples(cmd, name)
+        if name in LAZY_GLOBALS:
+            add_global_options(cmd, LAZY_GLOBALS[name])
         return cmd
 
     def format_commands(self, ctx, formatter):
@@ -79,6 +81,10 @@ class FobGroup(click.Group):
 
 # Long options of the lazily loaded commands that get the short flag the rest have.
 SHORT_FLAGS = {"--force": "-f", "--json": "-j", "--port": "-p", "--password": "-P"}
+
+# The global options a lazily loaded command also takes after its name (fleet reports in
+# JSON; deploy and sim neither talk to a fob's data channel nor print JSON).
+LAZY_GLOBALS = {"fleet": ("--json",)}
 
 # Examples for the lazily loaded commands whose own help has none.
 LAZY_EXAMPLES = {

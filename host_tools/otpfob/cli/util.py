@@ -278,14 +278,17 @@ def _global_params():
     ]
 
 
-def add_global_options(cmd):
-    """Add --json/-j, --port/-p and --password/-P to a command and its subcommands."""
+def add_global_options(cmd, only=None):
+    """Add --json/-j, --port/-p and --password/-P (or those of `only`, long names) to a
+    command and its subcommands, where the command does not use the flag already."""
     used = {o for p in cmd.params for o in p.opts + p.secondary_opts}
     for param in _global_params():
+        if only is not None and not set(only).intersection(param.opts):
+            continue
         if not used.intersection(param.opts):
             cmd.params.append(param)
     for sub in getattr(cmd, "commands", {}).values():
-        add_global_options(sub)
+        add_global_options(sub, only)
 
 
 def label_of(entry):
