@@ -7,7 +7,9 @@
    staged add_many batch, so the fob writes its flash once however many requests it takes.
 2. The same 200 accounts with 200 `otpfob add` calls.
 3. `otpfob --help` and `otpfob list` start-up: median of several runs.
-Targets: the import under 2 s with 1 vault write; --help and list under 300 ms.
+4. `otpfob code` for all the accounts (the fob streams one reply of 200 codes): median.
+Targets: the import under 2 s with 1 vault write; --help and list under 300 ms; code for
+200 accounts under 1 s.
 """
 
 import json
@@ -96,6 +98,8 @@ def main():
             t = time.perf_counter()
             run(url, "list")
             list_full = time.perf_counter() - t
+            code_t = timed([OTPFOB, "--port", url, "code"], RUNS)
+            code_json_t = timed([OTPFOB, "--port", url, "--json", "code"], RUNS)
 
             run(url, "reset", "--force")
             seq = vault_sequence(state)
@@ -124,6 +128,10 @@ def main():
             list_t[0] * 1e3, list_t[1] * 1e3, list_t[2] * 1e3, RUNS))
         print("  otpfob --json list (%d accounts): " % len(accs) + fmt % (
             json_t[0] * 1e3, json_t[1] * 1e3, json_t[2] * 1e3, RUNS))
+        print("  otpfob code (%d accounts):       " % len(accs) + fmt % (
+            code_t[0] * 1e3, code_t[1] * 1e3, code_t[2] * 1e3, RUNS) + "  [target < 1 s]")
+        print("  otpfob --json code (%d accounts): " % len(accs) + fmt % (
+            code_json_t[0] * 1e3, code_json_t[1] * 1e3, code_json_t[2] * 1e3, RUNS))
         print("  (first list after the import: %.0f ms)" % (list_full * 1e3))
 
 

@@ -51,35 +51,45 @@ def read_users(path):
     """The `upn` column of a CSV, in order; blank rows skipped, duplicates refused."""
     from .otpauth import OtpauthError, check_label
 
+    import io
+
+    from .textfile import TextFileError, decode, sniff_delimiter
+
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            column = next((c for c in reader.fieldnames or () if c.strip().lower() == "upn"),
-                          None)
-            if column is None:
-                raise FleetError("%s has no upn column (the first line names the columns)"
-                                 % path)
-            users = []
-            seen = {}
-            for row in reader:
-                upn = (row.get(column) or "").strip()
-                if not upn:
-                    continue
-                where = "%s line %d" % (path, reader.line_num)
-                try:
-                    check_label("upn", upn)
-                except OtpauthError as exc:
-                    raise FleetError("%s: %s" % (where, exc)) from None
-                # Entra ID matches UPNs case-insensitively; two rows would be two tokens.
-                if upn.lower() in seen:
-                    raise FleetError("%s: %s is already on line %d" % (where, upn,
-                                                                     seen[upn.lower()]))
-                seen[upn.lower()] = reader.line_num
-                users.append(upn)
+        with open(path, "rb") as f:
+            text, _ = decode(f.read(), path)
     except OSError as exc:
         raise FleetError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise FleetError("%s is not a UTF-8 CSV file: %s" % (path, exc)) from None
+    except TextFileError as exc:
+        raise FleetError(str(exc)) from None
+    # Spreadsheets in many locales save `;`-separated CSV, and Windows tools UTF-16.
+    reader = csv.DictReader(io.StringIO(text, newline=""),
+                            delimiter=sniff_delimiter(text.split("\n", 1)[0]))
+    try:
+        column = next((c for c in reader.fieldnames or () if c.strip().lower() == "upn"),
+                      None)
+        if column is None:
+            raise FleetError("%s has no upn column (the first line names the columns, "
+                             "separated by commas or semicolons)" % path)
+        users = []
+        seen = {}
+        for row in reader:
+            upn = (row.get(column) or "").strip()
+            if not upn:
+                continue
+            where = "%s line %d" % (path, reader.line_num)
+            try:
+                check_label("upn", upn)
+            except OtpauthError as exc:
+                raise FleetError("%s: %s" % (where, exc)) from None
+            # Entra ID matches UPNs case-insensitively; two rows would be two tokens.
+            if upn.lower() in seen:
+                raise FleetError("%s: %s is already on line %d" % (where, upn,
+                                                                 seen[upn.lower()]))
+            seen[upn.lower()] = reader.line_num
+            users.append(upn)
+    except csv.Error as exc:
+        raise FleetError("%s is not a CSV file: %s" % (path, exc)) from None
     return users
 
 
@@ -469,7 +479,7 @@ class Fleet:
 
     def _give(self, client, port, info, serial, entry, upn):
         """The steps that change the fob, in an order that a rerun can always finish."""
-        from .cli import verify_code
+        from .codecheck import verify_code
         from .client import FobError
         from .otpauth import Account
 
@@ -506,7 +516,7 @@ class Fleet:
         if not any(a.get("index", i) == index and a.get("name") == upn
                    and (a.get("issuer") or "") == self.issuer for i, a in enumerate(listed)):
             raise FleetError("the fob does not list %s:%s after adding it" % (self.issuer, upn))
-        ok, message = verify_code(None, client, account, index)
+        ok, message = verify_code(client, account, index)
         if ok is not True:
             raise FleetError("%s:%s was added, but %s" % (self.issuer, upn, message))
         if self.password is not None:
@@ -643,7 +653,7 @@ def provision_command(state, users_file, issuer, password_file, fobs, out, manif
     interrupted = False
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=console, transient=True) as progress:
+                      console=console, transient=True, disable=as_json) as progress:
             task = progress.add_task("starting", total=len(users),
                                      completed=run.done_count())
             run.reporter = RichReporter(progress, task)
@@ -670,8 +680,10 @@ def provision_command(state, users_file, issuer, password_file, fobs, out, manif
         console.print("[bold]%s holds the tokens' secret keys[/bold] (mode 0600; nothing else "
                       "stores them): upload it in the Microsoft Entra admin center (OATH "
                       "tokens), then delete it." % out)
-    if any(o.result == "failed" for o in run.outcomes):
-        raise SystemExit(1)
+    failed = sum(1 for o in run.outcomes if o.result == "failed")
+    if failed:
+        raise click.ClickException("%d %s failed (listed above); rerun with the same --out "
+                                   "to retry" % (failed, "fob" if failed == 1 else "fobs"))
 
 
 def _summary(run, out, interrupted):
@@ -701,7 +713,10 @@ def _print_summary(console, run):
     else:
         console.print("No fob was provisioned.")
     if run.already:
-        console.print("%d users were done in an earlier run (skipped)." % len(run.already))
+        n = len(run.already)
+        console.print("%d %s done in an earlier run (skipped)."
+                      % (n, "user was" if n == 1 else "users were"))
     if run.pending:
-        console.print("%d users still have no fob: %s" % (len(run.pending),
-                                                          ", ".join(run.pending)))
+        n = len(run.pending)
+        console.print("%d %s no fob: %s" % (n, "user still has" if n == 1
+                                           else "users still have", ", ".join(run.pending)))

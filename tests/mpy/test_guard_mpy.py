@@ -174,7 +174,7 @@ def _script(root):
 
 def test_password_on_the_unix_port_with_pure_sha256(tmp_path):
     # From .mpy files, as deployed (source would be compiled in the same heap).
-    from test_vault_protocol_mpy import compiled_firmware
+    from mpy_build import compiled_firmware
 
     lib = compiled_firmware(tmp_path / "lib")
     res = mpy.run_unix(_script(str(tmp_path / "state")), paths=[lib], heapsize=128000,

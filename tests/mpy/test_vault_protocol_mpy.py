@@ -4,12 +4,10 @@ import base64
 import hashlib
 import json
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pyotp
 import pytest
+from mpy_build import compiled_firmware
+
 from otpfob.testing import mpy
 
 PRELUDE = r'''
@@ -208,19 +206,6 @@ def check(first, second):
     text = json.dumps(first + second)
     for key in (K20, K32, STEAM_KEY):
         assert b32(key).rstrip("=") not in text and key.hex() not in text
-
-
-def compiled_firmware(dest):
-    """The firmware package as .mpy files, as the fob loads it once deployed: importing
-    .py source makes the interpreter build the parse tree in RAM first."""
-    tool = Path(sys.executable).with_name("mpy-cross-v6.3")
-    if not tool.exists():
-        pytest.skip("mpy-cross-v6.3 missing")
-    out = dest / "fob"
-    out.mkdir(parents=True)
-    for src in (mpy.FIRMWARE_LIB / "fob").glob("*.py"):
-        subprocess.run([str(tool), "-o", str(out / (src.stem + ".mpy")), str(src)], check=True)
-    return str(dest)
 
 
 @pytest.mark.parametrize("hide", [(), ("hashlib",)], ids=["native-hashlib", "pure-sha"])

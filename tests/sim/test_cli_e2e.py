@@ -15,7 +15,6 @@ import select
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -27,20 +26,17 @@ from PIL import Image, ImageDraw
 
 from otpfob import migration
 from otpfob.otpauth import Account, build_uri
+from cli_runner import run_otpfob
 
 harness = pytest.importorskip("otpfob.sim.harness")
 
-OTPFOB = str(Path(sys.executable).with_name("otpfob"))
 SECRET = "N52HAZTPMIQHIZLTOQQHGZLDOJSXIIJB"         # b"otpfob test secret!!"
 OATHTOOL = shutil.which("oathtool")
 PYOTP_DIGEST = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 
 
 def otpfob(url, *args, input=None, timeout=60):
-    env = dict(os.environ)
-    env.pop("OTPFOB_PORT", None)
-    return subprocess.run([OTPFOB, "--port", url, *args], input=input, capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    return run_otpfob(url, *args, input=input, timeout=timeout)
 
 
 def ok(url, *args, input=None):

@@ -19,7 +19,6 @@ import pty
 import select
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -31,8 +30,8 @@ from PIL import Image
 from otpfob import migration
 from otpfob.otpauth import Account, build_uri
 from otpfob.sim.harness import SimProcess
+from cli_runner import OTPFOB, run_otpfob
 
-OTPFOB = str(Path(sys.executable).with_name("otpfob"))
 
 
 def b32(raw, pad=False):
@@ -140,10 +139,7 @@ class Session:
         self.shots = 0
 
     def cli(self, *args, input=None, expect=0):
-        env = dict(os.environ)
-        env.pop("OTPFOB_PORT", None)
-        r = subprocess.run([OTPFOB, "--port", self.relay.url, *args], input=input,
-                           capture_output=True, text=True, timeout=60, env=env)
+        r = run_otpfob(self.relay.url, *args, input=input)
         self.outputs.append(("otpfob %s: stdout" % " ".join(args), r.stdout))
         self.outputs.append(("otpfob %s: stderr" % " ".join(args), r.stderr))
         assert r.returncode == expect, "otpfob %s -> %d\n%s%s" % (" ".join(args), r.returncode,

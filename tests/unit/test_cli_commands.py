@@ -7,9 +7,7 @@ import base64
 import io
 import json
 import re
-import select
 import socket
-import threading
 import time
 
 import pyotp
@@ -20,9 +18,11 @@ from PIL import Image
 
 from otpfob import migration
 from otpfob.cli import main
+from fakes import Cli, FakeRtc
+from fakes import SocketFob as FakeFob
+from fakes import WallClock as FakeClock
 from otpfob.otpauth import Account, build_uri
 
-protocol_mod = pytest.importorskip("fob.protocol")
 vault_mod = pytest.importorskip("fob.vault")
 
 SECRET = "N52HAZTPMIQHIZLTOQQHGZLDOJSXIIJB"
@@ -36,152 +36,17 @@ def otpfob_home(tmp_path, monkeypatch):
     return home
 
 
-class FakeRtc:
-    """The DS3231 driver's aging offset, as protocol and provision reach it."""
-
-    def __init__(self, aging=0):
-        self.calibration = aging
-
-
-class FakeClock:
-    def __init__(self, offset=0.0, valid=True, rtc=None):
-        self.offset = offset
-        self.is_set = valid
-        self.sets = []
-        if rtc is not None:
-            self.rtc = rtc
-
-    @property
-    def reason(self):
-        return "ok" if self.is_set else "power_lost"
-
-    @property
-    def valid(self):
-        return self.is_set
-
-    def now(self):
-        return int(time.time() + self.offset) if self.is_set else None
-
-    def set(self, epoch):
-        self.sets.append((epoch, time.time()))
-        self.offset = epoch - time.time()
-        self.is_set = True
-
-
-class CountingFS(vault_mod.OsFS):
-    def __init__(self):
-        self.writes = 0
-
-    def open(self, path, mode):
-        # Vault writes only: the password record also keeps the highest time seen.
-        if "w" in mode and "vault" in path:
-            self.writes += 1
-        return vault_mod.OsFS.open(self, path, mode)
-
-
-class Approver:
-    """The person at the fob, saying yes to every prompt (kept in `prompts`)."""
-
-    def __init__(self):
-        self.prompts = []
-        self.answer = None
-
-    def ask(self, prompt):
-        self.prompts.append(prompt)
-        self.answer = True
-
-    def cancel(self):
-        self.answer = None
-
-    def notify(self, text):
-        pass
-
-
-class _Port:
-    """What Protocol reads from: bytes received so far on the socket."""
-
-    def __init__(self, conn):
-        self.conn = conn
-        self.buf = b""
-
-    @property
-    def in_waiting(self):
-        return len(self.buf)
-
-    def read(self, n):
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def write(self, data):
-        self.conn.sendall(data)
-        return len(data)
-
-
-class FakeFob:
-    def __init__(self, root, clock=None):
-        self.fs = CountingFS()
-        self.vault = vault_mod.Vault(str(root), fs=self.fs)
-        self.vault.load()
-        self.clock = clock or FakeClock()
-        self.requests = 0
-        self.presence = Approver()
-        self.srv = socket.socket()
-        self.srv.bind(("127.0.0.1", 0))
-        self.srv.listen(4)
-        self.url = "socket://127.0.0.1:%d" % self.srv.getsockname()[1]
-        self._stop = False
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while not self._stop:
-            ready, _, _ = select.select([self.srv], [], [], 0.05)
-            if not ready:
-                continue
-            conn, _ = self.srv.accept()
-            port = _Port(conn)
-            proto = protocol_mod.Protocol(port, self.vault, self.clock,
-                                          {"serial": "fake0001", "board": "test"},
-                                          presence=self.presence)
-            with conn:
-                while not self._stop:
-                    ready, _, _ = select.select([conn], [], [], 0.002)
-                    if ready:
-                        try:
-                            data = conn.recv(4096)
-                        except OSError:
-                            break
-                        if not data:
-                            break
-                        port.buf += data
-                    try:
-                        proto.poll()
-                    except OSError:
-                        break
-            self.requests += proto.requests
-
-    def stop(self):
-        self._stop = True
-        self.thread.join(2)
-        self.srv.close()
-
-
 @pytest.fixture
-def fob(tmp_path):
-    f = FakeFob(tmp_path)
-    yield f
-    f.stop()
+def fob(socket_fob):
+    return socket_fob
 
 
 def run(fob, *args, input=None):
-    result = CliRunner().invoke(main, ["--port", fob.url, *args], input=input)
-    return result
+    return Cli(fob.url)(*args, input=input)
 
 
 def run_json(fob, *args, input=None):
-    result = run(fob, "--json", *args, input=input)
-    assert result.exit_code == 0, result.output + result.stderr
-    return json.loads(result.stdout)
+    return Cli(fob.url).json(*args, input=input)
 
 
 def add(fob, label, secret=SECRET, *extra):
@@ -301,14 +166,14 @@ def test_add_with_clock_not_set_stores_but_warns(tmp_path):
 
 def test_add_json_output(fob):
     out = run_json(fob, "add", "Ex:bob", SECRET)
-    assert out["index"] == 0 and out["verified"] is True and out["name"] == "bob"
+    assert out["index"] == 1 and out["verified"] is True and out["name"] == "bob"
 
 
 def test_add_verification_tolerates_a_period_boundary(fob, monkeypatch):
     """The fob answers in the next period: still accepted."""
-    import otpfob.cli as cli
+    from otpfob import codecheck
 
-    real = cli.time.time
+    real = codecheck.time.time
     calls = []
 
     def boundary_time():
@@ -317,7 +182,7 @@ def test_add_verification_tolerates_a_period_boundary(fob, monkeypatch):
         calls.append(t)
         return (t // 30) * 30 + 29.999 if len(calls) == 1 else t
 
-    monkeypatch.setattr(cli.time, "time", boundary_time)
+    monkeypatch.setattr(codecheck.time, "time", boundary_time)
     fob.clock.offset = 0
     result = run(fob, "add", "alice", SECRET)
     assert result.exit_code == 0, result.stderr
@@ -412,7 +277,7 @@ def test_hash_index_query(stocked):
 
 def test_delete_asks_for_confirmation(stocked):
     result = run(stocked, "delete", "gitlab", input="n\n")
-    assert result.exit_code == 1 and "nothing changed" in result.stderr
+    assert result.exit_code == 3 and "nothing changed" in result.stderr
     assert len(stocked.vault.accounts) == 4
     result = run(stocked, "delete", "gitlab", input="y\n")
     assert result.exit_code == 0, result.stderr
@@ -421,7 +286,7 @@ def test_delete_asks_for_confirmation(stocked):
 
 def test_delete_under_json_needs_force(stocked):
     result = run(stocked, "--json", "delete", "gitlab")
-    assert result.exit_code == 1 and "--force" in result.stderr
+    assert result.exit_code == 3 and "--force" in result.stderr
     out = run_json(stocked, "delete", "gitlab", "--force")
     assert out["name"] == "octocat" and out["issuer"] == "GitLab"
 
@@ -441,7 +306,7 @@ def test_rename_onto_existing_is_refused(stocked):
 
 def test_reset_confirms_then_erases(stocked):
     result = run(stocked, "reset", input="n\n")
-    assert result.exit_code == 1 and len(stocked.vault.accounts) == 4
+    assert result.exit_code == 3 and len(stocked.vault.accounts) == 4
     result = run(stocked, "reset", "--force")
     assert result.exit_code == 0, result.stderr
     assert "Erased 4" in result.stdout and stocked.vault.accounts == []
@@ -719,7 +584,7 @@ def test_refused_port_is_one_line_error():
     port = s.getsockname()[1]
     s.close()
     result = CliRunner().invoke(main, ["--port", "socket://127.0.0.1:%d" % port, "list"])
-    assert result.exit_code == 1
+    assert result.exit_code == 4
     assert result.stderr.startswith("otpfob: error: ") and result.stderr.count("\n") == 1
 
 
@@ -731,7 +596,7 @@ def test_silent_port_times_out():
         result = CliRunner().invoke(main, ["--timeout", "0.3", "--port",
                                            "socket://127.0.0.1:%d" % srv.getsockname()[1],
                                            "list"])
-        assert result.exit_code == 1 and "no reply" in result.stderr
+        assert result.exit_code == 4 and "no reply" in result.stderr
     finally:
         srv.close()
 

@@ -30,14 +30,14 @@ def invoke(args, ports, monkeypatch, **kw):
 
 def test_no_fob_plugged_in(monkeypatch):
     result = invoke(["list"], [], monkeypatch)
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # no fob
     assert result.stderr == ("otpfob: error: no fob found: plug it in, or give --port (a device "
                              "path or a pyserial URL such as socket://HOST:PORT)\n")
 
 
 def test_several_fobs_under_json_is_an_error_naming_them(monkeypatch):
     result = invoke(["--json", "list"], _fob(0) + _fob(1), monkeypatch)
-    assert result.exit_code == 1
+    assert result.exit_code == 4
     assert "/dev/ttyACM1" in result.stderr and "/dev/ttyACM3" in result.stderr
     assert "--port" in result.stderr
 
@@ -45,13 +45,13 @@ def test_several_fobs_under_json_is_an_error_naming_them(monkeypatch):
 def test_discovered_port_is_opened(monkeypatch, tmp_path):
     result = invoke(["list"], [_port(str(tmp_path / "gone"), "CircuitPython CDC2 data", "X")],
                     monkeypatch)
-    assert result.exit_code == 1 and "no such port" in result.stderr and "gone" in result.stderr
+    assert result.exit_code == 4 and "no such port" in result.stderr and "gone" in result.stderr
 
 
 def test_port_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("OTPFOB_PORT", str(tmp_path / "envport"))
     result = CliRunner().invoke(main, ["list"])
-    assert result.exit_code == 1 and "envport" in result.stderr
+    assert result.exit_code == 4 and "envport" in result.stderr
 
 
 @pytest.mark.skipif(os.name != "posix", reason="exclusive tty locks are POSIX")
@@ -63,7 +63,7 @@ def test_busy_port_is_reported(monkeypatch):
     holder = serial.Serial(path, exclusive=True)
     try:
         result = CliRunner().invoke(main, ["--port", path, "list"])
-        assert result.exit_code == 1
+        assert result.exit_code == 4
         assert "busy" in result.stderr and path in result.stderr
         assert result.stderr.count("\n") == 1
     finally:

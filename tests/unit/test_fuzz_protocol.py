@@ -48,7 +48,7 @@ def documented_codes():
 CODES = documented_codes()
 
 
-from test_protocol import FakePort  # noqa: E402
+from fakes import FakePort  # noqa: E402
 
 
 class Port(FakePort):

@@ -4,7 +4,8 @@ import sys
 import types
 
 import pytest
-from otpfob import auth, cli, keystore
+from otpfob import auth, keystore
+from otpfob.cli import password as password_commands
 
 
 @pytest.fixture
@@ -52,4 +53,4 @@ def test_a_keyring_without_backend_counts_as_none(fake_keyring, monkeypatch):
 
 
 def test_cli_default_iterations_match_the_auth_module():
-    assert cli.DEFAULT_ITERATIONS == auth.ITERATIONS
+    assert password_commands.DEFAULT_ITERATIONS == auth.ITERATIONS

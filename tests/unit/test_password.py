@@ -11,7 +11,7 @@ from fob.protocol import Protocol
 from fob.vault import Account
 from otpfob import auth
 from otpfob.client import FobClient, FobError
-from test_protocol import SECRET, T0, Fob
+from fakes import SECRET, T0, Fob
 
 ITER = auth.ITERATIONS_MIN   # keeps each login to a few milliseconds here
 

@@ -1,7 +1,6 @@
 """The wire protocol: JSON lines in, one reply per line out, never a secret, never a crash."""
 
 import base64
-import copy
 import hashlib
 import hmac
 import json
@@ -10,184 +9,12 @@ import struct
 import pyotp
 import pytest
 from fob import otp, protocol
-from fob.protocol import MAX_LINE, Protocol
-from fob.vault import Account, Vault
+from fob.protocol import MAX_LINE
+from fob.vault import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-T0 = 1800000000
-SECRET_B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"    # 20 bytes
-SECRET = base64.b32decode(SECRET_B32)
-
-
-# -- fakes ---------------------------------------------------------------------------
-
-class FakePort:
-    def __init__(self):
-        self.inbox = bytearray()
-        self.out = bytearray()
-
-    @property
-    def in_waiting(self):
-        return len(self.inbox)
-
-    def read(self, n):
-        data = bytes(self.inbox[:n])
-        del self.inbox[:n]
-        return data
-
-    def write(self, data):
-        self.out += data
-        return len(data)
-
-    def take(self):
-        out = bytes(self.out)
-        self.out.clear()
-        return out
-
-
-class FakeClock:
-    def __init__(self, t=T0):
-        self.t = t
-        self.reason = "ok"
-        self.fail = False
-
-    @property
-    def valid(self):
-        return self.reason == "ok"
-
-    def now(self):
-        return self.t if self.valid else None
-
-    def set(self, t):
-        if self.fail:
-            raise OSError(5, "I2C")
-        self.t = t
-        self.reason = "ok"
-
-
-class MemFile:
-    def __init__(self, fs, path, mode):
-        if "r" in mode and path not in fs.files:
-            raise OSError(2, "no such file")
-        if "w" in mode:
-            fs.files[path] = bytearray()
-        self.buf = fs.files[path]
-        self.pos = 0
-
-    def read(self, n):
-        data = bytes(self.buf[self.pos:self.pos + n])
-        self.pos += len(data)
-        return data
-
-    def write(self, data):
-        self.buf[self.pos:self.pos + len(data)] = data
-        self.pos += len(data)
-        return len(data)
-
-    def flush(self):
-        pass
-
-    def close(self):
-        pass
-
-
-class MemFS:
-    def __init__(self):
-        self.files = {}
-        self.writes = 0
-        self.broken = False
-
-    def open(self, path, mode):
-        if self.broken and ("w" in mode or "+" in mode):
-            raise OSError(5, "flash failed")
-        if "w" in mode:
-            self.writes += 1
-        return MemFile(self, path, mode)
-
-    def size(self, path):
-        f = self.files.get(path)
-        return None if f is None else len(f)
-
-    def sync(self):
-        pass
-
-
-class FakePresence:
-    """The person at the fob: answers every prompt with `reply` (None: never answers)."""
-
-    def __init__(self, reply=True):
-        self.reply = reply
-        self.prompts = []
-        self.notices = []
-        self.answer = None
-
-    def ask(self, prompt):
-        self.prompts.append(prompt)
-        self.answer = self.reply
-
-    def cancel(self):
-        self.answer = None
-
-    def notify(self, text):
-        self.notices.append(text)
-
-
-class Fob:
-    def __init__(self, accounts=(), presence=True):
-        self.port = FakePort()
-        self.fs = MemFS()
-        self.vault = Vault("/", self.fs)
-        self.vault.load()
-        for a in accounts:
-            self.vault.add(a)
-        self.clock = FakeClock()
-        self.presence = FakePresence(presence)
-        self.proto = Protocol(self.port, self.vault, self.clock,
-                              {"serial": "e661abcd", "board": "Test board",
-                               "display": "128x64", "buttons": ["A", "B"]},
-                              presence=self.presence)
-        self.interim = []
-        # The first request records the time seen in the password record: done here, so
-        # tests count only the writes their requests make.
-        self.proto.guard.see_time(self.clock.now())
-        self.fs.writes = 0
-
-    def run(self, max_polls=10000):
-        """Poll until nothing is waiting and no reply is half written."""
-        for _ in range(max_polls):
-            self.proto.poll()
-            if not self.port.inbox and not self.proto.pending:
-                return
-        raise AssertionError("protocol did not go idle")
-
-    def replies(self):
-        text = self.port.take().decode("utf-8")
-        assert text == "" or text.endswith("\n")
-        return [json.loads(line) for line in text.splitlines()]
-
-    def send(self, data):
-        if isinstance(data, dict):
-            data = json.dumps(data).encode() + b"\n"
-        self.port.inbox += data
-        self.run()
-        return self.replies()
-
-    def call(self, cmd, **args):
-        req = {"id": 1, "cmd": cmd}
-        req.update(args)
-        out = self.send(req)
-        # A request that needs a press answers twice: "pending" first, then the result.
-        self.interim = [r for r in out if "pending" in r]
-        out = [r for r in out if "pending" not in r]
-        assert len(out) == 1 and out[0]["id"] == 1
-        return out[0]
-
-    def state(self):
-        # The vault's files; the password record (guard_*.bin) also keeps the highest time
-        # seen, so it may change on any request.
-        return ([copy.copy(a.__dict__) for a in self.vault.accounts],
-                {k: copy.deepcopy(v) for k, v in self.fs.files.items() if "vault" in k})
+from fakes import SECRET, SECRET_B32, T0, FakePort, Fob
 
 
 def ok(reply):

@@ -56,7 +56,7 @@ def test_the_host_is_offered_exactly_the_layouts_the_fob_can_type():
 # -- the commands -----------------------------------------------------------------------------
 
 # The protocol tests' port: bytes in, bytes out.
-from test_protocol import FakePort as Port  # noqa: E402
+from fakes import FakePort as Port  # noqa: E402
 
 
 class Clock:

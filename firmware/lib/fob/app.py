@@ -144,4 +144,5 @@ def main(cfg):
     gc.collect()
     while True:
         app.step()
-        time.sleep(LOOP_SLEEP)
+        if app.protocol is None or not app.protocol.streaming:
+            time.sleep(LOOP_SLEEP)

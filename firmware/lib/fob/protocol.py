@@ -160,6 +160,12 @@ class Protocol:
                 or self._buf.find(b"\n") >= 0)
 
     @property
+    def streaming(self):
+        """True while a long reply is half written: the main loop then goes on without its
+        idle sleep, so 200 codes take 100 passes, not 100 sleeps."""
+        return self._job is not None
+
+    @property
     def staged(self):
         """How many accounts a staged add_many batch holds (0 when none)."""
         return len(self._stage[_S_ACCOUNTS]) if self._stage is not None else 0

@@ -1,0 +1,92 @@
+"""Commands about the fob as a whole: info, reset, selftest."""
+
+import click
+
+from .clock import clock_estimate, estimate_text
+from .util import ExpectedError, confirm, pass_state, plural, utc
+
+
+@click.command()
+@pass_state
+def info(state):
+    """Show the fob's identity, capacity and clock.
+
+    Example: otpfob info --json
+    """
+    reply = state.client().info()
+    data = {k: v for k, v in reply.items() if k not in ("id", "ok")}
+    est = clock_estimate(state, data.get("serial"), data.get("aging"))
+    if state.json:
+        data["clock_estimate"] = None if est is None else {
+            k: (None if v is None else round(v, 4 if k != "ppm" else 3))
+            for k, v in est.items()}
+        state.emit_json(data)
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("Serial", data.get("serial")),
+        ("Board", data.get("board")),
+        ("Firmware", "%s (protocol %s)" % (data.get("firmware"), data.get("protocol"))),
+        ("Accounts", "%s of %s" % (data.get("accounts"), data.get("capacity"))),
+        ("Flash", "%s bytes used, %s free" % (data.get("bytes_used"), data.get("bytes_free"))),
+        ("Time", utc(data.get("time")) if data.get("time") is not None
+         else "not set (%s)" % data.get("clock")),
+        ("Clock error", estimate_text(est) if data.get("time") is not None
+         else "the clock is not set: otpfob time set"),
+        ("Aging offset", data.get("aging")),
+        ("Password", ("set, %s left before the fob erases itself"
+                      % plural(data.get("tries_left") or 0, "try", "tries"))
+         if data.get("password") else "none"),
+        ("Press to add", "no (turned off by the admin)" if data.get("add_presence") is False
+         else "yes"),
+    ]
+    for key, value in rows:
+        table.add_row(key, "" if value is None else str(value))
+    state.console().print(table)
+
+
+@click.command()
+@click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def reset(state, force):
+    """Erase every account on the fob (and its password; a press on the fob confirms).
+
+    Example: otpfob reset --force
+    """
+    client = state.client()
+    # info, not list: a fob whose password is forgotten can still be reset (on the fob).
+    count = client.info()["accounts"]
+    confirm(state, "Erase %s and the password on the fob? This cannot be undone."
+            % ("all " + plural(count, "account") if count != 1 else "1 account"), force)
+    reply = client.reset()
+    if state.json:
+        state.emit_json({"erased": count, "accounts": reply.get("accounts", 0)})
+    else:
+        state.note("Erased %s." % plural(count, "account"))
+
+
+@click.command()
+@pass_state
+def selftest(state):
+    """Run the RFC 4226 / 6238 test vectors on the fob's OTP engine.
+
+    Example: otpfob selftest
+    """
+    reply = state.client().selftest()
+    checks = reply.get("checks", [])
+    passed = bool(reply.get("pass"))
+    if state.json:
+        state.emit_json({"pass": passed, "checks": checks})
+    else:
+        for c in checks:
+            line = "%s  %s" % ("ok  " if c.get("pass") else "FAIL", c.get("name"))
+            if not c.get("pass"):
+                line += " (expected %s, got %s)" % (c.get("expected"), c.get("got"))
+            click.echo(line)
+        state.note("%s, %s." % (plural(len(checks), "check"), "all passed" if passed else "FAILED"))
+    if not passed:
+        raise ExpectedError("the fob's self-test failed")

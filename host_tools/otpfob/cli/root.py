@@ -1,0 +1,152 @@
+"""The `otpfob` group: global options, lazily loaded commands, and the command modules.
+
+Start-up time matters (`otpfob code` is typed many times a day), so only click is imported
+here; rich, pyserial, Pillow and zxing-cpp are imported inside the commands that use them,
+and the `sim`, `deploy` and `fleet` commands are loaded only when invoked.
+"""
+
+import importlib
+
+import click
+
+from . import accounts, clock, device, importer, password, settings
+from .util import (EXIT_ERROR, ExpectedError, State, add_global_options, explain,
+                   expected_error_types, one_line)
+
+# name -> (module, attribute, short help shown by --help without importing the module)
+LAZY_COMMANDS = {
+    "deploy": ("otpfob.deploy", "deploy_command", "Copy the firmware to a CIRCUITPY drive."),
+    "fleet": ("otpfob.fleet", "fleet", "Provision many fobs for many users (Entra ID CSV)."),
+    "sim": ("otpfob.sim.command", "sim", "Run the simulated fob (terminal or headless)."),
+}
+
+
+class FobGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(set(click.Group.list_commands(self, ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx, name):
+        cmd = click.Group.get_command(self, ctx, name)
+        if cmd is not None or name not in LAZY_COMMANDS:
+            return cmd
+        module, attr, _ = LAZY_COMMANDS[name]
+        try:
+            cmd = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ExpectedError("the %s command is not available in this installation (%s)"
+                                % (name, exc)) from None
+        add_short_flags(cmd)
+        add_examples(cmd, name)
+        if name in LAZY_GLOBALS:
+            add_global_options(cmd, LAZY_GLOBALS[name])
+        return cmd
+
+    def format_commands(self, ctx, formatter):
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS and name not in self.commands:
+                rows.append((name, LAZY_COMMANDS[name][2]))
+                continue
+            cmd = click.Group.get_command(self, ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(formatter.width - 20)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return click.Group.make_context(self, info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.ClickException as exc:
+            raise one_line(exc) from None
+
+    def invoke(self, ctx):
+        # Every command's errors end here, so all of them (usage errors, deploy's, fleet's)
+        # come out as one line and an exit status of their kind.
+        try:
+            return click.Group.invoke(self, ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.ClickException as exc:
+            raise one_line(exc, ctx) from None
+        except click.Abort:
+            raise ExpectedError("aborted", EXIT_ERROR) from None
+        except Exception as exc:
+            if isinstance(exc, expected_error_types()):
+                raise explain(exc) from None
+            raise
+
+
+# Long options of the lazily loaded commands that get the short flag the rest have.
+SHORT_FLAGS = {"--force": "-f", "--json": "-j", "--port": "-p", "--password": "-P"}
+
+# The global options a lazily loaded command also takes after its name (fleet reports in
+# JSON; deploy and sim neither talk to a fob's data channel nor print JSON).
+LAZY_GLOBALS = {"fleet": ("--json",)}
+
+# Examples for the lazily loaded commands whose own help has none.
+LAZY_EXAMPLES = {
+    "deploy": "Example: otpfob deploy --drive /media/$USER/CIRCUITPY --dry-run",
+    "fleet": "Example: otpfob fleet provision --users users.csv --issuer Example "
+             "--out entra.csv",
+    "fleet provision": "Example: otpfob fleet provision --users users.csv --issuer Example "
+                       "--out entra.csv --fob /dev/ttyACM1 --fob /dev/ttyACM3",
+    "sim": "Example: otpfob sim --demo --state ~/.otpfob-sim",
+}
+
+
+def add_examples(cmd, path):
+    if path in LAZY_EXAMPLES and "Example" not in (cmd.help or "") + (cmd.epilog or ""):
+        cmd.epilog = LAZY_EXAMPLES[path]
+    for name, sub in getattr(cmd, "commands", {}).items():
+        add_examples(sub, path + " " + name)
+
+
+def add_short_flags(cmd):
+    """Give a command's (and its subcommands') long options their usual short flag when it
+    is free."""
+    used = {o for p in cmd.params for o in p.opts + p.secondary_opts}
+    for param in cmd.params:
+        for long, short in SHORT_FLAGS.items():
+            if long in param.opts and short not in used:
+                param.opts.append(short)
+                used.add(short)
+    for sub in getattr(cmd, "commands", {}).values():
+        add_short_flags(sub)
+
+
+@click.group(cls=FobGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-p", "--port", envvar="OTPFOB_PORT", metavar="PORT|URL",
+              help="Device path or pyserial URL (socket://HOST:PORT) of the fob's data "
+                   "channel. Found by its USB interface when omitted. Env: OTPFOB_PORT.")
+@click.option("-j", "--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--timeout", type=float, default=5.0, show_default=True, envvar="OTPFOB_TIMEOUT",
+              help="Seconds to wait for each reply.")
+@click.option("-P", "--password", envvar="OTPFOB_PASSWORD", metavar="PASSWORD",
+              help="The fob's management password, when it has one (else asked for). "
+                   "Env: OTPFOB_PASSWORD.")
+@click.version_option(package_name="otpfob", message="otpfob %(version)s")
+@click.pass_context
+def main(ctx, port, as_json, timeout, password):
+    """Provision and use an otpfob TOTP token.
+
+    QUERY arguments match "issuer:name" as a case-insensitive substring; an exact match
+    wins, and #N picks the N-th account of `otpfob list` (the `index` --json prints).
+    --json, --port and --password may also follow the command (`otpfob list -j`).
+    Exit status: 0 ok, 1 error, 2 usage, 3 refused on the fob or not confirmed, 4 no fob.
+
+    \b
+    Examples:
+      otpfob add GitHub:octocat          (asks for the secret)
+      otpfob code -s github              (just the code, for scripts)
+    """
+    ctx.obj = State(ctx, port, as_json, timeout, password)
+
+
+for command in (device.info, accounts.list_, accounts.add, importer.import_, accounts.code,
+                accounts.delete, accounts.rename, settings.settings_group, clock.time_group,
+                device.reset, device.selftest, password.password_group):
+    main.add_command(command)
+    add_global_options(command)

@@ -1,0 +1,357 @@
+"""Helpers every command module shares: the error type, the per-invocation state and the
+connection it opens, and how accounts are named, matched and shown."""
+
+import json
+import sys
+import time
+
+import click
+
+from ..codecheck import group_code  # noqa: F401 - shown by several commands
+
+
+# Exit statuses (docs/admin.md lists them for scripts).
+EXIT_OK = 0
+EXIT_ERROR = 1          # anything else that went wrong
+EXIT_USAGE = 2          # the command line itself is wrong
+EXIT_REFUSED = 3        # refused on the fob, or not confirmed at the prompt / under --json
+EXIT_NO_FOB = 4         # no fob found, the port cannot be opened, or the fob does not answer
+
+# FobError codes that say the person at the fob (or at the prompt) said no.
+_REFUSED_CODES = ("refused", "presence_timeout")
+# ... and the hint that names the fix, where the fob's message does not.
+_FOB_HINTS = {
+    "clock_not_set": "run `otpfob time set`",
+    "no_password": "`otpfob password set` gives the fob one",
+    "full": "`otpfob delete` makes room",
+    "unknown_command": "update the fob's firmware with `otpfob deploy`",
+}
+
+
+class ExpectedError(click.ClickException):
+    """An error the user can act on: one line on stderr, no traceback, and the exit status
+    that says which kind (EXIT_*)."""
+
+    def __init__(self, message, exit_code=EXIT_ERROR):
+        click.ClickException.__init__(self, message)
+        self.exit_code = exit_code
+
+    def show(self, file=None):
+        click.echo("otpfob: error: %s" % self.format_message(), err=True)
+
+
+def expected_error_types():
+    # Only modules already loaded can have raised; importing the rest here would cost time.
+    types = []
+    for module, name in (("otpfob.transport", "TransportError"), ("otpfob.client", "FobError"),
+                         ("otpfob.otpauth", "OtpauthError"), ("otpfob.qr", "QrError"),
+                         ("otpfob.auth", "PasswordError"),
+                         ("otpfob.keystore", "KeystoreError"),
+                         ("otpfob.deploy", "DeployError"), ("otpfob.fleet", "FleetError"),
+                         ("otpfob.calibration", "CalibrationError")):
+        mod = sys.modules.get(module)
+        if mod is not None and hasattr(mod, name):
+            types.append(getattr(mod, name))
+    return tuple(types)
+
+
+def explain(exc):
+    """The ExpectedError for an error of a known kind (a transport, fob or input error),
+    with the exit status of its kind and the fix when the message does not name one."""
+    if isinstance(exc, ExpectedError):
+        return exc
+    message = str(exc)
+    kind = type(exc).__name__
+    if kind == "TransportError":
+        return ExpectedError(message, EXIT_NO_FOB)
+    if kind == "FobError":
+        code = getattr(exc, "code", None)
+        message = getattr(exc, "message", message)
+        if code == "timeout":
+            return ExpectedError(message, EXIT_NO_FOB)
+        if code in _REFUSED_CODES:
+            return ExpectedError(message, EXIT_REFUSED)
+        hint = _FOB_HINTS.get(code)
+        if hint and "otpfob " not in message:
+            message = "%s; %s" % (message, hint)
+    return ExpectedError(message)
+
+
+def one_line(exc, ctx=None):
+    """Any click error as an ExpectedError: usage errors as one line naming --help."""
+    if isinstance(exc, ExpectedError):
+        return exc
+    message = exc.format_message().strip().rstrip(".")
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    message = " ".join(message.split())
+    if isinstance(exc, click.UsageError):
+        ctx = exc.ctx or ctx
+        if ctx is not None:
+            # The program is otpfob whatever name it was started by (python -m, a runner).
+            path = ["otpfob"] + ctx.command_path.split()[1:]
+            message += "; see `%s --help`" % " ".join(path)
+        return ExpectedError(message, EXIT_USAGE)
+    return ExpectedError(message, exc.exit_code or EXIT_ERROR)
+
+
+def plural(n, word, many=None):
+    """ "1 account", "2 accounts", "0 accounts"."""
+    return "%d %s" % (n, word if n == 1 else (many or word + "s"))
+
+
+class State:
+    """Per-invocation settings and the lazily opened connection to the fob."""
+
+    def __init__(self, ctx, port, as_json, timeout, password=None):
+        self.ctx = ctx
+        self.port = port
+        self.json = as_json
+        self.timeout = timeout
+        self.password = password
+        self._client = None
+        self._activity = None
+
+    @property
+    def interactive(self):
+        return not self.json and sys.stdin.isatty()
+
+    def client(self):
+        if self._client is None:
+            from ..client import FobClient
+            from ..transport import connect
+
+            check_port(self.port)
+            transport = connect(self.port, choose=self._choose if self.interactive else None)
+            self._client = FobClient(transport, timeout=self.timeout)
+            self._client.on_prompt = self._press_prompt
+            self._client.password_provider = self.get_password
+            self.ctx.call_on_close(self._client.close)
+        return self._client
+
+    def _press_prompt(self, prompt):
+        self._stderr("Press the button on the fob to confirm (A = yes, B = no): %s" % prompt)
+
+    def _stderr(self, text):
+        if self._activity is not None:
+            self._activity.print(text)
+        else:
+            click.echo(text, err=True)
+
+    def activity(self, text, total=None):
+        """A transient progress line on stderr for long work (a bar when `total` is known):
+        only on a terminal, never under --json; messages meanwhile go above it."""
+        return Activity(self, text, total, live=not self.json and sys.stderr.isatty())
+
+    def get_password(self, client, what="Password"):
+        """The management password: --password / OTPFOB_PASSWORD, then the OS keyring
+        (entries made by `otpfob password remember`), then a hidden prompt."""
+        if self.password:
+            return self.password
+        from .. import keystore
+
+        serial = None
+        try:
+            serial = client.info().get("serial")
+        except Exception:
+            pass
+        stored = keystore.get(serial)
+        if stored:
+            return stored
+        if not sys.stdin.isatty() or self.json:
+            return None
+        return click.prompt(what + " of fob %s" % (serial or "?"), hide_input=True, err=True)
+
+    def _choose(self, ports):
+        from ..transport import describe
+
+        click.echo("Several fobs are connected:", err=True)
+        for i, p in enumerate(ports, 1):
+            click.echo("  %d. %s" % (i, describe(p)), err=True)
+        n = click.prompt("Which one", type=click.IntRange(1, len(ports)), err=True)
+        return ports[n - 1]
+
+    def emit_json(self, data):
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+    def console(self):
+        from rich.console import Console
+
+        return Console(highlight=False)
+
+    def warn(self, message):
+        self._stderr("otpfob: warning: %s" % message)
+
+    def note(self, message):
+        """Human progress messages; kept off stdout under --json so it stays parseable."""
+        if self.json:
+            self._stderr(message)
+        else:
+            click.echo(message)
+
+
+class Activity:
+    """What State.activity returns: a rich progress line while in the `with` block."""
+
+    def __init__(self, state, text, total, live):
+        self.state = state
+        self.text = text
+        self.total = total
+        self.live = live
+        self._progress = None
+        self._task = None
+
+    def __enter__(self):
+        if self.live:
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
+                                       SpinnerColumn, TextColumn)
+
+            columns = [SpinnerColumn(), TextColumn("{task.description}")]
+            if self.total is not None:
+                columns += [BarColumn(), MofNCompleteColumn()]
+            self._progress = Progress(*columns, console=Console(stderr=True, highlight=False),
+                                      transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.text, total=self.total)
+            self.state._activity = self
+        return self
+
+    def advance(self, n=1):
+        if self._progress is not None:
+            self._progress.advance(self._task, n)
+
+    def update(self, text):
+        if self._progress is not None:
+            self._progress.update(self._task, description=text)
+
+    def print(self, text):
+        if self._progress is not None:
+            self._progress.console.print(text, markup=False, highlight=False)
+        else:
+            click.echo(text, err=True)
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+            self.state._activity = None
+        return False
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def check_port(port):
+    """HOST:PORT without a scheme is the commonest slip: name the URL meant."""
+    import os
+    import re
+
+    if port and re.fullmatch(r"[\w.\-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5}", port) \
+            and not os.path.exists(port):
+        raise ExpectedError("no such port: %s; did you mean socket://%s?" % (port, port),
+                            EXIT_USAGE)
+
+
+def _set_on_state(attr):
+    def callback(ctx, param, value):
+        state = ctx.find_object(State)
+        if value and state is not None:
+            setattr(state, attr, value)
+        return value
+    return callback
+
+
+def _global_params():
+    # The global options again, after the command (`otpfob list -j`, as ykman and git
+    # take them); given there they win over the ones before it.
+    return [
+        click.Option(["-j", "--json", "_json"], is_flag=True, expose_value=False,
+                     callback=_set_on_state("json"),
+                     help="Machine-readable output (also before the command)."),
+        click.Option(["-p", "--port", "_port"], metavar="PORT|URL", expose_value=False,
+                     callback=_set_on_state("port"),
+                     help="The fob's data channel (also before the command)."),
+        click.Option(["-P", "--password", "_password"], metavar="PASSWORD",
+                     expose_value=False, callback=_set_on_state("password"),
+                     help="The fob's management password (also before the command)."),
+    ]
+
+
+def add_global_options(cmd, only=None):
+    """Add --json/-j, --port/-p and --password/-P (or those of `only`, long names) to a
+    command and its subcommands, where the command does not use the flag already."""
+    used = {o for p in cmd.params for o in p.opts + p.secondary_opts}
+    for param in _global_params():
+        if only is not None and not set(only).intersection(param.opts):
+            continue
+        if not used.intersection(param.opts):
+            cmd.params.append(param)
+    for sub in getattr(cmd, "commands", {}).values():
+        add_global_options(sub, only)
+
+
+def label_of(entry):
+    issuer = entry.get("issuer") or ""
+    return "%s:%s" % (issuer, entry["name"]) if issuer else entry["name"]
+
+
+def resolve(accounts, query):
+    """The one account QUERY names, or an ExpectedError listing the candidates."""
+    q = query.strip().lower()
+    if q.startswith("#") and q[1:].isdigit():
+        n = int(q[1:])
+        if not 1 <= n <= len(accounts):
+            raise ExpectedError("no account #%d (the fob has %d)" % (n, len(accounts)))
+        return accounts[n - 1]
+    matches = [a for a in accounts if q in label_of(a).lower()]
+    if not matches:
+        raise ExpectedError("no account matches %r" % query)
+    if len(matches) == 1:
+        return matches[0]
+    for key in (label_of, lambda a: a["name"], lambda a: a.get("issuer") or ""):
+        exact = [a for a in matches if key(a).lower() == q]
+        if len(exact) == 1:
+            return exact[0]
+    raise ExpectedError("%r is ambiguous; it matches %s" % (
+        query, ", ".join(label_of(a) for a in matches)))
+
+
+def filter_accounts(accounts, query):
+    if query is None:
+        return list(accounts)
+    q = query.strip().lower()
+    if q.startswith("#") and q[1:].isdigit():
+        return [resolve(accounts, query)]
+    exact = [a for a in accounts if label_of(a).lower() == q]
+    if exact:
+        return exact
+    matches = [a for a in accounts if q in label_of(a).lower()]
+    if not matches:
+        raise ExpectedError("no account matches %r" % query)
+    return matches
+
+
+def utc(epoch):
+    if epoch is None:
+        return "not set"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
+
+
+def confirm(state, question, force):
+    if force:
+        return
+    if state.json:
+        raise ExpectedError("refusing without confirmation under --json; add --force (-f)",
+                            EXIT_REFUSED)
+    if not click.confirm(question, default=False, err=True):
+        raise ExpectedError("not confirmed; nothing changed", EXIT_REFUSED)
+
+
+def numbered(entry):
+    """An account as JSON shows it: `index` is the N of #N (1 for the first account), the
+    same number `otpfob list` shows and QUERY takes."""
+    out = {k: v for k, v in entry.items() if k not in ("id", "ok")}
+    if isinstance(out.get("index"), int):
+        out["index"] += 1
+    return out

@@ -1,0 +1,93 @@
+"""The code check after an account is added: the fob's code against this computer's.
+
+The host computes the code with the firmware's own OTP engine, so a mismatch means the fob
+stored something else (or its clock is off), not that two implementations differ. Used by
+`otpfob add` and `otpfob fleet provision`; it needs no CLI.
+"""
+
+import sys
+import time
+
+
+def group_code(code):
+    """A code as people read it: "123 456", "1234 5678"; "-" for none."""
+    if code is None:
+        return "-"
+    if len(code) == 6:
+        return code[:3] + " " + code[3:]
+    if len(code) == 8:
+        return code[:4] + " " + code[4:]
+    if len(code) == 7:
+        return code[:3] + " " + code[3:]
+    return code
+
+
+def firmware_engine():
+    """The firmware's own OTP engine, so the host checks codes with the code the fob runs."""
+    try:
+        from fob import otp  # noqa: F401 - already importable (tests, an installed firmware lib)
+
+        return otp
+    except ImportError:
+        pass
+    from pathlib import Path
+
+    lib = Path(__file__).resolve().parents[2] / "firmware" / "lib"
+    if (lib / "fob" / "otp.py").is_file():
+        sys.path.insert(0, str(lib))
+        try:
+            from fob import otp
+
+            return otp
+        except ImportError:
+            return None
+    return None
+
+
+def expected_codes(account, times):
+    otp = firmware_engine()
+    if otp is None:
+        return None
+    digits = 5 if account.algorithm == "STEAM" else account.digits
+    return {otp.totp(account.secret, int(t), digits=digits, period=account.period,
+                     algorithm=account.algorithm.lower()) for t in times}
+
+
+def verify_code(client, account, index):
+    """Ask the fob for the new account's code and compare with the host's own computation.
+
+    Returns (ok, message). Codes computed just before the request and just after the reply
+    are both accepted, so a period boundary between the two is not a mismatch.
+    """
+    from .client import FobError
+
+    before = time.time()
+    try:
+        reply = client.code(index)
+    except FobError as exc:
+        if exc.code == "clock_not_set":
+            return False, ("the fob's clock is not set, so its code could not be checked; "
+                           "run `otpfob time set`")
+        raise
+    after = time.time()
+    entry = (reply.get("codes") or [{}])[0]
+    got = entry.get("code")
+    expected = expected_codes(account, (before - 1, before, after, after + 1))
+    if expected is None:
+        return None, ("the firmware's OTP engine (firmware/lib/fob/otp.py) was not found, so "
+                      "the code was not checked; the fob shows %s" % group_code(got))
+    strict = expected_codes(account, (before, after))
+    if got in strict:
+        return True, "the fob's code %s matches" % group_code(got)
+    fob_time = reply.get("time")
+    if fob_time is not None:
+        # A whole-second reading t stands for somewhere in [t, t+1).
+        drift = fob_time + 0.5 - (before + after) / 2
+        if abs(drift) >= 1.5:
+            return False, ("the fob's code %s differs from this computer's %s: the fob's clock "
+                           "is off by %+.0f s; run `otpfob time set`"
+                           % (group_code(got), group_code(sorted(strict)[0]), drift))
+    if got in expected:
+        return True, "the fob's code %s matches (within a second)" % group_code(got)
+    return False, ("the fob's code %s differs from this computer's %s for the same secret"
+                   % (group_code(got), group_code(sorted(strict)[0])))

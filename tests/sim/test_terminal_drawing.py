@@ -1,0 +1,85 @@
+"""The simulator's terminal front end fits the window: braille at 80x24, quadrants in a
+medium window, 1:1 half blocks in a large one; no line is ever wider than the window."""
+
+import io
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from otpfob.sim.terminal import Terminal, braille, half_blocks, quadrants
+
+
+def fake_sim(width=128, height=64, lit=()):
+    rows = [[0] * width for _ in range(height)]
+    for x, y in lit:
+        rows[y][x] = 1
+    display = SimpleNamespace(width=width, rows=lambda: [list(r) for r in rows])
+    return SimpleNamespace(display=display, bus=SimpleNamespace(lock=threading.Lock()),
+                           world=SimpleNamespace(now=lambda: 1800000000.0),
+                           firmware_state="running", last_error=None, buttons=("A", "B"))
+
+
+def terminal(size, **kw):
+    info = ["otpfob sim: data /dev/pts/7",
+            "otpfob sim: firmware output in /home/someone/a/rather/long/path/to/the/state/"
+            "folder/.sim/console.log"]
+    return Terminal(fake_sim(**kw), out=io.StringIO(), info_lines=info, size=lambda: size)
+
+
+def test_braille_packs_2x4_pixels_per_cell_in_unicode_dot_order():
+    rows = [[1, 0], [0, 1], [0, 0], [1, 1]]
+    # dots 1 (0,0), 5 (1,1), 7 (0,3), 8 (1,3)
+    assert braille(rows) == [chr(0x2800 + 0x01 + 0x10 + 0x40 + 0x80)]
+    assert braille([[0] * 128 for _ in range(64)]) == [chr(0x2800) * 64] * 16
+
+
+def test_quadrants_and_half_blocks_cover_their_cells():
+    assert quadrants([[1, 0], [0, 1]]) == ["\u259a"]
+    assert quadrants([[1, 1], [1, 1]]) == ["\u2588"]
+    assert half_blocks([[1, 0], [0, 0]]) == ["\u2580 "]
+
+
+@pytest.mark.parametrize("size, drawing, body_rows", [
+    ((80, 24), "braille", 16), ((100, 40), "quadrant", 32), ((140, 45), "1:1", 32)])
+def test_the_drawing_fits_the_window(size, drawing, body_rows):
+    t = terminal(size, lit=[(0, 0), (127, 63)])
+    frame = t.frame(size)
+    assert t.drawing == drawing
+    assert sum(1 for ln in frame if ln.startswith("|")) == body_rows
+    assert len(frame) <= size[1]
+    assert max(len(ln) for ln in frame) < size[0]
+    assert any("q quits" in ln for ln in frame)
+
+
+@pytest.mark.parametrize("size, drawing, body_rows", [
+    ((80, 24), "quadrant", 16), ((80, 17), "braille", 8)])
+def test_a_128x32_panel_fits_too(size, drawing, body_rows):
+    t = terminal(size, height=32)
+    frame = t.frame(size)
+    assert t.drawing == drawing
+    assert sum(1 for ln in frame if ln.startswith("|")) == body_rows
+
+
+def test_a_tiny_window_is_cut_never_wrapped():
+    t = terminal((40, 10))
+    frame = t.frame((40, 10))
+    assert len(frame) == 10 and max(len(ln) for ln in frame) <= 39
+
+
+def test_a_resize_redraws_from_a_clean_screen():
+    sizes = [(80, 24)]
+    t = Terminal(fake_sim(), out=io.StringIO(), size=lambda: sizes[0])
+    t.draw()
+    t.out = io.StringIO()
+    t.draw()
+    assert t.out.getvalue() == ""          # nothing changed, nothing written
+    sizes[0] = (140, 45)
+    t.draw()
+    assert t.out.getvalue().startswith("\x1b[2J") and t.drawing == "1:1"
+
+
+def test_without_a_window_size_the_drawing_is_1_to_1():
+    t = Terminal(fake_sim(), out=io.StringIO(), size=lambda: None)
+    t.draw()
+    assert t.drawing == "1:1"

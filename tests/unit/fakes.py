@@ -1,0 +1,345 @@
+"""Fakes the unit tests share (conftest.py turns them into fixtures).
+
+FakePort, FakeClock, MemFS, FakePresence and Fob run the firmware's protocol in-process:
+bytes in, replies out, flash in memory. SocketFob is the CLI's counterpart: the real firmware protocol and vault behind a TCP port
+(socket://127.0.0.1:N), with a clock the test controls and a person who says yes to every
+press prompt. Cli runs `otpfob` in-process against it.
+"""
+
+import base64
+import copy
+import json
+import select
+import socket
+import threading
+import time
+
+from click.testing import CliRunner
+from fob import protocol as protocol_mod
+from fob import vault as vault_mod
+from fob.protocol import Protocol
+from fob.vault import Vault
+
+from otpfob.cli import main
+
+
+T0 = 1800000000
+SECRET_B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"    # 20 bytes
+SECRET = base64.b32decode(SECRET_B32)
+
+
+class FakePort:
+    def __init__(self):
+        self.inbox = bytearray()
+        self.out = bytearray()
+
+    @property
+    def in_waiting(self):
+        return len(self.inbox)
+
+    def read(self, n):
+        data = bytes(self.inbox[:n])
+        del self.inbox[:n]
+        return data
+
+    def write(self, data):
+        self.out += data
+        return len(data)
+
+    def take(self):
+        out = bytes(self.out)
+        self.out.clear()
+        return out
+
+
+class FakeClock:
+    def __init__(self, t=T0):
+        self.t = t
+        self.reason = "ok"
+        self.fail = False
+
+    @property
+    def valid(self):
+        return self.reason == "ok"
+
+    def now(self):
+        return self.t if self.valid else None
+
+    def set(self, t):
+        if self.fail:
+            raise OSError(5, "I2C")
+        self.t = t
+        self.reason = "ok"
+
+
+class MemFile:
+    def __init__(self, fs, path, mode):
+        if "r" in mode and path not in fs.files:
+            raise OSError(2, "no such file")
+        if "w" in mode:
+            fs.files[path] = bytearray()
+        self.buf = fs.files[path]
+        self.pos = 0
+
+    def read(self, n):
+        data = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += len(data)
+        return data
+
+    def write(self, data):
+        self.buf[self.pos:self.pos + len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class MemFS:
+    def __init__(self):
+        self.files = {}
+        self.writes = 0
+        self.broken = False
+
+    def open(self, path, mode):
+        if self.broken and ("w" in mode or "+" in mode):
+            raise OSError(5, "flash failed")
+        if "w" in mode:
+            self.writes += 1
+        return MemFile(self, path, mode)
+
+    def size(self, path):
+        f = self.files.get(path)
+        return None if f is None else len(f)
+
+    def sync(self):
+        pass
+
+
+class FakePresence:
+    """The person at the fob: answers every prompt with `reply` (None: never answers)."""
+
+    def __init__(self, reply=True):
+        self.reply = reply
+        self.prompts = []
+        self.notices = []
+        self.answer = None
+
+    def ask(self, prompt):
+        self.prompts.append(prompt)
+        self.answer = self.reply
+
+    def cancel(self):
+        self.answer = None
+
+    def notify(self, text):
+        self.notices.append(text)
+
+
+class Fob:
+    def __init__(self, accounts=(), presence=True):
+        self.port = FakePort()
+        self.fs = MemFS()
+        self.vault = Vault("/", self.fs)
+        self.vault.load()
+        for a in accounts:
+            self.vault.add(a)
+        self.clock = FakeClock()
+        self.presence = FakePresence(presence)
+        self.proto = Protocol(self.port, self.vault, self.clock,
+                              {"serial": "e661abcd", "board": "Test board",
+                               "display": "128x64", "buttons": ["A", "B"]},
+                              presence=self.presence)
+        self.interim = []
+        # The first request records the time seen in the password record: done here, so
+        # tests count only the writes their requests make.
+        self.proto.guard.see_time(self.clock.now())
+        self.fs.writes = 0
+
+    def run(self, max_polls=10000):
+        """Poll until nothing is waiting and no reply is half written."""
+        for _ in range(max_polls):
+            self.proto.poll()
+            if not self.port.inbox and not self.proto.pending:
+                return
+        raise AssertionError("protocol did not go idle")
+
+    def replies(self):
+        text = self.port.take().decode("utf-8")
+        assert text == "" or text.endswith("\n")
+        return [json.loads(line) for line in text.splitlines()]
+
+    def send(self, data):
+        if isinstance(data, dict):
+            data = json.dumps(data).encode() + b"\n"
+        self.port.inbox += data
+        self.run()
+        return self.replies()
+
+    def call(self, cmd, **args):
+        req = {"id": 1, "cmd": cmd}
+        req.update(args)
+        out = self.send(req)
+        # A request that needs a press answers twice: "pending" first, then the result.
+        self.interim = [r for r in out if "pending" in r]
+        out = [r for r in out if "pending" not in r]
+        assert len(out) == 1 and out[0]["id"] == 1
+        return out[0]
+
+    def state(self):
+        # The vault's files; the password record (guard_*.bin) also keeps the highest time
+        # seen, so it may change on any request.
+        return ([copy.copy(a.__dict__) for a in self.vault.accounts],
+                {k: copy.deepcopy(v) for k, v in self.fs.files.items() if "vault" in k})
+
+
+# -- the CLI's fob on a TCP port ------------------------------------------------------
+
+class FakeRtc:
+    """The DS3231 driver's aging offset, as protocol and provision reach it."""
+
+    def __init__(self, aging=0):
+        self.calibration = aging
+
+
+class WallClock:
+    """Laptop time plus an offset, or not set."""
+
+    def __init__(self, offset=0.0, valid=True, rtc=None):
+        self.offset = offset
+        self.is_set = valid
+        self.sets = []
+        if rtc is not None:
+            self.rtc = rtc
+
+    @property
+    def reason(self):
+        return "ok" if self.is_set else "power_lost"
+
+    @property
+    def valid(self):
+        return self.is_set
+
+    def now(self):
+        return int(time.time() + self.offset) if self.is_set else None
+
+    def set(self, epoch):
+        self.sets.append((epoch, time.time()))
+        self.offset = epoch - time.time()
+        self.is_set = True
+
+
+class CountingFS(vault_mod.OsFS):
+    def __init__(self):
+        self.writes = 0
+
+    def open(self, path, mode):
+        # Vault writes only: the password record also keeps the highest time seen.
+        if "w" in mode and "vault" in path:
+            self.writes += 1
+        return vault_mod.OsFS.open(self, path, mode)
+
+
+class Approver:
+    """The person at the fob, saying yes to every prompt (kept in `prompts`)."""
+
+    def __init__(self):
+        self.prompts = []
+        self.answer = None
+
+    def ask(self, prompt):
+        self.prompts.append(prompt)
+        self.answer = True
+
+    def cancel(self):
+        self.answer = None
+
+    def notify(self, text):
+        pass
+
+
+class _Port:
+    """What Protocol reads from: bytes received so far on the socket."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.buf = b""
+
+    @property
+    def in_waiting(self):
+        return len(self.buf)
+
+    def read(self, n):
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def write(self, data):
+        self.conn.sendall(data)
+        return len(data)
+
+
+class SocketFob:
+    def __init__(self, root, clock=None):
+        self.fs = CountingFS()
+        self.vault = vault_mod.Vault(str(root), fs=self.fs)
+        self.vault.load()
+        self.clock = clock or WallClock()
+        self.requests = 0
+        self.presence = Approver()
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(4)
+        self.url = "socket://127.0.0.1:%d" % self.srv.getsockname()[1]
+        self._stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self._stop:
+            ready, _, _ = select.select([self.srv], [], [], 0.05)
+            if not ready:
+                continue
+            conn, _ = self.srv.accept()
+            port = _Port(conn)
+            proto = protocol_mod.Protocol(port, self.vault, self.clock,
+                                          {"serial": "fake0001", "board": "test"},
+                                          presence=self.presence)
+            with conn:
+                while not self._stop:
+                    ready, _, _ = select.select([conn], [], [], 0.002)
+                    if ready:
+                        try:
+                            data = conn.recv(4096)
+                        except OSError:
+                            break
+                        if not data:
+                            break
+                        port.buf += data
+                    try:
+                        proto.poll()
+                    except OSError:
+                        break
+            self.requests += proto.requests
+
+    def stop(self):
+        self._stop = True
+        self.thread.join(2)
+        self.srv.close()
+
+
+class Cli:
+    """`otpfob --port URL ARGS...` in-process; `json()` adds --json and parses stdout."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def __call__(self, *args, input=None):
+        return CliRunner().invoke(main, ["--port", self.url, *args], input=input)
+
+    def json(self, *args, input=None):
+        result = self("--json", *args, input=input)
+        assert result.exit_code == 0, result.output + result.stderr
+        return json.loads(result.stdout)

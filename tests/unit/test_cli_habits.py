@@ -1,0 +1,283 @@
+"""The CLI's habits, shared with ykman oath: global options after the command, short flags,
+`code -s`, one numbering, exit statuses by kind, one-line errors that name the fix, plurals,
+an example in every --help, and progress only on a terminal."""
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+from fakes import Cli, SocketFob, WallClock
+from fob.vault import Account as VaultAccount
+
+from otpfob.cli import main
+from otpfob.cli.util import State
+from otpfob.otpauth import Account, build_uri
+
+SECRET = "N52HAZTPMIQHIZLTOQQHGZLDOJSXIIJB"
+
+
+def stock(cli, *labels):
+    for label in labels:
+        result = cli("add", label, SECRET)
+        assert result.exit_code == 0, result.stderr
+
+
+def one_error_line(result, code):
+    """The error: the last line on stderr (a prompt or a press request may come before)."""
+    assert result.exit_code == code, (result.exit_code, result.stderr)
+    lines = result.stderr.splitlines()
+    assert lines and lines[-1].startswith("otpfob: error: "), result.stderr
+    assert sum(1 for ln in lines if "error" in ln) == 1
+    assert "Traceback" not in result.stderr and "Usage:" not in result.stderr
+    return lines[-1]
+
+
+# --- options after the command, short flags -----------------------------------------------
+
+def test_json_and_port_are_taken_after_the_command(socket_fob):
+    stock(Cli(socket_fob.url), "GitHub:octocat")
+    for argv in (["list", "--json", "--port", socket_fob.url],
+                 ["list", "-j", "-p", socket_fob.url],
+                 ["-j", "-p", socket_fob.url, "list"]):
+        result = CliRunner().invoke(main, argv)
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)[0]["name"] == "octocat"
+
+
+def test_password_is_taken_after_the_command_as_dash_capital_p(socket_fob):
+    result = CliRunner().invoke(main, ["-p", socket_fob.url, "password", "set"],
+                                env={"OTPFOB_NEW_PASSWORD": "correct horse"})
+    assert result.exit_code == 0, result.stderr
+    refused = Cli(socket_fob.url)("list")
+    assert refused.exit_code == 1 and "password" in refused.stderr
+    result = CliRunner().invoke(main, ["-p", socket_fob.url, "list", "-j", "-P",
+                                       "correct horse"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+def test_fleet_takes_json_after_the_command(tmp_path):
+    users = tmp_path / "users.csv"
+    users.write_text("upn\nalice@example.com\n")
+    result = CliRunner().invoke(main, ["fleet", "provision", "--users", str(users),
+                                       "--issuer", "Ex", "--out", str(tmp_path / "o.csv"),
+                                       "--fob", "socket://127.0.0.1:1", "-j"])
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["done"] == 0 and summary["fobs"][0]["result"] == "failed"
+
+
+def test_force_has_the_short_flag_f(cli):
+    stock(cli, "GitHub:octocat")
+    assert cli("delete", "octocat", "-f").exit_code == 0
+    assert cli.json("list") == []
+
+
+# --- code -s ----------------------------------------------------------------------------------
+
+def test_code_single_prints_only_the_code(cli):
+    stock(cli, "GitHub:octocat", "GitLab:octocat")
+    result = cli("code", "-s", "github")
+    assert result.exit_code == 0, result.stderr
+    expected = cli.json("code", "github")[0]["code"]
+    assert result.stdout == expected + "\n"
+
+
+def test_code_single_refuses_an_ambiguous_query_naming_the_matches(cli):
+    stock(cli, "GitHub:octocat", "GitLab:octocat")
+    err = one_error_line(cli("code", "-s", "octocat"), 1)
+    assert "GitHub:octocat" in err and "GitLab:octocat" in err
+
+
+def test_code_single_without_query_needs_exactly_one_account(cli):
+    stock(cli, "GitHub:octocat")
+    assert len(cli("code", "-s").stdout.strip()) == 6
+    stock(cli, "GitLab:octocat")
+    err = one_error_line(cli("code", "-s"), 2)
+    assert "2 accounts" in err
+
+
+# --- one numbering ----------------------------------------------------------------------------
+
+def test_the_index_json_prints_is_the_number_hash_n_takes(cli):
+    stock(cli, "A:one", "B:two", "C:three")
+    listed = cli.json("list")
+    assert [a["index"] for a in listed] == [1, 2, 3]
+    second = listed[1]
+    coded = cli.json("code", "#%d" % second["index"])
+    assert coded[0]["index"] == 2 and coded[0]["name"] == "two"
+    assert [e["index"] for e in cli.json("code")] == [1, 2, 3]
+    added = cli.json("add", "D:four", SECRET)
+    assert added["index"] == 4
+    gone = cli.json("delete", "#%d" % second["index"], "-f")
+    assert (gone["index"], gone["name"]) == (2, "two")
+
+
+# --- exit statuses and one-line errors --------------------------------------------------------
+
+def test_a_usage_error_is_one_line_naming_help_with_status_2(cli):
+    err = one_error_line(cli("list", "--bogus"), 2)
+    assert "--bogus" in err and "otpfob list --help" in err
+    err = one_error_line(cli("add", "--digits", "9", "x"), 2)
+    assert "--digits" in err
+
+
+def test_not_confirmed_exits_3_and_changes_nothing(cli, socket_fob):
+    stock(cli, "GitHub:octocat")
+    one_error_line(cli("reset", input="n\n"), 3)
+    one_error_line(cli("--json", "delete", "octocat"), 3)
+    assert len(socket_fob.vault.accounts) == 1
+
+
+def test_refused_on_the_fob_exits_3(cli, socket_fob):
+    def say_no(prompt):
+        socket_fob.presence.prompts.append(prompt)
+        socket_fob.presence.answer = False
+
+    socket_fob.presence.ask = say_no
+    err = one_error_line(cli("add", "GitHub:octocat", SECRET), 3)
+    assert "refused" in err
+    assert socket_fob.vault.accounts == []
+
+
+def test_no_fob_exits_4():
+    result = CliRunner().invoke(main, ["--port", "socket://127.0.0.1:1", "list"])
+    one_error_line(result, 4)
+
+
+def test_host_and_port_without_scheme_names_the_url_meant():
+    result = CliRunner().invoke(main, ["list", "--port", "127.0.0.1:7701"])
+    err = one_error_line(result, 2)
+    assert "did you mean socket://127.0.0.1:7701?" in err
+
+
+def test_lazily_loaded_commands_report_errors_in_the_same_style(tmp_path):
+    users = tmp_path / "users.csv"
+    users.write_text("name\nalice\n")
+    result = CliRunner().invoke(main, ["fleet", "provision", "--users", str(users),
+                                       "--issuer", "Ex", "--out", str(tmp_path / "o.csv")])
+    err = one_error_line(result, 1)
+    assert "upn" in err
+
+
+def test_clock_not_set_names_otpfob_time_set(tmp_path):
+    fob = SocketFob(tmp_path, WallClock(valid=False))
+    try:
+        fob.vault.add_many([VaultAccount("a", "X", b"0123456789")])
+        err = one_error_line(Cli(fob.url)("code"), 1)
+        assert "otpfob time set" in err
+    finally:
+        fob.stop()
+
+
+def test_clearing_a_password_that_is_not_there_names_password_set(cli):
+    err = one_error_line(cli("password", "clear"), 1)
+    assert "otpfob password set" in err
+
+
+# --- import: files as people have them, and a dry run that asks the fob ----------------------
+
+def _uris(*labels):
+    return "".join(build_uri(Account(n, b"0123456789abcdefghij", issuer=i)) + "\n"
+                   for i, n in (label.split(":") for label in labels))
+
+
+def test_import_of_a_folder_names_it(cli, tmp_path):
+    err = one_error_line(cli("import", str(tmp_path)), 1)
+    assert "is a folder" in err
+
+
+def test_import_reads_utf16_and_latin1_text_files(cli, socket_fob, tmp_path):
+    utf16 = tmp_path / "utf16.txt"
+    utf16.write_bytes(_uris("Ex:one").encode("utf-16"))
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes(_uris("Ex:two").replace("two", "tw\u00f6").encode("latin-1"))
+    result = cli("import", str(utf16), str(latin1))
+    assert result.exit_code == 0, result.stderr
+    assert "Latin-1" in result.stderr
+    assert [(a.issuer, a.name) for a in socket_fob.vault.accounts] == [
+        ("Ex", "one"), ("Ex", "tw\u00f6")]
+
+
+def test_import_dry_run_asks_the_fob_and_changes_nothing(cli, socket_fob, tmp_path):
+    stock(cli, "Ex:old")
+    path = tmp_path / "uris.txt"
+    path.write_text(_uris("Ex:old", "Ex:new"))
+    plan = cli.json("import", "--dry-run", str(path))
+    assert [(r["name"], r["action"]) for r in plan] == [("old", "refuse"), ("new", "add")]
+    assert plan[0]["reason"] == "already on the fob" and plan[0]["index"] == 1
+    forced = cli.json("import", "-n", "-f", str(path))
+    assert [r["action"] for r in forced] == ["replace", "add"]
+    human = cli("import", "--dry-run", str(path))
+    assert "1 account would be added, 0 replaced, 1 refused" in human.stdout
+    assert [a.name for a in socket_fob.vault.accounts] == ["old"]
+
+
+def test_import_dry_run_refuses_what_does_not_fit(cli, socket_fob, tmp_path):
+    room = socket_fob.vault.capacity
+    socket_fob.vault.add_many([VaultAccount(
+        "n%d" % i, "Fill", b"0123456789") for i in range(room - 1)])
+    path = tmp_path / "uris.txt"
+    path.write_text(_uris("Ex:a", "Ex:b"))
+    plan = cli.json("import", "--dry-run", str(path))
+    assert [(r["action"], r.get("reason")) for r in plan] == [
+        ("add", None), ("refuse", "the fob is full")]
+
+
+# --- plurals ----------------------------------------------------------------------------------
+
+def test_counts_are_said_with_the_right_plural(cli, tmp_path):
+    path = tmp_path / "one.txt"
+    path.write_text(_uris("Ex:one"))
+    assert "Imported 1 account (1 new" in cli("import", str(path)).stdout
+    assert "Erased 1 account." in cli("reset", "-f").stdout
+
+
+# --- --help everywhere ------------------------------------------------------------------------
+
+def _walk(group, ctx, path):
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        yield path + [name], cmd
+        if isinstance(cmd, click.Group):
+            yield from _walk(cmd, click.Context(cmd, parent=ctx, info_name=name), path + [name])
+
+
+def test_every_command_help_shows_an_example():
+    ctx = click.Context(main, info_name="otpfob")
+    commands = list(_walk(main, ctx, []))
+    assert len(commands) > 20
+    for path, _ in [([], main)] + commands:
+        result = CliRunner().invoke(main, path + ["--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Example" in result.stdout, " ".join(["otpfob"] + path)
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("as_json, tty, live", [(False, True, True), (True, True, False),
+                                                (False, False, False)])
+def test_progress_is_drawn_only_on_a_terminal_and_never_under_json(monkeypatch, as_json,
+                                                                   tty, live):
+    monkeypatch.setattr("sys.stderr.isatty", lambda: tty, raising=False)
+    state = State(None, None, as_json, 5.0)
+    with state.activity("Working", total=3) as activity:
+        activity.advance()
+        assert activity.live is live
+
+
+# --- the fleet's users file as spreadsheets save it ------------------------------------------
+
+@pytest.mark.parametrize("text, encoding", [
+    ("name;upn\nAlice;alice@example.com\nBob;bob@example.com\n", "utf-8"),
+    ("name\tupn\nAlice\talice@example.com\nBob\tbob@example.com\n", "utf-16"),
+    ("name,upn\nAlice,alice@example.com\nBob,bob@example.com\n", "utf-8-sig"),
+])
+def test_fleet_users_file_is_read_whatever_the_delimiter_and_encoding(tmp_path, text,
+                                                                     encoding):
+    from otpfob.fleet import read_users
+
+    path = tmp_path / "users.csv"
+    path.write_bytes(text.encode(encoding))
+    assert read_users(str(path)) == ["alice@example.com", "bob@example.com"]
