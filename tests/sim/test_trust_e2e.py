@@ -237,3 +237,20 @@ def test_a_clock_set_answered_seconds_later_is_still_exact(fob):
     assert r.returncode == 0, r.stderr
     assert "Press the button on the fob" in r.stderr
     assert abs(json.loads(r.stdout)["drift"]) < 0.05
+
+
+def test_the_cli_says_to_press_for_every_new_press(sim_factory):
+    fob = sim_factory(demo=True)   # a user stands by and approves
+    env = dict(os.environ)
+    env.pop("OTPFOB_PORT", None)
+
+    def cli(*args):
+        r = subprocess.run([OTPFOB, "--port", fob.data_url, *args], capture_output=True,
+                           text=True, timeout=90, env=env, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr
+        return r.stderr
+
+    assert "Press the button on the fob to confirm (A = yes, B = no): Rename otpfob / " \
+        "demo@example.com to otpfob / bob?" in cli("rename", "demo", "bob")
+    assert "Set typing on?" in cli("settings", "set", "typing", "on")
+    assert "Press the button" not in cli("settings", "set", "typing", "off")
