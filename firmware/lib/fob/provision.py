@@ -234,10 +234,13 @@ def time_set(p, req):
     def done():
         # The host's time plus what passed since its request came (the holder's press),
         # so a pressed set is as right as one answered at once.
-        target = t + (_ns() - what[1]) / 1000000000
-        whole = int(target)
-        if target - whole > _SET_SLACK:
-            time.sleep(whole + 1 - target)
+        # Whole seconds and the fraction apart: a board's float cannot hold an epoch to
+        # the millisecond.
+        elapsed = (_ns() - what[1]) / 1000000000
+        whole = t + int(elapsed)
+        fraction = elapsed - int(elapsed)
+        if fraction > _SET_SLACK:
+            time.sleep(1 - fraction)
             whole += 1
         # The window is written before the clock, so a power cut between the two cannot
         # give a move for free.
@@ -271,7 +274,7 @@ def time_prompt(p, what):
         what[2] = True
         return "Set clock to " + _date(t) + " UTC?"
     fraction = getattr(p.clock, "fraction", None)
-    move = t - (now + (fraction() if fraction is not None else 0))
+    move = (t - now) - (fraction() if fraction is not None else 0)
     what[3] = int(abs(move) * 1000)
     if what[4] + max(what[3], _MOVE_MIN_MS) <= CLOCK_WINDOW * 1000:
         return None
