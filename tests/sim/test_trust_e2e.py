@@ -142,9 +142,9 @@ def test_a_press_that_began_before_the_prompt_does_not_answer_it(fob, wire):
     rid = wire.send("rename", index=0, name="held")
     assert wire.reply(rid)["pending"] == "presence"
     fob.wait_for(lambda s: s["screen"] == "presence", what="prompt")
-    fob.advance(0.3)
-    fob.ok("up A")          # the release of a press begun before the prompt...
-    fob.advance(1.5)        # ...and a hold past the long-press time: neither answers
+    fob.advance(1.0)        # held past the long-press time (0.8 s) under the prompt...
+    fob.ok("up A")          # ...and released: neither the long press nor the release
+    fob.advance(0.5)        # of a press begun before the prompt answers it
     st = fob.status()
     assert st["screen"] == "presence" and st["prompt"].startswith("Rename")
     fob.press("A")          # a press begun after the prompt does

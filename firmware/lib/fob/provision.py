@@ -553,7 +553,7 @@ def rename(p, req):
     j = v.find(issuer, name)
     if j is not None and j != i:
         raise VaultError("duplicate", "an account for %s already exists" % new.label())
-    if new.label() == old.label() and name == old.name and issuer == old.issuer:
+    if name == old.name and issuer == old.issuer:
         return {"index": i, "issuer": issuer, "name": name}
 
     def done():
