@@ -6,6 +6,7 @@ import base64
 
 import pytest
 from fob import access, commands, policy, protocol, provision
+from fob.ui import wrap
 from fob.vault import Account
 from fob_fakes import T0, Clock, Fob, Flash
 
@@ -118,8 +119,14 @@ def test_prompts_fit_three_lines_of_a_small_screen():
     fob.call("move", index=0, to=1)
     fob.call("add", name="z" * 64, issuer="y" * 64, secret=OTHER)
     assert len(fob.holder.prompts) == 4
-    for p in fob.holder.prompts:
+    for p in fob.holder.prompts + [c[2] for c in CHANGES]:
         assert len(p) <= 63 and p.endswith("?"), p
+        # As the screen breaks them: 3 rows on a 128x32 panel, 7 on a 128x64 one; nothing
+        # is lost but the spaces at the breaks.
+        for rows in (3, 7):
+            lines = wrap(p, 21, rows)
+            assert len(lines) <= rows and all(len(x) <= 21 for x in lines), lines
+            assert "".join(lines).replace(" ", "") == p.replace(" ", "")
 
 
 def test_a_rename_between_staged_parts_cannot_turn_an_add_into_a_silent_replace():
