@@ -2,7 +2,8 @@
 
 import importlib
 
-MODULES = ("bench.engine", "bench.display", "bench.provision", "bench.session")
+MODULES = ("bench.engine", "bench.display", "bench.provision", "bench.session",
+           "bench.clock_set")
 
 
 def main():

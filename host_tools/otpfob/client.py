@@ -149,8 +149,11 @@ class FobClient:
         return self.request("time_get")
 
     def time_set(self, epoch, force=False):
-        """Set the clock; going back more than 30 s before the latest time the fob has
-        seen needs force and a press on the fob."""
+        """Set the clock. Without a press the fob lets its clock move 120 s in all between
+        pressed sets (a sync moves it by milliseconds); a larger move, or one while its
+        clock is not set, waits for a press on the fob, and the fob then adds the time
+        the press took. Going back more than 30 s before the latest time the fob has seen
+        also needs force."""
         if force:
             return self.request("time_set", time=int(epoch), force=True)
         return self.request("time_set", time=int(epoch))
@@ -159,6 +162,7 @@ class FobClient:
         return self.request("aging_get")
 
     def aging_set(self, aging):
+        """Trim the clock's rate; waits for a press on the fob."""
         return self.request("aging_set", aging=int(aging))
 
     def add(self, account, overwrite=False):
@@ -207,12 +211,14 @@ class FobClient:
         return self.request("delete", index=int(index))
 
     def rename(self, index, name, issuer=None):
+        """Waits for a press on the fob."""
         params = {"index": int(index), "name": name}
         if issuer is not None:
             params["issuer"] = issuer
         return self.request("rename", **params)
 
     def move(self, index, to):
+        """Waits for a press on the fob (unless `to` is where it is)."""
         return self.request("move", index=int(index), to=int(to))
 
     def code(self, index=None):
@@ -286,7 +292,8 @@ class FobClient:
         return self.request("settings_get")
 
     def settings_set(self, **settings):
-        """Change settings by name (privacy, idle_timeout, typing, layout, ...)."""
+        """Change settings by name (privacy, idle_timeout, typing, layout, ...). Turning
+        privacy off, typing on or add_presence off waits for a press on the fob."""
         return self.request("settings_set", **settings)
 
 

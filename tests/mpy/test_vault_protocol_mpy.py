@@ -171,10 +171,11 @@ def replies(stdout):
     first, second = stdout.split("--- reload")
     parse = lambda part: [json.loads(x) for x in part.splitlines() if x.startswith("{")]  # noqa: E731
     first, second = parse(first), parse(second)
-    # Adds and deletes wait for a press first: the fob says so, then answers.
+    # Adds, renames, moves and deletes wait for a press first: the fob says so, then answers.
     asked = [r["prompt"] for r in first + second if "pending" in r]
     assert asked == ["Add RFC 6238 / rfc?", "Add RFC 6238 / rfc256?", "Add 2 accounts?",
-                     "Delete weak?", "Add 4 accounts?"], asked
+                     "Rename short to weak?", "Move weak to place 1?", "Delete weak?",
+                     "Add 4 accounts?"], asked
     return ([r for r in first if "pending" not in r],
             [r for r in second if "pending" not in r])
 

@@ -40,7 +40,8 @@ def cli(url, *args):
 def test_calibration_brings_a_10_ppm_fob_under_1_ppm(tmp_path, monkeypatch, laptop):
     home = tmp_path / "home"
     monkeypatch.setenv("OTPFOB_HOME", str(home))
-    with harness.SimProcess(tmp_path / "state", drift_ppm=PPM) as fob:
+    # The first set of a new fob and the aging write wait for a press: a user stands by.
+    with harness.SimProcess(tmp_path / "state", drift_ppm=PPM, autopress=True) as fob:
         url = fob.data_url
 
         def a_day_passes():

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fob import protocol
+from fob import policy, protocol
 from fob.protocol import Protocol
 from fob.vault import Account, Vault
 from hypothesis import HealthCheck, event, given, settings
@@ -131,7 +131,7 @@ SECRET_FORMS = secret_forms()
 
 # -- requests ----------------------------------------------------------------------------
 
-COMMANDS = list(protocol.COMMANDS) + list(getattr(protocol, "GUARD_COMMANDS", ()))
+COMMANDS = policy.names()
 
 small_text = st.text(max_size=12)
 edge_ints = st.sampled_from([0, 1, -1, 2, 5, 6, 8, 9, 29, 30, 64, 65, 127, 128, -128, -129,

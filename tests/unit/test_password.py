@@ -304,13 +304,15 @@ def test_add_presence_can_be_turned_off_only_behind_a_password():
 def test_time_far_back_needs_force_and_a_press():
     fob, link, client = make()
     client.time_set(T0 + 7200)
-    assert fob.presence.prompts == []
+    # Beyond the clock window, forward too: the holder sees the exact move.
+    assert fob.presence.prompts == ["Clock +2 h 00 min?"]
     with pytest.raises(FobError) as e:
         client.time_set(T0)
     assert e.value.code == "time_backwards" and "2 h" in e.value.message
-    client.time_set(T0 + 7200 - 20)     # within 30 s: a normal correction
+    client.time_set(T0 + 7200 - 20)     # within 30 s and the window: a normal correction
+    assert len(fob.presence.prompts) == 1
     reply = client.request("time_set", time=T0, force=True)
-    assert reply["time"] == T0 and fob.presence.prompts == ["Set clock back 2 h?"]
+    assert reply["time"] == T0 and fob.presence.prompts[-1] == "Clock -1 h 59 min?"
 
 
 def test_highest_time_is_remembered_across_restarts():

@@ -8,7 +8,7 @@ import struct
 
 import pyotp
 import pytest
-from fob import otp, protocol
+from fob import otp, policy, protocol
 from fob.protocol import MAX_LINE
 from fob.vault import Account
 from hypothesis import HealthCheck, given, settings
@@ -46,7 +46,7 @@ def test_hello_and_info_describe_the_fob(fob):
         r = ok(fob.call(cmd))
         assert r["protocol"] == 1 and isinstance(r["firmware"], str)
         assert r["serial"] == "e661abcd" and r["board"] == "Test board"
-        assert set(protocol.COMMANDS) <= set(r["capabilities"])
+        assert set(policy.names()) == set(r["capabilities"])
         assert r["capacity"] >= 200 and r["accounts"] == 2
         assert r["bytes_used"] == fob.vault.bytes_used and r["bytes_free"] > 0
         assert r["time"] == T0 and r["clock"] == "ok" and r["max_line"] == MAX_LINE

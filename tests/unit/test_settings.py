@@ -66,15 +66,32 @@ class Clock:
         return T0
 
 
+class Presence:
+    """The person at the fob: answers every prompt with `reply`."""
+
+    def __init__(self, reply=True):
+        self.reply = reply
+        self.prompts = []
+        self.answer = None
+
+    def ask(self, prompt):
+        self.prompts.append(prompt)
+        self.answer = self.reply
+
+    def cancel(self):
+        self.answer = None
+
+
 class Fob:
     """The protocol over a vault and settings in a folder, as a board keeps them."""
 
-    def __init__(self, root, shared=True):
+    def __init__(self, root, shared=True, reply=True):
         self.root = str(root)
         self.port = Port()
         self.vault = Vault(self.root)
         self.vault.load()
-        self.proto = Protocol(self.port, self.vault, Clock(), {})
+        self.presence = Presence(reply)
+        self.proto = Protocol(self.port, self.vault, Clock(), {}, presence=self.presence)
         # The UI's Settings object, which the protocol must change in place (a new one
         # would leave the screen on the old values until a restart).
         self.settings = Settings(self.root)
@@ -136,8 +153,32 @@ def test_settings_set_changes_the_live_settings_and_the_file(fob, tmp_path):
     again = Settings(str(tmp_path))
     assert (again.typing, again.layout, again.idle_timeout, again.privacy) == (True, "de",
                                                                               60, True)
+    # Typing on was asked for on the fob (it weakens a check); off and the rest were not.
+    assert fob.presence.prompts == ["Set typing on?"]
     r = ok(fob.call("settings_set", typing=False))
     assert r["changed"] == ["typing"] and r["layout"] == "de"
+    assert len(fob.presence.prompts) == 1
+
+
+@pytest.mark.parametrize("first, args, prompt", [
+    ({}, {"typing": True}, "Set typing on?"),
+    ({"privacy": True}, {"privacy": False}, "Set privacy off?"),
+    ({"privacy": True}, {"privacy": False, "typing": True, "layout": "fr"},
+     "Set privacy off, typing on?"),
+])
+def test_a_setting_that_weakens_a_check_waits_for_a_press(tmp_path, first, args, prompt):
+    fob = Fob(tmp_path, reply=False)
+    fob.settings.privacy = first.get("privacy", False)
+    was = (fob.settings.privacy, fob.settings.typing, fob.settings.layout)
+    err(fob.call("settings_set", **args), "refused")
+    assert fob.presence.prompts == [prompt]
+    assert (fob.settings.privacy, fob.settings.typing, fob.settings.layout) == was
+    assert not (tmp_path / FILE_NAME).exists()
+
+
+def test_stricter_settings_need_no_press(fob):
+    ok(fob.call("settings_set", privacy=True, idle_timeout=15, layout="fr"))
+    assert fob.presence.prompts == []
 
 
 @pytest.mark.parametrize("args, words", [

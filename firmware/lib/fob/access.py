@@ -54,8 +54,9 @@ def same(a, b):
 
 
 # -- presence: a request that needs a press ------------------------------------------------
-# fob/protocol.py hands over a command's (prompt, function) answer; the function runs only
-# once the person holding the fob says yes.
+# fob/policy.py hands over a change's prompt and function; the function runs only once the
+# person holding the fob says yes with a press that began after the prompt was drawn (the
+# UI, fob/ui.py, tells a fresh press from one held over).
 
 PRESENCE_SECONDS = const(30)
 
@@ -65,18 +66,19 @@ def start_ask(p, rid, prompt, fn):
 
     pr = p.presence
     if pr is None:
-        p._error(rid, "no_presence", "this fob has no button to confirm with")
+        p.error(rid, "no_presence", "this fob has no button to confirm with")
         return
-    p._ask = [rid, fn, _clock() + PRESENCE_SECONDS,
-              bool(getattr(p.port, "connected", False))]
+    p.question = [rid, fn, _clock() + PRESENCE_SECONDS,
+                  bool(getattr(p.port, "connected", False))]
     pr.ask(prompt)
-    p._write(json.dumps({"id": rid, "pending": "presence", "prompt": prompt,
-                         "timeout": PRESENCE_SECONDS}) + "\n")
+    p.write(json.dumps({"id": rid, "pending": "presence", "prompt": prompt,
+                        "timeout": PRESENCE_SECONDS}) + "\n")
 
 
 def poll_ask(p, linked):
-    # Nothing else is read while the fob waits: the host waits for this reply anyway.
-    rid, fn, deadline, was_linked = p._ask
+    # Nothing else is read while the fob waits: the host waits for this reply anyway, and
+    # nothing can change what the prompt says before the answer.
+    rid, fn, deadline, was_linked = p.question
     # A host that never said "connected" (no DTR) is not taken to have left.
     linked = linked or not was_linked
     answer = p.presence.answer
@@ -84,19 +86,19 @@ def poll_ask(p, linked):
         return
     end_ask(p)
     if answer:
-        p._run(rid, fn, ())
+        p.run(rid, fn, ())
     elif answer is None and not linked:
         return  # nobody is there to read the reply
     elif answer is None:
-        p._error(rid, "presence_timeout", "nobody pressed the button on the fob within %d s;"
-                 " nothing was changed" % PRESENCE_SECONDS)
+        p.error(rid, "presence_timeout", "nobody pressed the button on the fob within %d s;"
+                " nothing was changed" % PRESENCE_SECONDS)
     else:
-        p._error(rid, "refused", "refused on the fob; nothing was changed")
+        p.error(rid, "refused", "refused on the fob; nothing was changed")
 
 
 def end_ask(p):
-    if p._ask is not None:
-        p._ask = None
+    if p.question is not None:
+        p.question = None
         try:
             p.presence.cancel()
         except Exception:
@@ -112,17 +114,17 @@ def _hex(data):
 
 
 def _unhex(req, key, size):
-    from fob.protocol import _bad, _get_str
+    from fob.args import bad, get_str
 
-    text = _get_str(req, key)
+    text = get_str(req, key)
     if len(text) != 2 * size:
-        raise _bad("%s must be %d hex digits" % (key, 2 * size))
+        raise bad("%s must be %d hex digits" % (key, 2 * size))
     try:
         from binascii import unhexlify
 
         return unhexlify(text)
     except Exception:
-        raise _bad(key + " must be hex digits") from None
+        raise bad(key + " must be hex digits") from None
 
 
 def auth_begin(p, req):
@@ -258,7 +260,7 @@ def finish_wipe(p):
 
 def _wipe(p, notice):
     p.logout()
-    p._stage = None
+    p.stage = None
     p.vault.wipe()
     p.guard.clear_password()
     pr = p.presence
@@ -266,12 +268,15 @@ def _wipe(p, notice):
         pr.notify(notice)
 
 
+wipe = _wipe  # fob/provision.py's reset
+
+
 def password_set(p, req):
-    from fob.protocol import _get_int
+    from fob.args import get_int
 
     g = p.guard
     salt = _unhex(req, "salt", SALT_SIZE)
-    iterations = _get_int(req, "iterations", None, ITERATIONS_MIN, ITERATIONS_MAX)
+    iterations = get_int(req, "iterations", None, ITERATIONS_MIN, ITERATIONS_MAX)
     if g.has_password:
         # Only a logged-in host changes it, and the new key travels masked with the
         # current one and this login's two nonces, so the wire never shows it.
@@ -281,10 +286,8 @@ def password_set(p, req):
         mask = mac(g.key, WRAP_LABEL, se[2], se[3])
         wrapped = _unhex(req, "wrapped", KEY_SIZE)
         key = bytes(wrapped[i] ^ mask[i] for i in range(KEY_SIZE))
-        prompt = "Change password?"
     else:
         key = _unhex(req, "key", KEY_SIZE)
-        prompt = "Set password?"
 
     def done():
         g.set_password(salt, iterations, key)
@@ -292,7 +295,11 @@ def password_set(p, req):
         # first password logs in like any other.
         return {"password": True, "tries_left": g.tries}
 
-    return prompt, done
+    return None, done
+
+
+def password_prompt(p, what):
+    return "Change password?" if p.guard.has_password else "Set password?"
 
 
 def password_clear(p, req):
@@ -304,4 +311,4 @@ def password_clear(p, req):
         g.clear_password()
         return {"password": False}
 
-    return "Clear password?", done
+    return None, done

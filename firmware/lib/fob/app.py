@@ -47,7 +47,8 @@ class App:
         self.settings = Settings(state_dir)
         from fob.ui import UI
 
-        self.ui = UI(self.display, self.vault, self.clock, self.settings, self.buttons.names)
+        self.ui = UI(self.display, self.vault, self.clock, self.settings, self.buttons.names,
+                     buttons=self.buttons)
         from fob import hmac
 
         if hmac.native("sha1") is None:

@@ -52,6 +52,9 @@ class Buttons:
         self._state = bytearray(n)
         self._raw_since = [0.0] * n
         self._down_since = [0.0] * n
+        # When each button's current (or last) press began: the first reading of the
+        # contact closed, before the debounce confirmed it.
+        self._began = [0.0] * n
         self._events = []
         self.last_activity = self._mono()
 
@@ -60,6 +63,10 @@ class Buttons:
             if s & _DOWN:
                 return True
         return False
+
+    def began(self, name):
+        """When the press of button `name` now held (or last released) began."""
+        return self._began[self.names.index(name)]
 
     def poll(self):
         events = self._events
@@ -77,6 +84,7 @@ class Buttons:
                 self.last_activity = now
                 if pressed:
                     self._down_since[i] = now
+                    self._began[i] = self._raw_since[i]
                     s &= ~_LONG
                 elif not s & _LONG:
                     events.append(self._events_of[i][0])

@@ -160,6 +160,14 @@ class Clock:
             self._read()
         return self._epoch
 
+    def fraction(self):
+        """How far into its current second the clock is (0 to 1), from when the loop last
+        saw the chip tick; 0 when the time is not valid."""
+        if self._epoch is None:
+            return 0.0
+        f = self._mono() - self._ticked_at
+        return 0.0 if f < 0 else (f if f < 0.999 else 0.999)
+
     def set(self, epoch):
         """Set the RTC to UTC ``epoch`` and clear its oscillator-stop flag."""
         epoch = int(epoch)

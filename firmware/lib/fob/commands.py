@@ -2,9 +2,9 @@
 # at the first request and kept: fob/protocol.py, in RAM from boot on, keeps only the
 # framing. Each takes the Protocol and the request; a dict is the reply, a 5-tuple a long
 # reply (see Protocol._start_job).
-from fob import version
-from fob.guard import COMMANDS as GUARD_COMMANDS
-from fob.protocol import COMMANDS, MAX_LINE, _get_bool, _get_int
+from fob import policy, version
+from fob.args import get_bool, get_int
+from fob.protocol import MAX_LINE
 from fob.vault import ALGORITHMS, ISSUER_MAX, NAME_MAX, PERIOD_MAX, SECRET_MAX, SECRET_MIN, \
     VaultError
 
@@ -26,20 +26,20 @@ def c_hello(p, req):
         "firmware": info.get("firmware", version.FIRMWARE),
         "serial": info.get("serial"),
         "board": info.get("board"),
-        "capabilities": list(COMMANDS) + list(GUARD_COMMANDS),
+        "capabilities": policy.names(),
         "algorithms": list(ALGORITHMS),
         "capacity": v.capacity,
         "accounts": len(v.accounts),
         "bytes_used": v.bytes_used,
         "bytes_free": v.bytes_free,
         "max_line": MAX_LINE,
-        "time": p._now(),
-        "clock": p._clock_state(),
-        "aging": p._aging(),
+        "time": p.now(),
+        "clock": p.clock_state(),
+        "aging": p.aging(),
         "password": g.has_password,
         "tries_left": g.tries,
         "add_presence": g.add_presence,
-        "logged_in": p.session is not None,
+        "logged_in": p.authed,
         "limits": {"name": NAME_MAX, "issuer": ISSUER_MAX, "secret_min": SECRET_MIN,
                    "secret_max": SECRET_MAX, "period_max": PERIOD_MAX},
     }
@@ -51,7 +51,7 @@ def c_hello(p, req):
 
 
 def c_time_get(p, req):
-    t = p._now()
+    t = p.now()
     if t is not None:
         # clock.now() reads the chip only near the tick it expects, so for a while after
         # a stall it can still give the previous second; hosts time the fob's ticks to
@@ -64,8 +64,8 @@ def c_time_get(p, req):
                 t += 1
         except Exception:
             pass
-    return {"time": t, "valid": t is not None, "clock": p._clock_state(),
-            "aging": p._aging()}
+    return {"time": t, "valid": t is not None, "clock": p.clock_state(),
+            "aging": p.aging()}
 
 def c_list(p, req):
     return ({}, "accounts", _list_items(p.vault.accounts), 16, None)
@@ -74,17 +74,17 @@ def c_code(p, req):
     accounts = p.vault.accounts
     pick = None
     if "index" in req:
-        i = _get_int(req, "index")
+        i = get_int(req, "index")
         if i < 0 or i >= len(accounts):
             raise VaultError("not_found", "no account at index %d (there are %d)"
                              % (i, len(accounts)))
         pick = [(i, accounts[i])]
     elif "all" in req:
-        _get_bool(req, "all")
-    t = p._now()
+        get_bool(req, "all")
+    t = p.now()
     if t is None:
         raise VaultError("clock_not_set", "the fob's clock is not set (%s)"
-                         % p._clock_state())
+                         % p.clock_state())
     if pick is None:
         pick = enumerate(accounts)
     return ({"time": t}, "codes", _code_items(pick, t), 2, None)

@@ -6,8 +6,9 @@
 # PBKDF2-HMAC-SHA256 over this fob's salt (a high iteration count, on the laptop); the
 # fob stores that key as the verifier and both sides prove knowledge of it with
 # HMAC-SHA256 over fresh random challenges from both ends (docs/protocol.md, "Password").
-# Loaded by fob/protocol.py at the first request, and kept: it says who may do what. The
-# login and the questions to the holder are in fob/access.py, loaded when first needed.
+# Loaded by fob/protocol.py at the first request, and kept. Who may do what is in
+# fob/policy.py; the login and the questions to the holder are in fob/access.py, loaded
+# when first needed.
 import struct
 
 from fob.vault import _join, crc32
@@ -167,51 +168,8 @@ class Guard:
             self.high_time = t
 
 
-# -- who may do what ----------------------------------------------------------------------
-
-# The password's commands, answered by fob/access.py.
-COMMANDS = ("auth_begin", "auth", "logout", "password_set", "password_clear")
-# What works without logging in while a password is set. reset is among them: it erases
-# the password with the accounts, so it gives nothing away, and it needs a press on the fob.
-_OPEN = ("hello", "info", "auth_begin", "auth", "logout", "reset")
-# A login ends after this long without a request (seconds), or when the port closes.
-_SESSION_IDLE = const(300)
-
-
-def dispatch(p, cmd, req):
-    from fob import protocol
-
-    if cmd not in protocol.COMMANDS and cmd not in COMMANDS:
-        raise _error("unknown_command", "unknown command; hello lists them")
-    g = p.guard
-    g.see_time(p._now())
-    if g.has_password and not p.authed and cmd not in _OPEN:
-        raise _error("auth_required", "this fob is protected by a password: log in first")
-    if cmd in COMMANDS:
-        from fob import access
-
-        return getattr(access, cmd)(p, req)
-    if protocol.COMMANDS.index(cmd) < protocol.CORE:
-        from fob import commands
-
-        return getattr(commands, "c_" + cmd)(p, req)
-    from fob import provision
-
-    return getattr(provision, cmd)(p, req)
-
-
-def poll(p, linked):
-    """Once a pass while logged in or waiting for a press; True: read nothing new now."""
-    se = p.session
-    if se is not None and (_clock() - se[0] > _SESSION_IDLE or se[1] != bool(linked)):
-        p.logout()
-    if p._ask is not None:
-        from fob import access
-
-        access.poll_ask(p, linked)
-        return True
-    return False
-
+# -- shared with fob/access.py -------------------------------------------------------------
+# Who may do what is in fob/policy.py.
 
 def _clock():
     from fob import protocol

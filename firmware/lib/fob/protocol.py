@@ -4,7 +4,7 @@
 # only what is already waiting, answers at most a few lines, and spreads long replies
 # (list, code, selftest) over several passes so buttons and screen stay responsive.
 # This module stays in RAM beside the UI from boot on, so it holds only the framing. Who
-# may do what is in fob/guard.py and the everyday commands in fob/commands.py, both
+# may do what is in fob/policy.py and the everyday commands in fob/commands.py, both
 # imported at the first request; what changes the fob is in fob/provision.py, imported at
 # the first such request; the login and the questions to the holder in fob/access.py; the
 # OTP engine is imported when a code is asked for; the selftest vectors are in
@@ -48,14 +48,8 @@ _S_AT = const(0)         # time.monotonic() of the last part
 _S_LINKED = const(1)     # the port said "connected" at the last part
 _S_ACCOUNTS = const(2)   # the Account objects so far
 
-# The first CORE are answered by fob/commands.py, the others by fob/provision.py.
-COMMANDS = ("hello", "info", "time_get", "list", "code", "selftest", "time_set", "add",
-            "add_many", "abort", "delete", "rename", "move", "reset", "aging_get", "aging_set",
-            "settings_get", "settings_set")
-CORE = const(6)
 
-
-def _monotonic():
+def monotonic():
     # CircuitPython has time.monotonic(); MicroPython has only time.time() (whole seconds
     # on some ports), which is enough for a timeout of half a minute. Looked up by name
     # only when missing: a stand-in time module may lack time.time.
@@ -75,41 +69,11 @@ def port_linked(port):
         return True
 
 
-def _bad(message):
-    # Protocol errors reuse the vault's (code, message) exception: one class fewer in RAM.
-    # The vault's own "bad_account" reaches the host as "bad_argument" too.
-    return VaultError("bad_argument", message)
+_monotonic = monotonic
 
 
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _get_int(req, key, default=None, lo=None, hi=None):
-    v = req.get(key, default)
-    if v is None:
-        raise _bad(key + " is required")
-    if not _is_int(v):
-        raise _bad(key + " must be an integer")
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise _bad("%s must be %d to %d" % (key, lo, hi))
-    return v
-
-
-def _get_str(req, key, default=None):
-    v = req.get(key, default)
-    if v is None:
-        raise _bad(key + " is required")
-    if not isinstance(v, str):
-        raise _bad(key + " must be a string")
-    return v
-
-
-def _get_bool(req, key):
-    v = req.get(key, False)
-    if not isinstance(v, bool):
-        raise _bad(key + " must be true or false")
-    return v
 
 
 class Protocol:
@@ -126,6 +90,8 @@ class Protocol:
         # host nonce] while logged in, else None. A challenge handed out but not yet
         # answered waits in _challenge.
         self.session = None
+        # True while the request being answered comes from the logged-in host.
+        self.authed = False
         self._challenge = None
         # A request waiting for a press: [id, function to run on yes, deadline, the port
         # said "connected" when it began].
@@ -171,6 +137,24 @@ class Protocol:
         return len(self._stage[_S_ACCOUNTS]) if self._stage is not None else 0
 
     @property
+    def stage(self):
+        """A staged add_many batch (slots named in fob/provision.py), or None."""
+        return self._stage
+
+    @stage.setter
+    def stage(self, st):
+        self._stage = st
+
+    @property
+    def question(self):
+        """The request waiting for a press (fob/access.py), or None."""
+        return self._ask
+
+    @question.setter
+    def question(self, q):
+        self._ask = q
+
+    @property
     def guard(self):
         if self._guard is None:
             from fob.guard import Guard
@@ -184,12 +168,12 @@ class Protocol:
         try:
             st = self._stage
             if st is not None and (_monotonic() - st[_S_AT] > _STAGE_TIMEOUT or (
-                    st[_S_LINKED] and not getattr(self.port, "connected", True))):
+                    st[_S_LINKED] and not port_linked(self.port))):
                 self._stage = None
             if self.session is not None or self._ask is not None:
-                from fob import guard
+                from fob import policy
 
-                if guard.poll(self, port_linked(self.port)):
+                if policy.poll(self, port_linked(self.port)):
                     return
             self._poll()
         except Exception as e:  # the main loop must survive anything a host sends
@@ -256,12 +240,15 @@ class Protocol:
         self._buf = buf
         return True
 
-    def _write(self, text):
+    def write(self, text):
         self.port.write(text.encode("utf-8"))
 
-    def _error(self, rid, code, message):
-        self._write(json.dumps({"id": rid, "ok": False,
-                                "error": {"code": code, "message": message}}) + "\n")
+    def error(self, rid, code, message):
+        self.write(json.dumps({"id": rid, "ok": False,
+                               "error": {"code": code, "message": message}}) + "\n")
+
+    _write = write
+    _error = error
 
     def _handle(self, line):
         # True when the line reached a command (it costs a pass more than a refused one).
@@ -302,13 +289,13 @@ class Protocol:
             self._error(rid, e.code, e.message)
             return False
         self.authed = mac is True
-        # Which commands exist and who may use them is settled in fob/guard.py.
-        from fob import guard
+        # Which commands exist and who may use them is settled in fob/policy.py.
+        from fob import policy
 
-        self._run(rid, guard.dispatch, (self, cmd, req))
+        self.run(rid, policy.dispatch, (self, cmd, req))
         return True
 
-    def _run(self, rid, fn, args):
+    def run(self, rid, fn, args):
         # Runs a command (or the approved part of one) and writes its reply: a dict, a
         # long reply (a 5-tuple, written over several polls) or a request for a press (a
         # 2-tuple: prompt, function giving the reply once the person says yes).
@@ -378,13 +365,13 @@ class Protocol:
 
     # -- commands ----------------------------------------------------------------
 
-    def _now(self):
+    def now(self):
         try:
             return self.clock.now() if self.clock is not None else None
         except Exception:
             return None
 
-    def _clock_state(self):
+    def clock_state(self):
         if self.clock is None:
             return "no_clock"
         try:
@@ -392,7 +379,7 @@ class Protocol:
         except Exception:
             return "io_error"
 
-    def _aging(self):
+    def aging(self):
         # The DS3231's aging offset (adafruit_ds3231 calls it calibration); None when the
         # clock has no such register or cannot be read.
         try:

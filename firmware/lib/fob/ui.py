@@ -121,7 +121,7 @@ def account_label(acc):
 
 class UI:
     def __init__(self, display, vault, clock, settings, button_names=("A", "B", "C"),
-                 otp_module=None, monotonic=None):
+                 otp_module=None, monotonic=None, buttons=None):
         if otp_module is None:
             from fob import otp as otp_module
         self.otp = otp_module
@@ -145,6 +145,11 @@ class UI:
         self.prompt = None
         self.answer = None
         self.notice = None
+        # The buttons (fob/buttons.py), to tell a press that began after the prompt was
+        # drawn (an answer) from one held over from before (not one); and when the
+        # prompt was first drawn (None: not yet).
+        self.buttons = buttons
+        self.asked_at = None
         self.revealed = -1
         self.reveal_until = 0.0
         self.powered = True
@@ -324,6 +329,7 @@ class UI:
     def ask(self, prompt):
         self.prompt = prompt
         self.answer = None
+        self.asked_at = None
         self._wake()
         self.last_input = self._mono()
 
@@ -337,6 +343,11 @@ class UI:
         self.last_input = self._mono()
 
     def _answer(self, name, kind):
+        # Only a press that began after the prompt was on the screen answers it: a button
+        # already down (or pressed in the same pass) when a host's request came is not.
+        if self.asked_at is None or (
+                self.buttons is not None and self.buttons.began(name) <= self.asked_at):
+            return False
         if self.nb == 1:
             yes = kind == "long"
         elif name == "A":
@@ -522,6 +533,8 @@ class UI:
             self._draw_confirm()
         elif s == PRESENCE:
             self._draw_question(self.prompt)
+            if self.asked_at is None:
+                self.asked_at = t
         elif s == NOTICE:
             self._draw_question(self.notice, "press a button")
         elif s == CLOCK_NOT_SET:
@@ -614,13 +627,10 @@ class UI:
 
     def _draw_question(self, q, answers=None):
         d = self.d
-        per_line = d.width // font.CELL_W
-        lines = []
-        while q and len(lines) < d.pages - 1:
-            lines.append(q[:per_line])
-            q = q[per_line:]
-        for i, line in enumerate(lines):
-            d.text(line, 0, i)
+        rows = d.pages - 1
+        lines = wrap(q, d.width // font.CELL_W, rows)
+        for i in range(min(len(lines), rows)):
+            d.text(lines[i], 0, i)
         if answers is None:
             answers = "long=yes short=no" if self.nb == 1 else "A=yes B=no"
         d.text(answers, 0, d.pages - 1)
@@ -643,3 +653,30 @@ class UI:
 
 def _same(x):
     return x
+
+
+def wrap(text, width, rows):
+    """Lines of at most `width` characters, broken between words (a word longer than a
+    line starts where the last one ended), or cut every `width` characters when words
+    would need more than `rows` lines (prompts are made to fit 3 lines of 21)."""
+    lines = []
+    line = ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) <= width:
+            line += " " + word
+            continue
+        if line and len(word) > width and len(line) + 1 < width:
+            room = width - len(line) - 1
+            line += " " + word[:room]
+            word = word[room:]
+        if line:
+            lines.append(line)
+        while len(word) > width:
+            lines.append(word[:width])
+            word = word[width:]
+        line = word
+    if line:
+        lines.append(line)
+    if len(lines) <= rows:
+        return lines
+    return [text[i:i + width] for i in range(0, len(text), width)]

@@ -1,0 +1,256 @@
+"""A program on the laptop attacks the simulated fob over its raw data socket: changes
+without a press, a rename racing a staged import, a button held down before the prompt,
+clock pushes split into small moves, a reboot to refill the clock window. The firmware
+runs unmodified in `otpfob sim --headless`; nobody presses unless the test does."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pyotp
+import pytest
+
+harness = pytest.importorskip("otpfob.sim.harness")
+
+OTPFOB = str(Path(sys.executable).with_name("otpfob"))
+DEMO_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"   # RFC 6238's "12345678901234567890"
+OTHER = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
+
+
+class Wire:
+    """The data channel as a hostile program sees it: a socket, JSON lines."""
+
+    def __init__(self, fob):
+        self.sock = socket.create_connection(fob.data_address, timeout=10)
+        self.file = self.sock.makefile("rb")
+        self.rid = 100
+
+    def send(self, cmd, **args):
+        self.rid += 1
+        req = {"id": self.rid, "cmd": cmd}
+        req.update(args)
+        self.sock.sendall(json.dumps(req).encode() + b"\n")
+        return self.rid
+
+    def reply(self, rid, timeout=40):
+        self.sock.settimeout(timeout)
+        while True:
+            line = self.file.readline()
+            assert line, "the fob closed the channel"
+            r = json.loads(line)
+            if r.get("id") == rid:
+                return r
+
+    def call(self, cmd, **args):
+        """The final reply; a pending one on the way is returned first as `.pending`."""
+        rid = self.send(cmd, **args)
+        r = self.reply(rid)
+        return r
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def fob(sim_factory):
+    return sim_factory(demo=True, autopress=False)
+
+
+@pytest.fixture
+def wire(fob):
+    w = Wire(fob)
+    yield w
+    w.close()
+
+
+def refuse(fob, wire, cmd, **args):
+    """Sends cmd; the fob must wait with a prompt; the holder says no. Returns the prompt."""
+    rid = wire.send(cmd, **args)
+    first = wire.reply(rid)
+    assert first.get("pending") == "presence", (cmd, first)
+    st = fob.wait_for(lambda s: s["screen"] == "presence", what="prompt of " + cmd)
+    assert st["prompt"] == first["prompt"]
+    fob.press("B")
+    final = wire.reply(rid)
+    assert final["ok"] is False and final["error"]["code"] == "refused", final
+    return first["prompt"]
+
+
+def approve(fob, wire, cmd, **args):
+    rid = wire.send(cmd, **args)
+    first = wire.reply(rid)
+    assert first.get("pending") == "presence", (cmd, first)
+    fob.wait_for(lambda s: s["screen"] == "presence", what="prompt of " + cmd)
+    fob.press("A")
+    final = wire.reply(rid)
+    assert final["ok"] is True, final
+    return first["prompt"], final
+
+
+def listing(wire):
+    return [(a["issuer"], a["name"]) for a in wire.call("list")["accounts"]]
+
+
+def test_changes_from_a_raw_socket_wait_for_a_press_and_no_changes_nothing(fob, wire):
+    approve(fob, wire, "add", name="alice", issuer="Bank", secret=OTHER)
+    before = listing(wire)
+    prompts = [
+        refuse(fob, wire, "rename", index=0, name="mallory"),
+        refuse(fob, wire, "move", index=1, to=0),
+        refuse(fob, wire, "delete", index=0),
+        refuse(fob, wire, "aging_set", aging=100),
+        refuse(fob, wire, "settings_set", typing=True),
+        refuse(fob, wire, "time_set", time=wire.call("time_get")["time"] + 3750),
+        refuse(fob, wire, "reset", confirm=True),
+    ]
+    assert prompts == ["Rename otpfob / demo@example.com to otpfob / mallory?",
+                       "Move Bank / alice to place 1?", "Delete otpfob / demo@example.com?",
+                       "Clock rate trim 0 to 100?", "Set typing on?",
+                       prompts[5], "Erase all accounts and the password?"]
+    assert prompts[5].startswith("Clock +1 h 02 min")
+    assert listing(wire) == before
+    assert wire.call("aging_get")["aging"] == 0
+    assert wire.call("settings_get")["typing"] is False
+    assert abs(wire.call("time_get")["time"] - fob.status()["time"]) < 5
+
+
+def test_a_rename_racing_a_staged_import_shows_the_true_effect(fob, wire):
+    # Part 0 stages a new account; the attacker renames the holder's real account to the
+    # same name (the rename itself now needs a press: here a careless yes); the commit of
+    # the batch must say it replaces, and a no keeps the real secret.
+    r = wire.call("add_many", accounts=[{"name": "x", "issuer": "Junk", "secret": OTHER}],
+                  overwrite=True, part=0, stage=True)
+    assert r["ok"] and r["staged"] == 1
+    prompt, _ = approve(fob, wire, "rename", index=0, name="mallory", issuer="Bank")
+    assert prompt == "Rename otpfob / demo@example.com to Bank / mallory?"
+    prompt = refuse(fob, wire, "add_many", part=1, overwrite=True,
+                    accounts=[{"name": "mallory", "issuer": "Bank", "secret": OTHER}])
+    assert prompt == "Add 1, replace 1?"
+    r = wire.call("code", index=0)
+    assert r["codes"][0]["name"] == "mallory"
+    assert r["codes"][0]["code"] == pyotp.TOTP(DEMO_SECRET).at(r["time"])
+
+
+def test_a_press_that_began_before_the_prompt_does_not_answer_it(fob, wire):
+    fob.ok("down A")
+    fob.advance(0.5)
+    rid = wire.send("rename", index=0, name="held")
+    assert wire.reply(rid)["pending"] == "presence"
+    fob.wait_for(lambda s: s["screen"] == "presence", what="prompt")
+    fob.advance(1.0)        # held past the long-press time (0.8 s) under the prompt...
+    fob.ok("up A")          # ...and released: neither the long press nor the release
+    fob.advance(0.5)        # of a press begun before the prompt answers it
+    st = fob.status()
+    assert st["screen"] == "presence" and st["prompt"].startswith("Rename")
+    fob.press("A")          # a press begun after the prompt does
+    r = wire.reply(rid)
+    assert r["ok"] is True and r["name"] == "held"
+
+
+def codes_time(wire):
+    r = wire.call("code", all=True)
+    for c in r["codes"]:
+        assert c["code"] == pyotp.TOTP(DEMO_SECRET).at(r["time"])
+    return r["time"]
+
+
+def test_clock_pushes_stop_at_the_window_and_no_future_code_leaves(sim_factory, tmp_path):
+    fob = sim_factory(tmp_path / "state", demo=True, autopress=False)
+    wire = Wire(fob)
+    seen = []
+    pushed = 0
+    while True:
+        t = wire.call("time_get")["time"]
+        rid = wire.send("time_set", time=t + 15)
+        r = wire.reply(rid)
+        if r.get("pending"):
+            break
+        assert r["ok"], r
+        pushed += 15
+        seen.append(codes_time(wire))
+        assert pushed <= 120
+    # The window is used: the next push waits for the holder, who says no.
+    fob.wait_for(lambda s: s["screen"] == "presence", what="clock prompt")
+    fob.press("B")
+    assert wire.reply(rid)["error"]["code"] == "refused"
+    # Split into back-and-forth moves makes no difference.
+    t = wire.call("time_get")["time"]
+    for move in (-5, 5):
+        rid = wire.send("time_set", time=t + move)
+        r = wire.reply(rid)
+        assert r.get("pending") == "presence", r
+        fob.wait_for(lambda s: s["screen"] == "presence", what="clock prompt")
+        fob.press("B")
+        assert wire.reply(rid)["error"]["code"] == "refused"
+    # A day ahead: the same.
+    rid = wire.send("time_set", time=t + 86430)
+    assert wire.reply(rid)["prompt"].startswith("Clock +1 d 00 h")
+    fob.press("B")
+    assert wire.reply(rid)["error"]["code"] == "refused"
+    # Every code that left the fob was for its own clock, at most the window ahead of the
+    # world's time.
+    world = fob.status()["time"]
+    assert 105 <= pushed <= 120
+    assert max(seen) <= world + 121 and codes_time(wire) <= world + 121
+    wire.close()
+    # A restart does not refill the window.
+    fob.stop()
+    fob = sim_factory(tmp_path / "state", autopress=False)
+    wire = Wire(fob)
+    t = wire.call("time_get")["time"]
+    rid = wire.send("time_set", time=t + 10)
+    assert wire.reply(rid).get("pending") == "presence"
+    fob.press("B")
+    assert wire.reply(rid)["error"]["code"] == "refused"
+    wire.close()
+
+
+def test_a_clock_set_answered_seconds_later_is_still_exact(fob):
+    # The clock lost its time, so a set needs a press; the holder takes 3 s. The fob adds
+    # the time since the request came, so the clock is right to the round trip.
+    fob.ok("rtc-power-loss")
+    env = dict(os.environ)
+    env.pop("OTPFOB_PORT", None)
+    out = {}
+
+    def run():
+        out["r"] = subprocess.run([OTPFOB, "--port", fob.data_url, "--json", "time", "set"],
+                                  capture_output=True, text=True, timeout=90, env=env,
+                                  stdin=subprocess.DEVNULL)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    st = fob.wait_for(lambda s: s["screen"] == "presence", what="clock prompt")
+    assert st["prompt"].startswith("Set clock to ")
+    time.sleep(3)
+    # Down and up in real time: `press` would move the simulated world on by the hold.
+    fob.ok("down A")
+    time.sleep(0.15)
+    fob.ok("up A")
+    t.join(60)
+    r = out["r"]
+    assert r.returncode == 0, r.stderr
+    assert "Press the button on the fob" in r.stderr
+    assert abs(json.loads(r.stdout)["drift"]) < 0.05
+
+
+def test_the_cli_says_to_press_for_every_new_press(sim_factory):
+    fob = sim_factory(demo=True)   # a user stands by and approves
+    env = dict(os.environ)
+    env.pop("OTPFOB_PORT", None)
+
+    def cli(*args):
+        r = subprocess.run([OTPFOB, "--port", fob.data_url, *args], capture_output=True,
+                           text=True, timeout=90, env=env, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr
+        return r.stderr
+
+    assert "Press the button on the fob to confirm (A = yes, B = no): Rename otpfob / " \
+        "demo@example.com to otpfob / bob?" in cli("rename", "demo", "bob")
+    assert "Set typing on?" in cli("settings", "set", "typing", "on")
+    assert "Press the button" not in cli("settings", "set", "typing", "off")

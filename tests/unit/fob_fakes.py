@@ -1,0 +1,160 @@
+"""Fakes for running fob.protocol in-process: a port, flash in memory, a clock that only
+moves when told, and a holder who answers prompts as a test says."""
+
+import json
+
+from fob.protocol import Protocol
+from fob.vault import Vault
+
+T0 = 1800000000
+
+
+class Port:
+    def __init__(self):
+        self.inbox = bytearray()
+        self.out = bytearray()
+
+    @property
+    def in_waiting(self):
+        return len(self.inbox)
+
+    def read(self, n):
+        data = bytes(self.inbox[:n])
+        del self.inbox[:n]
+        return data
+
+    def write(self, data):
+        self.out += data
+        return len(data)
+
+
+class _File:
+    def __init__(self, fs, path, mode):
+        if "r" in mode and path not in fs.files:
+            raise OSError(2, "no such file")
+        if "w" in mode:
+            fs.files[path] = bytearray()
+        self.buf = fs.files[path]
+        self.pos = 0
+
+    def read(self, n):
+        data = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += len(data)
+        return data
+
+    def write(self, data):
+        self.buf[self.pos:self.pos + len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class Flash:
+    """Files in a dict; survives a 'restart' (a new Fob over the same Flash)."""
+
+    def __init__(self):
+        self.files = {}
+
+    def open(self, path, mode):
+        return _File(self, path, mode)
+
+    def size(self, path):
+        f = self.files.get(path)
+        return None if f is None else len(f)
+
+    def sync(self):
+        pass
+
+
+class Clock:
+    """UTC that moves only when a test moves it (whole seconds plus a fraction)."""
+
+    reason = "ok"
+
+    def __init__(self, t=T0):
+        self.t = float(t)
+        self.sets = []
+
+    def now(self):
+        return int(self.t) if self.reason == "ok" else None
+
+    def fraction(self):
+        return self.t - int(self.t)
+
+    def set(self, t):
+        self.t = float(t)
+        self.sets.append(t)
+        self.reason = "ok"
+
+
+class Holder:
+    """The person at the fob. `reply`: True (yes), False (no) or None (never answers)."""
+
+    def __init__(self, reply=True):
+        self.reply = reply
+        self.prompts = []
+        self.answer = None
+
+    def ask(self, prompt):
+        self.prompts.append(prompt)
+        self.answer = self.reply
+
+    def cancel(self):
+        self.answer = None
+
+    def notify(self, text):
+        pass
+
+
+class Settings:
+    """The fob's preferences (fob/settings.py's fields), kept in memory."""
+
+    def __init__(self):
+        self.privacy = False
+        self.idle_timeout = 30
+        self.typing = False
+        self.layout = "us"
+        self.saved = True
+
+    def save(self):
+        return True
+
+
+class Fob:
+    def __init__(self, accounts=(), reply=True, flash=None, clock=None):
+        self.flash = flash if flash is not None else Flash()
+        self.vault = Vault("/", self.flash)
+        self.vault.load()
+        for a in accounts:
+            self.vault.add(a)
+        self.clock = clock if clock is not None else Clock()
+        self.holder = Holder(reply)
+        self.port = Port()
+        self.proto = Protocol(self.port, self.vault, self.clock, {}, presence=self.holder)
+        self.settings = self.proto.settings = Settings()
+
+    def call(self, cmd, **args):
+        """The final reply to one request (a request for a press answers twice)."""
+        req = {"id": 1, "cmd": cmd}
+        req.update(args)
+        self.port.inbox += json.dumps(req).encode() + b"\n"
+        for _ in range(10000):
+            self.proto.poll()
+            if not self.port.inbox and not self.proto.pending:
+                break
+        lines = [json.loads(x) for x in bytes(self.port.out).decode().splitlines()]
+        self.port.out.clear()
+        final = [r for r in lines if "pending" not in r]
+        assert len(final) == 1, lines
+        return final[0]
+
+    def labels(self):
+        return [a.label() for a in self.vault.accounts]
+
+    def vault_files(self):
+        return {k: bytes(v) for k, v in self.flash.files.items() if "vault" in k}
