@@ -137,12 +137,34 @@ class Fob:
         self.port = Port()
         self.proto = Protocol(self.port, self.vault, self.clock, {}, presence=self.holder)
         self.settings = self.proto.settings = Settings()
+        # [session key, counter] after login(): later requests carry the session's MAC.
+        self.session = None
+
+    def login(self, password):
+        """Log in as otpfob does (docs/protocol.md, "Password" and "Sessions")."""
+        from otpfob import auth
+
+        self.session = None
+        begin = self.call("auth_begin")
+        fob_nonce = bytes.fromhex(begin["challenge"])
+        key = auth.derive_key(password, bytes.fromhex(begin["salt"]), begin["iterations"])
+        host_nonce = auth.new_nonce()
+        r = self.call("auth", challenge=host_nonce.hex(),
+                      response=auth.host_proof(key, fob_nonce, host_nonce).hex())
+        assert r["ok"], r
+        self.session = [auth.session_key(key, fob_nonce, host_nonce), 0]
 
     def call(self, cmd, **args):
         """The final reply to one request (a request for a press answers twice)."""
         req = {"id": 1, "cmd": cmd}
         req.update(args)
-        self.port.inbox += json.dumps(req).encode() + b"\n"
+        line = json.dumps(req).encode()
+        if self.session is not None:
+            from otpfob import auth
+
+            line = auth.sign_line(self.session[0], self.session[1], line)
+            self.session[1] += 1
+        self.port.inbox += line + b"\n"
         for _ in range(10000):
             self.proto.poll()
             if not self.port.inbox and not self.proto.pending:

@@ -253,7 +253,7 @@ def test_refused_or_unanswered_changes_nothing(reply, code, monkeypatch):
         clock[0] += 0.01
         return clock[0]
 
-    monkeypatch.setattr("fob.protocol._monotonic", monotonic)
+    monkeypatch.setattr("fob.protocol.monotonic", monotonic)
     before = fob.state()
     client.timeout = 1000
     calls = [lambda: client.add(acc("b")), lambda: client.delete(0), client.reset,
@@ -423,7 +423,7 @@ def test_a_lost_session_makes_the_client_log_in_again():
 
 def test_the_session_ends_after_five_idle_minutes(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr("fob.protocol._monotonic", lambda: clock[0])
+    monkeypatch.setattr("fob.protocol.monotonic", lambda: clock[0])
     fob, link, client = logged_in()
     clock[0] += 299
     client.list()                      # a signed request keeps it alive
@@ -540,7 +540,7 @@ def test_a_counter_at_zero_without_a_mark_wipes_instead_of_failing():
 
 def test_a_partial_line_is_dropped_after_two_seconds_of_silence(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr("fob.protocol._monotonic", lambda: clock[0])
+    monkeypatch.setattr("fob.protocol.monotonic", lambda: clock[0])
     fob = Fob()
     fob.port.inbox += b'{"id": 1, "cmd": "hel'
     fob.run()

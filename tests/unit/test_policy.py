@@ -5,7 +5,7 @@ test_trust_e2e.py)."""
 import base64
 
 import pytest
-from fob import access, commands, policy, protocol, provision
+from fob import access, commands, policy, provision
 from fob.ui import wrap
 from fob.vault import Account
 from fob_fakes import T0, Clock, Fob, Flash
@@ -178,8 +178,7 @@ def _with_password_logged_in(fob):
     salt = b"s" * 16
     key = auth.derive_key("correct horse", salt, auth.ITERATIONS_MIN)
     fob.proto.guard.set_password(salt, auth.ITERATIONS_MIN, key)
-    # Logged in (the login itself is tested in test_password.py).
-    fob.proto.session = [protocol.monotonic(), False, b"", b""]
+    fob.login("correct horse")
 
 
 # -- the clock window -----------------------------------------------------------------------

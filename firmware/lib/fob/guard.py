@@ -174,7 +174,7 @@ class Guard:
 def _clock():
     from fob import protocol
 
-    return protocol._monotonic()
+    return protocol.monotonic()
 
 
 def _error(code, message):

@@ -69,9 +69,6 @@ def port_linked(port):
         return True
 
 
-_monotonic = monotonic
-
-
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -167,7 +164,7 @@ class Protocol:
     def poll(self):
         try:
             st = self._stage
-            if st is not None and (_monotonic() - st[_S_AT] > _STAGE_TIMEOUT or (
+            if st is not None and (monotonic() - st[_S_AT] > _STAGE_TIMEOUT or (
                     st[_S_LINKED] and not port_linked(self.port))):
                 self._stage = None
             if self.session is not None or self._ask is not None:
@@ -196,7 +193,7 @@ class Protocol:
             return
         buf = self._buf
         if (buf or self._skipping) and buf.find(b"\n") < 0 and (
-                _monotonic() - self._heard > _SILENCE
+                monotonic() - self._heard > _SILENCE
                 or port_linked(self.port) != self._link):
             self._buf = b""
             self._skipping = False
@@ -228,7 +225,7 @@ class Protocol:
         data = self.port.read(min(n, _READ_CHUNK))
         if not data:
             return False
-        self._heard = _monotonic()
+        self._heard = monotonic()
         self._link = port_linked(self.port)
         buf = self._buf + data if self._buf else data
         if buf.find(b"\n") < 0:
