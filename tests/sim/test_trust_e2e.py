@@ -236,7 +236,9 @@ def test_a_clock_set_answered_seconds_later_is_still_exact(fob):
     r = out["r"]
     assert r.returncode == 0, r.stderr
     assert "Press the button on the fob" in r.stderr
-    assert abs(json.loads(r.stdout)["drift"]) < 0.05
+    # Without the correction it would be 3 s off; the margin is for a loaded machine's
+    # scheduling (the bench measures the error itself: bench.clock_set).
+    assert abs(json.loads(r.stdout)["drift"]) < 0.2
 
 
 def test_the_cli_says_to_press_for_every_new_press(sim_factory):

@@ -122,6 +122,8 @@ class App:
     def status(self):
         s = self.ui.status()
         s["display_bytes"] = self.display.bytes_sent
+        # For the simulator's status only: a host never learns whether another is logged in.
+        s["session"] = self.protocol is not None and self.protocol.session is not None
         return s
 
 
