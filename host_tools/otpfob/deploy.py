@@ -7,14 +7,13 @@ Two ways in:
 
 Either way the same plan is installed: ``boot.py``, ``code.py``, the board file as
 ``fob_board.py``, the firmware package ``lib/fob/`` and the Adafruit drivers it needs,
-taken from the pinned packages installed next to this tool so their versions match the
-tests. Files are written under temporary names, read back and checked, and only then
+the exact versions the tests use (pinned in requirements-drivers.txt; an installed otpfob
+carries their files, see resources.py). Files are written under temporary names, read back and checked, and only then
 renamed into place, so a failed copy leaves the previous firmware working.
 """
 
 import errno
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -27,9 +26,11 @@ from pathlib import Path, PurePosixPath
 
 import click
 
-REPO = Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = REPO / "firmware"
-BOARDS_DIR = REPO / "boards"
+from . import resources
+
+# The repository's folders in a checkout, the package's own copies in an installed wheel.
+FIRMWARE_DIR = resources.firmware_dir()
+BOARDS_DIR = resources.boards_dir()
 
 DRIVE_LABEL = "CIRCUITPY"
 MIN_CIRCUITPYTHON = (8, 2, 0)
@@ -353,20 +354,20 @@ def _tree_files(root):
 
 
 def library_sources():
-    """(dest path under lib/, source path) for each Adafruit driver file, found by import."""
+    """(dest path under lib/, source path) for each Adafruit driver file."""
     out = []
     for name in ADAFRUIT_LIBS:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
+        found = resources.driver(name)
+        if found is None:
             raise DeployError(
-                "the driver %s is not installed next to otpfob; run `make setup`" % name
+                "the driver %s is missing from %s; run `make setup` in a checkout, or "
+                "reinstall otpfob" % (name, resources.where())
             )
-        if spec.submodule_search_locations:
-            pkg = Path(list(spec.submodule_search_locations)[0])
-            for p in sorted(pkg.glob("*.py")):
+        if found.is_dir():
+            for p in sorted(found.glob("*.py")):
                 out.append(("lib/%s/%s" % (name, p.name), p))
         else:
-            out.append(("lib/%s" % Path(spec.origin).name, Path(spec.origin)))
+            out.append(("lib/%s" % found.name, found))
     return out
 
 
