@@ -71,5 +71,12 @@ fuzz: setup
 deploy: setup
 	$(BIN)/otpfob deploy --board $(BOARD)
 
+# The wheel and sdist (built from a clean copy of the sources, with the firmware, the board
+# files and the pinned drivers inside) and the CIRCUITPY bundle for people who drag files.
+dist: setup
+	rm -rf dist
+	$(PY) -m otpfob.testing.packaging dist
+	$(PY) -m otpfob.bundle dist
+
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis dist build

@@ -61,13 +61,43 @@ def driver(name):
 
 def driver_versions():
     """{distribution: version} of the bundled drivers ({} in a checkout)."""
+    return {name: v for name, (v, _) in _bundled_record().items()}
+
+
+def _bundled_record():
     folder = drivers_dir()
     if folder is None:
         return {}
     try:
-        return json.loads((folder / "drivers.json").read_text())["versions"]
-    except (OSError, ValueError, KeyError):
+        record = json.loads((folder / "drivers.json").read_text())
+        return {name: (version, sorted({f.split("/")[0].removesuffix(".py")
+                                        for f in record["files"].get(name, ())}))
+                for name, version in record["versions"].items()}
+    except (OSError, ValueError, KeyError, AttributeError):
         return {}
+
+
+def driver_distributions():
+    """{distribution: (version, [top-level modules])} of the pinned driver packages: the
+    bundled ones, or in a checkout the installed ones pinned in requirements-drivers.txt."""
+    if bundled():
+        return _bundled_record()
+    from importlib import metadata
+
+    out = {}
+    pins = REPO / "requirements-drivers.txt"
+    for line in pins.read_text().splitlines() if pins.is_file() else ():
+        name = line.split("#", 1)[0].split("==")[0].strip()
+        if not name.startswith("adafruit-circuitpython-"):
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        tops = {f.parts[0].removesuffix(".py") for f in dist.files or ()
+                if f.suffix == ".py" and not f.parts[0].endswith(".dist-info")}
+        out[name] = (dist.version, sorted(tops))
+    return out
 
 
 def where():

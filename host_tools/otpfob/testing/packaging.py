@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -74,9 +75,10 @@ def copy_source(dest, repo=REPO):
 def build(outdir, source=None):
     """Build the sdist, then the wheel from that sdist (``python -m build``), from a clean
     copy of the source unless `source` names a tree; returns (wheel, sdist) paths."""
-    outdir = Path(outdir)
+    outdir = Path(outdir).resolve()
     if source is None:
-        source = copy_source(outdir.parent / (outdir.name + "-src"))
+        with tempfile.TemporaryDirectory(prefix="otpfob-src-") as tmp:
+            return build(outdir, copy_source(Path(tmp) / "otpfob"))
     _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(outdir),
           str(source)])
     wheels = sorted(outdir.glob("otpfob-*.whl"))
@@ -85,6 +87,21 @@ def build(outdir, source=None):
         raise PackagingError("expected one wheel and one sdist in %s, found %s"
                              % (outdir, sorted(p.name for p in outdir.iterdir())))
     return wheels[0], sdists[0]
+
+
+def main(argv=None):
+    """``python -m otpfob.testing.packaging OUT_DIR``: build the wheel and sdist there."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m otpfob.testing.packaging OUT_DIR", file=sys.stderr)
+        return 2
+    for p in build(argv[0]):
+        print("%s (%.1f KiB)" % (p, p.stat().st_size / 1024))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
 
 
 def clean_env():
