@@ -104,6 +104,9 @@ class Simulator:
         self.firmware_dir = Path(firmware_dir or FIRMWARE_DIR).resolve()
         if not (self.firmware_dir / "code.py").is_file():
             raise ValueError("no code.py in firmware folder %s" % self.firmware_dir)
+        # An installed otpfob carries the pinned drivers (None in a checkout); a firmware
+        # folder's own lib/ (a CIRCUITPY drive's) still comes first, as on the board.
+        self.drivers_dir = resources.drivers_dir()
         self.board_name = board
         self.board_cfg = load_board(board, boards_dir)
         self.board_cfg.STATE_DIR = str(self.state_dir)
@@ -311,9 +314,7 @@ class Simulator:
 
     def run(self):
         """Run the firmware until quit; returns the process exit code."""
-        # An installed otpfob carries the pinned drivers; a firmware folder's own lib/
-        # (a CIRCUITPY drive's) still comes first, as on the board.
-        drivers = resources.drivers_dir()
+        drivers = self.drivers_dir
         for p in ([str(drivers)] if drivers else []) + [str(self.firmware_dir),
                                                          str(self.firmware_dir / "lib")]:
             if p in sys.path:
