@@ -160,6 +160,24 @@ def test_installed_sdist_builds_the_same_package_offline_and_deploys(
     assert "lib/fob/otp.py" in r.stdout
 
 
+def test_pip_install_of_a_checkout_gathers_the_pinned_drivers_in_its_isolated_build(
+        tmp_path, elsewhere):
+    # `pip install .` from a clone: the build downloads the pinned driver wheels (here
+    # from the offline wheelhouse, as pip's settings say) and bundles their files.
+    source = packaging.copy_source(tmp_path / "clone")
+    env_dir = installed(tmp_path, source)
+    info = where(env_dir, elsewhere)
+    assert info["bundled"] is True and info["versions"] == driver_pins()
+    drivers = Path(info["drivers"])
+    ds3231 = importlib.util.find_spec("adafruit_ds3231").origin
+    assert (drivers / "adafruit_ds3231.py").read_bytes() == Path(ds3231).read_bytes()
+    assert not (source / "drivers").exists()  # nothing gathered into the source tree
+    assert not (source / "host_tools" / "otpfob" / "bundled").exists()
+    r = run(env_dir, elsewhere, "deploy", "--drive", str(make_drive(tmp_path / "D")),
+            "--dry-run")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_install_requirements_are_ranges_that_the_lock_satisfies():
     deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     lock = {}

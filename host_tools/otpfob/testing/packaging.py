@@ -1,8 +1,8 @@
 """Build otpfob's wheel and sdist and install them into fresh virtualenvs, offline.
 
 Shared by the packaging tests and ``bench.install``. The install requirements come from
-a wheelhouse of the exact versions in requirements-host.txt (plus setuptools, for
-building the sdist in an isolated environment), which ``make setup`` downloads once into
+a wheelhouse of the exact versions in requirements-host.txt (plus setuptools and pip,
+for building in an isolated environment, and the pinned drivers), which ``make setup`` downloads once into
 ``.venv/wheelhouse``; every install after that uses ``--no-index``.
 """
 
@@ -32,23 +32,31 @@ def _run(argv, **kwargs):
     return res
 
 
-def _setuptools_pin():
-    for line in (REPO / "requirements-dev.txt").read_text().splitlines():
-        if line.strip().startswith("setuptools=="):
-            return line.strip()
-    raise PackagingError("requirements-dev.txt pins no setuptools")
+def _build_pins():
+    """The pins of what building otpfob needs (pyproject's [build-system] requires)."""
+    out = [line.strip() for line in (REPO / "requirements-dev.txt").read_text().splitlines()
+           if line.strip().startswith(("setuptools==", "pip=="))]
+    if len(out) != 2:
+        raise PackagingError("requirements-dev.txt must pin setuptools and pip")
+    return out
 
 
 def wheelhouse(path=WHEELHOUSE):
-    """The folder of wheels for an offline install, downloaded when missing."""
+    """The folder of wheels for an offline install, downloaded when missing: the locked
+    install requirements, what building needs, and the pinned drivers (which a build
+    from a checkout downloads)."""
     path = Path(path)
     stamp = path / _STAMP
-    wanted = (REPO / "requirements-host.txt").read_text() + _setuptools_pin()
+    drivers = REPO / "requirements-drivers.txt"
+    wanted = "\n".join([(REPO / "requirements-host.txt").read_text(), drivers.read_text()]
+                       + _build_pins())
     if stamp.is_file() and stamp.read_text() == wanted:
         return path
     path.mkdir(parents=True, exist_ok=True)
     _run([sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(path),
-          "-r", str(REPO / "requirements-host.txt"), _setuptools_pin()])
+          "-r", str(REPO / "requirements-host.txt")] + _build_pins())
+    _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest",
+          str(path), "-r", str(drivers)])
     stamp.write_text(wanted)
     return path
 
@@ -127,11 +135,12 @@ def bin_path(env_dir, name):
     return Path(env_dir) / sub / (name + suffix)
 
 
-def install(env_dir, target, houses=()):
-    """pip-install `target` (a wheel or an sdist) into the venv at `env_dir`, offline,
-    from the wheelhouse (and any further folders in `houses`)."""
-    argv = [sys.executable, "-m", "pip", "--python", str(bin_path(env_dir, "python")),
-            "install", "--quiet", "--no-index", "--find-links", str(wheelhouse())]
-    for h in houses:
-        argv += ["--find-links", str(h)]
-    return _run(argv + [str(target)], env=clean_env())
+def install(env_dir, target):
+    """pip-install `target` (a wheel, an sdist or a source folder) into the venv at
+    `env_dir`, offline, from the wheelhouse. The build of an sdist or a folder runs in
+    pip's isolated environment and sees the same offline settings."""
+    env = clean_env()
+    env["PIP_NO_INDEX"] = "1"
+    env["PIP_FIND_LINKS"] = str(wheelhouse())
+    return _run([sys.executable, "-m", "pip", "--python", str(bin_path(env_dir, "python")),
+                 "install", "--quiet", str(target)], env=env)
