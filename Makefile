@@ -7,15 +7,18 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 BOARD  ?= raspberry_pi_pico
 
-.PHONY: all setup test test-fast bench lint sim soak fuzz deploy wiring screenshot clean
+.PHONY: all setup test test-fast bench lint sim soak fuzz deploy wiring screenshot dist clean
 
 all: test
 
-$(STAMP): pyproject.toml requirements-dev.txt requirements-drivers.txt
+# Last step: the locked install requirements as wheels in .venv/wheelhouse, from which the
+# packaging tests and `make bench` install otpfob into fresh venvs offline.
+$(STAMP): pyproject.toml requirements-dev.txt requirements-host.txt requirements-drivers.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-drivers.txt
 	$(PY) -m pip install -q --disable-pip-version-check -e .
+	$(PY) -c "from otpfob.testing.packaging import wheelhouse; wheelhouse()"
 	touch $@
 
 # The 32-bit MicroPython (WebAssembly port) for tier 2, pinned in package-lock.json.
@@ -68,5 +71,12 @@ fuzz: setup
 deploy: setup
 	$(BIN)/otpfob deploy --board $(BOARD)
 
+# The wheel and sdist (built from a clean copy of the sources, with the firmware, the board
+# files and the pinned drivers inside) and the CIRCUITPY bundle for people who drag files.
+dist: setup
+	rm -rf dist
+	$(PY) -m otpfob.testing.packaging dist
+	$(PY) -m otpfob.bundle dist
+
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis dist build

@@ -3,7 +3,7 @@
 import importlib
 
 MODULES = ("bench.engine", "bench.display", "bench.provision", "bench.session",
-           "bench.clock_set")
+           "bench.clock_set", "bench.install")
 
 
 def main():

@@ -30,9 +30,9 @@ def firmware_engine():
         return otp
     except ImportError:
         pass
-    from pathlib import Path
+    from .resources import firmware_dir
 
-    lib = Path(__file__).resolve().parents[2] / "firmware" / "lib"
+    lib = firmware_dir() / "lib"
     if (lib / "fob" / "otp.py").is_file():
         sys.path.insert(0, str(lib))
         try:

@@ -1,20 +1,24 @@
 """Copy the otpfob firmware onto a CircuitPython board.
 
-Two ways in:
+One flow, ``install(target, ...)``, over two targets:
 
-- the CIRCUITPY USB drive (found by its volume label, or ``--drive``), the normal way;
-- the REPL through ``mpremote`` (``--via-repl``), for a fob whose drive is hidden.
+- ``DriveTarget``: the CIRCUITPY USB drive (found by its volume label, or ``--drive``),
+  the normal way;
+- ``ReplTarget``: the REPL through ``mpremote`` (``--via-repl``), for a fob whose drive
+  is hidden.
 
-Either way the same plan is installed: ``boot.py``, ``code.py``, the board file as
+A target only reads, lists, writes, reads back, renames and removes files; everything
+else (the plan, the CircuitPython version check, who owns code.py, free space, the
+verification) is the flow's. The plan: ``boot.py``, ``code.py``, the board file as
 ``fob_board.py``, the firmware package ``lib/fob/`` and the Adafruit drivers it needs,
-taken from the pinned packages installed next to this tool so their versions match the
-tests. Files are written under temporary names, read back and checked, and only then
-renamed into place, so a failed copy leaves the previous firmware working.
+in the exact versions the tests use (pinned in requirements-drivers.txt; an installed
+otpfob carries their files, see resources.py). Files are written under temporary names,
+read back and checked, and only then renamed into place, so a failed copy leaves the
+previous firmware working.
 """
 
 import errno
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -27,9 +31,11 @@ from pathlib import Path, PurePosixPath
 
 import click
 
-REPO = Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = REPO / "firmware"
-BOARDS_DIR = REPO / "boards"
+from . import resources
+
+# The repository's folders in a checkout, the package's own copies in an installed wheel.
+FIRMWARE_DIR = resources.firmware_dir()
+BOARDS_DIR = resources.boards_dir()
 
 DRIVE_LABEL = "CIRCUITPY"
 MIN_CIRCUITPYTHON = (8, 2, 0)
@@ -353,20 +359,20 @@ def _tree_files(root):
 
 
 def library_sources():
-    """(dest path under lib/, source path) for each Adafruit driver file, found by import."""
+    """(dest path under lib/, source path) for each Adafruit driver file."""
     out = []
     for name in ADAFRUIT_LIBS:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
+        found = resources.driver(name)
+        if found is None:
             raise DeployError(
-                "the driver %s is not installed next to otpfob; run `make setup`" % name
+                "the driver %s is missing from %s; run `make setup` in a checkout, or "
+                "reinstall otpfob" % (name, resources.where())
             )
-        if spec.submodule_search_locations:
-            pkg = Path(list(spec.submodule_search_locations)[0])
-            for p in sorted(pkg.glob("*.py")):
+        if found.is_dir():
+            for p in sorted(found.glob("*.py")):
                 out.append(("lib/%s/%s" % (name, p.name), p))
         else:
-            out.append(("lib/%s" % Path(spec.origin).name, Path(spec.origin)))
+            out.append(("lib/%s" % found.name, found))
     return out
 
 
@@ -523,34 +529,15 @@ def _compiler(info, use_mpy):
     return find_mpy_cross(info.version[0])
 
 
-# --------------------------------------------------------------------------- drive deploy
+# --------------------------------------------------------------------------- one flow
 
 
-def free_bytes(path):
-    return shutil.disk_usage(path).free
-
-
-def drive_writable(path):
-    return os.access(path, os.W_OK)
-
-
-def cluster_size(path):
-    try:
-        st = os.statvfs(path)
-        return max(512, st.f_bsize or st.f_frsize)
-    except (AttributeError, OSError):
-        return 4096
-
-
-def write_file(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _sha256_file(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+@dataclass
+class Result:
+    plan: Plan
+    written: list
+    removed: list
+    target: str
 
 
 def _read_optional(path):
@@ -580,21 +567,126 @@ def _needed_space(plan, cluster):
     return sum(rounded(len(i.data)) for i in plan.items) + cluster * (len(dirs) + 4)
 
 
-def _verify(drive, items, names):
+def _other_forms(plan, old_manifest):
+    """Board paths that could go stale: the other form (.py/.mpy) of each file we
+    install, and what an earlier deploy's manifest lists."""
+    wanted = set()
+    for i in plan.items:
+        if i.dest.endswith(".mpy"):
+            wanted.add(i.dest[:-4] + ".py")
+        elif i.dest.endswith(".py"):
+            wanted.add(i.dest[:-3] + ".mpy")
+    if old_manifest:
+        wanted.update(d for d in old_manifest.get("files", {}) if _safe_rel(d))
+    return sorted(wanted)
+
+
+def _check_copy(items, copies):
+    """What differs between the items and the bytes read back (`copies`, in the same
+    order; an OSError where a file could not be read)."""
     bad = []
-    for item, name in zip(items, names, strict=True):
-        p = Path(drive) / name
-        try:
-            size = p.stat().st_size
-            digest = _sha256_file(p)
-        except OSError as e:
-            bad.append("%s: unreadable (%s)" % (item.dest, e.strerror or e))
-            continue
-        if size != len(item.data):
-            bad.append("%s: %d bytes, expected %d" % (item.dest, size, len(item.data)))
-        elif digest != item.sha256:
+    for item, data in zip(items, copies, strict=True):
+        if isinstance(data, OSError):
+            bad.append("%s: unreadable (%s)" % (item.dest, data.strerror or data))
+        elif data is None:
+            bad.append("%s: missing" % item.dest)
+        elif len(data) != len(item.data):
+            bad.append("%s: %d bytes, expected %d" % (item.dest, len(data), len(item.data)))
+        elif hashlib.sha256(data).hexdigest() != item.sha256:
             bad.append("%s: SHA-256 differs" % item.dest)
     return bad
+
+
+def install(target, board=None, force=False, dry_run=False, use_mpy=True,
+            firmware_dir=None, boards_dir=None, echo=print):
+    """The deploy itself, the same for every target (a DriveTarget or a ReplTarget):
+    read boot_out.txt, plan, refuse what is not ours, check space, stage every file
+    under a temporary name, read it back, then rename into place and check again.
+    Returns a Result; raises DeployError with what to do."""
+    boot = target.read("boot_out.txt")
+    if boot is None:
+        raise target.no_boot_out()
+    info = parse_boot_out(boot.decode("utf-8", "replace"))
+    check_version(info)
+    board = _choose_board(info, board, boards_dir)
+    mpy, reason = _compiler(info, use_mpy)
+    plan = build_plan(info, board, mpy, reason, firmware_dir, boards_dir)
+    _warn_board(plan, echo)
+    echo(target.label)
+    print_plan(plan, echo)
+    old_manifest = _load_manifest(target.read(MANIFEST))
+    found = {n: target.read(n) for n in ("code.py", "boot.py") + SHADOWING_CODE}
+    aside = check_ownership(plan, found, old_manifest, force, echo)
+    existing = target.existing(_other_forms(plan, old_manifest))
+    stale = stale_files(plan, old_manifest, lambda d: d in existing)
+    for s in stale:
+        echo("  remove %s (replaced)" % s)
+    free, cluster = target.space()
+    need = _needed_space(plan, cluster)
+    if free < need:
+        raise DeployError(
+            "not enough free space on %s: the firmware needs %s, %s free. Remove files "
+            "you no longer need from it (old libraries in lib/) and try again; nothing "
+            "was written" % (target.name, _size(need), _size(free)))
+    writable = target.writable()
+    if dry_run:
+        if not writable:
+            echo("warning: %s is read-only to this computer" % target.name)
+        echo("dry run: nothing written (%s needed, %s free)" % (_size(need), _size(free)))
+        return Result(plan, [], [], target.name)
+    if not writable:
+        raise target.read_only()
+
+    items = plan.items + [PlanItem(MANIFEST, plan.manifest_bytes(), "manifest")]
+    staged = [i.dest + TMP_SUFFIX for i in items]
+    try:
+        target.write([(t, i.data) for t, i in zip(staged, items, strict=True)])
+        bad = _check_copy(items, target.read_back(staged))
+        if bad:
+            raise DeployError(
+                "the copy %s did not read back correctly: %s. Nothing was replaced; try "
+                "again, and if it repeats the board's flash may be failing"
+                % (target.where, "; ".join(bad)))
+    except DeployError:
+        target.remove(staged)
+        raise
+    removed = target.commit(aside, [(t, i.dest) for t, i in zip(staged, items, strict=True)], stale)
+    for name in aside:
+        echo("moved %s aside to %s.disabled" % (name, name))
+    bad = _check_copy(plan.items, target.read_back([i.dest for i in plan.items]))
+    if bad:
+        raise DeployError("after the copy, files %s differ from the firmware: %s; deploy "
+                          "again" % (target.where, "; ".join(bad)))
+    echo("verified %d files (%s) by size and SHA-256 %s"
+         % (len(plan.items), _size(plan.total_bytes), target.where))
+    first_boot_message(echo)
+    return Result(plan, [i.dest for i in plan.items], removed, target.name)
+
+
+# --------------------------------------------------------------------------- a drive
+
+
+def free_bytes(path):
+    return shutil.disk_usage(path).free
+
+
+def drive_writable(path):
+    return os.access(path, os.W_OK)
+
+
+def cluster_size(path):
+    try:
+        st = os.statvfs(path)
+        return max(512, st.f_bsize or st.f_frsize)
+    except (AttributeError, OSError):
+        return 4096
+
+
+def write_file(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _writable_error(drive, e):
@@ -604,117 +696,94 @@ def _writable_error(drive, e):
     )
 
 
-@dataclass
-class Result:
-    plan: Plan
-    written: list
-    removed: list
-    target: str
+class DriveTarget:
+    """A mounted CIRCUITPY drive: plain file operations on a folder."""
+
+    def __init__(self, drive):
+        self.drive = Path(drive)
+        self.name = str(self.drive)
+        self.label = "drive: %s" % self.drive
+        self.where = "on %s" % self.drive
+        if not self.drive.is_dir():
+            raise DeployError("%s is not a folder. %s" % (self.drive, MAINTENANCE_HINT))
+
+    def no_boot_out(self):
+        return DeployError(
+            "%s has no boot_out.txt, so it is not a CircuitPython drive "
+            "(CircuitPython writes that file at every start)" % self.drive)
+
+    def read_only(self):
+        return _writable_error(self.drive, OSError(errno.EROFS, "read-only"))
+
+    def read(self, rel):
+        return _read_optional(self.drive / rel)
+
+    def existing(self, rels):
+        return {r for r in rels if (self.drive / r).is_file()}
+
+    def space(self):
+        return free_bytes(self.drive), cluster_size(self.drive)
+
+    def writable(self):
+        return drive_writable(self.drive)
+
+    def write(self, files):
+        done = []
+        try:
+            for rel, data in files:
+                p = self.drive / rel
+                p.parent.mkdir(parents=True, exist_ok=True)
+                done.append(rel)
+                write_file(p, data)
+        except OSError as e:
+            self.remove(done)
+            if e.errno == errno.ENOSPC:
+                raise DeployError("%s filled up during the copy; nothing was replaced. "
+                                  "Remove files you no longer need and try again"
+                                  % self.drive) from e
+            raise _writable_error(self.drive, e) from e
+
+    def read_back(self, rels):
+        out = []
+        for rel in rels:
+            try:
+                out.append((self.drive / rel).read_bytes())
+            except OSError as e:
+                out.append(e)
+        return out
+
+    def remove(self, rels):
+        for rel in rels:
+            try:
+                os.unlink(self.drive / rel)
+            except OSError:
+                pass
+
+    def commit(self, aside, renames, stale):
+        for name in aside:
+            os.replace(self.drive / name, self.drive / (name + ".disabled"))
+        for tmp, dest in renames:
+            os.replace(self.drive / tmp, self.drive / dest)
+        removed = []
+        for s in stale:
+            try:
+                (self.drive / s).unlink()
+                removed.append(s)
+            except OSError:
+                pass
+        if hasattr(os, "sync"):
+            os.sync()
+        return removed
 
 
 def deploy_to_drive(drive=None, board=None, force=False, dry_run=False, use_mpy=True,
                     firmware_dir=None, boards_dir=None, echo=print):
     """Install the firmware on a mounted CIRCUITPY drive; returns a Result."""
-    drive = Path(drive) if drive else find_drive()
-    if not drive.is_dir():
-        raise DeployError("%s is not a folder. %s" % (drive, MAINTENANCE_HINT))
-    boot = _read_optional(drive / "boot_out.txt")
-    if boot is None:
-        raise DeployError(
-            "%s has no boot_out.txt, so it is not a CircuitPython drive "
-            "(CircuitPython writes that file at every start)" % drive
-        )
-    info = parse_boot_out(boot.decode("utf-8", "replace"))
-    check_version(info)
-    board = _choose_board(info, board, boards_dir)
-    mpy, reason = _compiler(info, use_mpy)
-    plan = build_plan(info, board, mpy, reason, firmware_dir, boards_dir)
-    _warn_board(plan, echo)
-    echo("drive: %s" % drive)
-    print_plan(plan, echo)
-    old_manifest = _load_manifest(_read_optional(drive / MANIFEST))
-    found = {n: _read_optional(drive / n) for n in ("code.py", "boot.py") + SHADOWING_CODE}
-    aside = check_ownership(plan, found, old_manifest, force, echo)
-    stale = stale_files(plan, old_manifest, lambda d: (drive / d).is_file())
-    for s in stale:
-        echo("  remove %s (replaced)" % s)
-    need = _needed_space(plan, cluster_size(drive))
-    free = free_bytes(drive)
-    if free < need:
-        raise DeployError(
-            "not enough free space on %s: the firmware needs %s, %s free. Remove files "
-            "you no longer need from the drive (old libraries in lib/) and try again; "
-            "nothing was written" % (drive, _size(need), _size(free))
-        )
-    writable = drive_writable(drive)
-    if dry_run:
-        if not writable:
-            echo("warning: %s is read-only to this computer" % drive)
-        echo("dry run: nothing written (%s needed, %s free)" % (_size(need), _size(free)))
-        return Result(plan, [], [], str(drive))
-    if not writable:
-        raise _writable_error(drive, OSError(errno.EROFS, "read-only"))
-
-    staged = []
-    try:
-        for item in plan.items + [PlanItem(MANIFEST, plan.manifest_bytes(), "manifest")]:
-            target = drive / item.dest
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + TMP_SUFFIX)
-            staged.append((item, tmp))
-            write_file(tmp, item.data)
-        bad = _verify(drive, [i for i, _ in staged],
-                      [t.relative_to(drive) for _, t in staged])
-        if bad:
-            raise DeployError(
-                "the copy on %s did not read back correctly: %s. Nothing was replaced; try "
-                "again, and if it repeats the drive or its flash is failing"
-                % (drive, "; ".join(bad))
-            )
-    except OSError as e:
-        _remove_quietly(t for _, t in staged)
-        if e.errno == errno.ENOSPC:
-            raise DeployError("%s filled up during the copy; nothing was replaced. Remove "
-                              "files you no longer need and try again" % drive) from e
-        raise _writable_error(drive, e) from e
-    except DeployError:
-        _remove_quietly(t for _, t in staged)
-        raise
-
-    for name in aside:
-        os.replace(drive / name, drive / (name + ".disabled"))
-        echo("moved %s aside to %s.disabled" % (name, name))
-    for item, tmp in staged:
-        os.replace(tmp, drive / item.dest)
-    removed = []
-    for s in stale:
-        try:
-            (drive / s).unlink()
-            removed.append(s)
-        except OSError:
-            echo("warning: could not remove %s" % s)
-    if hasattr(os, "sync"):
-        os.sync()
-
-    bad = _verify(drive, plan.items, [i.dest for i in plan.items])
-    if bad:
-        raise DeployError("after the copy, files on %s differ from the firmware: %s; deploy "
-                          "again" % (drive, "; ".join(bad)))
-    echo("verified %d files (%s) by size and SHA-256" % (len(plan.items),
-                                                         _size(plan.total_bytes)))
-    first_boot_message(echo)
-    return Result(plan, [i.dest for i in plan.items], removed, str(drive))
+    target = DriveTarget(drive if drive else find_drive())
+    return install(target, board, force, dry_run, use_mpy, firmware_dir, boards_dir, echo)
 
 
-def _remove_quietly(paths):
-    for p in paths:
-        try:
-            os.unlink(p)
-        except OSError:
-            pass
-
-
-# --------------------------------------------------------------------------- REPL deploy
+# --------------------------------------------------------------------------- the REPL
 
 
 def find_mpremote():
@@ -776,115 +845,100 @@ def _chain(commands):
     return argv
 
 
-def deploy_via_repl(port="auto", board=None, force=False, dry_run=False, use_mpy=True,
-                    firmware_dir=None, boards_dir=None, echo=print,
-                    mpremote=None):
-    """Install the firmware over the REPL with mpremote (the drive hidden or unusable)."""
-    mp = mpremote or Mpremote(port)
-    with tempfile.TemporaryDirectory(prefix="otpfob-repl-") as tmp:
-        tmp = Path(tmp)
-        res = mp.run("fs", "cp", ":boot_out.txt", str(tmp / "boot_out.txt"), check=False)
-        if res.returncode != 0 or not (tmp / "boot_out.txt").is_file():
-            raise DeployError("could not read boot_out.txt over the REPL: %s" % mp.error(res))
-        boot = (tmp / "boot_out.txt").read_bytes()
-        info = parse_boot_out(boot.decode("utf-8", "replace"))
-        check_version(info)
-        board = _choose_board(info, board, boards_dir)
-        m, reason = _compiler(info, use_mpy)
-        plan = build_plan(info, board, m, reason, firmware_dir, boards_dir)
-        _warn_board(plan, echo)
-        echo("REPL: %s (mpremote)" % port)
-        print_plan(plan, echo)
-        old_manifest = _load_manifest(mp.fetch(MANIFEST, tmp / "manifest"))
-        found = {n: mp.fetch(n, tmp / ("found-" + n))
-                 for n in ("code.py", "boot.py") + SHADOWING_CODE}
-        aside = check_ownership(plan, found, old_manifest, force, echo)
-        existing = set(_remote_files(mp, plan, old_manifest))
-        stale = stale_files(plan, old_manifest, lambda d: d in existing)
-        for s in stale:
-            echo("  remove %s (replaced)" % s)
-        out = mp.exec("import os\ns=os.statvfs('/')\nprint('otpfob-free', s[1]*s[4], s[1])")
-        mfree = re.search(r"otpfob-free (\d+) (\d+)", out)
-        if not mfree:
-            raise DeployError("could not read the free space on the board: %r" % out.strip())
-        free, cluster = int(mfree.group(1)), max(512, int(mfree.group(2)))
-        need = _needed_space(plan, cluster)
-        if free < need:
-            raise DeployError(
-                "not enough free space on the board: the firmware needs %s, %s free; "
-                "nothing was written" % (_size(need), _size(free)))
-        if dry_run:
-            echo("dry run: nothing written (%s needed, %s free)" % (_size(need), _size(free)))
-            return Result(plan, [], [], port)
-
-        items = plan.items + [PlanItem(MANIFEST, plan.manifest_bytes(), "manifest")]
-        stage = tmp / "stage"
-        for item in items:
-            p = stage / item.dest
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(item.data)
-        dirs = sorted({str(PurePosixPath(i.dest).parent) for i in items} - {"."},
-                      key=lambda d: d.count("/"))
-        if dirs:
-            mp.exec("import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n  pass\n"
-                    % (dirs,))
-        back = tmp / "back"
-        back.mkdir()
-        try:
-            mp.run(*_chain([["fs", "cp", "-f", str(stage / i.dest), ":" + i.dest + TMP_SUFFIX]
-                            for i in items]))
-            mp.run(*_chain([["fs", "cp", ":" + i.dest + TMP_SUFFIX, str(back / ("%d" % n))]
-                            for n, i in enumerate(items)]))
-            bad = _verify(back, items, ["%d" % n for n in range(len(items))])
-            if bad:
-                raise DeployError("the copy over the REPL did not read back correctly: %s. "
-                                  "Nothing was replaced; try again" % "; ".join(bad))
-        except DeployError:
-            mp.run("exec", _remote_remove([i.dest + TMP_SUFFIX for i in items]), check=False)
-            raise
-        renames = [(i.dest + TMP_SUFFIX, i.dest) for i in items]
-        # FAT's rename will not replace an existing file, so the old one goes first.
-        code = ["import os"]
-        code.append("for a in %r:\n try:\n  os.rename(a, a + '.disabled')\n except OSError:\n"
-                    "  pass" % (aside,))
-        code.append("for a, b in %r:\n try:\n  os.remove(b)\n except OSError:\n  pass\n"
-                    " os.rename(a, b)" % (renames,))
-        code.append("for b in %r:\n try:\n  os.remove(b)\n except OSError:\n  pass" % (stale,))
-        mp.exec("\n".join(code) + "\n")
-        mp.run(*_chain([["fs", "cp", ":" + i.dest, str(back / ("f%d" % n))]
-                        for n, i in enumerate(plan.items)]))
-        bad = _verify(back, plan.items, ["f%d" % n for n in range(len(plan.items))])
-        if bad:
-            raise DeployError("after the copy, files on the board differ from the firmware: "
-                              "%s; deploy again" % "; ".join(bad))
-        echo("verified %d files (%s) by size and SHA-256 over the REPL"
-             % (len(plan.items), _size(plan.total_bytes)))
-        first_boot_message(echo)
-        return Result(plan, [i.dest for i in plan.items], stale, port)
-
-
 def _remote_remove(paths):
     return "import os\nfor b in %r:\n try:\n  os.remove(b)\n except OSError:\n  pass\n" % (
         list(paths),)
 
 
-def _remote_files(mp, plan, old_manifest):
-    """Which of the files that could go stale exist on the board."""
-    wanted = set()
-    for i in plan.items:
-        if i.dest.endswith(".mpy"):
-            wanted.add(i.dest[:-4] + ".py")
-        elif i.dest.endswith(".py"):
-            wanted.add(i.dest[:-3] + ".mpy")
-    if old_manifest:
-        wanted.update(d for d in old_manifest.get("files", {}) if _safe_rel(d))
-    if not wanted:
-        return []
-    out = mp.exec(
-        "import os\nfor p in %r:\n try:\n  os.stat(p)\n  print('otpfob-has', p)\n"
-        " except OSError:\n  pass\n" % (sorted(wanted),))
-    return [line.split(" ", 1)[1].strip() for line in out.splitlines()
-            if line.startswith("otpfob-has ")]
+class ReplTarget:
+    """The board's flash through its REPL (mpremote), for a fob whose drive is hidden.
+    Files go through a local folder; each batch is one chained mpremote call."""
+
+    def __init__(self, mp, work):
+        self.mp = mp
+        self.work = Path(work)
+        self.name = mp.port
+        self.label = "REPL: %s (mpremote)" % mp.port
+        self.where = "over the REPL"
+        self._n = 0
+
+    def _local(self):
+        self._n += 1
+        return self.work / ("f%d" % self._n)
+
+    def no_boot_out(self):
+        res = self.mp.run("fs", "cp", ":boot_out.txt", str(self._local()), check=False)
+        return DeployError("could not read boot_out.txt over the REPL: %s" % self.mp.error(res))
+
+    def read_only(self):  # never raised: the REPL reports a read-only flash when writing
+        return DeployError("the board's flash is read-only to the REPL")
+
+    def read(self, rel):
+        return self.mp.fetch(rel, self._local())
+
+    def existing(self, rels):
+        if not rels:
+            return set()
+        out = self.mp.exec(
+            "import os\nfor p in %r:\n try:\n  os.stat(p)\n  print('otpfob-has', p)\n"
+            " except OSError:\n  pass\n" % (list(rels),))
+        return {line.split(" ", 1)[1].strip() for line in out.splitlines()
+                if line.startswith("otpfob-has ")}
+
+    def space(self):
+        out = self.mp.exec("import os\ns=os.statvfs('/')\nprint('otpfob-free', s[1]*s[4], s[1])")
+        m = re.search(r"otpfob-free (\d+) (\d+)", out)
+        if not m:
+            raise DeployError("could not read the free space on the board: %r" % out.strip())
+        return int(m.group(1)), max(512, int(m.group(2)))
+
+    def writable(self):
+        return True
+
+    def write(self, files):
+        stage = self.work / "stage"
+        for rel, data in files:
+            p = stage / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+        dirs = sorted({str(PurePosixPath(rel).parent) for rel, _ in files} - {"."},
+                      key=lambda d: d.count("/"))
+        if dirs:
+            self.mp.exec("import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n"
+                         "  pass\n" % (dirs,))
+        self.mp.run(*_chain([["fs", "cp", "-f", str(stage / rel), ":" + rel]
+                             for rel, _ in files]))
+
+    def read_back(self, rels):
+        back = [self._local() for _ in rels]
+        self.mp.run(*_chain([["fs", "cp", ":" + rel, str(p)] for rel, p in zip(rels, back, strict=True)]),
+                    check=False)
+        return [_read_optional(p) for p in back]
+
+    def remove(self, rels):
+        self.mp.run("exec", _remote_remove(rels), check=False)
+
+    def commit(self, aside, renames, stale):
+        # FAT's rename will not replace an existing file, so the old one goes first.
+        code = ["import os"]
+        code.append("for a in %r:\n try:\n  os.rename(a, a + '.disabled')\n except OSError:\n"
+                    "  pass" % (list(aside),))
+        code.append("for a, b in %r:\n try:\n  os.remove(b)\n except OSError:\n  pass\n"
+                    " os.rename(a, b)" % (list(renames),))
+        code.append("for b in %r:\n try:\n  os.remove(b)\n except OSError:\n  pass"
+                    % (list(stale),))
+        self.mp.exec("\n".join(code) + "\n")
+        return list(stale)
+
+
+def deploy_via_repl(port="auto", board=None, force=False, dry_run=False, use_mpy=True,
+                    firmware_dir=None, boards_dir=None, echo=print,
+                    mpremote=None):
+    """Install the firmware over the REPL with mpremote (the drive hidden or unusable)."""
+    mp = mpremote or Mpremote(port)
+    with tempfile.TemporaryDirectory(prefix="otpfob-repl-") as work:
+        return install(ReplTarget(mp, work), board, force, dry_run, use_mpy, firmware_dir,
+                       boards_dir, echo)
 
 
 # --------------------------------------------------------------------------- command

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-REPO = Path(__file__).resolve().parents[2]
-BOARDS_DIR = REPO / "boards"
+from otpfob import resources
+
+BOARDS_DIR = resources.boards_dir()
 NOT_HARDWARE = ("sim",)
 
 # Where each CircuitPython `board` pin name is on the physical board, from the boards'

@@ -568,3 +568,88 @@ def test_deploy_library_uses_the_repository_by_default():
     assert deploy.FIRMWARE_DIR == REPO / "firmware"
     assert deploy.BOARDS_DIR == REPO / "boards"
     assert os.path.isdir(deploy.BOARDS_DIR)
+
+
+# --------------------------------------------------------------------------- the one flow
+
+
+class MemoryTarget:
+    """A board's flash as a dict: the whole target interface install() uses."""
+
+    name = "memory"
+    label = "memory board"
+    where = "in memory"
+
+    def __init__(self, files, free=10_000_000):
+        self.files = dict(files)
+        self.free = free
+        self.calls = []
+
+    def no_boot_out(self):
+        return deploy.DeployError("no boot_out.txt in memory")
+
+    def read_only(self):
+        return deploy.DeployError("read-only memory")
+
+    def read(self, rel):
+        return self.files.get(rel)
+
+    def existing(self, rels):
+        return {r for r in rels if r in self.files}
+
+    def space(self):
+        return self.free, 512
+
+    def writable(self):
+        return True
+
+    def write(self, files):
+        self.calls.append("write")
+        self.files.update(files)
+
+    def read_back(self, rels):
+        return [self.files.get(r) for r in rels]
+
+    def remove(self, rels):
+        for r in rels:
+            self.files.pop(r, None)
+
+    def commit(self, aside, renames, stale):
+        self.calls.append("commit")
+        for a in aside:
+            self.files[a + ".disabled"] = self.files.pop(a)
+        for tmp, dest in renames:
+            self.files[dest] = self.files.pop(tmp)
+        for s in stale:
+            self.files.pop(s, None)
+        return list(stale)
+
+
+def test_one_flow_installs_through_any_target_with_the_file_interface(firmware, path_bin):
+    target = MemoryTarget({"boot_out.txt": BOOT_9.encode()})
+    out = []
+    res = deploy.install(target, firmware_dir=firmware, echo=out.append)
+    assert target.calls == ["write", "commit"]
+    for dest, data in expected_files(firmware).items():
+        assert target.files[dest] == data, dest
+    assert not [n for n in target.files if n.endswith(deploy.TMP_SUFFIX)]
+    assert json.loads(target.files[".otpfob"])["board"] == "raspberry_pi_pico"
+    assert res.target == "memory" and "memory board" in out
+    assert any(line.startswith("verified") and "in memory" in line for line in out)
+    # The same ownership rule as on a drive: a code.py edited since is refused.
+    target.files["code.py"] = b"print('edited')\n"
+    with pytest.raises(deploy.DeployError, match="changed since otpfob installed it"):
+        deploy.install(MemoryTarget(target.files), firmware_dir=firmware, echo=out.append)
+
+
+def test_one_flow_replaces_nothing_when_the_read_back_differs(firmware, path_bin):
+    class Flaky(MemoryTarget):
+        def read_back(self, rels):
+            return [b"x" if r.startswith("lib/fob/otp.py") else self.files.get(r)
+                    for r in rels]
+
+    target = Flaky({"boot_out.txt": BOOT_9.encode()})
+    with pytest.raises(deploy.DeployError, match=r"lib/fob/otp.py: \d+ bytes, expected"):
+        deploy.install(target, firmware_dir=firmware, echo=lambda line: None)
+    assert target.calls == ["write"]  # never committed
+    assert sorted(target.files) == ["boot_out.txt"]  # staged files removed

@@ -27,8 +27,11 @@ class SimError(RuntimeError):
 class SimProcess:
     def __init__(self, state_dir, board="sim", demo=False, firmware=None, drift_ppm=None,
                  data="tcp", extra_args=(), start_timeout=30.0, command_timeout=60.0,
-                 env=None, autopress=False):
+                 env=None, autopress=False, command=None, cwd=None):
         self.state_dir = Path(state_dir)
+        # What starts the simulator (default: this interpreter's otpfob), and where.
+        self.command = list(command or [sys.executable, "-m", "otpfob.sim"])
+        self.cwd = cwd
         # True: a simulated user approves every presence prompt (control `autopress on`).
         self.autopress = autopress
         self.board = board
@@ -52,7 +55,7 @@ class SimProcess:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self):
-        args = [sys.executable, "-m", "otpfob.sim", "--headless", "--state", str(self.state_dir),
+        args = self.command + ["--headless", "--state", str(self.state_dir),
                 "--board", self.board, "--control", "127.0.0.1:0",
                 "--data", "pty" if self.data == "pty" else "127.0.0.1:0"]
         if self.demo:
@@ -65,7 +68,7 @@ class SimProcess:
         env = dict(os.environ if self.env is None else self.env)
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=env)
+                                     stderr=subprocess.PIPE, env=env, cwd=self.cwd)
         ready = threading.Event()
         threading.Thread(target=self._pump, args=(self.proc.stdout, self._out, ready),
                          daemon=True).start()

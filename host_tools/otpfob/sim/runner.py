@@ -22,6 +22,7 @@ from pathlib import Path
 # installed would keep it for good.
 from PIL import Image, PngImagePlugin  # noqa: F401
 
+from otpfob import resources
 from otpfob.sim import cp
 from otpfob.sim.cp import micropython_stub
 from otpfob.sim.cp.usb_cdc import BufferLink
@@ -30,9 +31,9 @@ from otpfob.sim.i2c import Bus
 from otpfob.sim.ssd1306 import SSD1306
 from otpfob.sim.world import World, WorldStopped
 
-REPO = Path(__file__).resolve().parents[3]
-FIRMWARE_DIR = REPO / "firmware"
-BOARDS_DIR = REPO / "boards"
+# The repository's folders in a checkout, the package's own copies in an installed wheel.
+FIRMWARE_DIR = resources.firmware_dir()
+BOARDS_DIR = resources.boards_dir()
 
 PRESS_SECONDS = 0.1
 SETTLE_SECONDS = 0.1
@@ -103,6 +104,9 @@ class Simulator:
         self.firmware_dir = Path(firmware_dir or FIRMWARE_DIR).resolve()
         if not (self.firmware_dir / "code.py").is_file():
             raise ValueError("no code.py in firmware folder %s" % self.firmware_dir)
+        # An installed otpfob carries the pinned drivers (None in a checkout); a firmware
+        # folder's own lib/ (a CIRCUITPY drive's) still comes first, as on the board.
+        self.drivers_dir = resources.drivers_dir()
         self.board_name = board
         self.board_cfg = load_board(board, boards_dir)
         self.board_cfg.STATE_DIR = str(self.state_dir)
@@ -310,7 +314,9 @@ class Simulator:
 
     def run(self):
         """Run the firmware until quit; returns the process exit code."""
-        for p in (str(self.firmware_dir), str(self.firmware_dir / "lib")):
+        drivers = self.drivers_dir
+        for p in ([str(drivers)] if drivers else []) + [str(self.firmware_dir),
+                                                         str(self.firmware_dir / "lib")]:
             if p in sys.path:
                 sys.path.remove(p)
             sys.path.insert(0, p)

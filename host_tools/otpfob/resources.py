@@ -1,0 +1,107 @@
+"""Where the firmware, the board files and the Adafruit drivers are, installed or not.
+
+An installed wheel carries them as package data under ``otpfob/bundled/`` (the build
+gathers them: see ``host_tools/otpfob_build.py``):
+
+    bundled/firmware/   boot.py, code.py, lib/fob/   (the repository's firmware/)
+    bundled/boards/     one file per board           (the repository's boards/)
+    bundled/drivers/    adafruit_*.py and packages, circuitpython_typing/, drivers.json
+                        (the files of the pins in requirements-drivers.txt)
+
+In a checkout (``make setup``'s editable install) there is no ``bundled/``: the firmware
+and boards are the repository's own folders, and the drivers are the pinned packages
+installed next to otpfob, found by import.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+BUNDLED = PACKAGE / "bundled"
+REPO = PACKAGE.parents[1]
+
+
+def bundled():
+    """True in an installed wheel (the package carries its own firmware)."""
+    return (BUNDLED / "firmware" / "code.py").is_file()
+
+
+def firmware_dir():
+    """The firmware folder: boot.py, code.py and lib/fob/."""
+    return BUNDLED / "firmware" if bundled() else REPO / "firmware"
+
+
+def boards_dir():
+    """The folder of board files (``<board_id>.py``)."""
+    return BUNDLED / "boards" if bundled() else REPO / "boards"
+
+
+def drivers_dir():
+    """The folder holding the driver files in a wheel, laid out as a CIRCUITPY lib/;
+    None in a checkout, where the drivers are installed packages."""
+    return BUNDLED / "drivers" if bundled() else None
+
+
+def driver(name):
+    """The file of driver module `name`, or its package folder; None when missing."""
+    folder = drivers_dir()
+    if folder is not None:
+        for candidate in (folder / name, folder / (name + ".py")):
+            if candidate.exists():
+                return candidate
+        return None
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        return None
+    if spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    return Path(spec.origin)
+
+
+def driver_versions():
+    """{distribution: version} of the bundled drivers ({} in a checkout)."""
+    return {name: v for name, (v, _) in _bundled_record().items()}
+
+
+def _bundled_record():
+    folder = drivers_dir()
+    if folder is None:
+        return {}
+    try:
+        record = json.loads((folder / "drivers.json").read_text())
+        return {name: (version, sorted({f.split("/")[0].removesuffix(".py")
+                                        for f in record["files"].get(name, ())}))
+                for name, version in record["versions"].items()}
+    except (OSError, ValueError, KeyError, AttributeError):
+        return {}
+
+
+def driver_distributions():
+    """{distribution: (version, [top-level modules])} of the pinned driver packages: the
+    bundled ones, or in a checkout the installed ones pinned in requirements-drivers.txt."""
+    if bundled():
+        return _bundled_record()
+    from importlib import metadata
+
+    out = {}
+    pins = REPO / "requirements-drivers.txt"
+    for line in pins.read_text().splitlines() if pins.is_file() else ():
+        name = line.split("#", 1)[0].split("==")[0].strip()
+        if not name.startswith("adafruit-circuitpython-"):
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        tops = {f.parts[0].removesuffix(".py") for f in dist.files or ()
+                if f.suffix == ".py" and not f.parts[0].endswith(".dist-info")}
+        out[name] = (dist.version, sorted(tops))
+    return out
+
+
+def where():
+    """One line naming where the firmware is taken from, for error messages."""
+    if bundled():
+        return "the otpfob package (%s)" % BUNDLED
+    return "the repository (%s)" % REPO

@@ -1,0 +1,43 @@
+"""otpfob.resources: the firmware, boards and drivers, in a checkout and in a wheel."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+from otpfob import resources
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_a_checkout_uses_its_own_folders_and_the_installed_drivers():
+    assert not resources.bundled()
+    assert resources.firmware_dir() == REPO / "firmware"
+    assert resources.boards_dir() == REPO / "boards"
+    assert resources.drivers_dir() is None
+    assert resources.driver("adafruit_ssd1306") == Path(
+        importlib.util.find_spec("adafruit_ssd1306").origin)
+    assert resources.driver("adafruit_register").is_dir()
+    assert resources.driver("adafruit_no_such_driver") is None
+    assert resources.driver_versions() == {}
+
+
+def test_an_installed_package_uses_its_bundled_copies(tmp_path, monkeypatch):
+    bundled = tmp_path / "bundled"
+    (bundled / "firmware" / "lib" / "fob").mkdir(parents=True)
+    (bundled / "firmware" / "code.py").write_text("import fob_board\n")
+    (bundled / "boards").mkdir()
+    drivers = bundled / "drivers"
+    (drivers / "adafruit_register").mkdir(parents=True)
+    (drivers / "adafruit_ssd1306.py").write_text("# driver\n")
+    (drivers / "drivers.json").write_text(json.dumps(
+        {"versions": {"adafruit-circuitpython-ssd1306": "2.12.24"}, "files": {}}))
+    monkeypatch.setattr(resources, "BUNDLED", bundled)
+    assert resources.bundled()
+    assert resources.firmware_dir() == bundled / "firmware"
+    assert resources.boards_dir() == bundled / "boards"
+    assert resources.driver("adafruit_ssd1306") == drivers / "adafruit_ssd1306.py"
+    assert resources.driver("adafruit_register") == drivers / "adafruit_register"
+    # Never the environment's copy: only what the package carries counts.
+    assert resources.driver("adafruit_ds3231") is None
+    assert resources.driver_versions() == {"adafruit-circuitpython-ssd1306": "2.12.24"}
+    assert str(bundled) in resources.where()
