@@ -1,14 +1,20 @@
 # The login (mutual HMAC-SHA256 challenge-response), the password commands, and the
 # questions a request puts to the person holding the fob. Loaded at the first login or the
 # first request that needs a press; the record itself is fob/guard.py's.
-from fob.guard import (ITERATIONS_MAX, ITERATIONS_MIN, KEY_SIZE, NONCE_SIZE, SALT_SIZE,
-                       TRIES, _clock, _error)
+from fob.guard import ITERATIONS_MAX, ITERATIONS_MIN, KEY_SIZE, NONCE_SIZE, SALT_SIZE, TRIES
+from fob import protocol
+from fob.vault import VaultError as _error
 
 try:
     from micropython import const
 except ImportError:
     def const(x):
         return x
+
+def _clock():
+    # Looked up at each call, so a test's stand-in clock reaches every timer alike.
+    return protocol.monotonic()
+
 
 # Labels that keep the uses of the key apart (host proof, fob proof, key wrap, session).
 HOST_LABEL = b"otpfob host"
@@ -139,9 +145,9 @@ def auth_begin(p, req):
         raise _wiped()
     # A live session goes on until this login succeeds: a program that merely asks for a
     # challenge does not end another's session.
-    p._challenge = random_bytes(NONCE_SIZE)
+    p.challenge = random_bytes(NONCE_SIZE)
     return {"salt": _hex(g.salt), "iterations": g.iterations,
-            "challenge": _hex(p._challenge), "tries_left": g.tries}
+            "challenge": _hex(p.challenge), "tries_left": g.tries}
 
 
 def _wiped():
@@ -151,10 +157,8 @@ def _wiped():
 
 def _mark(p, due):
     # The wipe mark beside the vault (fob/protocol.py): one byte while a wipe may be due.
-    from fob.protocol import WIPE_MARK
-
     v = p.vault
-    f = v.fs.open(v.root.rstrip("/") + WIPE_MARK, "wb")
+    f = v.fs.open(v.root.rstrip("/") + protocol.WIPE_MARK, "wb")
     try:
         if due:
             f.write(b"1")
@@ -165,9 +169,9 @@ def _mark(p, due):
 
 def auth(p, req):
     g = p.guard
-    fob_nonce = p._challenge
+    fob_nonce = p.challenge
     # One answer per challenge, right or wrong.
-    p._challenge = None
+    p.challenge = None
     if fob_nonce is None or not g.has_password or g.status == "damaged":
         raise _error("no_challenge", "ask for a challenge first (auth_begin)")
     host_nonce = _unhex(req, "challenge", NONCE_SIZE)
@@ -210,9 +214,7 @@ def auth(p, req):
         raise _error("io", "the password is right, but the fob cannot record that on "
                      "flash; log in again") from None
     from fob.hmac import HMAC
-    from fob.protocol import port_linked
-
-    p.session = [_clock(), port_linked(p.port), fob_nonce, host_nonce,
+    p.session = [_clock(), protocol.port_linked(p.port), fob_nonce, host_nonce,
                  HMAC(mac(g.key, SESSION_LABEL, fob_nonce, host_nonce), "sha256"), 0]
     return {"response": _hex(mac(g.key, FOB_LABEL, host_nonce, fob_nonce)),
             "tries_left": g.tries}
@@ -247,7 +249,7 @@ def logout(p, req):
     if was:
         p.logout()
     else:
-        p._challenge = None
+        p.challenge = None
     return {"logged_out": was}
 
 

@@ -167,17 +167,3 @@ class Guard:
         elif t > self.high_time:
             self.high_time = t
 
-
-# -- shared with fob/access.py -------------------------------------------------------------
-# Who may do what is in fob/policy.py.
-
-def _clock():
-    from fob import protocol
-
-    return protocol.monotonic()
-
-
-def _error(code, message):
-    from fob.vault import VaultError
-
-    return VaultError(code, message)

@@ -85,11 +85,11 @@ class Protocol:
         self._guard = None
         # Login state: [last request time, the port said "connected" at login, fob nonce,
         # host nonce] while logged in, else None. A challenge handed out but not yet
-        # answered waits in _challenge.
+        # answered waits in challenge.
         self.session = None
         # True while the request being answered comes from the logged-in host.
         self.authed = False
-        self._challenge = None
+        self.challenge = None
         # A request waiting for a press: [id, function to run on yes, deadline, the port
         # said "connected" when it began].
         self._ask = None
@@ -322,7 +322,7 @@ class Protocol:
 
     def logout(self):
         self.session = None
-        self._challenge = None
+        self.challenge = None
 
     # -- long replies ------------------------------------------------------------
 
