@@ -42,6 +42,8 @@ EXTERNAL_VOLTS = 4.4  # above a full LiPo: USB or a charger powers the board
 _CURVE = ((3.3, 0), (3.6, 10), (3.7, 30), (3.8, 55), (3.9, 70), (4.0, 80), (4.1, 90),
           (4.2, 100))
 _SAMPLES = const(8)
+GAUGE_W = const(12)  # columns of the gauge in the label row's corner
+LOW_SECONDS = 3  # "Battery low" stands in the label row this long after a wake
 _ADC_FULL = const(65535)  # AnalogIn.value is scaled to 16 bits on every port
 
 
@@ -95,6 +97,9 @@ class Power:
         self.sleeps = 0
         self.battery = None
         self._battery_at = -BATTERY_EVERY
+        self._percent = None
+        self._low = False
+        self._low_until = 0.0
         pin = getattr(cfg, "BATTERY_PIN", None)
         if pin:
             try:
@@ -158,7 +163,10 @@ class Power:
         self.sleeps += 1
         self._reclaim()
         self.ui.wake_from_sleep()
-        self._read_battery(time.monotonic())
+        now = time.monotonic()
+        self._read_battery(now)
+        if self._low:
+            self._low_until = now + LOW_SECONDS
         return True
 
     def _sleep(self):
@@ -229,4 +237,40 @@ class Power:
             info = self.battery.read()
         except Exception:
             return
-        self.ui.set_battery(info["percent"], info["low"])
+        low = info["low"]
+        if low and not self._low:
+            self._low_until = now + LOW_SECONDS
+        self._percent = info["percent"]
+        self._low = low
+        ui = self.ui
+        if self._percent is not None or low:
+            ui.overlay = self.draw_gauge
+            ui.overlay_room = GAUGE_W + 2 if self._percent is not None else 0
+        else:
+            ui.overlay = None
+            ui.overlay_room = 0
+
+    def draw_gauge(self, d, layout, x1, t):
+        """The UI's overlay on the code screen: "Battery low" in the label row for a few
+        seconds after a wake, and a cell filled in proportion, ending at column x1."""
+        page = layout.label_page
+        if self._low and t < self._low_until:
+            d.clear_area(0, page, x1, page + 1)
+            d.text("Battery low", 0, page, 0, x1)
+        if self._percent is None:
+            return
+        x0 = x1 - GAUGE_W
+        d.clear_area(x0 - 2, page, x1, page + 1)
+        y0 = page * 8 + 1
+        body = GAUGE_W - 2
+        d.hline(x0, x0 + body, y0)
+        d.hline(x0, x0 + body, y0 + 5)
+        for y in range(y0, y0 + 6):
+            d.pixel(x0, y)
+            d.pixel(x0 + body - 1, y)
+        d.pixel(x0 + body, y0 + 2)
+        d.pixel(x0 + body, y0 + 3)
+        fill = (body - 4) * self._percent // 100
+        for x in range(x0 + 2, x0 + 2 + fill):
+            d.pixel(x, y0 + 2)
+            d.pixel(x, y0 + 3)

@@ -24,8 +24,6 @@ SCROLL_STEP = 3  # pixels a long label moves per scroll tick
 SCROLL_TICK = 0.2
 SCROLL_PAUSE = 1.5  # rest at either end of a long label
 IDLE_CHOICES = (15, 30, 60, 120, 300)
-GAUGE_W = 12  # columns of the battery gauge
-LOW_SECONDS = 3  # "Battery low" stands this long in the label row after a wake
 
 _REASONS = {"power_lost": "RTC lost power", "before_build": "RTC date too old"}
 
@@ -174,11 +172,10 @@ class UI:
         self._drawn_epoch = None
         self.codes_computed = 0
         self.draws = 0
-        # Battery gauge (fob/power.py): percent or None (no gauge), low, and until when
-        # the "Battery low" line stands in the label row after a wake.
-        self.battery = None
-        self.battery_low = False
-        self._low_until = 0.0
+        # Drawn over the code screen (fob/power.py's battery gauge): overlay(display,
+        # layout, right edge, t), and the label-row columns it takes.
+        self.overlay = None
+        self.overlay_room = 0
         # Last values shown, for status().
         self.shown_code = None
         self.seconds_left = None
@@ -492,8 +489,8 @@ class UI:
     def _label_room(self):
         # Columns of the label row taken by other things (the index on a 32 px panel).
         if self.layout.label_page == self.layout.index_page:
-            return font.text_width(self._index_text) + 3 + self._gauge_room()
-        return self._gauge_room()
+            return font.text_width(self._index_text) + 3 + self.overlay_room
+        return self.overlay_room
 
     def _step_scroll(self, t):
         room = self.d.width - self._label_room()
@@ -521,7 +518,9 @@ class UI:
         s = self.screen
         if s == CODE:
             self._draw_code(epoch, t)
-            self._draw_battery(t)
+            if self.overlay is not None:
+                self.overlay(self.d, self.layout, self.d.width - self._label_room()
+                             + self.overlay_room, t)
         elif s == LIST:
             self._draw_list()
         elif s == MENU:
@@ -633,66 +632,23 @@ class UI:
             answers = "long=yes short=no" if self.nb == 1 else "A=yes B=no"
         d.text(answers, 0, d.pages - 1)
 
-    # Sleep and battery (fob/power.py).
+    # Sleep (fob/power.py).
 
     def wake_from_sleep(self):
-        """After a sleep: the panel back on, the entry shown before (hidden again when
-        privacy is on), the blanking timer from now."""
+        """The panel back on, the entry shown before (hidden again under privacy)."""
         self.revealed = -1
         self.last_input = self._mono()
         self._wake()
-        if self.battery_low:
-            self._low_until = self.last_input + LOW_SECONDS
 
     def restore(self, index, count):
         """The entry shown before a deep sleep, if the vault still has as many entries."""
         self._sync_vault()
         if count == self._count and 0 <= index < count:
             self._select(index)
-        self.revealed = -1
 
     def shown(self):
-        """(index, count) of the entry shown, for keeping through a deep sleep."""
         self._sync_vault()
         return self.index, self._count
-
-    def set_battery(self, percent, low):
-        if low and not self.battery_low:
-            self._low_until = self._mono() + LOW_SECONDS
-        if percent != self.battery or low != self.battery_low:
-            self._dirty = True
-        self.battery = percent
-        self.battery_low = low
-
-    def _gauge_room(self):
-        return GAUGE_W + 2 if self.battery is not None else 0
-
-    def _draw_battery(self, t):
-        d = self.d
-        page = self.layout.label_page
-        if self.battery_low and t < self._low_until:
-            d.clear_area(0, page, d.width, page + 1)
-            d.text("Battery low", 0, page)
-        if self.battery is None:
-            return
-        # An outline cell with a nub, filled in proportion, in the label row's corner.
-        x0 = d.width - GAUGE_W
-        if self.layout.label_page == self.layout.index_page:
-            x0 -= font.text_width(self._index_text) + 3
-        d.clear_area(x0 - 2, page, x0 + GAUGE_W, page + 1)
-        y0 = page * 8 + 1
-        body = GAUGE_W - 2
-        d.hline(x0, x0 + body, y0)
-        d.hline(x0, x0 + body, y0 + 5)
-        for y in range(y0, y0 + 6):
-            d.pixel(x0, y)
-            d.pixel(x0 + body - 1, y)
-        d.pixel(x0 + body, y0 + 2)
-        d.pixel(x0 + body, y0 + 3)
-        fill = (body - 4) * self.battery // 100
-        for x in range(x0 + 2, x0 + 2 + fill):
-            for y in range(y0 + 2, y0 + 4):
-                d.pixel(x, y)
 
     # For the simulator and tests.
 

@@ -233,6 +233,8 @@ class Simulator:
             "usb_drive": bool(self.hw.usb_drive),
             "usb_host": bool(self.hw.usb_host),
             "power": self.hw.power,
+            "power_seconds": self.hw.power_totals(),
+            "display_lit_seconds": self.display.lit_seconds(),
             "battery_volts": self.hw.battery_volts,
         })
         return out
