@@ -4,7 +4,6 @@ fob away from the laptop, `press` wakes it, `battery VOLTS` sets the cell."""
 
 import json
 import socket
-import sys
 from pathlib import Path
 
 import pyotp
@@ -189,3 +188,33 @@ def test_the_battery_gauge_and_info_report_the_cell(sim_factory):
     assert info["battery"]["low"] is True and info["battery"]["percent"] < 10
     r = CliRunner().invoke(main, ["--port", fob.data_url, "info"])
     assert "Battery" in r.stdout and "low" in r.stdout
+
+
+def lit_in(png, x0, x1, y0, y1):
+    from PIL import Image
+
+    img = Image.open(png).convert("L")
+    return sum(1 for x in range(x0, x1) for y in range(y0, y1) if img.getpixel((x, y)) > 128)
+
+
+def test_the_gauge_is_drawn_in_the_corner_of_the_code_screen(sim_factory, tmp_path):
+    fob = fob_with_accounts(sim_factory)
+    fob.advance(1)
+    fob.screen_png(str(tmp_path / "usb.png"))
+    assert lit_in(tmp_path / "usb.png", 114, 128, 0, 8) == 0  # on USB power: no gauge
+    fob.ok("battery 4.2")
+    fob.ok("usb off")
+    fob.advance(IDLE + 5)
+    fob.press("A")
+    fob.advance(1)
+    fob.screen_png(str(tmp_path / "full.png"))
+    fob.ok("battery 3.6")
+    fob.advance(61)  # read again once a minute while the panel is lit
+    fob.press("A")
+    fob.advance(1)
+    fob.screen_png(str(tmp_path / "tenth.png"))
+    full = lit_in(tmp_path / "full.png", 114, 128, 0, 8)
+    tenth = lit_in(tmp_path / "tenth.png", 114, 128, 0, 8)
+    # An outline (two 10-px rows, two 6-px sides, a 2-px nub) plus the fill.
+    assert tenth >= 2 * 10 + 2 * 4 + 2
+    assert full > tenth

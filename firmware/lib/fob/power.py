@@ -95,6 +95,7 @@ class Power:
         self._board_pins = [getattr(board, pin) for _, pin in cfg.BUTTONS]
         self.state = "awake"
         self.sleeps = 0
+        self._pins_out = False  # the buttons' DigitalInOuts released for the pin alarms
         self.battery = None
         self._battery_at = -BATTERY_EVERY
         self._percent = None
@@ -170,6 +171,7 @@ class Power:
         return True
 
     def _sleep(self):
+        self._pins_out = True
         for io in self.buttons.pins:
             io.deinit()
         alarms = self._pin_alarms()
@@ -196,19 +198,17 @@ class Power:
         return out
 
     def _reclaim(self):
+        if not self._pins_out:
+            return
         import digitalio
 
         pins = self.buttons.pins
         for i in range(len(pins)):
-            try:
-                pins[i].value
-                continue  # still claimed
-            except Exception:
-                pass
             io = digitalio.DigitalInOut(self._board_pins[i])
             io.direction = digitalio.Direction.INPUT
             io.pull = digitalio.Pull.UP
             pins[i] = io
+        self._pins_out = False
 
     # -- state kept through deep sleep -----------------------------------------------------
     def _save(self):
