@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from otpfob.cli import main
 
 IDLE = 30  # the firmware's default blanking time
-DEEP_AFTER = 600  # fob/power.py's default light-sleep time before deep sleep
+DEEP_AFTER = 120  # fob/power.py's default light-sleep time before deep sleep
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNTS = [("Alpha", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
             ("Bravo", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),

@@ -25,7 +25,7 @@ try:
 except ImportError:  # a port or build without alarm: the fob stays awake
     alarm = None
 
-DEEP_AFTER = 600  # seconds of light sleep before deep sleep (board key SLEEP_DEEP_AFTER)
+DEEP_AFTER = 120  # seconds of light sleep before deep sleep (board key SLEEP_DEEP_AFTER)
 BATTERY_EVERY = 60  # seconds between battery readings while awake
 
 # alarm.sleep_memory layout (zero at power-up; kept through deep sleep).
