@@ -53,13 +53,12 @@ class TimeAlarm:
         self.monotonic_time = monotonic_time
 
 
-class _Namespace:
-    def __init__(self, **names):
-        self.__dict__.update(names)
+class pin:  # the alarm.pin submodule
+    PinAlarm = PinAlarm
 
 
-pin = _Namespace(PinAlarm=PinAlarm)
-time = _Namespace(TimeAlarm=TimeAlarm)
+class time:  # the alarm.time submodule
+    TimeAlarm = TimeAlarm
 
 
 def _validate(alarms):
