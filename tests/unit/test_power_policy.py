@@ -184,9 +184,11 @@ def test_a_failing_sleep_leaves_the_fob_awake_for_good(monkeypatch, board, no_ho
         raise ValueError("GP15 in use")
 
     fake.light_sleep_until_alarms = refuse
-    p = make(monkeypatch, board, fake)
+    ui = FakeUI()
+    p = make(monkeypatch, board, fake, ui)
     assert p.step() is False
-    assert not (p.light or p.deep)
+    assert not (p.light or p.deep) and ui.woken == 0
+    assert p.step() is False  # no second try
 
 
 @pytest.mark.parametrize("volts,pct", [(3.2, 0), (3.3, 0), (3.7, 30), (3.85, 63),

@@ -159,8 +159,11 @@ class Power:
         except Exception:  # a port that refuses a pin or a sleep: stay awake from now on
             self.light = self.deep = False
             self.state = "awake"
-            self._reclaim()
-            return False
+            try:
+                self._reclaim()
+            except Exception:
+                pass
+            return False  # the panel stays dark, as on a board without sleep
         self.sleeps += 1
         self._reclaim()
         self.ui.wake_from_sleep()
