@@ -79,3 +79,20 @@ def test_deep_sleep_ends_the_program_with_its_alarms(rig):
     assert len(alarm.sleep_memory) == 256  # the RP2040 port's size
     alarm.sleep_memory[3] = 7
     assert hw.sleep_memory[3] == 7
+
+
+def test_deep_sleep_with_a_host_connected_is_only_pretended_the_first_time(tmp_path):
+    from otpfob.sim.runner import Simulator
+
+    sim = Simulator(tmp_path / "state")
+    mods = cp.modules(sim.hw, ("board", "alarm"))
+    sim.hw.set_power("awake")
+    a = mods["alarm"].pin.PinAlarm(mods["board"].BUTTON_A, value=False, pull=True)
+    sim.hw.press("BUTTON_A")  # level-triggered: wakes at once
+    # CircuitPython keeps the USB workflow: code.py restarts without a reset.
+    assert sim.deep_sleep((a,)) is False
+    sim.hw.usb_host = False
+    assert sim.deep_sleep((a,)) is True  # a real one: the board resets (boot.py again)
+    sim.hw.usb_host = True
+    assert sim.deep_sleep((a,)) is True  # after a real deep sleep, every one is real
+    assert sim.hw.wake_alarm.pin is None  # which button woke it is not known

@@ -251,7 +251,7 @@ class Simulator:
         """Seconds spent awake, in light sleep and in deep sleep since start."""
         return self.hw.power_totals()
 
-    def _deep_sleep(self, alarms):
+    def deep_sleep(self, alarms):
         """The board in deep sleep until one of ``alarms``; returns True for a real deep
         sleep (a reset: boot.py runs again), False for CircuitPython's pretend one."""
         from otpfob.sim.cp import alarm as alarm_mod
@@ -401,7 +401,7 @@ class Simulator:
                 saved = {}
                 self._reset_hw()
                 try:
-                    do_boot = self._deep_sleep(e.alarms)
+                    do_boot = self.deep_sleep(e.alarms)
                 except WorldStopped:
                     break
                 woke = True
