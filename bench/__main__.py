@@ -3,7 +3,7 @@
 import importlib
 
 MODULES = ("bench.engine", "bench.display", "bench.provision", "bench.session",
-           "bench.clock_set", "bench.install")
+           "bench.clock_set", "bench.power", "bench.install")
 
 
 def main():

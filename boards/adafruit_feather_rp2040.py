@@ -10,3 +10,6 @@ DISPLAY_HEIGHT = 64
 DISPLAY_ADDRESS = 0x3C
 RTC_ADDRESS = 0x68
 BUTTONS = (("A", "D9"), ("B", "D6"), ("C", "D5"))
+# Sleep: CircuitPython's alarm module on RP2040 (since 7.0) has light and deep sleep. The
+# Feather RP2040 routes no battery-sense divider to a pin, so it has no gauge.
+SLEEP_MODES = ("light", "deep")

@@ -9,3 +9,6 @@ DISPLAY_HEIGHT = 32
 DISPLAY_ADDRESS = 0x3C
 RTC_ADDRESS = 0x68
 BUTTONS = (("A", "A0"), ("B", "A1"))
+# Sleep: CircuitPython's alarm module on RP2040 (since 7.0) has light and deep sleep. No
+# battery-sense pin on this board.
+SLEEP_MODES = ("light", "deep")

@@ -9,3 +9,8 @@ DISPLAY_HEIGHT = 64
 DISPLAY_ADDRESS = 0x3C
 RTC_ADDRESS = 0x68
 BUTTONS = (("A", "GP15"), ("B", "GP14"), ("C", "GP13"))
+# Sleep: CircuitPython's alarm module on RP2040 (since 7.0) has light and deep sleep.
+SLEEP_MODES = ("light", "deep")
+# The Pico measures VSYS through a 200k/100k divider on GP29 (board.VOLTAGE_MONITOR).
+BATTERY_PIN = "VOLTAGE_MONITOR"
+BATTERY_DIVIDER = 3

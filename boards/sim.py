@@ -9,3 +9,8 @@ DISPLAY_HEIGHT = 64
 DISPLAY_ADDRESS = 0x3C
 RTC_ADDRESS = 0x68
 BUTTONS = (("A", "BUTTON_A"), ("B", "BUTTON_B"), ("C", "BUTTON_C"))
+# Sleep through the simulator's fake alarm module, as on RP2040; a cell on a divider like
+# the Pico's (the control port's `battery VOLTS` sets it; none at start).
+SLEEP_MODES = ("light", "deep")
+BATTERY_PIN = "VOLTAGE_MONITOR"
+BATTERY_DIVIDER = 3

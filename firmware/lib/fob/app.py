@@ -60,7 +60,8 @@ class App:
         # for the hand to come off the buttons before any press counts as the answer.
         self._released = not _held(self.buttons)
         self._maintenance = None
-        if not self._released:
+        self.power = _power(cfg, board, self.buttons, self.ui)
+        if not self._released and (self.power is None or not self.power.woke):
             from fob import update
 
             self._maintenance = update.ask(self.ui)
@@ -88,7 +89,9 @@ class App:
             serial = _hex(microcontroller.cpu.uid)
         except (ImportError, AttributeError):
             pass
+        battery = self.power.battery if self.power is not None else None
         return {
+            "battery": battery.info if battery is not None else None,
             "serial": serial,
             "firmware": version.FIRMWARE,
             "protocol": version.PROTOCOL,
@@ -117,6 +120,8 @@ class App:
         drawn = ui.update()
         if drawn and ui.powered:
             self.display.flush()
+        if self.power is not None and self.power.step():
+            self._released = False  # the press that woke the fob is not an action
         return drawn
 
     def status(self):
@@ -125,6 +130,26 @@ class App:
         # For the simulator's status only: a host never learns whether another is logged in.
         s["session"] = self.protocol is not None and self.protocol.session is not None
         return s
+
+
+def _power(cfg, board, buttons, ui):
+    # Sleep and the battery gauge (fob/power.py), only where the board and the port have
+    # them: elsewhere the module is not even loaded.
+    if not (hasattr(cfg, "SLEEP_MODES") or hasattr(cfg, "BATTERY_PIN")):
+        return None
+    try:
+        import alarm  # noqa: F401
+    except ImportError:
+        try:
+            import analogio  # noqa: F401
+        except ImportError:
+            return None
+    try:
+        from fob.power import Power
+
+        return Power(cfg, board, buttons, ui)
+    except Exception:  # MemoryError on a full heap: the fob runs awake, as before
+        return None
 
 
 def _held(buttons):

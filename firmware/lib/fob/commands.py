@@ -26,6 +26,7 @@ def c_hello(p, req):
         "firmware": info.get("firmware", version.FIRMWARE),
         "serial": info.get("serial"),
         "board": info.get("board"),
+        "battery": info.get("battery"),
         "capabilities": policy.names(),
         "algorithms": list(ALGORITHMS),
         "capacity": v.capacity,

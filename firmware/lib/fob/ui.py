@@ -177,6 +177,10 @@ class UI:
         self._drawn_epoch = None
         self.codes_computed = 0
         self.draws = 0
+        # Drawn over the code screen (fob/power.py's battery gauge): overlay(display,
+        # layout, right edge, t), and the label-row columns it takes.
+        self.overlay = None
+        self.overlay_room = 0
         # Last values shown, for status().
         self.shown_code = None
         self.seconds_left = None
@@ -496,8 +500,8 @@ class UI:
     def _label_room(self):
         # Columns of the label row taken by other things (the index on a 32 px panel).
         if self.layout.label_page == self.layout.index_page:
-            return font.text_width(self._index_text) + 3
-        return 0
+            return font.text_width(self._index_text) + 3 + self.overlay_room
+        return self.overlay_room
 
     def _step_scroll(self, t):
         room = self.d.width - self._label_room()
@@ -525,6 +529,9 @@ class UI:
         s = self.screen
         if s == CODE:
             self._draw_code(epoch, t)
+            if self.overlay is not None:
+                self.overlay(self.d, self.layout, self.d.width - self._label_room()
+                             + self.overlay_room, t)
         elif s == LIST:
             self._draw_list()
         elif s == MENU:
@@ -634,6 +641,24 @@ class UI:
         if answers is None:
             answers = "long=yes short=no" if self.nb == 1 else "A=yes B=no"
         d.text(answers, 0, d.pages - 1)
+
+    # Sleep (fob/power.py).
+
+    def wake_from_sleep(self):
+        """The panel back on, the entry shown before (hidden again under privacy)."""
+        self.revealed = -1
+        self.last_input = self._mono()
+        self._wake()
+
+    def restore(self, index, count):
+        """The entry shown before a deep sleep, if the vault still has as many entries."""
+        self._sync_vault()
+        if count == self._count and 0 <= index < count:
+            self._select(index)
+
+    def shown(self):
+        self._sync_vault()
+        return self.index, self._count
 
     # For the simulator and tests.
 

@@ -44,9 +44,17 @@ def info(state):
         ("Press to add", "no (turned off by the admin)" if data.get("add_presence") is False
          else "yes"),
     ]
+    if data.get("battery"):
+        rows.append(("Battery", _battery_text(data["battery"])))
     for key, value in rows:
         table.add_row(key, "" if value is None else str(value))
     state.console().print(table)
+
+
+def _battery_text(b):
+    if b.get("external"):
+        return "on external power (%s V)" % b.get("volts")
+    return "%s%% (%s V)%s" % (b.get("percent"), b.get("volts"), ", low" if b.get("low") else "")
 
 
 @click.command()

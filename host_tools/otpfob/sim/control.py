@@ -18,7 +18,7 @@ MAX_HOLD = 3600.0
 
 HELP = ("commands: press BUTTON | hold BUTTON SECONDS | screen PATH | clock EPOCH | "
         "down BUTTON | up BUTTON | advance SECONDS | jump SECONDS | rtc-power-loss | "
-        "autopress on|off | status | quit | help")
+        "autopress on|off | usb on|off | battery VOLTS|none | status | quit | help")
 
 
 class CommandError(Exception):
@@ -137,6 +137,22 @@ class Controller:
             raise CommandError("usage: autopress on|off (got %r)" % state)
         self.sim.set_autopress(state == "on")
         return "autopress " + state
+
+    def cmd_usb(self, parts):
+        (state,) = _args(parts, 1, "usb on|off")
+        if state not in ("on", "off"):
+            raise CommandError("usage: usb on|off (got %r)" % state)
+        self.sim.set_usb_host(state == "on")
+        return "usb " + state
+
+    def cmd_battery(self, parts):
+        (text,) = _args(parts, 1, "battery VOLTS|none")
+        if text == "none":
+            self.sim.set_battery(None)
+            return "battery none"
+        volts = _number(text, "VOLTS", 0.0, 6.0)
+        self.sim.set_battery(volts)
+        return "battery %s V" % _fmt(volts)
 
     def cmd_status(self, parts):
         _args(parts, 0, "status")

@@ -133,6 +133,9 @@ class Simulator:
                               state_dir=str(self.state_dir), uid=self.store.uid(),
                               data_link=self.data_link, console_link=self.console_link)
         self.hw.nvm_path = self.store.nvm_path
+        self.hw.battery_pin = getattr(self.board_cfg, "BATTERY_PIN", None)
+        self.hw.battery_divider = getattr(self.board_cfg, "BATTERY_DIVIDER", 2)
+        self.display.clock = self.world.monotonic
         self.buttons = {}
         for name, pin in self.board_cfg.BUTTONS:
             self.buttons[name] = pin
@@ -232,8 +235,44 @@ class Simulator:
             # What a host plugged in would see: the REPL console and the CIRCUITPY drive.
             "usb_console": bool(self.hw.usb_console),
             "usb_drive": bool(self.hw.usb_drive),
+            "usb_host": bool(self.hw.usb_host),
+            "power": self.hw.power,
+            "power_seconds": self.hw.power_totals(),
+            "display_lit_seconds": self.display.lit_seconds(),
+            "battery_volts": self.hw.battery_volts,
         })
         return out
+
+    # -- power (sim/cp/alarm.py) -----------------------------------------------------------
+    def set_usb_host(self, on):
+        """Plug the fob into a host (on) or carry it on a keyring (off)."""
+        self.hw.usb_host = bool(on)
+
+    def set_battery(self, volts):
+        self.hw.battery_volts = None if volts is None else float(volts)
+
+    def power_seconds(self):
+        """Seconds spent awake, in light sleep and in deep sleep since start."""
+        return self.hw.power_totals()
+
+    def deep_sleep(self, alarms):
+        """The board in deep sleep until one of ``alarms``; returns True for a real deep
+        sleep (a reset: boot.py runs again), False for CircuitPython's pretend one."""
+        from otpfob.sim.cp import alarm as alarm_mod
+
+        hw = self.hw
+        real = hw.true_deep_slept or not hw.usb_host
+        hw.set_power("deep_sleep")
+        self.world.firmware_running = True
+        try:
+            alarm_mod.wait(alarms)
+        finally:
+            self.world.firmware_running = False
+            hw.set_power("awake")
+        hw.true_deep_slept = hw.true_deep_slept or real
+        # After a deep sleep the RP2040 port knows a pin woke it, not which one.
+        hw.wake_alarm = alarm_mod.PinAlarm(None, value=False)
+        return real
 
     # -- a user who approves every presence prompt (tests, batch provisioning demos) -------
     def set_autopress(self, on):
@@ -321,8 +360,13 @@ class Simulator:
                 sys.path.remove(p)
             sys.path.insert(0, p)
         do_boot = True
+        woke = False
+        self.hw.set_power("awake")
         while not self.quitting:
             self._purge_firmware_modules()
+            if not woke:
+                self.hw.wake_alarm = None
+            woke = False
             saved = self._install()
             self.boots += 1
             self.world.firmware_running = True
@@ -356,6 +400,17 @@ class Simulator:
             except cp.ReloadRequested:
                 do_boot = False
                 self._reset_hw()
+                continue
+            except cp.DeepSleepRequested as e:
+                self.firmware_state = "deep_sleep"
+                self._uninstall(saved)
+                saved = {}
+                self._reset_hw()
+                try:
+                    do_boot = self.deep_sleep(e.alarms)
+                except WorldStopped:
+                    break
+                woke = True
                 continue
             except BaseException as e:  # the firmware's crash, reported like the REPL does
                 self.firmware_state = "crashed"

@@ -90,6 +90,11 @@ class SSD1306:
         self.height = height
         self.gddram = bytearray(COLUMNS * PAGES)
         self.unknown_commands = []
+        # Seconds the panel was lit, when given a clock (a callable): for power figures.
+        self.clock = None
+        self.on_seconds = 0.0
+        self._on_since = None
+        self.display_off_commands = 0
         self.reset_counters()
         self.reset()
 
@@ -120,6 +125,22 @@ class SSD1306:
         self._args = bytearray()
         self._need = 0
         self.version = 0
+
+    def _count_on(self, on):
+        if not on:
+            self.display_off_commands += 1
+        if self.clock is None:
+            return
+        now = self.clock()
+        if self._on_since is not None:
+            self.on_seconds += now - self._on_since
+        self._on_since = now if on else None
+
+    def lit_seconds(self):
+        """Seconds the panel has been on (display-on command to display-off)."""
+        if self._on_since is None or self.clock is None:
+            return self.on_seconds
+        return self.on_seconds + self.clock() - self._on_since
 
     def reset_counters(self):
         self.bytes_received = 0
@@ -202,6 +223,7 @@ class SSD1306:
         before = self.version
         self.version += 1
         if cmd == CMD_DISPLAY_OFF or cmd == CMD_DISPLAY_ON:
+            self._count_on(cmd == CMD_DISPLAY_ON)
             self.display_on = cmd == CMD_DISPLAY_ON
         elif cmd == CMD_CONTRAST:
             self.contrast = args[0]

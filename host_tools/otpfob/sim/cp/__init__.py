@@ -16,6 +16,15 @@ class ReloadRequested(BaseException):
     """``supervisor.reload()``: code.py starts again, boot.py does not run."""
 
 
+class DeepSleepRequested(BaseException):
+    """``alarm.exit_and_deep_sleep_until_alarms()``: code.py ends; the board sleeps until
+    one of ``alarms`` and then starts again (see sim/cp/alarm.py)."""
+
+    def __init__(self, alarms):
+        super().__init__("deep sleep")
+        self.alarms = alarms
+
+
 class Hardware:
     def __init__(self, world, bus, board_id="sim", state_dir=None, uid=None,
                  data_link=None, console_link=None, nvm_size=4096):
@@ -40,6 +49,31 @@ class Hardware:
         self.storage_calls = []
         self.reset_calls = []
         self.i2c_singleton = None
+        # Sleep (sim/cp/alarm.py): the state, seconds spent in each, RAM kept through deep
+        # sleep, the alarm that woke the board last. A host on USB until `usb off`.
+        self.usb_host = True
+        self.power = "awake"
+        self.power_seconds = {"awake": 0.0, "light_sleep": 0.0, "deep_sleep": 0.0}
+        self._power_since = None
+        self.sleep_memory = bytearray(256)
+        self.wake_alarm = None
+        self.true_deep_slept = False
+        # Cell voltage on the board's voltage-sense pin (analogio), None: nothing there.
+        self.battery_volts = None
+
+    def set_power(self, state):
+        """Enter ``state``; the time since the last change goes to the previous one."""
+        now = self.world.monotonic()
+        if self._power_since is not None:
+            self.power_seconds[self.power] += now - self._power_since
+        self._power_since = now
+        self.power = state
+
+    def power_totals(self):
+        out = dict(self.power_seconds)
+        if self._power_since is not None:
+            out[self.power] += self.world.monotonic() - self._power_since
+        return out
 
     def pin(self, name):
         p = self.pins.get(name)
@@ -64,14 +98,20 @@ class Hardware:
 
     # Buttons: a switch from the pin to GND; released means the pin is left floating.
     def press(self, pin_name):
-        self.pin(pin_name).external = 0
+        p = self.pin(pin_name)
+        if p.external != 0:
+            p.falls += 1
+        p.external = 0
 
     def release_button(self, pin_name):
-        self.pin(pin_name).external = None
+        p = self.pin(pin_name)
+        if p.external == 0:
+            p.rises += 1
+        p.external = None
 
 
 NAMES = ("board", "busio", "digitalio", "usb_cdc", "storage", "microcontroller",
-         "supervisor", "time", "usb_hid")
+         "supervisor", "time", "usb_hid", "alarm", "analogio")
 
 
 def modules(hardware, names=NAMES):
@@ -98,6 +138,8 @@ def modules(hardware, names=NAMES):
         out["usb_cdc"]._refresh()
     if "usb_hid" in out:
         out["usb_hid"]._refresh()
+    if "alarm" in out:
+        out["alarm"]._refresh()
     if "microcontroller" in out:
         out["microcontroller"]._load_nvm()
     return out

@@ -9,6 +9,8 @@ class Pin:
         self.name = name
         self.external = None
         self.output = None
+        self.falls = 0  # edges driven from outside, latched as a GPIO interrupt would be
+        self.rises = 0
 
     def __repr__(self):
         return "board.%s" % self.name

@@ -15,7 +15,7 @@ class _Runtime:
 
     @property
     def usb_connected(self):
-        return True
+        return bool(_cp.hw.usb_host)
 
     @property
     def serial_connected(self):
