@@ -57,11 +57,11 @@ def test_update_mode_erases_first_and_then_unlocks_usb(sim_factory, tmp_path):
     fob = _held_boot(sim_factory, tmp_path)
     assert fob.status()["usb_drive"] is False
     fob.press("A")
-    # "running" comes a moment before the firmware's UI exists to name a screen.
+    # Status can name the previous boot's screen for a moment after the reset, so wait
+    # for the rebooted fob's own: the empty one, as nothing survived the erase.
     st = fob.wait_for(lambda s: s["boots"] == 2 and s["firmware"] == "running"
-                      and s["screen"] is not None, what="reset into update mode")
+                      and s["screen"] == "empty", what="reset into update mode, empty")
     assert st["usb_console"] is True and st["usb_drive"] is True
-    assert st["screen"] == "empty"
     names = sorted(p.name for p in (tmp_path / "state").iterdir() if p.suffix == ".bin")
     assert names == ["guard_a.bin", "guard_b.bin", "vault_a.bin", "vault_b.bin"]
     raw = b"".join((tmp_path / "state" / n).read_bytes() for n in names)
