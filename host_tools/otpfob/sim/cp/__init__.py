@@ -71,7 +71,8 @@ class Hardware:
 
 
 NAMES = ("board", "busio", "digitalio", "usb_cdc", "storage", "microcontroller",
-         "supervisor", "time", "usb_hid")
+         "supervisor", "time", "usb_hid",
+         "watchdog")  # the modes of microcontroller.watchdog
 
 
 def modules(hardware, names=NAMES):
