@@ -2,7 +2,7 @@
 
 import importlib
 
-MODULES = ("bench.engine", "bench.display", "bench.provision")
+MODULES = ("bench.engine", "bench.display", "bench.provision", "bench.board_heap")
 
 
 def main():
