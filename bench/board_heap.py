@@ -56,6 +56,7 @@ events = []
 
 
 boot_peak = 0
+live_peak = [0, 0]  # the most live between passes, and when (simulated seconds)
 
 
 def used(where):
@@ -96,8 +97,12 @@ def tick():
         app = App(cfg)
         used("App()")
         return 1
+    live = gc.mem_alloc()  # collected as the last pass returned: the live heap
     if boot_live == 0:
-        boot_live = gc.mem_alloc()
+        boot_live = live
+    if live > live_peak[0]:
+        live_peak[0] = live
+        live_peak[1] = int(time.monotonic())
     passes += 1
     app.step()
     time.sleep(0.02)
@@ -114,11 +119,12 @@ def finish():
 FINISH = r"""
 st = app.status() if app is not None else {"screen": "none", "count": -1}
 print("RESULT", heap, base, boot_live, peak, peak_at.replace(" ", ""), grew, passes,
-      st["screen"], st["count"], app.ui.codes_computed if app else 0, boot_peak)
+      st["screen"], st["count"], app.ui.codes_computed if app else 0, boot_peak, live_peak[0],
+      live_peak[1])
 """
 
 RESULT_FIELDS = ("heap", "base", "boot_live", "peak", "peak_at", "grew", "passes", "screen",
-                 "count", "codes", "boot_peak")
+                 "count", "codes", "boot_peak", "live_peak", "live_peak_at")
 
 
 def _accounts(count, salt=0):
@@ -252,7 +258,7 @@ def board_run(accounts=ACCOUNTS, minutes=10, heapsize=BOARD_HEAP, requests=None,
             values = line.split()[1:]
             out = {k: (v if k in ("screen", "peak_at") else int(v))
                    for k, v in zip(RESULT_FIELDS, values, strict=True)}
-            out["least_free"] = out["heap"] - out["peak"]
+            out["least_free"] = out["heap"] - out["live_peak"]
             out.update(replies=host.replies, presses=host.presses,
                        screens=[s for _, s in host.screens if s is not None],
                        display_on=board.panel.display_on, stdout=res.stdout)
@@ -348,6 +354,8 @@ def main():
     print("  stand-ins and run script before the firmware: %d B" % r["base"])
     print("  live after boot (with the modules that answer hosts): %d B; free %d B"
           % (r["boot_live"], r["heap"] - r["boot_live"]))
+    print("  most live between passes (all collected): %d B at %d s; least free %d B"
+          % (r["live_peak"], r["live_peak_at"], r["heap"] - r["live_peak"]))
     print("  upper bound, no collection inside a pass: boot's App() %d B; worst loop pass %d B "
           "(%s); %d of %d passes over the cap" % (r["boot_peak"], r["peak"], r["peak_at"],
                                                   r["grew"], r["passes"]))

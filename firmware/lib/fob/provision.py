@@ -4,7 +4,7 @@
 # protocol imports this module at the first such request and keeps it from then on.
 from fob import base32
 from fob.protocol import _bad, _get_bool, _get_int, _get_str, _monotonic
-from fob.vault import (ALGORITHMS, CAPACITY, PERIOD_MAX, SECRET_MAX, SECRET_MIN, Account,
+from fob.vault import (ALGORITHMS, CAPACITY, PERIOD_MAX, SECRET_MAX, SECRET_MIN, Account, Batch,
                        VaultError, record_size)
 
 try:
@@ -20,7 +20,7 @@ _PART_MAX = const(9999)
 # fob/protocol.py too, which drops the batch when it expires.
 _S_AT = const(0)         # time.monotonic() of the last part
 _S_LINKED = const(1)     # the port said "connected" at the last part
-_S_ACCOUNTS = const(2)   # Account objects, in request order
+_S_ACCOUNTS = const(2)   # the accounts, in request order (a vault.Batch: packed records)
 _S_PARTS = const(3)      # parts staged so far: the next one must carry this number
 _S_OVERWRITE = const(4)
 _S_HASHES = const(5)     # hash(key) -> position in the accounts, for duplicates
@@ -222,7 +222,7 @@ def add_many(p, req):
     if len(items) > CAPACITY:
         raise VaultError("full", "at most %d accounts fit" % CAPACITY)
     if part == 0:
-        st = [0, False, [], 0, overwrite, {}, 0, 0]
+        st = [0, False, Batch(), 0, overwrite, {}, 0, 0]
     elif st is None or st[_S_PARTS] != part:
         raise VaultError("no_batch", "part %d does not continue a staged batch (it was "
                          "aborted, timed out or broken off); nothing was stored" % part)
