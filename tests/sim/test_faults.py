@@ -121,6 +121,7 @@ def board(tmp_path, monkeypatch):
     hw = cp.Hardware(world, bus, state_dir=str(tmp_path), data_link=BufferLink(),
                      console_link=BufferLink(connected=False))
     hw.usb_data = True
+    hw.clock = clock
     for name, mod in cp.modules(hw).items():
         monkeypatch.setitem(sys.modules, name, mod)
     for name in [n for n in sys.modules if n == "fob" or n.startswith("fob.")]:
@@ -193,3 +194,20 @@ def _stop_after(world, sleeps):
         real(seconds)
 
     return sleep
+
+
+def test_a_fob_started_with_the_rtc_unplugged_says_so_and_finds_it_later(board):
+    from fob import app
+
+    board.bus.set_fault(0x68, True)
+    board.world.sleep = _stop_after(board.world, 100)
+    with pytest.raises(WorldStopped):
+        app.main(board.cfg)
+    fob = app.APP
+    assert fob.status()["screen"] == "clock_fault" and fob.status()["faults"] == ["rtc"]
+    board.bus.set_fault(0x68, False)
+    for _ in range(100):  # two seconds of the loop
+        fob.step()
+        board.clock.sleep(0.02)
+    assert fob.status()["screen"] == "empty" and fob.status()["faults"] == []
+    assert fob.clock.now() is not None

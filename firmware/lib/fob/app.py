@@ -14,8 +14,8 @@ LOOP_SLEEP = 0.02
 RELOAD_AFTER = 50
 DISPLAY_RETRY = 1.0  # seconds between tries to start a panel that stopped answering
 # The watchdog resets the board when the loop stops feeding it (a hang). RP2040 builds
-# accept at most 8 s (the hardware's 8.39 s, rounded down); no pass of the loop comes
-# near it (the slowest, a vault write of a full import, takes well under a second).
+# accept at most 8 s (the hardware's 8.39 s, rounded down); every pass of the loop must
+# stay well under it.
 WATCHDOG_TIMEOUT = 8
 STARTUP_RETRY = 5.0  # seconds before a fob whose set-up failed starts again
 
@@ -148,7 +148,10 @@ class App:
                 self.display.flush()
         except Exception as e:
             failed = self._failed("Screen", e)
-        self._watch_parts()
+        try:
+            self._watch_parts()
+        except Exception as e:
+            failed = self._failed("Recovery", e)
         if failed is None:
             self.failures = 0
         else:
@@ -159,9 +162,13 @@ class App:
         return drawn
 
     def _failed(self, part, e):
-        # Said once per run of failures, not on every pass.
+        # Said once per run of failures, not on every pass; saying it may itself run out
+        # of memory, which must not end the loop.
         if self.failures == 0:
-            print("%s error: %r" % (part, e))
+            try:
+                print("%s error: %r" % (part, e))
+            except Exception:
+                pass
         return part
 
     def _watch_parts(self):
@@ -247,5 +254,12 @@ def main(cfg):
     while True:
         if dog is not None:
             dog.feed()
-        app.step()
+        try:
+            app.step()
+        except Exception:
+            # What the pass's own guards could not catch (memory ran out while reporting):
+            # counted like any failed pass.
+            app.failures += 1
+            if app.failures >= RELOAD_AFTER:
+                _reload()
         time.sleep(LOOP_SLEEP)
