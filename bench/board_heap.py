@@ -259,6 +259,8 @@ def board_run(accounts=ACCOUNTS, minutes=10, heapsize=BOARD_HEAP, requests=None,
             out = {k: (v if k in ("screen", "peak_at") else int(v))
                    for k, v in zip(RESULT_FIELDS, values, strict=True)}
             out["least_free"] = out["heap"] - out["live_peak"]
+            slow = [ln for ln in res.stdout.splitlines() if ln.startswith("SLOWEST ")]
+            out["slowest_ms"] = [float(x) for x in slow[0].split()[1:]] if slow else []
             out.update(replies=host.replies, presses=host.presses,
                        screens=[s for _, s in host.screens if s is not None],
                        display_on=board.panel.display_on, stdout=res.stdout)
@@ -364,6 +366,8 @@ def main():
             print("  %-7s %s" % (name, json.dumps(reply)[:90]))
     print("  presses %d, codes computed %d, screen at the end: %s"
           % (r["presses"], r["codes"], r["screen"]))
+    print("  slowest passes on this port, host time (boot included; the watchdog allows 8 s "
+          "on a board): %s ms" % ", ".join("%.1f" % ms for ms in r["slowest_ms"]))
     # The fault clears at different phases of the fob's once-a-second retry.
     times = sorted(rtc_recovery(5.0 + 0.1 * k) for k in range(10))
     seconds = (times[4] + times[5]) / 2

@@ -68,8 +68,21 @@ mp.registerJsModule("simlink_js", { call, fill });
 try {
   mp.runPython(spec.script);
   const tick = mp.globals.get("tick");
-  while (tick()) { /* one pass of the loop per top-level call */ }
+  // The longest passes (host milliseconds, with the pipe round trips they make).
+  const slow = [];
+  for (;;) {
+    const t0 = performance.now();
+    const more = tick();
+    const ms = performance.now() - t0;
+    if (slow.length < 5 || ms > slow[slow.length - 1]) {
+      slow.push(ms);
+      slow.sort((a, b) => b - a);
+      slow.length = Math.min(slow.length, 5);
+    }
+    if (!more) break;
+  }
   mp.runPython("finish()");
+  process.stdout.write("SLOWEST " + slow.map((ms) => ms.toFixed(1)).join(" ") + "\n");
 } catch (err) {
   process.stderr.write(String(err.message || err) + "\n");
   process.exit(1);
