@@ -93,7 +93,8 @@ def test_a_display_fault_leaves_the_data_channel_answering(sim):
 def test_fault_commands_name_what_is_wrong(sim):
     assert sim.control("i2c-fault rtc sideways").startswith("error usage: i2c-fault")
     assert sim.control("i2c-fault keyboard on").startswith("error usage: i2c-fault")
-    assert sim.control("i2c-fault display glitch").startswith("error ")
+    assert sim.control("i2c-fault rtc").startswith("error usage: i2c-fault")
+    assert sim.control("help").endswith("i2c-fault rtc|display on|off|glitch")
 
 
 # -- the loop in this process, on a hand-driven clock ---------------------------------------

@@ -123,10 +123,10 @@ class Clock:
             with self.rtc.i2c_device as dev:
                 dev.write_then_readinto(self._out, self._regs)
         except (OSError, ValueError):
-            # No acknowledge (ValueError: the driver's probe found no chip). One miss (noise on the bus) keeps the second just read and
-            # asks again at the next poll; more (a loose wire, a chip without power) leave
-            # no time at all rather than an old one, so no code is shown, and now() asks
-            # again once a second.
+            # No acknowledge (ValueError: the driver's probe found no chip). One miss
+            # (noise on the bus) keeps the second just read and asks again at the next
+            # poll; more (a loose wire, a chip without power) leave no time at all rather
+            # than an old one, so no code is shown, and now() asks again once a second.
             self.failures += 1
             self._misses += 1
             if self._epoch is None or self._misses > _MISSES_KEPT:
