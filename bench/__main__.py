@@ -2,8 +2,8 @@
 
 import importlib
 
-MODULES = ("bench.engine", "bench.display", "bench.provision", "bench.session",
-           "bench.clock_set", "bench.power", "bench.install")
+MODULES = ("bench.engine", "bench.display", "bench.provision", "bench.board_heap",
+           "bench.session", "bench.clock_set", "bench.power", "bench.install")
 
 
 def main():

@@ -96,3 +96,19 @@ def test_deep_sleep_with_a_host_connected_is_only_pretended_the_first_time(tmp_p
     sim.hw.usb_host = True
     assert sim.deep_sleep((a,)) is True  # after a real deep sleep, every one is real
     assert sim.hw.wake_alarm.pin is None  # which button woke it is not known
+
+
+def test_a_watchdog_left_running_resets_the_board_when_a_light_sleep_outlasts_it(rig):
+    _, hw, m = rig
+    mods = cp.modules(hw, ("microcontroller", "watchdog"))
+    dog = mods["microcontroller"].watchdog
+    dog.timeout = 8
+    dog.mode = mods["watchdog"].WatchDogMode.RESET
+    alarm = m["alarm"]
+    t = alarm.time.TimeAlarm(monotonic_time=hw.world.monotonic() + 20)
+    with pytest.raises(cp.ResetRequested):
+        alarm.light_sleep_until_alarms(t)
+    # Stopped first (as the firmware does before it sleeps), the same sleep ends at its alarm.
+    dog.deinit()
+    t = alarm.time.TimeAlarm(monotonic_time=hw.world.monotonic() + 20)
+    assert alarm.light_sleep_until_alarms(t) is t

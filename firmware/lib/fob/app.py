@@ -6,6 +6,18 @@ import time
 APP = None  # the running App, for the simulator's status reports
 
 LOOP_SLEEP = 0.02
+# A pass of the loop that raises is tried again on the next; after this many failing
+# passes in a row (a second or more) the fob reloads itself (supervisor.reload()), since
+# what fails on every pass will not mend by itself. A part that stops answering on the
+# bus (the RTC, the display) does not count: a reload cannot fix a loose wire and would
+# cut the data channel, so the fob says what is missing, works without it and retries.
+RELOAD_AFTER = 50
+DISPLAY_RETRY = 1.0  # seconds between tries to start a panel that stopped answering
+# The watchdog resets the board when the loop stops feeding it (a hang). RP2040 builds
+# accept at most 8 s (the hardware's 8.39 s, rounded down); every pass of the loop must
+# stay well under it.
+WATCHDOG_TIMEOUT = 8
+STARTUP_RETRY = 5.0  # seconds before a fob whose set-up failed starts again
 
 
 def _hex(data):
@@ -65,6 +77,10 @@ class App:
             from fob import update
 
             self._maintenance = update.ask(self.ui)
+        self.failures = 0  # passes of the loop in a row that raised
+        self._clock_lost = False
+        self._display_lost = False
+        self._display_retry = 0.0
         self.protocol = None
         if data_port is None:
             try:
@@ -101,34 +117,101 @@ class App:
         }
 
     def step(self):
-        """One pass of the loop; returns True when the display was redrawn."""
-        ui = self.ui
-        events = self.buttons.poll()
-        if self._released:
-            for name, kind in events:
-                ui.handle(name, kind)
-        else:
-            # The press (or release) of the button held at power-on is never an answer:
-            # events count from the first pass after the pins and the debouncer are up.
-            self._released = not (_held(self.buttons) or self.buttons.any_down())
-        if self._maintenance is not None:
-            from fob import update
+        """One pass of the loop; returns True when the display was redrawn.
 
-            self._maintenance = update.step(self, self._maintenance)
-        elif self.protocol is not None:
-            self.protocol.poll()
-        drawn = ui.update()
-        if drawn and ui.powered:
-            self.display.flush()
-        if self.power is not None and self.power.step():
-            self._released = False  # the press that woke the fob is not an action
+        Each part runs guarded: an exception in one is reported and the others still run
+        (the data channel keeps answering while the screen fails, and the other way
+        round); repeated failures end in a reload (``RELOAD_AFTER``)."""
+        ui = self.ui
+        failed = None
+        drawn = False
+        try:
+            events = self.buttons.poll()
+            if self._released:
+                for name, kind in events:
+                    ui.handle(name, kind)
+            else:
+                # The press (or release) of the button held at power-on is never an
+                # answer: events count from the first pass after the pins and the
+                # debouncer are up.
+                self._released = not (_held(self.buttons) or self.buttons.any_down())
+        except Exception as e:
+            failed = self._failed("Buttons", e)
+        try:
+            if self._maintenance is not None:
+                from fob import update
+
+                self._maintenance = update.step(self, self._maintenance)
+            elif self.protocol is not None:
+                self.protocol.poll()
+        except Exception as e:
+            failed = self._failed("Data channel", e)
+        try:
+            drawn = ui.update()
+            if drawn and ui.powered:
+                self.display.flush()
+        except Exception as e:
+            failed = self._failed("Screen", e)
+        try:
+            if self.power is not None and self.power.step():
+                self._released = False  # the press that woke the fob is not an action
+                start_watchdog()  # stopped for the sleep (fob/power.py)
+        except Exception as e:
+            failed = self._failed("Sleep", e)
+        try:
+            self._watch_parts()
+        except Exception as e:
+            failed = self._failed("Recovery", e)
+        if failed is None:
+            self.failures = 0
+        else:
+            self.failures += 1
+            if self.failures >= RELOAD_AFTER:
+                print("%s failed %d times in a row: reloading" % (failed, self.failures))
+                _reload()
         return drawn
+
+    def _failed(self, part, e):
+        # Said once per run of failures, not on every pass; saying it may itself run out
+        # of memory, which must not end the loop.
+        if self.failures == 0:
+            try:
+                print("%s error: %r" % (part, e))
+            except Exception:
+                pass
+        return part
+
+    def _watch_parts(self):
+        """Say on the console when the RTC or the display stops or starts answering, and
+        start a display that stopped again once a second (the UI shows the RTC's state)."""
+        lost = self.clock.reason == "no_answer"
+        if lost != self._clock_lost:
+            self._clock_lost = lost
+            print("Clock not answering \u2014 check the RTC wiring" if lost
+                  else "Clock answering again")
+        d = self.display
+        if d.fault is None:
+            return
+        t = time.monotonic()
+        if not self._display_lost:
+            self._display_lost = True
+            self._display_retry = t + DISPLAY_RETRY
+            print("Display error: %r \u2014 check the display wiring" % (d.fault,))
+        elif t >= self._display_retry:
+            self._display_retry = t + DISPLAY_RETRY
+            if d.recover():
+                self._display_lost = False
+                self.ui.redraw()
+                print("Display answering again")
 
     def status(self):
         s = self.ui.status()
         s["display_bytes"] = self.display.bytes_sent
         # For the simulator's status only: a host never learns whether another is logged in.
         s["session"] = self.protocol is not None and self.protocol.session is not None
+        # Parts that stopped answering on the bus, for the simulator and tests.
+        s["faults"] = [name for name, down in (("rtc", self._clock_lost),
+                                                ("display", self._display_lost)) if down]
         return s
 
 
@@ -161,16 +244,55 @@ def _held(buttons):
     return False
 
 
+def _reload():
+    import supervisor
+
+    supervisor.reload()
+
+
+def start_watchdog():
+    """The board's watchdog set to reset after WATCHDOG_TIMEOUT s unfed, or None where
+    the port has none."""
+    try:
+        from microcontroller import watchdog as dog
+        from watchdog import WatchDogMode
+    except (ImportError, AttributeError):
+        return None
+    try:
+        dog.timeout = WATCHDOG_TIMEOUT
+        dog.mode = WatchDogMode.RESET
+    except (ValueError, NotImplementedError, RuntimeError, OSError) as e:
+        print("No watchdog: %r" % (e,))
+        return None
+    return dog
+
+
 def main(cfg):
     global APP
-    APP = App(cfg)
+    try:
+        APP = App(cfg)
+    except Exception as e:
+        # A part missing at power-on (the display, the flash): say which, then start again.
+        print("Start-up error: %r" % (e,))
+        time.sleep(STARTUP_RETRY)
+        _reload()
     app = APP
     # Set-up leaves garbage (driver init, the vault's check pass) between objects that
     # stay; collecting once before the loop gives the loop's allocations the holes back.
     import gc
 
     gc.collect()
+    dog = start_watchdog()
     while True:
-        app.step()
+        try:
+            if dog is not None:
+                dog.feed()
+            app.step()
+        except Exception:
+            # What the pass's own guards could not catch (memory ran out while reporting):
+            # counted like any failed pass.
+            app.failures += 1
+            if app.failures >= RELOAD_AFTER:
+                _reload()
         if app.protocol is None or not app.protocol.streaming:
             time.sleep(LOOP_SLEEP)

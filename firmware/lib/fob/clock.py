@@ -33,6 +33,9 @@ _STATUS_OSF = const(0x80)  # oscillator stop flag: the time is not to be trusted
 # loop period of the chip's own tick.
 _LEAD = 0.05
 _POLL = 0.015
+# Reads in a row that may go unanswered before the time counts as lost (each one a poll
+# apart, so well within the second the last good read covers).
+_MISSES_KEPT = const(2)
 _DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
 
 
@@ -77,17 +80,14 @@ class _Fields:
 
 
 class Clock:
-    """The DS3231 as a source of UTC: now(), valid, reason, set()."""
+    """The DS3231 as a source of UTC: now(), valid, reason, set().
+
+    ``reason`` is "ok", "power_lost", "before_build" or "no_answer" (the chip did not
+    acknowledge its last read)."""
 
     def __init__(self, i2c, address=0x68, rtc=None, monotonic=None):
-        if rtc is None:
-            import adafruit_ds3231
-
-            rtc = adafruit_ds3231.DS3231(i2c)
-            if address != 0x68:
-                from adafruit_bus_device.i2c_device import I2CDevice
-
-                rtc.i2c_device = I2CDevice(i2c, address)
+        self._i2c = i2c
+        self._address = address
         self.rtc = rtc
         self._mono = monotonic or time.monotonic
         self._out = bytearray(1)
@@ -98,15 +98,44 @@ class Clock:
         self._ticked_at = 0.0
         self.reason = "power_lost"
         self.reads = 0
+        self.failures = 0  # reads the chip did not answer
+        self._misses = 0  # of them in a row
         self._read()
 
+    def _driver(self):
+        import adafruit_ds3231
+
+        rtc = adafruit_ds3231.DS3231(self._i2c)
+        if self._address != 0x68:
+            from adafruit_bus_device.i2c_device import I2CDevice
+
+            rtc.i2c_device = I2CDevice(self._i2c, self._address)
+        return rtc
+
     def _read(self):
-        with self.rtc.i2c_device as dev:
-            dev.write_then_readinto(self._out, self._regs)
-        self.reads += 1
-        r = self._regs
         now = self._mono()
         self._read_at = now
+        try:
+            if self.rtc is None:
+                # The driver probes the chip when made: a fob started with the RTC
+                # unplugged makes it at the first read that gets an answer.
+                self.rtc = self._driver()
+            with self.rtc.i2c_device as dev:
+                dev.write_then_readinto(self._out, self._regs)
+        except (OSError, ValueError):
+            # No acknowledge (ValueError: the driver's probe found no chip). One miss
+            # (noise on the bus) keeps the second just read and asks again at the next
+            # poll; more (a loose wire, a chip without power) leave no time at all rather
+            # than an old one, so no code is shown, and now() asks again once a second.
+            self.failures += 1
+            self._misses += 1
+            if self._epoch is None or self._misses > _MISSES_KEPT:
+                self.reason = "no_answer"
+                self._epoch = None
+            return
+        self._misses = 0
+        self.reads += 1
+        r = self._regs
         if r[_REG_STATUS] & _STATUS_OSF:
             self.reason = "power_lost"
             self._epoch = None
@@ -173,6 +202,10 @@ class Clock:
         epoch = int(epoch)
         if epoch < 946684800 or epoch >= 4102444800:
             raise ValueError("time out of the RTC's range (2000-2099)")
+        if self.rtc is None:
+            self._read()
+            if self.rtc is None:
+                raise OSError("the RTC is not answering")
         self.rtc.datetime = _Fields(epoch)
         written = self._mono()
         self._epoch = None

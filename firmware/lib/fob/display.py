@@ -53,6 +53,10 @@ class Display:
         self.bytes_sent = 0
         self.flushes = 0
         self.on = True
+        self._contrast = None
+        # Why the panel stopped answering (the OSError), or None. While set, nothing is
+        # sent: the frame buffer keeps being drawn, and recover() brings the panel back.
+        self.fault = None
 
     # Drawing; y is in pixels for pixels, in pages (8 px rows) for text and glyphs.
 
@@ -161,17 +165,57 @@ class Display:
     # The panel.
 
     def power(self, on):
-        if on and not self.on:
-            self.oled.poweron()
-        elif not on and self.on:
-            self.oled.poweroff()
+        was = self.on
         self.on = on
+        if self.fault is None and on != was:
+            try:
+                if on:
+                    self.oled.poweron()
+                else:
+                    self.oled.poweroff()
+            except OSError as e:
+                self.fault = e
 
     def contrast(self, value):
-        self.oled.contrast(value)
+        self._contrast = value
+        if self.fault is None:
+            try:
+                self.oled.contrast(value)
+            except OSError as e:
+                self.fault = e
+
+    def recover(self):
+        """Start the panel again after a fault: its set-up commands, a blank frame, the
+        power state and contrast asked for meanwhile. Returns True once it answers; the
+        screen must then be drawn again (the driver's set-up clears the frame buffer)."""
+        oled = self.oled
+        try:
+            oled.init_display()
+            if not self.on:
+                oled.poweroff()
+            if self._contrast is not None:
+                oled.contrast(self._contrast)
+        except OSError as e:
+            self.fault = e
+            return False
+        shadow = self._shadow
+        for i in range(len(shadow)):
+            shadow[i] = 0
+        self.fault = None
+        return True
 
     def flush(self):
-        """Send what changed since the last flush; returns the bytes written to the bus."""
+        """Send what changed since the last flush; returns the bytes written to the bus
+        (0 while the panel is not answering: see ``fault``)."""
+        if self.fault is not None:
+            return 0
+        try:
+            return self._flush()
+        except OSError as e:
+            self.fault = e
+            return 0
+
+    def _flush(self):
         buf = self.buf
         shadow = self._shadow
         w = self.width

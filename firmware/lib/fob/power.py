@@ -174,6 +174,15 @@ class Power:
         return True
 
     def _sleep(self):
+        # The RP2040's watchdog counts on in light sleep and a sleep outlasts its 8 s, so
+        # it is stopped first; the loop starts it again after the wake (fob/app.py), and
+        # code.py does after a deep sleep.
+        try:
+            from microcontroller import watchdog
+
+            watchdog.deinit()
+        except Exception:
+            pass
         self._pins_out = True
         for io in self.buttons.pins:
             io.deinit()

@@ -13,7 +13,7 @@ from fob.args import get_bool as _get_bool
 from fob.args import get_int as _get_int
 from fob.args import get_str as _get_str
 from fob.protocol import monotonic as _monotonic
-from fob.vault import (ALGORITHMS, CAPACITY, PERIOD_MAX, SECRET_MAX, SECRET_MIN, Account,
+from fob.vault import (ALGORITHMS, CAPACITY, PERIOD_MAX, SECRET_MAX, SECRET_MIN, Account, Batch,
                        VaultError, record_size)
 
 try:
@@ -29,7 +29,7 @@ _PART_MAX = const(9999)
 # fob/protocol.py too, which drops the batch when it expires.
 _S_AT = const(0)         # time.monotonic() of the last part
 _S_LINKED = const(1)     # the port said "connected" at the last part
-_S_ACCOUNTS = const(2)   # Account objects, in request order
+_S_ACCOUNTS = const(2)   # the accounts, in request order (a vault.Batch: packed records)
 _S_PARTS = const(3)      # parts staged so far: the next one must carry this number
 _S_OVERWRITE = const(4)
 _S_HASHES = const(5)     # hash(key) -> position in the accounts, for duplicates
@@ -382,7 +382,7 @@ def add_many(p, req):
     if len(items) > CAPACITY:
         raise VaultError("full", "at most %d accounts fit" % CAPACITY)
     if part == 0:
-        st = [0, False, [], 0, overwrite, {}, 0, 0]
+        st = [0, False, Batch(), 0, overwrite, {}, 0, 0]
     elif st is None or st[_S_PARTS] != part:
         raise VaultError("no_batch", "part %d does not continue a staged batch (it was "
                          "aborted, timed out or broken off); nothing was stored" % part)

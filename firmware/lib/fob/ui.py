@@ -12,6 +12,7 @@ LIST = "list"
 MENU = "menu"
 CONFIRM = "confirm"
 CLOCK_NOT_SET = "clock_not_set"
+CLOCK_FAULT = "clock_fault"  # the RTC does not answer on the bus
 EMPTY = "empty"
 OFF = "off"
 PRESENCE = "presence"  # a host's request waits for a yes or no on the fob
@@ -276,7 +277,7 @@ class UI:
             self._dirty = True
             return True
         self._sync_vault()
-        if self.screen in (CLOCK_NOT_SET, EMPTY):
+        if self.screen in (CLOCK_NOT_SET, CLOCK_FAULT, EMPTY):
             return False
         action = self._actions(name, kind)
         self._dirty = True
@@ -329,6 +330,10 @@ class UI:
         return True
 
     # Presence: fob/protocol.py asks before it changes anything a host requested.
+
+    def redraw(self):
+        """Draw the whole screen again at the next update (the panel lost what it showed)."""
+        self._dirty = True
 
     def ask(self, prompt):
         self.prompt = prompt
@@ -471,7 +476,7 @@ class UI:
         elif self.notice is not None:
             screen = NOTICE
         elif epoch is None:
-            screen = CLOCK_NOT_SET
+            screen = CLOCK_FAULT if self.clock.reason == "no_answer" else CLOCK_NOT_SET
             self.nav = CODE
         elif self._count == 0:
             screen = EMPTY
@@ -547,6 +552,9 @@ class UI:
         elif s == CLOCK_NOT_SET:
             self._draw_lines(("Clock not set", _REASONS.get(self.clock.reason, self.clock.reason),
                               "Set it from a host:", "otpfob time --set"))
+        elif s == CLOCK_FAULT:
+            self._draw_lines(("Clock not answering", "check the RTC wiring",
+                              "No codes until then"))
         elif s == EMPTY:
             self._draw_lines(("No accounts", "Add one from a host:", "otpfob add"))
 

@@ -8,11 +8,10 @@
 # loads the firmware afresh on each start, and an error or account of one load must stay
 # an instance of that load's classes.
 import struct
-from array import array
 
 from fob.vault import (_HEADER, _MAGIC, _RECORD, _U32_MAX, ALGORITHMS, CAPACITY, ISSUER_MAX,
                        MAX_BYTES, NAME_MAX, PERIOD_MAX, SECRET_MAX, SECRET_MIN, _key, _rec_key,
-                       _Records, crc32)
+                       crc32)
 
 try:
     from micropython import const
@@ -73,15 +72,23 @@ def _check_text(E, what, text, limit):
     return data
 
 
-# A vault being changed is a draft: a list of items, each a new record (bytes) or the
-# index of a record in `base`, the _Records it started from, so that a change copies
-# no record it keeps.
+# A vault being changed is a draft: a list of items, each a new record (bytes), the
+# index of a record in `base` (the _Records it started from), or -1 - j for record j of
+# the Batch being added (`_batch`), so that a change copies no record it keeps.
+_batch = None
+
+
+def _span(base, x):
+    if isinstance(x, int):
+        if x < 0:
+            return _batch.span(-1 - x)
+        return base.blob, base.offs[x], base.offs[x + 1]
+    return x, 0, len(x)
 
 
 def _item_key(base, x):
-    if isinstance(x, int):
-        return _rec_key(base.blob, base.offs[x])
-    return _rec_key(x)
+    buf, a, _ = _span(base, x)
+    return _rec_key(buf, a)
 
 
 def _lookup(base, items, keys, key):
@@ -107,27 +114,10 @@ def _keys(base, items):
 
 def _draft_size(base, items):
     n = _HEADER_SIZE + _CRC_SIZE
-    offs = base.offs
     for x in items:
-        n += offs[x + 1] - offs[x] if isinstance(x, int) else len(x)
+        _, a, b = _span(base, x)
+        n += b - a
     return n
-
-
-def _build(base, items, size):
-    blob = bytearray(size - _HEADER_SIZE - _CRC_SIZE)
-    offs = array("H", (0,))
-    src = memoryview(base.blob)
-    at = 0
-    for x in items:
-        if isinstance(x, int):
-            a, b = base.offs[x], base.offs[x + 1]
-            blob[at:at + b - a] = src[a:b]
-            at += b - a
-        else:
-            blob[at:at + len(x)] = x
-            at += len(x)
-        offs.append(at)
-    return _Records(blob, offs)
 
 
 def find(v, issuer, name):
@@ -139,18 +129,24 @@ def find(v, issuer, name):
                    _key(nb + issuer.encode("utf-8"), len(nb)))
 
 
-def _write_slot(v, slot, recs, seq):
-    # `recs`: _Records.
+def _write_slot(v, slot, base, items, seq):
+    # Streamed from where each record already is (the vault's buffer, a staged batch): a
+    # second copy of the whole vault in RAM is what a 200-account write cannot afford.
     fs = v.fs
     try:
         f = fs.open(v._paths[slot], "wb")
     except OSError as e:
         raise v.M.VaultError("io", "cannot write the vault: %s" % _why(e)) from None
     try:
-        head = struct.pack(_HEADER, _MAGIC, _VERSION, 0, len(recs), seq)
+        head = struct.pack(_HEADER, _MAGIC, _VERSION, 0, len(items), seq)
         f.write(head)
-        f.write(recs.blob)
-        f.write(struct.pack("<I", crc32(recs.blob, crc32(head))))
+        crc = crc32(head)
+        for x in items:
+            buf, a, b = _span(base, x)
+            rec = memoryview(buf)[a:b]
+            f.write(rec)
+            crc = crc32(rec, crc)
+        f.write(struct.pack("<I", crc))
         f.flush()
         f.close()
         f = None
@@ -186,33 +182,41 @@ def _scrub(v, slot):
     v.fs.sync()
 
 
-def _commit(v, items, scrub=False):
+def _commit(v, items, scrub=False, written=None):
     base = v._recs
     used = _draft_size(base, items)
     if used > MAX_BYTES:
         raise v.M.VaultError("full", "the vault is full (%d bytes free, %d needed)"
                          % (MAX_BYTES - v._used, used - v._used))
-    recs = _build(base, items, used)
     target = 0 if v._slot is None else 1 - v._slot
     seq = v._seq + 1
-    _write_slot(v, target, recs, seq)
-    v._recs = recs
-    v._seq = seq
-    v._slot = target
-    v._used = used
-    v.status = "ok"
-    v.generation += 1
+    _write_slot(v, target, base, items, seq)
+    slot = target
     if scrub:
         # The spare slot still holds what was just removed; replace it too. Failing here
         # is harmless: the new vault is already safe in `target`.
         other = 1 - target
         try:
             _scrub(v, other)
-            _write_slot(v, other, recs, seq + 1)
-            v._seq = seq + 1
-            v._slot = other
+            _write_slot(v, other, base, items, seq + 1)
+            seq += 1
+            slot = other
         except (OSError, v.M.VaultError):
             pass
+    # The new records are read back from the slot just written, which also checks it;
+    # until then the old ones stay, so a failure leaves the vault in RAM as it was.
+    items = None
+    if written is not None:
+        written()
+    recs = v._read_slot(slot, used - _HEADER_SIZE - _CRC_SIZE)
+    if recs is None:
+        raise v.M.VaultError("io", "the vault did not read back as written")
+    v._recs = recs
+    v._seq = seq
+    v._slot = slot
+    v._used = used
+    v.status = "ok"
+    v.generation += 1
 
 
 def _draft(v):
@@ -228,25 +232,28 @@ def _index(v, i, what="index"):
     return i
 
 
-def _place(v, recs, keys, acc, overwrite, batch):
+def _place(v, recs, keys, acc, overwrite, batch, ref=None):
     # Shared by add and add_many: puts acc's record into the draft `recs` (whose key
     # hashes map to indexes in `keys`) and returns its index; `batch` is (a draft of
     # the records placed so far, their key hashes) to catch the same account twice.
+    # `ref`: how the draft names the record (-1 - j: record j of a Batch), else its bytes.
     v.M.validate(acc)
     key = acc.key()
     if _lookup(None, batch[0], batch[1], key) is not None:
         raise v.M.VaultError("duplicate", "the same account appears twice: " + acc.label())
-    batch[0].append(acc._r)
+    if ref is None:
+        ref = acc._r
+    batch[0].append(ref)
     batch[1][hash(key)] = len(batch[0]) - 1
     i = _lookup(v._recs, recs, keys, key)
     if i is not None:
         if not overwrite:
             raise v.M.VaultError("duplicate", "an account for %s already exists" % acc.label())
-        recs[i] = acc._r
+        recs[i] = ref
         return i
     if len(recs) >= CAPACITY:
         raise v.M.VaultError("full", "the vault is full (%d accounts)" % CAPACITY)
-    recs.append(acc._r)
+    recs.append(ref)
     keys[hash(key)] = len(recs) - 1
     return len(recs) - 1
 
@@ -260,7 +267,10 @@ def add(v, acc, overwrite=False):
 
 
 def add_many(v, accs, overwrite=False):
-    """All or nothing, with one flash write; returns the list of indexes."""
+    """All or nothing, with one flash write; returns the list of indexes. ``accs`` is a
+    list of Account or a vault.Batch (whose records are then written from where they are,
+    not copied, and which is empty afterwards)."""
+    global _batch
     new = _draft(v)
     keys = _keys(v._recs, new)
     # Only small ints are kept per account while placing: long-lived small objects
@@ -268,13 +278,22 @@ def add_many(v, accs, overwrite=False):
     # hole big enough for the growing list (MicroPython's heap does not compact).
     batch = ([], {})
     out = []
-    for n, acc in enumerate(accs):
-        try:
-            out.append(_place(v, new, keys, acc, overwrite, batch))
-        except v.M.VaultError as e:
-            raise v.M.VaultError(e.code, "accounts[%d]: %s" % (n, e.message)) from None
-    if out:
-        _commit(v, new)
+    staged = isinstance(accs, v.M.Batch)
+    _batch = accs if staged else None
+    try:
+        for n, acc in enumerate(accs):
+            try:
+                out.append(_place(v, new, keys, acc, overwrite, batch, -1 - n if staged
+                                  else None))
+            except v.M.VaultError as e:
+                raise v.M.VaultError(e.code, "accounts[%d]: %s" % (n, e.message)) from None
+        batch = None
+        if out:
+            # A Batch is emptied once on flash: its records need not share the heap with
+            # the new vault's as it is read back.
+            _commit(v, new, written=accs.clear if staged else None)
+    finally:
+        _batch = None
     return out
 
 

@@ -223,3 +223,88 @@ def run(script, board, on_sleep, paths=(), heapsize=128 * 1024, hide=(), timeout
             out.close()
             err.close()
     return res
+
+
+def _wasm_files(folders):
+    """Every .py and .mpy under each host folder, mapped to /lib<i>/... in the port's
+    in-memory filesystem; returns ({dest: host path}, [/lib<i>...])."""
+    files, mounted = {}, []
+    for i, root in enumerate(folders):
+        root = Path(root)
+        dest = "/lib%d" % i
+        mounted.append(dest)
+        for f in sorted(root.rglob("*")):
+            if f.suffix in (".py", ".mpy") and f.is_file():
+                files[dest + "/" + f.relative_to(root).as_posix()] = str(f)
+    return files, mounted
+
+
+def preamble_wasm(mounted, hide=()):
+    """As ``preamble``, for the WebAssembly port: the stand-in reaches the board through
+    the host's ``simlink_js`` functions instead of pipes it opens itself."""
+    lines = ["import sys"]
+    for name in hide:
+        lines.append("sys.modules[%r] = None" % name)
+    lines.append("sys.path[:0] = %r" % list(mounted))
+    lines.append("import simlink")
+    lines.append("import simlink_js")
+    lines.append("simlink.open_js(simlink_js)")
+    lines.append("del simlink_js")
+    lines.append("simlink.data = simlink")
+    for name in MODULES:
+        lines.append("sys.modules[%r] = simlink" % name)
+    return "\n".join(lines) + "\n"
+
+
+def run_wasm(script, board, on_sleep, paths=(), heapsize=136 * 1024, hide=(), timeout=600,
+             stubs=STUBS, state=None):
+    """Run ``script`` on the 32-bit WebAssembly port (Node) with ``board`` behind the
+    stand-ins. The script defines ``tick()`` (one pass of the loop; 0 ends the run), called
+    from the top level, and ``finish()``, called after; see testing/wasm_bridge.mjs.
+    ``state``: a host folder whose files are copied to ``/state`` (the fob's flash)."""
+    from otpfob.testing.mpy import NODE_MODULES, wasm_available
+
+    if not wasm_available():
+        raise BridgeError("no Node.js or no WebAssembly MicroPython (npm ci)")
+    runner = Path(__file__).resolve().parents[1] / "testing" / "wasm_bridge.mjs"
+    files, mounted = _wasm_files(list(paths) + [str(stubs)])
+    if state is not None:
+        for f in sorted(Path(state).iterdir()):
+            if f.is_file():
+                files["/state/" + f.name] = str(f)
+    to_host_r, to_host_w = os.pipe()
+    to_fw_r, to_fw_w = os.pipe()
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "spec.json"
+        import json
+
+        spec.write_text(json.dumps({"heapsize": heapsize, "files": files,
+                                    "script": preamble_wasm(mounted, hide) + script,
+                                    "out_fd": to_host_w, "in_fd": to_fw_r}))
+        out = open(Path(tmp) / "out", "w+")
+        err = open(Path(tmp) / "err", "w+")
+        env = dict(os.environ, OTPFOB_NODE_MODULES=str(NODE_MODULES))
+        try:
+            proc = subprocess.Popen(["node", str(runner), str(spec)], stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=err, env=env,
+                                    pass_fds=(to_host_w, to_fw_r))
+        finally:
+            os.close(to_host_w)
+            os.close(to_fw_r)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            with os.fdopen(to_host_r, "rb") as rfile:
+                board.serve(rfile, to_fw_w, on_sleep)
+        except BrokenPipeError:
+            pass
+        finally:
+            os.close(to_fw_w)
+            rc = proc.wait()
+            timer.cancel()
+            out.seek(0)
+            err.seek(0)
+            res = Result(rc, out.read(), err.read(), board)
+            out.close()
+            err.close()
+    return res

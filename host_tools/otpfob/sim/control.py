@@ -19,6 +19,8 @@ MAX_HOLD = 3600.0
 HELP = ("commands: press BUTTON | hold BUTTON SECONDS | screen PATH | clock EPOCH | "
         "down BUTTON | up BUTTON | advance SECONDS | jump SECONDS | rtc-power-loss | "
         "autopress on|off | usb on|off | battery VOLTS|none | status | quit | help")
+I2C_FAULT_USAGE = "i2c-fault rtc|display on|off|glitch"
+HELP += " | " + I2C_FAULT_USAGE
 
 
 class CommandError(Exception):
@@ -153,6 +155,14 @@ class Controller:
         volts = _number(text, "VOLTS", 0.0, 6.0)
         self.sim.set_battery(volts)
         return "battery %s V" % _fmt(volts)
+
+    def cmd_i2c_fault(self, parts):
+        part, mode = _args(parts, 2, I2C_FAULT_USAGE)
+        if part not in ("rtc", "display") or mode not in ("on", "off", "glitch"):
+            raise CommandError("usage: %s (got %r)" % (I2C_FAULT_USAGE, " ".join(parts[1:])))
+        self.sim.i2c_fault(part, mode)
+        return {"on": "%s stops acknowledging" % part, "off": "%s answers again" % part,
+                "glitch": "the next %s transaction fails" % part}[mode]
 
     def cmd_status(self, parts):
         _args(parts, 0, "status")

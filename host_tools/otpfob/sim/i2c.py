@@ -8,6 +8,8 @@ followed by a repeated start and a read is ``i2c_write(out, stop=False)`` then
 The ``I2C`` class follows CircuitPython's ``busio.I2C``: the bus must be locked with
 ``try_lock()`` before a transfer (CircuitPython raises otherwise), and an address no
 device answers raises ``OSError`` with errno 19 (ENODEV), as CircuitPython does on a NACK.
+``Bus.set_fault`` makes an attached device stop acknowledging, for good or for a few
+transactions, like a loose wire or noise.
 """
 
 ENODEV = 19
@@ -27,6 +29,17 @@ class Bus:
     def __init__(self, lock=None):
         self.devices = {}
         self.lock = lock or _NoLock()
+        # Faults by address: True while a device does not acknowledge at all (a loose
+        # wire), or a count of transactions still to fail (a glitch on the bus).
+        self.faults = {}
+
+    def set_fault(self, address, fault):
+        """``True``: the device stops acknowledging; ``False``: it answers again; an int
+        ``n``: its next ``n`` transactions fail, then it answers as before."""
+        if fault is False or fault == 0:
+            self.faults.pop(address, None)
+        else:
+            self.faults[address] = fault
 
     def attach(self, address, device):
         if not 0 <= address <= 0x7F:
@@ -41,9 +54,21 @@ class Bus:
 
     def device(self, address):
         dev = self.devices.get(address)
-        if dev is None:
+        if dev is None or (self.faults and self._faulty(address)):
             raise OSError(ENODEV, "No such device")
         return dev
+
+    def _faulty(self, address):
+        fault = self.faults.get(address)
+        if fault is None:
+            return False
+        if fault is not True:
+            # A glitch: this transaction fails, and counts down to the device's return.
+            if fault <= 1:
+                del self.faults[address]
+            else:
+                self.faults[address] = fault - 1
+        return True
 
     def write(self, address, data, stop=True):
         dev = self.device(address)
@@ -103,7 +128,7 @@ class I2C:
 
     def scan(self):
         self._check()
-        return sorted(self._bus.devices)
+        return sorted(a for a in self._bus.devices if self._bus.faults.get(a) is not True)
 
     def writeto(self, address, buffer, *, start=0, end=None):
         self._check()

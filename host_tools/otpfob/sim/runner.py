@@ -201,6 +201,14 @@ class Simulator:
             self.rtc.power_loss()
             self.save()
 
+    def i2c_fault(self, part, mode):
+        """``part`` "rtc" or "display"; ``mode`` "on" (it stops acknowledging, like a loose
+        wire), "off" (it answers again) or "glitch" (its next transaction fails once)."""
+        address = {"rtc": self.board_cfg.RTC_ADDRESS,
+                   "display": self.board_cfg.DISPLAY_ADDRESS}[part]
+        with self.bus.lock:
+            self.bus.set_fault(address, {"on": True, "off": False, "glitch": 1}[mode])
+
     def screen_png(self, path, scale=1):
         with self.bus.lock:
             img = self.display.render_image(scale)

@@ -48,6 +48,8 @@ class Hardware:
         self.usb_calls = []
         self.storage_calls = []
         self.reset_calls = []
+        # microcontroller.watchdog of the running firmware (the fake microcontroller sets it).
+        self.watchdog = None
         self.i2c_singleton = None
         # Sleep (sim/cp/alarm.py): the state, seconds spent in each, RAM kept through deep
         # sleep, the alarm that woke the board last. A host on USB until `usb off`.
@@ -111,7 +113,8 @@ class Hardware:
 
 
 NAMES = ("board", "busio", "digitalio", "usb_cdc", "storage", "microcontroller",
-         "supervisor", "time", "usb_hid", "alarm", "analogio")
+         "supervisor", "time", "usb_hid", "alarm", "analogio",
+         "watchdog")  # the modes of microcontroller.watchdog
 
 
 def modules(hardware, names=NAMES):

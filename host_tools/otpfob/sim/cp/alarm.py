@@ -116,10 +116,19 @@ def light_sleep_until_alarms(*alarms):
     _validate(alarms)
     hw = _cp.hw
     hw.set_power("light_sleep")
+    start = hw.world.monotonic()
     try:
         woke = wait(alarms)
     finally:
         hw.set_power("awake")
+    # The RP2040's watchdog counts on through a light sleep: one left running resets the
+    # board when the sleep outlasts its timeout, as it would on the chip.
+    dog = hw.watchdog
+    if dog is not None and dog.mode is not None and \
+            hw.world.monotonic() - start > (dog.timeout or 0):
+        from otpfob.sim.cp import microcontroller
+
+        microcontroller.reset()
     wake_alarm = woke
     return woke
 

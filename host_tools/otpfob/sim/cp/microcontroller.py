@@ -75,8 +75,46 @@ nvm = None
 
 
 def _load_nvm():
-    global nvm
+    global nvm, watchdog
     nvm = _Nvm(_cp.hw.nvm_size, _cp.hw.nvm_path)
+    watchdog = _WatchDog()  # stopped at every start, as the board's is after a reset
+    _cp.hw.watchdog = watchdog  # the fake alarm's sleeps check it
+
+
+class _WatchDog:
+    """``microcontroller.watchdog``: records its settings and every feed (the simulator
+    does not reset a fob that stops feeding it; tests read ``feeds``)."""
+
+    # RP2040 builds reject a timeout above 8 s (the hardware's 8.39 s, rounded down).
+    MAX_TIMEOUT = 8
+
+    def __init__(self):
+        self._timeout = None
+        self.mode = None
+        self.feeds = 0
+        self.fed_at = None
+
+    @property
+    def timeout(self):
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value):
+        if value > self.MAX_TIMEOUT:
+            raise ValueError("timeout must be <= %d" % self.MAX_TIMEOUT)
+        self._timeout = value
+
+    def feed(self):
+        if self.mode is None:
+            raise ValueError("WatchDogTimer is not active")
+        self.feeds += 1
+        self.fed_at = _cp.hw.world.monotonic()
+
+    def deinit(self):
+        self.mode = None
+
+
+watchdog = _WatchDog()
 
 
 class RunMode:

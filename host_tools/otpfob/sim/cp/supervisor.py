@@ -32,6 +32,7 @@ runtime = _Runtime()
 
 
 def reload():
+    _cp.hw.reset_calls.append(("reload", None))
     raise _cp.ReloadRequested()
 
 

@@ -32,6 +32,10 @@ _now = 0.0
 stopped = False  # set when the simulator ends the run (at a sleep)
 
 
+_js = None  # on the WebAssembly port: the host's functions, which move the bytes
+_addr = None  # uctypes.addressof there: buffers go to the host by address, not as objects
+
+
 def open_link(out_fd, in_fd):
     global _w, _r
     _w = open("/dev/fd/%d" % out_fd, "wb")
@@ -39,7 +43,27 @@ def open_link(out_fd, in_fd):
     _call(_OP_UID, 0, 0, 0, None, cpu.uid)
 
 
+def open_js(module):
+    """The WebAssembly port has no pipes: ``module.call`` (header fields, the address of
+    the bytes to send, the address and size of the reply) and ``module.fill`` (address,
+    size) do the pipe work in the host (testing/wasm_bridge.mjs). Ints only cross, so a
+    call allocates nothing on this heap."""
+    global _js, _addr
+    import uctypes
+
+    _js = module
+    _addr = uctypes.addressof
+    _call(_OP_UID, 0, 0, 0, None, cpu.uid)
+
+
 def _call(op, a, b, c, data, into):
+    if _js is not None:
+        st = _js.call(op, a, b, c, _addr(data) if b and data is not None else 0,
+                      _addr(into) if into is not None else 0,
+                      len(into) if into is not None else 0)
+        if st:
+            raise OSError(st)
+        return
     h = _head
     h[0] = op
     h[1] = a
@@ -58,6 +82,10 @@ def _call(op, a, b, c, data, into):
 
 
 def _fill(buf):
+    if _js is not None:
+        if len(buf):
+            _js.fill(_addr(buf), len(buf))
+        return
     got = 0
     while got < len(buf):
         # A pipe may deliver a reply in pieces.
@@ -83,6 +111,9 @@ def __getattr__(name):
 # move the world (buttons, host bytes), so monotonic() changes only there.
 def monotonic():
     return _now
+
+
+time = monotonic  # time.time(), which MicroPython has and the firmware may look up
 
 
 def sleep(seconds):

@@ -1,0 +1,64 @@
+"""vault.Batch: a staged import's accounts packed into shared chunks, and add_many writing
+them from there (the vault's write streams records from where they are)."""
+
+import pytest
+from fob.vault import Account, Batch, Vault, VaultError
+
+
+def accounts(n, salt=0):
+    return [Account("user%d" % i, "Service%d" % i, bytes((i + j + salt) & 0xFF for j in range(20)))
+            for i in range(n)]
+
+
+def test_a_batch_gives_back_every_account_it_was_given():
+    accs = accounts(200)
+    b = Batch()
+    for a in accs:
+        b.append(a)
+    assert len(b) == 200
+    assert list(b) == accs
+    assert b[0] == accs[0] and b[-1] == accs[-1] and b[137] == accs[137]
+    with pytest.raises(IndexError):
+        b[200]
+    # Packed: a few chunks, not an object per account.
+    assert len(b.chunks) < 20 and sum(len(c) for c in b.chunks) == sum(len(a._r) for a in accs)
+
+
+def test_a_batch_takes_accounts_only():
+    with pytest.raises(VaultError):
+        Batch().append(b"not an account")
+
+
+def test_add_many_of_a_batch_stores_what_a_list_stores_and_empties_the_batch(tmp_path):
+    first = accounts(200)
+    again = accounts(200, salt=7)  # same labels, new secrets
+    by_list = Vault(str(tmp_path / "a"))
+    (tmp_path / "a").mkdir()
+    by_list.load()
+    by_list.add_many(first)
+    by_list.add_many(again, overwrite=True)
+    by_batch = Vault(str(tmp_path / "b"))
+    (tmp_path / "b").mkdir()
+    by_batch.load()
+    by_batch.add_many(first)
+    b = Batch()
+    for a in again:
+        b.append(a)
+    assert by_batch.add_many(b, overwrite=True) == list(range(200))
+    assert len(b) == 0
+    assert list(by_batch.accounts) == list(by_list.accounts) == again
+    reread = Vault(str(tmp_path / "b"))
+    assert reread.load() == "ok" and list(reread.accounts) == again
+
+
+def test_a_batch_with_an_existing_account_and_no_overwrite_stores_nothing(tmp_path):
+    v = Vault(str(tmp_path))
+    v.load()
+    v.add_many(accounts(3))
+    b = Batch()
+    for a in accounts(5, salt=1)[2:]:
+        b.append(a)
+    with pytest.raises(VaultError) as e:
+        v.add_many(b)
+    assert e.value.code == "duplicate" and "accounts[0]" in e.value.message
+    assert list(v.accounts) == accounts(3) and len(b) == 3
