@@ -72,12 +72,10 @@ def type_from(ui):
     """Type the code on fob/ui.py's code screen; on failure the screen says why."""
     note = NOTE_FAILED
     try:
-        epoch = ui.clock.now()
-        acc = ui._acc
-        if epoch is not None and acc is not None:
-            # The code of this very second (the one drawn may be from the last one).
-            ui._code_for(epoch, acc.period if acc.period > 0 else 30)
-            note = _type(ui._code, ui.settings.layout)
+        # The code of this very second (the one drawn may be from the last one).
+        code = ui.current_code(ui.clock.now())
+        if code is not None:
+            note = _type(code, ui.settings.layout)
     finally:
         _unload()
     # Success needs no word: the code is there on the computer's screen.

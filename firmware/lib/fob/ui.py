@@ -432,6 +432,15 @@ class UI:
 
     # Time.
 
+    def current_code(self, epoch):
+        """The code of the entry on screen for this very second, or None without one
+        (fob/hidtype.py types it)."""
+        acc = self._acc
+        if epoch is None or acc is None:
+            return None
+        self._code_for(epoch, acc.period if acc.period > 0 else 30)
+        return self._code
+
     def _code_for(self, epoch, period):
         """The current and (in the last seconds) next code, computed once per counter."""
         acc = self._acc
