@@ -82,7 +82,8 @@ BOOT = ["fob.version", "fob.font", "fob.vault", "adafruit_ssd1306", "fob.display
         "adafruit_ds3231", "fob.clock", "fob.buttons", "fob.settings", "fob.otp", "fob.hmac",
         "fob.ui", "fob.protocol", "fob.app",
         # What the first host requests load (a board loads them then, collecting as needed).
-        "fob.guard", "fob.commands", "fob.provision", "fob.vault_edit", "fob.base32", "json"]
+        "fob.guard", "fob.args", "fob.policy", "fob.commands", "fob.provision",
+        "fob.vault_edit", "fob.base32", "json"]
 
 
 def tick():

@@ -5,7 +5,7 @@ test_trust_e2e.py)."""
 import base64
 
 import pytest
-from fob import access, commands, policy, provision
+from fob import access, clockset, commands, policy, prefs, provision
 from fob.ui import wrap
 from fob.vault import Account
 from fob_fakes import T0, Clock, Fob, Flash
@@ -13,7 +13,8 @@ from fob_fakes import T0, Clock, Fob, Flash
 SECRET = base64.b32decode("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 OTHER = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
-MODULES = {"commands": commands, "provision": provision, "access": access}
+MODULES = {"commands": commands, "provision": provision, "access": access,
+           "clockset": clockset, "prefs": prefs}
 
 
 def bank(name="alice", secret=SECRET):
@@ -230,7 +231,7 @@ def test_the_window_survives_a_restart_and_a_damaged_record_closes_it():
     assert again.call("time_set", time=int(clock.t) + 1)["error"]["code"] == "refused"
     # A record that does not read back counts as a used window, never as a fresh one.
     fresh = Fob(reply=False)
-    fresh.flash.files["/" + provision._MOVES_FILE] = bytearray(b"garbage!garbage!")
+    fresh.flash.files["/" + clockset._MOVES_FILE] = bytearray(b"garbage!garbage!")
     assert fresh.call("time_set", time=int(fresh.clock.t) + 1)["error"]["code"] == "refused"
 
 
@@ -256,7 +257,7 @@ def test_a_pressed_set_adds_the_time_the_press_took(monkeypatch):
             self.ns += int(s * 1e9)
 
     fake = Time()
-    monkeypatch.setattr(provision, "time", fake)
+    monkeypatch.setattr(clockset, "time", fake)
     fob = Fob()
 
     def ask(prompt):

@@ -4,7 +4,7 @@ import json
 import sys
 
 import pytest
-from fob import hidtype, provision
+from fob import hidtype, prefs
 from fob.protocol import Protocol
 from fob.settings import FILE_NAME, Settings
 from fob.vault import Vault
@@ -50,7 +50,7 @@ def test_a_damaged_file_falls_back_to_defaults_value_by_value(tmp_path, line, ty
 
 
 def test_the_host_is_offered_exactly_the_layouts_the_fob_can_type():
-    assert set(provision._LAYOUTS) == set(hidtype._MOVED)
+    assert set(prefs._LAYOUTS) == set(hidtype._MOVED)
 
 
 # -- the commands -----------------------------------------------------------------------------

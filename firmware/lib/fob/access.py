@@ -59,58 +59,6 @@ def same(a, b):
     return diff == 0
 
 
-# -- presence: a request that needs a press ------------------------------------------------
-# fob/policy.py hands over a change's prompt and function; the function runs only once the
-# person holding the fob says yes with a press that began after the prompt was drawn (the
-# UI, fob/ui.py, tells a fresh press from one held over).
-
-PRESENCE_SECONDS = const(30)
-
-
-def start_ask(p, rid, prompt, fn):
-    import json
-
-    pr = p.presence
-    if pr is None:
-        p.error(rid, "no_presence", "this fob has no button to confirm with")
-        return
-    p.question = [rid, fn, _clock() + PRESENCE_SECONDS,
-                  bool(getattr(p.port, "connected", False))]
-    pr.ask(prompt)
-    p.write(json.dumps({"id": rid, "pending": "presence", "prompt": prompt,
-                        "timeout": PRESENCE_SECONDS}) + "\n")
-
-
-def poll_ask(p, linked):
-    # Nothing else is read while the fob waits: the host waits for this reply anyway, and
-    # nothing can change what the prompt says before the answer.
-    rid, fn, deadline, was_linked = p.question
-    # A host that never said "connected" (no DTR) is not taken to have left.
-    linked = linked or not was_linked
-    answer = p.presence.answer
-    if answer is None and linked and _clock() < deadline:
-        return
-    end_ask(p)
-    if answer:
-        p.run(rid, fn, ())
-    elif answer is None and not linked:
-        return  # nobody is there to read the reply
-    elif answer is None:
-        p.error(rid, "presence_timeout", "nobody pressed the button on the fob within %d s;"
-                " nothing was changed" % PRESENCE_SECONDS)
-    else:
-        p.error(rid, "refused", "refused on the fob; nothing was changed")
-
-
-def end_ask(p):
-    if p.question is not None:
-        p.question = None
-        try:
-            p.presence.cancel()
-        except Exception:
-            pass
-
-
 # -- protocol commands (fob/protocol.py calls these with itself and the request) ----------
 
 def _hex(data):

@@ -39,20 +39,20 @@ TABLE = (
     ("list", "commands", LOGIN, None),
     ("code", "commands", LOGIN, None),
     ("selftest", "commands", LOGIN, None),
-    ("aging_get", "provision", LOGIN, None),
-    ("settings_get", "provision", LOGIN, None),
+    ("aging_get", "clockset", LOGIN, None),
+    ("settings_get", "prefs", LOGIN, None),
     # Changes. add needs no press only under the add-presence-off policy, and never when
     # it replaces an account; add_many's staged parts change nothing, its last part is
-    # the commit; time_set asks beyond the clock window (fob/provision.py, CLOCK_WINDOW).
+    # the commit; time_set asks beyond the clock window (fob/clockset.py, CLOCK_WINDOW).
     ("add", "provision", LOGIN | ASKS, "add_prompt"),
     ("add_many", "provision", LOGIN | ASKS, "add_many_prompt"),
     ("abort", "provision", LOGIN, None),
     ("delete", "provision", LOGIN | PRESS, "delete_prompt"),
     ("rename", "provision", LOGIN | PRESS, "rename_prompt"),
     ("move", "provision", LOGIN | PRESS, "move_prompt"),
-    ("time_set", "provision", LOGIN | ASKS, "time_prompt"),
-    ("aging_set", "provision", LOGIN | PRESS, "aging_prompt"),
-    ("settings_set", "provision", LOGIN | ASKS, "settings_prompt"),
+    ("time_set", "clockset", LOGIN | ASKS, "time_prompt"),
+    ("aging_set", "clockset", LOGIN | PRESS, "aging_prompt"),
+    ("settings_set", "prefs", LOGIN | ASKS, "settings_prompt"),
     ("password_set", "access", LOGIN | PRESS, "password_prompt"),
     ("password_clear", "access", LOGIN | PRESS, "Clear password?"),
 )
@@ -79,6 +79,10 @@ def _module(name):
         from fob import commands as mod
     elif name == "provision":
         from fob import provision as mod
+    elif name == "clockset":
+        from fob import clockset as mod
+    elif name == "prefs":
+        from fob import prefs as mod
     else:
         from fob import access as mod
     return mod
@@ -115,15 +119,65 @@ def dispatch(p, cmd, req):
     return prompt, done
 
 
+# -- presence: a request that needs a press ------------------------------------------------
+# dispatch hands fob/protocol.py a change's prompt and function; the function runs only once the
+# person holding the fob says yes with a press that began after the prompt was drawn (the
+# UI, fob/ui.py, tells a fresh press from one held over).
+
+PRESENCE_SECONDS = const(30)
+
+
+def start_ask(p, rid, prompt, fn):
+    import json
+
+    pr = p.presence
+    if pr is None:
+        p.error(rid, "no_presence", "this fob has no button to confirm with")
+        return
+    p.question = [rid, fn, _clock() + PRESENCE_SECONDS,
+                  bool(getattr(p.port, "connected", False))]
+    pr.ask(prompt)
+    p.write(json.dumps({"id": rid, "pending": "presence", "prompt": prompt,
+                        "timeout": PRESENCE_SECONDS}) + "\n")
+
+
+def poll_ask(p, linked):
+    # Nothing else is read while the fob waits: the host waits for this reply anyway, and
+    # nothing can change what the prompt says before the answer.
+    rid, fn, deadline, was_linked = p.question
+    # A host that never said "connected" (no DTR) is not taken to have left.
+    linked = linked or not was_linked
+    answer = p.presence.answer
+    if answer is None and linked and _clock() < deadline:
+        return
+    end_ask(p)
+    if answer:
+        p.run(rid, fn, ())
+    elif answer is None and not linked:
+        return  # nobody is there to read the reply
+    elif answer is None:
+        p.error(rid, "presence_timeout", "nobody pressed the button on the fob within %d s;"
+                " nothing was changed" % PRESENCE_SECONDS)
+    else:
+        p.error(rid, "refused", "refused on the fob; nothing was changed")
+
+
+def end_ask(p):
+    if p.question is not None:
+        p.question = None
+        try:
+            p.presence.cancel()
+        except Exception:
+            pass
+
+
 def poll(p, linked):
     """Once a pass while logged in or waiting for a press; True: read nothing new now."""
     se = p.session
     if se is not None and (_clock() - se[0] > _SESSION_IDLE or se[1] != bool(linked)):
         p.logout()
     if p.question is not None:
-        from fob import access
-
-        access.poll_ask(p, linked)
+        poll_ask(p, linked)
         return True
     return False
 

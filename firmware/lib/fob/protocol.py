@@ -179,9 +179,9 @@ class Protocol:
             self._job = None
             self._stage = None
             if self._ask is not None:
-                from fob import access
+                from fob import policy
 
-                access.end_ask(self)
+                policy.end_ask(self)
             try:
                 self._error(None, "internal", "internal error (%s)" % type(e).__name__)
             except Exception:
@@ -299,9 +299,9 @@ class Protocol:
         try:
             result = fn(*args)
             if isinstance(result, tuple) and len(result) == 2:
-                from fob import access
+                from fob import policy
 
-                access.start_ask(self, rid, result[0], result[1])
+                policy.start_ask(self, rid, result[0], result[1])
                 return
         except VaultError as e:
             self._error(rid, "bad_argument" if e.code == "bad_account" else e.code,

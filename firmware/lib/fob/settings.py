@@ -21,7 +21,7 @@ class Settings:
         # Typing the code as a USB keyboard (off by default: boot.py then leaves the
         # keyboard interface out, so a fob never types unless its owner asked for it), in
         # the host's keyboard layout. The layouts are checked where they are used (fob/
-        # hidtype.py, fob/provision.py): this module stays in RAM for good.
+        # hidtype.py, fob/prefs.py): this module stays in RAM for good.
         self.typing = False
         self.layout = "us"
         self.saved = True

@@ -1,0 +1,240 @@
+# The clock's commands: time_set (the window a host may move it by without a press, and
+# exact pressed sets) and the DS3231's aging offset. Loaded by fob/policy.py at the first
+# such request, apart from fob/provision.py: an import of many accounts does not need it.
+import time
+
+from fob.args import get_bool as _get_bool
+from fob.args import get_int as _get_int
+from fob.protocol import monotonic as _monotonic
+from fob.vault import VaultError
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+# The DS3231 counts years 2000-2099 only.
+_TIME_MIN = 946684800
+_TIME_MAX = 4102444799
+# Setting the clock back by more than this (seconds) before the highest time seen needs
+# force (and a press: it is beyond the window below).
+_BACK_FREE = const(30)
+# Without a press the host may move the clock by this many seconds in all (the sum of the
+# sizes of its moves, forward or back) between two sets the holder pressed for. A sync
+# moves it by milliseconds; a DS3231 drifts about a minute a year at 2 ppm.
+CLOCK_WINDOW = const(120)
+# Each move costs at least this much of the window (ms): a host cannot wear the flash
+# with a stream of zero-sized moves (at most 2,400 writes between presses).
+_MOVE_MIN_MS = const(50)
+# Where the moves so far are kept (ms, with a CRC), so a replug does not refill the window.
+_MOVES_FILE = "clock_moves.bin"
+_MOVES_MAGIC = b"OTPM"
+# A pressed set applies the host's time plus the time since the request came; the DS3231
+# restarts its second when written, so the write waits for the fraction to reach a whole
+# second unless it is within this (s) of one already.
+_SET_SLACK = 0.02
+# The DS3231's aging offset register is a signed byte (datasheet "Aging Offset").
+_AGING_MIN = const(-128)
+_AGING_MAX = const(127)
+
+
+def _span(seconds):
+    if seconds >= 2 * 86400:
+        return "%d days" % (seconds // 86400)
+    if seconds >= 7200:
+        return "%d h" % (seconds // 3600)
+    if seconds >= 120:
+        return "%d min" % (seconds // 60)
+    return "%d s" % seconds
+
+
+def _move_text(s):
+    sign = "-" if s < 0 else "+"
+    s = abs(s)
+    if s < 10:
+        return "%s%.2f s" % (sign, s)
+    s = int(s + 0.5)
+    if s >= 86400:
+        return "%s%d d %02d h" % (sign, s // 86400, s % 86400 // 3600)
+    if s >= 3600:
+        return "%s%d h %02d min" % (sign, s // 3600, s % 3600 // 60)
+    if s >= 60:
+        return "%s%d min %02d s" % (sign, s // 60, s % 60)
+    return "%s%d s" % (sign, s)
+
+
+def _ns():
+    f = getattr(time, "monotonic_ns", None)
+    if f is not None:
+        return f()
+    return int(_monotonic() * 1000000000)
+
+
+def _moves_path(p):
+    root = p.vault.root or ""
+    return root + ("" if not root or root.endswith("/") else "/") + _MOVES_FILE
+
+
+def moves_used(p):
+    """Milliseconds of the clock window used since the last pressed set; a damaged record
+    counts as all of it (the next move then needs a press), a missing one as none."""
+    import struct
+
+    from fob.vault import crc32
+
+    fs = p.vault.fs
+    path = _moves_path(p)
+    if fs.size(path) is None:
+        return 0
+    try:
+        f = fs.open(path, "rb")
+        try:
+            data = f.read(12)
+        finally:
+            f.close()
+        if len(data) == 12 and data[:4] == _MOVES_MAGIC and \
+                struct.unpack("<I", data[8:])[0] == crc32(data[:8]):
+            return struct.unpack("<I", data[4:8])[0]
+    except OSError:
+        pass
+    return CLOCK_WINDOW * 1000
+
+
+def _save_moves(p, used):
+    import struct
+
+    from fob.vault import crc32
+
+    fs = p.vault.fs
+    data = _MOVES_MAGIC + struct.pack("<I", used)
+    f = fs.open(_moves_path(p), "wb")
+    try:
+        f.write(data)
+        f.write(struct.pack("<I", crc32(data)))
+        f.flush()
+    finally:
+        f.close()
+    fs.sync()
+
+
+def _date(t):
+    from fob.clock import civil_from_epoch
+
+    c = civil_from_epoch(t)
+    return "%04d-%02d-%02d %02d:%02d" % c[:5]
+
+
+def time_set(p, req):
+    t = _get_int(req, "time", None, _TIME_MIN, _TIME_MAX)
+    force = _get_bool(req, "force")
+    if p.clock is None:
+        raise VaultError("io", "this fob has no clock")
+    g = p.guard
+    # Going back is how codes for a later time could be read off a fob now, so it is
+    # measured from the highest time the fob has seen, not just from its clock.
+    seen = max(g.high_time, p.now() or 0)
+    back = seen - t
+    if back > _BACK_FREE and not force:
+        raise VaultError("time_backwards", "that is %s before the latest time this fob has "
+                         "seen; send force (and press the button on the fob) to set it "
+                         "anyway" % _span(back))
+    # [time asked, when the request came (ns), pressed, the move (ms), window used (ms)]
+    what = [t, _ns(), False, 0, 0]
+
+    def done():
+        # The host's time plus what passed since its request came (the holder's press),
+        # so a pressed set is as right as one answered at once.
+        # Whole seconds and the fraction apart: a board's float cannot hold an epoch to
+        # the millisecond.
+        elapsed = (_ns() - what[1]) / 1000000000
+        whole = t + int(elapsed)
+        fraction = elapsed - int(elapsed)
+        if fraction > _SET_SLACK:
+            time.sleep(1 - fraction)
+            whole += 1
+        # The window is written before the clock, so a power cut between the two cannot
+        # give a move for free.
+        used = 0 if what[2] else what[4] + max(abs(what[3]), _MOVE_MIN_MS)
+        try:
+            _save_moves(p, used)
+        except OSError:
+            if not what[2]:
+                raise VaultError("io", "cannot record the clock move on flash; nothing was "
+                                 "changed") from None
+        try:
+            p.clock.set(whole)
+        except Exception as e:
+            raise VaultError("io", "cannot set the clock (%s)" % type(e).__name__) from None
+        g.see_time(whole, force=back > _BACK_FREE)
+        from fob import commands
+
+        out = commands.c_time_get(p, req)
+        out["window_left"] = CLOCK_WINDOW - used // 1000
+        return out
+
+    return what, done
+
+
+def time_prompt(p, what):
+    """None for a move that fits what is left of the window; else the move, worded."""
+    t = what[0]
+    now = p.now()
+    what[4] = moves_used(p)
+    if now is None:
+        what[2] = True
+        return "Set clock to " + _date(t) + " UTC?"
+    fraction = getattr(p.clock, "fraction", None)
+    move = (t - now) - (fraction() if fraction is not None else 0)
+    what[3] = int(abs(move) * 1000)
+    if what[4] + max(what[3], _MOVE_MIN_MS) <= CLOCK_WINDOW * 1000:
+        return None
+    what[2] = True
+    return "Clock " + _move_text(move) + "?"
+
+
+def _rtc(p):
+    rtc = getattr(p.clock, "rtc", None)
+    if rtc is None:
+        raise VaultError("io", "this fob's clock has no aging offset register")
+    return rtc
+
+
+def _read_aging(rtc):
+    try:
+        return rtc.calibration
+    except Exception as e:
+        raise VaultError("io", "cannot read the aging offset (%s)" % type(e).__name__) \
+            from None
+
+
+def aging_get(p, req):
+    return {"aging": _read_aging(_rtc(p))}
+
+
+def aging_set(p, req):
+    n = _get_int(req, "aging", None, _AGING_MIN, _AGING_MAX)
+    rtc = _rtc(p)
+    was = _read_aging(rtc)
+    if n == was:
+        return {"aging": was, "was": was}
+    return (was, n), lambda: _write_aging(rtc, n, was)
+
+
+def aging_prompt(p, what):
+    # The aging offset trims the clock's rate (about 0.1 ppm a step).
+    return "Clock rate trim %d to %d?" % what
+
+
+def _write_aging(rtc, n, was):
+    try:
+        # The driver's setter also starts a temperature conversion, which is when the
+        # DS3231 applies a new offset; otherwise it would wait for the next one (64 s).
+        rtc.calibration = n
+    except Exception as e:
+        raise VaultError("io", "cannot write the aging offset (%s)" % type(e).__name__) \
+            from None
+    now = _read_aging(rtc)
+    if now != n:
+        raise VaultError("io", "the aging offset reads %d after writing %d" % (now, n))
+    return {"aging": now, "was": was}
