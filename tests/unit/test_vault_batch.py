@@ -21,7 +21,7 @@ def test_a_batch_gives_back_every_account_it_was_given():
     with pytest.raises(IndexError):
         b[200]
     # Packed: a few chunks, not an object per account.
-    assert len(b.chunks) < 20 and sum(len(c) for c in b.chunks) == sum(len(a._r) for a in accs)
+    assert len(b.chunks) < 20 and sum(len(c) for c in b.chunks) == sum(len(a.raw) for a in accs)
 
 
 def test_a_batch_takes_accounts_only():

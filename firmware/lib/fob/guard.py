@@ -11,7 +11,7 @@
 # when first needed.
 import struct
 
-from fob.vault import _join, crc32
+from fob.vault import join, crc32
 
 try:
     from micropython import const
@@ -39,7 +39,7 @@ _F_ADD_QUIET = const(2)   # adds need no button press (only while a password is 
 class Guard:
     def __init__(self, root, fs):
         self.fs = fs
-        self._paths = (_join(root, _SLOTS[0]), _join(root, _SLOTS[1]))
+        self._paths = (join(root, _SLOTS[0]), join(root, _SLOTS[1]))
         self.flags = 0
         self.seq = 0
         self.tries = TRIES

@@ -7,7 +7,7 @@ IDLE_MIN = 5
 IDLE_MAX = 3600
 
 
-def _join(root, name):
+def join(root, name):
     if not root or root.endswith("/"):
         return (root or "") + name
     return root + "/" + name
@@ -15,7 +15,7 @@ def _join(root, name):
 
 class Settings:
     def __init__(self, root="/"):
-        self.path = _join(root, FILE_NAME)
+        self.path = join(root, FILE_NAME)
         self.privacy = False
         self.idle_timeout = 30
         # Typing the code as a USB keyboard (off by default: boot.py then leaves the

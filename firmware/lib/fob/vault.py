@@ -94,46 +94,46 @@ class Account:
             # From the loader: `secret` is a whole record it has already checked. Building
             # the fields again would make garbage between the records that stay, and
             # MicroPython's heap cannot compact the holes away.
-            self._r = secret
+            self.raw = secret
             return
-        self._r = _edit().record(VaultError, name, issuer, secret, algorithm, digits,
-                                 period, created)
+        self.raw = _edit().record(VaultError, name, issuer, secret, algorithm, digits,
+                                  period, created)
 
     @property
     def algorithm(self):
-        return ALGORITHMS[self._r[0]]
+        return ALGORITHMS[self.raw[0]]
 
     @property
     def digits(self):
-        return self._r[1]
+        return self.raw[1]
 
     @property
     def period(self):
-        r = self._r
+        r = self.raw
         # At most 86400, so every shift stays a small int (no heap big int).
         return r[5] | (r[6] << 8) | (r[7] << 16)
 
     @property
     def created(self):
-        return struct.unpack("<I", self._r[9:13])[0]
+        return struct.unpack("<I", self.raw[9:13])[0]
 
     @property
     def name(self):
-        return str(self._r[_RECORD_SIZE:_RECORD_SIZE + self._r[2]], "utf-8")
+        return str(self.raw[_RECORD_SIZE:_RECORD_SIZE + self.raw[2]], "utf-8")
 
     @property
     def issuer(self):
-        r = self._r
+        r = self.raw
         start = _RECORD_SIZE + r[2]
         return str(r[start:start + r[3]], "utf-8")
 
     @property
     def secret(self):
-        r = self._r
+        r = self.raw
         return r[_RECORD_SIZE + r[2] + r[3]:]
 
     def key(self):
-        return _rec_key(self._r)
+        return _rec_key(self.raw)
 
     def label(self):
         issuer = self.issuer
@@ -143,7 +143,7 @@ class Account:
         return issuer or name
 
     def __eq__(self, other):
-        return isinstance(other, Account) and self._r == other._r
+        return isinstance(other, Account) and self.raw == other.raw
 
     def __repr__(self):
         # Never the secret: reprs end up in logs and tracebacks.
@@ -201,7 +201,7 @@ class Batch:
 
     def append(self, acc):
         validate(acc)
-        r = acc._r
+        r = acc.raw
         chunks = self.chunks
         if not chunks or len(chunks[-1]) + len(r) > _CHUNK:
             chunks.append(bytearray())
@@ -244,20 +244,20 @@ class _Accounts:
     alone; a caller that keeps an account (the UI keeps the shown one) keeps that one."""
 
     def __init__(self, recs):
-        self._recs = recs
+        self.recs = recs
 
     def __len__(self):
-        return len(self._recs)
+        return len(self.recs)
 
     def __getitem__(self, i):
-        n = len(self._recs)
+        n = len(self.recs)
         if isinstance(i, slice):
             return list(self)[i]
         if i < 0:
             i += n
         if i < 0 or i >= n:
             raise IndexError("account index out of range")
-        return Account(None, None, self._recs.record(i))
+        return Account(None, None, self.recs.record(i))
 
     def __eq__(self, other):
         return list(self) == list(other)
@@ -291,7 +291,7 @@ def validate(acc):
 
 
 def record_size(acc):
-    return len(acc._r)
+    return len(acc.raw)
 
 
 class _Bad(Exception):
@@ -317,7 +317,7 @@ class OsFS:
             os.sync()
 
 
-def _join(root, name):
+def join(root, name):
     if not root:
         return name
     if root.endswith("/"):
@@ -348,62 +348,62 @@ class Vault:
     def __init__(self, root="/", fs=None):
         self.root = root
         self.fs = fs if fs is not None else OsFS()
-        self._paths = (_join(root, _SLOTS[0]), _join(root, _SLOTS[1]))
-        self._recs = _Records()
+        self.paths = (join(root, _SLOTS[0]), join(root, _SLOTS[1]))
+        self.recs = _Records()
         self.generation = 0
         self.capacity = CAPACITY
         self.status = "new"
-        self._seq = 0
-        self._slot = None
-        self._used = _HEADER_SIZE + _CRC_SIZE
+        self.seq = 0
+        self.slot = None
+        self.used = _HEADER_SIZE + _CRC_SIZE
 
     # -- reading -----------------------------------------------------------------
 
     @property
     def accounts(self):
-        return _Accounts(self._recs)
+        return _Accounts(self.recs)
 
     @property
     def bytes_used(self):
-        return self._used
+        return self.used
 
     @property
     def bytes_free(self):
-        return MAX_BYTES - self._used
+        return MAX_BYTES - self.used
 
     def load(self):
         """Read the newest valid slot. Returns the status: 'ok', 'new' or 'damaged'."""
         best = None
         present = False
         for slot in (0, 1):
-            if self.fs.size(self._paths[slot]) is not None:
+            if self.fs.size(self.paths[slot]) is not None:
                 present = True
-            found = self._read_slot(slot, None)
+            found = self.read_slot(slot, None)
             if found is not None and (best is None or found[0] > best[0]):
                 best = (found[0], slot, found[1])
         recs = None
         if best is not None:
-            recs = self._read_slot(best[1], best[2])
+            recs = self.read_slot(best[1], best[2])
         if recs is None:
-            self._recs = _Records()
-            self._seq = 0
-            self._slot = None
+            self.recs = _Records()
+            self.seq = 0
+            self.slot = None
             self.status = "damaged" if present else "new"
         else:
-            self._recs = recs
-            self._seq = best[0]
-            self._slot = best[1]
+            self.recs = recs
+            self.seq = best[0]
+            self.slot = best[1]
             self.status = "ok"
-        self._used = _HEADER_SIZE + _CRC_SIZE + len(self._recs.blob)
+        self.used = _HEADER_SIZE + _CRC_SIZE + len(self.recs.blob)
         self.generation += 1
         return self.status
 
-    def _read_slot(self, slot, body):
+    def read_slot(self, slot, body):
         # Two passes: check both slots (every record, making only garbage; gives the
         # sequence number and the records' length), then read the newest one's records in
         # one piece (`body` bytes), so only one vault's worth is ever in RAM.
         try:
-            f = self.fs.open(self._paths[slot], "rb")
+            f = self.fs.open(self.paths[slot], "rb")
         except OSError:
             return None
         try:

@@ -123,7 +123,7 @@ def _draft_size(base, items):
 def find(v, issuer, name):
     """Index of the account with this issuer and name (case-insensitive), or None."""
     nb = name.encode("utf-8")
-    base = v._recs
+    base = v.recs
     items = _draft(v)
     return _lookup(base, items, _keys(base, items),
                    _key(nb + issuer.encode("utf-8"), len(nb)))
@@ -134,7 +134,7 @@ def _write_slot(v, slot, base, items, seq):
     # second copy of the whole vault in RAM is what a 200-account write cannot afford.
     fs = v.fs
     try:
-        f = fs.open(v._paths[slot], "wb")
+        f = fs.open(v.paths[slot], "wb")
     except OSError as e:
         raise v.M.VaultError("io", "cannot write the vault: %s" % _why(e)) from None
     try:
@@ -164,7 +164,7 @@ def _write_slot(v, slot, base, items, seq):
 def _scrub(v, slot):
     # Overwrite in place before rewriting: truncating a FAT file frees its clusters
     # without erasing them, which would leave a deleted secret readable on the chip.
-    path = v._paths[slot]
+    path = v.paths[slot]
     size = v.fs.size(path)
     if not size:
         return
@@ -183,13 +183,13 @@ def _scrub(v, slot):
 
 
 def _commit(v, items, scrub=False, written=None):
-    base = v._recs
+    base = v.recs
     used = _draft_size(base, items)
     if used > MAX_BYTES:
         raise v.M.VaultError("full", "the vault is full (%d bytes free, %d needed)"
-                         % (MAX_BYTES - v._used, used - v._used))
-    target = 0 if v._slot is None else 1 - v._slot
-    seq = v._seq + 1
+                         % (MAX_BYTES - v.used, used - v.used))
+    target = 0 if v.slot is None else 1 - v.slot
+    seq = v.seq + 1
     _write_slot(v, target, base, items, seq)
     slot = target
     if scrub:
@@ -208,27 +208,27 @@ def _commit(v, items, scrub=False, written=None):
     items = None
     if written is not None:
         written()
-    recs = v._read_slot(slot, used - _HEADER_SIZE - _CRC_SIZE)
+    recs = v.read_slot(slot, used - _HEADER_SIZE - _CRC_SIZE)
     if recs is None:
         raise v.M.VaultError("io", "the vault did not read back as written")
-    v._recs = recs
-    v._seq = seq
-    v._slot = slot
-    v._used = used
+    v.recs = recs
+    v.seq = seq
+    v.slot = slot
+    v.used = used
     v.status = "ok"
     v.generation += 1
 
 
 def _draft(v):
-    return list(range(len(v._recs)))
+    return list(range(len(v.recs)))
 
 
 def _index(v, i, what="index"):
     if not _is_int(i):
         raise v.M.VaultError("bad_account", what + " must be an integer")
-    if i < 0 or i >= len(v._recs):
+    if i < 0 or i >= len(v.recs):
         raise v.M.VaultError("not_found", "no account at %s %d (there are %d)"
-                         % (what, i, len(v._recs)))
+                         % (what, i, len(v.recs)))
     return i
 
 
@@ -242,10 +242,10 @@ def _place(v, recs, keys, acc, overwrite, batch, ref=None):
     if _lookup(None, batch[0], batch[1], key) is not None:
         raise v.M.VaultError("duplicate", "the same account appears twice: " + acc.label())
     if ref is None:
-        ref = acc._r
+        ref = acc.raw
     batch[0].append(ref)
     batch[1][hash(key)] = len(batch[0]) - 1
-    i = _lookup(v._recs, recs, keys, key)
+    i = _lookup(v.recs, recs, keys, key)
     if i is not None:
         if not overwrite:
             raise v.M.VaultError("duplicate", "an account for %s already exists" % acc.label())
@@ -261,7 +261,7 @@ def _place(v, recs, keys, acc, overwrite, batch, ref=None):
 def add(v, acc, overwrite=False):
     """Store ``acc``; returns its index. Replaces in place when ``overwrite``."""
     new = _draft(v)
-    i = _place(v, new, _keys(v._recs, new), acc, overwrite, ([], {}))
+    i = _place(v, new, _keys(v.recs, new), acc, overwrite, ([], {}))
     _commit(v, new)
     return i
 
@@ -272,7 +272,7 @@ def add_many(v, accs, overwrite=False):
     not copied, and which is empty afterwards)."""
     global _batch
     new = _draft(v)
-    keys = _keys(v._recs, new)
+    keys = _keys(v.recs, new)
     # Only small ints are kept per account while placing: long-lived small objects
     # made in a loop that also makes garbage scatter across the heap and leave no
     # hole big enough for the growing list (MicroPython's heap does not compact).
@@ -299,7 +299,7 @@ def add_many(v, accs, overwrite=False):
 
 def delete(v, i):
     i = _index(v, i)
-    gone = v.M.Account(None, None, v._recs.record(i))
+    gone = v.M.Account(None, None, v.recs.record(i))
     new = _draft(v)
     new.pop(i)
     _commit(v, new, scrub=True)
@@ -308,14 +308,14 @@ def delete(v, i):
 
 def rename(v, i, name, issuer=None):
     i = _index(v, i)
-    old = v.M.Account(None, None, v._recs.record(i))
+    old = v.M.Account(None, None, v.recs.record(i))
     acc = v.M.Account(name, old.issuer if issuer is None else issuer, old.secret,
                   old.algorithm, old.digits, old.period, old.created)
     new = _draft(v)
-    j = _lookup(v._recs, new, _keys(v._recs, new), acc.key())
+    j = _lookup(v.recs, new, _keys(v.recs, new), acc.key())
     if j is not None and j != i:
         raise v.M.VaultError("duplicate", "an account for %s already exists" % acc.label())
-    new[i] = acc._r
+    new[i] = acc.raw
     _commit(v, new)
     return acc
 
