@@ -1,0 +1,50 @@
+"""Attacks on the firmware in-process, over the fakes: a program on the laptop sends what
+no otpfob would, and the fob must answer with a clear error and store nothing."""
+
+import json
+
+from fob.vault import Account
+from fob_fakes import Fob
+
+SECRET = bytes(range(20))
+B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def send_raw(fob, line):
+    """One request line as bytes, exactly as given; the fob's final reply."""
+    fob.port.inbox += line + b"\n"
+    for _ in range(1000):
+        fob.proto.poll()
+        if not fob.port.inbox and not fob.proto.pending:
+            break
+    lines = [json.loads(x) for x in bytes(fob.port.out).decode().splitlines()]
+    fob.port.out.clear()
+    return [r for r in lines if "pending" not in r][-1]
+
+
+def test_a_lone_surrogate_in_a_name_or_issuer_is_refused_clearly_and_stores_nothing():
+    # JSON may spell a lone surrogate (\ud800); it has no UTF-8, so stored it would make
+    # every later list and code reply undecodable for a host (MicroPython writes it as the
+    # bytes ED A0 80) or raise inside the fob (CPython, the simulator).
+    fob = Fob([Account("alice", "Bank", SECRET)])
+    before = fob.vault_files()
+    for line in (
+            b'{"id":1,"cmd":"add","name":"a\\ud800b","secret":"%s"}' % B32.encode(),
+            b'{"id":1,"cmd":"add","issuer":"\\udfff","name":"x","secret":"%s"}' % B32.encode(),
+            b'{"id":1,"cmd":"add_many","accounts":[{"name":"\\ud83d","secret":"%s"}]}'
+            % B32.encode(),
+            b'{"id":1,"cmd":"rename","index":0,"name":"\\ud800"}',
+            b'{"id":1,"cmd":"rename","index":0,"name":"bob","issuer":"\\udc00"}'):
+        r = send_raw(fob, line)
+        assert r["ok"] is False, (line, r)
+        assert r["error"]["code"] == "bad_argument", (line, r)
+        assert "surrogate" in r["error"]["message"], (line, r)
+    r = send_raw(fob, b'{"id":1,"cmd":"delete","issuer":"Bank","name":"\\ud800"}')
+    assert r["error"]["code"] == "not_found", r
+    assert fob.holder.prompts == []
+    assert fob.vault_files() == before
+    # A real character outside the BMP (sent as UTF-8, as otpfob does) is fine.
+    r = send_raw(fob, ('{"id":1,"cmd":"add","name":"\U0001f600","secret":"%s"}'
+                       % B32).encode("utf-8"))
+    assert r["ok"] is True, r
+    assert fob.labels() == ["Bank / alice", "\U0001f600"]
