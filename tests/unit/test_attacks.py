@@ -48,3 +48,51 @@ def test_a_lone_surrogate_in_a_name_or_issuer_is_refused_clearly_and_stores_noth
                        % B32).encode("utf-8"))
     assert r["ok"] is True, r
     assert fob.labels() == ["Bank / alice", "\U0001f600"]
+
+
+class FullPort:
+    """A port whose host stopped reading: it takes `room` more bytes, then none (as
+    usb_cdc does once its write timeout has passed)."""
+
+    def __init__(self, port, room):
+        self.port = port
+        self.room = room
+        self.short = 0      # writes that did not go out whole
+
+    def __getattr__(self, name):
+        return getattr(self.port, name)
+
+    def write(self, data):
+        if len(data) > self.room:
+            self.short += 1
+        n = min(len(data), self.room)
+        self.room -= n
+        self.port.out += data[:n]
+        return n
+
+
+def test_a_host_that_stops_reading_costs_one_short_write_a_pass_and_ends_the_long_reply():
+    accounts = [Account("user%d" % i, "Bank", SECRET) for i in range(40)]
+    fob = Fob(accounts)
+    # usb_cdc would otherwise wait forever for a host that does not read.
+    assert fob.port.write_timeout > 0
+    full = FullPort(fob.port, 300)
+    fob.proto.port = full
+    fob.port.inbox += b'{"id":1,"cmd":"list"}\n' + b'{"id":2,"cmd":"hello"}\n' * 19
+    fob.proto.poll()
+    # The list's head fitted, its items did not: the first short write ends the pass's
+    # output, and the long reply is dropped rather than resumed at every pass.
+    assert full.short == 1
+    assert not fob.proto.streaming
+    # Each pass: one write that comes back short, at most; the requests are still read.
+    for n in range(2, 6):
+        fob.proto.poll()
+        assert full.short == n
+    assert not fob.proto.pending
+    # A host that reads again is answered whole.
+    full.room = 1 << 20
+    fob.port.out.clear()
+    fob.port.inbox += b'{"id":9,"cmd":"hello"}\n'
+    fob.proto.poll()
+    r = json.loads(bytes(fob.port.out).decode().splitlines()[-1])
+    assert r["id"] == 9 and r["ok"] is True
