@@ -96,3 +96,48 @@ def test_a_host_that_stops_reading_costs_one_short_write_a_pass_and_ends_the_lon
     fob.proto.poll()
     r = json.loads(bytes(fob.port.out).decode().splitlines()[-1])
     assert r["id"] == 9 and r["ok"] is True
+
+
+def _log_in_wrong(fob):
+    begin = fob.call("auth_begin")
+    assert begin["ok"], begin
+    return fob.call("auth", challenge="00" * 16, response="00" * 32)
+
+
+def test_a_power_cut_after_a_right_last_try_does_not_wipe_at_the_next_boot():
+    from fob import protocol
+    from fob_fakes import Flash
+    from otpfob import auth
+
+    flash = Flash()
+    fob = Fob([Account("alice", "Bank", SECRET)], flash=flash)
+    salt = bytes(16)
+    key = auth.derive_key("pw", salt, 10000)
+    assert fob.call("password_set", salt=salt.hex(), iterations=10000, key=key.hex())["ok"]
+    for _ in range(7):
+        assert _log_in_wrong(fob)["error"]["code"] == "bad_password"
+    fob.login("pw")
+    # The last try was right; a power cut before the wipe mark was emptied leaves it set.
+    mark = "/" + protocol.WIPE_MARK.lstrip("/")
+    flash.files[mark] = bytearray(b"1")
+    again = Fob(flash=flash)
+    assert again.labels() == ["Bank / alice"]
+    assert again.proto.guard.has_password
+    again.login("pw")
+    assert again.call("list")["accounts"][0]["name"] == "alice"
+    # A cut after the eighth wrong try was counted, before the wipe: the boot finishes it.
+    for _ in range(8):
+        again.session = None
+        _log_in_wrong(again)
+    assert again.labels() == []
+    third = Fob([Account("carol", "Bank", SECRET)], flash=Flash())
+    assert third.call("password_set", salt=salt.hex(), iterations=10000,
+                      key=key.hex())["ok"]
+    for _ in range(7):
+        _log_in_wrong(third)
+    third.proto.guard.tries = 0
+    third.proto.guard.save()
+    third.flash.files[mark] = bytearray(b"1")
+    after = Fob(flash=third.flash)
+    assert after.labels() == []
+    assert not after.proto.guard.has_password

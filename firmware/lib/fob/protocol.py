@@ -120,10 +120,10 @@ class Protocol:
         self._stage = None
         try:
             if vault.fs.size(vault.root.rstrip("/") + WIPE_MARK):
-                # The power went while the last try was checked: finish the wipe.
+                # The power went while the last try was checked: finish the wipe, if due.
                 from fob import access
 
-                access.finish_wipe(self)
+                access.boot_wipe(self)
         except Exception:
             pass  # the login refuses to run on until the wipe is done (fob/access.py)
 
