@@ -141,3 +141,27 @@ def test_a_power_cut_after_a_right_last_try_does_not_wipe_at_the_next_boot():
     after = Fob(flash=third.flash)
     assert after.labels() == []
     assert not after.proto.guard.has_password
+
+
+def test_a_program_can_erase_a_protected_fob_without_a_press_and_spoil_a_login():
+    # A limitation (docs/security.md, "What remains possible"): the login takes any
+    # program's answers, so its wipe is open to all; shown so the page stays true.
+    from otpfob import auth
+
+    fob = Fob([Account("alice", "Bank", SECRET)])
+    salt = bytes(16)
+    key = auth.derive_key("pw", salt, 10000)
+    assert fob.call("password_set", salt=salt.hex(), iterations=10000, key=key.hex())["ok"]
+    prompts = len(fob.holder.prompts)
+    # otpfob asks for a challenge and derives its key; meanwhile another program asks.
+    begin = fob.call("auth_begin")
+    fob.call("auth_begin")
+    nh = auth.new_nonce()
+    proof = auth.host_proof(key, bytes.fromhex(begin["challenge"]), nh)
+    r = fob.call("auth", challenge=nh.hex(), response=proof.hex())
+    assert r["error"]["code"] == "bad_password"
+    assert fob.call("hello")["tries_left"] == 7
+    for _ in range(7):
+        _log_in_wrong(fob)
+    assert fob.labels() == []
+    assert len(fob.holder.prompts) == prompts
