@@ -165,3 +165,43 @@ def test_a_program_can_erase_a_protected_fob_without_a_press_and_spoil_a_login()
         _log_in_wrong(fob)
     assert fob.labels() == []
     assert len(fob.holder.prompts) == prompts
+
+
+def test_settings_changes_without_a_press_are_limited_so_a_host_cannot_wear_the_flash():
+    fob = Fob()
+    saves = []
+    fob.settings.save = lambda: saves.append(1) or True
+    answers = []
+    for i in range(1000):
+        answers.append(fob.call("settings_set", layout=("de", "us")[i % 2]))
+    done = [r for r in answers if r["ok"]]
+    refused = [r for r in answers if not r["ok"]]
+    # Far more than anyone changes by hand between two plug-ins, far fewer than wear a
+    # flash sector out (about 100,000 erases); then a clear error, and no press asked.
+    assert 20 <= len(done) <= 200
+    assert answers[:len(done)] == done
+    assert len(saves) == len(done)
+    assert {r["error"]["code"] for r in refused} == {"busy"}
+    assert "plug" in refused[0]["error"]["message"]
+    assert fob.holder.prompts == []
+    # A change the holder presses for still goes through.
+    fob.settings.privacy = True
+    assert fob.call("settings_set", privacy=False)["ok"]
+    assert fob.holder.prompts == ["Set privacy off?"]
+    # The count is per power-up: a restarted fob takes changes again.
+    assert Fob(flash=fob.flash).call("settings_set", layout="fr")["ok"]
+
+
+def test_a_settings_file_cut_short_by_a_power_cut_keeps_privacy_on(tmp_path):
+    from fob.settings import FILE_NAME, Settings
+
+    path = tmp_path / FILE_NAME
+    # The states a cut while writing can leave: nothing yet, or a first line cut short.
+    for text in ("", "privacy=", "priv"):
+        path.write_text(text)
+        assert Settings(str(tmp_path)).privacy is True, text
+    path.write_text("privacy=0\nidle_timeout=30\ntyping=0\nlayout=us\n")
+    assert Settings(str(tmp_path)).privacy is False
+    # No file at all is a new fob: its defaults.
+    path.unlink()
+    assert Settings(str(tmp_path)).privacy is False

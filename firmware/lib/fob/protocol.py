@@ -118,6 +118,8 @@ class Protocol:
         self._job = None
         # A staged add_many batch (slots named in fob/provision.py), or None.
         self._stage = None
+        # Settings saved without a press since power-up (fob/provision.py limits them).
+        self.quiet_writes = 0
         try:
             if vault.fs.size(vault.root.rstrip("/") + WIPE_MARK):
                 # The power went while the last try was checked: finish the wipe, if due.
