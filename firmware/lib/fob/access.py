@@ -208,6 +208,17 @@ def finish_wipe(p):
     _mark(p, False)
 
 
+def boot_wipe(p):
+    """At boot with the wipe mark set. The record still shows tries left when the power
+    went before the last try was counted (nothing was checked) or after it was right and
+    counted back: the mark is emptied and nothing erased. Otherwise the wipe goes on."""
+    g = p.guard
+    if g.status == "ok" and g.has_password and g.tries > 0:
+        _mark(p, False)
+    else:
+        finish_wipe(p)
+
+
 def _wipe(p, notice):
     p.logout()
     p.stage = None

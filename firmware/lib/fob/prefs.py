@@ -7,7 +7,16 @@ from fob.args import get_int as _get_int
 from fob.args import get_str as _get_str
 from fob.vault import VaultError
 
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
 _SETTING_KEYS = ("privacy", "idle_timeout", "typing", "layout")
+# Settings changes that need no press each write the flash: a host may make this many
+# per power-up, not a stream of them that wears a flash sector out (about 100,000 erases).
+_QUIET_WRITES = const(64)
 # The keyboard layouts fob/hidtype.py types in (kept here, not in the resident settings).
 _LAYOUTS = ("us", "de", "fr")
 
@@ -100,4 +109,10 @@ def settings_prompt(p, what):
         weaker.append("typing on")
     if quiet and p.guard.add_presence:
         weaker.append("adds without press")
-    return ("Set " + ", ".join(weaker) + "?") if weaker else None
+    if weaker:
+        return "Set " + ", ".join(weaker) + "?"
+    if p.quiet_writes >= _QUIET_WRITES:
+        raise VaultError("busy", "%d settings changes since the fob was plugged in; unplug "
+                         "it and plug it in again for more" % _QUIET_WRITES)
+    p.quiet_writes += 1
+    return None

@@ -40,6 +40,10 @@ _MAC_TAIL = const(74)
 # done or the try was right: a power cut in between is finished at the next boot.
 WIPE_MARK = "/wipe_due"
 _ID_MAX = const(64)
+# How long one write may wait for a host that takes no more bytes (seconds). A host's
+# kernel reads for its program, so a write waits only once the program has left some 64 KB
+# unread; after one such write the rest of the pass's output is dropped (see write()).
+_WRITE_WAIT = 0.1
 # A staged batch whose host went quiet this long (seconds) is dropped.
 _STAGE_TIMEOUT = const(30)
 # A staged add_many batch is a list; fob/provision.py fills it and names every slot.
@@ -99,6 +103,14 @@ class Protocol:
         self.authed = False
         self._buf = b""
         self._skipping = False
+        # True once a write this pass was cut short: the host is not reading.
+        self._deaf = False
+        try:
+            # usb_cdc waits forever by default: a program that keeps the port open and
+            # never reads would stop the main loop.
+            port.write_timeout = _WRITE_WAIT
+        except (AttributeError, TypeError):
+            pass
         # When the last byte came, and the port's link state then (see _SILENCE).
         self._heard = 0
         self._link = True
@@ -106,12 +118,14 @@ class Protocol:
         self._job = None
         # A staged add_many batch (slots named in fob/provision.py), or None.
         self._stage = None
+        # Settings saved without a press since power-up (fob/provision.py limits them).
+        self.quiet_writes = 0
         try:
             if vault.fs.size(vault.root.rstrip("/") + WIPE_MARK):
-                # The power went while the last try was checked: finish the wipe.
+                # The power went while the last try was checked: finish the wipe, if due.
                 from fob import access
 
-                access.finish_wipe(self)
+                access.boot_wipe(self)
         except Exception:
             pass  # the login refuses to run on until the wipe is done (fob/access.py)
 
@@ -162,6 +176,7 @@ class Protocol:
     # -- framing -----------------------------------------------------------------
 
     def poll(self):
+        self._deaf = False
         try:
             st = self._stage
             if st is not None and (monotonic() - st[_S_AT] > _STAGE_TIMEOUT or (
@@ -238,7 +253,15 @@ class Protocol:
         return True
 
     def write(self, text):
-        self.port.write(text.encode("utf-8"))
+        if self._deaf:
+            return
+        data = text.encode("utf-8")
+        n = self.port.write(data)
+        if n is not None and n < len(data):
+            # The host stopped reading: what it gets is broken anyway, so the long reply
+            # ends and nothing more is written this pass (the loop must go on).
+            self._deaf = True
+            self._job = None
 
     def error(self, rid, code, message):
         self.write(json.dumps({"id": rid, "ok": False,

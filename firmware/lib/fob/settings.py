@@ -33,6 +33,9 @@ class Settings:
                 text = f.read()
         except OSError:
             return
+        # A file cut short by a power cut keeps the codes hidden: privacy is off only
+        # when the file says so in a whole line.
+        self.privacy = True
         for line in text.split("\n"):
             eq = line.find("=")
             if eq < 0:
@@ -40,7 +43,7 @@ class Settings:
             key = line[:eq].strip()
             value = line[eq + 1:].strip()
             if key == "privacy":
-                self.privacy = value == "1"
+                self.privacy = value != "0"
             elif key == "idle_timeout":
                 try:
                     n = int(value)

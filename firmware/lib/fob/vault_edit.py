@@ -62,13 +62,22 @@ def _is_int(v):
 def _check_text(E, what, text, limit):
     if not isinstance(text, str):
         raise E("bad_account", what + " must be text")
-    data = text.encode("utf-8")
+    try:
+        data = text.encode("utf-8")
+    except UnicodeError:  # CPython: a lone surrogate (U+D800-DFFF) has no UTF-8
+        data = b"\xed\xa0"
     if len(data) > limit:
         raise E("bad_account", "%s is %d bytes long (at most %d)"
                          % (what, len(data), limit))
+    prev = 0
     for b in data:
         if b < 0x20 or b == 0x7F:
             raise E("bad_account", what + " contains control characters")
+        # MicroPython encodes a lone surrogate as ED A0-BF ..: bytes no host decodes, so
+        # every later list and code reply would be unreadable.
+        if prev == 0xED and b >= 0xA0:
+            raise E("bad_account", what + " contains a lone surrogate (not valid Unicode)")
+        prev = b
     return data
 
 
@@ -122,11 +131,14 @@ def _draft_size(base, items):
 
 def find(v, issuer, name):
     """Index of the account with this issuer and name (case-insensitive), or None."""
-    nb = name.encode("utf-8")
+    try:
+        nb = name.encode("utf-8")
+        ib = issuer.encode("utf-8")
+    except UnicodeError:  # a lone surrogate: no stored account has one
+        return None
     base = v.recs
     items = _draft(v)
-    return _lookup(base, items, _keys(base, items),
-                   _key(nb + issuer.encode("utf-8"), len(nb)))
+    return _lookup(base, items, _keys(base, items), _key(nb + ib, len(nb)))
 
 
 def _write_slot(v, slot, base, items, seq):

@@ -9,9 +9,28 @@ import os
 import select
 import socket
 import threading
+import time
 import tty
 
 from otpfob.sim.cp.usb_cdc import BufferLink
+
+
+def _send_within(sock, data, timeout):
+    # Not sock.settimeout(): the socket is shared with the thread that reads from it.
+    view = memoryview(data)
+    sent = 0
+    deadline = time.monotonic() + timeout
+    while sent < len(view):
+        try:
+            sent += sock.send(view[sent:], socket.MSG_DONTWAIT)
+            continue
+        except BlockingIOError:
+            pass
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        select.select([], [sock], [], left)
+    return sent
 
 
 class TcpLink(BufferLink):
@@ -38,6 +57,9 @@ class TcpLink(BufferLink):
             except OSError:
                 return
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # What a host's kernel holds for a program that does not read (Linux's tty
+            # buffer is 64 KB); beyond it the fob's writes wait, as on a real port.
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
             with self._client_lock:
                 self._client = client
                 self.connected = True
@@ -55,15 +77,20 @@ class TcpLink(BufferLink):
                     self.connected = False
                 client.close()
 
-    def send(self, b):
+    def send(self, b, timeout=None):
+        """Writes b to the client; with a timeout (real seconds) gives up on what a client
+        that does not read has not taken by then. Returns how many bytes went."""
         with self._client_lock:
             client = self._client
             if client is None:
-                return
+                return len(b)
             try:
-                client.sendall(b)
+                if timeout is None:
+                    client.sendall(b)
+                    return len(b)
+                return _send_within(client, b, timeout)
             except OSError:
-                pass
+                return len(b)
 
     def close(self):
         self._closed = True
@@ -115,7 +142,8 @@ class PtyLink(BufferLink):
             if data:
                 self.feed(data)
 
-    def send(self, b):
+    def send(self, b, timeout=None):
+        # Never waits: bytes nobody reads are dropped (timeout is for TcpLink's callers).
         view = memoryview(b)
         while view:
             try:

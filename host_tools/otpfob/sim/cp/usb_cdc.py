@@ -58,12 +58,13 @@ class BufferLink:
     def clear(self):
         self.take(len(self.rx))
 
-    def send(self, b):
+    def send(self, b, timeout=None):
         self._lock.acquire()
         try:
             self.tx.extend(b)
         finally:
             self._lock.release()
+        return len(b)
 
     def drain(self):
         self._lock.acquire()
@@ -142,8 +143,14 @@ class Serial:
     def write(self, buf):
         b = bytes(buf)
         # With no host on the other end the bytes go nowhere, as on a real port.
+        # A link that can be full (TCP) takes the write timeout and says how many went.
         if self._link.connected:
-            self._link.send(b)
+            if self.write_timeout is None:
+                self._link.send(b)
+            else:
+                n = self._link.send(b, self.write_timeout)
+                if n is not None:
+                    return n
         return len(b)
 
     def flush(self):
