@@ -5,6 +5,7 @@ import json
 
 from fob.protocol import Protocol
 from fob.vault import Vault
+from fakes import FakePresence, MemFS
 
 T0 = 1800000000
 
@@ -28,47 +29,8 @@ class Port:
         return len(data)
 
 
-class _File:
-    def __init__(self, fs, path, mode):
-        if "r" in mode and path not in fs.files:
-            raise OSError(2, "no such file")
-        if "w" in mode:
-            fs.files[path] = bytearray()
-        self.buf = fs.files[path]
-        self.pos = 0
-
-    def read(self, n):
-        data = bytes(self.buf[self.pos:self.pos + n])
-        self.pos += len(data)
-        return data
-
-    def write(self, data):
-        self.buf[self.pos:self.pos + len(data)] = data
-        self.pos += len(data)
-        return len(data)
-
-    def flush(self):
-        pass
-
-    def close(self):
-        pass
-
-
-class Flash:
-    """Files in a dict; survives a 'restart' (a new Fob over the same Flash)."""
-
-    def __init__(self):
-        self.files = {}
-
-    def open(self, path, mode):
-        return _File(self, path, mode)
-
-    def size(self, path):
-        f = self.files.get(path)
-        return None if f is None else len(f)
-
-    def sync(self):
-        pass
+# Flash: files in a dict that survive a 'restart' (a new Fob over the same Flash).
+Flash = MemFS
 
 
 class Clock:
@@ -92,23 +54,8 @@ class Clock:
         self.reason = "ok"
 
 
-class Holder:
-    """The person at the fob. `reply`: True (yes), False (no) or None (never answers)."""
-
-    def __init__(self, reply=True):
-        self.reply = reply
-        self.prompts = []
-        self.answer = None
-
-    def ask(self, prompt):
-        self.prompts.append(prompt)
-        self.answer = self.reply
-
-    def cancel(self):
-        self.answer = None
-
-    def notify(self, text):
-        pass
+# The person at the fob: `reply` True (yes), False (no) or None (never answers).
+Holder = FakePresence
 
 
 class Settings:
