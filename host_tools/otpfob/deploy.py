@@ -17,6 +17,7 @@ read back and checked, and only then renamed into place, so a failed copy leaves
 previous firmware working.
 """
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -598,11 +599,14 @@ def _check_copy(items, copies):
 
 
 def install(target, board=None, force=False, dry_run=False, use_mpy=True,
-            firmware_dir=None, boards_dir=None, echo=print):
+            firmware_dir=None, boards_dir=None, echo=print, progress=None):
     """The deploy itself, the same for every target (a DriveTarget or a ReplTarget):
     read boot_out.txt, plan, refuse what is not ours, check space, stage every file
     under a temporary name, read it back, then rename into place and check again.
-    Returns a Result; raises DeployError with what to do."""
+    ``progress(text)``, when given, returns a context manager that shows ``text`` while
+    a slow step runs (the CLI's spinner). Returns a Result; raises DeployError with what
+    to do."""
+    step = progress or (lambda text: contextlib.nullcontext())
     boot = target.read("boot_out.txt")
     if boot is None:
         raise target.no_boot_out()
@@ -640,8 +644,11 @@ def install(target, board=None, force=False, dry_run=False, use_mpy=True,
     items = plan.items + [PlanItem(MANIFEST, plan.manifest_bytes(), "manifest")]
     staged = [i.dest + TMP_SUFFIX for i in items]
     try:
-        target.write([(t, i.data) for t, i in zip(staged, items, strict=True)])
-        bad = _check_copy(items, target.read_back(staged))
+        with step("copying %d files (%s) %s" % (len(items), _size(plan.total_bytes),
+                                               target.where)):
+            target.write([(t, i.data) for t, i in zip(staged, items, strict=True)])
+        with step("reading back %d files %s" % (len(items), target.where)):
+            bad = _check_copy(items, target.read_back(staged))
         if bad:
             raise DeployError(
                 "the copy %s did not read back correctly: %s. Nothing was replaced; try "
@@ -653,7 +660,8 @@ def install(target, board=None, force=False, dry_run=False, use_mpy=True,
     removed = target.commit(aside, [(t, i.dest) for t, i in zip(staged, items, strict=True)], stale)
     for name in aside:
         echo("moved %s aside to %s.disabled" % (name, name))
-    bad = _check_copy(plan.items, target.read_back([i.dest for i in plan.items]))
+    with step("checking the installed files %s" % target.where):
+        bad = _check_copy(plan.items, target.read_back([i.dest for i in plan.items]))
     if bad:
         raise DeployError("after the copy, files %s differ from the firmware: %s; deploy "
                           "again" % (target.where, "; ".join(bad)))
@@ -777,10 +785,11 @@ class DriveTarget:
 
 
 def deploy_to_drive(drive=None, board=None, force=False, dry_run=False, use_mpy=True,
-                    firmware_dir=None, boards_dir=None, echo=print):
+                    firmware_dir=None, boards_dir=None, echo=print, progress=None):
     """Install the firmware on a mounted CIRCUITPY drive; returns a Result."""
     target = DriveTarget(drive if drive else find_drive())
-    return install(target, board, force, dry_run, use_mpy, firmware_dir, boards_dir, echo)
+    return install(target, board, force, dry_run, use_mpy, firmware_dir, boards_dir, echo,
+                   progress)
 
 
 # --------------------------------------------------------------------------- the REPL
@@ -933,12 +942,22 @@ class ReplTarget:
 
 def deploy_via_repl(port="auto", board=None, force=False, dry_run=False, use_mpy=True,
                     firmware_dir=None, boards_dir=None, echo=print,
-                    mpremote=None):
+                    mpremote=None, progress=None):
     """Install the firmware over the REPL with mpremote (the drive hidden or unusable)."""
     mp = mpremote or Mpremote(port)
     with tempfile.TemporaryDirectory(prefix="otpfob-repl-") as work:
         return install(ReplTarget(mp, work), board, force, dry_run, use_mpy, firmware_dir,
-                       boards_dir, echo)
+                       boards_dir, echo, progress)
+
+
+def _spinner():
+    """A spinner on stderr while a slow step runs, where stderr is a terminal; else None."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False)
+    return lambda text: console.status(text)
 
 
 # --------------------------------------------------------------------------- command
@@ -959,8 +978,10 @@ def deploy_command(board, drive, dry_run, force, via_repl, repl_port, source_onl
     """Copy the otpfob firmware onto a CircuitPython board."""
     try:
         if via_repl:
-            deploy_via_repl(repl_port, board, force, dry_run, not source_only, echo=click.echo)
+            deploy_via_repl(repl_port, board, force, dry_run, not source_only, echo=click.echo,
+                            progress=_spinner())
         else:
-            deploy_to_drive(drive, board, force, dry_run, not source_only, echo=click.echo)
+            deploy_to_drive(drive, board, force, dry_run, not source_only, echo=click.echo,
+                            progress=_spinner())
     except DeployError as e:
         raise click.ClickException(str(e)) from e

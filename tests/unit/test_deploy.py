@@ -1,5 +1,6 @@
 """otpfob deploy against folders laid out like a CIRCUITPY drive (no board needed)."""
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -653,3 +654,25 @@ def test_one_flow_replaces_nothing_when_the_read_back_differs(firmware, path_bin
         deploy.install(target, firmware_dir=firmware, echo=lambda line: None)
     assert target.calls == ["write"]  # never committed
     assert sorted(target.files) == ["boot_out.txt"]  # staged files removed
+
+
+def test_the_slow_steps_of_a_deploy_show_progress_while_they_run(firmware, path_bin):
+    class Watched(MemoryTarget):
+        def write(self, files):
+            seen.append(("write while", showing[-1] if showing else None))
+            super().write(files)
+
+    seen, showing = [], []
+
+    @contextlib.contextmanager
+    def progress(text):
+        showing.append(text)
+        yield
+        showing.pop()
+
+    target = Watched({"boot_out.txt": BOOT_9.encode()})
+    deploy.install(target, firmware_dir=firmware, echo=lambda line: None, progress=progress)
+    assert seen and seen[0][1].startswith("copying %d files" % (len(expected_files(firmware)) + 1))
+    assert not showing  # every step's progress ended with it
+    # Without a terminal the command shows none (its output stays plain for logs).
+    assert deploy._spinner() is None
