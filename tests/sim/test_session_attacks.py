@@ -157,6 +157,9 @@ def test_a_second_program_on_the_port_of_a_logged_in_host_gets_nothing(sim_facto
 def test_requests_queued_during_and_after_an_otpfob_login_get_auth_required(sim_factory):
     fob = _with_password(sim_factory)
     url = fob.data_url
+    # The set-up's own connection must be gone first, or "connected" below could still be
+    # its, and the other program would take the channel before otpfob.
+    fob.wait_for(lambda st: not st["data_connected"], what="the set-up's client gone")
     result = {}
     run = threading.Thread(target=lambda: result.update(
         r=_otpfob(url, "list", password=PASSWORD)))
