@@ -197,6 +197,10 @@ def test_a_partial_line_is_not_glued_to_the_next_programs_request(sim_factory):
     assert b.call("b", "hello")["ok"] is True
     # The same on one connection after two seconds of silence.
     b.send(glue)
+    # The fob must have read the half line before its clock moves on (under load it may
+    # not have looked yet).
+    time.sleep(0.3)  # the bytes reach the simulated port...
+    fob.wait_for(lambda st: st["data_waiting"] == 0, what="the half line read")  # ...and the fob
     fob.advance(3)
     assert b.call("c", "info")["accounts"] == 1
     time.sleep(0.2)

@@ -240,6 +240,8 @@ class Simulator:
             "board": self.board_id(),
             "buttons": sorted(self.buttons),
             "data_connected": bool(self.data_link.connected),
+            # Bytes a host sent that the firmware has not read yet.
+            "data_waiting": self.data_link.available(),
             # What a host plugged in would see: the REPL console and the CIRCUITPY drive.
             "usb_console": bool(self.hw.usb_console),
             "usb_drive": bool(self.hw.usb_drive),
