@@ -212,3 +212,27 @@ def test_a_fob_started_with_the_rtc_unplugged_says_so_and_finds_it_later(board):
         board.clock.sleep(0.02)
     assert fob.status()["screen"] == "empty" and fob.status()["faults"] == []
     assert fob.clock.now() is not None
+
+
+def test_while_the_rtc_is_unplugged_the_cli_names_the_wiring_not_the_time(sim):
+    sim.wait_for(lambda st: st["screen"] == "code", what="the code")
+    sim.ok("i2c-fault rtc on")
+    sim.wait_for(lambda st: st["faults"] == ["rtc"], timeout=5, what="the RTC fault noticed")
+    env = dict(os.environ)
+    env.pop("OTPFOB_PORT", None)
+
+    def otpfob(*args):
+        return subprocess.run([OTPFOB, "--port", sim.data_url, *args], capture_output=True,
+                              text=True, timeout=60, env=env)
+
+    r = otpfob("code")
+    assert r.returncode == 1 and r.stdout == ""
+    assert "not answering" in r.stderr and "wiring" in r.stderr
+    assert "time set" not in r.stderr and "internal" not in r.stderr
+    r = otpfob("info")
+    assert r.returncode == 0 and "not answering" in r.stdout and "time set" not in r.stdout
+    r = otpfob("time", "show")
+    assert r.returncode == 0 and "not answering" in r.stdout and "time set" not in r.stdout
+    sim.ok("i2c-fault rtc off")
+    sim.wait_for(right_code, timeout=5, what="the right code again")
+    assert otpfob("code", "-s", "demo").stdout.strip().isdigit()

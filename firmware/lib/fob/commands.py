@@ -84,8 +84,11 @@ def c_code(p, req):
         get_bool(req, "all")
     t = p.now()
     if t is None:
-        raise VaultError("clock_not_set", "the fob's clock is not set (%s)"
-                         % p.clock_state())
+        state = p.clock_state()
+        if state == "no_answer":
+            raise VaultError("clock_fault", "the fob's clock chip is not answering, so it "
+                             "shows no code")
+        raise VaultError("clock_not_set", "the fob's clock is not set (%s)" % state)
     if pick is None:
         pick = enumerate(accounts)
     return ({"time": t}, "codes", _code_items(pick, t), 2, None)

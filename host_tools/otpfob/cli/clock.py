@@ -4,7 +4,7 @@ import time
 
 import click
 
-from .util import ExpectedError, pass_state, utc
+from .util import ExpectedError, clock_text, pass_state, utc
 
 
 @click.group(name="time")
@@ -143,13 +143,13 @@ def time_show(state, ticks):
                          "ppm": None if ppm is None else round(ppm, 3)})
         return
     click.echo("fob:    %s" % (utc(fob_time) if fob_time is not None
-                               else "not set (%s)" % reply.get("clock")))
+                               else clock_text(reply.get("clock"))))
     click.echo("laptop: %s" % utc(int(time.time())))
     if fob_time is not None:
         click.echo("drift:  %s" % _drift_text(m.offset, m.error))
         if ppm is not None:
             click.echo("rate:   %+.2f ppm (aging offset %s)" % (ppm, aging))
-    else:
+    elif reply.get("clock") != "no_answer":
         click.echo("The fob shows no codes until its clock is set: otpfob time set")
 
 

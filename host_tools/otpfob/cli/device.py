@@ -3,7 +3,7 @@
 import click
 
 from .clock import clock_estimate, estimate_text
-from .util import ExpectedError, confirm, pass_state, plural, utc
+from .util import ExpectedError, clock_text, confirm, pass_state, plural, utc
 
 
 @click.command()
@@ -34,9 +34,8 @@ def info(state):
         ("Accounts", "%s of %s" % (data.get("accounts"), data.get("capacity"))),
         ("Flash", "%s bytes used, %s free" % (data.get("bytes_used"), data.get("bytes_free"))),
         ("Time", utc(data.get("time")) if data.get("time") is not None
-         else "not set (%s)" % data.get("clock")),
-        ("Clock error", estimate_text(est) if data.get("time") is not None
-         else "the clock is not set: otpfob time set"),
+         else clock_text(data.get("clock"))),
+        ("Clock error", estimate_text(est) if data.get("time") is not None else "-"),
         ("Aging offset", data.get("aging")),
         ("Password", ("set, %s left before the fob erases itself"
                       % plural(data.get("tries_left") or 0, "try", "tries"))

@@ -22,6 +22,8 @@ _REFUSED_CODES = ("refused", "presence_timeout")
 # ... and the hint that names the fix, where the fob's message does not.
 _FOB_HINTS = {
     "clock_not_set": "run `otpfob time set`",
+    "clock_fault": "check the wiring between the board and the DS3231; the fob tries again "
+                   "by itself",
     "no_password": "`otpfob password set` gives the fob one",
     "full": "`otpfob delete` makes room",
     "unknown_command": "update the fob's firmware with `otpfob deploy`",
@@ -355,3 +357,10 @@ def numbered(entry):
     if isinstance(out.get("index"), int):
         out["index"] += 1
     return out
+
+
+def clock_text(reason):
+    """How a fob's clock that gives no time is described, with what to do about it."""
+    if reason == "no_answer":
+        return "not answering (check the DS3231's wiring; the fob tries again by itself)"
+    return "not set (%s): otpfob time set" % reason
