@@ -7,7 +7,7 @@
 # fob stores that key as the verifier and both sides prove knowledge of it with
 # HMAC-SHA256 over fresh random challenges from both ends (docs/protocol.md, "Password").
 # Loaded by fob/protocol.py at the first request, and kept. Who may do what is in
-# fob/policy.py; the login and the questions to the holder are in fob/access.py, loaded
+# fob/policy.py, with the questions to the holder; the login is in fob/access.py, loaded
 # when first needed.
 import struct
 

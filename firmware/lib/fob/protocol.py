@@ -5,8 +5,10 @@
 # (list, code, selftest) over several passes so buttons and screen stay responsive.
 # This module stays in RAM beside the UI from boot on, so it holds only the framing. Who
 # may do what is in fob/policy.py and the everyday commands in fob/commands.py, both
-# imported at the first request; what changes the fob is in fob/provision.py, imported at
-# the first such request; the login and the questions to the holder in fob/access.py; the
+# imported at the first request (policy.py also puts questions to the holder); what changes
+# the accounts is in fob/provision.py, the clock's and the settings' commands in
+# fob/clockset.py and fob/prefs.py, each imported at its first request; the login in
+# fob/access.py; the
 # OTP engine is imported when a code is asked for; the selftest vectors are in
 # fob/selftest.py, loaded for one selftest and dropped after it.
 import json
@@ -158,7 +160,7 @@ class Protocol:
 
     @property
     def question(self):
-        """The request waiting for a press (fob/access.py), or None."""
+        """The request waiting for a press (fob/policy.py), or None."""
         return self._ask
 
     @question.setter

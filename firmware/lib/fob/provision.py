@@ -31,9 +31,10 @@ _S_LINKED = const(1)     # the port said "connected" at the last part
 _S_ACCOUNTS = const(2)   # the accounts, in request order (a vault.Batch: packed records)
 _S_PARTS = const(3)      # parts staged so far: the next one must carry this number
 _S_OVERWRITE = const(4)
-_S_HASHES = const(5)     # hash(key) -> position in the accounts, for duplicates
+_S_HASHES = const(5)     # array of the staged keys' hashes, in order (duplicates)
 _S_NEW = const(6)        # how many are not yet in the vault
-_S_BYTES = const(7)      # vault bytes the batch adds
+_S_BYTES = const(7)
+_HASH_MASK = const(0x3FFFFFFF)  # a hash kept as a 32-bit array item on every port      # vault bytes the batch adds
 # A prompt fits the smallest screen: three lines of 21 characters on a 128x32 panel.
 _PROMPT_MAX = const(63)
 
@@ -90,6 +91,13 @@ def _account(req, created):
     if len(key) < _SECRET_WEAK:
         warning = "secret is only %d bits; RFC 4226 asks for at least 128" % (len(key) * 8)
     return Account(name, issuer, key, alg, digits, period, created), warning
+
+
+def _position(hashes, h):
+    for i in range(len(hashes)):
+        if hashes[i] == h:
+            return i
+    return None
 
 
 def _find(accounts, i, key):
@@ -157,7 +165,11 @@ def add_many(p, req):
     if len(items) > CAPACITY:
         raise VaultError("full", "at most %d accounts fit" % CAPACITY)
     if part == 0:
-        st = [0, False, Batch(), 0, overwrite, {}, 0, 0]
+        from array import array
+
+        # An array, not a dict from hash to position: 4 bytes an account instead of about
+        # 9, at the moment the heap holds the most (the whole batch staged).
+        st = [0, False, Batch(), 0, overwrite, array("i"), 0, 0]
     elif st is None or st[_S_PARTS] != part:
         raise VaultError("no_batch", "part %d does not continue a staged batch (it was "
                          "aborted, timed out or broken off); nothing was stored" % part)
@@ -243,7 +255,7 @@ def _stage_items(p, st, items):
             acc, warning = _account(item, created)
             key = acc.key()
             h = hash(key)
-            if _find(staged, hashes.get(h), key) is not None:
+            if _find(staged, _position(hashes, h & _HASH_MASK), key) is not None:
                 raise VaultError("duplicate", "the same account appears twice: "
                                  + acc.label())
             i = _find(accounts, keys.get(h), key)
@@ -263,7 +275,7 @@ def _stage_items(p, st, items):
                                  % (free, st[_S_BYTES]))
         except VaultError as e:
             raise VaultError(e.code, prefix + e.message) from None
-        hashes[h] = len(staged)
+        hashes.append(h & _HASH_MASK)
         staged.append(acc)
         if warning:
             warnings.append(prefix + warning)
