@@ -5,28 +5,12 @@ import json
 
 from fob.protocol import Protocol
 from fob.vault import Vault
-from fakes import FakePresence, MemFS
+from fakes import FakePort, FakePresence, MemFS
 
 T0 = 1800000000
 
 
-class Port:
-    def __init__(self):
-        self.inbox = bytearray()
-        self.out = bytearray()
-
-    @property
-    def in_waiting(self):
-        return len(self.inbox)
-
-    def read(self, n):
-        data = bytes(self.inbox[:n])
-        del self.inbox[:n]
-        return data
-
-    def write(self, data):
-        self.out += data
-        return len(data)
+Port = FakePort
 
 
 # Flash: files in a dict that survive a 'restart' (a new Fob over the same Flash).
