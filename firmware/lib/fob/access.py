@@ -106,7 +106,9 @@ def _wiped():
 def _mark(p, due):
     # The wipe mark beside the vault (fob/protocol.py): one byte while a wipe may be due.
     v = p.vault
-    f = v.fs.open(v.root.rstrip("/") + protocol.WIPE_MARK, "wb")
+    from fob.vault import join
+
+    f = v.fs.open(join(v.root, protocol.WIPE_MARK), "wb")
     try:
         if due:
             f.write(b"1")

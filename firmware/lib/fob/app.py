@@ -165,11 +165,18 @@ class App:
         if failed is None:
             self.failures = 0
         else:
-            self.failures += 1
-            if self.failures >= RELOAD_AFTER:
-                print("%s failed %d times in a row: reloading" % (failed, self.failures))
-                _reload()
+            self.count_failure(failed)
         return drawn
+
+    def count_failure(self, part):
+        """One more pass in a row that failed; reloads the fob after RELOAD_AFTER."""
+        self.failures += 1
+        if self.failures >= RELOAD_AFTER:
+            try:
+                print("%s failed %d times in a row: reloading" % (part, self.failures))
+            except Exception:
+                pass
+            _reload()
 
     def _failed(self, part, e):
         # Said once per run of failures, not on every pass; saying it may itself run out
@@ -291,8 +298,6 @@ def main(cfg):
         except Exception:
             # What the pass's own guards could not catch (memory ran out while reporting):
             # counted like any failed pass.
-            app.failures += 1
-            if app.failures >= RELOAD_AFTER:
-                _reload()
+            app.count_failure("The loop")
         if app.protocol is None or not app.protocol.streaming:
             time.sleep(LOOP_SLEEP)

@@ -72,8 +72,9 @@ def _ns():
 
 
 def _moves_path(p):
-    root = p.vault.root or ""
-    return root + ("" if not root or root.endswith("/") else "/") + _MOVES_FILE
+    from fob.vault import join
+
+    return join(p.vault.root, _MOVES_FILE)
 
 
 def moves_used(p):
@@ -81,41 +82,24 @@ def moves_used(p):
     counts as all of it (the next move then needs a press), a missing one as none."""
     import struct
 
-    from fob.vault import crc32
+    from fob.guard import read_checked
 
     fs = p.vault.fs
     path = _moves_path(p)
     if fs.size(path) is None:
         return 0
-    try:
-        f = fs.open(path, "rb")
-        try:
-            data = f.read(12)
-        finally:
-            f.close()
-        if len(data) == 12 and data[:4] == _MOVES_MAGIC and \
-                struct.unpack("<I", data[8:])[0] == crc32(data[:8]):
-            return struct.unpack("<I", data[4:8])[0]
-    except OSError:
-        pass
+    data = read_checked(fs, path, 8)
+    if data is not None and data[:4] == _MOVES_MAGIC:
+        return struct.unpack("<I", data[4:])[0]
     return CLOCK_WINDOW * 1000
 
 
 def _save_moves(p, used):
     import struct
 
-    from fob.vault import crc32
+    from fob.guard import write_checked
 
-    fs = p.vault.fs
-    data = _MOVES_MAGIC + struct.pack("<I", used)
-    f = fs.open(_moves_path(p), "wb")
-    try:
-        f.write(data)
-        f.write(struct.pack("<I", crc32(data)))
-        f.flush()
-    finally:
-        f.close()
-    fs.sync()
+    write_checked(p.vault.fs, _moves_path(p), _MOVES_MAGIC + struct.pack("<I", used))
 
 
 def _date(t):

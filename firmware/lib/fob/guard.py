@@ -81,21 +81,10 @@ class Guard:
         self.status = "ok"
 
     def _read(self, slot):
-        try:
-            f = self.fs.open(self._paths[slot], "rb")
-        except OSError:
+        data = read_checked(self.fs, self._paths[slot], _SIZE)
+        if data is None:
             return None
-        try:
-            data = f.read(_SIZE + _CRC_SIZE)
-        except OSError:
-            return None
-        finally:
-            f.close()
-        if data is None or len(data) != _SIZE + _CRC_SIZE:
-            return None
-        if struct.unpack("<I", data[_SIZE:])[0] != crc32(data[:_SIZE]):
-            return None
-        fields = struct.unpack(_FORMAT, data[:_SIZE])
+        fields = struct.unpack(_FORMAT, data)
         if fields[0] != _MAGIC or fields[1] != _VERSION or fields[4] > TRIES:
             return None
         return fields
@@ -110,14 +99,7 @@ class Guard:
         data = struct.pack(_FORMAT, _MAGIC, _VERSION, self.flags, self.seq, self.tries,
                            self.iterations, self.salt, self.key, self.high_time)
         target = 0 if self.slot is None else 1 - self.slot
-        f = self.fs.open(self._paths[target], "wb")
-        try:
-            f.write(data)
-            f.write(struct.pack("<I", crc32(data)))
-            f.flush()
-        finally:
-            f.close()
-        self.fs.sync()
+        write_checked(self.fs, self._paths[target], data)
         self.slot = target
         self.status = "ok"
 
@@ -167,3 +149,35 @@ class Guard:
         elif t > self.high_time:
             self.high_time = t
 
+
+# -- small records with a CRC (this one, and fob/clockset.py's clock window) --------------
+
+def read_checked(fs, path, size):
+    """The `size` bytes of a record write_checked wrote, or None when it is missing, short,
+    unreadable or its CRC does not match."""
+    try:
+        f = fs.open(path, "rb")
+    except OSError:
+        return None
+    try:
+        data = f.read(size + _CRC_SIZE)
+    except OSError:
+        return None
+    finally:
+        f.close()
+    if data is None or len(data) != size + _CRC_SIZE or \
+            struct.unpack("<I", data[size:])[0] != crc32(data[:size]):
+        return None
+    return data[:size]
+
+
+def write_checked(fs, path, data):
+    """Writes data and its CRC-32, then syncs; raises OSError."""
+    f = fs.open(path, "wb")
+    try:
+        f.write(data)
+        f.write(struct.pack("<I", crc32(data)))
+        f.flush()
+    finally:
+        f.close()
+    fs.sync()

@@ -40,7 +40,7 @@ _MAC_HEAD_LEN = const(8)
 _MAC_TAIL = const(74)
 # Written before the last wrong try is checked, emptied once the wipe it may start is
 # done or the try was right: a power cut in between is finished at the next boot.
-WIPE_MARK = "/wipe_due"
+WIPE_MARK = "wipe_due"
 _ID_MAX = const(64)
 # How long one write may wait for a host that takes no more bytes (seconds). A host's
 # kernel reads for its program, so a write waits only once the program has left some 64 KB
@@ -123,7 +123,9 @@ class Protocol:
         # Settings saved without a press since power-up (fob/provision.py limits them).
         self.quiet_writes = 0
         try:
-            if vault.fs.size(vault.root.rstrip("/") + WIPE_MARK):
+            from fob.vault import join
+
+            if vault.fs.size(join(vault.root, WIPE_MARK)):
                 # The power went while the last try was checked: finish the wipe, if due.
                 from fob import access
 

@@ -560,7 +560,7 @@ class UI:
             self._draw_question(self.notice, "press a button")
         elif s == CLOCK_NOT_SET:
             self._draw_lines(("Clock not set", _REASONS.get(self.clock.reason, self.clock.reason),
-                              "Set it from a host:", "otpfob time --set"))
+                              "Set it from a host:", "otpfob time set"))
         elif s == CLOCK_FAULT:
             self._draw_lines(("Clock not answering", "check the RTC wiring",
                               "No codes until then"))
