@@ -192,17 +192,27 @@ def run(script, board, on_sleep, paths=(), heapsize=128 * 1024, hide=(), timeout
     ``paths`` go first on sys.path, then ``stubs`` (a folder holding the stand-ins,
     plain or compiled to .mpy). The script runs after the preamble; when it ends (or
     fails) the result carries its exit status, output and the board as left."""
+    def start(tmp, to_host_w, to_fw_r):
+        src = Path(tmp) / "run.py"
+        src.write_text(preamble(list(paths) + [str(stubs)], to_host_w, to_fw_r, hide) + script)
+        return [_micropython(), "-X", "heapsize=%d" % heapsize, str(src)], None
+
+    return _serve_process(start, board, on_sleep, timeout)
+
+
+def _serve_process(start, board, on_sleep, timeout):
+    """Start an interpreter (``start(tmp, out_fd, in_fd)`` writes what it needs into tmp
+    and gives its command line and environment), answer its bus requests with ``board``
+    until it ends, and return its Result."""
     to_host_r, to_host_w = os.pipe()
     to_fw_r, to_fw_w = os.pipe()
     with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "run.py"
-        src.write_text(preamble(list(paths) + [str(stubs)], to_host_w, to_fw_r, hide) + script)
         out = open(Path(tmp) / "out", "w+")
         err = open(Path(tmp) / "err", "w+")
         try:
-            proc = subprocess.Popen([_micropython(), "-X", "heapsize=%d" % heapsize, str(src)],
-                                    stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    pass_fds=(to_host_w, to_fw_r))
+            argv, env = start(tmp, to_host_w, to_fw_r)
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                    env=env, pass_fds=(to_host_w, to_fw_r))
         finally:
             os.close(to_host_w)
             os.close(to_fw_r)
@@ -272,39 +282,14 @@ def run_wasm(script, board, on_sleep, paths=(), heapsize=136 * 1024, hide=(), ti
         for f in sorted(Path(state).iterdir()):
             if f.is_file():
                 files["/state/" + f.name] = str(f)
-    to_host_r, to_host_w = os.pipe()
-    to_fw_r, to_fw_w = os.pipe()
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = Path(tmp) / "spec.json"
+    def start(tmp, to_host_w, to_fw_r):
         import json
 
+        spec = Path(tmp) / "spec.json"
         spec.write_text(json.dumps({"heapsize": heapsize, "files": files,
                                     "script": preamble_wasm(mounted, hide) + script,
                                     "out_fd": to_host_w, "in_fd": to_fw_r}))
-        out = open(Path(tmp) / "out", "w+")
-        err = open(Path(tmp) / "err", "w+")
         env = dict(os.environ, OTPFOB_NODE_MODULES=str(NODE_MODULES))
-        try:
-            proc = subprocess.Popen(["node", str(runner), str(spec)], stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=err, env=env,
-                                    pass_fds=(to_host_w, to_fw_r))
-        finally:
-            os.close(to_host_w)
-            os.close(to_fw_r)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            with os.fdopen(to_host_r, "rb") as rfile:
-                board.serve(rfile, to_fw_w, on_sleep)
-        except BrokenPipeError:
-            pass
-        finally:
-            os.close(to_fw_w)
-            rc = proc.wait()
-            timer.cancel()
-            out.seek(0)
-            err.seek(0)
-            res = Result(rc, out.read(), err.read(), board)
-            out.close()
-            err.close()
-    return res
+        return ["node", str(runner), str(spec)], env
+
+    return _serve_process(start, board, on_sleep, timeout)
