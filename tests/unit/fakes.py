@@ -343,3 +343,18 @@ class Cli:
         result = self("--json", *args, input=input)
         assert result.exit_code == 0, result.output + result.stderr
         return json.loads(result.stdout)
+
+
+def final_reply(proto, port, line, passes=10000):
+    """Feeds one request line to a Protocol on a FakePort-like port, polls until it is
+    answered, and returns the final reply (a request for a press answers twice)."""
+    port.inbox += line + b"\n"
+    for _ in range(passes):
+        proto.poll()
+        if not port.inbox and not proto.pending:
+            break
+    lines = [json.loads(x) for x in bytes(port.out).decode().splitlines()]
+    port.out.clear()
+    final = [r for r in lines if "pending" not in r]
+    assert len(final) == 1, lines
+    return final[0]

@@ -5,7 +5,7 @@ import json
 
 from fob.protocol import Protocol
 from fob.vault import Vault
-from fakes import FakePort, FakePresence, MemFS
+from fakes import FakePort, FakePresence, MemFS, final_reply
 
 T0 = 1800000000
 
@@ -95,16 +95,7 @@ class Fob:
 
             line = auth.sign_line(self.session[0], self.session[1], line)
             self.session[1] += 1
-        self.port.inbox += line + b"\n"
-        for _ in range(10000):
-            self.proto.poll()
-            if not self.port.inbox and not self.proto.pending:
-                break
-        lines = [json.loads(x) for x in bytes(self.port.out).decode().splitlines()]
-        self.port.out.clear()
-        final = [r for r in lines if "pending" not in r]
-        assert len(final) == 1, lines
-        return final[0]
+        return final_reply(self.proto, self.port, line)
 
     def labels(self):
         return [a.label() for a in self.vault.accounts]

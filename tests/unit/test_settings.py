@@ -57,6 +57,8 @@ def test_the_host_is_offered_exactly_the_layouts_the_fob_can_type():
 
 # The protocol tests' port: bytes in, bytes out.
 from fakes import FakePort as Port  # noqa: E402
+from fakes import FakePresence as Presence  # noqa: E402
+from fakes import final_reply  # noqa: E402
 
 
 class Clock:
@@ -64,22 +66,6 @@ class Clock:
 
     def now(self):
         return T0
-
-
-class Presence:
-    """The person at the fob: answers every prompt with `reply`."""
-
-    def __init__(self, reply=True):
-        self.reply = reply
-        self.prompts = []
-        self.answer = None
-
-    def ask(self, prompt):
-        self.prompts.append(prompt)
-        self.answer = self.reply
-
-    def cancel(self):
-        self.answer = None
 
 
 class Fob:
@@ -101,16 +87,7 @@ class Fob:
     def call(self, cmd, **args):
         req = {"id": 1, "cmd": cmd}
         req.update(args)
-        self.port.inbox += json.dumps(req).encode() + b"\n"
-        for _ in range(1000):
-            self.proto.poll()
-            if not self.port.inbox and not self.proto.pending:
-                break
-        lines = [json.loads(x) for x in bytes(self.port.out).decode().splitlines()]
-        self.port.out.clear()
-        final = [r for r in lines if "pending" not in r]
-        assert len(final) == 1, lines
-        return final[0]
+        return final_reply(self.proto, self.port, json.dumps(req).encode())
 
 
 def ok(reply):
