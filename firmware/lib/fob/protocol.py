@@ -75,10 +75,6 @@ def port_linked(port):
         return True
 
 
-def _is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 class Protocol:
     def __init__(self, port, vault, clock, info=None, presence=None):
         self.port = port
@@ -297,7 +293,9 @@ class Protocol:
             if not isinstance(req, dict):
                 raise VaultError("bad_json", "request must be a JSON object")
             rid = req.get("id")
-            if not (_is_int(rid) or (isinstance(rid, str) and len(rid) <= _ID_MAX)):
+            from fob.args import is_int
+
+            if not (is_int(rid) or (isinstance(rid, str) and len(rid) <= _ID_MAX)):
                 rid = None
                 raise VaultError("bad_request", "id must be an integer or a string of at "
                                  "most %d characters" % _ID_MAX)
