@@ -479,7 +479,7 @@ class Fleet:
 
     def _give(self, client, port, info, serial, entry, upn):
         """The steps that change the fob, in an order that a rerun can always finish."""
-        from .codecheck import verify_code
+        from .codecheck import added
         from .client import FobError
         from .otpauth import Account
 
@@ -509,14 +509,13 @@ class Fleet:
         say(port, "adding %s" % upn)
         account = Account(upn, secrets.token_bytes(SECRET_BYTES), issuer=self.issuer,
                           period=PERIOD)
-        reply = client.add(account)
+        reply, ok, message = added(client, account)
         index = reply.get("index")
         # The fob confirms the account, and its code matches this computer's own TOTP.
         listed = client.list()["accounts"]
         if not any(a.get("index", i) == index and a.get("name") == upn
                    and (a.get("issuer") or "") == self.issuer for i, a in enumerate(listed)):
             raise FleetError("the fob does not list %s:%s after adding it" % (self.issuer, upn))
-        ok, message = verify_code(client, account, index)
         if ok is not True:
             raise FleetError("%s:%s was added, but %s" % (self.issuer, upn, message))
         if self.password is not None:

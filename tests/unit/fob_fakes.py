@@ -50,6 +50,7 @@ class Settings:
         self.idle_timeout = 30
         self.typing = False
         self.layout = "us"
+        self.usb_codes = False
         self.saved = True
 
     def save(self):

@@ -27,8 +27,7 @@ def step(app, deadline):
     from fob.guard import Guard
 
     # Erased first, flag second: a power cut in between leaves a locked, empty fob.
-    app.vault.wipe()
-    Guard(app.vault.root, app.vault.fs).clear_password()
+    Guard(app.vault.root, app.vault.fs).erase_all(app.vault)
     import microcontroller
 
     microcontroller.nvm[NVM_MAINTENANCE] = MAINTENANCE

@@ -64,16 +64,24 @@ def reset(state, force):
 
     Example: otpfob reset --force
     """
+    state.unprotected_ok = True
     client = state.client()
-    # info, not list: a fob whose password is forgotten can still be reset (on the fob).
-    count = client.info()["accounts"]
-    confirm(state, "Erase %s and the password on the fob? This cannot be undone."
-            % ("all " + plural(count, "account") if count != 1 else "1 account"), force)
+    # info, not list: a fob whose password is forgotten can still be reset (on the fob);
+    # it then tells a host that has not logged in nothing of what it holds.
+    info = client.info()
+    count = info.get("accounts")
+    what = ("every account" if count is None else "all " + plural(count, "account")
+            if count != 1 else "1 account")
+    confirm(state, "Erase %s and the password on the fob? This cannot be undone." % what,
+            force)
     reply = client.reset()
+    from ..known import KnownFobs
+
+    KnownFobs().record(info.get("serial"), False)
     if state.json:
         state.emit_json({"erased": count, "accounts": reply.get("accounts", 0)})
     else:
-        state.note("Erased %s." % plural(count, "account"))
+        state.note("Erased %s." % (what if count is None else plural(count, "account")))
 
 
 @click.command()

@@ -39,6 +39,8 @@ PRESS_SECONDS = 0.1
 SETTLE_SECONDS = 0.1
 LONG_HOLD_SECONDS = 1.0   # longer than the firmware's long-press threshold
 AUTOPRESS_POLL = 0.05     # real seconds between looks at the screen
+# The firmware's yes: A held until the bar is full (fob/ui.py HOLD_SECONDS), and a little.
+YES_HOLD_SECONDS = 1.8
 HW_FILE = "hw.json"
 
 
@@ -286,8 +288,9 @@ class Simulator:
 
     # -- a user who approves every presence prompt (tests, batch provisioning demos) -------
     def set_autopress(self, on):
-        """While on, a prompt from the fob asking for presence is answered yes, as a
-        user standing by would: a short press of A (a long one on one-button boards)."""
+        """While on, a question a host's request puts on the fob is answered yes, as a
+        holder standing by would: once the fob counts a hold (the question shown whole,
+        its first moment over), A held until the bar is full."""
         if not on:
             self._autopress = None
             return
@@ -303,14 +306,14 @@ class Simulator:
         return self._autopress is not None
 
     def _autopress_loop(self, stop):
-        seconds = PRESS_SECONDS if len(self.buttons) > 1 else LONG_HOLD_SECONDS
         while self._autopress is stop and not self.quitting:
-            if self.status().get("screen") == "presence":
+            st = self.status()
+            if st.get("screen") == "presence" and st.get("prompt_ready"):
                 # Held in real time, as the world's clock runs: `press` would move the
                 # world on by the hold, and many answers would leave the fob's clock
                 # ahead of the host's.
                 self.set_button("A", True)
-                time.sleep(seconds + SETTLE_SECONDS)
+                time.sleep(YES_HOLD_SECONDS)
                 self.set_button("A", False)
                 time.sleep(SETTLE_SECONDS)
             time.sleep(AUTOPRESS_POLL)
