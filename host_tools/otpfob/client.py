@@ -257,13 +257,23 @@ class FobClient:
         # login itself goes unsigned.
         self._session = None
         self._login = None
-        # A fob that stopped the logins after wrong tries asks its holder first.
-        begin = self.request("auth_begin", timeout=max(self.timeout, 40))
-        fob_nonce = bytes.fromhex(begin["challenge"])
-        key = auth.derive_key(password, bytes.fromhex(begin["salt"]), begin["iterations"])
-        host_nonce = auth.new_nonce()
-        reply = self.request("auth", challenge=host_nonce.hex(),
-                             response=auth.host_proof(key, fob_nonce, host_nonce).hex())
+        for attempt in range(3):
+            # A fob that stopped the logins after wrong tries asks its holder first.
+            begin = self.request("auth_begin", timeout=max(self.timeout, 40))
+            fob_nonce = bytes.fromhex(begin["challenge"])
+            key = auth.derive_key(password, bytes.fromhex(begin["salt"]),
+                                  begin["iterations"])
+            host_nonce = auth.new_nonce()
+            try:
+                reply = self.request("auth", challenge=host_nonce.hex(),
+                                     fob_challenge=fob_nonce.hex(),
+                                     response=auth.host_proof(key, fob_nonce,
+                                                              host_nonce).hex())
+                break
+            except FobError as e:
+                # Another program asked for a challenge meanwhile: nothing was counted.
+                if e.code != "no_challenge" or attempt == 2:
+                    raise
         if not auth.fob_proof_ok(key, fob_nonce, host_nonce, bytes.fromhex(reply["response"])):
             raise FobError("not_authentic", "the fob accepted the password but could not "
                            "prove it knows it: this is not the fob it claims to be")

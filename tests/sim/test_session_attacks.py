@@ -229,6 +229,7 @@ def test_after_a_newline_flood_and_a_megabyte_of_garbage_a_request_is_answered(s
 def _wrong_try(p, rid):
     begin = p.call("b%d" % rid, "auth_begin")
     p.send(json.dumps({"id": rid, "cmd": "auth", "challenge": "00" * 16,
+                       "fob_challenge": begin["challenge"],
                        "response": "00" * 32}).encode() + b"\n")
     return begin
 

@@ -128,11 +128,13 @@ def test_nothing_on_the_wire_reveals_the_key_or_replays():
     begin = fresh.request("auth_begin")
     host_nonce = auth.new_nonce()
     good = auth.host_proof(new_key, bytes.fromhex(begin["challenge"]), host_nonce)
-    fresh.request("auth", challenge=host_nonce.hex(), response=good.hex())
+    fresh.request("auth", challenge=host_nonce.hex(), fob_challenge=begin["challenge"],
+                  response=good.hex())
     fresh.request("auth_begin")
     with pytest.raises(FobError) as e:
-        fresh.request("auth", challenge=host_nonce.hex(), response=good.hex())
-    assert e.value.code == "bad_password"
+        fresh.request("auth", challenge=host_nonce.hex(), fob_challenge=begin["challenge"],
+                      response=good.hex())
+    assert e.value.code == "no_challenge"
 
 
 def test_a_fob_that_does_not_know_the_key_is_caught():
@@ -235,7 +237,8 @@ def test_the_try_is_saved_before_the_check():
     begin = client.request("auth_begin")
     fob.fs.broken = True
     with pytest.raises(FobError) as e:
-        client.request("auth", challenge="00" * 16, response="00" * 32)
+        client.request("auth", challenge="00" * 16, fob_challenge=begin["challenge"],
+                       response="00" * 32)
     assert e.value.code == "io"
     fob.fs.broken = False
     assert fob.proto.guard.tries == guard.TRIES

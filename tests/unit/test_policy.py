@@ -9,16 +9,26 @@ from fob import access, clockset, commands, policy, prefs, provision
 from fob.ui import wrap
 from fob.vault import Account
 from fob_fakes import T0, Clock, Fob, Flash
+from otpfob import check as checks
 
 SECRET = base64.b32decode("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 OTHER = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
+TOKEN = "ab" * 16
 MODULES = {"commands": commands, "provision": provision, "access": access,
            "clockset": clockset, "prefs": prefs}
 
 
 def bank(name="alice", secret=SECRET):
     return Account(name, "Bank", secret)
+
+
+def check_of(*accounts):
+    """The check value of accounts as (issuer, name, base32 secret), in the order sent."""
+    h = checks.start()
+    for issuer, name, secret in accounts:
+        h = checks.account(h, issuer, name, base64.b32decode(secret))
+    return checks.text(h)
 
 
 def test_hello_lists_exactly_the_commands_of_the_table():
@@ -71,21 +81,28 @@ def test_with_a_password_only_open_commands_answer_without_a_login(row):
 # Every change to what the fob shows, refused on the fob: the exact prompt, and nothing
 # changed (the vault files, the clock, the settings).
 CHANGES = [
-    ("add", {"name": "bob", "issuer": "Bank", "secret": OTHER}, "Add Bank / bob?"),
+    ("add", {"name": "bob", "issuer": "Bank", "secret": OTHER},
+     "Add account?\nIssuer: Bank\nName: bob\nCheck: " + check_of(("Bank", "bob", OTHER))),
     ("add", {"name": "alice", "issuer": "Bank", "secret": OTHER, "overwrite": True},
-     "Replace Bank / alice?"),
+     "Replace #1?\nIssuer: Bank\nName: alice\nCheck: " + check_of(("Bank", "alice", OTHER))),
     ("add_many", {"accounts": [{"name": "x", "secret": OTHER}, {"name": "y", "secret": OTHER},
                                {"name": "alice", "issuer": "Bank", "secret": OTHER}],
-                  "overwrite": True}, "Add 2, replace 1?"),
-    ("delete", {"index": 0}, "Delete Bank / alice?"),
-    ("rename", {"index": 0, "name": "bob"}, "Rename Bank / alice to Bank / bob?"),
-    ("move", {"index": 1, "to": 0}, "Move Mail / carol to place 1?"),
+                  "overwrite": True}, "Add 2, replace 1?\nCheck: " + check_of(
+        ("", "x", OTHER), ("", "y", OTHER), ("Bank", "alice", OTHER))),
+    ("delete", {"index": 0}, "Delete #1?\nIssuer: Bank\nName: alice"),
+    ("rename", {"index": 0, "name": "bob"},
+     "Rename #1?\nIssuer: Bank\nName: alice\nNew Issuer: Bank\nNew Name: bob"),
+    ("move", {"index": 1, "to": 0}, "Move #2 to place 1?\nIssuer: Mail\nName: carol"),
     ("reset", {"confirm": True}, "Erase all accounts and the password?"),
     ("time_set", {"time": T0 + 3720}, "Clock +1 h 02 min?"),
     ("time_set", {"time": T0 - 125, "force": True}, "Clock -2 min 05 s?"),
+    ("time_set", {"time": T0 - 2, "force": True}, "Clock -2.00 s?"),
     ("settings_set", {"typing": True}, "Set typing on?"),
+    ("settings_set", {"usb_codes": True}, "Set codes to computers without a press?"),
     ("password_set", {"salt": "00" * 16, "iterations": 10000, "key": "11" * 32},
-     "Set password?"),
+     "Set password?\nCheck: " + checks.text(checks.password(b"\x11" * 32))),
+    ("code", {"index": 1}, "Send the code of #2 to the computer?\nIssuer: Mail\nName: carol"),
+    ("code", {}, "Send 2 codes to the computer?"),
 ]
 
 
@@ -108,26 +125,36 @@ def test_aging_offset_waits_for_a_press():
     fob.clock.rtc = Rtc()
     assert fob.call("aging_set", aging=5)["error"]["code"] == "refused"
     assert fob.holder.prompts == ["Clock rate trim 0 to 5?"] and Rtc.calibration == 0
-    fob.holder.reply = True
+    fob = Fob()
+    fob.clock.rtc = Rtc()
     assert fob.call("aging_set", aging=5)["aging"] == 5
 
 
-def test_prompts_fit_three_lines_of_a_small_screen():
-    long_name = "n" * 64
-    fob = Fob([Account(long_name, "i" * 64, SECRET), bank()], reply=False)
-    fob.call("rename", index=0, name="m" * 64)
-    fob.call("delete", index=0)
-    fob.call("move", index=0, to=1)
-    fob.call("add", name="z" * 64, issuer="y" * 64, secret=OTHER)
-    assert len(fob.holder.prompts) == 4
-    for p in fob.holder.prompts + [c[2] for c in CHANGES]:
-        assert len(p) <= 63 and p.endswith("?"), p
-        # As the screen breaks them: 3 rows on a 128x32 panel, 7 on a 128x64 one; nothing
-        # is lost but the spaces at the breaks.
+def test_prompts_are_whole_and_two_different_changes_never_read_alike():
+    # Nothing is cut (the fob pages and scrolls a long question); an entry is named by
+    # its number, and its issuer and name each have a row, so "Bank" + "alice" never
+    # reads like the name "Bank / alice".
+    accounts = [Account("n" * 64, "i" * 64, SECRET), bank(), Account("Bank / alice", "",
+                                                                      SECRET)]
+    prompts = []
+    for cmd, args in (("rename", {"index": 0, "name": "m" * 64}), ("delete", {"index": 1}),
+                      ("delete", {"index": 2}), ("move", {"index": 0, "to": 1}),
+                      ("add", {"name": "z" * 64, "issuer": "y" * 64, "secret": OTHER}),
+                      ("add", {"name": "alice", "issuer": "Bank", "secret": OTHER}),
+                      ("add", {"name": "Bank / alice", "issuer": "", "secret": OTHER})):
+        fob = Fob(accounts if cmd != "add" else (), reply=False)
+        fob.call(cmd, **args)
+        prompts += fob.holder.prompts
+    assert len(prompts) == 7 and len(set(prompts)) == 7
+    assert "m" * 64 in prompts[0] and "i" * 64 in prompts[0]
+    assert prompts[1] != prompts[2]
+    for p in prompts + [c[2] for c in CHANGES]:
+        title = p.split("\n")[0]
+        assert title.endswith("?"), p
         for rows in (3, 7):
-            lines = wrap(p, 21, rows)
-            assert len(lines) <= rows and all(len(x) <= 21 for x in lines), lines
-            assert "".join(lines).replace(" ", "") == p.replace(" ", "")
+            lines = wrap(title, 21, rows)
+            assert all(len(x) <= 21 for x in lines), lines
+            assert "".join(lines).replace(" ", "") == title.replace(" ", "")
 
 
 def test_a_rename_between_staged_parts_cannot_turn_an_add_into_a_silent_replace():
@@ -135,22 +162,23 @@ def test_a_rename_between_staged_parts_cannot_turn_an_add_into_a_silent_replace(
     # account to that name. The commit must say it replaces, not that it adds.
     fob = Fob([bank()])
     assert fob.call("add_many", accounts=[{"name": "x", "secret": OTHER}], overwrite=True,
-                    part=0, stage=True)["staged"] == 1
+                    batch=TOKEN, part=0, stage=True)["staged"] == 1
     assert fob.call("rename", index=0, name="mallory")["name"] == "mallory"
     r = fob.call("add_many", accounts=[{"name": "mallory", "issuer": "Bank",
-                                        "secret": OTHER}], overwrite=True, part=1)
+                                        "secret": OTHER}], overwrite=True, batch=TOKEN,
+                 part=1)
     assert r["replaced"] == 1
-    assert fob.holder.prompts == ["Rename Bank / alice to Bank / mallory?",
-                                  "Add 1, replace 1?"]
+    assert [p.split("\n")[0] for p in fob.holder.prompts] == ["Rename #1?",
+                                                              "Add 1, replace 1?"]
 
 
 def test_a_rename_between_parts_of_a_batch_without_overwrite_is_refused_at_commit():
     fob = Fob([bank()])
     fob.call("add_many", accounts=[{"name": "mallory", "issuer": "Bank", "secret": OTHER}],
-             part=0, stage=True)
+             batch=TOKEN, part=0, stage=True)
     fob.call("rename", index=0, name="mallory")
     before = fob.vault_files()
-    r = fob.call("add_many", accounts=[{"name": "y", "secret": OTHER}], part=1)
+    r = fob.call("add_many", accounts=[{"name": "y", "secret": OTHER}], batch=TOKEN, part=1)
     assert r["error"]["code"] == "duplicate"
     assert fob.vault_files() == before
 
@@ -167,7 +195,7 @@ def test_adds_without_a_press_need_a_login_and_a_press_to_turn_on_and_never_repl
     assert fob.call("add", name="bob", issuer="Bank", secret=OTHER)["replaced"] is False
     assert len(fob.holder.prompts) == n
     fob.call("add", name="alice", issuer="Bank", secret=OTHER, overwrite=True)
-    assert fob.holder.prompts[-1] == "Replace Bank / alice?"
+    assert fob.holder.prompts[-1].startswith("Replace #1?\n")
     # Turning the press back on is stricter: no press.
     fob.call("settings_set", add_presence=True)
     assert len(fob.holder.prompts) == n + 1

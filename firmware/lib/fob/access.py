@@ -140,12 +140,18 @@ def _locked(g):
 def auth(p, req):
     g = p.guard
     fob_nonce = p.challenge
-    # One answer per challenge, right or wrong.
-    p.challenge = None
-    if fob_nonce is None or not g.has_password or g.status == "damaged":
-        raise _error("no_challenge", "ask for a challenge first (auth_begin)")
     host_nonce = _unhex(req, "challenge", NONCE_SIZE)
     response = _unhex(req, "response", KEY_SIZE)
+    # The answer names the challenge it answers: one asked for by another program since
+    # (the fob hands out one at a time) is not this one, and nothing is counted.
+    answers = _unhex(req, "fob_challenge", NONCE_SIZE)
+    if fob_nonce is None or not g.has_password or g.status == "damaged":
+        raise _error("no_challenge", "ask for a challenge first (auth_begin)")
+    if not same(answers, fob_nonce):
+        raise _error("no_challenge", "that challenge was replaced by a newer one (another "
+                     "login began); ask for a new one; nothing was counted")
+    # One answer per challenge, right or wrong.
+    p.challenge = None
     if g.locked:
         raise _locked(g)
     # The try is counted on flash before the answer is checked, so cutting the power

@@ -136,7 +136,8 @@ def dispatch(p, rid, cmd, req):
         return
     what, done, needs = result[1], result[2], result[3]
     if needs & NEED_LOGIN and not p.authed:
-        raise _auth_required()
+        raise VaultError("auth_required", "only a host logged in with the fob's password "
+                         "may make this change")
     if rule & PRESS or (rule & ASKS and needs & NEED_PRESS):
         prompt = row[3]
         if not prompt.endswith("?"):

@@ -172,7 +172,10 @@ class Protocol:
             self._skipping = False
         work = 0
         reads = 0
-        while work < _WORK_PER_POLL and self._job is None:
+        # A request that puts a question ends the pass's reading: the question gets its
+        # answer looked at before anything else is read.
+        q = self.question
+        while work < _WORK_PER_POLL and self._job is None and self.question is q:
             nl = self._buf.find(b"\n")
             if nl < 0:
                 if reads >= _READS_PER_POLL or not self._fill():
