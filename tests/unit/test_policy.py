@@ -6,7 +6,7 @@ import base64
 
 import pytest
 from fob import access, clockset, commands, policy, prefs, provision
-from fob.ui import wrap
+from fob.question import wrap
 from fob.vault import Account
 from fob_fakes import T0, Clock, Fob, Flash
 from otpfob import check as checks

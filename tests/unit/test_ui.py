@@ -12,7 +12,7 @@ import driver_shims  # noqa: E402
 
 driver_shims.install()
 
-from fob import font, ui  # noqa: E402
+from fob import font, question, ui  # noqa: E402
 from fob.display import Display  # noqa: E402
 from fob.settings import Settings  # noqa: E402
 from fob.vault import Account, Vault  # noqa: E402
@@ -328,7 +328,7 @@ def test_delete_needs_a_hold_and_anything_else_is_a_no(tmp_path):
     assert len(r.vault.accounts) == 3
     _open_delete(r)
     r.until_ready()
-    r.hold("A", ui.HOLD_SECONDS + 0.2)
+    r.hold("A", question.HOLD_SECONDS + 0.2)
     assert [a.issuer for a in r.vault.accounts] == ["Issuer0", "Issuer2"]
     assert r.status["screen"] == "code" and r.status["count"] == 2
 
@@ -337,20 +337,20 @@ def test_a_hold_let_go_before_the_bar_is_full_is_a_no(tmp_path):
     r = Rig(tmp_path)
     _open_delete(r)
     r.until_ready()
-    r.hold("A", ui.HOLD_SECONDS - 0.4)
+    r.hold("A", question.HOLD_SECONDS - 0.4)
     assert r.status["screen"] == "code" and len(r.vault.accounts) == 3
 
 
 def test_presses_in_the_first_moment_of_a_question_count_for_nothing(tmp_path):
     r = Rig(tmp_path)
     _open_delete(r)
-    r.hold("A", ui.GUARD_SECONDS / 2)  # begun inside the guard: not an answer
+    r.hold("A", question.GUARD_SECONDS / 2)  # begun inside the guard: not an answer
     r.press("B")
     assert r.status["screen"] == "confirm"
     r.hold("A", 0.05)
-    r.tick(ui.GUARD_SECONDS)
+    r.tick(question.GUARD_SECONDS)
     r.buttons.press("A")  # held from the guard's start: never fills the bar
-    r.tick(ui.HOLD_SECONDS + 1)
+    r.tick(question.HOLD_SECONDS + 1)
     r.buttons.release("A")
     assert r.status["screen"] in ("confirm", "code") and len(r.vault.accounts) == 3
 
@@ -410,7 +410,7 @@ def test_one_button_board_short_is_next_long_is_menu(tmp_path):
     r.press("A", "long")
     r.press("A", "long")
     r.until_ready()
-    r.hold("A", ui.HOLD_SECONDS + 0.2)  # a hold = yes
+    r.hold("A", question.HOLD_SECONDS + 0.2)  # a hold = yes
     assert len(r.vault.accounts) == 2
 
 

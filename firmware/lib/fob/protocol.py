@@ -138,9 +138,9 @@ class Protocol:
             self._job = None
             self.stage = None
             if self.question is not None:
-                from fob import policy
+                from fob import ask
 
-                policy.end_ask(self, None)
+                ask.end(self, None)
             try:
                 self.error(None, "internal", "internal error (%s)" % type(e).__name__)
             except Exception:

@@ -20,14 +20,7 @@ NOTICE = "notice"  # something the holder must see (the fob wiped itself), until
 
 REVEAL_SECONDS = 20  # a revealed code hides again after this (privacy mode)
 MODAL_SECONDS = 15  # an untouched menu or confirmation cancels itself after this
-# A yes to a question (a host's request, or the holder's own delete) is A held this long
-# with a bar filling, a gesture navigation never makes; a press that begins in the first
-# GUARD_SECONDS of a question counts for nothing, and the yes counts only once the whole
-# question was on the screen (PAGE_SECONDS a page, long lines scrolled to their end).
-# Any other press is a no.
-HOLD_SECONDS = 1.5
-GUARD_SECONDS = 1.0
-PAGE_SECONDS = 2.0
+
 WARN_SECONDS = 5  # the last seconds of a period: ring marked, next code shown
 SCROLL_STEP = 3  # pixels a long label moves per scroll tick
 SCROLL_TICK = 0.2
@@ -148,26 +141,14 @@ class UI:
         self.cursor = 0
         self.menu_items = ()
         self.menu_cursor = 0
-        # The question of a host request waiting for a press, and the holder's answer
-        # (None until given); a notice shown until the next press.
-        self.prompt = None
+        # The question on the screen (fob/question.py: a host's request waiting for a
+        # press, or the holder's own delete), and the holder's answer to a host's (None
+        # until given); a notice shown until the next press.
+        self.q = None
         self.answer = None
         self.notice = None
-        # The buttons (fob/buttons.py): when a press began and whether A is held; when the
-        # question was first drawn (None: not yet), its rows, the first row shown, when
-        # the page moves on, the scroll of its long rows, when the whole question had
-        # been shown (None: not yet) and when the fill of a hold began (None: no hold).
+        # The buttons (fob/buttons.py): when a press began, whether A is held.
         self.buttons = buttons
-        self.asked_at = None
-        self._qrows = None
-        self._top = 0
-        self._page_until = 0.0
-        self._shift = 0
-        self._over = 0
-        self._seen_at = None
-        self._fill_from = None
-        # The holder's own question (delete from the menu): the index it is about.
-        self._local = -1
         self.revealed = -1
         self.reveal_until = 0.0
         self.powered = True
@@ -222,7 +203,7 @@ class UI:
             self.cursor = max(0, self._count - 1)
         if self.nav in (MENU, CONFIRM):
             self.nav = CODE
-        if self._local >= 0:
+        if self.q is not None and self.q.local >= 0:
             # The entries moved under the holder's own question: it may no longer be
             # about the entry it names.
             self.cancel()
@@ -287,8 +268,11 @@ class UI:
             # The first press only wakes the display.
             self._wake()
             return True
-        if self.prompt is not None:
-            return self._answer(name, kind, t)
+        if self.q is not None:
+            if self.q.event(self.buttons, name, kind) is None:
+                return False
+            self._answered(False)
+            return True
         if self.notice is not None:
             self.notice = None
             self._dirty = True
@@ -344,25 +328,24 @@ class UI:
         """Draw the whole screen again at the next update (the panel lost what it showed)."""
         self._dirty = True
 
-    def ask(self, prompt):
-        if self._local >= 0:
-            # A host's question takes the screen from the holder's own.
-            self._local = -1
-            self.nav = CODE
-        self.prompt = prompt
+    @property
+    def prompt(self):
+        return self.q.text if self.q is not None else None
+
+    def ask(self, prompt, local=-1):
+        """Puts a question on the screen (a host's; the holder's own delete: `local`, the
+        entry it is about). A host's takes the screen from the holder's."""
+        from fob.question import Question
+
+        self.q = Question(prompt, local)
         self.answer = None
-        self.asked_at = None
-        self._qrows = None
-        self._top = 0
-        self._shift = 0
-        self._seen_at = None
-        self._fill_from = None
         self._wake()
         self.last_input = self._mono()
 
     def cancel(self):
-        self.prompt = None
-        self._local = -1
+        self.q = None
+        if self.nav == CONFIRM:
+            self.nav = CODE
         self._dirty = True
 
     def notify(self, text):
@@ -370,68 +353,27 @@ class UI:
         self._wake()
         self.last_input = self._mono()
 
-    def _counts(self, name):
-        # A press answers only when it began after the question had been up a moment: a
-        # tap meant for the entries the question came over is not an answer.
-        b = self.buttons
-        return self.asked_at is not None and b is not None and \
-            b.began(name) > self.asked_at + GUARD_SECONDS
-
-    def _answer(self, name, kind, t):
-        if not self._counts(name):
-            return False
-        if kind == "long" and name == "A":
-            return False  # a hold: update() fills the bar and says yes when it is full
-        self._answered(False)
-        return True
-
-    def _hold(self, t):
-        # A held from after the guard fills the bar once the whole question was shown; let
-        # go before it is full, and it is a no.
-        b = self.buttons
-        if b is None or not self._counts("A"):
-            return
-        if b.down("A"):
-            if self._seen_at is None:
-                return
-            start = b.began("A")
-            if start < self._seen_at:
-                start = self._seen_at
-            if self._fill_from != start:
-                self._fill_from = start
-            self._dirty = True
-            if t - start >= HOLD_SECONDS:
-                self._answered(True)
-        elif self._fill_from is not None:
-            self._answered(False)
-
     def _answered(self, yes):
-        self._fill_from = None
+        q = self.q
+        self.q = None
         self._dirty = True
-        if self._local >= 0:
-            i = self._local
-            self._local = -1
-            self.prompt = None
-            self.nav = CODE
-            if yes:
-                self._delete(i)
+        if q.local < 0:
+            self.answer = yes
             return
-        self.answer = yes
-        self.prompt = None
-
-    def _delete(self, i):
-        # The holder's own delete, confirmed: a flash error is said, not left to the loop.
-        try:
-            self.vault.delete(i)
-        except Exception:
-            self.notify("Delete failed: flash error")
-        self._gen = None
-        self._sync_vault()
+        self.nav = CODE
+        if yes:
+            # The holder's own delete, confirmed: a flash error is said, not left to the
+            # loop.
+            try:
+                self.vault.delete(q.local)
+            except Exception:
+                self.notify("Delete failed: flash error")
+            self._gen = None
+            self._sync_vault()
 
     def question_ready(self):
         """True once a hold of A would be counted (the sim's autopress waits for it)."""
-        return self.prompt is not None and self._seen_at is not None and \
-            self.asked_at is not None and self._mono() > self.asked_at + GUARD_SECONDS
+        return self.q is not None and self.q.ready(self._mono())
 
     def _open_menu(self):
         items = []
@@ -454,8 +396,7 @@ class UI:
             self._reveal(t)
         elif item == "Delete":
             self.ask("Delete #%d?\nIssuer: %s\nName: %s" % (self.index + 1, self._acc.issuer,
-                                                          self._acc.name))
-            self._local = self.index
+                                                          self._acc.name), self.index)
             self.nav = CONFIRM
         elif item.startswith("Privacy"):
             self.settings.set_privacy(not self.settings.privacy)
@@ -535,7 +476,7 @@ class UI:
         Returns True when the frame buffer was redrawn."""
         t = self._mono()
         self._sync_vault()
-        if self.prompt is not None or self.notice is not None:
+        if self.q is not None or self.notice is not None:
             # Held on screen while waiting: the blanking timer starts after the answer.
             self.last_input = t
         if self.powered and t - self.last_input >= self.settings.idle_timeout:
@@ -545,13 +486,19 @@ class UI:
             self.screen = OFF
             return False
         epoch = self.clock.now()
-        if self._local >= 0 and t - self.modal_since >= MODAL_SECONDS:
-            self.cancel()
-            self.nav = CODE
-        if self.prompt is not None:
-            self._hold(t)
-        if self.prompt is not None:
-            screen = CONFIRM if self._local >= 0 else PRESENCE
+        q = self.q
+        if q is not None:
+            if q.local >= 0 and t - self.modal_since >= MODAL_SECONDS:
+                self.cancel()
+            else:
+                held = q.hold(self.buttons, t)
+                if held is not None:
+                    self._answered(held)
+                elif q.fill_from is not None:
+                    self._dirty = True
+        q = self.q
+        if q is not None:
+            screen = CONFIRM if q.local >= 0 else PRESENCE
         elif self.notice is not None:
             screen = NOTICE
         elif epoch is None:
@@ -571,8 +518,9 @@ class UI:
         if screen == CODE and self._label_w > self.d.width - self._label_room():
             if t >= self._scroll_at:
                 self._step_scroll(t)
-        elif self.prompt is not None and self._qrows is not None and t >= self._page_until:
-            self._turn(t)
+        elif q is not None and q.due(t):
+            q.turn(self.d, t)
+            self._dirty = True
         if self.revealed >= 0 and t >= self.reveal_until:
             self.revealed = -1
             self._dirty = True
@@ -623,9 +571,9 @@ class UI:
         elif s == MENU:
             self._draw_menu()
         elif s == PRESENCE or s == CONFIRM:
-            self._draw_prompt(t)
+            self.q.draw(self.d, t, self.nb == 1)
         elif s == NOTICE:
-            self._draw_question(self.notice, "press a button")
+            self._draw_notice(self.notice)
         elif s == CLOCK_NOT_SET:
             self._draw_lines(("Clock not set", _REASONS.get(self.clock.reason, self.clock.reason),
                               "Set it from a host:", "otpfob time set"))
@@ -712,75 +660,15 @@ class UI:
             first = 1
         self._draw_rows(self.menu_items, self.menu_cursor, first, _same)
 
-    # A question: its rows a page at a time above the hint (or the bar of a hold). The
-    # title wraps; every other row is one field and scrolls sideways when it is long, so
-    # what a name says never lands on a row of its own.
+    def _draw_notice(self, text):
+        from fob.question import wrap
 
-    def _draw_prompt(self, t):
-        d = self.d
-        room = d.pages - 1
-        if self._qrows is None:
-            lines = self.prompt.split("\n")
-            self._qrows = wrap(lines[0], d.width // font.CELL_W, room) + lines[1:]
-            self.asked_at = t
-            self._top = 0
-            self._page(t)
-        rows = self._qrows
-        for r in range(room):
-            i = self._top + r
-            if i >= len(rows):
-                break
-            over = font.text_width(rows[i]) - d.width
-            d.text(rows[i], -min(self._shift, over) if over > 0 else 0, r)
-        page = d.pages - 1
-        if self._fill_from is not None:
-            n = int(d.width * (t - self._fill_from) / HOLD_SECONDS)
-            d.text("keep holding A", 0, page)
-            d.invert_area(0, page, n if n < d.width else d.width, page + 1)
-        elif self._seen_at is None:
-            d.text("reading...", 0, page)
-        else:
-            d.text("hold=yes  tap=no" if self.nb == 1 else "hold A=yes  B=no", 0, page)
-
-    def _page(self, t):
-        # How long the page from _top stays: PAGE_SECONDS, or the scroll of its longest row.
-        d = self.d
-        over = 0
-        for i in range(self._top, min(self._top + d.pages - 1, len(self._qrows))):
-            w = font.text_width(self._qrows[i]) - d.width
-            if w > over:
-                over = w
-        self._shift = 0
-        self._over = over
-        self._page_until = t + (SCROLL_PAUSE if over else PAGE_SECONDS)
-        if self._seen_at is None and not over and len(self._qrows) <= d.pages - 1:
-            self._seen_at = t  # all of it on the screen at once
-
-    def _turn(self, t):
-        d = self.d
-        self._dirty = True
-        if self._shift < self._over:
-            self._shift += SCROLL_STEP
-            self._page_until = t + (SCROLL_TICK if self._shift < self._over else SCROLL_PAUSE)
-            return
-        room = d.pages - 1
-        self._top += room
-        if self._top >= len(self._qrows):
-            # The last page has been shown: from now on a hold counts. Then round again.
-            self._top = 0
-            if self._seen_at is None:
-                self._seen_at = t
-        self._page(t)
-
-    def _draw_question(self, q, answers=None):
         d = self.d
         rows = d.pages - 1
-        lines = wrap(q, d.width // font.CELL_W, rows)
+        lines = wrap(text, d.width // font.CELL_W, rows)
         for i in range(min(len(lines), rows)):
             d.text(lines[i], 0, i)
-        if answers is None:
-            answers = "long=yes short=no" if self.nb == 1 else "A=yes B=no"
-        d.text(answers, 0, d.pages - 1)
+        d.text("press a button", 0, d.pages - 1)
 
     # Sleep (fob/power.py).
 
@@ -819,30 +707,3 @@ class UI:
 
 def _same(x):
     return x
-
-
-def wrap(text, width, rows):
-    """Lines of at most `width` characters, broken between words (a word longer than a
-    line starts where the last one ended), or cut every `width` characters when words
-    would need more than `rows` lines (prompts are made to fit 3 lines of 21)."""
-    lines = []
-    line = ""
-    for word in text.split(" "):
-        if line and len(line) + 1 + len(word) <= width:
-            line += " " + word
-            continue
-        if line and len(word) > width and len(line) + 1 < width:
-            room = width - len(line) - 1
-            line += " " + word[:room]
-            word = word[room:]
-        if line:
-            lines.append(line)
-        while len(word) > width:
-            lines.append(word[:width])
-            word = word[width:]
-        line = word
-    if line:
-        lines.append(line)
-    if len(lines) <= rows:
-        return lines
-    return [text[i:i + width] for i in range(0, len(text), width)]
