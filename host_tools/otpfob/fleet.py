@@ -272,7 +272,7 @@ class PresenceWatch:
             except ValueError:
                 message = None
             if isinstance(message, dict) and message.get("pending") == "presence":
-                self.on_prompt(message.get("prompt") or "")
+                self.on_prompt(message.get("prompt") or "", None)
         return line
 
     def close(self):
@@ -412,8 +412,9 @@ class Fleet:
         outcome = Outcome(port, "failed")
         turn = turn or (None, threading.Event())
 
-        def on_prompt(prompt):
-            self.reporter.say("press the button on fob %s" % (outcome.serial or port))
+        def on_prompt(prompt, check=None):
+            shows = " (it shows check %s)" % check if check else ""
+            self.reporter.say("hold A on fob %s to confirm%s" % (outcome.serial or port, shows))
             self.reporter.status(port, "waiting for the button")
 
         try:

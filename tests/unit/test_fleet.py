@@ -404,7 +404,7 @@ def test_the_password_is_set_and_adds_need_no_extra_press(tmp_path):
         assert fob.password == "s3cret pass" and fob.add_presence is True
     # One press: the password on the new fob; none for the add.
     assert fobs["port0"].prompts == 1 and fobs["port1"].prompts == 0
-    assert said == ["press the button on fob aa01"]
+    assert said == ["hold A on fob aa01 to confirm"]
     calls = fobs["port0"].calls
     assert calls.index("password_set") < calls.index("add")
 
@@ -430,7 +430,7 @@ def test_presence_watch_reports_interim_lines_and_passes_everything_on():
     prompts = []
     inner = Lines([b'{"id": 5, "pending": "presence", "prompt": "add Contoso:alice?"}',
                    b'{"id": 5, "ok": true}', b'not json "pending"'])
-    watch = fleet.PresenceWatch(inner, prompts.append)
+    watch = fleet.PresenceWatch(inner, lambda prompt, check: prompts.append(prompt))
     got = [watch.read_line(1) for _ in range(4)]
     assert got[1] == b'{"id": 5, "ok": true}' and got[3] is None
     assert prompts == ["add Contoso:alice?"]

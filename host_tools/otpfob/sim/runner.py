@@ -175,6 +175,25 @@ class Simulator:
             self.world.advance(SETTLE_SECONDS)
             self.save()
 
+    def answer(self, yes, within=60.0):
+        """Answer the question on the fob as its holder would: yes is A held until the bar
+        is full, once the fob counts a hold (its first moment over, the question shown
+        whole); no is a tap (B, or A on a one-button board). Runs the world on meanwhile.
+        Raises ValueError when no question comes up within `within` seconds."""
+        waited = 0.0
+        while True:
+            st = self.status()
+            if st.get("screen") in ("presence", "confirm") and st.get("prompt_ready"):
+                break
+            if waited >= within:
+                raise ValueError("no question on the fob to answer")
+            self.advance(0.1)
+            waited += 0.1
+        if yes:
+            self.press("A", YES_HOLD_SECONDS)
+        else:
+            self.press("B" if "B" in self.buttons else "A")
+
     def set_button(self, name, down):
         pin = self.button_pin(name)
         if down:
