@@ -26,9 +26,9 @@ _READ_CHUNK = const(512)
 _READS_PER_POLL = const(48)
 _WORK_PER_POLL = const(96)
 _REQUEST_COST = const(24)
-# A partial line is dropped this long (seconds) after its first byte came: a program
-# that left a line unfinished, or keeps adding a byte now and then, cannot glue it to
-# another program's request for longer.
+# A partial line is dropped this long (seconds) after its first byte came, once nothing
+# more waits to be read: a program that left a line unfinished, or keeps adding a byte
+# now and then, cannot glue it to another program's request for longer.
 _PARTIAL_AGE = const(2)
 # Requests start with this (hosts put the id first). Bytes before the last such start
 # in a line are what another program left unfinished: the line is read from there.
@@ -167,7 +167,7 @@ class Protocol:
             self._run_job()
             return
         if (self._buf or self._skipping) and self._buf.find(b"\n") < 0 and \
-                monotonic() - self._since > _PARTIAL_AGE:
+                monotonic() - self._since > _PARTIAL_AGE and not self.port.in_waiting:
             self._buf = b""
             self._skipping = False
         work = 0

@@ -148,6 +148,7 @@ class Simulator:
         self._quit = threading.Event()
         self._ops = threading.Lock()
         self._autopress = None  # the thread standing in for a user who approves prompts
+        self._autopress_thread = None
 
     def board_id(self):
         return Path(self.board_name).stem
@@ -312,12 +313,18 @@ class Simulator:
         its first moment over), A held until the bar is full."""
         if not on:
             self._autopress = None
+            # A hold under way ends first: the holder's hand is off the button when this
+            # returns, so the next press is the caller's own.
+            thread = self._autopress_thread
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(YES_HOLD_SECONDS + 3)
             return
         if self._autopress is not None:
             return
         stop = threading.Event()
         self._autopress = stop
         thread = threading.Thread(target=self._autopress_loop, args=(stop,), daemon=True)
+        self._autopress_thread = thread
         thread.start()
 
     @property
@@ -330,10 +337,18 @@ class Simulator:
             if st.get("screen") == "presence" and st.get("prompt_ready"):
                 # Held in real time, as the world's clock runs: `press` would move the
                 # world on by the hold, and many answers would leave the fob's clock
-                # ahead of the host's.
+                # ahead of the host's. Let go once the question is gone, as a holder
+                # does when the bar is full: a button still down afterwards would keep
+                # the fob awake and count for whatever comes next.
                 self.set_button("A", True)
-                time.sleep(YES_HOLD_SECONDS)
-                self.set_button("A", False)
+                until = time.monotonic() + YES_HOLD_SECONDS + 1.0
+                try:
+                    while time.monotonic() < until and not self.quitting:
+                        time.sleep(AUTOPRESS_POLL)
+                        if self.status().get("screen") != "presence":
+                            break
+                finally:
+                    self.set_button("A", False)
                 time.sleep(SETTLE_SECONDS)
             time.sleep(AUTOPRESS_POLL)
 
