@@ -210,7 +210,7 @@ class FobClient:
                 warnings.extend(reply.get("warnings") or ())
         except FobError:
             try:
-                self.request("abort")
+                self.request("abort", batch=token)
             except FobError:
                 pass
             raise

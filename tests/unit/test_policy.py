@@ -299,3 +299,91 @@ def test_a_pressed_set_adds_the_time_the_press_took(monkeypatch):
     assert fob.clock.sets == [T0 + 3611]
     assert fake.slept and abs(fake.slept[0] - 0.7) < 1e-6
     assert r["ok"]
+
+
+# -- the questions: one at a time, none a stranger can borrow or flood -------------------
+
+def _send(fob, rid, cmd, signed=False, polls=5, **args):
+    """One request line and a few passes; the lines the fob wrote, parsed."""
+    import json
+
+    req = {"id": rid, "cmd": cmd}
+    req.update(args)
+    line = json.dumps(req).encode()
+    if signed:
+        from otpfob import auth
+
+        line = auth.sign_line(fob.session[0], fob.session[1], line)
+        fob.session[1] += 1
+    fob.port.inbox += line + b"\n"
+    for _ in range(polls):
+        fob.proto.poll()
+    out = [json.loads(x) for x in bytes(fob.port.out).decode().splitlines()]
+    fob.port.out.clear()
+    return out
+
+
+def test_while_a_question_waits_reads_are_answered_and_another_question_is_busy(
+        monkeypatch):
+    from fakes import FakeTime
+    from fob import wire
+
+    monkeypatch.setattr(wire, "time", FakeTime())
+    fob = Fob([bank()], reply=None)
+    assert _send(fob, 1, "delete", index=0)[0]["pending"] == "presence"
+    # A read goes on; a second question is refused at once, the first one stays.
+    assert _send(fob, 2, "list")[0]["accounts"][0]["name"] == "alice"
+    busy = _send(fob, 3, "reset", confirm=True)
+    assert busy[0]["error"]["code"] == "busy" and fob.holder.prompts[1:] == []
+    assert fob.proto.question is not None
+    fob.holder.answer = True
+    assert _send(fob, 4, "hello")[-1]["id"] in (1, 4)
+    assert fob.labels() == []
+
+
+def test_the_logged_in_host_takes_the_screen_from_a_stranger(monkeypatch):
+    from fakes import FakeTime
+    from fob import wire
+
+    monkeypatch.setattr(wire, "time", FakeTime())
+    fob = Fob([bank(), Account("carol", "Mail", SECRET)], reply=None)
+    _with_password_logged_in(fob)
+    stranger = _send(fob, "s", "reset", confirm=True)
+    assert stranger[0]["pending"] == "presence"
+    out = _send(fob, "admin", "delete", signed=True, index=1)
+    assert [r["id"] for r in out] == ["s", "admin"]
+    assert out[0]["error"]["code"] == "busy" and out[1]["pending"] == "presence"
+    assert fob.holder.prompts[-1].startswith("Delete #2?")
+    fob.holder.answer = True
+    _send(fob, 9, "hello")
+    assert fob.labels() == ["Bank / alice"]
+
+
+def test_after_an_unanswered_question_strangers_wait_longer_each_time(monkeypatch):
+    from fakes import FakeTime
+    from fob import ask, wire
+
+    clock = FakeTime()
+    monkeypatch.setattr(wire, "time", clock)
+    fob = Fob([bank()], reply=False)
+    assert _send(fob, 0, "delete", index=0)[-1]["error"]["code"] == "refused"
+    waits = []
+    for n in range(6):
+        start = clock.clock[0]
+        while True:
+            code = _send(fob, n, "delete", index=0)[-1]["error"]["code"]
+            if code != "cooldown":
+                break
+            clock.clock[0] += 1
+        assert code == "refused"       # the next question, put and refused
+        waits.append(round(clock.clock[0] - start))
+    assert waits == [ask.COOLDOWN, 60, 120, 240, ask.COOLDOWN_MAX, ask.COOLDOWN_MAX]
+    # A yes starts again from the shortest wait.
+    fob.holder.reply = True
+    fob.vault.add(Account("dave", "Mail", SECRET))
+    clock.clock[0] += ask.COOLDOWN_MAX
+    assert _send(fob, "yes", "delete", index=1)[-1]["ok"] is True
+    fob.holder.reply = False
+    assert _send(fob, "no", "delete", index=0)[-1]["error"]["code"] == "refused"
+    clock.clock[0] += ask.COOLDOWN + 1
+    assert _send(fob, "again", "delete", index=0)[-1]["error"]["code"] == "refused"

@@ -625,3 +625,38 @@ def test_typing_that_runs_out_of_memory_says_so_and_the_fob_goes_on(tmp_path, ty
     r.press("A")
     r.press("A")
     assert r.status["screen"] == "code" and r.status["index"] == 1
+
+
+def shows_row(r, text, page):
+    """Whether the panel's row `page` holds exactly `text` in the small font."""
+    h = r.display.height
+    expect = Display.__new__(Display)
+    expect.buf = bytearray(1 + 128 * h // 8)
+    expect.width, expect.height, expect.pages = 128, h, h // 8
+    expect.text(text, 0, page)
+    return bytes(r.model.gddram[page * 128:(page + 1) * 128]) == \
+        bytes(expect.buf[1 + page * 128:1 + (page + 1) * 128])
+
+
+def test_a_long_question_counts_a_hold_only_once_it_was_shown_whole(tmp_path):
+    r = Rig(tmp_path, height=32)   # three rows for the question, one for the hint
+    r.ui.ask("Rename #1?\nIssuer: Issuer0\nName: user0@example.com\nNew Issuer: Issuer0\n"
+             "New Name: bob")
+    r.tick(0.1)
+    assert shows_row(r, "reading...", 3) and shows_row(r, "Rename #1?", 0)
+    r.tick(question.GUARD_SECONDS)
+    r.hold("A", question.PAGE_SECONDS)          # the second page is not shown yet
+    assert r.ui.answer is None and r.status["screen"] == "presence"
+    r.until_ready()
+    assert shows_row(r, "hold A=yes  B=no", 3)
+    r.hold("A", question.HOLD_SECONDS + 0.2)
+    assert r.ui.answer is True and r.status["screen"] != "presence"
+
+
+def test_the_hint_says_how_to_answer_on_a_one_button_board(tmp_path):
+    r = Rig(tmp_path, buttons=("A",))
+    r.ui.ask("Delete #1?\nIssuer: Issuer0\nName: user0@example.com")
+    r.until_ready()
+    assert shows_row(r, "hold=yes  tap=no", 7)
+    r.press("A")                                 # a tap is a no
+    assert r.ui.answer is False

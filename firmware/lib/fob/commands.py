@@ -111,7 +111,8 @@ def c_code(p, req):
 
 def code_prompt(p, pick):
     if pick is None:
-        return "Send %d codes to the computer?" % len(p.vault.accounts)
+        n = len(p.vault.accounts)
+        return "Send %d code%s to the computer?" % (n, "" if n == 1 else "s")
     i, acc = pick[0]
     return "Send the code of #%d to the computer?\n%s" % (i + 1, entry(acc))
 

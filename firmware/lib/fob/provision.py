@@ -187,12 +187,22 @@ def add_many(p, req):
     part = 0
     staged = "part" in req or req.get("stage", False) is not False
     if staged:
+        token = _token(req)
+        part = _get_int(req, "part", None, 0, _PART_MAX)
+        st = p.stage
+        if st is not None and st[_S_TOKEN] != token:
+            # Another sender's batch is held: it stays as it was, for its own sender.
+            if part == 0:
+                raise VaultError("busy", "another program is importing; try again when it "
+                                 "is done (its batch is dropped 30 s after its last part)")
+            st = None
+        if part and st is None:
+            raise VaultError("no_batch", "part %d does not continue a staged batch of "
+                             "this sender (it was aborted, timed out or broken off); "
+                             "nothing was stored" % part)
         # Taken out for the whole request: a part that fails drops its batch, so no
         # later part can complete a batch with a hole in it.
-        st = p.stage
         p.stage = None
-        part = _get_int(req, "part", None, 0, _PART_MAX)
-        token = _token(req)
     overwrite = _get_bool(req, "overwrite")
     stage = _get_bool(req, "stage")
     items = req.get("accounts")
@@ -209,11 +219,9 @@ def add_many(p, req):
         # 9, at the moment the heap holds the most (the whole batch staged).
         st = [0, False, Batch(), 0, overwrite, array("i"), 0, 0,
               token if staged else None, check.start()]
-    elif st is None or st[_S_PARTS] != part or st[_S_TOKEN] != token:
-        # A part of another program's batch (its token) is no part of this one.
-        raise VaultError("no_batch", "part %d does not continue a staged batch of this "
-                         "sender (it was aborted, timed out or broken off); nothing was "
-                         "stored" % part)
+    elif st[_S_PARTS] != part:
+        raise VaultError("no_batch", "part %d does not continue the staged batch (part %d "
+                         "comes next); nothing was stored" % (part, st[_S_PARTS]))
     elif st[_S_OVERWRITE] != overwrite:
         raise _bad("overwrite must be the same in every part of a batch")
     warnings = _stage_items(p, st, items)
@@ -337,6 +345,10 @@ def staged(p):
 
 
 def abort(p, req):
+    # Only the sender's own batch (its token), so no other program can break an import.
+    st = p.stage
+    if st is None or st[_S_TOKEN] != _token(req):
+        return {"dropped": 0}
     n = staged(p)
     p.stage = None
     return {"dropped": n}

@@ -261,7 +261,7 @@ class Simulator:
             "sleeps": self.world.sleeps - self._sleeps_at_code,
             "board": self.board_id(),
             "buttons": sorted(self.buttons),
-            "data_connected": bool(self.data_link.connected),
+            "data_connected": self.data_link.up,
             # Bytes a host sent that the firmware has not read yet.
             "data_waiting": self.data_link.available(),
             # What a host plugged in would see: the REPL console and the CIRCUITPY drive.
