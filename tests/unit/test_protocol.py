@@ -47,7 +47,7 @@ def fob():
 def test_hello_and_info_describe_the_fob(fob):
     for cmd in ("hello", "info"):
         r = ok(fob.call(cmd))
-        assert r["protocol"] == 1 and isinstance(r["firmware"], str)
+        assert r["protocol"] == 2 and isinstance(r["firmware"], str)
         assert r["serial"] == "e661abcd" and r["board"] == "Test board"
         assert set(policy.names()) == set(r["capabilities"])
         assert r["capacity"] >= 200 and r["accounts"] == 2

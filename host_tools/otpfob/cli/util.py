@@ -10,6 +10,9 @@ import click
 from ..codecheck import group_code  # noqa: F401 - shown by several commands
 
 
+# The wire protocol this otpfob speaks (docs/protocol.md); older firmware is refused.
+PROTOCOL = 2
+
 # Exit statuses (docs/admin.md lists them for scripts).
 EXIT_OK = 0
 EXIT_ERROR = 1          # anything else that went wrong
@@ -148,6 +151,10 @@ class State:
 
         hello = client.hello()
         serial = hello.get("serial")
+        if isinstance(hello.get("protocol"), int) and hello["protocol"] < PROTOCOL:
+            raise ExpectedError("fob %s runs older firmware (protocol %d; this otpfob speaks "
+                                "%d): update it with `otpfob deploy`"
+                                % (serial or "?", hello["protocol"], PROTOCOL))
         known = KnownFobs()
         if hello.get("password"):
             known.record(serial, True)
