@@ -145,14 +145,21 @@ def import_lines(accounts, overwrite=True, first_id=100):
         lines.append(encode({"id": first_id + n, "cmd": "add_many",
                              "accounts": [account_fields(a) for a in part],
                              "overwrite": bool(overwrite), "part": n,
+                             "batch": "ab" * 16,
                              "stage": n < len(parts) - 1}) + b"\n")
     return lines
 
 
+# The holder's yes (fob/question.py): A held until the bar is full, pressed once the
+# question's first moment is over.
+YES_AFTER = 1.2
+YES_HOLD = 2.0
+
+
 class Host:
     """The laptop's side: requests one at a time, each sent when the previous one is
-    answered; a request left unanswered for a second is waiting for a press, which the
-    holder gives (A). Then buttons every 7 s to five minutes, then nothing."""
+    answered; a request the fob asks its holder about gets the holder's yes (A held).
+    Then buttons every 7 s to five minutes, then nothing."""
 
     def __init__(self, requests, minutes=10, pins=("BUTTON_A", "BUTTON_B", "BUTTON_C")):
         self.queue = list(requests)  # (name, line)
@@ -165,14 +172,15 @@ class Host:
         self.pressed = None
         self.release_at = 0.0
         self.pressed_for = None
+        self.asked_at = None
         self.next_press = None
         self.presses = 0
         self.screens = []
 
-    def _press(self, board, pin, t):
+    def _press(self, board, pin, t, hold=0.1):
         self.pressed = pin
         board.press(pin)
-        self.release_at = t + 0.1
+        self.release_at = t + hold
         self.presses += 1
 
     def __call__(self, board):
@@ -185,7 +193,8 @@ class Host:
             line, self.buf = self.buf.split(b"\n", 1)
             reply = json.loads(line)
             if "pending" in reply:
-                continue  # the fob asks its holder; the answer comes after the press
+                self.asked_at = t  # the fob asks its holder; the answer comes after a hold
+                continue
             self.replies.append((self.name, reply))
             self.sent_at = None
         if t < 3.0:
@@ -195,10 +204,12 @@ class Host:
             board.send(line)
             self.sent_at = t
             self.pressed_for = None
+            self.asked_at = None
         elif self.sent_at is not None:
-            if t - self.sent_at > 1.0 and self.pressed_for != self.name and self.pressed is None:
+            if self.asked_at is not None and t - self.asked_at > YES_AFTER and \
+                    self.pressed_for != self.name and self.pressed is None:
                 self.pressed_for = self.name
-                self._press(board, self.pins[0], t)
+                self._press(board, self.pins[0], t, YES_HOLD)
             if t - self.sent_at > 60:
                 raise AssertionError("no reply to %s" % self.name)
         elif t < self.end / 2 and self.pressed is None:

@@ -6,9 +6,11 @@ None` (see transport.SerialTransport), so it is tested without a port.
 
 import json
 import random
+import secrets
 import time
 
 from otpfob import auth
+from otpfob import check as checks
 
 
 MAX_LINE = 2048     # the fob's request line limit in bytes (protocol.md)
@@ -37,8 +39,12 @@ class FobClient:
         # A reply still in flight from an earlier, interrupted session must not match.
         self._next_id = random.randint(1, 1 << 20)
         self.round_trips = 0
-        # Called with the fob's prompt when a request waits for a press on the fob.
+        # Called with the fob's prompt, and the check value this client expects the fob to
+        # show beside it (None when the fob shows none), when a request waits for a press.
         self.on_prompt = None
+        # Called with the number of wrong password tries since the last right login, when a
+        # login finds any (someone else may be guessing).
+        self.on_failed_tries = None
         # After a login: (key, fob nonce, host nonce), for a password change.
         self._login = None
         # After a login: [session key, counter of the next request]; every request then
@@ -69,14 +75,15 @@ class FobClient:
     def __exit__(self, *exc):
         self.close()
 
-    def request(self, cmd, timeout=None, **params):
+    def request(self, cmd, timeout=None, check=None, **params):
         """Send one command; return the reply dict (ok true) or raise FobError.
 
-        When the fob wants a login first and a password_provider is set, logs in with the
-        password it gives and sends the command again (the fob refused it before doing
-        anything)."""
+        `check`: the check value (otpfob.check) the fob shows when it asks its holder
+        about this request. When the fob wants a login first and a password_provider is
+        set, logs in with the password it gives and sends the command again (the fob
+        refused it before doing anything)."""
         try:
-            return self._request(cmd, timeout, params)
+            return self._request(cmd, timeout, params, check)
         except FobError as e:
             if e.code != "auth_required" or self.password_provider is None \
                     or cmd in ("auth_begin", "auth"):
@@ -86,9 +93,9 @@ class FobClient:
             raise FobError("auth_required", "this fob is protected by a password: give "
                            "--password, set OTPFOB_PASSWORD, or run interactively")
         self.login(password)
-        return self._request(cmd, timeout, params)
+        return self._request(cmd, timeout, params, check)
 
-    def _request(self, cmd, timeout, params):
+    def _request(self, cmd, timeout, params, check=None):
         rid = self._next_id
         self._next_id += 1
         message = {"id": rid, "cmd": cmd}
@@ -122,7 +129,8 @@ class FobClient:
                 deadline = max(deadline, time.monotonic() + wait + 5)
                 timeout = max(timeout, wait + 5)
                 if self.on_prompt is not None:
-                    self.on_prompt(str(reply.get("prompt") or ""))
+                    self.on_prompt(str(reply.get("prompt") or ""),
+                                   check if reply.get("check") else None)
                 continue
             if reply.get("ok") is True:
                 return reply
@@ -166,13 +174,16 @@ class FobClient:
         return self.request("aging_set", aging=int(aging))
 
     def add(self, account, overwrite=False):
+        """Store one account; the reply carries its code at the fob's time (`code`,
+        `time`), so the add can be checked without asking for a code."""
         params = account_fields(account)
         params["overwrite"] = bool(overwrite)
-        return self.request("add", **params)
+        return self.request("add", check=checks.text(checks.accounts([account])), **params)
 
     def add_many(self, accounts, overwrite=False):
         return self.request("add_many", accounts=[account_fields(a) for a in accounts],
-                            overwrite=bool(overwrite), timeout=max(self.timeout, 30))
+                            overwrite=bool(overwrite), timeout=max(self.timeout, 30),
+                            check=checks.text(checks.accounts(accounts)))
 
     def add_staged(self, accounts, overwrite=False, max_line=MAX_LINE):
         """Store `accounts` as one all-or-nothing batch with one flash write on the fob.
@@ -186,15 +197,20 @@ class FobClient:
         parts = split_batches(accounts, overwrite, max_line)
         warnings = []
         reply = {}
+        # The batch is this client's: only parts carrying its token (never sent back by
+        # the fob) continue it.
+        token = secrets.token_hex(16)
+        check = checks.text(checks.accounts(accounts))
         try:
             for n, part in enumerate(parts):
                 reply = self.request("add_many", accounts=[account_fields(a) for a in part],
-                                     overwrite=bool(overwrite), part=n,
-                                     stage=n < len(parts) - 1, timeout=max(self.timeout, 30))
+                                     overwrite=bool(overwrite), part=n, batch=token,
+                                     stage=n < len(parts) - 1, timeout=max(self.timeout, 30),
+                                     check=check)
                 warnings.extend(reply.get("warnings") or ())
         except FobError:
             try:
-                self.request("abort")
+                self.request("abort", batch=token)
             except FobError:
                 pass
             raise
@@ -241,17 +257,31 @@ class FobClient:
         # login itself goes unsigned.
         self._session = None
         self._login = None
-        begin = self.request("auth_begin")
-        fob_nonce = bytes.fromhex(begin["challenge"])
-        key = auth.derive_key(password, bytes.fromhex(begin["salt"]), begin["iterations"])
-        host_nonce = auth.new_nonce()
-        reply = self.request("auth", challenge=host_nonce.hex(),
-                             response=auth.host_proof(key, fob_nonce, host_nonce).hex())
+        for attempt in range(3):
+            # A fob that stopped the logins after wrong tries asks its holder first.
+            begin = self.request("auth_begin", timeout=max(self.timeout, 40))
+            fob_nonce = bytes.fromhex(begin["challenge"])
+            key = auth.derive_key(password, bytes.fromhex(begin["salt"]),
+                                  begin["iterations"])
+            host_nonce = auth.new_nonce()
+            try:
+                reply = self.request("auth", challenge=host_nonce.hex(),
+                                     fob_challenge=fob_nonce.hex(),
+                                     response=auth.host_proof(key, fob_nonce,
+                                                              host_nonce).hex())
+                break
+            except FobError as e:
+                # Another program asked for a challenge meanwhile: nothing was counted.
+                if e.code != "no_challenge" or attempt == 2:
+                    raise
         if not auth.fob_proof_ok(key, fob_nonce, host_nonce, bytes.fromhex(reply["response"])):
             raise FobError("not_authentic", "the fob accepted the password but could not "
                            "prove it knows it: this is not the fob it claims to be")
         self._login = (key, fob_nonce, host_nonce)
         self._session = [auth.session_key(key, fob_nonce, host_nonce), 0]
+        failed = reply.get("failed")
+        if isinstance(failed, int) and failed > 0 and self.on_failed_tries is not None:
+            self.on_failed_tries(failed)
         return reply
 
     def logout(self):
@@ -276,7 +306,8 @@ class FobClient:
             params["wrapped"] = auth.wrap(current, fob_nonce, host_nonce, key).hex()
         else:
             params["key"] = key.hex()
-        reply = self.request("password_set", **params)
+        reply = self.request("password_set", check=checks.text(checks.password(key)),
+                             **params)
         if self._login is not None:
             self._login = (key, self._login[1], self._login[2])
         return reply
@@ -316,7 +347,8 @@ def split_batches(accounts, overwrite=False, max_line=MAX_LINE):
     # The envelope with the longest id this client can produce and the batch fields.
     # A logged-in client's MAC member counts too.
     empty = len(encode({"id": 1 << 64, "cmd": "add_many", "accounts": [],
-                        "overwrite": bool(overwrite), "part": 99999, "stage": False}))
+                        "overwrite": bool(overwrite), "part": 99999, "stage": False,
+                        "batch": "0" * 32}))
     empty += auth.MAC_TAIL
     batches = []
     batch = []

@@ -53,25 +53,29 @@ def expected_codes(account, times):
                      algorithm=account.algorithm.lower()) for t in times}
 
 
-def verify_code(client, account, index):
-    """Ask the fob for the new account's code and compare with the host's own computation.
+def added(client, account, overwrite=False):
+    """Add `account` and check the code the fob gives in its reply against this computer's
+    own computation. Returns (reply, ok, message); ok is None when nothing could check."""
+    before = time.time()
+    reply = client.add(account, overwrite=overwrite)
+    after = time.time()
+    ok, message = verify_code(account, reply, before, after)
+    return reply, ok, message
+
+
+def verify_code(account, reply, before, after):
+    """Compare the code in an add's reply (computed by the fob when it stored the account,
+    between `before` and `after` on this computer's clock) with the host's own.
 
     Returns (ok, message). Codes computed just before the request and just after the reply
     are both accepted, so a period boundary between the two is not a mismatch.
     """
-    from .client import FobError
-
-    before = time.time()
-    try:
-        reply = client.code(index)
-    except FobError as exc:
-        if exc.code == "clock_not_set":
+    got = reply.get("code")
+    if got is None:
+        if reply.get("code_error") == "clock_not_set" or "code" in reply:
             return False, ("the fob's clock is not set, so its code could not be checked; "
                            "run `otpfob time set`")
-        raise
-    after = time.time()
-    entry = (reply.get("codes") or [{}])[0]
-    got = entry.get("code")
+        return None, "the fob's firmware gives no code with an add, so it was not checked"
     expected = expected_codes(account, (before - 1, before, after, after + 1))
     if expected is None:
         return None, ("the firmware's OTP engine (firmware/lib/fob/otp.py) was not found, so "

@@ -272,7 +272,7 @@ class PresenceWatch:
             except ValueError:
                 message = None
             if isinstance(message, dict) and message.get("pending") == "presence":
-                self.on_prompt(message.get("prompt") or "")
+                self.on_prompt(message.get("prompt") or "", None)
         return line
 
     def close(self):
@@ -412,8 +412,9 @@ class Fleet:
         outcome = Outcome(port, "failed")
         turn = turn or (None, threading.Event())
 
-        def on_prompt(prompt):
-            self.reporter.say("press the button on fob %s" % (outcome.serial or port))
+        def on_prompt(prompt, check=None):
+            shows = " (it shows check %s)" % check if check else ""
+            self.reporter.say("hold A on fob %s to confirm%s" % (outcome.serial or port, shows))
             self.reporter.status(port, "waiting for the button")
 
         try:
@@ -479,7 +480,7 @@ class Fleet:
 
     def _give(self, client, port, info, serial, entry, upn):
         """The steps that change the fob, in an order that a rerun can always finish."""
-        from .codecheck import verify_code
+        from .codecheck import added
         from .client import FobError
         from .otpauth import Account
 
@@ -509,14 +510,13 @@ class Fleet:
         say(port, "adding %s" % upn)
         account = Account(upn, secrets.token_bytes(SECRET_BYTES), issuer=self.issuer,
                           period=PERIOD)
-        reply = client.add(account)
+        reply, ok, message = added(client, account)
         index = reply.get("index")
         # The fob confirms the account, and its code matches this computer's own TOTP.
         listed = client.list()["accounts"]
         if not any(a.get("index", i) == index and a.get("name") == upn
                    and (a.get("issuer") or "") == self.issuer for i, a in enumerate(listed)):
             raise FleetError("the fob does not list %s:%s after adding it" % (self.issuer, upn))
-        ok, message = verify_code(client, account, index)
         if ok is not True:
             raise FleetError("%s:%s was added, but %s" % (self.issuer, upn, message))
         if self.password is not None:

@@ -105,12 +105,14 @@ call(p, port, id=1, cmd="password_set", salt=%(salt)r, iterations=10000, key=%(k
 call(p, port, id=2, cmd="list")
 # A wrong proof costs a try.
 b = call(p, port, id=3, cmd="auth_begin")
-call(p, port, id=4, cmd="auth", challenge=%(nh)r, response="00" * 32)
+call(p, port, id=4, cmd="auth", challenge=%(nh)r, fob_challenge=b["challenge"],
+     response="00" * 32)
 # The right one, made with the fob's own HMAC (the host side checks it independently).
 b = call(p, port, id=5, cmd="auth_begin")
 proof = access.mac(KEY, access.HOST_LABEL, unhex(b["challenge"]), NH)
 from binascii import hexlify
-call(p, port, id=6, cmd="auth", challenge=%(nh)r, response=str(hexlify(proof), "ascii"))
+call(p, port, id=6, cmd="auth", challenge=%(nh)r, fob_challenge=b["challenge"],
+     response=str(hexlify(proof), "ascii"))
 # From now on every request carries the session's MAC over its counter and its bytes.
 SK = access.mac(KEY, access.SESSION_LABEL, unhex(b["challenge"]), NH)
 
@@ -144,7 +146,7 @@ def check(stdout):
     for r in lines:
         by_id.setdefault(r["id"], []).append(r)
     assert by_id[1][0] == {"id": 1, "pending": "presence", "prompt": "Set password?",
-                           "timeout": 30}
+                           "timeout": 30, "check": True}
     assert by_id[1][1]["ok"] and by_id[1][1]["password"] is True
     assert by_id[2][0]["error"]["code"] == "auth_required"
     begin_wrong = by_id[3][0]
@@ -164,7 +166,9 @@ def check(stdout):
     assert by_id[9][0]["password"] is True and by_id[9][0]["logged_in"] is True
     # After a restart: the password holds (the login does not), the account is there.
     assert by_id[10][0]["error"]["code"] == "auth_required"
-    assert by_id[11][0]["accounts"] == 1 and by_id[11][0]["tries_left"] == 8
+    # A host that has not logged in learns only what a login needs.
+    assert by_id[11][0]["password"] is True and "accounts" not in by_id[11][0]
+    assert "tries_left" not in by_id[11][0]
     assert KEY.hex() not in stdout.split('"id": 1,')[-1]
 
 

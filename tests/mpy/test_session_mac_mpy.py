@@ -90,7 +90,7 @@ def _lines():
     assert 1900 < len(big) <= 2048      # a request of about 2 KB
     return [
         b'{"id":1,"cmd":"auth_begin"}',
-        json.dumps({"id": 2, "cmd": "auth", "challenge": NH.hex(),
+        json.dumps({"id": 2, "cmd": "auth", "challenge": NH.hex(), "fob_challenge": NF.hex(),
                     "response": proof}).encode(),
         _signed(0, {"id": 3, "cmd": "list"}),
         _signed(0, {"id": 4, "cmd": "list"}),           # counter 0 again: a replay

@@ -130,11 +130,11 @@ FIRST = "\n".join([
 SECOND = "\n".join([
     req(10, "list"), req(11, "code", index=1), req(12, "delete", index=0), req(13, "info"),
     # One batch in two parts: nothing is written until the second.
-    req(14, "add_many", part=0, stage=True, accounts=[
+    req(14, "add_many", part=0, stage=True, batch="ab" * 16, accounts=[
         {"name": "b%d" % i, "issuer": "Batch", "secret": b32(bytes([i]) * 20)} for i in range(3)]),
-    req(15, "add_many", part=1, accounts=[{"name": "b3", "issuer": "Batch",
-                                           "secret": b32(b"3" * 20)}]),
-    req(16, "add_many", part=2, accounts=[]),
+    req(15, "add_many", part=1, batch="ab" * 16, accounts=[{"name": "b3", "issuer": "Batch",
+                                                            "secret": b32(b"3" * 20)}]),
+    req(16, "add_many", part=2, batch="ab" * 16, accounts=[]),
     req(17, "list"),
 ]) + "\n"
 
@@ -172,9 +172,10 @@ def replies(stdout):
     parse = lambda part: [json.loads(x) for x in part.splitlines() if x.startswith("{")]  # noqa: E731
     first, second = parse(first), parse(second)
     # Adds, renames, moves and deletes wait for a press first: the fob says so, then answers.
-    asked = [r["prompt"] for r in first + second if "pending" in r]
-    assert asked == ["Add RFC 6238 / rfc?", "Add RFC 6238 / rfc256?", "Add 2 accounts?",
-                     "Rename short to weak?", "Move weak to place 1?", "Delete weak?",
+    asked = [r["prompt"].split("\n")[0] for r in first + second if "pending" in r]
+    assert asked == ["Add account?", "Add account?", "Add 2 accounts?", "Rename #4?",
+                     "Move #4 to place 1?", "Send 4 codes to the computer?",
+                     "Send the code of #2 to the computer?", "Delete #1?",
                      "Add 4 accounts?"], asked
     return ([r for r in first if "pending" not in r],
             [r for r in second if "pending" not in r])
@@ -184,7 +185,8 @@ def check(first, second):
     by_id = {r["id"]: r for r in first if r["id"] is not None}
     assert [r["error"]["code"] for r in first if r["id"] is None] == ["bad_json", "line_too_long"]
     assert by_id[1]["ok"] and by_id[1]["board"] == "MicroPython"
-    assert by_id[2] == {"id": 2, "ok": True, "index": 0, "replaced": False}
+    assert by_id[2] == {"id": 2, "ok": True, "index": 0, "replaced": False,
+                        "code": pyotp.TOTP(b32(K20), digits=8).at(T), "time": T}
     assert by_id[4]["ok"] and by_id[4]["indexes"] == [2, 3] and "40 bits" in by_id[4]["warnings"][0]
     assert by_id[5]["error"]["code"] == "duplicate"
     names = [a["name"] for a in by_id[8]["accounts"]]

@@ -271,11 +271,12 @@ def test_staged_batch_is_dropped_when_the_host_disconnects(sim):
     host, port = sim.data_url[len("socket://"):].rsplit(":", 1)
     item = {"name": "half", "issuer": "Batch", "secret": SECRET}
     with socket.create_connection((host, int(port)), timeout=10) as s:
-        r = _send(s, {"id": 1, "cmd": "add_many", "part": 0, "stage": True, "accounts": [item]})
+        r = _send(s, {"id": 1, "cmd": "add_many", "part": 0, "stage": True, "accounts": [item],
+                      "batch": "ab" * 16})
         assert r["ok"] and r["staged"] == 1
     time.sleep(0.5)   # the fob notices on its next loop passes
     with socket.create_connection((host, int(port)), timeout=10) as s:
-        r = _send(s, {"id": 2, "cmd": "add_many", "part": 1, "accounts": []})
+        r = _send(s, {"id": 2, "cmd": "add_many", "part": 1, "accounts": [], "batch": "ab" * 16})
         assert r["ok"] is False and r["error"]["code"] == "no_batch"
     assert labels(sim.data_url) == []
 

@@ -177,7 +177,7 @@ def test_the_management_password_is_set(sims, tmp_path):
     url = sims[0].data_url
     r, out = provision(tmp_path, USERS[:1], [url], "--password-file", str(secret_file))
     assert r.returncode == 0, r.stderr
-    assert "press the button on fob" in r.stderr
+    assert "hold A on fob" in r.stderr
     info = json.loads(otpfob("--port", url, "--json", "info").stdout)
     assert info["password"] is True
     [row] = csv_rows(tmp_path)

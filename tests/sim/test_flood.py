@@ -70,7 +70,8 @@ class Flood:
                 except ValueError:
                     obj = None
                 if isinstance(obj, dict):
-                    parsed.append(obj)
+                    if "pending" not in obj:   # a question to the holder, then the reply
+                        parsed.append(obj)
                 else:
                     self.bad.append(line[:200])
             with self._lock:
@@ -129,6 +130,14 @@ def flood_run(state, seconds, seed, drain_timeout):
     with SimProcess(state, demo=True, autopress=True) as fob:
         fob.wait_for(lambda st: st["screen"] == "code", what="the code screen")
         flood = Flood(fob.data_address, seed)
+        # The holder lets computers read codes without a press (with a press, given by
+        # the autopress), so the flood's code requests are answered, not asked about.
+        flood.request({"id": "usb-codes", "cmd": "settings_set", "usb_codes": True})
+        deadline = time.monotonic() + 30
+        while not flood.answered:
+            assert time.monotonic() < deadline, "usb_codes was not set"
+            time.sleep(0.05)
+        fob.ok("autopress off")
         try:
             st = fob.status()
             t0 = st["time"]
@@ -180,6 +189,9 @@ def flood_run(state, seconds, seed, drain_timeout):
             flood.close()
     assert sent >= RATE * flood_seconds, "only %.1f requests a second" % (sent / flood_seconds)
     assert not flood.bad, flood.bad[:3]
+    assert replies[0]["id"] == "usb-codes" and replies[0]["ok"] is True
+    replies = replies[1:]
+    sent -= 1
     assert len(replies) == sent + 2
     # Answered in order: the ids of the valid requests come back rising.
     ids = [r["id"] for r in replies if isinstance(r.get("id"), int)]

@@ -79,6 +79,9 @@ class Fob:
     def press(self, name, seconds=0.1):
         self.sim.press(name, seconds)
 
+    def answer(self, yes):
+        self.sim.answer(yes)
+
     def clock(self, epoch):
         # The firmware reads the RTC about once a second, so a date moved behind its back
         # shows within a second.
@@ -204,11 +207,18 @@ def test_navigation_and_delete_with_confirmation(make_fob):
     assert fob.status()["screen"] == "menu"
     fob.press("C")  # Delete
     assert fob.status()["screen"] == "confirm"
-    fob.press("B")  # no
+    fob.press("B")  # in the question's first moment: no answer at all
+    assert fob.status()["screen"] == "confirm"
+    fob.answer(False)  # B
+    assert fob.status()["count"] == 3 and fob.status()["screen"] == "code"
+    fob.press("A", 1.0)
+    fob.press("C")
+    fob.advance(1.5)
+    fob.press("A")  # a tap of A is a no too
     assert fob.status()["count"] == 3
     fob.press("A", 1.0)
     fob.press("C")
-    fob.press("A")  # yes
+    fob.answer(True)  # A held until the bar is full
     st = fob.status()
     assert st["count"] == 2 and st["screen"] == "code"
     v = Vault(str(fob.sim.state_dir))

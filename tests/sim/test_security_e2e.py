@@ -3,6 +3,7 @@
 The firmware runs unmodified in `otpfob sim --headless`; the CLI runs as its own process.
 """
 
+import base64
 import json
 import os
 import subprocess
@@ -13,6 +14,9 @@ from pathlib import Path
 import pytest
 
 harness = pytest.importorskip("otpfob.sim.harness")
+
+from otpfob import check as checks  # noqa: E402
+from otpfob.otpauth import Account  # noqa: E402
 
 OTPFOB = str(Path(sys.executable).with_name("otpfob"))
 SECRET = "N52HAZTPMIQHIZLTOQQHGZLDOJSXIIJB"
@@ -56,7 +60,7 @@ def _held_boot(sim_factory, tmp_path):
 def test_update_mode_erases_first_and_then_unlocks_usb(sim_factory, tmp_path):
     fob = _held_boot(sim_factory, tmp_path)
     assert fob.status()["usb_drive"] is False
-    fob.press("A")
+    fob.answer(True)
     # Status can name the previous boot's screen for a moment after the reset, so wait
     # for the rebooted fob's own: the empty one, as nothing survived the erase.
     st = fob.wait_for(lambda s: s["boots"] == 2 and s["firmware"] == "running"
@@ -71,7 +75,7 @@ def test_update_mode_erases_first_and_then_unlocks_usb(sim_factory, tmp_path):
 
 def test_update_mode_refused_keeps_everything_locked(sim_factory, tmp_path):
     fob = _held_boot(sim_factory, tmp_path)
-    fob.press("B")
+    fob.answer(False)
     st = fob.wait_for(lambda s: s["screen"] == "code", what="code screen")
     assert st["boots"] == 1 and st["usb_drive"] is False and st["usb_console"] is False
 
@@ -88,9 +92,10 @@ def test_password_from_the_cli(sim_factory):
     url = fob.data_url
     r = ok(url, "password", "set", FAST, env={"OTPFOB_NEW_PASSWORD": "hunter2 hunter2"})
     assert "Password set" in r.stdout + r.stderr
-    # Locked: info works, the rest asks for the password.
+    # Locked: info says what a login needs (nothing of what the fob holds), the rest asks
+    # for the password.
     info = json.loads(ok(url, "--json", "info").stdout)
-    assert info["password"] is True and info["tries_left"] == 8
+    assert info["password"] is True and "accounts" not in info and "tries_left" not in info
     r = otpfob(url, "list")
     assert r.returncode != 0 and "protected by a password" in r.stderr
     # The screen is not the USB side: it goes on showing codes.
@@ -101,7 +106,9 @@ def test_password_from_the_cli(sim_factory):
     listed = json.loads(ok(url, "--json", "list", env={"OTPFOB_PASSWORD": "hunter2 hunter2"})
                         .stdout)
     assert [a["name"] for a in listed] == ["demo@example.com"]
-    assert json.loads(ok(url, "--json", "info").stdout)["tries_left"] == 8
+    info = json.loads(ok(url, "--json", "info", env={"OTPFOB_PASSWORD": "hunter2 hunter2"})
+                      .stdout)
+    assert info["tries_left"] == 8 and info["accounts"] == 1
     # Change, then clear.
     ok(url, "--password", "hunter2 hunter2", "password", "change", FAST,
        env={"OTPFOB_NEW_PASSWORD": "correct horse"})
@@ -111,7 +118,7 @@ def test_password_from_the_cli(sim_factory):
     ok(url, "list")
 
 
-def test_eight_wrong_passwords_wipe_the_fob_and_say_so(sim_factory):
+def test_eight_wrong_passwords_stop_the_logins_and_the_holder_decides(sim_factory):
     fob = sim_factory(demo=True)
     url = fob.data_url
     ok(url, "password", "set", FAST, env={"OTPFOB_NEW_PASSWORD": "right one"})
@@ -119,13 +126,19 @@ def test_eight_wrong_passwords_wipe_the_fob_and_say_so(sim_factory):
         r = otpfob(url, "--password", "wrong", "list")
         assert "%d tries left" % (7 - i) in r.stderr
     r = otpfob(url, "--password", "wrong", "list")
-    assert r.returncode != 0 and "erased its accounts and its password" in r.stderr
-    st = fob.wait_for(lambda s: s["screen"] == "notice", what="wipe notice")
-    assert st["prompt"] == "Wiped: 8 wrong passwords"
-    info = json.loads(ok(url, "--json", "info").stdout)
-    assert info["accounts"] == 0 and info["password"] is False
-    fob.press("A")
-    assert fob.wait_for(lambda s: s["screen"] == "empty", what="empty screen")
+    assert r.returncode != 0 and "logins are stopped" in r.stderr
+    # Nothing was erased; the next login asks the holder, who allows 8 more.
+    t, out = _in_thread(lambda: otpfob(url, "--json", "list",
+                                       env={"OTPFOB_PASSWORD": "right one"}))
+    st = fob.wait_for(lambda s: s["screen"] == "presence", what="unlock question")
+    assert st["prompt"] == "Allow 8 more password tries?\n8 wrong so far"
+    fob.answer(True)
+    t.join(60)
+    r = out["r"]
+    assert r.returncode == 0, r.stderr
+    assert [a["name"] for a in json.loads(r.stdout)] == ["demo@example.com"]
+    # The CLI says someone may be guessing.
+    assert "8 wrong password tries on this fob since your last login" in r.stderr
 
 
 def _in_thread(fn):
@@ -141,22 +154,25 @@ def test_add_waits_for_the_button(sim_factory, answer):
     url = fob.data_url
     t, out = _in_thread(lambda: otpfob(url, "add", "bob", SECRET, "--issuer", "Mail"))
     st = fob.wait_for(lambda s: s["screen"] == "presence", what="presence prompt")
-    assert st["prompt"] == "Add Mail / bob?"
+    check = checks.text(checks.accounts([Account("bob", base64.b32decode(SECRET),
+                                                 issuer="Mail")]))
+    assert st["prompt"] == "Add account?\nIssuer: Mail\nName: bob\nCheck: " + check
     if answer == "yes":
-        fob.press("A")
+        fob.answer(True)
     elif answer == "no":
-        fob.press("B")
+        fob.answer(False)
     else:
         fob.advance(31)
     t.join(60)
     r = out["r"]
-    assert "Press the button on the fob" in r.stderr
+    # The CLI names the change and the check value the fob must show.
+    assert "Hold A on the fob" in r.stderr and check in r.stderr
     listed = [a["name"] for a in json.loads(ok(url, "--json", "list").stdout)]
     if answer == "yes":
         assert r.returncode == 0 and "bob" in listed
     else:
         assert r.returncode != 0 and "bob" not in listed
-        assert ("refused on the fob" if answer == "no" else "nobody pressed") in r.stderr
+        assert ("refused on the fob" if answer == "no" else "nobody answered") in r.stderr
 
 
 def test_clock_far_back_needs_force(sim_factory):

@@ -139,6 +139,46 @@ class FakePresence:
         self.notices.append(text)
 
 
+class FakeTime:
+    """A `time` module for fob/wire.py (monkeypatch.setattr(wire, "time", ...)): every
+    timeout on the fob reads monotonic() there. `clock` is a one-item list of seconds;
+    `step` is added at each look, so timeouts pass within one reply when wanted."""
+
+    def __init__(self, clock=None, step=0.0):
+        self.clock = clock if clock is not None else [1000.0]
+        self.step = step
+
+    def monotonic(self):
+        self.clock[0] += self.step
+        return self.clock[0]
+
+    time = monotonic
+
+
+class HeldButtons:
+    """fob/buttons.py's view of the buttons for the UI's questions: when each press began
+    and whether a button is held, on a clock the test moves (`now()`)."""
+
+    def __init__(self, now, names=("A", "B", "C")):
+        self.now = now
+        self.names = tuple(names)
+        self._began = {n: -1.0 for n in self.names}
+        self._down = set()
+
+    def began(self, name):
+        return self._began[name]
+
+    def down(self, name):
+        return name in self._down
+
+    def press(self, name):
+        self._began[name] = self.now()
+        self._down.add(name)
+
+    def release(self, name):
+        self._down.discard(name)
+
+
 class Fob:
     def __init__(self, accounts=(), presence=True):
         self.port = FakePort()

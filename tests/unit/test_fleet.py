@@ -104,7 +104,18 @@ class FakeFob:
                 raise FobError("duplicate", "an account for %s already exists" % account.label)
         self.accounts.append({"issuer": account.issuer, "name": account.name,
                               "secret": account.secret})
-        return {"index": len(self.accounts) - 1, "replaced": False}
+        # As the firmware does: the new account's code at the fob's time, in the reply.
+        index = len(self.accounts) - 1
+        out = {"index": index, "replaced": False}
+        out.update(self.code_of(index))
+        return out
+
+    def code_of(self, index):
+        if self.offset is None:
+            return {"code": None, "time": None, "code_error": "clock_not_set"}
+        now = int(time.time() + self.offset)
+        totp = pyotp.TOTP(base64.b32encode(self.accounts[index]["secret"]).decode())
+        return {"code": totp.at(now), "time": now}
 
     def delete(self, index=None, issuer=None, name=None):
         self._call("delete", changes=True)
@@ -309,6 +320,7 @@ def test_a_code_mismatch_writes_no_row(tmp_path):
     def add_with_a_flipped_bit(account, overwrite=False):
         reply = real_add(account, overwrite)
         fob.accounts[-1]["secret"] = bytes([account.secret[0] ^ 1]) + account.secret[1:]
+        reply.update(fob.code_of(len(fob.accounts) - 1))
         return reply
 
     fob.add = add_with_a_flipped_bit
@@ -323,7 +335,7 @@ def test_a_code_mismatch_writes_no_row(tmp_path):
 
 def test_an_interrupted_fob_is_redone_cleanly(tmp_path):
     fob = FakeFob("aa01")
-    fob.fail["code"] = TransportError("io", "lost the connection to the fob (cable)")
+    fob.fail["list"] = TransportError("io", "lost the connection to the fob (cable)")
     run = run_ports(tmp_path, {"port0": fob}, USERS[:1])
     assert (run.outcomes[0].result, run.outcomes[0].detail) == (
         "failed", "lost the connection to the fob (cable)")
@@ -392,7 +404,7 @@ def test_the_password_is_set_and_adds_need_no_extra_press(tmp_path):
         assert fob.password == "s3cret pass" and fob.add_presence is True
     # One press: the password on the new fob; none for the add.
     assert fobs["port0"].prompts == 1 and fobs["port1"].prompts == 0
-    assert said == ["press the button on fob aa01"]
+    assert said == ["hold A on fob aa01 to confirm"]
     calls = fobs["port0"].calls
     assert calls.index("password_set") < calls.index("add")
 
@@ -418,7 +430,7 @@ def test_presence_watch_reports_interim_lines_and_passes_everything_on():
     prompts = []
     inner = Lines([b'{"id": 5, "pending": "presence", "prompt": "add Contoso:alice?"}',
                    b'{"id": 5, "ok": true}', b'not json "pending"'])
-    watch = fleet.PresenceWatch(inner, prompts.append)
+    watch = fleet.PresenceWatch(inner, lambda prompt, check: prompts.append(prompt))
     got = [watch.read_line(1) for _ in range(4)]
     assert got[1] == b'{"id": 5, "ok": true}' and got[3] is None
     assert prompts == ["add Contoso:alice?"]

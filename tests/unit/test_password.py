@@ -6,12 +6,12 @@ import base64
 import json
 
 import pytest
-from fob import guard
-from fob.protocol import Protocol
+from fob import guard, wire
 from fob.vault import Account
 from otpfob import auth
+from otpfob import check as checks
 from otpfob.client import FobClient, FobError
-from fakes import SECRET, T0, Fob
+from fakes import SECRET, T0, FakeTime, Fob
 
 ITER = auth.ITERATIONS_MIN   # keeps each login to a few milliseconds here
 
@@ -73,12 +73,19 @@ def test_no_password_means_everything_is_open():
 def test_set_password_needs_a_press_and_then_locks_all_but_hello_and_info():
     fob, link, client = make([acc("a")])
     prompts = []
-    client.on_prompt = prompts.append
+    client.on_prompt = lambda prompt, check: prompts.append((prompt, check))
     client.password_set("correct horse", iterations=ITER)
-    assert prompts == ["Set password?"] and fob.presence.prompts == ["Set password?"]
+    # The fob shows the check value of the key it got; the host works out its own.
+    shown = fob.presence.prompts[0]
+    key = fob.proto.guard.key
+    assert shown == "Set password?\nCheck: " + checks.text(checks.password(key))
+    assert prompts == [("Set password?", checks.text(checks.password(key)))]
     other = FobClient(link, timeout=1.0)
     info = other.info()
-    assert info["password"] is True and info["tries_left"] == guard.TRIES
+    # A host that has not logged in learns what a login needs, nothing of what it holds.
+    assert info["password"] is True and info["logged_in"] is False
+    for held in ("accounts", "tries_left", "bytes_used", "time", "capacity"):
+        assert held not in info
     other.hello()
     for call in (other.list, other.time_get, lambda: other.code(0),
                  lambda: other.add(acc("b")), lambda: other.delete(0),
@@ -121,11 +128,13 @@ def test_nothing_on_the_wire_reveals_the_key_or_replays():
     begin = fresh.request("auth_begin")
     host_nonce = auth.new_nonce()
     good = auth.host_proof(new_key, bytes.fromhex(begin["challenge"]), host_nonce)
-    fresh.request("auth", challenge=host_nonce.hex(), response=good.hex())
+    fresh.request("auth", challenge=host_nonce.hex(), fob_challenge=begin["challenge"],
+                  response=good.hex())
     fresh.request("auth_begin")
     with pytest.raises(FobError) as e:
-        fresh.request("auth", challenge=host_nonce.hex(), response=good.hex())
-    assert e.value.code == "bad_password"
+        fresh.request("auth", challenge=host_nonce.hex(), fob_challenge=begin["challenge"],
+                      response=good.hex())
+    assert e.value.code == "no_challenge"
 
 
 def test_a_fob_that_does_not_know_the_key_is_caught():
@@ -146,26 +155,73 @@ def test_a_fob_that_does_not_know_the_key_is_caught():
     assert e.value.code == "not_authentic"
 
 
-def test_wrong_passwords_count_down_and_the_eighth_wipes_everything():
+def test_wrong_passwords_stop_the_logins_and_never_erase_anything():
     fob, link, client = with_password(accounts=[acc("a"), acc("b")])
     key = fob.proto.guard.key
-    assert any(key in bytes(f) for f in fob.fs.files.values())
+    before = fob.state()
     for left in range(guard.TRIES - 1, 0, -1):
         with pytest.raises(FobError) as e:
             client.login("wrong")
         assert e.value.code == "bad_password"
         assert "%d tries left" % left in e.value.message
-        assert client.info()["tries_left"] == left
+        assert fob.proto.guard.tries == left
     with pytest.raises(FobError) as e:
         client.login("wrong")
-    assert e.value.code == "wiped"
-    assert len(fob.vault.accounts) == 0
-    info = client.info()
-    assert info["password"] is False and info["accounts"] == 0
-    assert fob.presence.notices == ["Wiped: 8 wrong passwords"]
-    # The old password is gone from flash too: both slots hold an empty record.
-    for name in ("/guard_a.bin", "/guard_b.bin"):
-        assert key not in bytes(fob.fs.files[name])
+    assert e.value.code == "locked" and "8 wrong passwords" in e.value.message
+    # Nothing erased: accounts, password and its record are as they were.
+    assert fob.state() == before and fob.proto.guard.key == key
+    assert any(key in bytes(f) for f in fob.fs.files.values())
+    assert fob.presence.notices == []
+
+
+def test_only_the_holder_lets_a_locked_login_try_again_a_bounded_number_of_times(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(wire, "time", FakeTime(clock))
+    fob, link, client = with_password(accounts=[acc("a")])
+    fob.presence.reply = False          # the holder says no
+    for _ in range(guard.TRIES):
+        with pytest.raises(FobError):
+            client.login("wrong")
+    n = len(fob.presence.prompts)
+    with pytest.raises(FobError) as e:
+        client.login("correct horse")   # even the right password: the holder said no
+    assert e.value.code == "refused"
+    assert fob.presence.prompts[n:] == ["Allow 8 more password tries?\n8 wrong so far"]
+    assert fob.proto.guard.locked
+    # A no keeps the questions of hosts that have not logged in away for a while.
+    with pytest.raises(FobError) as e:
+        client.login("correct horse")
+    assert e.value.code == "cooldown"
+    clock[0] += 31
+    # With the holder's yes, 8 more tries, UNLOCKS times; then only a reset helps.
+    fob.presence.reply = True
+    for _ in range(guard.UNLOCKS):
+        for _ in range(guard.TRIES):
+            with pytest.raises(FobError):
+                client.login("wrong")
+    wrong = guard.TRIES * (guard.UNLOCKS + 1)
+    assert fob.proto.guard.failed == wrong
+    n = len(fob.presence.prompts)
+    with pytest.raises(FobError) as e:
+        client.login("correct horse")
+    assert e.value.code == "locked" and "for good" in e.value.message
+    assert len(fob.presence.prompts) == n and len(fob.vault.accounts) == 1
+    client.reset()
+    assert len(fob.vault.accounts) == 0 and not fob.proto.guard.has_password
+
+
+def test_a_login_says_how_many_wrong_tries_came_before_it():
+    fob, link, client = with_password()
+    fob.presence.reply = True
+    for _ in range(guard.TRIES + 3):   # 8, the holder's yes, then 3 more
+        with pytest.raises(FobError):
+            client.login("wrong")
+    told = []
+    client.on_failed_tries = told.append
+    assert client.login("correct horse")["failed"] == guard.TRIES + 3
+    assert told == [guard.TRIES + 3]
+    # Counted from the last right login: the next one finds none.
+    assert client.login("correct horse")["failed"] == 0 and told == [guard.TRIES + 3]
 
 
 def test_a_right_password_resets_the_count():
@@ -181,10 +237,11 @@ def test_the_try_is_saved_before_the_check():
     begin = client.request("auth_begin")
     fob.fs.broken = True
     with pytest.raises(FobError) as e:
-        client.request("auth", challenge="00" * 16, response="00" * 32)
+        client.request("auth", challenge="00" * 16, fob_challenge=begin["challenge"],
+                       response="00" * 32)
     assert e.value.code == "io"
     fob.fs.broken = False
-    assert client.info()["tries_left"] == guard.TRIES
+    assert fob.proto.guard.tries == guard.TRIES
     assert begin["tries_left"] == guard.TRIES
 
 
@@ -214,7 +271,8 @@ def test_change_and_clear_need_login_and_a_press():
     assert e.value.code == "auth_required"
     client.login("correct horse")
     client.password_set("battery staple", iterations=ITER)
-    assert fob.presence.prompts[-1] == "Change password?"
+    assert fob.presence.prompts[-1] == "Change password?\nCheck: " + checks.text(
+        checks.password(fob.proto.guard.key))
     with pytest.raises(FobError):
         FobClient(link, timeout=1.0).login("correct horse")
     client.login("battery staple")
@@ -246,14 +304,9 @@ def test_reset_without_login_needs_a_press_and_wipes_the_password():
 @pytest.mark.parametrize("reply, code", [(False, "refused"), (None, "presence_timeout")])
 def test_refused_or_unanswered_changes_nothing(reply, code, monkeypatch):
     fob, link, client = make([acc("a")], presence=reply)
-    clock = [1000.0]
-
-    def monotonic():
-        # Each look at the clock is 10 ms later: the fob's 30 s pass within one reply.
-        clock[0] += 0.01
-        return clock[0]
-
-    monkeypatch.setattr("fob.protocol.monotonic", monotonic)
+    # Each look at the clock is 10 ms later: the fob's 30 s pass within one reply.
+    clock = FakeTime(step=0.01)
+    monkeypatch.setattr(wire, "time", clock)
     before = fob.state()
     client.timeout = 1000
     calls = [lambda: client.add(acc("b")), lambda: client.delete(0), client.reset,
@@ -264,11 +317,18 @@ def test_refused_or_unanswered_changes_nothing(reply, code, monkeypatch):
         with pytest.raises(FobError) as e:
             call()
         assert e.value.code == code
+        clock.clock[0] += 3600         # past the cooldown a no starts
     assert fob.state() == before and client.info()["password"] is False
-    assert fob.presence.prompts == ["Add Example / b?", "Delete Example / a?",
-                                    "Erase all accounts and the password?",
-                                    "Replace Example / a?", "Add 2 accounts?",
-                                    "Set password?"]
+    b = checks.text(checks.accounts([acc("b")]))
+    a = checks.text(checks.accounts([acc("a")]))
+    xy = checks.text(checks.accounts([acc("x"), acc("y")]))
+    assert fob.presence.prompts[:5] == [
+        "Add account?\nIssuer: Example\nName: b\nCheck: " + b,
+        "Delete #1?\nIssuer: Example\nName: a",
+        "Erase all accounts and the password?",
+        "Replace #1?\nIssuer: Example\nName: a\nCheck: " + a,
+        "Add 2 accounts?\nCheck: " + xy]
+    assert fob.presence.prompts[5].startswith("Set password?\nCheck: ")
 
 
 def test_what_would_fail_is_refused_before_asking():
@@ -293,12 +353,12 @@ def test_add_presence_can_be_turned_off_only_behind_a_password():
     # Overwriting and deleting still ask.
     client.add(acc("quiet"), overwrite=True)
     client.delete(0)
-    assert fob.presence.prompts[n:] == ["Replace Example / quiet?", "Delete Example / quiet?"]
+    assert [p.split("\n")[0] for p in fob.presence.prompts[n:]] == ["Replace #1?", "Delete #1?"]
     # Without a password the setting means nothing: adds ask again.
     client.password_clear()
     assert fob.proto.guard.add_presence is True
     client.add(acc("loud"))
-    assert fob.presence.prompts[-1] == "Add Example / loud?"
+    assert fob.presence.prompts[-1].startswith("Add account?\nIssuer: Example\nName: loud")
 
 
 def test_time_far_back_needs_force_and_a_press():
@@ -313,6 +373,10 @@ def test_time_far_back_needs_force_and_a_press():
     assert len(fob.presence.prompts) == 1
     reply = client.request("time_set", time=T0, force=True)
     assert reply["time"] == T0 and fob.presence.prompts[-1] == "Clock -1 h 59 min?"
+    # Force always asks, even for a move the window would take.
+    n = len(fob.presence.prompts)
+    client.time_set(T0 + 5, force=True)
+    assert len(fob.presence.prompts) == n + 1
 
 
 def test_highest_time_is_remembered_across_restarts():
@@ -363,7 +427,7 @@ def test_requests_after_login_carry_a_mac_that_a_second_program_lacks():
         with pytest.raises(FobError) as e:
             call()
         assert e.value.code == "auth_required"
-    assert fob.state() == before and fob.presence.prompts == ["Set password?"]
+    assert fob.state() == before and len(fob.presence.prompts) == 1
     # The program that logged in goes on, its session unharmed.
     assert [a["name"] for a in client.list()["accounts"]] == ["a"]
 
@@ -423,7 +487,7 @@ def test_a_lost_session_makes_the_client_log_in_again():
 
 def test_the_session_ends_after_five_idle_minutes(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr("fob.protocol.monotonic", lambda: clock[0])
+    monkeypatch.setattr(wire, "time", FakeTime(clock))
     fob, link, client = logged_in()
     clock[0] += 299
     client.list()                      # a signed request keeps it alive
@@ -442,6 +506,7 @@ def test_the_session_ends_after_five_idle_minutes(monkeypatch):
 def test_the_session_ends_when_a_port_that_was_closed_opens():
     fob, link, client = with_password()
     fob.port.connected = False         # logged in by a host that never raised DTR
+    fob.proto.poll()
     client.login("correct horse")
     client.list()
     fob.port.connected = True          # now a program opened the port
@@ -482,65 +547,49 @@ def test_a_damaged_record_stays_password_set_until_a_reset_with_a_press():
     assert g.status == "ok" and not g.has_password and len(fob.vault.accounts) == 0
 
 
-def _cut_during_wipe(fob, monkeypatch):
-    def cut():
-        raise KeyboardInterrupt("power cut")   # nothing after this point runs
-    monkeypatch.setattr(fob.vault, "wipe", cut)
-
-
-def test_a_power_cut_during_the_eighth_wrong_try_finishes_the_wipe_at_boot(monkeypatch):
+def test_a_power_cut_during_a_wrong_try_never_erases_and_keeps_the_count(monkeypatch):
     fob, link, client = with_password(accounts=[acc("a"), acc("b")])
     for _ in range(guard.TRIES - 1):
         with pytest.raises(FobError):
             client.login("wrong")
-    _cut_during_wipe(fob, monkeypatch)
+    real = guard.Guard.save
+
+    def cut(self):
+        real(self)
+        raise KeyboardInterrupt("power cut")   # right after the try was counted
+    monkeypatch.setattr(guard.Guard, "save", cut)
     with pytest.raises(KeyboardInterrupt):
         client.login("wrong")
-    assert fob.fs.files["/wipe_due"] == b"1"
     monkeypatch.undo()
-    # The next boot: a new Protocol over the same flash.
-    fob2 = Fob()
-    fob2.fs = fob.fs
-    fob2.vault = fob.vault.__class__("/", fob.fs)
-    fob2.vault.load()
-    assert len(fob2.vault.accounts) == 2
-    fob2.proto = Protocol(fob2.port, fob2.vault, fob2.clock, {}, presence=fob2.presence)
-    assert len(fob2.vault.accounts) == 0 and fob2.fs.files["/wipe_due"] == b""
+    # The next boot: everything is there, the try was counted, logins wait for the holder.
     g = guard.Guard("/", fob.fs)
-    assert not g.has_password and g.tries == guard.TRIES
-    assert fob2.presence.notices == ["Wiped: 8 wrong passwords"]
+    assert g.has_password and g.tries == 0 and g.failed == guard.TRIES
+    fob.vault.load()
+    assert len(fob.vault.accounts) == 2
 
 
-def test_a_right_last_try_clears_the_wipe_mark():
-    fob, link, client = with_password(accounts=[acc("a")])
-    for _ in range(guard.TRIES - 1):
-        with pytest.raises(FobError):
-            client.login("wrong")
-    assert client.login("correct horse")["tries_left"] == guard.TRIES
-    assert fob.fs.files["/wipe_due"] == b"" and len(fob.vault.accounts) == 1
+def test_a_record_of_older_firmware_is_read_with_all_its_unlocks():
+    import struct
 
+    from fob.vault import crc32
 
-def test_a_counter_at_zero_without_a_mark_wipes_instead_of_failing():
-    # What an older firmware left after a power cut at the 8th wrong try.
-    fob, link, client = with_password(accounts=[acc("a")])
+    fob, link, client = with_password()
     g = fob.proto.guard
-    g.tries = 0
-    g.save()
-    fob.proto._guard = None
-    for _ in range(2):
-        with pytest.raises(FobError) as e:
-            client.login("correct horse")
-        assert e.value.code in ("wiped", "no_password")
-    assert len(fob.vault.accounts) == 0
+    # The version 1 layout: no unlocks byte.
+    old = struct.pack("<4sBBIBI16s32sI", b"OTPG", 1, 1, g.seq + 1, 3, g.iterations, g.salt,
+                      g.key, g.high_time)
+    for name in ("/guard_a.bin", "/guard_b.bin"):
+        fob.fs.files[name] = bytearray(old + struct.pack("<I", crc32(old)))
     g = guard.Guard("/", fob.fs)
-    assert not g.has_password and 0 <= g.tries <= guard.TRIES
+    assert g.status == "ok" and g.tries == 3 and g.unlocks == guard.UNLOCKS
+    assert g.failed == guard.TRIES - 3
 
 
 # -- the channel: partial lines and blank lines ----------------------------------------
 
-def test_a_partial_line_is_dropped_after_two_seconds_of_silence(monkeypatch):
+def test_a_partial_line_is_dropped_two_seconds_after_its_first_byte(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr("fob.protocol.monotonic", lambda: clock[0])
+    monkeypatch.setattr(wire, "time", FakeTime(clock))
     fob = Fob()
     fob.port.inbox += b'{"id": 1, "cmd": "hel'
     fob.run()

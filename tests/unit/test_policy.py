@@ -6,19 +6,29 @@ import base64
 
 import pytest
 from fob import access, clockset, commands, policy, prefs, provision
-from fob.ui import wrap
+from fob.question import wrap
 from fob.vault import Account
 from fob_fakes import T0, Clock, Fob, Flash
+from otpfob import check as checks
 
 SECRET = base64.b32decode("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 OTHER = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
+TOKEN = "ab" * 16
 MODULES = {"commands": commands, "provision": provision, "access": access,
            "clockset": clockset, "prefs": prefs}
 
 
 def bank(name="alice", secret=SECRET):
     return Account(name, "Bank", secret)
+
+
+def check_of(*accounts):
+    """The check value of accounts as (issuer, name, base32 secret), in the order sent."""
+    h = checks.start()
+    for issuer, name, secret in accounts:
+        h = checks.account(h, issuer, name, base64.b32decode(secret))
+    return checks.text(h)
 
 
 def test_hello_lists_exactly_the_commands_of_the_table():
@@ -71,21 +81,28 @@ def test_with_a_password_only_open_commands_answer_without_a_login(row):
 # Every change to what the fob shows, refused on the fob: the exact prompt, and nothing
 # changed (the vault files, the clock, the settings).
 CHANGES = [
-    ("add", {"name": "bob", "issuer": "Bank", "secret": OTHER}, "Add Bank / bob?"),
+    ("add", {"name": "bob", "issuer": "Bank", "secret": OTHER},
+     "Add account?\nIssuer: Bank\nName: bob\nCheck: " + check_of(("Bank", "bob", OTHER))),
     ("add", {"name": "alice", "issuer": "Bank", "secret": OTHER, "overwrite": True},
-     "Replace Bank / alice?"),
+     "Replace #1?\nIssuer: Bank\nName: alice\nCheck: " + check_of(("Bank", "alice", OTHER))),
     ("add_many", {"accounts": [{"name": "x", "secret": OTHER}, {"name": "y", "secret": OTHER},
                                {"name": "alice", "issuer": "Bank", "secret": OTHER}],
-                  "overwrite": True}, "Add 2, replace 1?"),
-    ("delete", {"index": 0}, "Delete Bank / alice?"),
-    ("rename", {"index": 0, "name": "bob"}, "Rename Bank / alice to Bank / bob?"),
-    ("move", {"index": 1, "to": 0}, "Move Mail / carol to place 1?"),
+                  "overwrite": True}, "Add 2, replace 1?\nCheck: " + check_of(
+        ("", "x", OTHER), ("", "y", OTHER), ("Bank", "alice", OTHER))),
+    ("delete", {"index": 0}, "Delete #1?\nIssuer: Bank\nName: alice"),
+    ("rename", {"index": 0, "name": "bob"},
+     "Rename #1?\nIssuer: Bank\nName: alice\nNew Issuer: Bank\nNew Name: bob"),
+    ("move", {"index": 1, "to": 0}, "Move #2 to place 1?\nIssuer: Mail\nName: carol"),
     ("reset", {"confirm": True}, "Erase all accounts and the password?"),
     ("time_set", {"time": T0 + 3720}, "Clock +1 h 02 min?"),
     ("time_set", {"time": T0 - 125, "force": True}, "Clock -2 min 05 s?"),
+    ("time_set", {"time": T0 - 2, "force": True}, "Clock -2.00 s?"),
     ("settings_set", {"typing": True}, "Set typing on?"),
+    ("settings_set", {"usb_codes": True}, "Set codes to computers without a press?"),
     ("password_set", {"salt": "00" * 16, "iterations": 10000, "key": "11" * 32},
-     "Set password?"),
+     "Set password?\nCheck: " + checks.text(checks.password(b"\x11" * 32))),
+    ("code", {"index": 1}, "Send the code of #2 to the computer?\nIssuer: Mail\nName: carol"),
+    ("code", {}, "Send 2 codes to the computer?"),
 ]
 
 
@@ -108,26 +125,36 @@ def test_aging_offset_waits_for_a_press():
     fob.clock.rtc = Rtc()
     assert fob.call("aging_set", aging=5)["error"]["code"] == "refused"
     assert fob.holder.prompts == ["Clock rate trim 0 to 5?"] and Rtc.calibration == 0
-    fob.holder.reply = True
+    fob = Fob()
+    fob.clock.rtc = Rtc()
     assert fob.call("aging_set", aging=5)["aging"] == 5
 
 
-def test_prompts_fit_three_lines_of_a_small_screen():
-    long_name = "n" * 64
-    fob = Fob([Account(long_name, "i" * 64, SECRET), bank()], reply=False)
-    fob.call("rename", index=0, name="m" * 64)
-    fob.call("delete", index=0)
-    fob.call("move", index=0, to=1)
-    fob.call("add", name="z" * 64, issuer="y" * 64, secret=OTHER)
-    assert len(fob.holder.prompts) == 4
-    for p in fob.holder.prompts + [c[2] for c in CHANGES]:
-        assert len(p) <= 63 and p.endswith("?"), p
-        # As the screen breaks them: 3 rows on a 128x32 panel, 7 on a 128x64 one; nothing
-        # is lost but the spaces at the breaks.
+def test_prompts_are_whole_and_two_different_changes_never_read_alike():
+    # Nothing is cut (the fob pages and scrolls a long question); an entry is named by
+    # its number, and its issuer and name each have a row, so "Bank" + "alice" never
+    # reads like the name "Bank / alice".
+    accounts = [Account("n" * 64, "i" * 64, SECRET), bank(), Account("Bank / alice", "",
+                                                                      SECRET)]
+    prompts = []
+    for cmd, args in (("rename", {"index": 0, "name": "m" * 64}), ("delete", {"index": 1}),
+                      ("delete", {"index": 2}), ("move", {"index": 0, "to": 1}),
+                      ("add", {"name": "z" * 64, "issuer": "y" * 64, "secret": OTHER}),
+                      ("add", {"name": "alice", "issuer": "Bank", "secret": OTHER}),
+                      ("add", {"name": "Bank / alice", "issuer": "", "secret": OTHER})):
+        fob = Fob(accounts if cmd != "add" else (), reply=False)
+        fob.call(cmd, **args)
+        prompts += fob.holder.prompts
+    assert len(prompts) == 7 and len(set(prompts)) == 7
+    assert "m" * 64 in prompts[0] and "i" * 64 in prompts[0]
+    assert prompts[1] != prompts[2]
+    for p in prompts + [c[2] for c in CHANGES]:
+        title = p.split("\n")[0]
+        assert title.endswith("?"), p
         for rows in (3, 7):
-            lines = wrap(p, 21, rows)
-            assert len(lines) <= rows and all(len(x) <= 21 for x in lines), lines
-            assert "".join(lines).replace(" ", "") == p.replace(" ", "")
+            lines = wrap(title, 21, rows)
+            assert all(len(x) <= 21 for x in lines), lines
+            assert "".join(lines).replace(" ", "") == title.replace(" ", "")
 
 
 def test_a_rename_between_staged_parts_cannot_turn_an_add_into_a_silent_replace():
@@ -135,22 +162,23 @@ def test_a_rename_between_staged_parts_cannot_turn_an_add_into_a_silent_replace(
     # account to that name. The commit must say it replaces, not that it adds.
     fob = Fob([bank()])
     assert fob.call("add_many", accounts=[{"name": "x", "secret": OTHER}], overwrite=True,
-                    part=0, stage=True)["staged"] == 1
+                    batch=TOKEN, part=0, stage=True)["staged"] == 1
     assert fob.call("rename", index=0, name="mallory")["name"] == "mallory"
     r = fob.call("add_many", accounts=[{"name": "mallory", "issuer": "Bank",
-                                        "secret": OTHER}], overwrite=True, part=1)
+                                        "secret": OTHER}], overwrite=True, batch=TOKEN,
+                 part=1)
     assert r["replaced"] == 1
-    assert fob.holder.prompts == ["Rename Bank / alice to Bank / mallory?",
-                                  "Add 1, replace 1?"]
+    assert [p.split("\n")[0] for p in fob.holder.prompts] == ["Rename #1?",
+                                                              "Add 1, replace 1?"]
 
 
 def test_a_rename_between_parts_of_a_batch_without_overwrite_is_refused_at_commit():
     fob = Fob([bank()])
     fob.call("add_many", accounts=[{"name": "mallory", "issuer": "Bank", "secret": OTHER}],
-             part=0, stage=True)
+             batch=TOKEN, part=0, stage=True)
     fob.call("rename", index=0, name="mallory")
     before = fob.vault_files()
-    r = fob.call("add_many", accounts=[{"name": "y", "secret": OTHER}], part=1)
+    r = fob.call("add_many", accounts=[{"name": "y", "secret": OTHER}], batch=TOKEN, part=1)
     assert r["error"]["code"] == "duplicate"
     assert fob.vault_files() == before
 
@@ -167,7 +195,7 @@ def test_adds_without_a_press_need_a_login_and_a_press_to_turn_on_and_never_repl
     assert fob.call("add", name="bob", issuer="Bank", secret=OTHER)["replaced"] is False
     assert len(fob.holder.prompts) == n
     fob.call("add", name="alice", issuer="Bank", secret=OTHER, overwrite=True)
-    assert fob.holder.prompts[-1] == "Replace Bank / alice?"
+    assert fob.holder.prompts[-1].startswith("Replace #1?\n")
     # Turning the press back on is stricter: no press.
     fob.call("settings_set", add_presence=True)
     assert len(fob.holder.prompts) == n + 1
@@ -271,3 +299,91 @@ def test_a_pressed_set_adds_the_time_the_press_took(monkeypatch):
     assert fob.clock.sets == [T0 + 3611]
     assert fake.slept and abs(fake.slept[0] - 0.7) < 1e-6
     assert r["ok"]
+
+
+# -- the questions: one at a time, none a stranger can borrow or flood -------------------
+
+def _send(fob, rid, cmd, signed=False, polls=5, **args):
+    """One request line and a few passes; the lines the fob wrote, parsed."""
+    import json
+
+    req = {"id": rid, "cmd": cmd}
+    req.update(args)
+    line = json.dumps(req).encode()
+    if signed:
+        from otpfob import auth
+
+        line = auth.sign_line(fob.session[0], fob.session[1], line)
+        fob.session[1] += 1
+    fob.port.inbox += line + b"\n"
+    for _ in range(polls):
+        fob.proto.poll()
+    out = [json.loads(x) for x in bytes(fob.port.out).decode().splitlines()]
+    fob.port.out.clear()
+    return out
+
+
+def test_while_a_question_waits_reads_are_answered_and_another_question_is_busy(
+        monkeypatch):
+    from fakes import FakeTime
+    from fob import wire
+
+    monkeypatch.setattr(wire, "time", FakeTime())
+    fob = Fob([bank()], reply=None)
+    assert _send(fob, 1, "delete", index=0)[0]["pending"] == "presence"
+    # A read goes on; a second question is refused at once, the first one stays.
+    assert _send(fob, 2, "list")[0]["accounts"][0]["name"] == "alice"
+    busy = _send(fob, 3, "reset", confirm=True)
+    assert busy[0]["error"]["code"] == "busy" and fob.holder.prompts[1:] == []
+    assert fob.proto.question is not None
+    fob.holder.answer = True
+    assert _send(fob, 4, "hello")[-1]["id"] in (1, 4)
+    assert fob.labels() == []
+
+
+def test_the_logged_in_host_takes_the_screen_from_a_stranger(monkeypatch):
+    from fakes import FakeTime
+    from fob import wire
+
+    monkeypatch.setattr(wire, "time", FakeTime())
+    fob = Fob([bank(), Account("carol", "Mail", SECRET)], reply=None)
+    _with_password_logged_in(fob)
+    stranger = _send(fob, "s", "reset", confirm=True)
+    assert stranger[0]["pending"] == "presence"
+    out = _send(fob, "admin", "delete", signed=True, index=1)
+    assert [r["id"] for r in out] == ["s", "admin"]
+    assert out[0]["error"]["code"] == "busy" and out[1]["pending"] == "presence"
+    assert fob.holder.prompts[-1].startswith("Delete #2?")
+    fob.holder.answer = True
+    _send(fob, 9, "hello")
+    assert fob.labels() == ["Bank / alice"]
+
+
+def test_after_an_unanswered_question_strangers_wait_longer_each_time(monkeypatch):
+    from fakes import FakeTime
+    from fob import ask, wire
+
+    clock = FakeTime()
+    monkeypatch.setattr(wire, "time", clock)
+    fob = Fob([bank()], reply=False)
+    assert _send(fob, 0, "delete", index=0)[-1]["error"]["code"] == "refused"
+    waits = []
+    for n in range(6):
+        start = clock.clock[0]
+        while True:
+            code = _send(fob, n, "delete", index=0)[-1]["error"]["code"]
+            if code != "cooldown":
+                break
+            clock.clock[0] += 1
+        assert code == "refused"       # the next question, put and refused
+        waits.append(round(clock.clock[0] - start))
+    assert waits == [ask.COOLDOWN, 60, 120, 240, ask.COOLDOWN_MAX, ask.COOLDOWN_MAX]
+    # A yes starts again from the shortest wait.
+    fob.holder.reply = True
+    fob.vault.add(Account("dave", "Mail", SECRET))
+    clock.clock[0] += ask.COOLDOWN_MAX
+    assert _send(fob, "yes", "delete", index=1)[-1]["ok"] is True
+    fob.holder.reply = False
+    assert _send(fob, "no", "delete", index=0)[-1]["error"]["code"] == "refused"
+    clock.clock[0] += ask.COOLDOWN + 1
+    assert _send(fob, "again", "delete", index=0)[-1]["error"]["code"] == "refused"

@@ -8,13 +8,16 @@ import struct
 
 import pyotp
 import pytest
-from fob import otp, policy, protocol
+from fob import otp, policy, provision, wire
 from fob.protocol import MAX_LINE
 from fob.vault import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fakes import SECRET, SECRET_B32, T0, FakePort, Fob
+
+# A staged batch's token, as a host picks it at random (docs/protocol.md, add_many).
+TOKEN = "ab" * 16
 
 
 def ok(reply):
@@ -44,7 +47,7 @@ def fob():
 def test_hello_and_info_describe_the_fob(fob):
     for cmd in ("hello", "info"):
         r = ok(fob.call(cmd))
-        assert r["protocol"] == 1 and isinstance(r["firmware"], str)
+        assert r["protocol"] == 2 and isinstance(r["firmware"], str)
         assert r["serial"] == "e661abcd" and r["board"] == "Test board"
         assert set(policy.names()) == set(r["capabilities"])
         assert r["capacity"] >= 200 and r["accounts"] == 2
@@ -65,7 +68,9 @@ def test_time_get_and_set(fob):
     r = ok(fob.call("time_get"))
     assert r["time"] is None and r["valid"] is False and r["clock"] == "power_lost"
     r = ok(fob.call("time_set", time=T0 + 5))
-    assert r["time"] == T0 + 5 and r["valid"] is True and fob.clock.t == T0 + 5
+    # A pressed set (the clock was not set) adds the time the answer took, rounded to the
+    # next second beyond 20 ms: a busy machine may take that long between two polls.
+    assert r["time"] in (T0 + 5, T0 + 6) and r["valid"] is True and fob.clock.t == r["time"]
 
 
 @pytest.mark.parametrize("value", [None, "1800000000", 1.8e9, True, 946684799, 4102444800])
@@ -85,7 +90,12 @@ def test_time_set_on_a_failing_rtc_is_an_io_error(fob):
 
 def test_add_stores_the_account_with_defaults(fob):
     r = ok(fob.call("add", name="carol", issuer="Mail", secret="jbsw y3dp ehpk 3pxp"))
-    assert r == {"id": 1, "ok": True, "index": 2, "replaced": False}
+    # The reply carries the new account's code at the fob's time: a host checks the add
+    # without asking for a code (which would need another press).
+    mac = hmac.new(base64.b32decode("JBSWY3DPEHPK3PXP"), struct.pack(">Q", T0 // 30),
+                   hashlib.sha1).digest()
+    code = "%06d" % ((struct.unpack(">I", mac[(mac[-1] & 15):][:4])[0] & 0x7FFFFFFF) % 10**6)
+    assert r == {"id": 1, "ok": True, "index": 2, "replaced": False, "code": code, "time": T0}
     a = fob.vault.accounts[2]
     assert (a.name, a.issuer, a.secret) == ("carol", "Mail", base64.b32decode("JBSWY3DPEHPK3PXP"))
     assert (a.algorithm, a.digits, a.period, a.created) == ("SHA1", 6, 30, T0)
@@ -241,22 +251,22 @@ class FakeTime:
 @pytest.fixture
 def clock(monkeypatch):
     fake = FakeTime()
-    monkeypatch.setattr(protocol, "time", fake)
+    monkeypatch.setattr(wire, "time", fake)
     return fake
 
 
 def test_staged_parts_write_the_vault_once_at_the_last_part(fob):
     fob.fs.writes = 0
     before = fob.state()
-    r0 = ok(fob.call("add_many", accounts=_items(0, 3), part=0, stage=True))
+    r0 = ok(fob.call("add_many", accounts=_items(0, 3), batch=TOKEN, part=0, stage=True))
     r1 = ok(fob.call("add_many", accounts=_items(3, 2) + [
-        {"name": "weak", "secret": "MFRGGZDF"}], part=1, stage=True))
+        {"name": "weak", "secret": "MFRGGZDF"}], batch=TOKEN, part=1, stage=True))
     assert (r0["staged"], r0["part"], r1["staged"], r1["part"]) == (3, 0, 6, 1)
     # The weak secret is element 5 of the batch, not of its own request.
     assert r1["warnings"] == ["accounts[5]: secret is only 40 bits; RFC 4226 asks for at least 128"]
-    assert fob.state() == before and fob.fs.writes == 0 and fob.proto.staged == 6
-    r = ok(fob.call("add_many", accounts=_items(6, 2), part=2))
-    assert fob.fs.writes == 1 and fob.proto.staged == 0
+    assert fob.state() == before and fob.fs.writes == 0 and provision.staged(fob.proto) == 6
+    r = ok(fob.call("add_many", accounts=_items(6, 2), batch=TOKEN, part=2))
+    assert fob.fs.writes == 1 and fob.proto.stage is None
     assert (r["added"], r["replaced"], r["indexes"]) == (8, 0, list(range(2, 10)))
     assert [a.name for a in fob.vault.accounts][2:] == [
         "u000", "u001", "u002", "u003", "u004", "weak", "u006", "u007"]
@@ -266,8 +276,8 @@ def test_staged_batch_with_overwrite_counts_replacements(fob):
     fob.fs.writes = 0
     ok(fob.call("add_many", accounts=[{"name": "Alice@example.com", "issuer": "example",
                                        "secret": "MFRGGZDFMZTWQ2LK"}],
-                part=0, stage=True, overwrite=True))
-    r = ok(fob.call("add_many", accounts=_items(0, 1), part=1, overwrite=True))
+                batch=TOKEN, part=0, stage=True, overwrite=True))
+    r = ok(fob.call("add_many", accounts=_items(0, 1), batch=TOKEN, part=1, overwrite=True))
     assert (r["added"], r["replaced"], r["indexes"]) == (1, 1, [0, 2])
     assert fob.fs.writes == 1 and fob.vault.accounts[0].secret == b"abcdefghij"
 
@@ -279,21 +289,21 @@ def test_staged_batch_with_overwrite_counts_replacements(fob):
 ])
 def test_a_failing_part_drops_the_whole_batch(fob, second, code, where):
     before = fob.state()
-    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
-    msg = err(fob.call("add_many", accounts=second, part=1, stage=True), code)
+    ok(fob.call("add_many", accounts=_items(0, 2), batch=TOKEN, part=0, stage=True))
+    msg = err(fob.call("add_many", accounts=second, batch=TOKEN, part=1, stage=True), code)
     assert msg.startswith(where + ": ")
-    assert fob.proto.staged == 0
-    err(fob.call("add_many", accounts=_items(5, 1), part=2), "no_batch")
+    assert fob.proto.stage is None
+    err(fob.call("add_many", accounts=_items(5, 1), batch=TOKEN, part=2), "no_batch")
     assert fob.state() == before
 
 
 def test_staged_batch_checks_capacity_against_the_total():
     f = Fob([acc("n%d" % i, "Fill", b"0123456789") for i in range(196)])
     before = f.state()
-    ok(f.call("add_many", accounts=_items(0, 3), part=0, stage=True))
-    msg = err(f.call("add_many", accounts=_items(3, 3), part=1, stage=True), "full")
+    ok(f.call("add_many", accounts=_items(0, 3), batch=TOKEN, part=0, stage=True))
+    msg = err(f.call("add_many", accounts=_items(3, 3), batch=TOKEN, part=1, stage=True), "full")
     assert msg.startswith("accounts[4]: ")
-    assert f.state() == before and f.proto.staged == 0
+    assert f.state() == before and provision.staged(f.proto) == 0
 
 
 def test_staged_batch_checks_vault_bytes_against_the_total():
@@ -303,108 +313,120 @@ def test_staged_batch_checks_vault_bytes_against_the_total():
     for p in range(50):
         items = [{"name": "n%03d" % (4 * p + i) + "x" * 60, "issuer": "i" * 64, "secret": big}
                  for i in range(4)]
-        r = f.call("add_many", accounts=items, part=p, stage=True)
+        r = f.call("add_many", accounts=items, batch=TOKEN, part=p, stage=True)
         if not r["ok"]:
             break
     assert "bytes free" in err(r, "full") and p == 38
-    assert f.vault.accounts == [] and f.proto.staged == 0 and f.fs.writes == 0
+    assert f.vault.accounts == [] and provision.staged(f.proto) == 0 and f.fs.writes == 0
 
 
 def test_abort_drops_the_batch(fob):
     before = fob.state()
-    ok(fob.call("add_many", accounts=_items(0, 4), part=0, stage=True))
-    assert ok(fob.call("abort"))["dropped"] == 4
-    err(fob.call("add_many", accounts=[], part=1), "no_batch")
+    ok(fob.call("add_many", accounts=_items(0, 4), batch=TOKEN, part=0, stage=True))
+    # Another program can neither drop the batch nor start one of its own over it.
+    assert ok(fob.call("abort", batch="cd" * 16))["dropped"] == 0
+    err(fob.call("add_many", accounts=_items(9, 1), batch="cd" * 16, part=0, stage=True),
+        "busy")
+    err(fob.call("add_many", accounts=_items(9, 1), batch="cd" * 16, part=1), "no_batch")
+    assert provision.staged(fob.proto) == 4
+    assert ok(fob.call("abort", batch=TOKEN))["dropped"] == 4
+    err(fob.call("add_many", accounts=[], batch=TOKEN, part=1), "no_batch")
     assert ok(fob.call("abort"))["dropped"] == 0
     assert fob.state() == before
 
 
 def test_part_zero_starts_a_new_batch_dropping_the_old_one(fob):
-    ok(fob.call("add_many", accounts=_items(0, 4), part=0, stage=True))
-    ok(fob.call("add_many", accounts=_items(10, 1), part=0, stage=True))
-    r = ok(fob.call("add_many", accounts=[], part=1))
+    ok(fob.call("add_many", accounts=_items(0, 4), batch=TOKEN, part=0, stage=True))
+    ok(fob.call("add_many", accounts=_items(10, 1), batch=TOKEN, part=0, stage=True))
+    r = ok(fob.call("add_many", accounts=[], batch=TOKEN, part=1))
     assert r["indexes"] == [2]
     assert [a.name for a in fob.vault.accounts] == ["alice@example.com", "bob", "u010"]
 
 
 def test_staged_batch_expires_when_the_host_goes_quiet(fob, clock):
     before = fob.state()
-    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    ok(fob.call("add_many", accounts=_items(0, 2), batch=TOKEN, part=0, stage=True))
     clock.t += 20
-    ok(fob.call("add_many", accounts=_items(2, 2), part=1, stage=True))
+    ok(fob.call("add_many", accounts=_items(2, 2), batch=TOKEN, part=1, stage=True))
     clock.t += 29
     fob.proto.poll()
-    assert fob.proto.staged == 4
+    assert provision.staged(fob.proto) == 4
     clock.t += 2
     fob.proto.poll()
-    assert fob.proto.staged == 0
-    err(fob.call("add_many", accounts=_items(4, 1), part=2), "no_batch")
+    assert fob.proto.stage is None
+    err(fob.call("add_many", accounts=_items(4, 1), batch=TOKEN, part=2), "no_batch")
     assert fob.state() == before
 
 
 def test_staged_batch_is_dropped_when_the_host_disconnects(fob):
     fob.port.connected = True
-    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    ok(fob.call("add_many", accounts=_items(0, 2), batch=TOKEN, part=0, stage=True))
     fob.proto.poll()
-    assert fob.proto.staged == 2
+    assert provision.staged(fob.proto) == 2
     fob.port.connected = False
     fob.proto.poll()
     fob.port.connected = True
-    assert fob.proto.staged == 0
-    err(fob.call("add_many", accounts=[], part=1), "no_batch")
+    assert fob.proto.stage is None
+    err(fob.call("add_many", accounts=[], batch=TOKEN, part=1), "no_batch")
     assert len(fob.vault.accounts) == 2
 
 
 def test_port_that_never_reports_a_host_keeps_the_batch_until_timeout(fob):
     # Some hosts never raise DTR, so usb_cdc's `connected` stays False all along.
     fob.port.connected = False
-    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    fob.proto.poll()  # the fob sees the port as it is from then on
+    ok(fob.call("add_many", accounts=_items(0, 2), batch=TOKEN, part=0, stage=True))
     fob.proto.poll()
-    assert ok(fob.call("add_many", accounts=[], part=1))["added"] == 2
+    assert ok(fob.call("add_many", accounts=[], batch=TOKEN, part=1))["added"] == 2
 
 
-@pytest.mark.parametrize("args, code", [
-    ({"stage": True}, "bad_argument"),                         # no part
-    ({"stage": "yes", "part": 1}, "bad_argument"),
-    ({"part": -1, "stage": True}, "bad_argument"),
-    ({"part": 2, "stage": True}, "no_batch"),                  # part 1 is next
-    ({"part": 1, "overwrite": True}, "bad_argument"),          # the batch has overwrite false
+# A request that cannot be the batch sender's part (no part, no token or another's)
+# leaves the batch alone; a part of the batch that fails drops all of it.
+@pytest.mark.parametrize("args, code, kept", [
+    ({"stage": True, "batch": TOKEN}, "bad_argument", 1),          # no part
+    ({"part": 1, "stage": True}, "bad_argument", 1),              # no batch token
+    ({"part": 1, "stage": True, "batch": "cd" * 16}, "no_batch", 1),  # another sender's
+    ({"part": 1, "stage": True, "batch": "ab"}, "bad_argument", 1),   # a token too short
+    ({"part": -1, "stage": True, "batch": TOKEN}, "bad_argument", 1),
+    ({"stage": "yes", "part": 1, "batch": TOKEN}, "bad_argument", 0),
+    ({"part": 2, "stage": True, "batch": TOKEN}, "no_batch", 0),  # part 1 is next
+    ({"part": 1, "overwrite": True, "batch": TOKEN}, "bad_argument", 0),  # overwrite differs
 ])
-def test_batch_part_errors(fob, args, code):
+def test_batch_part_errors(fob, args, code, kept):
     before = fob.state()
-    ok(fob.call("add_many", accounts=_items(0, 1), part=0, stage=True))
+    ok(fob.call("add_many", accounts=_items(0, 1), batch=TOKEN, part=0, stage=True))
     err(fob.call("add_many", accounts=_items(1, 1), **args), code)
-    assert fob.proto.staged == 0 and fob.state() == before
+    assert provision.staged(fob.proto) == kept and fob.state() == before
 
 
 def test_flash_failure_at_the_last_part_stores_nothing(fob):
     before = fob.state()
-    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    ok(fob.call("add_many", accounts=_items(0, 2), batch=TOKEN, part=0, stage=True))
     fob.fs.broken = True
-    err(fob.call("add_many", accounts=_items(2, 1), part=1), "io")
+    err(fob.call("add_many", accounts=_items(2, 1), batch=TOKEN, part=1), "io")
     fob.fs.broken = False
-    assert fob.state() == before and fob.proto.staged == 0
+    assert fob.state() == before and fob.proto.stage is None
 
 
 def test_reset_drops_a_staged_batch(fob):
-    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    ok(fob.call("add_many", accounts=_items(0, 2), batch=TOKEN, part=0, stage=True))
     ok(fob.call("reset", confirm=True))
-    err(fob.call("add_many", accounts=[], part=1), "no_batch")
+    err(fob.call("add_many", accounts=[], batch=TOKEN, part=1), "no_batch")
     assert fob.vault.accounts == []
 
 
 def test_plain_add_many_leaves_a_staged_batch_alone(fob):
-    ok(fob.call("add_many", accounts=_items(0, 2), part=0, stage=True))
+    ok(fob.call("add_many", accounts=_items(0, 2), batch=TOKEN, part=0, stage=True))
     ok(fob.call("add_many", accounts=_items(5, 1), stage=False))
-    r = ok(fob.call("add_many", accounts=[], part=1))
+    r = ok(fob.call("add_many", accounts=[], batch=TOKEN, part=1))
     assert r["indexes"] == [3, 4]
 
 
 def test_staged_batch_never_echoes_secrets(fob):
-    out = json.dumps([fob.call("add_many", accounts=_items(0, 2), part=0, stage=True),
+    out = json.dumps([fob.call("add_many", accounts=_items(0, 2), batch=TOKEN, part=0, stage=True),
                       fob.call("add_many", accounts=[{"name": "w", "secret": "MFRGGZDF"}],
                                part=1, stage=True),
-                      fob.call("add_many", accounts=[], part=2)])
+                      fob.call("add_many", accounts=[], batch=TOKEN, part=2)])
     assert SECRET_B32[:8] not in out and "MFRGGZDF" not in out
 
 
@@ -641,7 +663,8 @@ def test_request_byte_by_byte_across_polls(fob):
     fob.port.inbox += b"\r\n"
     fob.run()
     out = fob.replies()
-    assert out[0] == {"id": 42, "pending": "presence", "prompt": "Add é ✓?", "timeout": 30}
+    assert out[0] == {"id": 42, "pending": "presence", "timeout": 30, "check": True,
+                      "prompt": "Add account?\nIssuer: \nName: é ✓"}
     assert out[1]["id"] == 42 and out[1]["ok"] is True
     assert fob.vault.accounts[-1].name == "é ✓"
 
@@ -740,11 +763,11 @@ VALID = [
     {"id": 10, "cmd": "time_set", "time": T0},
     {"id": 11, "cmd": "delete", "issuer": "Example", "name": "s1"},
     {"id": 12, "cmd": "reset", "confirm": True},
-    {"id": 13, "cmd": "add_many", "part": 0, "stage": True,
+    {"id": 13, "cmd": "add_many", "part": 0, "stage": True, "batch": TOKEN,
      "accounts": [{"name": "b1", "secret": "NBSWY3DPNBSWY3DPNBSWY3DP"}]},
-    {"id": 14, "cmd": "add_many", "part": 1, "accounts": [
+    {"id": 14, "cmd": "add_many", "part": 1, "batch": TOKEN, "accounts": [
         {"name": "b2", "secret": "ORSXG5BAORSXG5BAORSXG5BA"}]},
-    {"id": 15, "cmd": "abort"},
+    {"id": 15, "cmd": "abort", "batch": TOKEN},
 ]
 
 json_values = st.recursive(

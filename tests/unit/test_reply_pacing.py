@@ -2,6 +2,7 @@
 says so (`streaming`), so the fob's loop runs the next pass at once instead of sleeping."""
 
 import json
+import types
 
 from fakes import SECRET, Fob
 from fob.vault import Account
@@ -9,6 +10,8 @@ from fob.vault import Account
 
 def test_streaming_is_true_while_a_long_reply_is_half_written_and_false_after():
     fob = Fob([Account("user%d" % i, "Svc", SECRET) for i in range(40)])
+    # The holder let computers read codes without a press (settings usb_codes).
+    fob.proto.settings = types.SimpleNamespace(usb_codes=True)
     fob.port.inbox += json.dumps({"id": 1, "cmd": "code", "all": True}).encode() + b"\n"
     assert not fob.proto.streaming
     fob.proto.poll()

@@ -179,7 +179,7 @@ def test_bad_values_are_refused_by_name_and_change_nothing(fob, tmp_path, args, 
 
 def test_turning_add_presence_off_needs_a_logged_in_admin(fob):
     message = err(fob.call("settings_set", add_presence=False), "auth_required")
-    assert "add_presence" in message
+    assert "logged in with the fob's password" in message
 
 
 def test_without_the_ui_the_fob_uses_its_settings_file(tmp_path):

@@ -12,10 +12,11 @@ import driver_shims  # noqa: E402
 
 driver_shims.install()
 
-from fob import font, ui  # noqa: E402
+from fob import font, question, ui  # noqa: E402
 from fob.display import Display  # noqa: E402
 from fob.settings import Settings  # noqa: E402
 from fob.vault import Account, Vault  # noqa: E402
+from fakes import HeldButtons  # noqa: E402
 from otpfob.sim.i2c import I2C, Bus  # noqa: E402
 from otpfob.sim.ssd1306 import SSD1306  # noqa: E402
 
@@ -103,8 +104,10 @@ class Rig:
         self.clock = FakeClock(T0 + 3)
         self.t = [1000.0]
         self.otp = FakeOtp()
+        self.buttons = HeldButtons(lambda: self.t[0], buttons)
         self.ui = ui.UI(self.display, self.vault, self.clock, self.settings, buttons,
-                        otp_module=self.otp, monotonic=lambda: self.t[0])
+                        otp_module=self.otp, monotonic=lambda: self.t[0],
+                        buttons=self.buttons)
         self.tick()
 
     def tick(self, seconds=0.0, dt=0.25):
@@ -119,8 +122,38 @@ class Rig:
                 return
 
     def press(self, name, kind="short"):
+        """A press that has ended (short) or reached a long press, as Buttons reports."""
+        self.buttons.press(name)
+        if kind == "short":
+            self.buttons.release(name)
         self.ui.handle(name, kind)
+        if kind == "long":
+            self.buttons.release(name)
         self.tick()
+
+    def hold(self, name, seconds):
+        """A held for `seconds` (the long event comes at 0.8 s, as Buttons gives it), then
+        let go."""
+        self.buttons.press(name)
+        long_at = self.t[0] + 0.8
+        end = self.t[0] + seconds
+        while self.t[0] < end - 1e-9:
+            if self.t[0] >= long_at and long_at:
+                long_at = 0
+                self.ui.handle(name, "long")
+            self.tick(min(0.05, end - self.t[0]), dt=0.05)
+        self.buttons.release(name)
+        if seconds < 0.8:
+            self.ui.handle(name, "short")
+        self.tick()
+
+    def until_ready(self, limit=60):
+        """Waits (fob time) until a hold would count: the guard is over and the whole
+        question has been shown."""
+        end = self.t[0] + limit
+        while not self.ui.question_ready():
+            assert self.t[0] < end, "the question never became ready"
+            self.tick(0.1, dt=0.1)
 
     @property
     def status(self):
@@ -270,42 +303,69 @@ def test_idle_timeout_comes_from_settings(tmp_path):
     assert r.status["screen"] == "off"
 
 
-def test_delete_needs_confirmation(tmp_path):
-    r = Rig(tmp_path)
-    r.press("A")  # entry 1
+def _open_delete(r):
     r.press("A", "long")
     assert r.status["screen"] == "menu"
     assert r.ui.menu_items[r.ui.menu_cursor] == "Delete"
     r.press("C")
     assert r.status["screen"] == "confirm"
+
+
+def test_delete_needs_a_hold_and_anything_else_is_a_no(tmp_path):
+    r = Rig(tmp_path)
+    r.press("A")  # entry 2
+    _open_delete(r)
+    r.until_ready()
     r.press("B")  # no
     assert r.status["screen"] == "code" and len(r.vault.accounts) == 3
-    r.press("A", "long")
-    r.press("C")
-    r.press("C")  # anything but A cancels
+    _open_delete(r)
+    r.until_ready()
+    r.press("C")  # a tap of anything is a no
     assert len(r.vault.accounts) == 3
-    r.press("A", "long")
-    r.press("C")
-    r.press("A")  # yes
+    _open_delete(r)
+    r.until_ready()
+    r.press("A")  # a tap of A too: a yes is never a tap
+    assert len(r.vault.accounts) == 3
+    _open_delete(r)
+    r.until_ready()
+    r.hold("A", question.HOLD_SECONDS + 0.2)
     assert [a.issuer for a in r.vault.accounts] == ["Issuer0", "Issuer2"]
     assert r.status["screen"] == "code" and r.status["count"] == 2
 
 
-def test_confirmation_names_the_entry(tmp_path):
+def test_a_hold_let_go_before_the_bar_is_full_is_a_no(tmp_path):
     r = Rig(tmp_path)
-    r.press("A", "long")
-    r.press("C")
-    rows = r.model.render_text()
+    _open_delete(r)
+    r.until_ready()
+    r.hold("A", question.HOLD_SECONDS - 0.4)
+    assert r.status["screen"] == "code" and len(r.vault.accounts) == 3
+
+
+def test_presses_in_the_first_moment_of_a_question_count_for_nothing(tmp_path):
+    r = Rig(tmp_path)
+    _open_delete(r)
+    r.hold("A", question.GUARD_SECONDS / 2)  # begun inside the guard: not an answer
+    r.press("B")
     assert r.status["screen"] == "confirm"
-    # The first text row holds "Delete Issuer0:user0@e" in the small font.
+    r.hold("A", 0.05)
+    r.tick(question.GUARD_SECONDS)
+    r.buttons.press("A")  # held from the guard's start: never fills the bar
+    r.tick(question.HOLD_SECONDS + 1)
+    r.buttons.release("A")
+    assert r.status["screen"] in ("confirm", "code") and len(r.vault.accounts) == 3
+
+
+def test_confirmation_names_the_entry_by_number_issuer_and_name(tmp_path):
+    r = Rig(tmp_path)
+    _open_delete(r)
+    assert r.status["prompt"] == "Delete #1?\nIssuer: Issuer0\nName: user0@example.com"
+    # The rows as drawn: the title, then one row per field.
     expect = Display.__new__(Display)
     expect.buf = bytearray(1 + 128 * 8)
     expect.width, expect.height, expect.pages = 128, 64, 8
-    expect.text("Delete Issuer0:user0@", 0, 0)
-    assert bytes(r.model.gddram[:128]) == bytes(expect.buf[1:129])
-    assert rows
-
-
+    expect.text("Delete #1?", 0, 0)
+    expect.text("Issuer: Issuer0", 0, 1)
+    assert bytes(r.model.gddram[:256]) == bytes(expect.buf[1:257])
 def test_untouched_menu_cancels_itself(tmp_path):
     r = Rig(tmp_path)
     r.press("A", "long")
@@ -344,11 +404,13 @@ def test_one_button_board_short_is_next_long_is_menu(tmp_path):
     assert r.status["screen"] == "menu"
     r.press("A", "long")  # choose "Delete"
     assert r.status["screen"] == "confirm"
-    r.press("A")  # short = no on one button
+    r.until_ready()
+    r.press("A")  # a tap = no on one button
     assert len(r.vault.accounts) == 3
     r.press("A", "long")
     r.press("A", "long")
-    r.press("A", "long")  # long = yes
+    r.until_ready()
+    r.hold("A", question.HOLD_SECONDS + 0.2)  # a hold = yes
     assert len(r.vault.accounts) == 2
 
 
@@ -563,3 +625,38 @@ def test_typing_that_runs_out_of_memory_says_so_and_the_fob_goes_on(tmp_path, ty
     r.press("A")
     r.press("A")
     assert r.status["screen"] == "code" and r.status["index"] == 1
+
+
+def shows_row(r, text, page):
+    """Whether the panel's row `page` holds exactly `text` in the small font."""
+    h = r.display.height
+    expect = Display.__new__(Display)
+    expect.buf = bytearray(1 + 128 * h // 8)
+    expect.width, expect.height, expect.pages = 128, h, h // 8
+    expect.text(text, 0, page)
+    return bytes(r.model.gddram[page * 128:(page + 1) * 128]) == \
+        bytes(expect.buf[1 + page * 128:1 + (page + 1) * 128])
+
+
+def test_a_long_question_counts_a_hold_only_once_it_was_shown_whole(tmp_path):
+    r = Rig(tmp_path, height=32)   # three rows for the question, one for the hint
+    r.ui.ask("Rename #1?\nIssuer: Issuer0\nName: user0@example.com\nNew Issuer: Issuer0\n"
+             "New Name: bob")
+    r.tick(0.1)
+    assert shows_row(r, "reading...", 3) and shows_row(r, "Rename #1?", 0)
+    r.tick(question.GUARD_SECONDS)
+    r.hold("A", question.PAGE_SECONDS)          # the second page is not shown yet
+    assert r.ui.answer is None and r.status["screen"] == "presence"
+    r.until_ready()
+    assert shows_row(r, "hold A=yes  B=no", 3)
+    r.hold("A", question.HOLD_SECONDS + 0.2)
+    assert r.ui.answer is True and r.status["screen"] != "presence"
+
+
+def test_the_hint_says_how_to_answer_on_a_one_button_board(tmp_path):
+    r = Rig(tmp_path, buttons=("A",))
+    r.ui.ask("Delete #1?\nIssuer: Issuer0\nName: user0@example.com")
+    r.until_ready()
+    assert shows_row(r, "hold=yes  tap=no", 7)
+    r.press("A")                                 # a tap is a no
+    assert r.ui.answer is False

@@ -1,9 +1,14 @@
-# The login (mutual HMAC-SHA256 challenge-response), the password commands, and the
-# questions a request puts to the person holding the fob. Loaded at the first login or the
-# first request that needs a press; the record itself is fob/guard.py's.
-from fob.guard import ITERATIONS_MAX, ITERATIONS_MIN, KEY_SIZE, NONCE_SIZE, SALT_SIZE, TRIES
-from fob import protocol
+# The login (mutual HMAC-SHA256 challenge-response), the session that follows it, and the
+# password commands. Loaded at the first login; the record itself is fob/guard.py's, who
+# may ask what is fob/policy.py's.
+#
+# Wrong passwords never erase anything (fob/guard.py): they stop the logins until the
+# holder allows more tries with a press, a bounded number of times.
+from fob.guard import (ITERATIONS_MAX, ITERATIONS_MIN, KEY_SIZE, NONCE_SIZE, SALT_SIZE, TRIES,
+                       UNLOCKS)
 from fob.vault import VaultError as _error
+from fob.wire import ACT, NEED_PRESS, port_linked
+from fob.wire import monotonic as _clock
 
 try:
     from micropython import const
@@ -11,22 +16,21 @@ except ImportError:
     def const(x):
         return x
 
-def _clock():
-    # Looked up at each call, so a test's stand-in clock reaches every timer alike.
-    return protocol.monotonic()
-
-
 # Labels that keep the uses of the key apart (host proof, fob proof, key wrap, session).
 HOST_LABEL = b"otpfob host"
 FOB_LABEL = b"otpfob fob"
 WRAP_LABEL = b"otpfob wrap"
 SESSION_LABEL = b"otpfob session"
-# The session list (Protocol.session): last authenticated request (fob/guard.py's clock),
-# the port's link state at login, the two nonces, the session key's HMAC, the counter
-# the next request's MAC must cover.
-_SE_AT = const(0)
-_SE_MAC = const(4)
-_SE_COUNT = const(5)
+# The session (Protocol.session), a list:
+_SE_AT = const(0)        # monotonic() of the last authenticated request
+_SE_LINKED = const(1)    # the port's link state at the login
+_SE_FOB = const(2)       # the two nonces of the login
+_SE_HOST = const(3)
+_SE_MAC = const(4)       # HMAC under the session key
+_SE_COUNT = const(5)     # the counter the next request's MAC must cover
+# A login ends after this long without an authenticated request (seconds), or when the
+# port's link state changes.
+_SESSION_IDLE = const(300)
 
 
 def random_bytes(n):
@@ -59,8 +63,6 @@ def same(a, b):
     return diff == 0
 
 
-# -- protocol commands (fob/protocol.py calls these with itself and the request) ----------
-
 def _hex(data):
     from binascii import hexlify
 
@@ -81,6 +83,8 @@ def _unhex(req, key, size):
         raise bad(key + " must be hex digits") from None
 
 
+# -- the login ------------------------------------------------------------------------
+
 def auth_begin(p, req):
     g = p.guard
     if not g.has_password:
@@ -88,87 +92,100 @@ def auth_begin(p, req):
     if g.status == "damaged":
         raise _error("damaged", "the fob's password record is damaged; only a reset "
                      "(which erases the accounts) recovers it")
-    if g.tries <= 0:
-        finish_wipe(p)
-        raise _wiped()
+    if g.locked:
+        if not g.unlocks:
+            raise _locked(g)
+        # Only the holder lets a host try again, with a press.
+        return ACT, g.failed, _unlock(p), NEED_PRESS
+    return _challenge(p)
+
+
+def _challenge(p):
+    g = p.guard
     # A live session goes on until this login succeeds: a program that merely asks for a
     # challenge does not end another's session.
     p.challenge = random_bytes(NONCE_SIZE)
     return {"salt": _hex(g.salt), "iterations": g.iterations,
-            "challenge": _hex(p.challenge), "tries_left": g.tries}
+            "challenge": _hex(p.challenge), "tries_left": g.tries, "failed": g.failed}
 
 
-def _wiped():
-    return _error("wiped", "wrong password %d times in a row: the fob erased its accounts "
-                  "and its password" % TRIES)
+def _unlock(p):
+    def done(pressed):
+        g = p.guard
+        g.unlocks -= 1
+        g.tries = TRIES
+        try:
+            g.save()
+        except OSError:
+            raise _error("io", "cannot record the new tries on flash; try again") from None
+        return _challenge(p)
+
+    return done
 
 
-def _mark(p, due):
-    # The wipe mark beside the vault (fob/protocol.py): one byte while a wipe may be due.
-    v = p.vault
-    from fob.vault import join
+def unlock_prompt(p, failed):
+    return "Allow %d more password tries?\n%d wrong so far" % (TRIES, failed)
 
-    f = v.fs.open(join(v.root, protocol.WIPE_MARK), "wb")
-    try:
-        if due:
-            f.write(b"1")
-    finally:
-        f.close()
-    v.fs.sync()
+
+def _locked(g):
+    if g.unlocks:
+        return _error("locked", "%d wrong passwords: logins are stopped until the holder "
+                      "allows more tries with a press on the fob (a login asks it)"
+                      % g.failed)
+    return _error("locked", "%d wrong passwords: logins are stopped for good; only a reset "
+                  "(which erases the accounts, with a press on the fob) recovers it"
+                  % g.failed)
 
 
 def auth(p, req):
     g = p.guard
     fob_nonce = p.challenge
-    # One answer per challenge, right or wrong.
-    p.challenge = None
-    if fob_nonce is None or not g.has_password or g.status == "damaged":
-        raise _error("no_challenge", "ask for a challenge first (auth_begin)")
     host_nonce = _unhex(req, "challenge", NONCE_SIZE)
     response = _unhex(req, "response", KEY_SIZE)
-    if g.tries <= 0:
-        finish_wipe(p)
-        raise _wiped()
+    # The answer names the challenge it answers: one asked for by another program since
+    # (the fob hands out one at a time) is not this one, and nothing is counted.
+    answers = _unhex(req, "fob_challenge", NONCE_SIZE)
+    if fob_nonce is None or not g.has_password or g.status == "damaged":
+        raise _error("no_challenge", "ask for a challenge first (auth_begin)")
+    if not same(answers, fob_nonce):
+        raise _error("no_challenge", "that challenge was replaced by a newer one (another "
+                     "login began); ask for a new one; nothing was counted")
+    # One answer per challenge, right or wrong.
+    p.challenge = None
+    if g.locked:
+        raise _locked(g)
     # The try is counted on flash before the answer is checked, so cutting the power
-    # during a check cannot buy an uncounted guess. Before the last try the wipe is
-    # marked as due: a power cut from here on ends in a finished wipe at the next boot.
-    last = g.tries == 1
-    try:
-        if last:
-            _mark(p, True)
-        g.tries -= 1
-        try:
-            g.save()
-        except OSError:
-            g.tries += 1
-            raise
-    except OSError:
-        if last:
-            try:
-                _mark(p, False)
-            except OSError:
-                pass
-        raise _error("io", "cannot record the try on flash; nothing was checked") from None
-    if not same(response, mac(g.key, HOST_LABEL, fob_nonce, host_nonce)):
-        if g.tries <= 0:
-            finish_wipe(p)
-            raise _wiped()
-        raise _error("bad_password", "wrong password (%d tries left before the fob erases "
-                     "itself)" % g.tries)
-    g.tries = TRIES
+    # during a check cannot buy an uncounted guess.
+    failed = g.failed
+    g.tries -= 1
     try:
         g.save()
-        if last:
-            _mark(p, False)
+    except OSError:
+        g.tries += 1
+        raise _error("io", "cannot record the try on flash; nothing was checked") from None
+    if not same(response, mac(g.key, HOST_LABEL, fob_nonce, host_nonce)):
+        if g.locked:
+            raise _locked(g)
+        raise _error("bad_password", "wrong password (%d tries left before logins stop "
+                     "until the holder allows more on the fob)" % g.tries)
+    g.tries = TRIES
+    g.unlocks = UNLOCKS
+    try:
+        g.save()
     except OSError:
         raise _error("io", "the password is right, but the fob cannot record that on "
                      "flash; log in again") from None
     from fob.hmac import HMAC
-    p.session = [_clock(), protocol.port_linked(p.port), fob_nonce, host_nonce,
-                 HMAC(mac(g.key, SESSION_LABEL, fob_nonce, host_nonce), "sha256"), 0]
-    return {"response": _hex(mac(g.key, FOB_LABEL, host_nonce, fob_nonce)),
-            "tries_left": g.tries}
 
+    p.session = [_clock(), port_linked(p.port), fob_nonce, host_nonce,
+                 HMAC(mac(g.key, SESSION_LABEL, fob_nonce, host_nonce), "sha256"), 0]
+    # `failed`: the wrong answers since the last right one, before this one; the host
+    # tells its user, so someone else's guesses do not go unnoticed.
+    return {"response": _hex(mac(g.key, FOB_LABEL, host_nonce, fob_nonce)),
+            "tries_left": g.tries, "failed": failed}
+
+
+# -- the session ----------------------------------------------------------------------
 
 def check_mac(p, body, tag):
     """True when tag (64 hex digits) is the session's MAC of its counter and body; the
@@ -192,6 +209,14 @@ def check_mac(p, body, tag):
     return True
 
 
+def expire(p, linked):
+    """Ends the session after _SESSION_IDLE s without an authenticated request, or once
+    the port's link state is not what it was at the login."""
+    se = p.session
+    if _clock() - se[_SE_AT] > _SESSION_IDLE or se[_SE_LINKED] != bool(linked):
+        p.logout()
+
+
 def logout(p, req):
     # Only the program that logged in can end its session (a request with its MAC); any
     # other logout just drops a challenge it may have asked for.
@@ -203,36 +228,7 @@ def logout(p, req):
     return {"logged_out": was}
 
 
-def finish_wipe(p):
-    """The wipe after the 8th wrong password: accounts, then the password, then the
-    mark; run again at boot when a power cut stopped it (fob/protocol.py)."""
-    _wipe(p, "Wiped: %d wrong passwords" % TRIES)
-    _mark(p, False)
-
-
-def boot_wipe(p):
-    """At boot with the wipe mark set. The record still shows tries left when the power
-    went before the last try was counted (nothing was checked) or after it was right and
-    counted back: the mark is emptied and nothing erased. Otherwise the wipe goes on."""
-    g = p.guard
-    if g.status == "ok" and g.has_password and g.tries > 0:
-        _mark(p, False)
-    else:
-        finish_wipe(p)
-
-
-def _wipe(p, notice):
-    p.logout()
-    p.stage = None
-    p.vault.wipe()
-    p.guard.clear_password()
-    pr = p.presence
-    if pr is not None and notice:
-        pr.notify(notice)
-
-
-wipe = _wipe  # fob/provision.py's reset
-
+# -- the password ---------------------------------------------------------------------
 
 def password_set(p, req):
     from fob.args import get_int
@@ -241,28 +237,30 @@ def password_set(p, req):
     salt = _unhex(req, "salt", SALT_SIZE)
     iterations = get_int(req, "iterations", None, ITERATIONS_MIN, ITERATIONS_MAX)
     if g.has_password:
-        # Only a logged-in host changes it, and the new key travels masked with the
-        # current one and this login's two nonces, so the wire never shows it.
+        # Only the logged-in host gets here (the table's LOGIN), and the new key travels
+        # masked with the current one and this login's two nonces, so the wire never
+        # shows it.
         se = p.session
-        if se is None:
-            raise _error("auth_required", "log in with the current password first")
-        mask = mac(g.key, WRAP_LABEL, se[2], se[3])
+        mask = mac(g.key, WRAP_LABEL, se[_SE_FOB], se[_SE_HOST])
         wrapped = _unhex(req, "wrapped", KEY_SIZE)
         key = bytes(wrapped[i] ^ mask[i] for i in range(KEY_SIZE))
     else:
         key = _unhex(req, "key", KEY_SIZE)
 
-    def done():
+    def done(pressed):
         g.set_password(salt, iterations, key)
         # A login in progress goes on (under the new key from now on); a host that set the
         # first password logs in like any other.
         return {"password": True, "tries_left": g.tries}
 
-    return None, done
+    return ACT, key, done, NEED_PRESS
 
 
-def password_prompt(p, what):
-    return "Change password?" if p.guard.has_password else "Set password?"
+def password_prompt(p, key):
+    from fob import check
+
+    return ("Change password?" if p.guard.has_password else "Set password?") + \
+        "\nCheck: " + check.text(check.password(key))
 
 
 def password_clear(p, req):
@@ -270,8 +268,8 @@ def password_clear(p, req):
     if not g.has_password:
         raise _error("no_password", "this fob has no password")
 
-    def done():
+    def done(pressed):
         g.clear_password()
         return {"password": False}
 
-    return None, done
+    return ACT, None, done, NEED_PRESS

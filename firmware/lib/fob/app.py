@@ -93,7 +93,7 @@ class App:
             from fob.protocol import Protocol
 
             self.protocol = Protocol(data_port, self.vault, self.clock, self.info(),
-                                     presence=self.ui)
+                                     presence=self.ui, settings=self.settings)
 
     def info(self):
         from fob import version

@@ -64,6 +64,10 @@ class Buttons:
                 return True
         return False
 
+    def down(self, name):
+        """Whether button `name` is held now (debounced)."""
+        return bool(self._state[self.names.index(name)] & _DOWN)
+
     def began(self, name):
         """When the press of button `name` now held (or last released) began."""
         return self._began[self.names.index(name)]

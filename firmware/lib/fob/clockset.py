@@ -5,8 +5,9 @@ import time
 
 from fob.args import get_bool as _get_bool
 from fob.args import get_int as _get_int
-from fob.protocol import monotonic as _monotonic
 from fob.vault import VaultError
+from fob.wire import ACT, NEED_PRESS
+from fob.wire import monotonic as _monotonic
 
 try:
     from micropython import const
@@ -123,27 +124,38 @@ def time_set(p, req):
         raise VaultError("time_backwards", "that is %s before the latest time this fob has "
                          "seen; send force (and press the button on the fob) to set it "
                          "anyway" % _span(back))
-    # [time asked, when the request came (ns), pressed, the move (ms), window used (ms)]
-    what = [t, _ns(), False, 0, 0]
+    now = p.now()
+    used = moves_used(p)
+    if now is None:
+        move = None
+        needs = NEED_PRESS
+    else:
+        fraction = getattr(p.clock, "fraction", None)
+        move = (t - now) - (fraction() if fraction is not None else 0)
+        # Without a press only a move that fits what is left of the window; going far
+        # back (force) is never without one.
+        needs = NEED_PRESS if force or used + max(int(abs(move) * 1000), _MOVE_MIN_MS) > \
+            CLOCK_WINDOW * 1000 else 0
+    came = _ns()
 
-    def done():
+    def done(pressed):
         # The host's time plus what passed since its request came (the holder's press),
         # so a pressed set is as right as one answered at once.
         # Whole seconds and the fraction apart: a board's float cannot hold an epoch to
         # the millisecond.
-        elapsed = (_ns() - what[1]) / 1000000000
+        elapsed = (_ns() - came) / 1000000000
         whole = t + int(elapsed)
         fraction = elapsed - int(elapsed)
         if fraction > _SET_SLACK:
             time.sleep(1 - fraction)
             whole += 1
         # The window is written before the clock, so a power cut between the two cannot
-        # give a move for free.
-        used = 0 if what[2] else what[4] + max(abs(what[3]), _MOVE_MIN_MS)
+        # give a move for free; a pressed set fills it again.
+        now_used = 0 if pressed else used + max(int(abs(move) * 1000), _MOVE_MIN_MS)
         try:
-            _save_moves(p, used)
+            _save_moves(p, now_used)
         except OSError:
-            if not what[2]:
+            if not pressed:
                 raise VaultError("io", "cannot record the clock move on flash; nothing was "
                                  "changed") from None
         try:
@@ -154,26 +166,16 @@ def time_set(p, req):
         from fob import commands
 
         out = commands.c_time_get(p, req)
-        out["window_left"] = CLOCK_WINDOW - used // 1000
+        out["window_left"] = CLOCK_WINDOW - now_used // 1000
         return out
 
-    return what, done
+    return ACT, (t, move), done, needs
 
 
 def time_prompt(p, what):
-    """None for a move that fits what is left of the window; else the move, worded."""
-    t = what[0]
-    now = p.now()
-    what[4] = moves_used(p)
-    if now is None:
-        what[2] = True
+    t, move = what
+    if move is None:
         return "Set clock to " + _date(t) + " UTC?"
-    fraction = getattr(p.clock, "fraction", None)
-    move = (t - now) - (fraction() if fraction is not None else 0)
-    what[3] = int(abs(move) * 1000)
-    if what[4] + max(what[3], _MOVE_MIN_MS) <= CLOCK_WINDOW * 1000:
-        return None
-    what[2] = True
     return "Clock " + _move_text(move) + "?"
 
 
@@ -202,7 +204,7 @@ def aging_set(p, req):
     was = _read_aging(rtc)
     if n == was:
         return {"aging": was, "was": was}
-    return (was, n), lambda: _write_aging(rtc, n, was)
+    return ACT, (was, n), lambda pressed: _write_aging(rtc, n, was), NEED_PRESS
 
 
 def aging_prompt(p, what):

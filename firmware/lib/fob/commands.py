@@ -1,12 +1,11 @@
 # The everyday commands a host sends (hello/info, time_get, list, code, selftest), loaded
 # at the first request and kept: fob/protocol.py, in RAM from boot on, keeps only the
-# framing. Each takes the Protocol and the request; a dict is the reply, a 5-tuple a long
-# reply (see Protocol._start_job).
+# framing. Each takes the Protocol and the request and returns what fob/policy.py says.
 from fob import policy, version
 from fob.args import get_bool, get_int
-from fob.protocol import MAX_LINE
 from fob.vault import ALGORITHMS, ISSUER_MAX, NAME_MAX, PERIOD_MAX, SECRET_MAX, SECRET_MIN, \
     VaultError
+from fob.wire import ACT, LONG, MAX_LINE, NEED_PRESS
 
 try:
     from micropython import const
@@ -26,20 +25,10 @@ def c_hello(p, req):
         "firmware": info.get("firmware", version.FIRMWARE),
         "serial": info.get("serial"),
         "board": info.get("board"),
-        "battery": info.get("battery"),
         "capabilities": policy.names(),
         "algorithms": list(ALGORITHMS),
-        "capacity": v.capacity,
-        "accounts": len(v.accounts),
-        "bytes_used": v.bytes_used,
-        "bytes_free": v.bytes_free,
         "max_line": MAX_LINE,
-        "time": p.now(),
-        "clock": p.clock_state(),
-        "aging": p.aging(),
         "password": g.has_password,
-        "tries_left": g.tries,
-        "add_presence": g.add_presence,
         "logged_in": p.authed,
         "limits": {"name": NAME_MAX, "issuer": ISSUER_MAX, "secret_min": SECRET_MIN,
                    "secret_max": SECRET_MAX, "period_max": PERIOD_MAX},
@@ -47,7 +36,30 @@ def c_hello(p, req):
     for k in ("display", "buttons"):
         if k in info:
             out[k] = info[k]
+    if g.has_password and not p.authed:
+        # A host that has not logged in learns what a login needs, nothing of what the
+        # fob holds.
+        return out
+    out.update({
+        "battery": info.get("battery"),
+        "capacity": v.capacity,
+        "accounts": len(v.accounts),
+        "bytes_used": v.bytes_used,
+        "bytes_free": v.bytes_free,
+        "time": p.now(),
+        "clock": p.clock_state(),
+        "aging": p.aging(),
+        "tries_left": g.tries,
+        "add_presence": g.add_presence,
+        "usb_codes": _usb_codes(p),
+    })
     return out
+
+
+def _usb_codes(p):
+    # The holder's choice (fob/settings.py): codes go to a host without a press.
+    s = p.settings
+    return bool(s is not None and s.usb_codes)
 
 
 
@@ -69,7 +81,7 @@ def c_time_get(p, req):
             "aging": p.aging()}
 
 def c_list(p, req):
-    return ({}, "accounts", _list_items(p.vault.accounts), 16, None)
+    return LONG, {}, "accounts", _list_items(p.vault.accounts), 16, None
 
 def c_code(p, req):
     accounts = p.vault.accounts
@@ -82,6 +94,37 @@ def c_code(p, req):
         pick = [(i, accounts[i])]
     elif "all" in req:
         get_bool(req, "all")
+    t = _now(p)
+    if pick is None and not len(accounts):
+        return LONG, {"time": t}, "codes", iter(()), 1, None
+
+    def done(pressed):
+        # The codes of the second the holder agreed in.
+        t = _now(p)
+        return (LONG, {"time": t}, "codes", _code_items(
+            enumerate(p.vault.accounts) if pick is None else pick, t), 2, None)
+
+    # A host gets codes only with the holder's press, unless the holder turned
+    # usb_codes on (with a press).
+    return ACT, pick, done, 0 if _usb_codes(p) else NEED_PRESS
+
+
+def code_prompt(p, pick):
+    if pick is None:
+        n = len(p.vault.accounts)
+        return "Send %d code%s to the computer?" % (n, "" if n == 1 else "s")
+    i, acc = pick[0]
+    return "Send the code of #%d to the computer?\n%s" % (i + 1, entry(acc))
+
+
+def entry(acc, new=""):
+    """An account's fields for a prompt: issuer and name, each on a line of its own, so no
+    name can pass for an issuer and a name (an entry that exists is also named by its
+    number in the prompt's title)."""
+    return "%sIssuer: %s\n%sName: %s" % (new, acc.issuer, new, acc.name)
+
+
+def _now(p):
     t = p.now()
     if t is None:
         state = p.clock_state()
@@ -89,9 +132,7 @@ def c_code(p, req):
             raise VaultError("clock_fault", "the fob's clock chip is not answering, so it "
                              "shows no code")
         raise VaultError("clock_not_set", "the fob's clock is not set (%s)" % state)
-    if pick is None:
-        pick = enumerate(accounts)
-    return ({"time": t}, "codes", _code_items(pick, t), 2, None)
+    return t
 
 def c_selftest(p, req):
     from fob import selftest
@@ -102,7 +143,7 @@ def c_selftest(p, req):
         _unload("selftest")
         return {"pass": result[0]}
 
-    return ({}, "checks", selftest.checks(result), 1, tail)
+    return LONG, {}, "checks", selftest.checks(result), 1, tail
 
 
 c_info = c_hello

@@ -109,17 +109,29 @@ class Display:
         """Small-font text at column x on a page, clipped to columns lo..hi-1; returns the end x."""
         if hi is None:
             hi = self.width
-        small = font.SMALL
         for ch in s:
             if x >= hi:
                 break
-            if x + font.CELL_W > lo:
-                o = font.small_offset(ord(ch))
-                for c in range(font.SMALL_W):
-                    self._column(x + c, page, small[o + c], lo, hi)
-                self._column(x + font.SMALL_W, page, 0, lo, hi)
-            x += font.CELL_W
+            o = ord(ch)
+            n = font.cells(o)
+            if n == 1:
+                x = self._glyph(o, x, page, lo, hi, 0)
+                continue
+            # No glyph: the code point's hex digits, inverted.
+            while n:
+                n -= 1
+                d = (o >> (4 * n)) & 15
+                x = self._glyph(d + (0x30 if d < 10 else 0x57), x, page, lo, hi, 0xFF)
         return x
+
+    def _glyph(self, o, x, page, lo, hi, invert):
+        if x + font.CELL_W > lo:
+            small = font.SMALL
+            at = font.small_offset(o)
+            for c in range(font.SMALL_W):
+                self._column(x + c, page, small[at + c] ^ invert, lo, hi)
+            self._column(x + font.SMALL_W, page, invert, lo, hi)
+        return x + font.CELL_W
 
     def number(self, value, x, page, width=0):
         """Draw a non-negative int in the small font right-aligned in ``width`` characters

@@ -126,9 +126,24 @@ def small_offset(ch):
     return (ch - FIRST) * SMALL_W
 
 
+def cells(o):
+    """Cells character code ``o`` takes in the small font: one, or for a character the
+    font has no glyph for, one per hex digit of its code point (drawn inverted, so no two
+    characters draw alike and no typed text looks like one)."""
+    if FIRST <= o <= LAST:
+        return 1
+    n = 1
+    while o > 15:
+        o >>= 4
+        n += 1
+    return n
+
+
 def text_width(s):
     """Width in pixels of ``s`` in the small font (6 px cells, no trailing gap)."""
-    n = len(s)
+    n = 0
+    for ch in s:
+        n += cells(ord(ch))
     return n * CELL_W - 1 if n else 0
 
 

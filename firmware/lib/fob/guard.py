@@ -19,17 +19,25 @@ except ImportError:
     def const(x):
         return x
 
+# Wrong passwords never erase anything: TRIES wrong answers in a row stop the logins, and
+# only the holder, with a press on the fob, lets a host try again, TRIES more each time,
+# at most UNLOCKS times between two right answers. A finder with the fob in hand gets
+# TRIES * (UNLOCKS + 1) guesses in all; after that only a reset (with a press) helps.
 TRIES = const(8)
+UNLOCKS = const(3)
 ITERATIONS_MIN = const(10000)
 ITERATIONS_MAX = const(100000000)
 SALT_SIZE = const(16)
 KEY_SIZE = const(32)
 NONCE_SIZE = const(16)
 _MAGIC = b"OTPG"
-_VERSION = const(1)
-# magic, version, flags, sequence, tries left, iterations, salt, key, highest time seen
-_FORMAT = "<4sBBIBI16s32sI"
-_SIZE = const(67)
+_VERSION = const(2)
+# magic, version, flags, sequence, tries left, iterations, salt, key, highest time seen,
+# unlocks left (version 2; a version 1 record has no such byte and gets all UNLOCKS)
+_FORMAT = "<4sBBIBI16s32sIB"
+_SIZE = const(68)
+_V1_FORMAT = "<4sBBIBI16s32sI"
+_V1_SIZE = const(67)
 _CRC_SIZE = const(4)
 _SLOTS = ("guard_a.bin", "guard_b.bin")
 _F_PASSWORD = const(1)    # a password is set
@@ -43,6 +51,7 @@ class Guard:
         self.flags = 0
         self.seq = 0
         self.tries = TRIES
+        self.unlocks = UNLOCKS
         self.iterations = 0
         self.salt = bytes(SALT_SIZE)
         self.key = bytes(KEY_SIZE)
@@ -57,6 +66,15 @@ class Guard:
         # A damaged record counts as a password nobody knows: only a reset (which needs a
         # press on the fob) gets the fob back, never a silent fallback to "no password".
         return bool(self.flags & _F_PASSWORD) or self.status == "damaged"
+
+    @property
+    def failed(self):
+        """Wrong answers since the last right one (kept on flash, so across power-ups)."""
+        return TRIES - self.tries + TRIES * (UNLOCKS - self.unlocks)
+
+    @property
+    def locked(self):
+        return self.tries <= 0
 
     @property
     def add_presence(self):
@@ -77,15 +95,23 @@ class Guard:
             self.slot = None
             return
         (_, _, self.flags, self.seq, self.tries, self.iterations, self.salt, self.key,
-         self.high_time) = best
+         self.high_time, self.unlocks) = best
         self.status = "ok"
 
     def _read(self, slot):
-        data = read_checked(self.fs, self._paths[slot], _SIZE)
-        if data is None:
-            return None
-        fields = struct.unpack(_FORMAT, data)
-        if fields[0] != _MAGIC or fields[1] != _VERSION or fields[4] > TRIES:
+        path = self._paths[slot]
+        data = read_checked(self.fs, path, _SIZE)
+        if data is not None:
+            fields = struct.unpack(_FORMAT, data)
+            version = _VERSION
+        else:
+            data = read_checked(self.fs, path, _V1_SIZE)
+            if data is None:
+                return None
+            fields = struct.unpack(_V1_FORMAT, data) + (UNLOCKS,)
+            version = 1
+        if fields[0] != _MAGIC or fields[1] != version or fields[4] > TRIES or \
+                fields[9] > UNLOCKS:
             return None
         return fields
 
@@ -97,7 +123,8 @@ class Guard:
             raise OSError("password record damaged")
         self.seq += 1
         data = struct.pack(_FORMAT, _MAGIC, _VERSION, self.flags, self.seq, self.tries,
-                           self.iterations, self.salt, self.key, self.high_time)
+                           self.iterations, self.salt, self.key, self.high_time,
+                           self.unlocks)
         target = 0 if self.slot is None else 1 - self.slot
         write_checked(self.fs, self._paths[target], data)
         self.slot = target
@@ -109,6 +136,7 @@ class Guard:
         self.iterations = iterations
         self.key = key
         self.tries = TRIES
+        self.unlocks = UNLOCKS
         self._save_both()
 
     def clear_password(self):
@@ -118,8 +146,14 @@ class Guard:
         self.key = bytes(KEY_SIZE)
         self.iterations = 0
         self.tries = TRIES
+        self.unlocks = UNLOCKS
         # Both slots: the older one would still hold the key.
         self._save_both()
+
+    def erase_all(self, vault):
+        """The one wipe: every account, then the password (a reset, update mode)."""
+        vault.wipe()
+        self.clear_password()
 
     def _save_both(self):
         self.save()

@@ -1,49 +1,64 @@
-# Who may do what: every command the fob answers, in one table. Loaded by fob/protocol.py
-# at the first request and kept (a few hundred bytes: tuples of short strings and ints).
+# Who may do what: every command the fob answers, in one table, and the questions put to
+# the person holding the fob. Loaded by fob/protocol.py at the first request and kept.
 #
-# A row is (command, handler module, rule, prompt):
-# - the handler is fob/<module>.py; its function of the command's name (commands.py: with
-#   "c_" before it) checks the request and changes nothing itself: it returns a reply, or
-#   for a change a pair (what, done) where done() makes the change and gives the reply;
-# - LOGIN: while a password is set, only a request of a logged-in host is answered;
-# - PRESS: every change waits for a press on the fob that begins after its prompt is
-#   drawn; B, or no press within the time, changes nothing;
-# - ASKS: a press when the prompt function says the change needs one (it returns None
-#   for a change that weakens nothing: a clock move within the window, a setting made
-#   stricter, an add while adds need no press);
-# - the prompt: shown as is when it ends in "?", else the name of the handler module's
-#   function f(p, what) that words the exact effect. It is called when the change is
-#   committed (the last part of a staged batch), against the vault as it is then; nothing
-#   else is read from the host while the fob waits, so what was asked is what is done.
+# A row is (command, handler module, rule, prompt). The handler is fob/<module>.py's
+# function of the command's name (commands.py: with "c_" before it). It checks the
+# request and changes nothing itself; it returns
+#   - a dict: the reply (nothing changes);
+#   - (LONG, head, key, items, per poll, tail): a long reply, written over several passes;
+#   - (ACT, what, done, needs): something to do (the tags and needs are fob/wire.py's), which done(pressed) does and answers;
+#     `needs` says what this very request needs beyond the row's rule (NEED_PRESS: it
+#     weakens a check, NEED_LOGIN: only a logged-in host may ask it).
+# The rule:
+#   LOGIN  while a password is set, only a request of the logged-in host is answered;
+#   PRESS  every ACT waits for a press on the fob;
+#   ASKS   an ACT waits for a press when its needs say NEED_PRESS;
+#   QUIET  an ACT done without a press writes the flash: at most QUIET_WRITES of them
+#          per power-up, so no host can wear the flash out with a stream of them.
+# The prompt is shown as it is, or names the handler module's function f(p, what) that
+# words it. Prompt functions only word: they decide and change nothing. A prompt is one
+# or more lines joined with "\n": a title ending in "?", then the fields the holder must
+# see (an entry that exists is named by its number: #1 is index 0).
+#
+# The questions themselves, who may put one while another waits, and the cooldown after
+# unanswered ones, are fob/ask.py's.
 try:
     from micropython import const
 except ImportError:
     def const(x):
         return x
 
+from fob.vault import VaultError
+from fob.wire import ACT, NEED_LOGIN, NEED_PRESS
+
 LOGIN = const(1)
 PRESS = const(2)
 ASKS = const(4)
+QUIET = const(8)
 
 TABLE = (
     # Open to any host: what the fob is, the login, and reset (it erases the password
-    # with the accounts, so it gives nothing away; it needs a press).
+    # with the accounts, so it gives nothing away; it needs a press). A locked login
+    # (too many wrong passwords) asks the holder before it hands out a challenge.
     ("hello", "commands", 0, None),
     ("info", "commands", 0, None),
-    ("auth_begin", "access", 0, None),
+    ("auth_begin", "access", ASKS, "unlock_prompt"),
     ("auth", "access", 0, None),
     ("logout", "access", 0, None),
     ("reset", "provision", PRESS, "Erase all accounts and the password?"),
-    # Reading.
+    # Reading. Codes go to a host only with the holder's press, unless the holder turned
+    # usb_codes on (with a press).
     ("time_get", "commands", LOGIN, None),
     ("list", "commands", LOGIN, None),
-    ("code", "commands", LOGIN, None),
+    ("code", "commands", LOGIN | ASKS, "code_prompt"),
     ("selftest", "commands", LOGIN, None),
     ("aging_get", "clockset", LOGIN, None),
     ("settings_get", "prefs", LOGIN, None),
-    # Changes. add needs no press only under the add-presence-off policy, and never when
-    # it replaces an account; add_many's staged parts change nothing, its last part is
-    # the commit; time_set asks beyond the clock window (fob/clockset.py, CLOCK_WINDOW).
+    # Changes. add asks unless adds need no press (add_presence off, only with a
+    # password) and never when it replaces an account; add_many's staged parts change
+    # nothing, its last part is the commit; time_set asks beyond the clock window, with
+    # force, or while the clock is not set (fob/clockset.py); a setting asks when it
+    # weakens a check, and turning add_presence off needs a login as well (fob/prefs.py).
     ("add", "provision", LOGIN | ASKS, "add_prompt"),
     ("add_many", "provision", LOGIN | ASKS, "add_many_prompt"),
     ("abort", "provision", LOGIN, None),
@@ -52,14 +67,13 @@ TABLE = (
     ("move", "provision", LOGIN | PRESS, "move_prompt"),
     ("time_set", "clockset", LOGIN | ASKS, "time_prompt"),
     ("aging_set", "clockset", LOGIN | PRESS, "aging_prompt"),
-    ("settings_set", "prefs", LOGIN | ASKS, "settings_prompt"),
+    ("settings_set", "prefs", LOGIN | ASKS | QUIET, "settings_prompt"),
     ("password_set", "access", LOGIN | PRESS, "password_prompt"),
     ("password_clear", "access", LOGIN | PRESS, "Clear password?"),
 )
 
-# A login ends after this long without an authenticated request (seconds; fob/access.py's
-# check_mac keeps the time), or when the port's link state changes.
-_SESSION_IDLE = const(300)
+# Changes without a press that write the flash (QUIET rows), per power-up.
+QUIET_WRITES = const(64)
 
 
 def names():
@@ -88,11 +102,13 @@ def _module(name):
     return mod
 
 
-def dispatch(p, cmd, req):
-    """Runs cmd under the table's rule: a reply, a long reply, or (prompt, done) for a
-    press (fob/protocol.py asks the holder and runs done() on yes)."""
-    from fob.vault import VaultError
+def _auth_required():
+    return VaultError("auth_required", "this fob is protected by a password: log in first")
 
+
+def dispatch(p, rid, cmd, req):
+    """Runs cmd under the table's rule and answers it: now, over several passes, or once
+    the holder has answered the question it puts."""
     row = find(cmd)
     if row is None:
         raise VaultError("unknown_command", "unknown command; hello lists them")
@@ -100,89 +116,39 @@ def dispatch(p, cmd, req):
     g.see_time(p.now())
     rule = row[2]
     if rule & LOGIN and g.has_password and not p.authed:
-        raise VaultError("auth_required", "this fob is protected by a password: log in "
-                         "first")
+        raise _auth_required()
     mod = _module(row[1])
     result = getattr(mod, ("c_" + cmd) if row[1] == "commands" else cmd)(p, req)
-    if not rule & (PRESS | ASKS) or not isinstance(result, tuple) or len(result) != 2:
-        # A reply: nothing was changed (a read, a staged part, an abort).
-        return result
-    what, done = result
-    prompt = row[3]
-    if not prompt.endswith("?"):
-        prompt = getattr(mod, prompt)(p, what)
-    if prompt is None:
-        if rule & PRESS:
-            # Fail closed: a change this table says needs a press never goes without one.
-            raise VaultError("internal", "no prompt for " + cmd)
-        return done()
-    return prompt, done
-
-
-# -- presence: a request that needs a press ------------------------------------------------
-# dispatch hands fob/protocol.py a change's prompt and function; the function runs only once the
-# person holding the fob says yes with a press that began after the prompt was drawn (the
-# UI, fob/ui.py, tells a fresh press from one held over).
-
-PRESENCE_SECONDS = const(30)
-
-
-def start_ask(p, rid, prompt, fn):
-    import json
-
-    pr = p.presence
-    if pr is None:
-        p.error(rid, "no_presence", "this fob has no button to confirm with")
+    if not isinstance(result, tuple) or result[0] != ACT:
+        p.reply(rid, result)
         return
-    p.question = [rid, fn, _clock() + PRESENCE_SECONDS,
-                  bool(getattr(p.port, "connected", False))]
-    pr.ask(prompt)
-    p.write(json.dumps({"id": rid, "pending": "presence", "prompt": prompt,
-                        "timeout": PRESENCE_SECONDS}) + "\n")
+    what, done, needs = result[1], result[2], result[3]
+    if needs & NEED_LOGIN and not p.authed:
+        raise VaultError("auth_required", "only a host logged in with the fob's password "
+                         "may make this change")
+    if rule & PRESS or (rule & ASKS and needs & NEED_PRESS):
+        prompt = row[3]
+        if not prompt.endswith("?"):
+            prompt = getattr(mod, prompt)(p, what)
+        from fob import ask
 
-
-def poll_ask(p, linked):
-    # Nothing else is read while the fob waits: the host waits for this reply anyway, and
-    # nothing can change what the prompt says before the answer.
-    rid, fn, deadline, was_linked = p.question
-    # A host that never said "connected" (no DTR) is not taken to have left.
-    linked = linked or not was_linked
-    answer = p.presence.answer
-    if answer is None and linked and _clock() < deadline:
+        ask.start(p, rid, prompt, done)
         return
-    end_ask(p)
-    if answer:
-        p.run(rid, fn, ())
-    elif answer is None and not linked:
-        return  # nobody is there to read the reply
-    elif answer is None:
-        p.error(rid, "presence_timeout", "nobody pressed the button on the fob within %d s;"
-                " nothing was changed" % PRESENCE_SECONDS)
-    else:
-        p.error(rid, "refused", "refused on the fob; nothing was changed")
-
-
-def end_ask(p):
-    if p.question is not None:
-        p.question = None
-        try:
-            p.presence.cancel()
-        except Exception:
-            pass
+    if rule & QUIET:
+        if p.quiet_writes >= QUIET_WRITES:
+            raise VaultError("busy", "%d changes without a press since the fob was plugged "
+                             "in; unplug it and plug it in again for more" % QUIET_WRITES)
+        p.quiet_writes += 1
+    p.run(rid, done, (False,))
 
 
 def poll(p, linked):
-    """Once a pass while logged in or waiting for a press; True: read nothing new now."""
-    se = p.session
-    if se is not None and (_clock() - se[0] > _SESSION_IDLE or se[1] != bool(linked)):
-        p.logout()
+    """Once a pass while logged in or while a question waits."""
+    if p.session is not None:
+        from fob import access
+
+        access.expire(p, linked)
     if p.question is not None:
-        poll_ask(p, linked)
-        return True
-    return False
+        from fob import ask
 
-
-def _clock():
-    from fob.protocol import monotonic
-
-    return monotonic()
+        ask.poll(p, linked)

@@ -5,18 +5,9 @@ from fob.args import bad as _bad
 from fob.args import get_bool as _get_bool
 from fob.args import get_int as _get_int
 from fob.args import get_str as _get_str
-from fob.vault import VaultError
+from fob.wire import ACT, NEED_LOGIN, NEED_PRESS
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
-
-_SETTING_KEYS = ("privacy", "idle_timeout", "typing", "layout")
-# Settings changes that need no press each write the flash: a host may make this many
-# per power-up, not a stream of them that wears a flash sector out (about 100,000 erases).
-_QUIET_WRITES = const(64)
+_SETTING_KEYS = ("privacy", "idle_timeout", "typing", "layout", "usb_codes")
 # The keyboard layouts fob/hidtype.py types in (kept here, not in the resident settings).
 _LAYOUTS = ("us", "de", "fr")
 
@@ -24,8 +15,7 @@ _LAYOUTS = ("us", "de", "fr")
 def _settings(p):
     # The UI's own Settings object, so a change shows at once; a fob without a UI reads
     # (and writes) the same file itself.
-    s = getattr(p, "settings", None) or getattr(getattr(p, "presence", None), "settings",
-                                                 None)
+    s = p.settings
     if s is None:
         from fob.settings import Settings
 
@@ -50,7 +40,7 @@ def settings_get(p, req):
     s = _settings(p)
     out = {"privacy": s.privacy, "idle_timeout": s.idle_timeout, "typing": s.typing,
            "layout": s.layout, "layouts": list(_LAYOUTS), "keyboard": _keyboard_enabled(),
-           "saved": s.saved}
+           "usb_codes": s.usb_codes, "saved": s.saved}
     g = getattr(p, "guard", None)
     if g is not None:
         out["add_presence"] = g.add_presence
@@ -63,7 +53,7 @@ def settings_set(p, req):
     s = _settings(p)
     # Every value is checked before any is applied: a bad one changes nothing.
     new = {}
-    for key in ("privacy", "typing"):
+    for key in ("privacy", "typing", "usb_codes"):
         if key in req:
             new[key] = _get_bool(req, key)
     if "idle_timeout" in req:
@@ -74,15 +64,21 @@ def settings_set(p, req):
             raise _bad("layout must be one of " + ", ".join(_LAYOUTS))
         new["layout"] = layout
     quiet = None
+    needs = 0
     if "add_presence" in req:
         quiet = not _get_bool(req, "add_presence")
-        if quiet and not p.authed:
-            raise VaultError("auth_required", "add_presence can be turned off only by an "
-                             "admin logged in with the fob's password")
+        if quiet:
+            # Adds without a press: only an admin logged in with the fob's password.
+            needs = NEED_LOGIN
     if not new and quiet is None:
         raise _bad("give at least one of " + ", ".join(_SETTING_KEYS))
+    # A press for what weakens a check: privacy off (codes shown without a select),
+    # typing on (the fob becomes a USB keyboard at the next plug-in), codes to a host
+    # without a press, adds without a press. The rest is stricter, or only how it looks.
+    if weaker(new, quiet, s, p.guard):
+        needs |= NEED_PRESS
 
-    def done():
+    def done(pressed):
         for key in new:
             setattr(s, key, new[key])
         if new:
@@ -93,26 +89,23 @@ def settings_set(p, req):
         out["changed"] = list(new) + (["add_presence"] if quiet is not None else [])
         return out
 
-    return (new, quiet), done
+    return ACT, (new, quiet), done, needs
+
+
+def weaker(new, quiet, s, g):
+    """What of a change weakens a check, in words (empty when nothing does)."""
+    out = []
+    if new.get("privacy") is False and s.privacy:
+        out.append("privacy off")
+    if new.get("typing") is True and not s.typing:
+        out.append("typing on")
+    if new.get("usb_codes") is True and not s.usb_codes:
+        out.append("codes to computers without a press")
+    if quiet and g.add_presence:
+        out.append("adds without press")
+    return out
 
 
 def settings_prompt(p, what):
-    """A press for what weakens a check: privacy off (codes shown without a select),
-    typing on (the fob becomes a USB keyboard at the next plug-in), adds without a press;
-    None for the rest (stricter, or only how the fob looks)."""
     new, quiet = what
-    s = _settings(p)
-    weaker = []
-    if new.get("privacy") is False and s.privacy:
-        weaker.append("privacy off")
-    if new.get("typing") is True and not s.typing:
-        weaker.append("typing on")
-    if quiet and p.guard.add_presence:
-        weaker.append("adds without press")
-    if weaker:
-        return "Set " + ", ".join(weaker) + "?"
-    if p.quiet_writes >= _QUIET_WRITES:
-        raise VaultError("busy", "%d settings changes since the fob was plugged in; unplug "
-                         "it and plug it in again for more" % _QUIET_WRITES)
-    p.quiet_writes += 1
-    return None
+    return "Set " + ", ".join(weaker(new, quiet, _settings(p), p.guard)) + "?"

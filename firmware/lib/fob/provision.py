@@ -3,17 +3,19 @@
 # the settings' in fob/prefs.py). A fob is provisioned now and then and shows codes every day,
 # so these live apart from fob/protocol.py: fob/policy.py imports this module at the first
 # such request and keeps it from then on. A handler checks the request and changes
-# nothing: a change goes back to fob/policy.py as (what, done), and the *_prompt function
-# the policy table names words it when it is committed.
+# nothing: a change goes back to fob/policy.py as (ACT, what, done, needs), and the
+# *_prompt function the policy table names words it.
 
 from fob import base32
 from fob.args import bad as _bad
 from fob.args import get_bool as _get_bool
 from fob.args import get_int as _get_int
 from fob.args import get_str as _get_str
-from fob.protocol import monotonic as _monotonic
+from fob.commands import entry as _entry
 from fob.vault import (ALGORITHMS, CAPACITY, PERIOD_MAX, SECRET_MAX, SECRET_MIN, Account, Batch,
                        VaultError, record_size)
+from fob.wire import ACT, NEED_PRESS
+from fob.wire import monotonic as _monotonic
 
 try:
     from micropython import const
@@ -24,19 +26,23 @@ except ImportError:
 _SECRET_TEXT_MAX = const(512)
 _SECRET_WEAK = const(10)
 _PART_MAX = const(9999)
-# Slots of a staged batch (a list: cheaper than an object). The first three are read by
-# fob/protocol.py too, which drops the batch when it expires.
-_S_AT = const(0)         # time.monotonic() of the last part
+# A staged batch whose host went quiet this long (seconds) is dropped.
+_STAGE_TIMEOUT = const(30)
+# The batch token a host picks at part 0 and repeats in every later part (hex digits).
+_TOKEN_MIN = const(16)
+_TOKEN_MAX = const(64)
+# Slots of a staged batch (Protocol.stage, a list: cheaper than an object).
+_S_AT = const(0)         # monotonic() of the last part
 _S_LINKED = const(1)     # the port said "connected" at the last part
 _S_ACCOUNTS = const(2)   # the accounts, in request order (a vault.Batch: packed records)
 _S_PARTS = const(3)      # parts staged so far: the next one must carry this number
 _S_OVERWRITE = const(4)
 _S_HASHES = const(5)     # array of the staged keys' hashes, in order (duplicates)
 _S_NEW = const(6)        # how many are not yet in the vault
-_S_BYTES = const(7)
-_HASH_MASK = const(0x3FFFFFFF)  # a hash kept as a 32-bit array item on every port      # vault bytes the batch adds
-# A prompt fits the smallest screen: three lines of 21 characters on a 128x32 panel.
-_PROMPT_MAX = const(63)
+_S_BYTES = const(7)      # vault bytes the batch adds
+_S_TOKEN = const(8)      # the sender's batch token: only it can add parts
+_S_CHECK = const(9)      # the check value's chain so far (fob/check.py)
+_HASH_MASK = const(0x3FFFFFFF)  # a hash kept as a 32-bit array item on every port
 
 
 def _leaks(message, text):
@@ -112,51 +118,91 @@ def _find(accounts, i, key):
     return None
 
 
-def _short(label, n):
-    return label if len(label) <= n else label[:n - 2] + ".."
+def _code(p, acc):
+    # The new account's code at the fob's time, so the host checks the add from its own
+    # reply (no code request, which would need another press).
+    t = p.now()
+    if t is None:
+        return {"code": None, "time": None, "code_error": "clock_not_set"}
+    from fob import otp
+
+    return {"code": otp.totp(acc.secret, t, digits=acc.digits, period=acc.period,
+                             algorithm=acc.algorithm.lower()), "time": t}
 
 
 def add(p, req):
     overwrite = _get_bool(req, "overwrite")
     acc, warning = _account(req, p.now() or 0)
     v = p.vault
-    exists = v.find(acc.issuer, acc.name) is not None
+    i = v.find(acc.issuer, acc.name)
     # What would fail is refused before anybody is asked to press for it.
-    if exists and not overwrite:
+    if i is not None and not overwrite:
         raise VaultError("duplicate", "an account for %s already exists" % acc.label())
-    if not exists and len(v.accounts) >= CAPACITY:
+    if i is None and len(v.accounts) >= CAPACITY:
         raise VaultError("full", "the vault is full (%d accounts)" % CAPACITY)
 
-    def done():
+    def done(pressed):
         old = len(v.accounts)
         index = v.add(acc, overwrite)
         # A new account goes at the end; a replaced one keeps its place.
         out = {"index": index, "replaced": index < old}
+        out.update(_code(p, acc))
         if warning:
             out["warning"] = warning
         return out
 
-    return acc, done
+    # A replace always asks; an add unless adds need no press (fob/guard.py).
+    needs = NEED_PRESS if i is not None or p.guard.add_presence else 0
+    return ACT, (i, acc), done, needs
 
 
-def add_prompt(p, acc):
-    label = _short(acc.label(), _PROMPT_MAX - 9)
-    if p.vault.find(acc.issuer, acc.name) is not None:
-        return "Replace " + label + "?"
-    if p.guard.add_presence:
-        return "Add " + label + "?"
-    return None
+def add_prompt(p, what):
+    i, acc = what
+    from fob import check
+
+    return "%s\n%s\nCheck: %s" % (_add_title(i), _entry(acc),
+                                   check.text(check.of(check.start(), acc)))
+
+
+def _add_title(i):
+    return "Add account?" if i is None else "Replace #%d?" % (i + 1)
+
+
+def expire(p, linked):
+    """Drops the staged batch once its host went quiet or left (fob/protocol.py)."""
+    st = p.stage
+    if _monotonic() - st[_S_AT] > _STAGE_TIMEOUT or (st[_S_LINKED] and not linked):
+        p.stage = None
+
+
+def _token(req):
+    t = _get_str(req, "batch")
+    if not _TOKEN_MIN <= len(t) <= _TOKEN_MAX:
+        raise _bad("batch must be %d to %d hex digits" % (_TOKEN_MIN, _TOKEN_MAX))
+    return t
 
 
 def add_many(p, req):
     st = None
     part = 0
-    if "part" in req or req.get("stage", False) is not False:
+    staged = "part" in req or req.get("stage", False) is not False
+    if staged:
+        token = _token(req)
+        part = _get_int(req, "part", None, 0, _PART_MAX)
+        st = p.stage
+        if st is not None and st[_S_TOKEN] != token:
+            # Another sender's batch is held: it stays as it was, for its own sender.
+            if part == 0:
+                raise VaultError("busy", "another program is importing; try again when it "
+                                 "is done (its batch is dropped 30 s after its last part)")
+            st = None
+        if part and st is None:
+            raise VaultError("no_batch", "part %d does not continue a staged batch of "
+                             "this sender (it was aborted, timed out or broken off); "
+                             "nothing was stored" % part)
         # Taken out for the whole request: a part that fails drops its batch, so no
         # later part can complete a batch with a hole in it.
-        st = p.stage
         p.stage = None
-        part = _get_int(req, "part", None, 0, _PART_MAX)
     overwrite = _get_bool(req, "overwrite")
     stage = _get_bool(req, "stage")
     items = req.get("accounts")
@@ -167,47 +213,31 @@ def add_many(p, req):
     if part == 0:
         from array import array
 
+        from fob import check
+
         # An array, not a dict from hash to position: 4 bytes an account instead of about
         # 9, at the moment the heap holds the most (the whole batch staged).
-        st = [0, False, Batch(), 0, overwrite, array("i"), 0, 0]
-    elif st is None or st[_S_PARTS] != part:
-        raise VaultError("no_batch", "part %d does not continue a staged batch (it was "
-                         "aborted, timed out or broken off); nothing was stored" % part)
+        st = [0, False, Batch(), 0, overwrite, array("i"), 0, 0,
+              token if staged else None, check.start()]
+    elif st[_S_PARTS] != part:
+        raise VaultError("no_batch", "part %d does not continue the staged batch (part %d "
+                         "comes next); nothing was stored" % (part, st[_S_PARTS]))
     elif st[_S_OVERWRITE] != overwrite:
         raise _bad("overwrite must be the same in every part of a batch")
     warnings = _stage_items(p, st, items)
     if stage:
         st[_S_PARTS] = part + 1
         st[_S_AT] = _monotonic()
-        st[_S_LINKED] = bool(getattr(p.port, "connected", False))
+        st[_S_LINKED] = p.linked()
         p.stage = st
         out = {"staged": len(st[_S_ACCOUNTS]), "part": part}
-    else:
-        accounts = st[_S_ACCOUNTS]
-
-        def done():
-            old = len(p.vault.accounts)
-            indexes = p.vault.add_many(accounts, overwrite)
-            replaced = 0
-            for i in indexes:
-                if i < old:
-                    replaced += 1
-            out = {"added": len(indexes) - replaced, "replaced": replaced,
-                   "indexes": indexes}
-            if warnings:
-                out["warnings"] = warnings
-            return out
-
-        return (accounts, overwrite), done
-    if warnings:
-        out["warnings"] = warnings
-    return out
-
-
-def add_many_prompt(p, what):
-    # Counted now, against the vault as it is at the commit: an account renamed since a
-    # part was staged is replaced, and the prompt says so.
-    accounts, overwrite = what
+        if warnings:
+            out["warnings"] = warnings
+        return out
+    accounts = st[_S_ACCOUNTS]
+    # Counted now, against the vault as it is at the commit (nothing else changes it
+    # while the holder is asked): an account renamed since a part was staged is
+    # replaced, and the prompt says so.
     v = p.vault
     keys = {}
     for i, a in enumerate(v.accounts):
@@ -216,27 +246,53 @@ def add_many_prompt(p, what):
     replace = 0
     first = None
     for acc in accounts:
-        if _find(existing, keys.get(hash(acc.key())), acc.key()) is not None:
+        j = _find(existing, keys.get(hash(acc.key())), acc.key())
+        if j is not None:
             replace += 1
-            first = acc
-    n = len(accounts)
+            if first is None:
+                first = j
     if replace and not overwrite:
         raise VaultError("duplicate", "an account for %s already exists; nothing was "
-                         "stored" % first.label())
+                         "stored" % existing[first].label())
+
+    def done(pressed):
+        old = len(p.vault.accounts)
+        indexes = p.vault.add_many(accounts, overwrite)
+        replaced = 0
+        for i in indexes:
+            if i < old:
+                replaced += 1
+        out = {"added": len(indexes) - replaced, "replaced": replaced, "indexes": indexes}
+        if warnings:
+            out["warnings"] = warnings
+        return out
+
+    needs = NEED_PRESS if replace or (len(accounts) and p.guard.add_presence) else 0
+    return ACT, (accounts, replace, first, st[_S_CHECK]), done, needs
+
+
+def add_many_prompt(p, what):
+    accounts, replace, first, h = what
+    from fob import check
+
+    n = len(accounts)
     if n == 1:
-        return add_prompt(p, accounts[0])
-    if replace == n:
-        return "Replace %d accounts?" % n
-    if replace:
-        return "Add %d, replace %d?" % (n - replace, replace)
-    if n and p.guard.add_presence:
-        return "Add %d accounts?" % n
-    return None
+        title = _add_title(first) + "\n" + _entry(accounts[0])
+    elif replace == n:
+        title = "Replace %d accounts?" % n
+    elif replace:
+        title = "Add %d, replace %d?" % (n - replace, replace)
+    else:
+        title = "Add %d accounts?" % n
+    return title + "\nCheck: " + check.text(h)
 
 
 def _stage_items(p, st, items):
     # Checks `items` against the vault and the batch so far and appends them to the
-    # batch; returns the warnings. Element numbers count from the start of the batch.
+    # batch (and to its check value); returns the warnings. Element numbers count from
+    # the start of the batch.
+    from fob import check
+
     v = p.vault
     accounts = v.accounts
     free = v.bytes_free
@@ -277,13 +333,23 @@ def _stage_items(p, st, items):
             raise VaultError(e.code, prefix + e.message) from None
         hashes.append(h & _HASH_MASK)
         staged.append(acc)
+        st[_S_CHECK] = check.of(st[_S_CHECK], acc)
         if warning:
             warnings.append(prefix + warning)
     return warnings
 
 
+def staged(p):
+    """How many accounts the staged batch holds (0 when there is none)."""
+    return len(p.stage[_S_ACCOUNTS]) if p.stage is not None else 0
+
+
 def abort(p, req):
-    n = p.staged
+    # Only the sender's own batch (its token), so no other program can break an import.
+    st = p.stage
+    if st is None or st[_S_TOKEN] != _token(req):
+        return {"dropped": 0}
+    n = staged(p)
     p.stage = None
     return {"dropped": n}
 
@@ -306,15 +372,15 @@ def delete(p, req):
         raise VaultError("not_found", "no account at index %d (there are %d)"
                          % (i, len(v.accounts)))
 
-    def done():
+    def done(pressed):
         gone = v.delete(i)
         return {"deleted": {"index": i, "issuer": gone.issuer, "name": gone.name}}
 
-    return i, done
+    return ACT, i, done, NEED_PRESS
 
 
 def delete_prompt(p, i):
-    return "Delete " + _short(p.vault.accounts[i].label(), _PROMPT_MAX - 8) + "?"
+    return "Delete #%d?\n%s" % (i + 1, _entry(p.vault.accounts[i]))
 
 
 def _index(v, i, what="index"):
@@ -343,15 +409,16 @@ def rename(p, req):
     if name == old.name and issuer == old.issuer:
         return {"index": i, "issuer": issuer, "name": name}
 
-    def done():
+    def done(pressed):
         acc = v.rename(i, name, issuer)
         return {"index": i, "issuer": acc.issuer, "name": acc.name}
 
-    return (old.label(), new.label()), done
+    return ACT, (i, new), done, NEED_PRESS
 
 
 def rename_prompt(p, what):
-    return "Rename %s to %s?" % (_short(what[0], 26), _short(what[1], 25))
+    i, new = what
+    return "Rename #%d?\n%s\n%s" % (i + 1, _entry(p.vault.accounts[i]), _entry(new, "New "))
 
 
 def move(p, req):
@@ -360,22 +427,22 @@ def move(p, req):
     j = _index(v, _get_int(req, "to"), "position")
     if i == j:
         return {"index": j}
-    return (i, j), lambda: {"index": v.move(i, j)}
+    return ACT, (i, j), lambda pressed: {"index": v.move(i, j)}, NEED_PRESS
 
 
 def move_prompt(p, what):
     i, j = what
-    return "Move %s to place %d?" % (_short(p.vault.accounts[i].label(), 38), j + 1)
+    return "Move #%d to place %d?\n%s" % (i + 1, j + 1, _entry(p.vault.accounts[i]))
 
 
 def reset(p, req):
     if req.get("confirm") is not True:
         raise _bad("reset erases every account; send confirm: true")
 
-    def done():
-        from fob import access
-
-        access.wipe(p, None)
+    def done(pressed):
+        p.logout()
+        p.stage = None
+        p.guard.erase_all(p.vault)
         return {"accounts": 0, "password": False}
 
-    return None, done
+    return ACT, None, done, NEED_PRESS

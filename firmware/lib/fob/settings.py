@@ -24,6 +24,9 @@ class Settings:
         # hidtype.py, fob/prefs.py): this module stays in RAM for good.
         self.typing = False
         self.layout = "us"
+        # Codes to a host without a press (off by default: a host gets a code only when
+        # the holder agrees on the fob).
+        self.usb_codes = False
         self.saved = True
         self.load()
 
@@ -53,12 +56,15 @@ class Settings:
                     self.idle_timeout = n
             elif key == "typing":
                 self.typing = value == "1"
+            elif key == "usb_codes":
+                self.usb_codes = value == "1"
             elif key == "layout" and value:
                 self.layout = value
 
     def save(self):
-        text = "privacy=%d\nidle_timeout=%d\ntyping=%d\nlayout=%s\n" % (
-            1 if self.privacy else 0, self.idle_timeout, 1 if self.typing else 0, self.layout)
+        text = "privacy=%d\nidle_timeout=%d\ntyping=%d\nlayout=%s\nusb_codes=%d\n" % (
+            1 if self.privacy else 0, self.idle_timeout, 1 if self.typing else 0, self.layout,
+            1 if self.usb_codes else 0)
         try:
             with open(self.path, "w") as f:
                 f.write(text)

@@ -20,6 +20,7 @@ NOTICE = "notice"  # something the holder must see (the fob wiped itself), until
 
 REVEAL_SECONDS = 20  # a revealed code hides again after this (privacy mode)
 MODAL_SECONDS = 15  # an untouched menu or confirmation cancels itself after this
+
 WARN_SECONDS = 5  # the last seconds of a period: ring marked, next code shown
 SCROLL_STEP = 3  # pixels a long label moves per scroll tick
 SCROLL_TICK = 0.2
@@ -140,17 +141,14 @@ class UI:
         self.cursor = 0
         self.menu_items = ()
         self.menu_cursor = 0
-        self.confirm_index = -1
-        # The question of a host request waiting for a press, and the holder's answer
-        # (None until given); a notice shown until the next press.
-        self.prompt = None
+        # The question on the screen (fob/question.py: a host's request waiting for a
+        # press, or the holder's own delete), and the holder's answer to a host's (None
+        # until given); a notice shown until the next press.
+        self.q = None
         self.answer = None
         self.notice = None
-        # The buttons (fob/buttons.py), to tell a press that began after the prompt was
-        # drawn (an answer) from one held over from before (not one); and when the
-        # prompt was first drawn (None: not yet).
+        # The buttons (fob/buttons.py): when a press began, whether A is held.
         self.buttons = buttons
-        self.asked_at = None
         self.revealed = -1
         self.reveal_until = 0.0
         self.powered = True
@@ -205,6 +203,10 @@ class UI:
             self.cursor = max(0, self._count - 1)
         if self.nav in (MENU, CONFIRM):
             self.nav = CODE
+        if self.q is not None and self.q.local >= 0:
+            # The entries moved under the holder's own question: it may no longer be
+            # about the entry it names.
+            self.cancel()
         self.revealed = -1
         self._select(self.index)
 
@@ -235,10 +237,6 @@ class UI:
         """Map a button event to an action for the current screen."""
         nb = self.nb
         nav = self.nav
-        if nav == CONFIRM:
-            if nb == 1:
-                return "yes" if kind == "long" else "no"
-            return "yes" if (name == "A" and kind == "short") else "no"
         if nav == CODE:
             if kind == "long":
                 # Typing on: a long A types the code; the menu moves to B (and C), and
@@ -270,8 +268,11 @@ class UI:
             # The first press only wakes the display.
             self._wake()
             return True
-        if self.prompt is not None:
-            return self._answer(name, kind)
+        if self.q is not None:
+            if self.q.event(self.buttons, name, kind) is None:
+                return False
+            self._answered(False)
+            return True
         if self.notice is not None:
             self.notice = None
             self._dirty = True
@@ -319,14 +320,6 @@ class UI:
                 self.menu_cursor = (self.menu_cursor - 1) % n
             else:
                 self._choose(self.menu_items[self.menu_cursor], t)
-        elif nav == CONFIRM:
-            if action == "yes" and 0 <= self.confirm_index < count:
-                self.vault.delete(self.confirm_index)
-                self._gen = None
-                self.nav = CODE
-                self._sync_vault()
-            self.nav = CODE
-            self.confirm_index = -1
         return True
 
     # Presence: fob/protocol.py asks before it changes anything a host requested.
@@ -335,15 +328,24 @@ class UI:
         """Draw the whole screen again at the next update (the panel lost what it showed)."""
         self._dirty = True
 
-    def ask(self, prompt):
-        self.prompt = prompt
+    @property
+    def prompt(self):
+        return self.q.text if self.q is not None else None
+
+    def ask(self, prompt, local=-1):
+        """Puts a question on the screen (a host's; the holder's own delete: `local`, the
+        entry it is about). A host's takes the screen from the holder's."""
+        from fob.question import Question
+
+        self.q = Question(prompt, local)
         self.answer = None
-        self.asked_at = None
         self._wake()
         self.last_input = self._mono()
 
     def cancel(self):
-        self.prompt = None
+        self.q = None
+        if self.nav == CONFIRM:
+            self.nav = CODE
         self._dirty = True
 
     def notify(self, text):
@@ -351,24 +353,27 @@ class UI:
         self._wake()
         self.last_input = self._mono()
 
-    def _answer(self, name, kind):
-        # Only a press that began after the prompt was on the screen answers it: a button
-        # already down (or pressed in the same pass) when a host's request came is not.
-        if self.asked_at is None or (
-                self.buttons is not None and self.buttons.began(name) <= self.asked_at):
-            return False
-        if self.nb == 1:
-            yes = kind == "long"
-        elif name == "A":
-            yes = True
-        elif name == "B":
-            yes = False
-        else:
-            return False  # C means nothing here: only a clear yes or no counts
-        self.answer = yes
-        self.prompt = None
+    def _answered(self, yes):
+        q = self.q
+        self.q = None
         self._dirty = True
-        return True
+        if q.local < 0:
+            self.answer = yes
+            return
+        self.nav = CODE
+        if yes:
+            # The holder's own delete, confirmed: a flash error is said, not left to the
+            # loop.
+            try:
+                self.vault.delete(q.local)
+            except Exception:
+                self.notify("Delete failed: flash error")
+            self._gen = None
+            self._sync_vault()
+
+    def question_ready(self):
+        """True once a hold of A would be counted (the sim's autopress waits for it)."""
+        return self.q is not None and self.q.ready(self._mono())
 
     def _open_menu(self):
         items = []
@@ -390,7 +395,8 @@ class UI:
         if item == "Show code":
             self._reveal(t)
         elif item == "Delete":
-            self.confirm_index = self.index
+            self.ask("Delete #%d?\nIssuer: %s\nName: %s" % (self.index + 1, self._acc.issuer,
+                                                          self._acc.name), self.index)
             self.nav = CONFIRM
         elif item.startswith("Privacy"):
             self.settings.set_privacy(not self.settings.privacy)
@@ -470,7 +476,7 @@ class UI:
         Returns True when the frame buffer was redrawn."""
         t = self._mono()
         self._sync_vault()
-        if self.prompt is not None or self.notice is not None:
+        if self.q is not None or self.notice is not None:
             # Held on screen while waiting: the blanking timer starts after the answer.
             self.last_input = t
         if self.powered and t - self.last_input >= self.settings.idle_timeout:
@@ -480,8 +486,19 @@ class UI:
             self.screen = OFF
             return False
         epoch = self.clock.now()
-        if self.prompt is not None:
-            screen = PRESENCE
+        q = self.q
+        if q is not None:
+            if q.local >= 0 and t - self.modal_since >= MODAL_SECONDS:
+                self.cancel()
+            else:
+                held = q.hold(self.buttons, t)
+                if held is not None:
+                    self._answered(held)
+                elif q.fill_from is not None:
+                    self._dirty = True
+        q = self.q
+        if q is not None:
+            screen = CONFIRM if q.local >= 0 else PRESENCE
         elif self.notice is not None:
             screen = NOTICE
         elif epoch is None:
@@ -492,7 +509,7 @@ class UI:
             self.nav = CODE
         else:
             screen = self.nav
-            if screen in (MENU, CONFIRM) and t - self.modal_since >= MODAL_SECONDS:
+            if screen == MENU and t - self.modal_since >= MODAL_SECONDS:
                 self.nav = screen = CODE
                 self._dirty = True
         if screen != self.screen:
@@ -501,6 +518,9 @@ class UI:
         if screen == CODE and self._label_w > self.d.width - self._label_room():
             if t >= self._scroll_at:
                 self._step_scroll(t)
+        elif q is not None and q.due(t):
+            q.turn(self.d, t)
+            self._dirty = True
         if self.revealed >= 0 and t >= self.reveal_until:
             self.revealed = -1
             self._dirty = True
@@ -550,14 +570,10 @@ class UI:
             self._draw_list()
         elif s == MENU:
             self._draw_menu()
-        elif s == CONFIRM:
-            self._draw_confirm()
-        elif s == PRESENCE:
-            self._draw_question(self.prompt)
-            if self.asked_at is None:
-                self.asked_at = t
+        elif s == PRESENCE or s == CONFIRM:
+            self.q.draw(self.d, t, self.nb == 1)
         elif s == NOTICE:
-            self._draw_question(self.notice, "press a button")
+            self._draw_notice(self.notice)
         elif s == CLOCK_NOT_SET:
             self._draw_lines(("Clock not set", _REASONS.get(self.clock.reason, self.clock.reason),
                               "Set it from a host:", "otpfob time set"))
@@ -644,20 +660,15 @@ class UI:
             first = 1
         self._draw_rows(self.menu_items, self.menu_cursor, first, _same)
 
-    def _draw_confirm(self):
-        accs = self._accounts()
-        label = account_label(accs[self.confirm_index]) if self.confirm_index < len(accs) else "?"
-        self._draw_question("Delete " + label + "?")
+    def _draw_notice(self, text):
+        from fob.question import wrap
 
-    def _draw_question(self, q, answers=None):
         d = self.d
         rows = d.pages - 1
-        lines = wrap(q, d.width // font.CELL_W, rows)
+        lines = wrap(text, d.width // font.CELL_W, rows)
         for i in range(min(len(lines), rows)):
             d.text(lines[i], 0, i)
-        if answers is None:
-            answers = "long=yes short=no" if self.nb == 1 else "A=yes B=no"
-        d.text(answers, 0, d.pages - 1)
+        d.text("press a button", 0, d.pages - 1)
 
     # Sleep (fob/power.py).
 
@@ -688,37 +699,11 @@ class UI:
             "seconds_left": self.seconds_left if code_screen else None,
             "index": self.index if self._count and self.screen != OFF else None,
             "count": self._count,
-            "prompt": self.prompt if self.screen == PRESENCE else (
+            "prompt": self.prompt if self.screen in (PRESENCE, CONFIRM) else (
                 self.notice if self.screen == NOTICE else None),
+            "prompt_ready": self.question_ready(),
         }
 
 
 def _same(x):
     return x
-
-
-def wrap(text, width, rows):
-    """Lines of at most `width` characters, broken between words (a word longer than a
-    line starts where the last one ended), or cut every `width` characters when words
-    would need more than `rows` lines (prompts are made to fit 3 lines of 21)."""
-    lines = []
-    line = ""
-    for word in text.split(" "):
-        if line and len(line) + 1 + len(word) <= width:
-            line += " " + word
-            continue
-        if line and len(word) > width and len(line) + 1 < width:
-            room = width - len(line) - 1
-            line += " " + word[:room]
-            word = word[room:]
-        if line:
-            lines.append(line)
-        while len(word) > width:
-            lines.append(word[:width])
-            word = word[width:]
-        line = word
-    if line:
-        lines.append(line)
-    if len(lines) <= rows:
-        return lines
-    return [text[i:i + width] for i in range(0, len(text), width)]

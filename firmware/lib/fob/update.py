@@ -24,11 +24,14 @@ def step(app, deadline):
     if not ui.answer:
         ui.cancel()
         return None
+    if app.buttons.any_down():
+        # The yes is a hold: erase once the hand is off, or the restart would find the
+        # button held and ask again.
+        return deadline
     from fob.guard import Guard
 
     # Erased first, flag second: a power cut in between leaves a locked, empty fob.
-    app.vault.wipe()
-    Guard(app.vault.root, app.vault.fs).clear_password()
+    Guard(app.vault.root, app.vault.fs).erase_all(app.vault)
     import microcontroller
 
     microcontroller.nvm[NVM_MAINTENANCE] = MAINTENANCE

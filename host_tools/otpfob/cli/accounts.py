@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from ..codecheck import verify_code
+from ..codecheck import added
 from .util import (EXIT_USAGE, ExpectedError, confirm, explain, expected_error_types,
                    filter_accounts, group_code, label_of, numbered, pass_state, plural, resolve)
 
@@ -121,13 +121,12 @@ def add(state, name, secret, issuer, digits, period, algorithm, uri, qr_image, f
             state.warn(w)
     client = state.client()
     try:
-        reply = client.add(account, overwrite=force)
+        reply, ok, message = added(client, account, overwrite=force)
     except Exception as exc:
         raise _explain_add_error(exc, account) from None
     if reply.get("warning"):
         state.warn(reply["warning"])
     index = reply.get("index")
-    ok, message = verify_code(client, account, index)
     verb = "Replaced" if reply.get("replaced") else "Added"
     if state.json:
         state.emit_json({"index": index + 1, "issuer": account.issuer, "name": account.name,

@@ -13,8 +13,17 @@ def info(state):
 
     Example: otpfob info --json
     """
-    reply = state.client().info()
+    client = state.client()
+    reply = client.info()
+    if reply.get("password") and "accounts" not in reply:
+        # A protected fob tells a host that has not logged in only what a login needs:
+        # log in when a password is at hand (flag, environment, keyring, a prompt).
+        password = state.get_password(client)
+        if password is not None:
+            client.login(password)
+            reply = client.info()
     data = {k: v for k, v in reply.items() if k not in ("id", "ok")}
+    hidden = "accounts" not in data
     est = clock_estimate(state, data.get("serial"), data.get("aging"))
     if state.json:
         data["clock_estimate"] = None if est is None else {
@@ -31,15 +40,25 @@ def info(state):
         ("Serial", data.get("serial")),
         ("Board", data.get("board")),
         ("Firmware", "%s (protocol %s)" % (data.get("firmware"), data.get("protocol"))),
+    ]
+    if hidden:
+        rows.append(("Password", "set; the rest is shown after a login (--password)"))
+        for key, value in rows:
+            table.add_row(key, "" if value is None else str(value))
+        state.console().print(table)
+        return
+    rows += [
         ("Accounts", "%s of %s" % (data.get("accounts"), data.get("capacity"))),
         ("Flash", "%s bytes used, %s free" % (data.get("bytes_used"), data.get("bytes_free"))),
         ("Time", utc(data.get("time")) if data.get("time") is not None
          else clock_text(data.get("clock"))),
         ("Clock error", estimate_text(est) if data.get("time") is not None else "-"),
         ("Aging offset", data.get("aging")),
-        ("Password", ("set, %s left before the fob erases itself"
+        ("Password", ("set, %s left before logins stop until you allow more on the fob"
                       % plural(data.get("tries_left") or 0, "try", "tries"))
          if data.get("password") else "none"),
+        ("Codes over USB", "without a press (turned on by the holder)" if data.get("usb_codes")
+         else "only with a press on the fob"),
         ("Press to add", "no (turned off by the admin)" if data.get("add_presence") is False
          else "yes"),
     ]
@@ -64,16 +83,24 @@ def reset(state, force):
 
     Example: otpfob reset --force
     """
+    state.unprotected_ok = True
     client = state.client()
-    # info, not list: a fob whose password is forgotten can still be reset (on the fob).
-    count = client.info()["accounts"]
-    confirm(state, "Erase %s and the password on the fob? This cannot be undone."
-            % ("all " + plural(count, "account") if count != 1 else "1 account"), force)
+    # info, not list: a fob whose password is forgotten can still be reset (on the fob);
+    # it then tells a host that has not logged in nothing of what it holds.
+    info = client.info()
+    count = info.get("accounts")
+    what = ("every account" if count is None else "all " + plural(count, "account")
+            if count != 1 else "1 account")
+    confirm(state, "Erase %s and the password on the fob? This cannot be undone." % what,
+            force)
     reply = client.reset()
+    from ..known import KnownFobs
+
+    KnownFobs().record(info.get("serial"), False)
     if state.json:
         state.emit_json({"erased": count, "accounts": reply.get("accounts", 0)})
     else:
-        state.note("Erased %s." % plural(count, "account"))
+        state.note("Erased %s." % (what if count is None else plural(count, "account")))
 
 
 @click.command()

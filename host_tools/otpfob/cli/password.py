@@ -56,13 +56,16 @@ def password_set(state, iterations):
 
     Example: OTPFOB_NEW_PASSWORD=... otpfob password set
     """
+    state.unprotected_ok = True
     client = state.client()
     if client.info().get("password"):
         raise ExpectedError("this fob already has a password; use `otpfob password change`")
     new = _new_password(state)
     reply = client.password_set(new, iterations=iterations)
+    _record(client, True)
     _password_done(state, "Password set: from now on the fob answers only info until "
-                   "it is given (8 wrong tries in a row erase it).", reply)
+                   "it is given (8 wrong tries in a row stop the logins until you allow "
+                   "more on the fob).", reply)
 
 
 @password_group.command(name="change")
@@ -99,6 +102,7 @@ def password_clear(state):
         raise ExpectedError("this fob has no password; `otpfob password set` gives it one")
     client.login(_current_password(state, client))
     reply = client.password_clear()
+    _record(client, False)
     _password_done(state, "Password removed: the fob is open to any host again.", reply)
 
 
@@ -122,15 +126,27 @@ def password_remember(state):
 @password_group.command(name="forget")
 @pass_state
 def password_forget(state):
-    """Remove this fob's password from this computer's keyring.
+    """Forget this fob's password: remove it from this computer's keyring, and accept the
+    fob without one from now on (after it was reset, or its password removed elsewhere).
 
     Example: otpfob password forget
     """
     from .. import keystore
 
-    serial = state.client().info().get("serial")
+    state.unprotected_ok = True
+    client = state.client()
+    info = client.info()
+    serial = info.get("serial")
     gone = keystore.forget(serial)
+    if not info.get("password"):
+        _record(client, False)
     state.note("Forgotten." if gone else "Nothing was kept for fob %s." % serial)
+
+
+def _record(client, password):
+    from ..known import KnownFobs
+
+    KnownFobs().record(client.info().get("serial"), password)
 
 
 def _current_password(state, client):

@@ -6,10 +6,11 @@ from .util import ExpectedError, pass_state
 
 
 SETTING_KINDS = {"privacy": "bool", "idle_timeout": "int", "typing": "bool", "layout": "str",
-                 "add_presence": "bool"}
+                 "add_presence": "bool", "usb_codes": "bool"}
 _BOOL_WORDS = {"on": True, "off": False, "true": True, "false": False, "yes": True,
                "no": False, "1": True, "0": False}
-_SETTINGS_SHOWN = ("typing", "layout", "privacy", "idle_timeout", "add_presence", "keyboard")
+_SETTINGS_SHOWN = ("typing", "layout", "privacy", "idle_timeout", "add_presence", "usb_codes",
+                   "keyboard")
 
 
 def parse_setting(key, value):

@@ -10,6 +10,9 @@ import click
 from ..codecheck import group_code  # noqa: F401 - shown by several commands
 
 
+# The wire protocol this otpfob speaks (docs/protocol.md); older firmware is refused.
+PROTOCOL = 2
+
 # Exit statuses (docs/admin.md lists them for scripts).
 EXIT_OK = 0
 EXIT_ERROR = 1          # anything else that went wrong
@@ -18,7 +21,7 @@ EXIT_REFUSED = 3        # refused on the fob, or not confirmed at the prompt / u
 EXIT_NO_FOB = 4         # no fob found, the port cannot be opened, or the fob does not answer
 
 # FobError codes that say the person at the fob (or at the prompt) said no.
-_REFUSED_CODES = ("refused", "presence_timeout")
+_REFUSED_CODES = ("refused", "presence_timeout", "cooldown")
 # ... and the hint that names the fix, where the fob's message does not.
 _FOB_HINTS = {
     "clock_not_set": "run `otpfob time set`",
@@ -27,6 +30,8 @@ _FOB_HINTS = {
     "no_password": "`otpfob password set` gives the fob one",
     "full": "`otpfob delete` makes room",
     "unknown_command": "update the fob's firmware with `otpfob deploy`",
+    "cooldown": "answer on the fob when it asks, or log in first",
+    "busy": "answer the question on the fob (B says no) and try again",
 }
 
 
@@ -111,6 +116,10 @@ class State:
         self.json = as_json
         self.timeout = timeout
         self.password = password
+        # Set by the commands that make an unprotected fob right again (password set,
+        # password forget, reset): they run where otherwise otpfob stops (see
+        # _check_protection).
+        self.unprotected_ok = False
         self._client = None
         self._activity = None
 
@@ -127,12 +136,56 @@ class State:
             transport = connect(self.port, choose=self._choose if self.interactive else None)
             self._client = FobClient(transport, timeout=self.timeout)
             self._client.on_prompt = self._press_prompt
+            self._client.on_failed_tries = self._failed_tries
             self._client.password_provider = self.get_password
             self.ctx.call_on_close(self._client.close)
+            self._check_protection(self._client)
         return self._client
 
-    def _press_prompt(self, prompt):
-        self._stderr("Press the button on the fob to confirm (A = yes, B = no): %s" % prompt)
+    def _check_protection(self, client):
+        """No silent downgrade: a fob without a password, where a password was given or
+        this computer saw it with one, may have been reset by someone else; otpfob stops
+        and says what to do instead of working on (and adding to) it."""
+        from .. import keystore
+        from ..known import KnownFobs
+
+        hello = client.hello()
+        serial = hello.get("serial")
+        if isinstance(hello.get("protocol"), int) and hello["protocol"] < PROTOCOL:
+            raise ExpectedError("fob %s runs older firmware (protocol %d; this otpfob speaks "
+                                "%d): update it with `otpfob deploy`"
+                                % (serial or "?", hello["protocol"], PROTOCOL))
+        known = KnownFobs()
+        if hello.get("password"):
+            known.record(serial, True)
+            return
+        if self.unprotected_ok:
+            return
+        if self.password:
+            why = "a password was given (--password or OTPFOB_PASSWORD)"
+        elif keystore.get(serial):
+            why = "this computer's keyring keeps a password for it"
+        elif known.had_password(serial):
+            why = "it had one when this computer last saw it"
+        else:
+            return
+        raise ExpectedError(
+            "fob %s has no password, but %s: it may have been reset (erased) by someone "
+            "else, so check what it holds before you trust it. `otpfob password set` "
+            "protects it again; `otpfob password forget` makes this computer accept it "
+            "without one" % (serial or "?", why))
+
+    def _press_prompt(self, prompt, check=None):
+        lines = [line for line in prompt.split("\n") if line]
+        text = "The fob asks: %s" % " / ".join(lines)
+        if check:
+            text += "\n  It must show the check value %s; if it shows another, press B." % check
+        text += "\n  Hold A on the fob until the bar is full to say yes (B, or any tap, is no)."
+        self._stderr(text)
+
+    def _failed_tries(self, n):
+        self.warn("%s on this fob since your last login: someone may be guessing"
+                  % plural(n, "wrong password try", "wrong password tries"))
 
     def _stderr(self, text):
         if self._activity is not None:

@@ -34,13 +34,26 @@ def _send_within(sock, data, timeout):
 
 
 class TcpLink(BufferLink):
-    """A TCP server taking one client at a time; ``connected`` while a client is on."""
+    """A TCP server shared the way a USB serial port is: any number of programs connect
+    at once; what each sends reaches the fob as it comes (a line written at once stays
+    whole), and what the fob writes goes to every one of them (each keeps the replies
+    to its own requests, by id). ``connected`` while at least one program is on, as DTR
+    stays up while any program holds the port open."""
 
     def __init__(self, host="127.0.0.1", port=0):
+        # Whether a program is on, and whether the fob has read that since it came: a
+        # program that connects, writes and leaves within one of the fob's loop passes
+        # stays "connected" until the fob has seen it, as on USB its bytes alone take
+        # longer than a pass (about 1 MB/s), so the fob sees every program come and go.
+        self._up = False
+        self._seen = True
         super().__init__(lock=threading.Lock(), connected=False)
         self._server = socket.create_server((host, port))
         self.address = self._server.getsockname()[:2]
-        self._client = None
+        self._clients = []
+        # Programs that once took less than the fob wrote (they stopped reading): from
+        # then on they get only what their buffers take at once, so they hold nobody up.
+        self._deaf = set()
         self._client_lock = threading.Lock()
         self._closed = False
         self._thread = threading.Thread(target=self._serve, name="data-tcp", daemon=True)
@@ -49,6 +62,22 @@ class TcpLink(BufferLink):
     @property
     def url(self):
         return "socket://%s:%d" % self.address
+
+    @property
+    def connected(self):
+        up = self._up or not self._seen
+        self._seen = True
+        return up
+
+    @property
+    def up(self):
+        return self._up
+
+    @connected.setter
+    def connected(self, up):
+        if up and not self._up:
+            self._seen = False
+        self._up = up
 
     def _serve(self):
         while not self._closed:
@@ -61,36 +90,55 @@ class TcpLink(BufferLink):
             # buffer is 64 KB); beyond it the fob's writes wait, as on a real port.
             client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
             with self._client_lock:
-                self._client = client
+                self._clients.append(client)
                 self.connected = True
-            try:
-                while True:
-                    data = client.recv(4096)
-                    if not data:
-                        break
-                    self.feed(data)
-            except OSError:
-                pass
-            finally:
-                with self._client_lock:
-                    self._client = None
-                    self.connected = False
-                client.close()
+            threading.Thread(target=self._receive, args=(client,), name="data-tcp-client",
+                             daemon=True).start()
+
+    def _receive(self, client):
+        try:
+            while True:
+                data = client.recv(4096)
+                if not data:
+                    break
+                self.feed(data)
+        except OSError:
+            pass
+        finally:
+            with self._client_lock:
+                if client in self._clients:
+                    self._clients.remove(client)
+                self._deaf.discard(client)
+                self.connected = bool(self._clients)
+            client.close()
 
     def send(self, b, timeout=None):
-        """Writes b to the client; with a timeout (real seconds) gives up on what a client
-        that does not read has not taken by then. Returns how many bytes went."""
+        """Writes b to every program on the port; with a timeout (real seconds) gives up
+        on what one that does not read has not taken by then. Returns how many bytes went
+        to the program that took the most: as on a tty, the bytes are gone once anyone
+        reads them, and only when nobody does is the fob's write cut short."""
         with self._client_lock:
-            client = self._client
-            if client is None:
-                return len(b)
+            clients = list(self._clients)
+            deaf = set(self._deaf)
+        if not clients:
+            return len(b)
+        most = 0
+        for client in clients:
             try:
-                if timeout is None:
+                if client in deaf:
+                    sent = _send_within(client, b, 0)
+                elif timeout is None:
                     client.sendall(b)
-                    return len(b)
-                return _send_within(client, b, timeout)
+                    sent = len(b)
+                else:
+                    sent = _send_within(client, b, timeout)
             except OSError:
-                return len(b)
+                sent = len(b)
+            if sent < len(b):
+                with self._client_lock:
+                    self._deaf.add(client)
+            most = max(most, sent)
+        return most
 
     def close(self):
         self._closed = True
@@ -99,9 +147,9 @@ class TcpLink(BufferLink):
         except OSError:
             pass
         with self._client_lock:
-            if self._client is not None:
+            for client in self._clients:
                 try:
-                    self._client.shutdown(socket.SHUT_RDWR)
+                    client.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
 

@@ -16,7 +16,8 @@ CLOCK_MIN = EPOCH_2000
 CLOCK_MAX = 4102444800 - 1   # 2099-12-31 23:59:59
 MAX_HOLD = 3600.0
 
-HELP = ("commands: press BUTTON | hold BUTTON SECONDS | screen PATH | clock EPOCH | "
+HELP = ("commands: press BUTTON | hold BUTTON SECONDS | answer yes|no | screen PATH | "
+        "clock EPOCH | "
         "down BUTTON | up BUTTON | advance SECONDS | jump SECONDS | rtc-power-loss | "
         "autopress on|off | usb on|off | battery VOLTS|none | status | quit | help")
 I2C_FAULT_USAGE = "i2c-fault rtc|display on|off|glitch"
@@ -89,6 +90,16 @@ class Controller:
         seconds = _number(secs, "SECONDS", 0.01, MAX_HOLD)
         self.sim.press(name, seconds)
         return "held %s for %s s" % (name, _fmt(seconds))
+
+    def cmd_answer(self, parts):
+        (what,) = _args(parts, 1, "answer yes|no")
+        if what not in ("yes", "no"):
+            raise CommandError("usage: answer yes|no (got %r)" % what)
+        try:
+            self.sim.answer(what == "yes")
+        except ValueError as e:
+            raise CommandError(str(e)) from None
+        return "answered " + what
 
     def cmd_down(self, parts):
         (name,) = _args(parts, 1, "down BUTTON")

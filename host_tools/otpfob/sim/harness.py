@@ -219,6 +219,10 @@ class SimProcess:
     def press(self, button):
         return self.ok("press %s" % button)
 
+    def answer(self, yes=True):
+        """The holder's answer to the question on the fob (a hold of A for yes)."""
+        return self.ok("answer " + ("yes" if yes else "no"))
+
     def advance(self, seconds):
         return self.ok("advance %s" % seconds)
 

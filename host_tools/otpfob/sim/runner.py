@@ -39,6 +39,8 @@ PRESS_SECONDS = 0.1
 SETTLE_SECONDS = 0.1
 LONG_HOLD_SECONDS = 1.0   # longer than the firmware's long-press threshold
 AUTOPRESS_POLL = 0.05     # real seconds between looks at the screen
+# The firmware's yes: A held until the bar is full (fob/ui.py HOLD_SECONDS), and a little.
+YES_HOLD_SECONDS = 1.8
 HW_FILE = "hw.json"
 
 
@@ -146,6 +148,7 @@ class Simulator:
         self._quit = threading.Event()
         self._ops = threading.Lock()
         self._autopress = None  # the thread standing in for a user who approves prompts
+        self._autopress_thread = None
 
     def board_id(self):
         return Path(self.board_name).stem
@@ -172,6 +175,25 @@ class Simulator:
                 self.hw.release_button(pin)
             self.world.advance(SETTLE_SECONDS)
             self.save()
+
+    def answer(self, yes, within=60.0):
+        """Answer the question on the fob as its holder would: yes is A held until the bar
+        is full, once the fob counts a hold (its first moment over, the question shown
+        whole); no is a tap (B, or A on a one-button board). Runs the world on meanwhile.
+        Raises ValueError when no question comes up within `within` seconds."""
+        waited = 0.0
+        while True:
+            st = self.status()
+            if st.get("screen") in ("presence", "confirm") and st.get("prompt_ready"):
+                break
+            if waited >= within:
+                raise ValueError("no question on the fob to answer")
+            self.advance(0.1)
+            waited += 0.1
+        if yes:
+            self.press("A", YES_HOLD_SECONDS)
+        else:
+            self.press("B" if "B" in self.buttons else "A")
 
     def set_button(self, name, down):
         pin = self.button_pin(name)
@@ -239,7 +261,7 @@ class Simulator:
             "sleeps": self.world.sleeps - self._sleeps_at_code,
             "board": self.board_id(),
             "buttons": sorted(self.buttons),
-            "data_connected": bool(self.data_link.connected),
+            "data_connected": self.data_link.up,
             # Bytes a host sent that the firmware has not read yet.
             "data_waiting": self.data_link.available(),
             # What a host plugged in would see: the REPL console and the CIRCUITPY drive.
@@ -286,16 +308,23 @@ class Simulator:
 
     # -- a user who approves every presence prompt (tests, batch provisioning demos) -------
     def set_autopress(self, on):
-        """While on, a prompt from the fob asking for presence is answered yes, as a
-        user standing by would: a short press of A (a long one on one-button boards)."""
+        """While on, a question a host's request puts on the fob is answered yes, as a
+        holder standing by would: once the fob counts a hold (the question shown whole,
+        its first moment over), A held until the bar is full."""
         if not on:
             self._autopress = None
+            # A hold under way ends first: the holder's hand is off the button when this
+            # returns, so the next press is the caller's own.
+            thread = self._autopress_thread
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(YES_HOLD_SECONDS + 3)
             return
         if self._autopress is not None:
             return
         stop = threading.Event()
         self._autopress = stop
         thread = threading.Thread(target=self._autopress_loop, args=(stop,), daemon=True)
+        self._autopress_thread = thread
         thread.start()
 
     @property
@@ -303,15 +332,23 @@ class Simulator:
         return self._autopress is not None
 
     def _autopress_loop(self, stop):
-        seconds = PRESS_SECONDS if len(self.buttons) > 1 else LONG_HOLD_SECONDS
         while self._autopress is stop and not self.quitting:
-            if self.status().get("screen") == "presence":
+            st = self.status()
+            if st.get("screen") == "presence" and st.get("prompt_ready"):
                 # Held in real time, as the world's clock runs: `press` would move the
                 # world on by the hold, and many answers would leave the fob's clock
-                # ahead of the host's.
+                # ahead of the host's. Let go once the question is gone, as a holder
+                # does when the bar is full: a button still down afterwards would keep
+                # the fob awake and count for whatever comes next.
                 self.set_button("A", True)
-                time.sleep(seconds + SETTLE_SECONDS)
-                self.set_button("A", False)
+                until = time.monotonic() + YES_HOLD_SECONDS + 1.0
+                try:
+                    while time.monotonic() < until and not self.quitting:
+                        time.sleep(AUTOPRESS_POLL)
+                        if self.status().get("screen") != "presence":
+                            break
+                finally:
+                    self.set_button("A", False)
                 time.sleep(SETTLE_SECONDS)
             time.sleep(AUTOPRESS_POLL)
 

@@ -31,7 +31,7 @@ BRAILLE_BITS = ((0, 0, 0x01), (0, 1, 0x02), (0, 2, 0x04), (1, 0, 0x08), (1, 1, 0
                 (1, 2, 0x20), (0, 3, 0x40), (1, 3, 0x80))
 BRAILLE_BASE = 0x2800
 
-HOLD_SECONDS = 1.5
+HOLD_SECONDS = 2.0  # longer than the fob's hold for a yes (fob/ui.py HOLD_SECONDS)
 TAP_SECONDS = 0.1
 
 # Arrow keys and Enter stand for the buttons: next/confirm (A) and previous/cancel (B).
@@ -142,7 +142,7 @@ class Terminal:
     def help_lines(self):
         names = sorted(self.sim.buttons)
         keys = ", ".join("%s/%s" % (n.lower(), n) for n in names)
-        return ["keys: %s tap/hold (1.5 s) buttons %s; arrows, Enter; q quits"
+        return ["keys: %s tap/hold (2 s) buttons %s; arrows, Enter; q quits"
                 % (keys, "/".join(names))]
 
     def _text_lines(self, width):

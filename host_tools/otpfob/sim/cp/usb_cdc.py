@@ -39,6 +39,11 @@ class BufferLink:
     def available(self):
         return len(self.rx)
 
+    @property
+    def up(self):
+        """Whether a host is on the link, for reports (reading it changes nothing)."""
+        return bool(self.connected)
+
     def find(self, byte):
         self._lock.acquire()
         try:
