@@ -25,6 +25,27 @@ def read_image(path, name=None):
     return read_codes(image, name)
 
 
+def read_screen():
+    """Texts of the QR codes on this computer's screen (every monitor), as token vendors'
+    provisioning tools read them: a screenshot with mss, decoded with zxing-cpp."""
+    from PIL import Image
+
+    try:
+        import mss
+        import mss.exception
+    except ImportError:
+        raise QrError("reading the screen needs the mss package (pip install mss)") from None
+    try:
+        with mss.mss() as grabber:
+            shot = grabber.grab(grabber.monitors[0])
+    except mss.exception.ScreenShotError as exc:
+        raise QrError("cannot take a screenshot (%s); save the QR code as an image and give "
+                      "it with --qr" % (str(exc).splitlines()[0] if str(exc) else
+                                        "no display")) from None
+    image = Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
+    return read_codes(image, "the screen")
+
+
 def read_codes(image, name):
     """Texts of the QR codes in a Pillow image (RGB or L)."""
     import zxingcpp

@@ -168,6 +168,9 @@ def collect(inputs, passwords=None, fmt=None, as_totp=False):
             payloads = len(found.payloads)
             mod.read(source, found)
             out.formats.append((source.where, mod.TITLE))
+            if source.encoding == "Latin-1" and mod.NAME != "image":
+                out.notices.append("%s is not UTF-8; read it as Latin-1 (save it as UTF-8 if "
+                                   "names look wrong)" % source.where)
             if len(found.payloads) > payloads:
                 order.append(("export", None))
         order.extend(("item", i) for i in range(start, len(found.items)))

@@ -39,6 +39,7 @@ class Source:
     def __init__(self, data, where):
         self.data = bytes(data)
         self.where = where
+        self.encoding = None    # set by .text: "UTF-8", "UTF-16" or "Latin-1"
 
     @functools.cached_property
     def text(self):
@@ -46,9 +47,10 @@ class Source:
         from ..textfile import TextFileError, decode
 
         try:
-            return decode(self.data, self.where)[0]
+            text, self.encoding = decode(self.data, self.where)
         except TextFileError:
             return None
+        return text
 
     @functools.cached_property
     def json(self):
