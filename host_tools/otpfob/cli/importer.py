@@ -65,22 +65,13 @@ def _first_line(path, option):
 
 
 def read_key_file(path):
-    """A PSKC pre-shared key: hex text (16, 24 or 32 bytes) or the raw bytes."""
+    from ..importers import ImportFileError
+    from ..importers.pskc import read_key
+
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise ExpectedError("--pskc-key-file: cannot read %s (%s)"
-                            % (path, exc.strerror or exc)) from None
-    text = raw.strip()
-    try:
-        key = bytes.fromhex(text.decode("ascii"))
-    except (UnicodeDecodeError, ValueError):
-        key = raw
-    if len(key) not in (16, 24, 32):
-        raise ExpectedError("--pskc-key-file: %s holds %d bytes; a key is 16, 24 or 32 bytes "
-                            "(or their hex)" % (path, len(key)))
-    return key
+        return read_key(path)
+    except ImportFileError as exc:
+        raise ExpectedError("--pskc-key-file: %s" % exc) from None
 
 
 def read_sources(state, sources, fmt=None, as_totp=False, passwords=None):

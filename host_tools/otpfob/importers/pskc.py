@@ -13,7 +13,77 @@ NS = "urn:ietf:params:xml:ns:keyprov:pskc"
 HOTP = "urn:ietf:params:xml:ns:keyprov:pskc:hotp"
 TOTP = "urn:ietf:params:xml:ns:keyprov:pskc:totp"
 SUITES = {"HMAC-SHA1": "SHA1", "HMAC-SHA256": "SHA256", "HMAC-SHA512": "SHA512",
+          "HMAC-SHA-1": "SHA1", "HMAC-SHA-256": "SHA256", "HMAC-SHA-512": "SHA512",
           "SHA1": "SHA1", "SHA256": "SHA256", "SHA512": "SHA512"}
+
+
+def read_key(path):
+    """A PSKC pre-shared key from a file: hex text (16, 24 or 32 bytes) or the raw bytes."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise ImportFileError("cannot read the key file %s (%s)" % (path, exc.strerror or exc)) \
+            from None
+    try:
+        key = bytes.fromhex(raw.strip().decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        key = raw
+    if len(key) not in (16, 24, 32):
+        raise ImportFileError("the key file %s holds %d bytes; an AES key is 16, 24 or 32 "
+                              "bytes (or their hex)" % (path, len(key)))
+    return key
+
+
+def write(tokens, password=None, key=None):
+    """A PSKC document (bytes) of TOTP tokens, their secrets encrypted (AES-CBC with an
+    HMAC-SHA1 MAC, as RFC 6030 section 6 describes) under a password (PBKDF2, RFC 6030
+    section 6.2) or a pre-shared key. Each token is a dict: upn, serial, secret, period,
+    digits, algorithm (SHA1 unless given), issuer, manufacturer, model."""
+    import io
+
+    from pskc import PSKC
+
+    container = PSKC()
+    for t in tokens:
+        container.add_key(secret=t["secret"], algorithm=TOTP,
+                          response_length=t.get("digits", 6),
+                          time_interval=t.get("period", 30), serial=t["serial"],
+                          manufacturer=t.get("manufacturer"), model=t.get("model"),
+                          key_userid=t["upn"], issuer=t.get("issuer"),
+                          algorithm_suite="HMAC-" + t.get("algorithm", "SHA1"))
+    if password is not None:
+        container.encryption.setup_pbkdf2(password)
+    elif key is not None:
+        container.encryption.setup_preshared_key(key=key)
+    else:
+        raise ValueError("a PSKC file with secrets needs a password or a key")
+    out = io.BytesIO()
+    container.write(out)
+    return out.getvalue()
+
+
+def read_tokens(data, password=None, key=None):
+    """The tokens of a PSKC document written by write() (or any with the same fields):
+    dicts with upn, serial, secret, issuer. ImportFileError when it cannot be opened."""
+    import io
+
+    from pskc import PSKC
+    from pskc.exceptions import DecryptionError, KeyDerivationError, ParseError
+
+    try:
+        container = PSKC(io.BytesIO(data))
+        if container.encryption.is_encrypted:
+            if container.encryption.derivation.algorithm:
+                container.encryption.derive_key(password or "")
+            else:
+                container.encryption.key = key
+        return [{"upn": text_of(k.key_userid), "serial": text_of(k.serial),
+                 "secret": k.secret, "issuer": text_of(k.issuer)} for k in container.keys]
+    except (DecryptionError, KeyDerivationError) as exc:
+        raise WrongPassword("wrong password or key (%s)" % exc) from None
+    except ParseError as exc:
+        raise ImportFileError("not a readable PSKC file (%s)" % exc) from None
 
 
 def detect(source):
