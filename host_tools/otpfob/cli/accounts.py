@@ -84,7 +84,7 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
       otpfob add --screen                       (the QR code shown on the screen)
       otpfob add Bank:card --hotp --counter 12  (a counter-based token)
     """
-    from ..otpauth import Account, is_steam, parse_uri
+    from ..otpauth import is_steam, parse_uri
 
     if name is not None and is_steam(name) and secret is None and not (uri or qr_image
                                                                        or screen):

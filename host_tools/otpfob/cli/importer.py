@@ -44,11 +44,15 @@ def passwords_for(state, password_file, key_file, stdin_used):
     elif os.environ.get(PASSWORD_ENV):
         given = os.environ[PASSWORD_ENV]
     ask = None
-    if given is None and not stdin_used and not state.json and sys.stdin.isatty():
+    if given is None and not stdin_used and not state.json and _on_a_terminal():
         def ask(prompt):
             return click.prompt(prompt, hide_input=True, err=True)
     key = read_key_file(key_file) if key_file else None
     return Passwords(given, ask, key)
+
+
+def _on_a_terminal():
+    return sys.stdin.isatty()
 
 
 def _first_line(path, option):
