@@ -26,11 +26,6 @@ def uri_file(tmp_path, vectors, name="list.txt"):
     return path
 
 
-def stored(fob):
-    return {a.label if hasattr(a, "label") else (a.issuer, a.name): a
-            for a in fob.vault.accounts}
-
-
 def labels(fob):
     return sorted(("%s:%s" % (a.issuer, a.name)) if a.issuer else a.name
                   for a in fob.vault.accounts)
