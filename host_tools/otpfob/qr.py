@@ -36,7 +36,8 @@ def read_screen():
     except ImportError:
         raise QrError("reading the screen needs the mss package (pip install mss)") from None
     try:
-        with mss.mss() as grabber:
+        # mss 10 names the class MSS; older releases mss.mss.
+        with (getattr(mss, "MSS", None) or mss.mss)() as grabber:
             shot = grabber.grab(grabber.monitors[0])
     except mss.exception.ScreenShotError as exc:
         raise QrError("cannot take a screenshot (%s); save the QR code as an image and give "
