@@ -131,8 +131,10 @@ def _fields(account):
 
 
 def collect(inputs, passwords=None, fmt=None, as_totp=False):
-    """Read `inputs`: each is ("uri", text, where), ("text", text, where) for stdin, or
-    ("file", path). ImportFileError (and its kinds) for a file that cannot be read."""
+    """Read `inputs`: each is ("uri", text, where) for a URI given as such, ("file", path)
+    ("-" for stdin), or ("data", bytes or text, where) for a file already in memory (an
+    upload to the web page's server). ImportFileError (and its kinds) for a file that
+    cannot be read."""
     from .. import migration
     from . import uri_list
 
@@ -159,7 +161,8 @@ def collect(inputs, passwords=None, fmt=None, as_totp=False):
                 path = rest[0]
                 source = _read_file(path)
             else:
-                source = Source(rest[0].encode("utf-8"), rest[1])
+                data, where = rest
+                source = Source(data.encode("utf-8") if isinstance(data, str) else data, where)
             mod = forced or detect(source)
             if mod is None:
                 raise ImportFileError("%s is %s. otpfob reads: %s. --format NAME forces one "
@@ -183,7 +186,8 @@ def collect(inputs, passwords=None, fmt=None, as_totp=False):
         accounts, skipped = migration.merge([p for p, _ in found.payloads])
         where = {id(a): w for p, w in found.payloads for a in p.accounts}
         for note in skipped:
-            found.skip(None, "Google Authenticator export", note)
+            label, _, reason = note.partition(": ")
+            found.skip(label, "Google Authenticator export", reason or note)
         exported = [(steam_rule(a, as_totp), where.get(id(a), "Google Authenticator export"))
                     for a in accounts]
     items = []
