@@ -566,3 +566,19 @@ def test_the_entra_csv_reads_back(tmp_path):
     for a, _ in got.items:
         fob = next(f for f in fobs.values() if f.accounts[0]["name"] == a.name)
         assert a.secret == fob.accounts[0]["secret"] and a.issuer == "otpfob"
+
+
+def test_the_command_wants_a_password_or_key_for_pskc(tmp_path):
+    users = tmp_path / "users.csv"
+    users.write_text("upn\nx@y.example\n")
+    base = ["fleet", "provision", "--users", str(users), "--issuer", "Contoso", "--out",
+            str(tmp_path / "out.pskc"), "--fob", "socket://127.0.0.1:1"]
+    result = CliRunner().invoke(main, base + ["--format", "pskc"])
+    assert result.exit_code == 1 and "--pskc-password-file or --pskc-key-file" in result.output
+    key = tmp_path / "key.hex"
+    key.write_text("0011")
+    result = CliRunner().invoke(main, base + ["--format", "pskc", "--pskc-key-file", str(key)])
+    assert result.exit_code == 1 and "holds 2 bytes" in result.output
+    result = CliRunner().invoke(main, base + ["--pskc-key-file", str(key)])
+    assert result.exit_code == 1 and "go with --format pskc" in result.output
+    assert not (tmp_path / "out.pskc").exists()
