@@ -147,15 +147,10 @@ def collect(inputs, passwords=None, fmt=None, as_totp=False):
             raise ImportFileError("unknown format %r; the formats are: %s"
                                   % (fmt, ", ".join(sorted(names))))
         forced = module(names[fmt])
-    order = []      # positions of items and of exports, so exports keep their place
     for kind, *rest in inputs:
-        start = len(found.items)
         if kind == "uri":
             text, where = rest
-            payloads = len(found.payloads)
             uri_list.take(found, text, where)
-            if len(found.payloads) > payloads:
-                order.append(("export", None))
         else:
             if kind == "file":
                 path = rest[0]
@@ -168,15 +163,11 @@ def collect(inputs, passwords=None, fmt=None, as_totp=False):
                 raise ImportFileError("%s is %s. otpfob reads: %s. --format NAME forces one "
                                       "(%s)" % (source.where, describe(source), supported(),
                                                 ", ".join(sorted(format_names()))))
-            payloads = len(found.payloads)
             mod.read(source, found)
             out.formats.append((source.where, mod.TITLE))
             if source.encoding == "Latin-1" and mod.NAME != "image":
                 out.notices.append("%s is not UTF-8; read it as Latin-1 (save it as UTF-8 if "
                                    "names look wrong)" % source.where)
-            if len(found.payloads) > payloads:
-                order.append(("export", None))
-        order.extend(("item", i) for i in range(start, len(found.items)))
     # Google Authenticator exports: one batch may span several QR codes and files, so
     # they are merged at the end and put in where the first of them was.
     exported = []
@@ -191,7 +182,7 @@ def collect(inputs, passwords=None, fmt=None, as_totp=False):
         exported = [(steam_rule(a, as_totp), where.get(id(a), "Google Authenticator export"))
                     for a in accounts]
     items = []
-    for kind, i in order:
+    for kind, i in found.sequence:
         if kind == "item":
             items.append(found.items[i])
         else:

@@ -138,6 +138,7 @@ class Found:
         self.skipped = []           # Skip
         self.notices = []           # lines about the file as a whole
         self.payloads = []          # Google Authenticator export parts, merged at the end
+        self.sequence = []          # ("item", index) and ("export", None), in file order
         self.passwords = passwords or Passwords()
         self.as_totp = as_totp
 
@@ -185,8 +186,14 @@ class Found:
         from ..otpauth import steam_rule
 
         account = steam_rule(account, self.as_totp)
+        self.sequence.append(("item", len(self.items)))
         self.items.append((account, where))
         return account
+
+    def export(self, payload, where):
+        """A part of a Google Authenticator export (merged with the others at the end)."""
+        self.sequence.append(("export", None))
+        self.payloads.append((payload, where))
 
     def skip(self, label, where, reason):
         self.skipped.append(Skip(label, where, reason))

@@ -38,7 +38,7 @@ def take(found, text, where):
 
     if migration.is_migration_uri(text):
         try:
-            found.payloads.append((migration.decode_uri(text), where))
+            found.export(migration.decode_uri(text), where)
         except migration.MigrationError as exc:
             found.skip("Google Authenticator export", where, str(exc))
         return
