@@ -35,7 +35,17 @@ $(OATH_STAMP): | $(STAMP)
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq oathtool >/dev/null 2>&1; }; }; }
 	touch $@
 
-setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP)
+# Xvfb, the virtual X server the `otpfob add --screen` test draws a QR code on (it skips,
+# saying so, without one); installed where we may, never fatal.
+XVFB_STAMP := $(VENV)/.xvfb
+$(XVFB_STAMP): | $(STAMP)
+	-command -v Xvfb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  echo "make: installing xvfb (Debian's virtual X server) for the screen-capture test" && \
+	  { apt-get install -y -qq xvfb >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq xvfb >/dev/null 2>&1; }; }; }
+	touch $@
+
+setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP) $(XVFB_STAMP)
 
 test: setup
 	$(BIN)/pytest -n 2 -q tests

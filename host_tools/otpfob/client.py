@@ -332,7 +332,7 @@ def account_fields(account):
     """The wire form of an account: the secret goes in base32, the fob's only input for it."""
     from .otpauth import encode_secret
 
-    return {
+    fields = {
         "name": account.name,
         "issuer": account.issuer,
         "secret": encode_secret(account.secret),
@@ -340,6 +340,23 @@ def account_fields(account):
         "digits": account.digits,
         "period": account.period,
     }
+    fields.update(hotp_fields(account))
+    return fields
+
+
+def hotp_fields(account):
+    """The members an HOTP account adds to the wire form (protocol 2: "type": "hotp" and
+    its "counter"); none for a time-based account, so TOTP requests stay as they were."""
+    if getattr(account, "kind", "totp") != "hotp":
+        return {}
+    return {"type": "hotp", "counter": int(account.counter)}
+
+
+def takes_hotp(info):
+    """True when the fob's `info` lists "hotp" in "types": only then may a host send HOTP
+    accounts."""
+    types = info.get("types") if isinstance(info, dict) else None
+    return isinstance(types, list) and "hotp" in types
 
 
 def split_batches(accounts, overwrite=False, max_line=MAX_LINE):

@@ -1,4 +1,5 @@
-"""Fleet provisioning: one fob per user, a fresh secret on each, and a CSV for Entra ID.
+"""Fleet provisioning: one fob per user, a fresh secret on each, and a file for the OTP
+server: the CSV Entra ID imports, or PSKC (RFC 6030) for privacyIDEA, LinOTP and others.
 
 `otpfob fleet provision --users users.csv --issuer NAME --out entra.csv` takes the users of a
 CSV (its `upn` column) in order and gives each the next fob: the ones named with `--fob`, or
@@ -6,7 +7,9 @@ else every fob plugged in while it runs (several at once on a hub, each in its o
 Per fob: a random 160-bit secret from `secrets`, the clock set from this computer, the
 management password set (`--password-file`), the account `ISSUER:UPN` added, and the fob's
 code compared with this computer's own TOTP of the secret. Only then is a row appended to
-the output CSV, the format Microsoft Entra ID imports for OATH hardware tokens.
+the output file: the CSV Microsoft Entra ID imports for OATH hardware tokens
+(`--format entra-csv`, the default) or a PSKC key container whose secrets are encrypted
+with a password or a pre-shared key (`--format pskc`; otpfob.importers.pskc writes it).
 
 Two files, written so that a run can be interrupted anywhere and simply run again:
 
@@ -232,6 +235,9 @@ class SecretsCsv:
                 os.ftruncate(self.fd, size)
                 raise
 
+    def add_token(self, upn, serial, secret, model, issuer):
+        self.append(entra_row(upn, serial, secret, model))
+
     def close(self):
         os.close(self.fd)
 
@@ -240,6 +246,53 @@ def _csv_line(fields):
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow(fields)
     return buf.getvalue().encode("utf-8")
+
+
+class SecretsPskc:
+    """The output as PSKC (RFC 6030): the whole document is rewritten atomically (mode
+    0600) after each fob, its secrets encrypted under the password or pre-shared key. On a
+    rerun the tokens of fobs that are not done are dropped, as from the CSV."""
+
+    def __init__(self, path, keep_serials, password=None, key=None):
+        from .importers import ImportFileError
+        from .importers import pskc
+
+        self.path = Path(path)
+        self.password = password
+        self.key = key
+        self.lock = threading.Lock()
+        self.created = not self.path.exists()
+        self.dropped = []
+        self.tokens = []
+        if not self.created:
+            try:
+                found = pskc.read_tokens(self.path.read_bytes(), password, key)
+            except (OSError, ImportFileError) as exc:
+                raise FleetError("%s exists and cannot be read as this run's PSKC file (%s); "
+                                 "choose another --out" % (self.path, exc)) from None
+            keep = set(keep_serials)
+            self.tokens = [t for t in found if t["serial"] in keep]
+            self.dropped = [t["upn"] for t in found if t["serial"] not in keep]
+        self._write()
+
+    def _write(self):
+        from .importers import pskc
+
+        write_atomic(self.path, pskc.write(self.tokens, self.password, self.key), mode=0o600)
+
+    def add_token(self, upn, serial, secret, model, issuer):
+        with self.lock:
+            self.tokens.append({"upn": upn, "serial": serial, "secret": secret,
+                                "period": PERIOD, "digits": 6, "issuer": issuer,
+                                "manufacturer": MANUFACTURER, "model": model or "otpfob"})
+            try:
+                self._write()
+            except BaseException:
+                self.tokens.pop()
+                raise
+
+    def close(self):
+        pass
 
 
 def entra_row(upn, serial, secret, model):
@@ -326,7 +379,8 @@ class Fleet:
     """One provisioning run: the users still to do, the manifest, the output CSV."""
 
     def __init__(self, users, issuer, out, manifest=None, password=None, force=False,
-                 timeout=5.0, reporter=None, connect=None):
+                 timeout=5.0, reporter=None, connect=None, out_format="entra-csv",
+                 pskc_password=None, pskc_key=None):
         from .otpauth import check_label
 
         check_label("issuer", issuer)
@@ -353,7 +407,15 @@ class Fleet:
         self.threads = []           # one per fob, so Ctrl-C can wait for them
         self.started = []           # their ports, in order: the summary's order
         self._lock = threading.Lock()
-        self.csv = SecretsCsv(self.out, done.values())
+        if out_format == "pskc":
+            if pskc_password is None and pskc_key is None:
+                raise FleetError("a PSKC file carries the secrets: give --pskc-password-file "
+                                 "or --pskc-key-file to encrypt them")
+            self.csv = SecretsPskc(self.out, done.values(), pskc_password, pskc_key)
+        elif out_format == "entra-csv":
+            self.csv = SecretsCsv(self.out, done.values())
+        else:
+            raise FleetError("unknown output format %r (entra-csv or pskc)" % out_format)
 
     def close(self):
         self.csv.close()
@@ -521,7 +583,7 @@ class Fleet:
             raise FleetError("%s:%s was added, but %s" % (self.issuer, upn, message))
         if self.password is not None:
             client.settings_set(add_presence=True)
-        self.csv.append(entra_row(upn, serial, account.secret, info.get("board")))
+        self.csv.add_token(upn, serial, account.secret, info.get("board"), self.issuer)
         self.manifest.mark(serial, upn=upn, issuer=self.issuer, state="done", port=port)
 
     # -- runs ------------------------------------------------------------------------------
@@ -621,14 +683,26 @@ def fleet():
 @click.option("--fob", "fobs", multiple=True, metavar="PORT|URL",
               help="A fob's port (repeat for several). Without it: every fob plugged in.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="The CSV for Entra ID (holds the secrets; created with mode 0600).")
+              help="The file for the OTP server (holds the secrets; created with mode 0600).")
+@click.option("--format", "out_format", type=click.Choice(["entra-csv", "pskc"]),
+              default="entra-csv", show_default=True,
+              help="The CSV Entra ID imports, or PSKC (RFC 6030) for privacyIDEA, LinOTP "
+                   "and other OTP servers.")
+@click.option("--pskc-password-file", type=click.Path(dir_okay=False),
+              help="With --format pskc: file whose first line is the password that "
+                   "encrypts the secrets (PBKDF2).")
+@click.option("--pskc-key-file", type=click.Path(dir_okay=False),
+              help="With --format pskc: the pre-shared AES key (hex, or 16/24/32 bytes) "
+                   "that encrypts the secrets.")
 @click.option("--manifest", type=click.Path(dir_okay=False),
               help="Progress file for resuming [OUT.manifest.json].")
 @click.option("--force", is_flag=True,
               help="Also provision fobs that already hold accounts (they keep them).")
 @click.pass_obj
-def provision_command(state, users_file, issuer, password_file, fobs, out, manifest, force):
-    """Give each user of USERS a fob with a new secret, and write the CSV Entra ID imports.
+def provision_command(state, users_file, issuer, password_file, fobs, out, out_format,
+                      pskc_password_file, pskc_key_file, manifest, force):
+    """Give each user of USERS a fob with a new secret, and write the CSV Entra ID imports
+    (or PSKC for other OTP servers).
 
     Rerunning with the same --out resumes: finished users and fobs are skipped, and a fob
     whose run was interrupted is redone.
@@ -640,8 +714,25 @@ def provision_command(state, users_file, issuer, password_file, fobs, out, manif
         if not users:
             raise FleetError("%s lists no users" % users_file)
         password = read_password(password_file) if password_file else None
+        pskc_password = pskc_key = None
+        if out_format == "pskc":
+            if pskc_password_file and pskc_key_file:
+                raise FleetError("give --pskc-password-file or --pskc-key-file, not both")
+            if pskc_password_file:
+                pskc_password = read_password(pskc_password_file)
+            elif pskc_key_file:
+                from .importers import ImportFileError
+                from .importers.pskc import read_key
+
+                try:
+                    pskc_key = read_key(pskc_key_file)
+                except ImportFileError as exc:
+                    raise FleetError(str(exc)) from None
+        elif pskc_password_file or pskc_key_file:
+            raise FleetError("--pskc-password-file and --pskc-key-file go with --format pskc")
         run = Fleet(users, issuer, out, manifest=manifest, password=password, force=force,
-                    timeout=timeout)
+                    timeout=timeout, out_format=out_format, pskc_password=pskc_password,
+                    pskc_key=pskc_key)
     except (FleetError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     from rich.console import Console
@@ -677,9 +768,11 @@ def provision_command(state, users_file, issuer, password_file, fobs, out, manif
     else:
         _print_summary(console, run)
     if summary["done"] or not run.csv.created:
+        where = ("upload it in the Microsoft Entra admin center (OATH tokens)"
+                 if out_format == "entra-csv" else "load it into the OTP server (privacyIDEA: "
+                 "Tokens > Import tokens, PSKC)")
         console.print("[bold]%s holds the tokens' secret keys[/bold] (mode 0600; nothing else "
-                      "stores them): upload it in the Microsoft Entra admin center (OATH "
-                      "tokens), then delete it." % out)
+                      "stores them): %s, then delete it." % (out, where))
     failed = sum(1 for o in run.outcomes if o.result == "failed")
     if failed:
         raise click.ClickException("%d %s failed (listed above); rerun with the same --out "

@@ -132,7 +132,8 @@ def _text(value, what):
 # --- decoding ------------------------------------------------------------------------------
 
 def _decode_otp(buf):
-    entry = {"secret": b"", "name": "", "issuer": "", "algorithm": 0, "digits": 0, "type": 0}
+    entry = {"secret": b"", "name": "", "issuer": "", "algorithm": 0, "digits": 0, "type": 0,
+             "counter": 0}
     for field, wire, value in _fields(buf):
         if field == 1 and wire == _LEN:
             entry["secret"] = value
@@ -146,6 +147,8 @@ def _decode_otp(buf):
             entry["digits"] = value
         elif field == 6 and wire == _VARINT:
             entry["type"] = value
+        elif field == 7 and wire == _VARINT:
+            entry["counter"] = value
     return entry
 
 
@@ -156,9 +159,7 @@ def _entry_label(entry):
 def _to_account(entry):
     """An Account, or a string saying why this entry cannot go on the fob."""
     label = _entry_label(entry) or "(unnamed)"
-    if entry["type"] == TYPE_HOTP:
-        return "%s: HOTP (counter-based) accounts are not supported" % label
-    if entry["type"] not in (0, TYPE_TOTP):
+    if entry["type"] not in (0, TYPE_TOTP, TYPE_HOTP):
         return "%s: unknown OTP type %d" % (label, entry["type"])
     algorithm = ALGORITHM_FROM_ENUM.get(entry["algorithm"])
     if algorithm is None or algorithm == "MD5":
@@ -174,9 +175,11 @@ def _to_account(entry):
         if not issuer or prefix.strip() == issuer:
             issuer = issuer or prefix.strip()
             name = rest.strip()
+    hotp = entry["type"] == TYPE_HOTP
     try:
         return Account(name, entry["secret"], issuer=issuer, algorithm=algorithm,
-                       digits=digits, period=30)
+                       digits=digits, period=30, kind="hotp" if hotp else "totp",
+                       counter=entry["counter"] if hotp else 0)
     except OtpauthError as exc:
         return "%s: %s" % (label, exc)
 
@@ -285,11 +288,13 @@ def _join(numbers):
 # --- encoding (exports for tests and round trips) --------------------------------------------
 
 def encode_entry(account=None, secret=b"", name="", issuer="", algorithm=None, digits=None,
-                 otp_type=TYPE_TOTP):
+                 otp_type=TYPE_TOTP, counter=None):
     if account is not None:
         secret, name, issuer = account.secret, account.name, account.issuer
         algorithm = ALGORITHM_TO_ENUM[account.algorithm]
         digits = DIGITS_TO_ENUM[account.digits]
+        if account.is_hotp:
+            otp_type, counter = TYPE_HOTP, account.counter
     out = _field_bytes(1, bytes(secret))
     if name:
         out += _field_bytes(2, name.encode("utf-8"))
@@ -298,6 +303,8 @@ def encode_entry(account=None, secret=b"", name="", issuer="", algorithm=None, d
     out += _field_varint(4, 1 if algorithm is None else algorithm)
     out += _field_varint(5, 1 if digits is None else digits)
     out += _field_varint(6, otp_type)
+    if counter is not None:
+        out += _field_varint(7, counter)
     return out
 
 

@@ -19,6 +19,10 @@ STEAM_SCHEME = "steam://"
 STEAM_ISSUER = "Steam"
 STEAM_NAME = "Steam Guard"  # a steam:// secret names no account; this stands in
 WEAK_SECRET = 10        # below 80 bits RFC 4226 calls the key too short
+KINDS = ("totp", "hotp")  # time-based (RFC 6238) and counter-based (RFC 4226) accounts
+MAX_COUNTER = 0xFFFFFFFF  # the fob keeps an HOTP counter in 32 bits
+STEAM_GUESS = ("issuer is Steam but the URI has no encoder=steam: treated as a Steam Guard "
+               "account (5 characters); --as-totp keeps it a plain TOTP account")
 
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _B32_INDEX = {c: i for i, c in enumerate(_B32)}
@@ -33,12 +37,14 @@ class OtpauthError(ValueError):
 
 
 class Account:
-    """One TOTP account as the host knows it before it goes to the fob."""
+    """One account as the host knows it before it goes to the fob: time-based (kind "totp",
+    Steam Guard included) or counter-based (kind "hotp", with the counter of its next code)."""
 
-    __slots__ = ("name", "issuer", "secret", "algorithm", "digits", "period", "warnings")
+    __slots__ = ("name", "issuer", "secret", "algorithm", "digits", "period", "warnings",
+                 "kind", "counter")
 
     def __init__(self, name, secret, issuer="", algorithm="SHA1", digits=6, period=30,
-                 warnings=None):
+                 warnings=None, kind="totp", counter=0):
         self.name = name
         self.issuer = issuer or ""
         self.secret = bytes(secret)
@@ -46,7 +52,13 @@ class Account:
         self.digits = int(digits)
         self.period = int(period)
         self.warnings = list(warnings or ())
+        self.kind = str(kind).lower()
+        self.counter = int(counter)
         self.validate()
+
+    @property
+    def is_hotp(self):
+        return self.kind == "hotp"
 
     def validate(self):
         check_label("name", self.name)
@@ -68,6 +80,27 @@ class Account:
         if not MIN_PERIOD <= self.period <= MAX_PERIOD:
             raise OtpauthError("period must be between %d and %d seconds, not %s"
                                % (MIN_PERIOD, MAX_PERIOD, self.period))
+        if self.kind not in KINDS:
+            raise OtpauthError("type must be totp or hotp, not %r" % self.kind)
+        if self.is_hotp:
+            if self.algorithm == "STEAM":
+                raise OtpauthError("Steam Guard codes are time-based; an HOTP account cannot "
+                                   "be Steam")
+            if not 0 <= self.counter <= MAX_COUNTER:
+                raise OtpauthError("counter must be between 0 and %d, not %d"
+                                   % (MAX_COUNTER, self.counter))
+        elif self.counter:
+            self.counter = 0
+
+    def replace(self, **changes):
+        """A copy with some fields changed (checked again)."""
+        fields = {k: getattr(self, k) for k in ("name", "secret", "issuer", "algorithm",
+                                                "digits", "period", "kind", "counter")}
+        fields["warnings"] = list(self.warnings)
+        fields.update(changes)
+        name = fields.pop("name")
+        secret = fields.pop("secret")
+        return Account(name, secret, **fields)
 
     @property
     def label(self):
@@ -75,13 +108,17 @@ class Account:
 
     def __repr__(self):
         # Never the secret: reprs end up in logs and tracebacks.
+        if self.is_hotp:
+            return "Account(%r, issuer=%r, hotp, algorithm=%r, digits=%d, counter=%d)" % (
+                self.name, self.issuer, self.algorithm, self.digits, self.counter)
         return "Account(%r, issuer=%r, algorithm=%r, digits=%d, period=%d)" % (
             self.name, self.issuer, self.algorithm, self.digits, self.period)
 
     def __eq__(self, other):
         return isinstance(other, Account) and all(
             getattr(self, k) == getattr(other, k)
-            for k in ("name", "issuer", "secret", "algorithm", "digits", "period"))
+            for k in ("name", "issuer", "secret", "algorithm", "digits", "period", "kind",
+                      "counter"))
 
     __hash__ = None
 
@@ -175,9 +212,10 @@ def _int_param(params, key, default):
         raise OtpauthError("%s must be a whole number, not %r" % (key, raw)) from None
 
 
-def parse_uri(uri):
-    """Parse an otpauth://totp/ URI (or a steam:// secret) into an Account;
-    `Account.warnings` lists what was fixed up."""
+def parse_uri(uri, as_totp=False):
+    """Parse an otpauth://totp/ or otpauth://hotp/ URI (or a steam:// secret) into an
+    Account; `Account.warnings` lists what was fixed up. An issuer=Steam URI without
+    encoder=steam is read as Steam Guard (see steam_rule) unless `as_totp`."""
     if not isinstance(uri, str):
         raise OtpauthError("URI must be text")
     uri = uri.strip()
@@ -196,15 +234,12 @@ def parse_uri(uri):
                            % ((", not %s://" % parts.scheme) if url_like
                               and len(parts.scheme) <= 20 else ""))
     kind = parts.netloc.lower()
-    if kind == "hotp":
-        raise OtpauthError("HOTP (counter-based) accounts are not supported: this fob "
-                           "shows time-based (TOTP) codes only")
-    if kind not in ("totp", "steam"):
+    if kind not in ("totp", "hotp", "steam"):
         # The type is named only when it looks like one: a URI missing its '/' and '?'
         # has the secret in this part.
         named = parts.netloc.isalpha() and len(parts.netloc) <= 6
-        raise OtpauthError("URI type must be totp%s" % ((", not %r" % parts.netloc) if named
-                                                        else " (otpauth://totp/...)"))
+        raise OtpauthError("URI type must be totp or hotp%s" % (
+            (", not %r" % parts.netloc) if named else " (otpauth://totp/...)"))
     warnings = []
     params = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
@@ -240,12 +275,24 @@ def parse_uri(uri):
     algorithm = normalize_algorithm(algorithm)
     encoder = params.get("encoder", "").strip().lower()
     if kind == "steam" or encoder == "steam":
+        if kind == "hotp":
+            raise OtpauthError("Steam Guard codes are time-based; an otpauth://hotp/ URI "
+                               "cannot carry encoder=steam")
         algorithm = "STEAM"
     elif encoder:
         raise OtpauthError("unknown encoder %r (only steam is known)" % encoder)
-    elif issuer.lower() == "steam" and algorithm != "STEAM":
-        warnings.append("issuer is Steam but the URI has no encoder=steam; treated as a plain "
-                        "TOTP account (use --algorithm STEAM for Steam Guard codes)")
+    if kind == "hotp":
+        if "counter" not in params:
+            raise OtpauthError("an otpauth://hotp/ URI needs a counter parameter")
+        counter = _int_param(params, "counter", 0)
+        if not 0 <= counter <= MAX_COUNTER:
+            raise OtpauthError("counter must be between 0 and %d, not %d"
+                               % (MAX_COUNTER, counter))
+        digits = _int_param(params, "digits", 6)
+        if digits not in DIGITS:
+            raise OtpauthError("digits must be 6, 7 or 8, not %d" % digits)
+        return Account(name, secret, issuer=issuer, algorithm=algorithm, digits=digits,
+                       warnings=warnings, kind="hotp", counter=counter)
     if algorithm == "STEAM":
         digits = _int_param(params, "digits", STEAM_DIGITS)
         if digits != STEAM_DIGITS:
@@ -259,8 +306,21 @@ def parse_uri(uri):
     if not MIN_PERIOD <= period <= MAX_PERIOD:
         raise OtpauthError("period must be between %d and %d seconds, not %d"
                            % (MIN_PERIOD, MAX_PERIOD, period))
-    return Account(name, secret, issuer=issuer, algorithm=algorithm, digits=digits,
-                   period=period, warnings=warnings)
+    account = Account(name, secret, issuer=issuer, algorithm=algorithm, digits=digits,
+                      period=period, warnings=warnings)
+    return steam_rule(account, as_totp)
+
+
+def steam_rule(account, as_totp=False):
+    """Steam Guard exports often say only issuer=Steam (Steam Desktop Authenticator's
+    otpauth://totp/Steam:NAME?...&issuer=Steam, apps that store such URIs): a SHA-1, 30 s
+    TOTP account whose issuer is Steam is taken as Steam Guard, with a warning saying so,
+    unless `as_totp`. Returns the account to use."""
+    if (as_totp or account.kind != "totp" or account.algorithm != "SHA1"
+            or account.period != DEFAULT_PERIOD or account.issuer.strip().lower() != "steam"):
+        return account
+    return account.replace(algorithm="STEAM", digits=STEAM_DIGITS,
+                           warnings=account.warnings + [STEAM_GUESS])
 
 
 def is_steam(text):
@@ -297,6 +357,14 @@ def build_uri(account):
         if account.issuer:
             query.append(("issuer", account.issuer))
         query.append(("encoder", "steam"))
+    elif account.is_hotp:
+        query = [("secret", encode_secret(account.secret))]
+        if account.issuer:
+            query.append(("issuer", account.issuer))
+        query += [("algorithm", account.algorithm), ("digits", str(account.digits)),
+                  ("counter", str(account.counter))]
+        return "otpauth://hotp/%s?%s" % (label, "&".join(
+            "%s=%s" % (k, quote(v, safe="")) for k, v in query))
     else:
         query = [("secret", encode_secret(account.secret))]
         if account.issuer:
@@ -307,7 +375,7 @@ def build_uri(account):
         "%s=%s" % (k, quote(v, safe="")) for k, v in query))
 
 
-def parse_lines(text):
+def parse_lines(text, as_totp=False):
     """otpauth URIs or steam:// secrets one per line (blank lines and # comments
     skipped) -> list of Accounts.
 
@@ -319,7 +387,7 @@ def parse_lines(text):
         if not line or line.startswith("#"):
             continue
         try:
-            accounts.append(parse_uri(line))
+            accounts.append(parse_uri(line, as_totp))
         except OtpauthError as exc:
             raise OtpauthError("line %d: %s" % (lineno, exc)) from None
     return accounts

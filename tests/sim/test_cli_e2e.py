@@ -100,7 +100,8 @@ def test_provision_and_use_a_fob_end_to_end(sim, tmp_path):
     part3 = tmp_path / "part3.png"
     _screenshot(uris[2]).save(part3)
     out = as_json(url, "import", uris[0], uris[1], str(part3))
-    assert out == {"added": 7, "replaced": 0, "requests": 1, "round_trips": out["round_trips"]}
+    assert out == {"added": 7, "replaced": 0, "requests": 1, "round_trips": out["round_trips"],
+                   "skipped": []}
 
     rows = as_json(url, "list")
     assert [(a["issuer"], a["name"]) for a in rows][:3] == [

@@ -16,3 +16,13 @@ def socket_fob(tmp_path):
 def cli(socket_fob):
     """`otpfob` against socket_fob: cli("list"), cli.json("code")."""
     return Cli(socket_fob.url)
+
+
+@pytest.fixture
+def hotp_fob(tmp_path):
+    """socket_fob's twin whose info lists "hotp" (fakes.HotpFob)."""
+    from fakes import HotpFob
+
+    fob = HotpFob(tmp_path)
+    yield fob
+    fob.stop()

@@ -210,7 +210,7 @@ def test_import_dry_run_asks_the_fob_and_changes_nothing(cli, socket_fob, tmp_pa
     forced = cli.json("import", "-n", "-f", str(path))
     assert [r["action"] for r in forced] == ["replace", "add"]
     human = cli("import", "--dry-run", str(path))
-    assert "1 account would be added, 0 replaced, 1 refused" in human.stdout
+    assert "1 account would be added, 0 replaced, 0 skipped, 1 refused" in human.stdout
     assert [a.name for a in socket_fob.vault.accounts] == ["old"]
 
 

@@ -156,7 +156,8 @@ def make_fleet(tmp_path, fobs, users, **kw):
         return fob
 
     kw.setdefault("issuer", "Contoso")
-    return fleet.Fleet(users, out=tmp_path / "entra.csv", connect=connect, **kw)
+    kw.setdefault("out", tmp_path / "entra.csv")
+    return fleet.Fleet(users, connect=connect, **kw)
 
 
 def run_ports(tmp_path, fobs, users, ports=None, **kw):
@@ -509,3 +510,87 @@ def test_the_command_reports_a_bad_users_file(tmp_path):
     assert result.exit_code == 1
     assert "no upn column" in result.output
     assert not (tmp_path / "out.csv").exists()
+
+
+# --- PSKC out, and both files read back by `otpfob import` ---------------------------------
+
+def _codes_match(accounts, fobs):
+    """Each imported account holds the secret its fob holds, and its code is pyotp's."""
+    from fob import otp
+
+    for a in accounts:
+        fob = next(f for f in fobs.values() if any(x["name"] == a.name for x in f.accounts))
+        secret = fob.secret_of("Contoso", a.name)
+        assert a.secret == secret
+        t = 1800000000
+        assert otp.totp(a.secret, t) == pyotp.TOTP(base64.b32encode(secret)).at(t)
+
+
+def test_pskc_out_with_a_password_reads_back_and_resumes(tmp_path):
+    from otpfob.importers import Passwords, WrongPassword, collect
+
+    out = tmp_path / "tokens.pskc"
+    fobs = fobs_named("aa01", "aa02")
+    run = run_ports(tmp_path, fobs, USERS[:2], out=out, out_format="pskc",
+                    pskc_password="pskc pass")
+    assert [o.result for o in run.outcomes] == ["done", "done"]
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    text = out.read_text()
+    assert "pbkdf2" in text and "PlainValue>" in text      # counters/intervals are plain
+    for f in fobs.values():
+        assert base64.b64encode(f.accounts[0]["secret"]).decode() not in text
+    got = collect([("file", str(out))], Passwords("pskc pass"))
+    assert sorted(a.label for a, _ in got.items) == sorted("Contoso:" + u for u in USERS[:2])
+    _codes_match([a for a, _ in got.items], fobs)
+    with pytest.raises(WrongPassword):
+        collect([("file", str(out))], Passwords("other"))
+    # A rerun with one more fob keeps the done tokens and adds the new one.
+    fobs["port2"] = FakeFob("aa03")
+    run_ports(tmp_path, fobs, USERS, out=out, out_format="pskc", pskc_password="pskc pass")
+    got = collect([("file", str(out))], Passwords("pskc pass"))
+    assert len(got.items) == 3
+    _codes_match([a for a, _ in got.items], fobs)
+    with pytest.raises(fleet.FleetError, match="cannot be read"):
+        make_fleet(tmp_path, fobs, USERS, out=out, out_format="pskc",
+                   pskc_password="wrong")
+
+
+def test_pskc_out_with_a_preshared_key_and_without_any(tmp_path):
+    from otpfob.importers import Passwords, collect
+
+    key = bytes(range(16))
+    out = tmp_path / "psk.pskc"
+    fobs = fobs_named("aa01")
+    run_ports(tmp_path, fobs, USERS[:1], out=out, out_format="pskc", pskc_key=key)
+    got = collect([("file", str(out))], Passwords(key=key))
+    _codes_match([a for a, _ in got.items], fobs)
+    with pytest.raises(fleet.FleetError, match="--pskc-password-file or --pskc-key-file"):
+        make_fleet(tmp_path, fobs, USERS[:1], out=tmp_path / "x.pskc", out_format="pskc")
+
+
+def test_the_entra_csv_reads_back(tmp_path):
+    from otpfob.importers import collect
+
+    fobs = fobs_named("aa01", "aa02")
+    run_ports(tmp_path, fobs, USERS[:2])
+    got = collect([("file", str(tmp_path / "entra.csv"))])
+    assert sorted(a.name for a, _ in got.items) == sorted(USERS[:2])
+    for a, _ in got.items:
+        fob = next(f for f in fobs.values() if f.accounts[0]["name"] == a.name)
+        assert a.secret == fob.accounts[0]["secret"] and a.issuer == "otpfob"
+
+
+def test_the_command_wants_a_password_or_key_for_pskc(tmp_path):
+    users = tmp_path / "users.csv"
+    users.write_text("upn\nx@y.example\n")
+    base = ["fleet", "provision", "--users", str(users), "--issuer", "Contoso", "--out",
+            str(tmp_path / "out.pskc"), "--fob", "socket://127.0.0.1:1"]
+    result = CliRunner().invoke(main, base + ["--format", "pskc"])
+    assert result.exit_code == 1 and "--pskc-password-file or --pskc-key-file" in result.output
+    key = tmp_path / "key.hex"
+    key.write_text("0011")
+    result = CliRunner().invoke(main, base + ["--format", "pskc", "--pskc-key-file", str(key)])
+    assert result.exit_code == 1 and "holds 2 bytes" in result.output
+    result = CliRunner().invoke(main, base + ["--pskc-key-file", str(key)])
+    assert result.exit_code == 1 and "go with --format pskc" in result.output
+    assert not (tmp_path / "out.pskc").exists()

@@ -65,18 +65,18 @@ def test_algorithms_and_eight_digits_map():
         ("SHA1", 8), ("SHA256", 8), ("SHA512", 8)]
 
 
-def test_hotp_and_md5_entries_are_skipped_and_named():
+def test_hotp_entries_keep_their_counter_and_md5_is_skipped_and_named():
     entries = [
         migration.encode_entry(secret=KEY, name="counter", issuer="Bank",
-                               otp_type=migration.TYPE_HOTP),
+                               otp_type=migration.TYPE_HOTP, counter=77),
         migration.encode_entry(secret=KEY, name="old", issuer="Legacy", algorithm=4),
         migration.encode_entry(secret=KEY, name="good", issuer="Fine"),
     ]
     p = migration.decode_payload(migration.encode_payload(entries))
-    assert [a.label for a in p.accounts] == ["Fine:good"]
-    assert len(p.skipped) == 2
-    assert "Bank:counter" in p.skipped[0] and "HOTP" in p.skipped[0]
-    assert "Legacy:old" in p.skipped[1] and "MD5" in p.skipped[1]
+    assert [(a.label, a.kind, a.counter) for a in p.accounts] == [
+        ("Bank:counter", "hotp", 77), ("Fine:good", "totp", 0)]
+    assert len(p.skipped) == 1
+    assert "Legacy:old" in p.skipped[0] and "MD5" in p.skipped[0]
     assert all("\xde\xad" not in s for s in p.skipped)
 
 

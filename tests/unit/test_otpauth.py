@@ -94,9 +94,23 @@ def test_padding_in_the_middle_is_refused():
         decode_secret("JBSW=Y3DP")
 
 
-def test_hotp_is_refused_clearly():
-    with pytest.raises(OtpauthError, match="HOTP"):
-        parse_uri("otpauth://hotp/a?secret=%s&counter=1" % SECRET)
+def test_hotp_uri_keeps_type_and_counter():
+    a = parse_uri("otpauth://hotp/Bank:a?secret=%s&counter=41&digits=8&algorithm=SHA256"
+                  % SECRET)
+    assert (a.kind, a.counter, a.digits, a.algorithm, a.label) == ("hotp", 41, 8, "SHA256",
+                                                                   "Bank:a")
+    assert parse_uri(build_uri(a)) == a
+
+
+@pytest.mark.parametrize("uri, words", [
+    ("otpauth://hotp/a?secret=%s" % SECRET, "needs a counter"),
+    ("otpauth://hotp/a?secret=%s&counter=-1" % SECRET, "counter must be between"),
+    ("otpauth://hotp/a?secret=%s&counter=4294967296" % SECRET, "counter must be between"),
+    ("otpauth://hotp/a?secret=%s&counter=1&encoder=steam" % SECRET, "time-based"),
+])
+def test_bad_hotp_uris_say_what_is_wrong(uri, words):
+    with pytest.raises(OtpauthError, match=words):
+        parse_uri(uri)
 
 
 @pytest.mark.parametrize("uri, words", [
@@ -139,10 +153,21 @@ def test_steam_type_uri_maps_to_steam():
     assert a.algorithm == "STEAM" and a.digits == 5
 
 
-def test_steam_issuer_without_hint_stays_totp_with_a_warning():
-    a = parse_uri("otpauth://totp/Steam:gabe?secret=%s" % SECRET)
-    assert a.algorithm == "SHA1"
-    assert any("encoder=steam" in w for w in a.warnings)
+def test_steam_issuer_without_hint_is_read_as_steam_with_a_notice():
+    # Steam Desktop Authenticator's own URI form.
+    a = parse_uri("otpauth://totp/Steam:gabe?secret=%s&issuer=Steam" % SECRET)
+    assert (a.algorithm, a.digits) == ("STEAM", 5)
+    assert any("encoder=steam" in w and "--as-totp" in w for w in a.warnings)
+
+
+def test_as_totp_keeps_a_steam_issuer_plain():
+    a = parse_uri("otpauth://totp/Steam:gabe?secret=%s" % SECRET, as_totp=True)
+    assert (a.algorithm, a.digits, a.warnings) == ("SHA1", 6, [])
+
+
+def test_steam_issuer_with_other_settings_is_not_taken_for_steam():
+    a = parse_uri("otpauth://totp/Steam:gabe?secret=%s&algorithm=SHA256" % SECRET)
+    assert a.algorithm == "SHA256"
 
 
 def test_short_secret_is_accepted_with_a_warning():

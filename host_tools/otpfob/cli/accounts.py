@@ -35,8 +35,12 @@ def list_(state):
     table.add_column("Account")
     table.add_column("Type")
     for i, a in enumerate(accounts, 1):
-        kind = "Steam" if a.get("algorithm") == "STEAM" else "%s, %s digits, %ss" % (
-            a.get("algorithm"), a.get("digits"), a.get("period"))
+        if a.get("algorithm") == "STEAM":
+            kind = "Steam"
+        elif a.get("type") == "hotp":
+            kind = "HOTP, %s, %s digits" % (a.get("algorithm"), a.get("digits"))
+        else:
+            kind = "%s, %s digits, %ss" % (a.get("algorithm"), a.get("digits"), a.get("period"))
         table.add_row(str(i), a.get("issuer") or "", a["name"], kind)
     state.console().print(table)
 
@@ -49,77 +53,97 @@ def list_(state):
 @click.option("--period", type=click.IntRange(1, 86400), help="Seconds per code [30].")
 @click.option("--algorithm", type=click.Choice(ALGORITHM_CHOICES, case_sensitive=False),
               help="HMAC algorithm, or STEAM for Steam Guard [SHA1].")
-@click.option("--uri", help="An otpauth://totp/... URI (as in a QR code), or a "
-              "steam://BASE32 secret.")
+@click.option("--hotp", is_flag=True,
+              help="A counter-based (HOTP) account: the fob shows the next code at a press.")
+@click.option("--counter", type=click.IntRange(0, 0xFFFFFFFF),
+              help="With --hotp: the counter of the next code [0].")
+@click.option("--uri", help="An otpauth://totp/ or otpauth://hotp/ URI (as in a QR code), "
+              "or a steam://BASE32 secret.")
 @click.option("--qr", "qr_image", type=click.Path(dir_okay=False),
               help="An image (screenshot, photo) of the service's QR code.")
+@click.option("--screen", is_flag=True,
+              help="Find the service's QR code on this computer's screen.")
+@click.option("--as-totp", is_flag=True,
+              help="Keep an issuer=Steam URI without encoder=steam a plain TOTP account.")
 @click.option("-f", "--force", is_flag=True,
               help="Replace an existing account with the same label.")
 @pass_state
-def add(state, name, secret, issuer, digits, period, algorithm, uri, qr_image, force):
+def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, uri, qr_image,
+        screen, as_totp, force):
     """Add one account.
 
     Give NAME and leave out SECRET to type the base32 secret at a hidden prompt (so it stays
-    out of your shell history), or give --uri or --qr instead. A steam://BASE32 secret
-    (at the prompt, as SECRET or as --uri) adds a Steam Guard account.
+    out of your shell history), or give --uri, --qr or --screen instead. A steam://BASE32
+    secret (at the prompt, as SECRET or as --uri) adds a Steam Guard account.
 
     \b
     Examples:
       otpfob add GitHub:octocat                 (asks for the secret)
       pass show github-totp | otpfob add GitHub:octocat
       otpfob add --qr screenshot.png
+      otpfob add --screen                       (the QR code shown on the screen)
+      otpfob add Bank:card --hotp --counter 12  (a counter-based token)
     """
-    from ..otpauth import Account, is_steam, parse_uri
+    from ..otpauth import is_steam, parse_uri
 
-    if name is not None and is_steam(name) and secret is None and not (uri or qr_image):
+    if name is not None and is_steam(name) and secret is None and not (uri or qr_image
+                                                                       or screen):
         # `otpfob add steam://...`: the secret, not a label (it must never become one).
         name, secret = None, name
 
-    if uri and qr_image:
-        raise click.UsageError("give --uri or --qr, not both")
-    if uri or qr_image:
+    if sum(1 for x in (uri, qr_image, screen) if x) > 1:
+        raise click.UsageError("give one of --uri, --qr and --screen")
+    if counter is not None and not hotp:
+        raise click.UsageError("--counter is for HOTP accounts: add --hotp")
+    if uri or qr_image or screen:
         if secret is not None:
             raise click.UsageError("SECRET comes from the URI; do not give it too")
-        if digits or period or algorithm:
-            raise click.UsageError("--digits, --period and --algorithm come from the URI")
-        if qr_image:
-            from ..qr import read_image
-
-            texts = read_image(qr_image)
-            totp = [t for t in texts if t.lower().startswith("otpauth:") or is_steam(t)]
-            if any(t.lower().startswith("otpauth-migration:") for t in texts):
-                raise ExpectedError("%s holds a Google Authenticator export; use "
-                                    "`otpfob import %s`" % (qr_image, qr_image))
-            if not totp:
-                raise ExpectedError("%s: the QR code holds no otpauth:// URI" % qr_image)
-            if len(totp) > 1:
-                raise ExpectedError("%s holds %d account QR codes; use `otpfob import %s`"
-                                    % (qr_image, len(totp), qr_image))
-            uri = totp[0]
-        account = parse_uri(uri)
+        if digits or period or algorithm or hotp:
+            raise click.UsageError("--digits, --period, --algorithm and --hotp come from the "
+                                   "URI")
+        if qr_image or screen:
+            uri = _uri_from_qr(state, qr_image)
+        try:
+            account = parse_uri(uri, as_totp)
+        except Exception as exc:
+            raise explain(exc) from None
         for w in account.warnings:
             state.warn(w)
         if name or issuer is not None:
             new_name, new_issuer = split_label(name, issuer)
-            account = Account(new_name or account.name, account.secret,
-                              issuer=account.issuer if new_issuer is None else new_issuer,
-                              algorithm=account.algorithm, digits=account.digits,
-                              period=account.period)
+            account = account.replace(
+                name=new_name or account.name,
+                issuer=account.issuer if new_issuer is None else new_issuer, warnings=[])
     elif secret is not None and is_steam(secret) and not name:
-        account = _steam_account(secret, None, issuer, digits, period, algorithm)
+        account = _steam_account(secret, None, issuer, digits, period, algorithm, hotp)
     else:
         if not name:
-            raise click.UsageError("give NAME (and optionally SECRET), --uri or --qr")
+            raise click.UsageError("give NAME (and optionally SECRET), --uri, --qr or "
+                                   "--screen")
         name, issuer = split_label(name, issuer)
         if secret is None:
             secret = read_secret()
         if is_steam(secret):
-            account = _steam_account(secret, name, issuer, digits, period, algorithm)
+            account = _steam_account(secret, name, issuer, digits, period, algorithm, hotp)
         else:
             account = _plain_account(secret, name, issuer, digits, period, algorithm)
+            if hotp:
+                if period:
+                    raise click.UsageError("an HOTP account has no period")
+                if (algorithm or "").upper() == "STEAM":
+                    raise click.UsageError("Steam Guard codes are time-based: leave out "
+                                           "--hotp")
+                account = account.replace(kind="hotp", counter=counter or 0)
         for w in account.warnings:
             state.warn(w)
     client = state.client()
+    if account.is_hotp:
+        from ..client import takes_hotp
+
+        if not takes_hotp(client.info()):
+            raise ExpectedError("%s is an HOTP (counter-based) account, and this fob's "
+                                "firmware shows no HOTP codes; update it with `otpfob deploy`"
+                                % account.label)
     try:
         reply, ok, message = added(client, account, overwrite=force)
     except Exception as exc:
@@ -127,19 +151,50 @@ def add(state, name, secret, issuer, digits, period, algorithm, uri, qr_image, f
     if reply.get("warning"):
         state.warn(reply["warning"])
     index = reply.get("index")
+    if account.is_hotp:
+        # The fob gives no code with an HOTP add (it would use up a counter value).
+        ok, message = None, None
     verb = "Replaced" if reply.get("replaced") else "Added"
     if state.json:
         state.emit_json({"index": index + 1, "issuer": account.issuer, "name": account.name,
-                         "replaced": bool(reply.get("replaced")), "verified": ok,
-                         "message": message})
+                         "type": account.kind, "replaced": bool(reply.get("replaced")),
+                         "verified": ok, "message": message})
     else:
         state.note("%s %s as #%d." % (verb, account.label, index + 1))
+    if account.is_hotp:
+        if not state.json:
+            state.note("HOTP account: the fob shows its next code (counter %d) at a press."
+                       % account.counter)
+        return
     if ok is False:
         raise ExpectedError("%s was stored, but %s" % (account.label, message))
     if ok is None:
         state.warn(message)
     elif not state.json:
         state.note("Check: %s." % message)
+
+
+def _uri_from_qr(state, qr_image):
+    """The one account URI in an image file (`qr_image`) or on the screen (None)."""
+    from ..otpauth import is_steam
+    from ..qr import QrError, read_image, read_screen
+
+    where = qr_image or "the screen"
+    try:
+        texts = read_image(qr_image) if qr_image else read_screen()
+    except QrError as exc:
+        raise ExpectedError(str(exc)) from None
+    found = [t for t in texts if t.lower().startswith("otpauth:") or is_steam(t)]
+    if any(t.lower().startswith("otpauth-migration:") for t in texts):
+        raise ExpectedError("%s holds a Google Authenticator export; use `otpfob import`%s"
+                            % (where, (" " + qr_image) if qr_image else
+                               " with a screenshot of it"))
+    if not found:
+        raise ExpectedError("%s: the QR code holds no otpauth:// URI" % where)
+    if len(found) > 1:
+        raise ExpectedError("%s holds %d account QR codes; use `otpfob import` with a "
+                            "screenshot" % (where, len(found)))
+    return found[0]
 
 
 def _plain_account(secret, name, issuer, digits, period, algorithm):
@@ -155,13 +210,14 @@ def _plain_account(secret, name, issuer, digits, period, algorithm):
                    period=period or 30)
 
 
-def _steam_account(secret, name, issuer, digits, period, algorithm):
+def _steam_account(secret, name, issuer, digits, period, algorithm, hotp=False):
     """A steam://BASE32 secret: always a Steam Guard account (5 characters, 30 s)."""
     from ..otpauth import OtpauthError, parse_steam
 
-    if (algorithm and algorithm.upper() != "STEAM") or digits or period:
+    if (algorithm and algorithm.upper() != "STEAM") or digits or period or hotp:
         raise click.UsageError("a steam:// secret is a Steam Guard account (5 characters "
-                               "every 30 s): leave out --algorithm, --digits and --period")
+                               "every 30 s): leave out --algorithm, --digits, --period and "
+                               "--hotp")
     try:
         return parse_steam(secret, name, issuer)
     except OtpauthError as exc:
