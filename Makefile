@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 BOARD  ?= raspberry_pi_pico
 
-.PHONY: all setup test test-fast bench lint sim soak fuzz deploy wiring screenshot dist clean
+.PHONY: all setup test test-fast bench lint sim soak fuzz deploy wiring screenshot dist clean web
 
 all: test
 
@@ -35,7 +35,21 @@ $(OATH_STAMP): | $(STAMP)
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq oathtool >/dev/null 2>&1; }; }; }
 	touch $@
 
-setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP)
+# Debian's chromium runs the admin page's browser tests (tests/web, driven by Playwright
+# with executable_path, never a browser download of its own); installed with apt when
+# missing, where we may. Without it those tests skip and say why.
+CHROMIUM_STAMP := $(VENV)/.chromium
+$(CHROMIUM_STAMP): | $(STAMP)
+	@command -v /usr/bin/chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the admin page's browser tests (apt-get)"; \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; }; } || \
+	  echo "chromium could not be installed: the browser tests will skip"; }
+	touch $@
+
+setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP) $(CHROMIUM_STAMP)
 
 test: setup
 	$(BIN)/pytest -n 2 -q tests
@@ -47,7 +61,7 @@ bench: setup
 	$(PY) -m bench
 
 lint: setup
-	$(BIN)/ruff check host_tools tests bench firmware boards
+	$(BIN)/ruff check host_tools tests bench firmware boards web
 	$(PY) -m otpfob.wiring --check docs/boards
 
 # The README's picture of the code screen, drawn by the simulator.
@@ -60,6 +74,10 @@ wiring: setup
 
 sim: setup
 	$(BIN)/otpfob sim --demo --state .sim-state
+
+# The admin page on localhost (and the fob on the page), opened in the browser.
+web: setup
+	$(BIN)/otpfob web
 
 # Long runs (power cuts, flood); -rP shows the figures each one prints.
 soak: setup

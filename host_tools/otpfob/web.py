@@ -34,13 +34,6 @@ from pathlib import Path
 
 from . import resources
 
-# npm files the page loads, by the name it loads them under (vendor/NAME), with the
-# package and the file inside it (package-lock.json pins the versions).
-VENDOR = {
-    "micropython.mjs": ("@micropython/micropython-webassembly-pyscript", "micropython.mjs"),
-    "micropython.wasm": ("@micropython/micropython-webassembly-pyscript", "micropython.wasm"),
-    "jsQR.js": ("jsqr", "dist/jsQR.js"),
-}
 # The drivers the firmware imports on the page (as on a board, bench.display.PRECOMPILED).
 DRIVERS = ("adafruit_ssd1306", "adafruit_ds3231", "adafruit_framebuf", "adafruit_bus_device",
            "adafruit_register")
@@ -88,17 +81,18 @@ def node_modules():
 
 
 def vendor_files(web=None):
-    """{name: file} of the npm files (the wheel's web/vendor/, else node_modules/)."""
+    """{name: file} of the npm files the page loads (web/vendor.json names them): the
+    wheel's web/vendor/, else the checkout's node_modules/."""
     web = web_dir() if web is None else web
     out = {}
-    for name, (package, rel) in VENDOR.items():
-        for candidate in (web / "vendor" / name, node_modules() / package / rel):
+    for name, rel in json.loads((web / "vendor.json").read_text())["files"].items():
+        for candidate in (web / "vendor" / name, node_modules() / rel):
             if candidate.is_file():
                 out[name] = candidate
                 break
         else:
-            raise WebError("the page's %s is missing (npm package %s): run `make setup` "
-                           "(npm ci) in the checkout" % (name, package))
+            raise WebError("the page's %s is missing (npm: %s): run `make setup` (npm ci) "
+                           "in the checkout" % (name, rel))
     return out
 
 
@@ -130,7 +124,7 @@ def site_files():
     out = {}
     for f in sorted(web.rglob("*")):
         rel = f.relative_to(web).as_posix()
-        if f.is_file() and not rel.startswith("vendor/") and f.suffix != ".py" \
+        if f.is_file() and not rel.startswith("vendor") and f.suffix != ".py" \
                 and "__pycache__" not in rel:
             out[rel] = f
     for name, f in vendor_files(web).items():
