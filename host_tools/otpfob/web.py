@@ -125,7 +125,7 @@ def site_files():
     for f in sorted(web.rglob("*")):
         rel = f.relative_to(web).as_posix()
         if f.is_file() and not rel.startswith("vendor") and f.suffix != ".py" \
-                and "__pycache__" not in rel:
+                and "__pycache__" not in rel and rel != "package.json":
             out[rel] = f
     for name, f in vendor_files(web).items():
         out["vendor/" + name] = f
