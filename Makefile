@@ -64,9 +64,11 @@ lint: setup
 	$(BIN)/ruff check host_tools tests bench firmware boards web
 	$(PY) -m otpfob.wiring --check docs/boards
 
-# The README's picture of the code screen, drawn by the simulator.
+# The README's picture of the code screen, drawn by the simulator, and the admin page's
+# main screens (tests/web drives the page in headless chromium and keeps the pictures).
 screenshot: setup
 	$(PY) -m otpfob.screenshot docs/img
+	OTPFOB_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_page_fob.py -k provisions
 
 # Wiring tables and pictures in docs/boards/ are generated from boards/*.py.
 wiring: setup

@@ -2,6 +2,7 @@
 ``AdminPage`` drives the page, ``expect_codes`` checks the fob's codes against pyotp."""
 
 import base64
+import os
 import shutil
 import tempfile
 import time
@@ -46,11 +47,13 @@ class AdminPage:
         if yes is not None:
             self.press(yes)
 
-    def press(self, yes):
+    def press(self, yes, screenshot=None):
         """Wait for the fob's question on the page, then answer it."""
         self.page.wait_for_selector("#presence:not([hidden])", timeout=20000)
         text = self.page.inner_text("#presence")
         assert "Confirm on the fob" in text
+        if screenshot:
+            save_screenshot(self.page, screenshot)
         self.answer(yes)
         return text
 
@@ -116,11 +119,17 @@ def expect_codes(fob_time, codes, secrets):
 
 
 def save_screenshot(page, name):
-    """The main screens for docs/img (written only when they change in size or are new)."""
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkstemp(suffix=".png")[1])
-    page.screenshot(path=str(tmp))
-    shutil.move(str(tmp), str(DOCS_IMG / name))
+    """A picture of the page. `make screenshot` (OTPFOB_SCREENSHOTS=1) keeps the main
+    screens in docs/img for the README; otherwise it goes to a temporary file."""
+    fd, tmp = tempfile.mkstemp(suffix=".png")
+    os.close(fd)
+    page.screenshot(path=tmp)
+    if os.environ.get("OTPFOB_SCREENSHOTS"):
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        shutil.move(tmp, str(DOCS_IMG / name))
+        os.chmod(DOCS_IMG / name, 0o644)
+    else:
+        os.remove(tmp)
 
 
 def wait(predicate, timeout=20.0, what="condition"):

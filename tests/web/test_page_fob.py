@@ -44,7 +44,11 @@ def test_the_page_provisions_the_fob_on_the_page(admin, page, tmp_path):
     save_screenshot(page, "web-admin.png")
 
     uri = build_uri(Account("alice@example.com", ALICE, issuer="Example"))
-    kind, text = admin.add_uri(uri)
+    admin.source("An otpauth:// URI")
+    page.get_by_label("otpauth:// URI", exact=True).fill(uri)
+    admin.click("Add account")
+    admin.press(True, screenshot="web-confirm.png")
+    kind, text = admin.outcome()
     assert kind == "ok" and "Added Example:alice@example.com as #1" in text, text
     assert "matches" in text
 

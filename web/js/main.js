@@ -918,6 +918,8 @@ async function init() {
   action($("#settings-form"), saveSettings);
   action($("#reset"), reset);
   showSource();
+  state.ready = true;
+  state.readyAt = performance.now();   // ms since the navigation began (make bench)
   const params = new URLSearchParams(location.search);
   if (params.get("fob") === "page") $("#try").click();
 }
