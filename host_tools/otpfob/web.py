@@ -449,6 +449,14 @@ class WebServer(ThreadingHTTPServer):
         self.origins = {"http://127.0.0.1:%d" % port, "http://localhost:%d" % port,
                         "http://[::1]:%d" % port}
 
+    def handle_error(self, request, client_address):
+        import sys
+
+        # A browser that closes a kept-alive connection (a reload, a closed tab) is no error.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        ThreadingHTTPServer.handle_error(self, request, client_address)
+
     @property
     def url(self):
         return "http://127.0.0.1:%d/" % self.server_address[1]

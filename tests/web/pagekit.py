@@ -108,6 +108,28 @@ class AdminPage:
         self.page.locator("#login-ok").click()
 
 
+# How the holder answers on the fob on the page, with the page's keys: a yes is A held for
+# longer than protocol 2's 1.5 s fill (protocol 1 takes any press of A), begun after the
+# 1.0 s in which protocol 2 ignores presses; a no is a tap of B.
+SETTLE = 1.1
+YES_HOLD = 1.7
+TAP = 0.15
+
+
+def hold_key(page, key, seconds):
+    page.keyboard.down(key)
+    time.sleep(seconds)
+    page.keyboard.up(key)
+
+
+def fob_keys(page):
+    """An AdminPage `answer` for the fob on the page."""
+    def answer(yes):
+        time.sleep(SETTLE)
+        hold_key(page, "a" if yes else "b", YES_HOLD if yes else TAP)
+    return answer
+
+
 def expect_codes(fob_time, codes, secrets):
     """Every code the fob gave matches pyotp's at the fob's own time."""
     import pyotp

@@ -2,10 +2,8 @@
 WebAssembly port, in the page): every step an admin takes, each code checked against
 pyotp at the fob's own time. The holder's answers are key presses on the page's fob."""
 
-import time
-
 import pytest
-from pagekit import AdminPage, expect_codes, qr_png, save_screenshot
+from pagekit import AdminPage, expect_codes, fob_keys, qr_png, save_screenshot
 
 from otpfob import migration
 from otpfob.otpauth import Account, build_uri
@@ -18,19 +16,10 @@ BOB = b"bob-secret-012345678"
 FRANK = b"frank-secret-0123456"
 
 
-def press_key(page):
-    def answer(yes):
-        key = "a" if yes else "b"
-        page.keyboard.down(key)
-        time.sleep(0.15)
-        page.keyboard.up(key)
-    return answer
-
-
 @pytest.fixture
 def admin(page, server):
     page.goto(server.url + "?demo=0")
-    a = AdminPage(page, press_key(page))
+    a = AdminPage(page, fob_keys(page))
     kind, text = a.connect("Try it without hardware")
     assert kind == "ok", text
     return a
