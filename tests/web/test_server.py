@@ -76,7 +76,24 @@ def test_only_the_served_page_may_post(server):
     assert status == 403
 
 
-def test_the_server_reads_a_file_with_the_clis_importers_and_returns_the_accounts(server):
+@pytest.fixture
+def temp_dirs(monkeypatch):
+    """The temporary folders the server makes for uploads, recorded."""
+    import tempfile
+
+    made = []
+
+    class Recording(tempfile.TemporaryDirectory):
+        def __init__(self, *a, **kw):
+            tempfile.TemporaryDirectory.__init__(self, *a, **kw)
+            made.append(self.name)
+
+    monkeypatch.setattr(web.tempfile, "TemporaryDirectory", Recording)
+    return made
+
+
+def test_the_server_reads_a_file_with_the_clis_importers_and_returns_the_accounts(server,
+                                                                                   temp_dirs):
     text = "\n".join([build_uri(Account("alice", b"alice-secret-0123456", issuer="Ex")),
                       migration.export_uris([Account("bob", b"bob-secret-012345678")])[0]])
     status, data = post(server, "/api/import", text.encode(),
@@ -85,16 +102,16 @@ def test_the_server_reads_a_file_with_the_clis_importers_and_returns_the_account
     got = [(a["issuer"], a["name"], base64.b32decode(a["secret"] + "=" * (-len(a["secret"]) % 8)))
            for a in data["accounts"]]
     assert got == [("Ex", "alice", b"alice-secret-0123456"), ("", "bob", b"bob-secret-012345678")]
+    assert len(temp_dirs) == 1 and not os.path.exists(temp_dirs[0])
 
 
-def test_an_unreadable_file_gets_the_clis_error_naming_it_and_nothing_is_left(server, tmp_path,
-                                                                               monkeypatch):
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+def test_an_unreadable_file_gets_the_clis_error_naming_it_and_nothing_is_left(server,
+                                                                               temp_dirs):
     status, data = post(server, "/api/import", b"otpauth://totp/X:y?secret=JBSW0",
                         headers={"X-Filename": "bad.txt"})
     assert status == 400
     assert data["error"].startswith("bad.txt line 1:") and "position" in data["error"]
-    assert not [p for p in os.listdir(tmp_path) if p.startswith("otpfob-web-")]
+    assert len(temp_dirs) == 1 and not os.path.exists(temp_dirs[0])
 
 
 def test_the_clock_history_is_the_clis(server, tmp_path, monkeypatch):
