@@ -82,10 +82,11 @@ def temp_dirs(monkeypatch):
     import tempfile
 
     made = []
+    original = tempfile.TemporaryDirectory
 
-    class Recording(tempfile.TemporaryDirectory):
+    class Recording(original):
         def __init__(self, *a, **kw):
-            tempfile.TemporaryDirectory.__init__(self, *a, **kw)
+            original.__init__(self, *a, **kw)
             made.append(self.name)
 
     monkeypatch.setattr(web.tempfile, "TemporaryDirectory", Recording)
