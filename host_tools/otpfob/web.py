@@ -205,8 +205,12 @@ class _Reading:
         self.round_trip = d.get("round_trip")
 
     def point(self):
-        r = (lambda v, n: None if v is None else round(float(v), n))
-        return {"at": r(self.at, 3), "offset": r(self.offset, 4), "error": r(self.error, 4)}
+        return {"at": _round(self.at, 3), "offset": _round(self.offset, 4),
+                "error": _round(self.error, 4)}
+
+
+def _round(value, digits):
+    return None if value is None else round(float(value), digits)
 
 
 def clock_action(body):
@@ -511,7 +515,8 @@ def _command():
         except WebError as exc:
             raise ExpectedError(str(exc)) from None
         except OSError as exc:
-            raise ExpectedError("cannot serve on 127.0.0.1:%d: %s" % (port, exc.strerror or exc))
+            raise ExpectedError("cannot serve on 127.0.0.1:%d: %s"
+                                % (port, exc.strerror or exc)) from None
         click.echo("The otpfob admin page is at %s (Ctrl-C stops it)." % server.url)
         if serial_bridge:
             click.echo("Its serial port is the bridge to %s." % serial_bridge)

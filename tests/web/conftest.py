@@ -31,6 +31,13 @@ def browser_missing():
     return None
 
 
+@pytest.fixture(autouse=True)
+def clock_history_home(tmp_path, monkeypatch):
+    """The clock history the page records through the server goes to a test folder."""
+    monkeypatch.setenv("OTPFOB_HOME", str(tmp_path / "otpfob-home"))
+    return tmp_path / "otpfob-home"
+
+
 @pytest.fixture(scope="session")
 def server():
     from otpfob.web import WebServer

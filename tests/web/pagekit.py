@@ -23,12 +23,16 @@ class AdminPage:
     def __init__(self, page, answer=None):
         self.page = page
         self.answer = answer
+        self.started = 0
+
+    def finished(self):
+        return self.page.evaluate("() => (window.otpfobAdmin || {}).finished || 0")
 
     def outcome(self, timeout=60):
         """The notice or the error the last action ended with: ("ok"|"error", text)."""
         self.page.wait_for_function(
-            "() => document.querySelector('#notice').textContent || "
-            "document.querySelector('#message').textContent", timeout=timeout * 1000)
+            "n => (window.otpfobAdmin.finished || 0) > n", arg=self.started,
+            timeout=timeout * 1000)
         error = self.page.inner_text("#message")
         return ("error", error) if error else ("ok", self.page.inner_text("#notice"))
 
@@ -43,6 +47,7 @@ class AdminPage:
         return text
 
     def click(self, name, yes=None, exact=False):
+        self.started = self.finished()
         self.page.get_by_role("button", name=name, exact=exact).first.click()
         if yes is not None:
             self.press(yes)
@@ -59,9 +64,6 @@ class AdminPage:
 
     def connect(self, name="Connect"):
         self.click(name)
-        self.page.wait_for_function(
-            "() => document.querySelector('#conn-state').textContent.startsWith('Connected')"
-            " || document.querySelector('#message').textContent", timeout=60000)
         return self.outcome()
 
     def source(self, label):
@@ -98,6 +100,7 @@ class AdminPage:
                              c["code"] for c in got["codes"]}
 
     def fill_dialog(self, values):
+        self.page.wait_for_selector("#ask-dialog[open]")
         for label, value in values.items():
             self.page.locator("#ask-fields").get_by_label(label).fill(value)
         self.page.locator("#ask-ok").click()
@@ -108,11 +111,11 @@ class AdminPage:
         self.page.locator("#login-ok").click()
 
 
-# How the holder answers on the fob on the page, with the page's keys: a yes is A held for
-# longer than protocol 2's 1.5 s fill (protocol 1 takes any press of A), begun after the
-# 1.0 s in which protocol 2 ignores presses; a no is a tap of B.
-SETTLE = 1.1
-YES_HOLD = 1.7
+# How the holder answers on the fob on the page, with the page's keys. Protocol 2: a yes
+# is A held longer than the 1.5 s fill, begun after the 1.0 s in which presses are
+# ignored; a no is a tap. Protocol 1: a press of A or B.
+SETTLE_V2 = 1.1
+HOLD_V2 = 1.7
 TAP = 0.15
 
 
@@ -122,12 +125,17 @@ def hold_key(page, key, seconds):
     page.keyboard.up(key)
 
 
+def answer_on_fob(page, yes):
+    """Give the fob's current question the holder's answer, as the fob's protocol wants."""
+    v2 = page.evaluate("() => Number((window.otpfobAdmin.info || {}).protocol) >= 2")
+    if v2:
+        time.sleep(SETTLE_V2)
+    hold_key(page, "a" if yes else "b", HOLD_V2 if v2 and yes else TAP)
+
+
 def fob_keys(page):
     """An AdminPage `answer` for the fob on the page."""
-    def answer(yes):
-        time.sleep(SETTLE)
-        hold_key(page, "a" if yes else "b", YES_HOLD if yes else TAP)
-    return answer
+    return lambda yes: answer_on_fob(page, yes)
 
 
 def expect_codes(fob_time, codes, secrets):

@@ -2,8 +2,11 @@
 --serial-bridge`: the page's stand-in for navigator.serial reaches the simulator's TCP data
 port over a WebSocket. Codes are checked against pyotp at the fob's own time."""
 
+import hashlib
+
+import pyotp
 import pytest
-from pagekit import AdminPage, expect_codes, qr_png
+from pagekit import AdminPage, b32, expect_codes, qr_png
 
 from otpfob import migration
 from otpfob.otpauth import Account, build_uri
@@ -13,6 +16,7 @@ GIT = b"git-secret-0123456789"
 MAIL = b"mail-secret-01234567"
 SHOP = b"shop-secret-01234567"
 BANK = b"bank-secret-01234567"
+CLOUD = b"cloud-secret-0123456789"
 
 
 @pytest.fixture
@@ -37,9 +41,14 @@ def admin(page, sim, bridge_server):
     return a
 
 
-def test_the_page_provisions_the_simulator_through_the_bridge(admin, page, sim, tmp_path):
+def test_the_page_provisions_the_simulator_through_the_bridge(admin, page, sim, tmp_path,
+                                                               clock_history_home):
     admin.click("Set clock")
     assert "Set the fob's clock to" in admin.ok()
+    # The reading went into the clock history the CLI keeps (here a test folder).
+    assert (clock_history_home / "clock-history.json").is_file()
+    admin.click("Calibrate")
+    assert "a drift estimate needs readings at least a day apart" in admin.error()
     kind, text = admin.add_uri(build_uri(Account("octocat", GIT, issuer="GitHub")), yes=None)
     assert kind == "ok" and "Added GitHub:octocat as #1" in text and "matches" in text, text
     kind, text = admin.add_qr(qr_png(build_uri(Account("me", MAIL, issuer="Mail")),
@@ -51,11 +60,31 @@ def test_the_page_provisions_the_simulator_through_the_bridge(admin, page, sim, 
     lines.write_text(export + "\n")
     kind, text = admin.import_files([lines], yes=None)
     assert kind == "ok" and "Imported 2 accounts" in text, text
-    assert admin.accounts() == ["GitHub:octocat", "Mail:me", "Shop:shopper", "Bank:saver"]
+    # A typed secret, with the issuer in the name as `otpfob add Issuer:name` takes it.
+    admin.source("A secret")
+    form = page.locator("#add-form")
+    form.get_by_label("Account name").fill("Cloud:ops")
+    form.get_by_label("Secret (base32)").fill(b32(CLOUD).lower())
+    form.get_by_label("Algorithm").select_option("SHA256")
+    form.get_by_label("Digits").select_option("8")
+    admin.click("Add account")
+    assert "Added Cloud:ops as #5" in admin.ok()
+    assert admin.accounts() == ["GitHub:octocat", "Mail:me", "Shop:shopper", "Bank:saver",
+                                "Cloud:ops"]
     fob_time, codes = admin.codes()
     expect_codes(fob_time, codes, {"GitHub:octocat": GIT, "Mail:me": MAIL,
                                    "Shop:shopper": SHOP, "Bank:saver": BANK})
-    assert sim.status()["count"] == 4
+    assert codes["Cloud:ops"] == pyotp.TOTP(b32(CLOUD), digits=8,
+                                            digest=hashlib.sha256).at(fob_time)
+    assert sim.status()["count"] == 5
+    admin.click("Self-test")
+    assert "all passed" in admin.ok()
+    page.get_by_label("Hide codes until an entry is selected").check()
+    admin.click("Save settings")
+    assert "Changed privacy to on" in admin.ok()
+    admin.click("Delete Cloud:ops")
+    admin.fill_dialog({})
+    assert "Deleted Cloud:ops" in admin.ok()
 
     admin.click("Rename Mail:me")
     admin.fill_dialog({"Issuer": "Post", "Account name": "me@post.example"})
@@ -94,3 +123,10 @@ def test_the_page_provisions_the_simulator_through_the_bridge(admin, page, sim, 
     admin.login("hunter22")
     assert "Logged in" in admin.ok()
     assert len(admin.accounts()) == 3
+
+    # Erase: every account and the password go (after a press on the fob).
+    admin.click("Erase the fob")
+    admin.fill_dialog({})
+    assert "Erased 3 accounts" in admin.ok()
+    assert admin.accounts() == [] and sim.status()["count"] == 0
+    assert "none" in page.inner_text("#info")

@@ -56,12 +56,16 @@ async function busy(text, work, total = null) {
   }
 }
 
+let checkValue = null;   // what the fob should show with the next question (protocol 2)
+let presenceTimer = null;
+
 // Guards a button's action: one error line, no unhandled promise.
 function action(el, fn) {
   el.addEventListener(el.tagName === "FORM" ? "submit" : "click", async (ev) => {
     ev.preventDefault();
     if (el.dataset.running) return;
     el.dataset.running = "1";
+    checkValue = null;
     $("#message").textContent = "";
     $("#notice").textContent = "";
     try {
@@ -70,12 +74,11 @@ function action(el, fn) {
       fail(err);
     } finally {
       delete el.dataset.running;
+      state.finished = (state.finished || 0) + 1;   // actions ended (for tests)
     }
   });
 }
 
-let checkValue = null;   // what the fob should show with the next question (protocol 2)
-let presenceTimer = null;
 
 function showPrompt(prompt, seconds) {
   const box = $("#presence");
@@ -254,7 +257,8 @@ function renderInfo() {
   $("#password-clear").hidden = !d.password;
   const clock = $("#clock");
   clock.innerHTML = "";
-  row(clock, "Fob", d.time !== null && d.time !== undefined ? utc(d.time) : clockText(d.clock));
+  row(clock, "Fob", v2.infoIsPartial(d) ? "log in to see it"
+    : d.time !== null && d.time !== undefined ? utc(d.time) : clockText(d.clock));
   row(clock, "This computer", utc(Math.floor(nowSeconds())));
   if (d.aging !== undefined) row(clock, "Aging offset", d.aging);
   $("#clock-calibrate").hidden = !state.config.server;

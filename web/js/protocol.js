@@ -216,7 +216,14 @@ export class FobClient {
     return this.request("code", { index: index | 0 });
   }
 
-  reset() { return this.request("reset", { confirm: true }, Math.max(this.timeout, 30)); }
+  // Erases the accounts and the password; the fob ends the session with them.
+  async reset() {
+    const reply = await this.request("reset", { confirm: true }, Math.max(this.timeout, 30));
+    this.session = null;
+    this.login_ = null;
+    return reply;
+  }
+
   selftest() { return this.request("selftest", {}, Math.max(this.timeout, 30)); }
   settingsGet() { return this.request("settings_get"); }
   settingsSet(settings) { return this.request("settings_set", settings); }
@@ -286,6 +293,7 @@ export class FobClient {
     this.login_ = null;
     return reply;
   }
+
 }
 
 // The wire form of an account: the secret in base32, the fob's only input for it.

@@ -38,7 +38,7 @@ export class LineTransport {
       }
     }
     this.writer = this.port.writable.getWriter();
-    this.readLoop();
+    this.reading = this.readLoop();
   }
 
   async readLoop() {
@@ -119,8 +119,11 @@ export class LineTransport {
   }
 
   async close() {
+    // WebSerial closes a port only once both its streams are unlocked: the reader's loop
+    // ends (and lets go) after the cancel, the writer is let go here.
     try { if (this.reader) await this.reader.cancel(); } catch (err) { /* gone */ }
-    try { if (this.writer) { this.writer.releaseLock(); } } catch (err) { /* gone */ }
+    if (this.reading) await this.reading;
+    try { if (this.writer) this.writer.releaseLock(); } catch (err) { /* gone */ }
     try { await this.port.close(); } catch (err) { /* closing a dead port */ }
     this.finish();
   }
