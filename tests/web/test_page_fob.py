@@ -98,3 +98,51 @@ def test_a_password_then_a_wrong_one_then_the_right_one(admin, page):
     admin.login("correct horse")
     assert "Logged in" in admin.ok()
     assert admin.accounts() == []
+
+
+def fake_picture_script(png_path):
+    """Stand-ins for the camera and the screen share: a stream of a canvas showing the
+    picture (the page reads the frames exactly as it reads a real camera's)."""
+    import base64
+
+    data = base64.b64encode(png_path.read_bytes()).decode()
+    return """
+      (() => {
+        const stream = async () => {
+          const img = new Image();
+          img.src = "data:image/png;base64,%s";
+          await img.decode();
+          const c = document.createElement("canvas");
+          c.width = img.width + 80; c.height = img.height + 80;
+          const ctx = c.getContext("2d");
+          const draw = () => { ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, c.width, c.height);
+            ctx.drawImage(img, 40, 40); };
+          draw();
+          setInterval(draw, 100);
+          return c.captureStream(10);
+        };
+        navigator.mediaDevices.getUserMedia = stream;
+        navigator.mediaDevices.getDisplayMedia = stream;
+      })();""" % data
+
+
+def test_add_from_the_camera_and_from_a_shared_screen(page, server, tmp_path):
+    png = qr_png(build_uri(Account("cam", CAROL, issuer="Lens")), tmp_path / "cam.png")
+    page.add_init_script(fake_picture_script(png))
+    page.goto(server.url + "?demo=1")
+    admin = AdminPage(page, fob_keys(page))
+    assert admin.connect("Try it without hardware")[0] == "ok"
+    for source in ("The camera", "A shared screen"):
+        admin.source(source)
+        admin.click("Start reading")
+        assert "Read a QR code" in admin.ok()
+        first = source == "The camera"
+        # The second time it is the same account: the fob refuses a duplicate at once.
+        admin.click("Add account", yes=True if first else None)
+        kind, text = admin.outcome()
+        if first:
+            assert kind == "ok" and "Added Lens:cam as #2" in text, text
+        else:
+            assert kind == "error" and "already on the fob" in text, text
+    fob_time, codes = admin.codes()
+    expect_codes(fob_time, codes, {"Lens:cam": CAROL})
