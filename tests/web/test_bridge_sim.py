@@ -123,6 +123,13 @@ def test_the_page_provisions_the_simulator_through_the_bridge(admin, page, sim, 
     admin.login("hunter22")
     assert "Logged in" in admin.ok()
     assert len(admin.accounts()) == 3
+    # A change: the new key goes masked with this login's key, and the session goes on.
+    page.get_by_label("New password").fill("correct horse 2")
+    page.get_by_label("Repeat it").fill("correct horse 2")
+    admin.click("Set password (change it)")
+    assert "Password changed" in admin.ok()
+    admin.click("Reload the list")
+    assert "List reloaded" in admin.ok()
 
     # Erase: every account and the password go (after a press on the fob).
     admin.click("Erase the fob")

@@ -98,6 +98,9 @@ def test_a_password_then_a_wrong_one_then_the_right_one(admin, page):
     admin.login("correct horse")
     assert "Logged in" in admin.ok()
     assert admin.accounts() == []
+    admin.click("Remove the password", yes=True)
+    assert "Password removed" in admin.ok()
+    assert "Password\nnone" in page.inner_text("#info")
 
 
 def fake_picture_script(png_path):
