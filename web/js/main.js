@@ -857,8 +857,8 @@ async function connectSerial() {
     port = await state.serial.requestPort({ filters: state.serial.bridged ? [] : FOB_FILTERS });
   } catch (err) {
     if (err && err.name === "NotFoundError") {
-      throw new TransportError("no_port", "no fob chosen (plugged in? its data channel is " +
-        "the second \"CircuitPython\" port)");
+      throw new TransportError("no_port", "no fob chosen: plug it in and choose it (in " +
+        "update mode the data channel is the second CircuitPython port)");
     }
     throw err;
   }
