@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 BOARD  ?= raspberry_pi_pico
 
-.PHONY: all setup test test-fast bench lint sim soak fuzz deploy wiring screenshot dist clean
+.PHONY: all setup test test-fast bench lint sim soak fuzz deploy wiring screenshot dist clean web
 
 all: test
 
@@ -45,7 +45,21 @@ $(XVFB_STAMP): | $(STAMP)
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq xvfb >/dev/null 2>&1; }; }; }
 	touch $@
 
-setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP) $(XVFB_STAMP)
+# Debian's chromium runs the admin page's browser tests (tests/web, driven by Playwright
+# with executable_path, never a browser download of its own); installed with apt when
+# missing, where we may. Without it those tests skip and say why.
+CHROMIUM_STAMP := $(VENV)/.chromium
+$(CHROMIUM_STAMP): | $(STAMP)
+	@command -v /usr/bin/chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the admin page's browser tests (apt-get)"; \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; }; } || \
+	  echo "chromium could not be installed: the browser tests will skip"; }
+	touch $@
+
+setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP) $(XVFB_STAMP) $(CHROMIUM_STAMP)
 
 test: setup
 	$(BIN)/pytest -n 2 -q tests
@@ -57,12 +71,14 @@ bench: setup
 	$(PY) -m bench
 
 lint: setup
-	$(BIN)/ruff check host_tools tests bench firmware boards
+	$(BIN)/ruff check host_tools tests bench firmware boards web
 	$(PY) -m otpfob.wiring --check docs/boards
 
-# The README's picture of the code screen, drawn by the simulator.
+# The README's picture of the code screen, drawn by the simulator, and the admin page's
+# main screens (tests/web drives the page in headless chromium and keeps the pictures).
 screenshot: setup
 	$(PY) -m otpfob.screenshot docs/img
+	OTPFOB_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_page_fob.py -k provisions
 
 # Wiring tables and pictures in docs/boards/ are generated from boards/*.py.
 wiring: setup
@@ -70,6 +86,10 @@ wiring: setup
 
 sim: setup
 	$(BIN)/otpfob sim --demo --state .sim-state
+
+# The admin page on localhost (and the fob on the page), opened in the browser.
+web: setup
+	$(BIN)/otpfob web
 
 # Long runs (power cuts, flood); -rP shows the figures each one prints.
 soak: setup

@@ -33,7 +33,10 @@ from setuptools.command.sdist import sdist
 ROOT = Path(__file__).resolve().parents[1]
 PINS_FILE = "requirements-drivers.txt"
 SOURCE_DRIVERS = "drivers"  # in the sdist only
-BUNDLE_DIRS = ("firmware", "boards")
+BUNDLE_DIRS = ("firmware", "boards", "web")
+# The admin page's npm files (web/vendor.json names them), copied from node_modules into
+# web/vendor/ of the wheel and the sdist.
+WEB_VENDOR = "web/vendor.json"
 # Only these pinned distributions travel; typing_extensions is an ordinary install
 # requirement of otpfob instead.
 BUNDLED_PREFIX = "adafruit-circuitpython-"
@@ -140,12 +143,30 @@ def write_bundle(package_dir, root=ROOT):
         _copy_tree(root / name, out / name)
     if not (out / "firmware" / "code.py").is_file():
         raise BuildError("firmware/code.py is missing from %s" % root)
+    gather_web_vendor(out / "web", root)
     if (root / SOURCE_DRIVERS / "drivers.json").is_file():
         _copy_tree(root / SOURCE_DRIVERS, out / "drivers")
         shutil.copy2(root / SOURCE_DRIVERS / "drivers.json", out / "drivers" / "drivers.json")
     else:
         gather_drivers(out / "drivers", root)
     return out
+
+
+def gather_web_vendor(web, root=ROOT):
+    """Copy the page's npm files into ``web/vendor/`` where they are not there yet (an
+    sdist carries them; a checkout has them in node_modules after ``npm ci``)."""
+    web = Path(web)
+    names = json.loads((Path(root) / WEB_VENDOR).read_text())["files"]
+    for name, rel in names.items():
+        dest = web / "vendor" / name
+        if dest.is_file():
+            continue
+        src = Path(root) / "node_modules" / rel
+        if not src.is_file():
+            raise BuildError("the admin page's %s is missing: run `npm ci` (make setup) "
+                             "before building" % rel)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
 
 
 def _files_under(folder):
@@ -201,3 +222,4 @@ class Sdist(sdist):
         files = list(files) + [f for f in source_extras(root) if f not in files]
         super().make_release_tree(base_dir, files)
         gather_drivers(Path(base_dir) / SOURCE_DRIVERS, root)
+        gather_web_vendor(Path(base_dir) / "web", root)

@@ -112,6 +112,21 @@ def test_installed_wheel_carries_firmware_boards_and_the_pinned_drivers(
     assert digests(drivers / "adafruit_register") == digests(register)
 
 
+def test_installed_wheel_carries_the_admin_page_and_its_npm_files(wheel_env, elsewhere):
+    # `otpfob web --export` writes what `otpfob web` serves: from the wheel alone.
+    res = run(wheel_env, elsewhere, "web", "--export", "site")
+    assert res.returncode == 0, res.stderr
+    site = elsewhere / "site"
+    vendor = json.loads((REPO / "web" / "vendor.json").read_text())["files"]
+    for name, rel in vendor.items():
+        assert (site / "vendor" / name).read_bytes() == (REPO / "node_modules" / rel).read_bytes()
+    for rel in ("index.html", "fob.html", "js/main.js", "fob/worker.js"):
+        assert (site / rel).read_bytes() == (REPO / "web" / rel).read_bytes(), rel
+    assert (site / "fob/py/fob/app.py").read_bytes() == \
+        (REPO / "firmware/lib/fob/app.py").read_bytes()
+    assert (site / "fob/py/adafruit_ssd1306.py").is_file()
+
+
 def test_installed_wheel_runs_sim_info_add_with_code_check_and_deploy_elsewhere(
         tmp_path, wheel_env, elsewhere):
     env_dir = wheel_env

@@ -2,7 +2,7 @@
 
 Start-up time matters (`otpfob code` is typed many times a day), so only click is imported
 here; rich, pyserial, Pillow and zxing-cpp are imported inside the commands that use them,
-and the `sim`, `deploy` and `fleet` commands are loaded only when invoked.
+and the `sim`, `deploy`, `fleet` and `web` commands are loaded only when invoked.
 """
 
 import importlib
@@ -18,6 +18,7 @@ LAZY_COMMANDS = {
     "deploy": ("otpfob.deploy", "deploy_command", "Copy the firmware to a CIRCUITPY drive."),
     "fleet": ("otpfob.fleet", "fleet", "Provision many fobs for many users (Entra ID CSV)."),
     "sim": ("otpfob.sim.command", "sim", "Run the simulated fob (terminal or headless)."),
+    "web": ("otpfob.web", "web_command", "The admin page in your browser (WebSerial)."),
 }
 
 
@@ -94,6 +95,7 @@ LAZY_EXAMPLES = {
     "fleet provision": "Example: otpfob fleet provision --users users.csv --issuer Example "
                        "--out entra.csv --fob /dev/ttyACM1 --fob /dev/ttyACM3",
     "sim": "Example: otpfob sim --demo --state ~/.otpfob-sim",
+    "web": "Example: otpfob web --serial-bridge socket://127.0.0.1:7701",
 }
 
 

@@ -63,20 +63,28 @@ def wheelhouse(path=WHEELHOUSE):
 
 # What a source tree is made of, for a clean copy to build from.
 SOURCE = ("pyproject.toml", "README.md", "requirements-host.txt", "requirements-dev.txt",
-          "requirements-drivers.txt", "firmware", "boards", "host_tools")
+          "requirements-drivers.txt", "firmware", "boards", "host_tools", "web")
 
 
 def copy_source(dest, repo=REPO):
     """The project's source files, without build leftovers or caches."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".*", "bundled")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".*", "bundled",
+                                    "vendor")
     for name in SOURCE:
         src = Path(repo) / name
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=ignore)
         else:
             shutil.copy2(src, dest / name)
+    # The admin page's npm files (web/vendor.json), which a clean copy has no
+    # node_modules/ for: they travel in its web/vendor/, as in the sdist.
+    import json
+
+    for name, rel in json.loads((dest / "web" / "vendor.json").read_text())["files"].items():
+        (dest / "web" / "vendor").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(repo) / "node_modules" / rel, dest / "web" / "vendor" / name)
     return dest
 
 

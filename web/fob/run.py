@@ -1,0 +1,53 @@
+# The fob's loop on the page (web/fob/worker.js calls these from its timer): the firmware's
+# modules are imported one per call, so the port's collector (which runs only between
+# calls from JavaScript) gets the garbage of each before the next; then one pass of
+# app.main()'s loop per call, time moved on by the real time since the last one.
+import gc
+import json
+import sys
+import time
+
+import fob_board as cfg
+
+BOOT = ["fob.version", "fob.font", "fob.vault", "adafruit_ssd1306", "fob.display",
+        "adafruit_ds3231", "fob.clock", "fob.buttons", "fob.settings", "fob.otp", "fob.hmac",
+        "fob.ui", "fob.protocol", "fob.app"]
+app = None
+
+
+def seed(name, issuer, secret_hex, created):
+    """One account through the firmware's own vault code, while the vault is empty."""
+    from fob.vault import Account, Vault
+
+    v = Vault(cfg.STATE_DIR)
+    v.load()
+    if not v.accounts:
+        v.add(Account(name=name, issuer=issuer, secret=bytes.fromhex(secret_hex),
+                      algorithm="SHA1", digits=6, period=30, created=created))
+
+
+def tick(dt):
+    """One step; 0 while booting, 1 after a pass, 2 when a long reply is half written
+    (the next pass should come at once, as main() skips its sleep then)."""
+    global app
+    if BOOT:
+        __import__(BOOT.pop(0))
+        gc.collect()
+        return 0
+    if app is None:
+        from fob.app import App
+
+        app = App(cfg)
+        gc.collect()
+        return 0
+    app.step()
+    time.sleep(dt)
+    return 2 if app.protocol is not None and app.protocol.streaming else 1
+
+
+def status():
+    return json.dumps(app.status()) if app is not None else "null"
+
+
+def modules():
+    return len(sys.modules)
