@@ -38,9 +38,10 @@ def accounts(items) -> bytes:
     period, and optionally kind/counter), in the order they were sent."""
     h = start()
     for a in items:
-        h = account(h, a.issuer, a.name, a.secret, a.algorithm, a.digits, a.period,
-                    1 if getattr(a, "kind", "totp") == "hotp" else 0,
-                    getattr(a, "counter", 0) or 0)
+        hotp = getattr(a, "kind", "totp") == "hotp"
+        h = account(h, a.issuer, a.name, a.secret, a.algorithm, a.digits,
+                    0 if hotp else a.period, 1 if hotp else 0,
+                    (getattr(a, "counter", 0) or 0) if hotp else 0)
     return h
 
 

@@ -19,10 +19,10 @@ def cli(socket_fob):
 
 
 @pytest.fixture
-def hotp_fob(tmp_path):
-    """socket_fob's twin whose info lists "hotp" (fakes.HotpFob)."""
-    from fakes import HotpFob
+def old_fob(tmp_path):
+    """socket_fob's twin as firmware before HOTP answers: no "hotp" in info's "types"."""
+    from fakes import NoHotpFob
 
-    fob = HotpFob(tmp_path)
+    fob = NoHotpFob(tmp_path)
     yield fob
     fob.stop()

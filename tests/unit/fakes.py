@@ -343,7 +343,7 @@ class SocketFob:
             if not ready:
                 continue
             conn, _ = self.srv.accept()
-            port = _Port(conn)
+            port = self._port(conn)
             proto = protocol_mod.Protocol(port, self.vault, self.clock,
                                           {"serial": "fake0001", "board": "test"},
                                           presence=self.presence)
@@ -363,6 +363,9 @@ class SocketFob:
                     except OSError:
                         break
             self.requests += proto.requests
+
+    def _port(self, conn):
+        return _Port(conn)
 
     def stop(self):
         self._stop = True
@@ -400,80 +403,20 @@ def final_reply(proto, port, line, passes=10000):
     return final[0]
 
 
-class _HotpPort(_Port):
-    """The port of a HotpFob: adds "types" to info replies on the way out."""
+class NoHotpFob(SocketFob):
+    """A SocketFob as firmware before HOTP answers: its hello/info lists no "types", so a
+    host must not send it HOTP accounts (tests of the host's refusal)."""
 
-    def write(self, data):
-        out = []
-        for line in bytes(data).split(b"\n"):
-            try:
-                reply = json.loads(line) if line.strip() else None
-            except ValueError:
-                reply = None
-            if isinstance(reply, dict) and "capacity" in reply and "serial" in reply:
-                reply["types"] = ["totp", "hotp"]
-                line = json.dumps(reply).encode()
-            out.append(line)
-        _Port.write(self, b"\n".join(out))
-        return len(data)
+    def _port(self, conn):
+        port = SocketFob._port(self, conn)
+        write = port.write
 
+        def without_types(data):
+            if data.startswith(b"{") and data.endswith(b"\n") and b'"types"' in data:
+                reply = json.loads(data)
+                reply.pop("types", None)
+                data = json.dumps(reply).encode() + b"\n"
+            return write(data)
 
-class HotpFob(SocketFob):
-    """A SocketFob whose info lists "hotp" in "types", as a firmware with HOTP will. The
-    firmware here has no HOTP yet, so the HOTP members of add/add_many elements are taken
-    off before it sees them and kept in `hotp` ({(issuer, name): (type, counter)}), for
-    tests of the host's sending path. Only for clients that have not logged in (the lines
-    are rewritten)."""
-
-    def __init__(self, root, clock=None):
-        self.hotp = {}
-        self.sent = []          # the request lines as the host sent them
-        SocketFob.__init__(self, root, clock)
-
-    def _rewrite(self, data):
-        lines = []
-        for line in data.split(b"\n"):
-            try:
-                req = json.loads(line) if line.strip() else None
-            except ValueError:
-                req = None
-            if isinstance(req, dict) and req.get("cmd") in ("add", "add_many"):
-                self.sent.append(req)
-                for acc in req.get("accounts") or [req]:
-                    if "type" in acc:
-                        self.hotp[(acc.get("issuer") or "", acc["name"])] = (
-                            acc.pop("type"), acc.pop("counter", 0))
-                line = json.dumps(req).encode()
-            lines.append(line)
-        return b"\n".join(lines)
-
-    def _serve(self):
-        while not self._stop:
-            ready, _, _ = select.select([self.srv], [], [], 0.05)
-            if not ready:
-                continue
-            conn, _ = self.srv.accept()
-            port = _HotpPort(conn)
-            proto = protocol_mod.Protocol(port, self.vault, self.clock,
-                                          {"serial": "fake0002", "board": "test"},
-                                          presence=self.presence)
-            pending = b""
-            with conn:
-                while not self._stop:
-                    ready, _, _ = select.select([conn], [], [], 0.002)
-                    if ready:
-                        try:
-                            data = conn.recv(4096)
-                        except OSError:
-                            break
-                        if not data:
-                            break
-                        pending += data
-                        if b"\n" in pending:
-                            whole, pending = pending.rsplit(b"\n", 1)
-                            port.buf += self._rewrite(whole) + b"\n"
-                    try:
-                        proto.poll()
-                    except OSError:
-                        break
-            self.requests += proto.requests
+        port.write = without_types
+        return port

@@ -1,7 +1,8 @@
 """`otpfob import` and `otpfob add` for HOTP against in-process fobs: formats found by
 content, passwords from a file, the environment or a prompt, the per-account dry run,
---skip-existing and --replace, conflicts, and HOTP accounts sent only to a fob whose info
-lists "hotp" (fakes.HotpFob) and skipped with a clear line elsewhere."""
+--skip-existing and --replace, conflicts, and HOTP accounts: stored with their counters by
+the firmware, and skipped with a clear line by a fob whose info lists no "hotp"
+(fakes.NoHotpFob, as older firmware)."""
 
 import json
 
@@ -32,7 +33,8 @@ def labels(fob):
 
 
 def test_hotp_lines_are_skipped_on_a_fob_without_hotp_and_the_rest_comes_across(
-        socket_fob, tmp_path):
+        old_fob, tmp_path):
+    socket_fob = old_fob
     cli = Cli(socket_fob.url)
     result = cli("import", str(uri_file(tmp_path, VECTORS)))
     assert result.exit_code == 0, result.stderr
@@ -52,32 +54,43 @@ def test_hotp_lines_are_skipped_on_a_fob_without_hotp_and_the_rest_comes_across(
                                 algorithm=a.algorithm.lower()) == reference_code(v)
 
 
-def test_hotp_accounts_go_on_the_wire_to_a_fob_that_lists_hotp(hotp_fob, tmp_path):
-    cli = Cli(hotp_fob.url)
+def hotp_of(fob):
+    """{(issuer, name): counter} of the fob's HOTP accounts, from its counters."""
+    counters = fob.vault.counters()
+    return {(a.issuer, a.name): counters.get(a) for a in fob.vault.accounts if a.hotp}
+
+
+def test_hotp_accounts_are_stored_with_their_counters_and_give_the_next_codes(
+        socket_fob, tmp_path):
+    cli = Cli(socket_fob.url)
     out = cli.json("import", str(uri_file(tmp_path, VECTORS)))
     assert (out["added"], out["skipped"]) == (7, [])
-    assert hotp_fob.hotp == {("Issuu", "James"): ("hotp", 1),
-                             ("WWE", "Mason"): ("hotp", 10300)}
-    # TOTP accounts carry no HOTP members (protocol 1 requests stay as they were).
-    sent = [a for req in hotp_fob.sent for a in req.get("accounts") or [req]]
-    assert all("type" not in a for a in sent if a["name"] not in ("James", "Mason")
-               or a.get("issuer") in ("SPDX", "Deno"))
+    assert hotp_of(socket_fob) == {("Issuu", "James"): 1, ("WWE", "Mason"): 10300}
+    # Each HOTP code a host asks for is the next one (with a press), never the same twice.
+    codes = cli.json("code", "Issuu")
+    for v in VECTORS:
+        if v.issuer == "Issuu":
+            assert codes[0]["code"] == reference_code(v) and codes[0]["counter"] == 1
+    again = cli.json("code", "Issuu")
+    assert again[0]["counter"] == 2 and again[0]["code"] != codes[0]["code"]
+    assert hotp_of(socket_fob)[("Issuu", "James")] == 3
 
 
-def test_add_hotp_with_a_counter(hotp_fob, socket_fob):
+def test_add_hotp_with_a_counter(socket_fob, old_fob):
     secret = VECTORS[3].secret
-    result = Cli(hotp_fob.url)("add", "Bank:card", secret, "--hotp", "--counter", "12")
+    result = Cli(socket_fob.url)("add", "Bank:card", secret, "--hotp", "--counter", "12")
     assert result.exit_code == 0, result.stderr
     assert "counter 12" in result.stdout
-    assert hotp_fob.hotp == {("Bank", "card"): ("hotp", 12)}
-    result = Cli(socket_fob.url)("add", "Bank:card", secret, "--hotp")
+    assert hotp_of(socket_fob) == {("Bank", "card"): 12}
+    result = Cli(old_fob.url)("add", "Bank:card", secret, "--hotp")
     assert result.exit_code == 1 and "firmware shows no HOTP codes" in result.stderr
-    assert socket_fob.vault.accounts == []
-    result = Cli(socket_fob.url)("add", "Bank:card", secret, "--counter", "3")
+    assert old_fob.vault.accounts == []
+    result = Cli(socket_fob.url)("add", "Bank:cards", secret, "--counter", "3")
     assert result.exit_code == 2 and "--hotp" in result.stderr
 
 
-def test_dry_run_says_per_account_what_and_why(socket_fob, tmp_path):
+def test_dry_run_says_per_account_what_and_why(old_fob, tmp_path):
+    socket_fob = old_fob
     cli = Cli(socket_fob.url)
     assert cli("add", "Deno:Mason", VECTORS[0].secret).exit_code == 0
     path = uri_file(tmp_path, VECTORS)

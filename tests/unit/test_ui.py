@@ -46,6 +46,11 @@ class FakeOtp:
         self.calls += 1
         return rfc6238(key.secret, t, digits, period, key.algorithm.lower())
 
+    def hotp(self, secret, counter, digits=6, algorithm="SHA1"):
+        self.calls += 1
+        # RFC 6238's construction at time counter * 30 is RFC 4226's at that counter.
+        return rfc6238(bytes(secret), counter * 30, digits, 30, algorithm.lower())
+
 
 class FakeClock:
     def __init__(self, epoch):
@@ -660,3 +665,37 @@ def test_the_hint_says_how_to_answer_on_a_one_button_board(tmp_path):
     assert shows_row(r, "hold=yes  tap=no", 7)
     r.press("A")                                 # a tap is a no
     assert r.ui.answer is False
+
+
+def test_an_hotp_entry_shows_no_code_until_asked_and_then_the_next_one_each_time(tmp_path):
+    r = Rig(tmp_path, accounts=1)
+    r.vault.add(Account("card", "Bank", SECRETS[0], hotp=True))
+    r.vault.counters().save(((r.vault.accounts[1], 7),))
+    r.press("A")                               # to the HOTP entry
+    assert r.status["code"] is None and decode_big(r.model.gddram, 128, 2).strip() == \
+        "--- ---"
+    r.press("C")                               # the next code: counter 7
+    assert r.status["code"] == rfc6238(SECRETS[0], 7 * 30)
+    assert decode_big(r.model.gddram, 128, 2) .replace(" ", "") == r.status["code"]
+    r.press("C")
+    assert r.status["code"] == rfc6238(SECRETS[0], 8 * 30)
+    assert r.vault.counters().get(r.vault.accounts[1]) == 9
+    # From the menu too (the way on one- and two-button boards).
+    r.press("A", "long")
+    assert r.ui.menu_items[0] == "Next code"
+    r.press("C")
+    assert r.status["code"] == rfc6238(SECRETS[0], 9 * 30)
+
+
+def test_an_hotp_code_is_not_shown_when_its_counter_cannot_be_saved(tmp_path):
+    r = Rig(tmp_path, accounts=0)
+    r.vault.add(Account("card", "Bank", SECRETS[0], hotp=True))
+    r.tick(0.3)
+    counters = r.vault.counters()
+
+    def broken(changes, keep=None):
+        raise OSError(5, "flash")
+
+    counters.save = broken
+    r.press("C")
+    assert r.status["code"] is None and r.status["screen"] == "notice"

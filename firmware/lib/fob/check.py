@@ -28,10 +28,12 @@ def account(h, issuer, name, secret, algorithm, digits, period, kind=0, counter=
                   + struct.pack(">BBIBI", algorithm, digits, period, kind, counter))
 
 
-def of(h, acc):
-    """The chain `h` continued by vault Account `acc`."""
+def of(h, acc, counter=None):
+    """The chain `h` continued by vault Account `acc` (an HOTP one with its counter)."""
     return account(h, acc.issuer.encode("utf-8"), acc.name.encode("utf-8"), acc.secret,
-                   ALGORITHMS.index(acc.algorithm), acc.digits, acc.period)
+                   ALGORITHMS.index(acc.algorithm), acc.digits,
+                   0 if counter is not None else acc.period, 1 if counter is not None else 0,
+                   counter or 0)
 
 
 def password(key):

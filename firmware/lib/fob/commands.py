@@ -27,6 +27,7 @@ def c_hello(p, req):
         "board": info.get("board"),
         "capabilities": policy.names(),
         "algorithms": list(ALGORITHMS),
+        "types": ["totp", "hotp"],
         "max_line": MAX_LINE,
         "password": g.has_password,
         "logged_in": p.authed,
@@ -81,7 +82,7 @@ def c_time_get(p, req):
             "aging": p.aging()}
 
 def c_list(p, req):
-    return LONG, {}, "accounts", _list_items(p.vault.accounts), 16, None
+    return LONG, {}, "accounts", _list_items(p.vault), 16, None
 
 def c_code(p, req):
     accounts = p.vault.accounts
@@ -92,6 +93,10 @@ def c_code(p, req):
             raise VaultError("not_found", "no account at index %d (there are %d)"
                              % (i, len(accounts)))
         pick = [(i, accounts[i])]
+        if pick[0][1].hotp:
+            # The next code of a counter-based account moves its counter on for good: it
+            # goes to a host only with a press, whatever usb_codes says.
+            return ACT, pick, lambda pressed: _hotp_code(p, pick[0]), NEED_PRESS
     elif "all" in req:
         get_bool(req, "all")
     t = _now(p)
@@ -114,7 +119,8 @@ def code_prompt(p, pick):
         n = len(p.vault.accounts)
         return "Send %d code%s to the computer?" % (n, "" if n == 1 else "s")
     i, acc = pick[0]
-    return "Send the code of #%d to the computer?\n%s" % (i + 1, entry(acc))
+    return "Send the %scode of #%d to the computer?\n%s" % ("next " if acc.hotp else "",
+                                                          i + 1, entry(acc))
 
 
 def entry(acc, new=""):
@@ -162,10 +168,30 @@ def _unload(name):
         pass
 
 
-def _list_items(accounts):
-    for i, a in enumerate(accounts):
-        yield {"index": i, "issuer": a.issuer, "name": a.name, "algorithm": a.algorithm,
-               "digits": a.digits, "period": a.period, "created": a.created}
+def _list_items(v):
+    for i, a in enumerate(v.accounts):
+        item = {"index": i, "issuer": a.issuer, "name": a.name, "algorithm": a.algorithm,
+                "digits": a.digits, "period": a.period, "created": a.created}
+        if a.hotp:
+            item["type"] = "hotp"
+            item["counter"] = v.counters().get(a)
+        yield item
+
+
+def _hotp_code(p, pick):
+    from fob import otp
+
+    i, a = pick
+    try:
+        c = p.vault.counters().take(a)
+    except OSError:
+        # Not moved on, so not given: a code is never given twice.
+        raise VaultError("io", "cannot record the HOTP counter on flash; no code given") \
+            from None
+    return {"time": p.now(), "codes": [{
+        "index": i, "issuer": a.issuer, "name": a.name, "digits": a.digits, "type": "hotp",
+        "counter": c,
+        "code": otp.hotp(a.secret, c, digits=a.digits, algorithm=a.algorithm.lower())}]}
 
 
 def _code_items(pick, t):
@@ -174,6 +200,13 @@ def _code_items(pick, t):
     for i, a in pick:
         item = {"index": i, "issuer": a.issuer, "name": a.name, "digits": a.digits,
                 "period": a.period, "seconds_left": a.period - t % a.period}
+        if a.hotp:
+            item["code"] = None
+            item["type"] = "hotp"
+            item["error"] = {"code": "hotp", "message": "an HOTP account's next code is "
+                             "asked for on its own (index): it moves the counter on"}
+            yield item
+            continue
         try:
             item["code"] = otp.totp(a.secret, t, digits=a.digits, period=a.period,
                                     algorithm=a.algorithm.lower())

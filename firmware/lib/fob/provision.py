@@ -24,6 +24,7 @@ except ImportError:
         return x
 
 _SECRET_TEXT_MAX = const(512)
+_COUNTER_MAX = 0xFFFFFFFF  # the counters file keeps 32 bits
 _SECRET_WEAK = const(10)
 _PART_MAX = const(9999)
 # A staged batch whose host went quiet this long (seconds) is dropped.
@@ -42,6 +43,7 @@ _S_NEW = const(6)        # how many are not yet in the vault
 _S_BYTES = const(7)      # vault bytes the batch adds
 _S_TOKEN = const(8)      # the sender's batch token: only it can add parts
 _S_CHECK = const(9)      # the check value's chain so far (fob/check.py)
+_S_COUNTERS = const(10)  # HOTP counters: (position in the batch, counter) pairs
 _HASH_MASK = const(0x3FFFFFFF)  # a hash kept as a 32-bit array item on every port
 
 
@@ -79,7 +81,8 @@ def _secret(req):
 
 
 def _account(req, created):
-    """Build an Account from request arguments; returns (account, warning or None)."""
+    """Build an Account from request arguments; returns (account, warning or None, the
+    HOTP counter or None)."""
     if not isinstance(req, dict):
         raise _bad("must be an object")
     name = _get_str(req, "name", "")
@@ -87,6 +90,14 @@ def _account(req, created):
     alg = _get_str(req, "algorithm", "SHA1").upper()
     if alg not in ALGORITHMS:
         raise _bad("algorithm must be one of " + ", ".join(ALGORITHMS))
+    kind = _get_str(req, "type", "totp")
+    if kind not in ("totp", "hotp"):
+        raise _bad("type must be totp or hotp")
+    counter = None
+    if kind == "hotp":
+        if alg == "STEAM":
+            raise _bad("Steam codes are time-based, never HOTP")
+        counter = _get_int(req, "counter", 0, 0, _COUNTER_MAX)
     if alg == "STEAM":
         digits = _get_int(req, "digits", 5, 5, 5)
     else:
@@ -96,7 +107,8 @@ def _account(req, created):
     warning = None
     if len(key) < _SECRET_WEAK:
         warning = "secret is only %d bits; RFC 4226 asks for at least 128" % (len(key) * 8)
-    return Account(name, issuer, key, alg, digits, period, created), warning
+    return Account(name, issuer, key, alg, digits, period, created, counter is not None), \
+        warning, counter
 
 
 def _position(hashes, h):
@@ -120,7 +132,10 @@ def _find(accounts, i, key):
 
 def _code(p, acc):
     # The new account's code at the fob's time, so the host checks the add from its own
-    # reply (no code request, which would need another press).
+    # reply (no code request, which would need another press). None for an HOTP account:
+    # its next code is the holder's, shown at a press.
+    if acc.hotp:
+        return {}
     t = p.now()
     if t is None:
         return {"code": None, "time": None, "code_error": "clock_not_set"}
@@ -130,9 +145,21 @@ def _code(p, acc):
                              algorithm=acc.algorithm.lower()), "time": t}
 
 
+def _save_counters(v, pairs):
+    # Before the vault write: a power cut between the two leaves a counter for an account
+    # that is not there yet (dropped at the next save), never an account without one.
+    if pairs:
+        from fob.counters import hotp_ids, ident
+
+        keep = hotp_ids(v)
+        for acc, _ in pairs:
+            keep.add(ident(acc))
+        v.counters().save(pairs, keep)
+
+
 def add(p, req):
     overwrite = _get_bool(req, "overwrite")
-    acc, warning = _account(req, p.now() or 0)
+    acc, warning, counter = _account(req, p.now() or 0)
     v = p.vault
     i = v.find(acc.issuer, acc.name)
     # What would fail is refused before anybody is asked to press for it.
@@ -143,6 +170,8 @@ def add(p, req):
 
     def done(pressed):
         old = len(v.accounts)
+        if counter is not None:
+            _save_counters(v, ((acc, counter),))
         index = v.add(acc, overwrite)
         # A new account goes at the end; a replaced one keeps its place.
         out = {"index": index, "replaced": index < old}
@@ -153,15 +182,15 @@ def add(p, req):
 
     # A replace always asks; an add unless adds need no press (fob/guard.py).
     needs = NEED_PRESS if i is not None or p.guard.add_presence else 0
-    return ACT, (i, acc), done, needs
+    return ACT, (i, acc, counter), done, needs
 
 
 def add_prompt(p, what):
-    i, acc = what
+    i, acc, counter = what
     from fob import check
 
     return "%s\n%s\nCheck: %s" % (_add_title(i), _entry(acc),
-                                   check.text(check.of(check.start(), acc)))
+                                   check.text(check.of(check.start(), acc, counter)))
 
 
 def _add_title(i):
@@ -218,7 +247,7 @@ def add_many(p, req):
         # An array, not a dict from hash to position: 4 bytes an account instead of about
         # 9, at the moment the heap holds the most (the whole batch staged).
         st = [0, False, Batch(), 0, overwrite, array("i"), 0, 0,
-              token if staged else None, check.start()]
+              token if staged else None, check.start(), []]
     elif st[_S_PARTS] != part:
         raise VaultError("no_batch", "part %d does not continue the staged batch (part %d "
                          "comes next); nothing was stored" % (part, st[_S_PARTS]))
@@ -257,6 +286,7 @@ def add_many(p, req):
 
     def done(pressed):
         old = len(p.vault.accounts)
+        _save_counters(p.vault, [(accounts[j], c) for j, c in st[_S_COUNTERS]])
         indexes = p.vault.add_many(accounts, overwrite)
         replaced = 0
         for i in indexes:
@@ -308,7 +338,7 @@ def _stage_items(p, st, items):
     for item in items:
         prefix = "accounts[%d]: " % len(staged)
         try:
-            acc, warning = _account(item, created)
+            acc, warning, counter = _account(item, created)
             key = acc.key()
             h = hash(key)
             if _find(staged, _position(hashes, h & _HASH_MASK), key) is not None:
@@ -332,8 +362,10 @@ def _stage_items(p, st, items):
         except VaultError as e:
             raise VaultError(e.code, prefix + e.message) from None
         hashes.append(h & _HASH_MASK)
+        if counter is not None:
+            st[_S_COUNTERS].append((len(staged), counter))
         staged.append(acc)
-        st[_S_CHECK] = check.of(st[_S_CHECK], acc)
+        st[_S_CHECK] = check.of(st[_S_CHECK], acc, counter)
         if warning:
             warnings.append(prefix + warning)
     return warnings
@@ -402,7 +434,7 @@ def rename(p, req):
         issuer = old.issuer
     # Built (and so checked) now: what would fail is refused before anybody is asked.
     new = Account(name, issuer, old.secret, old.algorithm, old.digits, old.period,
-                  old.created)
+                  old.created, old.hotp)
     j = v.find(issuer, name)
     if j is not None and j != i:
         raise VaultError("duplicate", "an account for %s already exists" % new.label())

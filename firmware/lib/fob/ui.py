@@ -22,6 +22,7 @@ REVEAL_SECONDS = 20  # a revealed code hides again after this (privacy mode)
 MODAL_SECONDS = 15  # an untouched menu or confirmation cancels itself after this
 
 WARN_SECONDS = 5  # the last seconds of a period: ring marked, next code shown
+HOTP_SECONDS = 60  # an HOTP code, once asked for, stays on the screen this long
 SCROLL_STEP = 3  # pixels a long label moves per scroll tick
 SCROLL_TICK = 0.2
 SCROLL_PAUSE = 1.5  # rest at either end of a long label
@@ -170,6 +171,9 @@ class UI:
         self._next = None
         self._next_counter = None
         self._next_drawn = ""
+        # An HOTP entry's code the holder asked for: (code as drawn, counter, until), or
+        # None.
+        self._hotp = None
         self._scroll = 0
         self._scroll_at = t
         self._dirty = True
@@ -212,6 +216,7 @@ class UI:
 
     def _select(self, i):
         self.index = i
+        self._hotp = None
         self._key = None
         self._key_for = -1
         self._counter = None
@@ -297,6 +302,8 @@ class UI:
             elif action == "list":
                 self.cursor = self.index
                 self.nav = LIST
+            elif action == "select" and self._acc.hotp:
+                self._next_hotp(t)
             elif action == "select":
                 if self._is_hidden(t):
                     self._reveal(t)
@@ -377,6 +384,8 @@ class UI:
 
     def _open_menu(self):
         items = []
+        if self._acc is not None and self._acc.hotp:
+            items.append("Next code")
         if self.settings.typing:
             items.append("Type code")
         if self._is_hidden(self._mono()):
@@ -392,7 +401,9 @@ class UI:
 
     def _choose(self, item, t):
         self.nav = CODE
-        if item == "Show code":
+        if item == "Next code":
+            self._next_hotp(t)
+        elif item == "Show code":
             self._reveal(t)
         elif item == "Delete":
             self.ask("Delete #%d?\nIssuer: %s\nName: %s" % (self.index + 1, self._acc.issuer,
@@ -438,10 +449,24 @@ class UI:
 
     # Time.
 
+    def _next_hotp(self, t):
+        """An HOTP entry's next code: its counter is saved moved on first, so no code is
+        ever shown twice, even across a power cut."""
+        acc = self._acc
+        try:
+            c = self.vault.counters().take(acc)
+        except OSError:
+            self.notify("Flash error: no code")
+            return
+        code = self.otp.hotp(acc.secret, c, acc.digits, acc.algorithm)
+        self._hotp = (group(code), c, t + HOTP_SECONDS, code)
+
     def current_code(self, epoch):
         """The code of the entry on screen for this very second, or None without one
         (fob/hidtype.py types it)."""
         acc = self._acc
+        if acc is not None and acc.hotp:
+            return self._hotp[3] if self._hotp is not None else None
         if epoch is None or acc is None:
             return None
         self._code_for(epoch, acc.period if acc.period > 0 else 30)
@@ -593,7 +618,30 @@ class UI:
             d.text(line, 0, page)
             page += step
 
+    def _draw_hotp(self, t):
+        # A counter-based entry: no ring and no code until the holder asks for the next
+        # one (C, or the menu's "Next code"); then the code and its counter.
+        d = self.d
+        lay = self.layout
+        d.text(self._label, -self._scroll, lay.label_page, 0, d.width - self._label_room())
+        h = self._hotp
+        if h is not None and t >= h[2]:
+            h = self._hotp = None
+        text = h[0] if h is not None else hidden(self._acc.digits).replace("*", "-")
+        x = (d.width - font.big_width(text)) // 2
+        d.big(text, x if x > 0 else 0, lay.code_page)
+        if h is not None:
+            self.shown_code = h[3]
+            hint = "HOTP #%d" % h[1]
+        else:
+            hint = ("C" if self.nb == 3 else "menu") + ": next code"
+        if lay.next_page != lay.label_page:
+            d.text(hint, 0, lay.next_page)
+
     def _draw_code(self, epoch, t):
+        if self._acc.hotp:
+            self._draw_hotp(t)
+            return
         d = self.d
         lay = self.layout
         acc = self._acc

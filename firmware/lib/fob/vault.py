@@ -49,6 +49,9 @@ PERIOD_MAX = const(86400)
 _U32_MAX = 0xFFFFFFFF
 
 ALGORITHMS = ("SHA1", "SHA256", "SHA512", "STEAM")
+# The record's algorithm byte has this bit set for a counter-based (HOTP) account; its
+# counter is kept apart (fob/counters.py), its period is unused.
+HOTP = const(0x80)
 
 
 class VaultError(Exception):
@@ -89,7 +92,7 @@ class Account:
     second)."""
 
     def __init__(self, name, issuer, secret, algorithm="SHA1", digits=6, period=30,
-                 created=0):
+                 created=0, hotp=False):
         if name is None and issuer is None:
             # From the loader: `secret` is a whole record it has already checked. Building
             # the fields again would make garbage between the records that stay, and
@@ -97,11 +100,15 @@ class Account:
             self.raw = secret
             return
         self.raw = _edit().record(VaultError, name, issuer, secret, algorithm, digits,
-                                  period, created)
+                                  period, created, hotp)
 
     @property
     def algorithm(self):
-        return ALGORITHMS[self.raw[0]]
+        return ALGORITHMS[self.raw[0] & ~HOTP]
+
+    @property
+    def hotp(self):
+        return bool(self.raw[0] & HOTP)
 
     @property
     def digits(self):
@@ -147,8 +154,8 @@ class Account:
 
     def __repr__(self):
         # Never the secret: reprs end up in logs and tracebacks.
-        return "<Account %r %r %s/%d/%d>" % (self.issuer, self.name, self.algorithm,
-                                             self.digits, self.period)
+        return "<Account %r %r %s/%d/%s>" % (self.issuer, self.name, self.algorithm,
+                                             self.digits, "hotp" if self.hotp else self.period)
 
 
 def _key(name_issuer, name_len):
@@ -265,9 +272,10 @@ class _Accounts:
 
 def _check_record(fixed, body):
     """Raise _Bad unless the record could have been written by Account()."""
-    alg, digits, nlen, ilen, slen = fixed[0], fixed[1], fixed[2], fixed[3], fixed[4]
+    alg, digits, nlen, ilen, slen = fixed[0] & ~HOTP, fixed[1], fixed[2], fixed[3], fixed[4]
     if (alg >= len(ALGORITHMS) or nlen > NAME_MAX or ilen > ISSUER_MAX or not (nlen or ilen)
-            or slen < SECRET_MIN or slen > SECRET_MAX):
+            or slen < SECRET_MIN or slen > SECRET_MAX
+            or (fixed[0] & HOTP and ALGORITHMS[alg] == "STEAM")):
         raise _Bad()
     if (digits != 5) if ALGORITHMS[alg] == "STEAM" else (digits < 6 or digits > 8):
         raise _Bad()
@@ -356,6 +364,7 @@ class Vault:
         self.seq = 0
         self.slot = None
         self.used = _HEADER_SIZE + _CRC_SIZE
+        self._counters = None
 
     # -- reading -----------------------------------------------------------------
 
@@ -457,6 +466,15 @@ class Vault:
         if stored != crc:
             raise _Bad()
         return _Records(blob, offs) if body is not None else (seq, total)
+
+    def counters(self):
+        """The HOTP counters (fob/counters.py), one object for every user of the vault,
+        loaded at the first use."""
+        if self._counters is None:
+            from fob.counters import Counters
+
+            self._counters = Counters(self.root, self.fs)
+        return self._counters
 
     # -- changing (fob/vault_edit.py, imported on use) ------------------------------
 

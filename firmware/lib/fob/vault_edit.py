@@ -9,7 +9,7 @@
 # an instance of that load's classes.
 import struct
 
-from fob.vault import (_HEADER, _MAGIC, _RECORD, _U32_MAX, ALGORITHMS, CAPACITY, ISSUER_MAX,
+from fob.vault import (_HEADER, _MAGIC, _RECORD, _U32_MAX, ALGORITHMS, CAPACITY, HOTP, ISSUER_MAX,
                        MAX_BYTES, NAME_MAX, PERIOD_MAX, SECRET_MAX, SECRET_MIN, _key, _rec_key,
                        crc32)
 
@@ -26,7 +26,7 @@ _CRC_SIZE = const(4)
 _SCRUB_CHUNK = const(256)
 
 
-def record(E, name, issuer, secret, algorithm, digits, period, created):
+def record(E, name, issuer, secret, algorithm, digits, period, created, hotp=False):
     """The on-flash record of a new account, after checking every field."""
     nb = _check_text(E, "name", name, NAME_MAX)
     ib = _check_text(E, "issuer", issuer, ISSUER_MAX)
@@ -45,14 +45,16 @@ def record(E, name, issuer, secret, algorithm, digits, period, created):
     if algorithm == "STEAM":
         if digits != 5:
             raise E("bad_account", "STEAM codes have 5 digits")
+        if hotp:
+            raise E("bad_account", "Steam codes are time-based, never HOTP")
     elif digits < 6 or digits > 8:
         raise E("bad_account", "digits must be 6 to 8")
     if not _is_int(period) or period < 1 or period > PERIOD_MAX:
         raise E("bad_account", "period must be 1 to %d seconds" % PERIOD_MAX)
     if not _is_int(created) or created < 0 or created > _U32_MAX:
         raise E("bad_account", "created must be an epoch time")
-    return (struct.pack(_RECORD, ALGORITHMS.index(algorithm), digits, len(nb), len(ib), n,
-                        period, created) + nb + ib + bytes(secret))
+    return (struct.pack(_RECORD, ALGORITHMS.index(algorithm) | (HOTP if hotp else 0), digits,
+                        len(nb), len(ib), n, period, created) + nb + ib + bytes(secret))
 
 
 def _is_int(v):
@@ -322,7 +324,7 @@ def rename(v, i, name, issuer=None):
     i = _index(v, i)
     old = v.M.Account(None, None, v.recs.record(i))
     acc = v.M.Account(name, old.issuer if issuer is None else issuer, old.secret,
-                  old.algorithm, old.digits, old.period, old.created)
+                      old.algorithm, old.digits, old.period, old.created, old.hotp)
     new = _draft(v)
     j = _lookup(v.recs, new, _keys(v.recs, new), acc.key())
     if j is not None and j != i:
@@ -345,6 +347,12 @@ def move(v, i, j):
 
 def wipe(v):
     _commit(v, [], scrub=True)
+    # The HOTP counters go too (both slots, so no old counter outlives its account), where
+    # there are any.
+    c = v.counters()
+    if c.slot is not None:
+        c.save((), set())
+        c.save((), set())
 
 
 _EROFS = const(30)

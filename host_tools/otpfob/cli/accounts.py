@@ -324,8 +324,10 @@ def code(state, query, single):
     for e in entries:
         shown = group_code(e.get("code")) if e.get("code") else (
             "error: %s" % (e.get("error") or {}).get("message", "?"))
+        left = ("HOTP #%s" % e.get("counter")) if e.get("type") == "hotp" else \
+            "%ss" % e.get("seconds_left")
         table.add_row(str(e.get("index", 0) + 1), e.get("issuer") or "", e["name"], shown,
-                      "%ss" % e.get("seconds_left"))
+                      left)
     state.console().print(table)
 
 
