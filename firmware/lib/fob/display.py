@@ -125,7 +125,10 @@ class Display:
         return x
 
     def _glyph(self, o, x, page, lo, hi, invert):
-        if x + font.CELL_W > lo:
+        if o == font.SEP:
+            for c in range(font.CELL_W):
+                self._column(x + c, page, 0xFF if c == 2 else 0, lo, hi)
+        elif x + font.CELL_W > lo:
             small = font.SMALL
             at = font.small_offset(o)
             for c in range(font.SMALL_W):

@@ -11,6 +11,11 @@ SMALL_W = 5
 CELL_W = 6
 FIRST = 0x20
 LAST = 0x7E
+# Between a label's issuer and name: a bar of the page's full height with blank columns
+# either side. No text draws that (glyphs leave the cell's bottom row blank; an inverted
+# code point is at least two cells of lit bottom rows), so no name can pass for an issuer
+# and a name. Names and issuers hold no control characters, so this one is free.
+SEP = 0x1F
 
 SMALL = (
     b"\x00\x00\x00\x00\x00"  # space
@@ -130,13 +135,22 @@ def cells(o):
     """Cells character code ``o`` takes in the small font: one, or for a character the
     font has no glyph for, one per hex digit of its code point (drawn inverted, so no two
     characters draw alike and no typed text looks like one)."""
-    if FIRST <= o <= LAST:
+    if FIRST <= o <= LAST or o == SEP:
         return 1
     n = 1
     while o > 15:
         o >>= 4
         n += 1
     return n
+
+
+def plain(s):
+    """True when the small font draws all of ``s`` (printable ASCII): such a label never
+    takes a strip (fob/labels.py)."""
+    for ch in s:
+        if not FIRST <= ord(ch) <= LAST:
+            return False
+    return True
 
 
 def text_width(s):

@@ -42,7 +42,11 @@ _S_NEW = const(6)        # how many are not yet in the vault
 _S_BYTES = const(7)      # vault bytes the batch adds
 _S_TOKEN = const(8)      # the sender's batch token: only it can add parts
 _S_CHECK = const(9)      # the check value's chain so far (fob/check.py)
+_S_STRIPS = const(10)    # keys of the label strips its parts wrote (fob/label_store.py)
 _HASH_MASK = const(0x3FFFFFFF)  # a hash kept as a 32-bit array item on every port
+# The batch whose parts wrote label strips, until it is committed or its strips no
+# account uses are removed (_settle).
+_strip_batch = None
 
 
 def _leaks(message, text):
@@ -140,10 +144,16 @@ def add(p, req):
         raise VaultError("duplicate", "an account for %s already exists" % acc.label())
     if i is None and len(v.accounts) >= CAPACITY:
         raise VaultError("full", "the vault is full (%d accounts)" % CAPACITY)
+    strips = _strips(p, req, (acc.issuer, acc.name))
+    replaced = v.accounts[i] if i is not None else None
 
     def done(pressed):
         old = len(v.accounts)
+        if strips:
+            _store().put(v, strips)
         index = v.add(acc, overwrite)
+        if replaced is not None:
+            _retire(v, (replaced,))
         # A new account goes at the end; a replaced one keeps its place.
         out = {"index": index, "replaced": index < old}
         out.update(_code(p, acc))
@@ -153,15 +163,64 @@ def add(p, req):
 
     # A replace always asks; an add unless adds need no press (fob/guard.py).
     needs = NEED_PRESS if i is not None or p.guard.add_presence else 0
-    return ACT, (i, acc), done, needs
+    return ACT, (i, acc, strips), done, needs
 
 
 def add_prompt(p, what):
-    i, acc = what
+    i, acc, strips = what
     from fob import check
 
-    return "%s\n%s\nCheck: %s" % (_add_title(i), _entry(acc),
-                                   check.text(check.of(check.start(), acc)))
+    return _hold("%s\n%s\nCheck: %s" % (_add_title(i), _entry(acc),
+                                         check.text(check.of(check.start(), acc))), strips)
+
+
+def _store():
+    from fob import label_store
+
+    return label_store
+
+
+def _strips(p, req, texts):
+    """A request's whole strips for its own fields ({text: strip}), or None."""
+    _settle(p)
+    if "strips" not in req:
+        return None
+    s = _store()
+    return s.whole(p.vault, s.parse(req), texts) or None
+
+
+def _hold(prompt, strips):
+    # The question drawn with this very prompt shows these strips (fob/labels.py).
+    if strips:
+        from fob import labels
+
+        labels.held = (prompt, strips)
+    return prompt
+
+
+def _plain(acc):
+    from fob.font import plain
+
+    return plain(acc.issuer) and plain(acc.name)
+
+
+def _retire(v, accs):
+    # The strips of texts the change may have left to no account go.
+    for acc in accs:
+        if not _plain(acc):
+            s = _store()
+            s.drop(v, s.keys_of(accs))
+            return
+
+
+def _settle(p):
+    # The strips a dropped batch wrote that no account uses go (not while a question
+    # waits: it may be the batch's own last part, whose yes makes them the accounts').
+    global _strip_batch
+    st = _strip_batch
+    if st is not None and st is not p.stage and p.question is None:
+        _strip_batch = None
+        _store().drop(p.vault, st[_S_STRIPS])
 
 
 def _add_title(i):
@@ -173,6 +232,7 @@ def expire(p, linked):
     st = p.stage
     if _monotonic() - st[_S_AT] > _STAGE_TIMEOUT or (st[_S_LINKED] and not linked):
         p.stage = None
+        _settle(p)
 
 
 def _token(req):
@@ -183,6 +243,7 @@ def _token(req):
 
 
 def add_many(p, req):
+    _settle(p)
     st = None
     part = 0
     staged = "part" in req or req.get("stage", False) is not False
@@ -218,13 +279,15 @@ def add_many(p, req):
         # An array, not a dict from hash to position: 4 bytes an account instead of about
         # 9, at the moment the heap holds the most (the whole batch staged).
         st = [0, False, Batch(), 0, overwrite, array("i"), 0, 0,
-              token if staged else None, check.start()]
+              token if staged else None, check.start(), array("i")]
     elif st[_S_PARTS] != part:
         raise VaultError("no_batch", "part %d does not continue the staged batch (part %d "
                          "comes next); nothing was stored" % (part, st[_S_PARTS]))
     elif st[_S_OVERWRITE] != overwrite:
         raise _bad("overwrite must be the same in every part of a batch")
     warnings = _stage_items(p, st, items)
+    if "strips" in req:
+        _pieces(p, st, req)
     if stage:
         st[_S_PARTS] = part + 1
         st[_S_AT] = _monotonic()
@@ -245,22 +308,34 @@ def add_many(p, req):
     existing = v.accounts
     replace = 0
     first = None
+    # Keys of the texts of the accounts replaced: their strips may be left unused.
+    old = []
     for acc in accounts:
         j = _find(existing, keys.get(hash(acc.key())), acc.key())
         if j is not None:
             replace += 1
             if first is None:
                 first = j
+            if not _plain(existing[j]):
+                old.extend(_store().keys_of((existing[j],)))
     if replace and not overwrite:
         raise VaultError("duplicate", "an account for %s already exists; nothing was "
                          "stored" % existing[first].label())
 
     def done(pressed):
-        old = len(p.vault.accounts)
+        global _strip_batch
+        n = len(p.vault.accounts)
         indexes = p.vault.add_many(accounts, overwrite)
+        if _strip_batch is st or old:
+            # Its strips are the accounts' now; those no account has go, with the
+            # replaced accounts' own.
+            _strip_batch = None
+            s = _store()
+            s.written = 0
+            s.drop(p.vault, list(st[_S_STRIPS]) + old)
         replaced = 0
         for i in indexes:
-            if i < old:
+            if i < n:
                 replaced += 1
         out = {"added": len(indexes) - replaced, "replaced": replaced, "indexes": indexes}
         if warnings:
@@ -339,6 +414,16 @@ def _stage_items(p, st, items):
     return warnings
 
 
+def _pieces(p, st, req):
+    # The part's strips, written now (fob/label_store.py); the batch keeps their keys.
+    global _strip_batch
+    s = _store()
+    now = [None]
+    for item in s.parse(req):
+        s.piece(p.vault, item, st[_S_STRIPS], now)
+    _strip_batch = st
+
+
 def staged(p):
     """How many accounts the staged batch holds (0 when there is none)."""
     return len(p.stage[_S_ACCOUNTS]) if p.stage is not None else 0
@@ -351,6 +436,7 @@ def abort(p, req):
         return {"dropped": 0}
     n = staged(p)
     p.stage = None
+    _settle(p)
     return {"dropped": n}
 
 
@@ -374,6 +460,7 @@ def delete(p, req):
 
     def done(pressed):
         gone = v.delete(i)
+        _retire(v, (gone,))
         return {"deleted": {"index": i, "issuer": gone.issuer, "name": gone.name}}
 
     return ACT, i, done, NEED_PRESS
@@ -408,17 +495,22 @@ def rename(p, req):
         raise VaultError("duplicate", "an account for %s already exists" % new.label())
     if name == old.name and issuer == old.issuer:
         return {"index": i, "issuer": issuer, "name": name}
+    strips = _strips(p, req, (issuer, name))
 
     def done(pressed):
+        if strips:
+            _store().put(v, strips)
         acc = v.rename(i, name, issuer)
+        _retire(v, (old,))
         return {"index": i, "issuer": acc.issuer, "name": acc.name}
 
-    return ACT, (i, new), done, NEED_PRESS
+    return ACT, (i, new, strips), done, NEED_PRESS
 
 
 def rename_prompt(p, what):
-    i, new = what
-    return "Rename #%d?\n%s\n%s" % (i + 1, _entry(p.vault.accounts[i]), _entry(new, "New "))
+    i, new, strips = what
+    return _hold("Rename #%d?\n%s\n%s" % (i + 1, _entry(p.vault.accounts[i]),
+                                           _entry(new, "New ")), strips)
 
 
 def move(p, req):
