@@ -156,7 +156,7 @@ class Guard:
         # The label strips (fob/labels.py) go with the accounts they drew.
         from fob import label_store
 
-        label_store.wipe(vault.root)
+        label_store.wipe(vault)
         self.clear_password()
 
     def _save_both(self):

@@ -50,23 +50,31 @@ def check(raw, b):
     return m[HEAD + n:end]
 
 
-def load(root, text):
-    """The strip stored for ``text``, or None (plain text, none stored, damaged)."""
+def load(vault, text):
+    """The strip stored beside ``vault`` (its folder, its file layer) for ``text``, or
+    None (plain text, none stored, damaged)."""
     if not text or font.plain(text):
         return None
     b = text.encode()
+    p = path(vault.root, b)
+    n = vault.fs.size(p)
+    if not n or n > 2 * WIDTH_MAX + 80:
+        return None
     try:
-        with open(path(root, b), "rb") as f:
-            raw = f.read()
+        f = vault.fs.open(p, "rb")
+        try:
+            raw = f.read(n)
+        finally:
+            f.close()
     except OSError:
         return None
     return check(raw, b)
 
 
-def pair(root, acc):
+def pair(vault, acc):
     """(issuer strip, name strip) of an account, or None when it has neither."""
-    a = load(root, acc.issuer)
-    b = load(root, acc.name)
+    a = load(vault, acc.issuer)
+    b = load(vault, acc.name)
     return None if a is None and b is None else (a, b)
 
 

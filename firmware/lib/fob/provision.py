@@ -190,11 +190,16 @@ def _strips(p, req, texts):
 
 
 def _hold(prompt, strips):
-    # The question drawn with this very prompt shows these strips (fob/labels.py).
+    # The question drawn with this very prompt shows these strips (fob/labels.py); one
+    # without strips leaves none of an earlier question's in RAM.
+    from sys import modules
+
     if strips:
         from fob import labels
 
         labels.held = (prompt, strips)
+    elif "fob.labels" in modules:
+        modules["fob.labels"].held = None
     return prompt
 
 
@@ -431,6 +436,7 @@ def staged(p):
 
 def abort(p, req):
     # Only the sender's own batch (its token), so no other program can break an import.
+    _settle(p)
     st = p.stage
     if st is None or st[_S_TOKEN] != _token(req):
         return {"dropped": 0}

@@ -43,10 +43,10 @@ class Question:
         self.over = 0
         self.seen_at = None
         self.fill_from = None
-        # Where the label strips are (the vault's folder; fob/ui.py sets it), and the
-        # strips of the fields shown, read once: {text: strip or None}. A host's question
-        # about an account not yet stored brings its own (fob/labels.py's `held`).
-        self.root = "/"
+        # The vault the label strips are kept beside (fob/ui.py sets it), and the strips
+        # of the fields shown, read once: {text: strip or None}. A host's question about
+        # an account not yet stored brings its own (fob/labels.py's `held`).
+        self.vault = None
         self.strips = {}
         self.head = 1
         lab = sys.modules.get("fob.labels")
@@ -101,7 +101,7 @@ class Question:
                 if text not in self.strips:
                     from fob import labels
 
-                    self.strips[text] = labels.load(self.root, text)
+                    self.strips[text] = labels.load(self.vault, text) if self.vault else None
                 strip = self.strips[text]
                 return None if strip is None else (f, text, strip)
         return None

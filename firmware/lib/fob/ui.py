@@ -136,7 +136,7 @@ def strips(vault, acc):
         return None
     from fob import labels
 
-    return labels.pair(vault.root, acc)
+    return labels.pair(vault, acc)
 
 
 class UI:
@@ -368,7 +368,7 @@ class UI:
         from fob.question import Question
 
         self.q = Question(prompt, local)
-        self.q.root = self.vault.root
+        self.q.vault = self.vault
         self.answer = None
         self._wake()
         self.last_input = self._mono()
