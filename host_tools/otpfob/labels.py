@@ -224,10 +224,10 @@ def marks(text):
     n = len(text)
     while i < n:
         ch = text[i]
-        if _blank(ch) or (ch == _SPACE and (i == 0 or i == n - 1)):
-            out[i] = "blank"
-        elif _missing(ch):
+        if _missing(ch):
             out[i] = "missing"
+        elif _blank(ch) or (ch == _SPACE and (i == 0 or i == n - 1)):
+            out[i] = "blank"
         elif main and _confusable(ch, main):
             out[i] = "confusable"
         # A base and its combining marks: marks that NFC would fold into the base.

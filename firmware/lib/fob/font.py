@@ -16,6 +16,9 @@ LAST = 0x7E
 # code point is at least two cells of lit bottom rows), so no name can pass for an issuer
 # and a name. Names and issuers hold no control characters, so this one is free.
 SEP = 0x1F
+# A space at either end of an issuer or name: a line on the cell's bottom row, so
+# "alice " is not drawn as "alice" (five lit bottom rows, never one alone like the bar's).
+EDGE = 0x1E
 
 SMALL = (
     b"\x00\x00\x00\x00\x00"  # space
@@ -135,7 +138,7 @@ def cells(o):
     """Cells character code ``o`` takes in the small font: one, or for a character the
     font has no glyph for, one per hex digit of its code point (drawn inverted, so no two
     characters draw alike and no typed text looks like one)."""
-    if FIRST <= o <= LAST or o == SEP:
+    if FIRST <= o <= LAST or o == SEP or o == EDGE:
         return 1
     n = 1
     while o > 15:
@@ -151,6 +154,17 @@ def plain(s):
         if not FIRST <= ord(ch) <= LAST:
             return False
     return True
+
+
+def edges(s):
+    """``s`` with the spaces at either end drawn visibly (EDGE)."""
+    if s[:1] != " " and s[-1:] != " ":
+        return s
+    core = s.strip(" ")
+    if not core:
+        return chr(EDGE) * len(s)
+    a = s.find(core)
+    return chr(EDGE) * a + core + chr(EDGE) * (len(s) - a - len(core))
 
 
 def text_width(s):

@@ -91,7 +91,7 @@ def width(issuer, name, strips):
 def field(d, s, strip, x, page, lo, hi):
     """One field in a two-page row at column x, clipped to columns lo..hi-1; the end x."""
     if strip is None:
-        return d.text(s, x, page + 1, lo, hi)
+        return d.text(font.edges(s), x, page + 1, lo, hi)
     w = len(strip) >> 1
     a = x if x > lo else lo
     b = x + w if x + w < hi else hi

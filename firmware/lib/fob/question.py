@@ -132,7 +132,13 @@ class Question:
             lines = self.text.split("\n")
             self.rows = wrap(lines[0], d.width // font.CELL_W, room)
             self.head = len(self.rows)
-            self.rows += lines[1:]
+            for line in lines[1:]:
+                for f in FIELDS:
+                    if line.startswith(f):
+                        if font.plain(line[len(f):]):
+                            line = f + font.edges(line[len(f):])
+                        break
+                self.rows.append(line)
             self.asked_at = t
             self._page(d, t)
         rows = self.rows

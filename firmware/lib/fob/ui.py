@@ -127,7 +127,8 @@ def account_label(acc):
 def drawn(acc):
     """A label as the small font draws it: issuer, the bar (font.SEP), name; a label with
     no issuer is its name alone, so issuer "a" and name "a" differ."""
-    return acc.issuer + chr(font.SEP) + acc.name if acc.issuer else acc.name
+    name = font.edges(acc.name)
+    return font.edges(acc.issuer) + chr(font.SEP) + name if acc.issuer else name
 
 
 def strips(vault, acc):
