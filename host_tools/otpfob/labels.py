@@ -545,3 +545,22 @@ def preview_text(issuer, name, strips=None):
     else:
         rows = fob_row(issuer, name, (strips.get(issuer), strips.get(name)))
     return half_blocks(rows)
+
+
+def one_call(text, direction=None, upper=False):
+    """`text` drawn by Pillow in one raqm call in Unifont, as the fob keeps a strip (no
+    column lit top to bottom): the reference the tests hold the strips and the fob's
+    pixels to."""
+    from PIL import Image, ImageDraw
+
+    font = _fonts()[1 if upper else 0]
+    w = int(font.getlength(text, direction=direction))
+    img = Image.new("1", (max(w, 1), HEIGHT), 0)
+    d = ImageDraw.Draw(img)
+    d.fontmode = "1"
+    d.text((0, BASELINE), text, font=font, fill=1, anchor="ls", direction=direction)
+    rows = [[1 if img.getpixel((x, y)) else 0 for x in range(w)] for y in range(HEIGHT)]
+    for x in range(w):
+        if all(r[x] for r in rows):
+            rows[0][x] = 0
+    return rows

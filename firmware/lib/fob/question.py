@@ -22,7 +22,8 @@ FIELDS = ("Issuer: ", "Name: ", "New Issuer: ", "New Name: ")
 HOLD_SECONDS = 1.5
 GUARD_SECONDS = 1.0
 PAGE_SECONDS = 2.0
-SCROLL_STEP = 3  # pixels a long row moves per tick
+SCROLL_STEP = 3  # pixels a long row moves per tick (more for a row so long that a
+SCROLL_TICKS = 60  # scroll would take more than this many ticks: a question lasts 30 s)
 SCROLL_TICK = 0.2
 SCROLL_PAUSE = 1.5  # rest at either end of a long row
 
@@ -41,6 +42,7 @@ class Question:
         self.until = 0.0
         self.shift = 0
         self.over = 0
+        self.step = SCROLL_STEP
         self.seen_at = None
         self.fill_from = None
         # The vault the label strips are kept beside (fob/ui.py sets it), and the strips
@@ -175,6 +177,7 @@ class Question:
                 over = w
         self.shift = 0
         self.over = over
+        self.step = max(SCROLL_STEP, (over + SCROLL_TICKS - 1) // SCROLL_TICKS)
         self.until = t + (SCROLL_PAUSE if over else PAGE_SECONDS)
         if self.seen_at is None and not over and self.top == 0 and end == len(self.rows):
             self.seen_at = t  # all of it on the screen at once
@@ -182,7 +185,7 @@ class Question:
     def turn(self, d, t):
         """The next scroll step or page; after the last page a hold counts."""
         if self.shift < self.over:
-            self.shift += SCROLL_STEP
+            self.shift += self.step
             self.until = t + (SCROLL_TICK if self.shift < self.over else SCROLL_PAUSE)
             return
         self.top = self._end(d)
