@@ -48,7 +48,7 @@ def parse(req):
             raise bad(where + "text must be an issuer or name that is not plain ASCII")
         data = it.get("data")
         try:
-            raw = a2b_base64(data)
+            raw = a2b_base64(data.encode())
         except Exception:
             raise bad(where + "data must be base64 text") from None
         at = it.get("at", 0)
