@@ -7,7 +7,7 @@ the strips here are made up (the host's rendering is tests/unit/test_label_rende
 import base64
 
 import pytest
-from fob import label_store, labels, provision
+from fob import label_store, labels
 from fob.vault import Account
 from fob_fakes import Fob, Flash
 
@@ -41,7 +41,7 @@ def strip_files(fob):
 @pytest.fixture(autouse=True)
 def fresh_module_state():
     label_store.written = 0
-    provision._strip_batch = None
+    label_store.batch = None
     labels.held = None
     yield
     labels.held = None

@@ -125,13 +125,7 @@ class Display:
         return x
 
     def _glyph(self, o, x, page, lo, hi, invert):
-        if o == font.SEP or o == font.EDGE:
-            for c in range(font.CELL_W):
-                if o == font.SEP:
-                    self._column(x + c, page, 0xFF if c == 2 else 0, lo, hi)
-                else:
-                    self._column(x + c, page, 0x80 if c < font.SMALL_W else 0, lo, hi)
-        elif x + font.CELL_W > lo:
+        if x + font.CELL_W > lo:
             small = font.SMALL
             at = font.small_offset(o)
             for c in range(font.SMALL_W):

@@ -23,6 +23,9 @@ from fob.vault import VaultError, crc32, join
 # never has one committed could otherwise wear the flash out.
 UNPRESSED_MAX = 1024
 written = 0
+# The staged batch (fob/provision.py's list) whose parts wrote strips, and the keys of
+# their texts, until its yes or until the strips no account uses are removed.
+batch = None
 _LIST_MAX = 64
 
 
@@ -97,6 +100,53 @@ def kept(vault, text, now):
     return key(text.encode()) in now[0]
 
 
+def request(p, req, texts):
+    """For add and rename: the request's strips ({text: strip}), or None."""
+    return whole(p.vault, parse(req), texts) or None
+
+
+def hold(prompt, strips):
+    # The question drawn with this very prompt shows these strips (fob/labels.py); one
+    # without strips leaves none of an earlier question's in RAM.
+    labels.held = (prompt, strips) if strips else None
+
+
+def settle(p):
+    """The strips a dropped batch wrote that no account uses go (not while a question
+    waits: it may be the batch's own last part, whose yes makes them the accounts')."""
+    global batch
+    b = batch
+    if b is not None and b[0] is not p.stage and p.question is None:
+        batch = None
+        drop(p.vault, b[1])
+
+
+def pieces(p, st, req):
+    """Writes the strips an add_many part brings, for its batch ``st``."""
+    global batch
+    if batch is None or batch[0] is not st:
+        batch = [st, []]
+    now = [None]
+    for item in parse(req):
+        try:
+            piece(p.vault, item, batch[1], now)
+        except OSError:
+            raise VaultError("io", "writing a label strip to flash failed; nothing was "
+                             "stored") from None
+
+
+def committed(vault, st, gone):
+    """After a batch's yes: its strips are its accounts' now; those no account has go,
+    with those of the accounts it replaced (``gone``, their keys)."""
+    global batch, written
+    written = 0
+    keys = list(gone)
+    if batch is not None and batch[0] is st:
+        keys += batch[1]
+        batch = None
+    drop(vault, keys)
+
+
 def whole(vault, items, texts):
     """For add and rename: {text: strip} of the request's strips, each for one of
     ``texts`` and sent whole; strips of texts whose stored strip stays are left out."""
@@ -145,10 +195,15 @@ def write(vault, b, strip):
 
 
 def put(vault, strips):
-    """Writes held strips ({text: strip}) at the holder's yes, before the vault changes."""
-    for text in strips:
-        write(vault, text.encode(), strips[text])
-    vault.fs.sync()
+    """Writes held strips ({text: strip}) at the holder's yes, before the vault changes
+    (a cut between leaves strips no account uses)."""
+    try:
+        for text in strips:
+            write(vault, text.encode(), strips[text])
+        vault.fs.sync()
+    except OSError:
+        raise VaultError("io", "writing a label strip to flash failed; nothing was "
+                         "changed") from None
 
 
 def piece(vault, item, keys, now):

@@ -149,3 +149,37 @@ def medium_width(s):
     for ch in s:
         n += font.BIG_GROUP_GAP if ch == " " else _MEDIUM_ADVANCE
     return n - 2 if n else 0
+
+
+def draw_list(d, vault, accs, cursor, drawn):
+    """The list of entries where some label has strips: such a row is two pages high,
+    the others one (``drawn(acc)`` in the small font); the cursor's row inverted."""
+    rows = {}
+
+    def row(i):
+        # (account, strips, pages high), read once a draw.
+        r = rows.get(i)
+        if r is None:
+            acc = accs[i]
+            st = pair(vault, acc)
+            r = rows[i] = (acc, st, 1 if st is None else 2)
+        return r
+
+    # From the cursor up, as many entries as fit with it; then down from there.
+    top = cursor
+    used = row(cursor)[2]
+    while top > 0 and used + row(top - 1)[2] <= d.pages:
+        top -= 1
+        used += row(top)[2]
+    page = 0
+    i = top
+    while i < len(accs) and page + row(i)[2] <= d.pages:
+        acc, st, h = row(i)
+        if st is None:
+            d.text(drawn(acc), 2, page)
+        else:
+            draw(d, acc.issuer, acc.name, st, 2, page, 0, d.width)
+        if i == cursor:
+            d.invert_area(0, page, d.width, page + h)
+        page += h
+        i += 1

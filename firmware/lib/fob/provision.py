@@ -12,6 +12,7 @@ from fob.args import get_bool as _get_bool
 from fob.args import get_int as _get_int
 from fob.args import get_str as _get_str
 from fob.commands import entry as _entry
+from fob.font import plain
 from fob.vault import (ALGORITHMS, CAPACITY, PERIOD_MAX, SECRET_MAX, SECRET_MIN, Account, Batch,
                        VaultError, record_size)
 from fob.wire import ACT, NEED_PRESS
@@ -42,11 +43,7 @@ _S_NEW = const(6)        # how many are not yet in the vault
 _S_BYTES = const(7)      # vault bytes the batch adds
 _S_TOKEN = const(8)      # the sender's batch token: only it can add parts
 _S_CHECK = const(9)      # the check value's chain so far (fob/check.py)
-_S_STRIPS = const(10)    # keys of the label strips its parts wrote (fob/label_store.py)
 _HASH_MASK = const(0x3FFFFFFF)  # a hash kept as a 32-bit array item on every port
-# The batch whose parts wrote label strips, until it is committed or its strips no
-# account uses are removed (_settle).
-_strip_batch = None
 
 
 def _leaks(message, text):
@@ -144,16 +141,16 @@ def add(p, req):
         raise VaultError("duplicate", "an account for %s already exists" % acc.label())
     if i is None and len(v.accounts) >= CAPACITY:
         raise VaultError("full", "the vault is full (%d accounts)" % CAPACITY)
-    strips = _strips(p, req, (acc.issuer, acc.name))
-    replaced = v.accounts[i] if i is not None else None
+    ls = _labels(p, req)
+    strips = ls.request(p, req, (acc.issuer, acc.name)) if ls else None
+    gone = _keys(v.accounts[i]) if i is not None else ()
 
     def done(pressed):
         old = len(v.accounts)
         if strips:
-            _store().put(v, strips)
+            ls.put(v, strips)
         index = v.add(acc, overwrite)
-        if replaced is not None:
-            _retire(v, (replaced,))
+        _drop(v, gone)
         # A new account goes at the end; a replaced one keeps its place.
         out = {"index": index, "replaced": index < old}
         out.update(_code(p, acc))
@@ -174,58 +171,41 @@ def add_prompt(p, what):
                                          check.text(check.of(check.start(), acc))), strips)
 
 
-def _store():
+# Label strips (fob/label_store.py), loaded only for a request that brings some, or once
+# there are some to look after.
+def _labels(p, req=None):
+    from sys import modules
+
+    if req is not None and "strips" in req:
+        from fob import label_store
+    ls = modules.get("fob.label_store")
+    if ls is not None and p is not None:
+        ls.settle(p)
+    return ls
+
+
+def _keys(acc):
+    # The keys of an account's texts that may have strips.
+    if plain(acc.issuer) and plain(acc.name):
+        return ()
     from fob import label_store
 
-    return label_store
+    return label_store.keys_of((acc,))
 
 
-def _strips(p, req, texts):
-    """A request's whole strips for its own fields ({text: strip}), or None."""
-    _settle(p)
-    if "strips" not in req:
-        return None
-    s = _store()
-    return s.whole(p.vault, s.parse(req), texts) or None
+def _drop(v, keys):
+    # The strips of texts no account has any more go.
+    if keys:
+        from fob import label_store
+
+        label_store.drop(v, keys)
 
 
 def _hold(prompt, strips):
-    # The question drawn with this very prompt shows these strips (fob/labels.py); one
-    # without strips leaves none of an earlier question's in RAM.
-    from sys import modules
-
-    if strips:
-        from fob import labels
-
-        labels.held = (prompt, strips)
-    elif "fob.labels" in modules:
-        modules["fob.labels"].held = None
+    ls = _labels(None)
+    if ls is not None:
+        ls.hold(prompt, strips)
     return prompt
-
-
-def _plain(acc):
-    from fob.font import plain
-
-    return plain(acc.issuer) and plain(acc.name)
-
-
-def _retire(v, accs):
-    # The strips of texts the change may have left to no account go.
-    for acc in accs:
-        if not _plain(acc):
-            s = _store()
-            s.drop(v, s.keys_of(accs))
-            return
-
-
-def _settle(p):
-    # The strips a dropped batch wrote that no account uses go (not while a question
-    # waits: it may be the batch's own last part, whose yes makes them the accounts').
-    global _strip_batch
-    st = _strip_batch
-    if st is not None and st is not p.stage and p.question is None:
-        _strip_batch = None
-        _store().drop(p.vault, st[_S_STRIPS])
 
 
 def _add_title(i):
@@ -237,7 +217,7 @@ def expire(p, linked):
     st = p.stage
     if _monotonic() - st[_S_AT] > _STAGE_TIMEOUT or (st[_S_LINKED] and not linked):
         p.stage = None
-        _settle(p)
+        _labels(p)
 
 
 def _token(req):
@@ -248,7 +228,7 @@ def _token(req):
 
 
 def add_many(p, req):
-    _settle(p)
+    ls = _labels(p, req)
     st = None
     part = 0
     staged = "part" in req or req.get("stage", False) is not False
@@ -284,7 +264,7 @@ def add_many(p, req):
         # An array, not a dict from hash to position: 4 bytes an account instead of about
         # 9, at the moment the heap holds the most (the whole batch staged).
         st = [0, False, Batch(), 0, overwrite, array("i"), 0, 0,
-              token if staged else None, check.start(), array("i")]
+              token if staged else None, check.start()]
     elif st[_S_PARTS] != part:
         raise VaultError("no_batch", "part %d does not continue the staged batch (part %d "
                          "comes next); nothing was stored" % (part, st[_S_PARTS]))
@@ -292,7 +272,7 @@ def add_many(p, req):
         raise _bad("overwrite must be the same in every part of a batch")
     warnings = _stage_items(p, st, items)
     if "strips" in req:
-        _pieces(p, st, req)
+        ls.pieces(p, st, req)
     if stage:
         st[_S_PARTS] = part + 1
         st[_S_AT] = _monotonic()
@@ -313,34 +293,27 @@ def add_many(p, req):
     existing = v.accounts
     replace = 0
     first = None
-    # Keys of the texts of the accounts replaced: their strips may be left unused.
-    old = []
+    gone = []  # the keys of the replaced accounts' texts that may have strips
     for acc in accounts:
         j = _find(existing, keys.get(hash(acc.key())), acc.key())
         if j is not None:
             replace += 1
             if first is None:
                 first = j
-            if not _plain(existing[j]):
-                old.extend(_store().keys_of((existing[j],)))
+            gone.extend(_keys(existing[j]))
     if replace and not overwrite:
         raise VaultError("duplicate", "an account for %s already exists; nothing was "
                          "stored" % existing[first].label())
 
     def done(pressed):
-        global _strip_batch
-        n = len(p.vault.accounts)
+        old = len(p.vault.accounts)
         indexes = p.vault.add_many(accounts, overwrite)
-        if _strip_batch is st or old:
-            # Its strips are the accounts' now; those no account has go, with the
-            # replaced accounts' own.
-            _strip_batch = None
-            s = _store()
-            s.written = 0
-            s.drop(p.vault, list(st[_S_STRIPS]) + old)
+        ls = _labels(None)
+        if ls is not None:
+            ls.committed(p.vault, st, gone)
         replaced = 0
         for i in indexes:
-            if i < n:
+            if i < old:
                 replaced += 1
         out = {"added": len(indexes) - replaced, "replaced": replaced, "indexes": indexes}
         if warnings:
@@ -419,16 +392,6 @@ def _stage_items(p, st, items):
     return warnings
 
 
-def _pieces(p, st, req):
-    # The part's strips, written now (fob/label_store.py); the batch keeps their keys.
-    global _strip_batch
-    s = _store()
-    now = [None]
-    for item in s.parse(req):
-        s.piece(p.vault, item, st[_S_STRIPS], now)
-    _strip_batch = st
-
-
 def staged(p):
     """How many accounts the staged batch holds (0 when there is none)."""
     return len(p.stage[_S_ACCOUNTS]) if p.stage is not None else 0
@@ -436,13 +399,13 @@ def staged(p):
 
 def abort(p, req):
     # Only the sender's own batch (its token), so no other program can break an import.
-    _settle(p)
     st = p.stage
     if st is None or st[_S_TOKEN] != _token(req):
+        _labels(p)
         return {"dropped": 0}
     n = staged(p)
     p.stage = None
-    _settle(p)
+    _labels(p)
     return {"dropped": n}
 
 
@@ -466,7 +429,7 @@ def delete(p, req):
 
     def done(pressed):
         gone = v.delete(i)
-        _retire(v, (gone,))
+        _drop(v, _keys(gone))
         return {"deleted": {"index": i, "issuer": gone.issuer, "name": gone.name}}
 
     return ACT, i, done, NEED_PRESS
@@ -501,13 +464,15 @@ def rename(p, req):
         raise VaultError("duplicate", "an account for %s already exists" % new.label())
     if name == old.name and issuer == old.issuer:
         return {"index": i, "issuer": issuer, "name": name}
-    strips = _strips(p, req, (issuer, name))
+    ls = _labels(p, req)
+    strips = ls.request(p, req, (issuer, name)) if ls else None
+    gone = _keys(old)
 
     def done(pressed):
         if strips:
-            _store().put(v, strips)
+            ls.put(v, strips)
         acc = v.rename(i, name, issuer)
-        _retire(v, (old,))
+        _drop(v, gone)
         return {"index": i, "issuer": acc.issuer, "name": acc.name}
 
     return ACT, (i, new, strips), done, NEED_PRESS

@@ -154,7 +154,8 @@ class UI:
         self.nb = len(self.names)
         self._mono = monotonic or time.monotonic
         self.layout = Layout(display.width, display.height)
-        self.tall = Layout(display.width, display.height, True)
+        # The layout under a label with strips, made when one is first shown.
+        self.tall = None
         self.nav = CODE  # the screen shown when the clock is set and accounts exist
         self.screen = CODE
         self.index = 0
@@ -634,7 +635,11 @@ class UI:
     def _draw_code(self, epoch, t):
         d = self.d
         st = self._strips
-        lay = self.layout if st is None else self.tall
+        lay = self.layout
+        if st is not None:
+            if self.tall is None:
+                self.tall = Layout(d.width, d.height, True)
+            lay = self.tall
         acc = self._acc
         period = acc.period if acc.period > 0 else 30
         left = self._code_for(epoch, period)
@@ -701,40 +706,18 @@ class UI:
                 d.invert_area(0, page, d.width, page + 1)
 
     def _draw_list(self):
-        d = self.d
         accs = self._accounts()
-        cur = self.cursor
-        rows = {}
-
-        def row(i):
-            # (account, strips, pages high), read once a draw.
-            r = rows.get(i)
-            if r is None:
-                acc = accs[i]
-                st = strips(self.vault, acc)
-                r = rows[i] = (acc, st, 1 if st is None else 2)
-            return r
-
-        # From the cursor up, as many entries as fit with it; then down from there.
-        top = cur
-        used = row(cur)[2]
-        while top > 0 and used + row(top - 1)[2] <= d.pages:
-            top -= 1
-            used += row(top)[2]
-        page = 0
-        i = top
-        while i < len(accs) and page + row(i)[2] <= d.pages:
-            acc, st, h = row(i)
-            if st is None:
-                d.text(drawn(acc), 2, page)
-            else:
+        rows = self._rows(0)
+        top = self.cursor - rows + 1 if self.cursor >= rows else 0
+        for i in range(top, min(top + rows, len(accs))):
+            a = accs[i]
+            if not (font.plain(a.issuer) and font.plain(a.name)):
+                # Rows two pages high for labels with strips (fob/labels.py).
                 from fob import labels
 
-                labels.draw(d, acc.issuer, acc.name, st, 2, page, 0, d.width)
-            if i == cur:
-                d.invert_area(0, page, d.width, page + h)
-            page += h
-            i += 1
+                labels.draw_list(self.d, self.vault, accs, self.cursor, drawn)
+                return
+        self._draw_rows(accs, self.cursor, 0, drawn)
 
     def _draw_menu(self):
         d = self.d
