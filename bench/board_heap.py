@@ -199,8 +199,12 @@ class Host:
     answered; a request the fob asks its holder about gets the holder's yes (A held).
     Then buttons every 7 s to five minutes, then nothing."""
 
-    def __init__(self, requests, minutes=10, pins=("BUTTON_A", "BUTTON_B", "BUTTON_C")):
+    def __init__(self, requests, minutes=10, pins=("BUTTON_A", "BUTTON_B", "BUTTON_C"),
+                 yes_after=YES_AFTER):
         self.queue = list(requests)  # (name, line)
+        # A question whose rows scroll is shown whole only after a while; a hold counts
+        # from then on.
+        self.yes_after = yes_after
         self.end = minutes * 60
         self.pins = pins
         self.replies = []  # (name, reply dict)
@@ -244,7 +248,7 @@ class Host:
             self.pressed_for = None
             self.asked_at = None
         elif self.sent_at is not None:
-            if self.asked_at is not None and t - self.asked_at > YES_AFTER and \
+            if self.asked_at is not None and t - self.asked_at > self.yes_after and \
                     self.pressed_for != self.name and self.pressed is None:
                 self.pressed_for = self.name
                 self._press(board, self.pins[0], t, YES_HOLD)
@@ -305,7 +309,8 @@ def board_run(accounts=ACCOUNTS, minutes=10, heapsize=BOARD_HEAP, requests=None,
                                 "def finish():\n    gc.collect()\n" + _indent(FINISH))
         folders = precompile_bytecode(Path(state) / "mpy")
         board = bridge.Board(bd.EPOCH, 64)
-        host = Host(requests, minutes)
+        # A question about a label of strips scrolls its long rows before a hold counts.
+        host = Host(requests, minutes, yes_after=14.0 if labels else YES_AFTER)
         res = bridge.run_wasm(script, board, host, paths=folders[:-1], heapsize=heapsize,
                               hide=hide, timeout=1800, stubs=folders[-1],
                               state=state).check()
