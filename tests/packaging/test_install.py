@@ -215,7 +215,7 @@ def test_installed_wheel_carries_unifont_with_its_licence_and_draws_a_label(whee
     if not (Path("/usr/share/fonts/opentype/unifont") / "unifont_upper.otf").is_file():
         pytest.skip("Debian's fonts-unifont is not installed (make setup installs it)")
     info = where(wheel_env, elsewhere)
-    fonts = Path(info["package"]) / "bundled" / "fonts"
+    fonts = Path(info["package"]).parent / "bundled" / "fonts"
     assert (fonts / "unifont.otf").is_file() and (fonts / "unifont_upper.otf").is_file()
     assert "GPL-2+" in (fonts / "COPYRIGHT").read_text()
     res = run(wheel_env, elsewhere, "add", "Банк:Олена", "--preview")
