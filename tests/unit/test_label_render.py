@@ -6,6 +6,7 @@ different labels drawn alike by the fob's own drawing code."""
 import base64
 import itertools
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -188,3 +189,37 @@ def test_labels_planned_together_never_draw_alike(pairs):
 def test_every_pair_of_scripts_draws_apart():
     for a, b in itertools.combinations(SCRIPTS.values(), 2):
         assert labels.render(a).data != labels.render(b).data
+
+
+SECRET = "JBSWY3DPEHPK3PXP"
+
+
+def test_an_add_whose_strips_do_not_fit_its_line_sends_them_ahead_and_a_rename_its_own(
+        cli, socket_fob):
+    from fob import labels as fob_labels
+
+    issuer, name = " ".join(["Ünïcödé"] * 4), "ñ" + "x" * 60
+    # Their base64 alone is nearly a whole line.
+    assert (len(labels.render(issuer).data) + len(labels.render(name).data)) * 4 // 3 > 1900
+    r = cli("add", "--issuer", issuer, name, SECRET)
+    assert r.exit_code == 0, r.output + r.stderr
+    v = socket_fob.vault
+    assert [(a.issuer, a.name) for a in v.accounts] == [(issuer, name)]
+    for text in (issuer, name):
+        assert bytes(fob_labels.load(v, text)) == labels.render(text).data
+    r = cli("rename", "#1", "Олена", "--issuer", "Банк")
+    assert r.exit_code == 0, r.output + r.stderr
+    assert bytes(fob_labels.load(v, "Олена")) == labels.render("Олена").data
+    # The old texts' strips went with them; only the new ones are left.
+    files = sorted(p.name for p in (Path(v.root) / "labels").iterdir())
+    assert files == sorted(fob_labels.name(t.encode()) for t in ("Банк", "Олена"))
+
+
+def test_an_import_warns_naming_what_shows_as_a_code_point(cli, socket_fob, tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_text("otpauth://totp/B%D0%B0nk:alice?secret=" + SECRET + "&issuer=B%D0%B0nk\n",
+                   encoding="utf-8")
+    r = cli("import", str(src))
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "U+0430 CYRILLIC SMALL LETTER A" in r.stderr
+    assert [a.issuer for a in socket_fob.vault.accounts] == ["Bаnk"]

@@ -177,7 +177,7 @@ def _labels(p, req=None):
     from sys import modules
 
     if req is not None and "strips" in req:
-        from fob import label_store
+        from fob import label_store  # noqa: F401 - loaded, then found in modules
     ls = modules.get("fob.label_store")
     if ls is not None and p is not None:
         ls.settle(p)
@@ -196,7 +196,7 @@ def _keys(acc):
 def _drop(v, keys):
     # The strips of texts no account has any more go.
     if keys:
-        from fob import label_store
+        from fob import label_store  # noqa: F401 - loaded, then found in modules
 
         label_store.drop(v, keys)
 
