@@ -35,6 +35,23 @@ $(OATH_STAMP): | $(STAMP)
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq oathtool >/dev/null 2>&1; }; }; }
 	touch $@
 
+# GNU Unifont (Debian's fonts-unifont: /usr/share/fonts/opentype/unifont/unifont.otf and
+# unifont_upper.otf, GPL-2+, see /usr/share/doc/fonts-unifont/copyright) draws the labels
+# the fob's own font cannot (otpfob/labels.py), and the wheel carries it with that licence;
+# libfribidi0 is the FriBiDi that Pillow's raqm layout loads to order right-to-left text.
+# Installed with apt where we may; without them the label tests skip and say why.
+FONT_STAMP := $(VENV)/.unifont
+$(FONT_STAMP): | $(STAMP)
+	@{ [ -f /usr/share/fonts/opentype/unifont/unifont_upper.otf ] && \
+	  ldconfig -p 2>/dev/null | grep -q libfribidi.so.0; } || { \
+	  echo "make: installing fonts-unifont and libfribidi0 (Debian) for label strips"; \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-unifont libfribidi0 >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-unifont libfribidi0 >/dev/null 2>&1; }; } || \
+	  echo "fonts-unifont could not be installed: the label tests will skip"; }
+	touch $@
+
 # Xvfb, the virtual X server the `otpfob add --screen` test draws a QR code on (it skips,
 # saying so, without one); installed where we may, never fatal.
 XVFB_STAMP := $(VENV)/.xvfb
@@ -59,7 +76,7 @@ $(CHROMIUM_STAMP): | $(STAMP)
 	  echo "chromium could not be installed: the browser tests will skip"; }
 	touch $@
 
-setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP) $(XVFB_STAMP) $(CHROMIUM_STAMP)
+setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP) $(FONT_STAMP) $(XVFB_STAMP) $(CHROMIUM_STAMP)
 
 test: setup
 	$(BIN)/pytest -n 2 -q tests

@@ -2,7 +2,7 @@
 
 import importlib
 
-MODULES = ("bench.engine", "bench.display", "bench.provision", "bench.board_heap",
+MODULES = ("bench.engine", "bench.display", "bench.provision", "bench.board_heap", "bench.labels",
            "bench.session", "bench.clock_set", "bench.power", "bench.install", "bench.web")
 
 

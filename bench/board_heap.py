@@ -128,26 +128,64 @@ RESULT_FIELDS = ("heap", "base", "boot_live", "peak", "peak_at", "grew", "passes
                  "count", "codes", "boot_peak", "live_peak", "live_peak_at")
 
 
-def _accounts(count, salt=0):
+def cjk(i, n, salt=0):
+    """``n`` CJK ideographs, different for every ``i`` (and ``salt``)."""
+    return "".join(chr(0x4E00 + ((i * 97 + k * 389 + salt * 7919) % 20000)) for k in range(n))
+
+
+# A 20-character CJK label: a 6-character issuer and a 14-character name.
+CJK_ISSUER, CJK_NAME = 6, 14
+
+
+def _accounts(count, salt=0, labels=False):
     from otpfob.otpauth import Account
 
-    return [Account("user%d" % i, bytes((i * 7 + j * 13 + 1 + salt) & 0xFF for j in range(20)),
-                    issuer="Service%d" % i) for i in range(count)]
+    return [Account(cjk(i, CJK_NAME) if labels else "user%d" % i,
+                    bytes((i * 7 + j * 13 + 1 + salt) & 0xFF for j in range(20)),
+                    issuer=cjk(i + 5000, CJK_ISSUER) if labels else "Service%d" % i)
+            for i in range(count)]
 
 
-def import_lines(accounts, overwrite=True, first_id=100):
+def strips_of(accounts):
+    """{text: strip} of the accounts' labels, as `otpfob import` renders them."""
+    from otpfob import labels
+
+    return labels.plan([(a.issuer, a.name) for a in accounts])[0]
+
+
+def import_lines(accounts, overwrite=True, first_id=100, strips=None):
     """The request lines `otpfob import` sends for ``accounts`` (client.add_staged)."""
-    from otpfob.client import account_fields, encode, split_batches
+    from otpfob.client import account_fields, encode, split_parts
 
-    parts = split_batches(accounts, overwrite)
+    parts = split_parts(accounts, strips or {}, overwrite)
     lines = []
-    for n, part in enumerate(parts):
-        lines.append(encode({"id": first_id + n, "cmd": "add_many",
-                             "accounts": [account_fields(a) for a in part],
-                             "overwrite": bool(overwrite), "part": n,
-                             "batch": "ab" * 16,
-                             "stage": n < len(parts) - 1}) + b"\n")
+    for n, (part, pieces) in enumerate(parts):
+        req = {"id": first_id + n, "cmd": "add_many",
+               "accounts": [account_fields(a) for a in part],
+               "overwrite": bool(overwrite), "part": n, "batch": "ab" * 16,
+               "stage": n < len(parts) - 1}
+        if pieces:
+            req["strips"] = pieces
+        lines.append(encode(req) + b"\n")
     return lines
+
+
+def seed_labels(state, count):
+    """The vault of ``count`` accounts with CJK labels and their strips, as the fob keeps
+    them after an import."""
+    from fob import label_store
+    from fob.vault import Account, Vault
+
+    v = Vault(str(state))
+    v.load()
+    accs = _accounts(count, labels=True)
+    if accs:
+        v.add_many([Account(a.name, a.issuer, a.secret) for a in accs])
+    else:
+        v.wipe()  # the vault's files: the fob's flash is a folder that exists
+    for text, strip in strips_of(accs).items():
+        label_store.write(v, text.encode(), label_store.finish(strip, text))
+    return v
 
 
 # The holder's yes (fob/question.py): A held until the bar is full, pressed once the
@@ -161,8 +199,12 @@ class Host:
     answered; a request the fob asks its holder about gets the holder's yes (A held).
     Then buttons every 7 s to five minutes, then nothing."""
 
-    def __init__(self, requests, minutes=10, pins=("BUTTON_A", "BUTTON_B", "BUTTON_C")):
+    def __init__(self, requests, minutes=10, pins=("BUTTON_A", "BUTTON_B", "BUTTON_C"),
+                 yes_after=YES_AFTER):
         self.queue = list(requests)  # (name, line)
+        # A question whose rows scroll is shown whole only after a while; a hold counts
+        # from then on.
+        self.yes_after = yes_after
         self.end = minutes * 60
         self.pins = pins
         self.replies = []  # (name, reply dict)
@@ -206,7 +248,7 @@ class Host:
             self.pressed_for = None
             self.asked_at = None
         elif self.sent_at is not None:
-            if self.asked_at is not None and t - self.asked_at > YES_AFTER and \
+            if self.asked_at is not None and t - self.asked_at > self.yes_after and \
                     self.pressed_for != self.name and self.pressed is None:
                 self.pressed_for = self.name
                 self._press(board, self.pins[0], t, YES_HOLD)
@@ -246,22 +288,29 @@ def precompile_bytecode(dest):
 
 
 def board_run(accounts=ACCOUNTS, minutes=10, heapsize=BOARD_HEAP, requests=None,
-              hide=("hashlib",)):
+              hide=("hashlib",), labels=False, seed=None):
     """The whole firmware on the 32-bit port; returns the RESULT dict, the host's replies
-    and the codes read back from the panel."""
+    and the codes read back from the panel. ``labels``: every account has a 20-character
+    CJK label drawn from strips, the vault's and the import's; ``seed``: the accounts on
+    the fob at boot (default ``accounts``, which the import then replaces)."""
     from otpfob.sim import bridge
 
     if requests is None:
-        requests = default_requests(accounts)
+        requests = default_requests(accounts, labels)
     with tempfile.TemporaryDirectory() as state:
-        bd.seed_vault(state, accounts)
+        seed = accounts if seed is None else seed
+        if labels:
+            seed_labels(state, seed)
+        else:
+            bd.seed_vault(state, seed)
         # The flash: the state folder's files, copied into the port's own filesystem.
         script = RUN_SCRIPT % {"cfg": bd.board_class("/state"), "split": _MAX_NEW_SPLIT}
         script = script.replace("def finish():\n    gc.collect()\n",
                                 "def finish():\n    gc.collect()\n" + _indent(FINISH))
         folders = precompile_bytecode(Path(state) / "mpy")
         board = bridge.Board(bd.EPOCH, 64)
-        host = Host(requests, minutes)
+        # A question about a label of strips scrolls its long rows before a hold counts.
+        host = Host(requests, minutes, yes_after=14.0 if labels else YES_AFTER)
         res = bridge.run_wasm(script, board, host, paths=folders[:-1], heapsize=heapsize,
                               hide=hide, timeout=1800, stubs=folders[-1],
                               state=state).check()
@@ -284,9 +333,10 @@ def _indent(text):
     return "".join("    " + ln + "\n" for ln in text.strip().splitlines())
 
 
-def default_requests(accounts=ACCOUNTS):
-    new = _accounts(accounts, salt=5)
-    reqs = [("import", line) for line in import_lines(new)]
+def default_requests(accounts=ACCOUNTS, labels=False):
+    new = _accounts(accounts, salt=5, labels=labels)
+    strips = strips_of(new) if labels else None
+    reqs = [("import", line) for line in import_lines(new, strips=strips)]
     reqs += [("list", b'{"id": 1, "cmd": "list"}\n'),
              ("code", b'{"id": 2, "cmd": "code", "index": 3}\n'),
              ("delete", b'{"id": 3, "cmd": "delete", "index": 0}\n'),

@@ -126,6 +126,32 @@ def gather_drivers(dest, root=ROOT):
     return record
 
 
+# GNU Unifont for the label strips (otpfob/labels.py), as Debian's fonts-unifont installs
+# it, and its licence: the copyright file names GPL-2+, whose text travels along.
+FONT_SOURCE = Path("/usr/share/fonts/opentype/unifont")
+FONT_FILES = ("unifont.otf", "unifont_upper.otf")
+FONT_LICENCE = (("COPYRIGHT", Path("/usr/share/doc/fonts-unifont/copyright")),
+                ("GPL-2", Path("/usr/share/common-licenses/GPL-2")))
+SOURCE_FONTS = "fonts"  # in the sdist only
+
+
+def gather_fonts(dest, root=ROOT):
+    """Copy the font and its licence into `dest` from an sdist's fonts/ or from Debian's
+    fonts-unifont; returns False (nothing copied) when neither has it."""
+    dest = Path(dest)
+    here = Path(root) / SOURCE_FONTS
+    sources = [(n, here / n) for n in FONT_FILES + ("COPYRIGHT", "GPL-2")]
+    if not all(p.is_file() for _, p in sources[:3]):
+        sources = [(n, FONT_SOURCE / n) for n in FONT_FILES] + list(FONT_LICENCE)
+    if not all(p.is_file() for _, p in sources[:3]):
+        return False
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, src in sources:
+        if src.is_file():
+            shutil.copyfile(src, dest / name)
+    return True
+
+
 def _copy_tree(src, dst):
     shutil.copytree(src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
         "__pycache__", "*.pyc", ".*"))
@@ -149,6 +175,8 @@ def write_bundle(package_dir, root=ROOT):
         shutil.copy2(root / SOURCE_DRIVERS / "drivers.json", out / "drivers" / "drivers.json")
     else:
         gather_drivers(out / "drivers", root)
+    # Without it the installed otpfob looks for the system's (otpfob.labels.fonts_dir).
+    gather_fonts(out / "fonts", root)
     return out
 
 
@@ -223,3 +251,4 @@ class Sdist(sdist):
         super().make_release_tree(base_dir, files)
         gather_drivers(Path(base_dir) / SOURCE_DRIVERS, root)
         gather_web_vendor(Path(base_dir) / "web", root)
+        gather_fonts(Path(base_dir) / SOURCE_FONTS, root)

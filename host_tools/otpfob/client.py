@@ -4,6 +4,7 @@ The client works over anything with `write_line(bytes)` and `read_line(timeout) 
 None` (see transport.SerialTransport), so it is tested without a port.
 """
 
+import base64
 import json
 import random
 import secrets
@@ -173,28 +174,56 @@ class FobClient:
         """Trim the clock's rate; waits for a press on the fob."""
         return self.request("aging_set", aging=int(aging))
 
-    def add(self, account, overwrite=False):
+    def add(self, account, overwrite=False, strips=None, max_line=MAX_LINE):
         """Store one account; the reply carries its code at the fob's time (`code`,
-        `time`), so the add can be checked without asking for a code."""
+        `time`), so the add can be checked without asking for a code. `strips`: {text:
+        strip bytes} of its issuer and name (otpfob.labels), sent with it, or ahead of it
+        in a staged batch when they do not fit its line."""
         params = account_fields(account)
         params["overwrite"] = bool(overwrite)
-        return self.request("add", check=checks.text(checks.accounts([account])), **params)
+        return self._with_strips("add", params, _own(strips, account.issuer, account.name),
+                                 max_line, check=checks.text(checks.accounts([account])))
 
-    def add_many(self, accounts, overwrite=False):
+    def _with_strips(self, cmd, params, strips, max_line, **kw):
+        # A request with its label strips: in its own line when they fit, else staged
+        # first (add_many parts that carry only strips), the batch ended after it.
+        if not strips:
+            return self.request(cmd, **params, **kw)
+        items = [{"text": t, "data": b64(d)} for t, d in strips.items()]
+        line = len(encode(dict(params, id=1 << 64, cmd=cmd, strips=items))) + auth.MAC_TAIL
+        if line <= max_line:
+            return self.request(cmd, strips=items, **params, **kw)
+        token = secrets.token_hex(16)
+        try:
+            for n, (_, pieces) in enumerate(split_parts([], strips, False, max_line)):
+                self.request("add_many", accounts=[], strips=pieces, part=n, batch=token,
+                             stage=True)
+            return self.request(cmd, **params, **kw)
+        finally:
+            try:
+                self.request("abort", batch=token)
+            except FobError:
+                pass
+
+    def add_many(self, accounts, overwrite=False, strips=None):
+        if strips:
+            return self.add_staged(accounts, overwrite, strips=strips)[1]
         return self.request("add_many", accounts=[account_fields(a) for a in accounts],
                             overwrite=bool(overwrite), timeout=max(self.timeout, 30),
                             check=checks.text(checks.accounts(accounts)))
 
-    def add_staged(self, accounts, overwrite=False, max_line=MAX_LINE):
+    def add_staged(self, accounts, overwrite=False, max_line=MAX_LINE, strips=None):
         """Store `accounts` as one all-or-nothing batch with one flash write on the fob.
 
         The accounts go in as few `add_many` parts as the fob's line limit allows; the fob
         checks and holds every part but the last in RAM and writes all of them at the last
         one. Returns (number of parts, the last reply with `warnings` gathered from every
         part). On any failure nothing is stored: the fob drops the batch, and an `abort`
-        is sent in case it still holds one (a part whose reply never came).
+        is sent in case it still holds one (a part whose reply never came). `strips`:
+        {text: strip bytes} of the accounts' issuers and names (otpfob.labels), sent in
+        the parts before or with the first account that has the text.
         """
-        parts = split_batches(accounts, overwrite, max_line)
+        parts = split_parts(accounts, strips or {}, overwrite, max_line)
         warnings = []
         reply = {}
         # The batch is this client's: only parts carrying its token (never sent back by
@@ -202,11 +231,12 @@ class FobClient:
         token = secrets.token_hex(16)
         check = checks.text(checks.accounts(accounts))
         try:
-            for n, part in enumerate(parts):
+            for n, (part, pieces) in enumerate(parts):
+                extra = {"strips": pieces} if pieces else {}
                 reply = self.request("add_many", accounts=[account_fields(a) for a in part],
                                      overwrite=bool(overwrite), part=n, batch=token,
                                      stage=n < len(parts) - 1, timeout=max(self.timeout, 30),
-                                     check=check)
+                                     check=check, **extra)
                 warnings.extend(reply.get("warnings") or ())
         except FobError:
             try:
@@ -226,12 +256,13 @@ class FobClient:
             return self.request("delete", issuer=issuer or "", name=name)
         return self.request("delete", index=int(index))
 
-    def rename(self, index, name, issuer=None):
-        """Waits for a press on the fob."""
+    def rename(self, index, name, issuer=None, strips=None, max_line=MAX_LINE):
+        """Waits for a press on the fob. `strips`: {text: strip bytes} of the new name and
+        issuer (otpfob.labels)."""
         params = {"index": int(index), "name": name}
         if issuer is not None:
             params["issuer"] = issuer
-        return self.request("rename", **params)
+        return self._with_strips("rename", params, _own(strips, issuer, name), max_line)
 
     def move(self, index, to):
         """Waits for a press on the fob (unless `to` is where it is)."""
@@ -359,28 +390,91 @@ def takes_hotp(info):
     return isinstance(types, list) and "hotp" in types
 
 
+def b64(data):
+    return base64.b64encode(bytes(data)).decode("ascii")
+
+
+def _own(strips, *texts):
+    """The strips of `texts` among `strips` ({text: bytes})."""
+    if not strips:
+        return {}
+    return {t: strips[t] for t in texts if t and t in strips}
+
+
+def takes_strips(info):
+    """True when the fob draws label strips (its `limits` give strip_height 16)."""
+    limits = info.get("limits") if isinstance(info, dict) else None
+    return isinstance(limits, dict) and limits.get("strip_height") == 16
+
+
 def split_batches(accounts, overwrite=False, max_line=MAX_LINE):
     """Group accounts so that every add_many request line fits in `max_line` bytes."""
+    return [part for part, _ in split_parts(accounts, {}, overwrite, max_line)]
+
+
+# Smallest piece of a strip worth a place in a part that has other things (bytes).
+_PIECE_MIN = 96
+
+
+def split_parts(accounts, strips, overwrite=False, max_line=MAX_LINE):
+    """The parts of a staged add_many: [(accounts, strip pieces)], each line within
+    `max_line` bytes. A text's strip ({text: bytes}) goes before or with the first account
+    that has the text, cut into pieces ("at", "size") where one line cannot hold it."""
     # The envelope with the longest id this client can produce and the batch fields.
     # A logged-in client's MAC member counts too.
     empty = len(encode({"id": 1 << 64, "cmd": "add_many", "accounts": [],
                         "overwrite": bool(overwrite), "part": 99999, "stage": False,
-                        "batch": "0" * 32}))
+                        "batch": "0" * 32, "strips": []}))
     empty += auth.MAC_TAIL
-    batches = []
-    batch = []
+    parts = []
+    cur = [[], []]
     size = empty
+    sent = set()
+
+    def flush():
+        nonlocal cur, size
+        parts.append((cur[0], cur[1]))
+        cur = [[], []]
+        size = empty
+
+    def send(text):
+        nonlocal size
+        data = bytes(strips[text])
+        at = 0
+        while at < len(data):
+            head = len(encode({"text": text, "data": "", "at": at, "size": len(data)})) + 1
+            room = (max_line - size - head) // 4 * 3
+            if room < min(_PIECE_MIN, len(data) - at):
+                if not cur[0] and not cur[1]:
+                    raise FobError("bad_argument", "the label %r is too long for one request"
+                                   % text)
+                flush()
+                continue
+            n = min(room, len(data) - at)
+            piece = {"text": text, "data": b64(data[at:at + n])}
+            if n < len(data):
+                piece.update(at=at, size=len(data))
+            cur[1].append(piece)
+            size += len(encode(piece)) + 1
+            at += n
+
     for account in accounts:
+        for text in (account.issuer, account.name):
+            if text in strips and text not in sent:
+                sent.add(text)
+                send(text)
         item = len(encode(account_fields(account))) + 1   # the comma
         if empty + item > max_line:
             raise FobError("bad_argument", "account %s is too long for one request" % (
                 account.label,))
-        if batch and size + item > max_line:
-            batches.append(batch)
-            batch = []
-            size = empty
-        batch.append(account)
+        if size + item > max_line:
+            flush()
+        cur[0].append(account)
         size += item
-    if batch:
-        batches.append(batch)
-    return batches
+    for text in strips:
+        if text not in sent and not accounts:
+            sent.add(text)
+            send(text)
+    if cur[0] or cur[1]:
+        flush()
+    return parts

@@ -53,11 +53,15 @@ def expected_codes(account, times):
                      algorithm=account.algorithm.lower()) for t in times}
 
 
-def added(client, account, overwrite=False):
-    """Add `account` and check the code the fob gives in its reply against this computer's
-    own computation. Returns (reply, ok, message); ok is None when nothing could check."""
+def added(client, account, overwrite=False, strips=None, max_line=2048):
+    """Add `account` (with its label strips, {text: bytes}) and check the code the fob gives
+    in its reply against this computer's own computation. Returns (reply, ok, message); ok
+    is None when nothing could check."""
     before = time.time()
-    reply = client.add(account, overwrite=overwrite)
+    if strips:
+        reply = client.add(account, overwrite=overwrite, strips=strips, max_line=max_line)
+    else:
+        reply = client.add(account, overwrite=overwrite)
     after = time.time()
     ok, message = verify_code(account, reply, before, after)
     return reply, ok, message

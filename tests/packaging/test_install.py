@@ -208,3 +208,16 @@ def test_install_requirements_are_ranges_that_the_lock_satisfies():
         assert name in lock, "%s is not pinned in requirements-host.txt" % req.name
         assert req.specifier.contains(lock[name]), "%s does not allow the lock's %s" % (
             dep, lock[name])
+
+
+def test_installed_wheel_carries_unifont_with_its_licence_and_draws_a_label(wheel_env,
+                                                                            elsewhere):
+    if not (Path("/usr/share/fonts/opentype/unifont") / "unifont_upper.otf").is_file():
+        pytest.skip("Debian's fonts-unifont is not installed (make setup installs it)")
+    info = where(wheel_env, elsewhere)
+    fonts = Path(info["package"]).parent / "bundled" / "fonts"
+    assert (fonts / "unifont.otf").is_file() and (fonts / "unifont_upper.otf").is_file()
+    assert "GPL-2+" in (fonts / "COPYRIGHT").read_text()
+    res = run(wheel_env, elsewhere, "add", "Банк:Олена", "--preview")
+    assert res.returncode == 0, res.stderr
+    assert "as the fob draws it" in res.stdout and "█" in res.stdout

@@ -7,14 +7,10 @@ the smaller holes, and codes handed to whoever asked."""
 
 import json
 import os
-import select
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pyotp
-import pytest
 from fob.guard import Guard
 from fob.vault import OsFS, Vault
 

@@ -95,7 +95,7 @@ def screen_text(png_path):
                 for x in range(w)]
         pages.append(cols)
     small = {}
-    for code in range(font.FIRST + 1, font.LAST + 1):
+    for code in range(0x21, font.LAST + 1):  # the printable glyphs but the space
         o = font.small_offset(code)
         small[bytes(font.SMALL[o:o + font.SMALL_W])] = chr(code)
     lines = []

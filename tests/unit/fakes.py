@@ -81,7 +81,9 @@ class MemFile:
         self.buf = fs.files[path]
         self.pos = 0
 
-    def read(self, n):
+    def read(self, n=-1):
+        if n < 0:
+            n = len(self.buf) - self.pos
         data = bytes(self.buf[self.pos:self.pos + n])
         self.pos += len(data)
         return data
@@ -117,6 +119,20 @@ class MemFS:
 
     def sync(self):
         pass
+
+    # Folders are only names here (the label strips' labels/).
+    def mkdir(self, path):
+        pass
+
+    def remove(self, path):
+        if self.broken:
+            raise OSError(5, "flash failed")
+        if self.files.pop(path, None) is None:
+            raise OSError(2, "no such file")
+
+    def listdir(self, path):
+        prefix = path.rstrip("/") + "/"
+        return [k[len(prefix):] for k in self.files if k.startswith(prefix)]
 
 
 class FakePresence:

@@ -14,7 +14,7 @@ def big_bitmap(ch):
 
 def test_small_font_covers_printable_ascii_in_seven_rows():
     assert len(font.SMALL) == (font.LAST - font.FIRST + 1) * font.SMALL_W
-    for c in range(font.FIRST, font.LAST + 1):
+    for c in range(0x20, font.LAST + 1):
         cols = font.SMALL[font.small_offset(c):font.small_offset(c) + font.SMALL_W]
         assert all(b & 0x80 == 0 for b in cols), chr(c)  # row 7 is the cell's gap
         if chr(c) != " ":
@@ -62,3 +62,16 @@ def test_widths():
     assert font.big_width("123 456") == 6 * 12 - 2 + 6
     assert font.big_width("1234 5678") == 8 * 12 - 2 + 6
     assert font.big_width("BCDFG") == 5 * 12 - 2
+
+
+def test_the_label_marks_light_the_bottom_row_no_glyph_lights():
+    # The bar between issuer and name: one column lit top to bottom; a space at either
+    # end of a field: a line on the bottom row (fob/ui.py drawn()).
+    def cols(c):
+        return font.SMALL[font.small_offset(c):font.small_offset(c) + font.SMALL_W]
+
+    assert list(cols(font.SEP)) == [0, 0, 0xFF, 0, 0]
+    assert list(cols(font.EDGE)) == [0x80] * 5
+    assert font.cells(font.SEP) == font.cells(font.EDGE) == 1
+    assert font.plain("Bank alice") and not font.plain("Bank\x1falice")
+    assert font.edges(" a  b ") == "\x1ea  b\x1e" and font.edges("  ") == "\x1e\x1e"

@@ -699,3 +699,115 @@ def test_an_hotp_code_is_not_shown_when_its_counter_cannot_be_saved(tmp_path):
     counters.save = broken
     r.press("C")
     assert r.status["code"] is None and r.status["screen"] == "notice"
+
+
+# Labels drawn from strips (fob/labels.py): made-up strips written as the fob stores them.
+
+def label_strip(width, seed=3):
+    top = bytes(((seed * 29 + c * 13) & 0x7F) | 2 for c in range(width))
+    return top + bytes(((seed * 41 + c * 5) & 0xFF) | 0x20 for c in range(width))
+
+
+def labelled_rig(tmp_path, height=64, names=("Олена",), issuer="Банк"):
+    from fob import label_store
+
+    rig = Rig(tmp_path, accounts=0, height=height)
+    for i, name in enumerate(names):
+        rig.vault.add(Account(name, issuer, SECRETS[i % 3]))
+    for k, text in enumerate([issuer] + list(names)):
+        if not font.plain(text):
+            label_store.write(rig.vault, text.encode(), label_strip(20 + 3 * k, k))
+    rig.ui._gen = None
+    rig.tick(0.3)
+    return rig
+
+
+def pages_at(model, page, x0, width):
+    ram = model.gddram
+    return (bytes(ram[page * 128 + x0:page * 128 + x0 + width])
+            + bytes(ram[(page + 1) * 128 + x0:(page + 1) * 128 + x0 + width]))
+
+
+@pytest.mark.parametrize("height", [64, 32])
+def test_a_label_with_strips_is_drawn_two_pages_high_issuer_bar_name(tmp_path, height):
+    rig = labelled_rig(tmp_path, height)
+    assert rig.status["screen"] == "code" and rig.status["label"] == "Банк:Олена"
+    issuer, name = label_strip(20, 0), label_strip(23, 1)
+    assert pages_at(rig.model, 0, 0, 20) == issuer
+    bar = pages_at(rig.model, 0, 20, 6)
+    assert bar == bytes((0, 0, 0xFF, 0, 0, 0)) * 2
+    shown = pages_at(rig.model, 0, 26, 23)
+    room = 128 - 26 - rig.ui._label_room()
+    assert shown[:min(23, room)] == name[:min(23, room)]
+    if height == 32:
+        # The code in the small font doubled, on pages 2-3, left of the ring.
+        from fob import labels
+
+        code = rig.ui.shown_code
+        d = Display(I2C(Bus()), 128, 32, oled=type("P", (), {"buffer": bytearray(513)})())
+        lay = rig.ui.tall
+        text = ui.group(code)
+        labels.medium(d, text, (lay.code_x1 - labels.medium_width(text)) // 2, 2)
+        assert bytes(rig.model.gddram[256:512]) and all(
+            rig.model.gddram[p * 128 + x] == d.buf[1 + p * 128 + x]
+            for p in (2, 3) for x in range(lay.code_x1))
+    else:
+        assert rig.code_on_panel() == ui.group(rig.ui.shown_code)
+
+
+def test_a_damaged_strip_leaves_the_label_to_the_small_font(tmp_path):
+    from fob import labels
+
+    rig = labelled_rig(tmp_path)
+    path = labels.path(rig.vault.root, "Олена".encode())
+    data = bytearray(open(path, "rb").read())
+    data[-1] ^= 1
+    open(path, "wb").write(data)
+    path = labels.path(rig.vault.root, "Банк".encode())
+    import os
+
+    os.remove(path)
+    rig.ui._gen = None
+    rig.tick(1)
+    assert rig.ui._strips is None
+    d = Display(I2C(Bus()), 128, 64, oled=type("P", (), {"buffer": bytearray(1025)})())
+    d.text(ui.drawn(rig.vault.accounts[0]), 0, 0)
+    assert bytes(rig.model.gddram[:60]) == bytes(d.buf[1:61])
+
+
+def test_the_list_gives_a_label_with_strips_two_pages_and_the_cursor_covers_them(tmp_path):
+    rig = labelled_rig(tmp_path, names=("Олена", "Мария"))
+    rig.vault.add(Account("plain", "ASCII", SECRETS[2]))
+    rig.ui._gen = None
+    rig.tick(0.3)
+    rig.press("C")  # the code screen's C: the list
+    assert rig.status["screen"] == "list"
+    ram = rig.model.gddram
+    # Rows: two pages, two pages, one page; the first is the cursor's (inverted).
+    assert pages_at(rig.model, 0, 2, 20) == bytes(b ^ 0xFF for b in label_strip(20, 0))
+    assert pages_at(rig.model, 2, 2, 20) == label_strip(20, 0)
+    assert any(ram[4 * 128 + x] for x in range(2, 60)) and not any(ram[5 * 128:6 * 128])
+
+
+def test_a_question_draws_a_field_strip_after_the_field_name(tmp_path):
+    from fob import labels
+
+    rig = labelled_rig(tmp_path)
+    new = label_strip(17, 7)
+    prompt = "Rename #1?\nIssuer: Банк\nName: Олена\nNew Issuer: Банк\nNew Name: Ліна"
+    labels.held = (prompt, {"Ліна": new})
+    rig.ui.ask(prompt)
+    rig.tick(0.3)
+    ram = rig.model.gddram
+    # Title on page 0; "Issuer: " on page 2 (the row's lower page), the strip after it.
+    x = font.text_width("Issuer: ") + 1
+    assert pages_at(rig.model, 1, x, 20) == label_strip(20, 0)
+    assert any(ram[2 * 128 + c] for c in range(x - 1)) and not any(ram[128:128 + x - 1])
+    assert labels.held is None  # taken by this question
+    # The rest of the question on the next page: the new name from the request.
+    rig.tick(2.5)
+    rows = rig.ui.q.rows
+    # Title, issuer, name and new issuer fill the seven rows above the hint.
+    assert rows[rig.ui.q.top:] == ["New Name: Ліна"]
+    x = font.text_width("New Name: ") + 1
+    assert pages_at(rig.model, 0, x, 17) == new

@@ -32,7 +32,9 @@ def c_hello(p, req):
         "password": g.has_password,
         "logged_in": p.authed,
         "limits": {"name": NAME_MAX, "issuer": ISSUER_MAX, "secret_min": SECRET_MIN,
-                   "secret_max": SECRET_MAX, "period_max": PERIOD_MAX},
+                   "secret_max": SECRET_MAX, "period_max": PERIOD_MAX,
+                   # Label strips (fob/labels.py): rows high, most columns.
+                   "strip_height": 16, "strip_width": 640},
     }
     for k in ("display", "buttons"):
         if k in info:

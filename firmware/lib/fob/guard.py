@@ -153,6 +153,10 @@ class Guard:
     def erase_all(self, vault):
         """The one wipe: every account, then the password (a reset, update mode)."""
         vault.wipe()
+        # The label strips (fob/labels.py) go with the accounts they drew.
+        from fob import label_store
+
+        label_store.wipe(vault)
         self.clear_password()
 
     def _save_both(self):

@@ -12,6 +12,7 @@ from fob.args import get_bool as _get_bool
 from fob.args import get_int as _get_int
 from fob.args import get_str as _get_str
 from fob.commands import entry as _entry
+from fob.font import plain
 from fob.vault import (ALGORITHMS, CAPACITY, PERIOD_MAX, SECRET_MAX, SECRET_MIN, Account, Batch,
                        VaultError, record_size)
 from fob.wire import ACT, NEED_PRESS
@@ -167,12 +168,18 @@ def add(p, req):
         raise VaultError("duplicate", "an account for %s already exists" % acc.label())
     if i is None and len(v.accounts) >= CAPACITY:
         raise VaultError("full", "the vault is full (%d accounts)" % CAPACITY)
+    ls = _labels(p, req)
+    strips = ls.request(p, req, (acc.issuer, acc.name)) if ls else None
+    gone = _keys(v.accounts[i]) if i is not None else ()
 
     def done(pressed):
         old = len(v.accounts)
         if counter is not None:
             _save_counters(v, ((acc, counter),))
+        if strips:
+            ls.put(v, strips)
         index = v.add(acc, overwrite)
+        _drop(v, gone)
         # A new account goes at the end; a replaced one keeps its place.
         out = {"index": index, "replaced": index < old}
         out.update(_code(p, acc))
@@ -182,15 +189,53 @@ def add(p, req):
 
     # A replace always asks; an add unless adds need no press (fob/guard.py).
     needs = NEED_PRESS if i is not None or p.guard.add_presence else 0
-    return ACT, (i, acc, counter), done, needs
+    return ACT, (i, acc, counter, strips), done, needs
 
 
 def add_prompt(p, what):
-    i, acc, counter = what
+    i, acc, counter, strips = what
     from fob import check
 
-    return "%s\n%s\nCheck: %s" % (_add_title(i), _entry(acc),
-                                   check.text(check.of(check.start(), acc, counter)))
+    return _hold("%s\n%s\nCheck: %s" % (_add_title(i), _entry(acc),
+                                         check.text(check.of(check.start(), acc, counter))),
+                 strips)
+
+
+# Label strips (fob/label_store.py), loaded only for a request that brings some, or once
+# there are some to look after.
+def _labels(p, req=None):
+    from sys import modules
+
+    if req is not None and "strips" in req:
+        from fob import label_store  # noqa: F401 - loaded, then found in modules
+    ls = modules.get("fob.label_store")
+    if ls is not None and p is not None:
+        ls.settle(p)
+    return ls
+
+
+def _keys(acc):
+    # The keys of an account's texts that may have strips.
+    if plain(acc.issuer) and plain(acc.name):
+        return ()
+    from fob import label_store
+
+    return label_store.keys_of((acc,))
+
+
+def _drop(v, keys):
+    # The strips of texts no account has any more go.
+    if keys:
+        from fob import label_store  # noqa: F401 - loaded, then found in modules
+
+        label_store.drop(v, keys)
+
+
+def _hold(prompt, strips):
+    ls = _labels(None)
+    if ls is not None:
+        ls.hold(prompt, strips)
+    return prompt
 
 
 def _add_title(i):
@@ -202,6 +247,7 @@ def expire(p, linked):
     st = p.stage
     if _monotonic() - st[_S_AT] > _STAGE_TIMEOUT or (st[_S_LINKED] and not linked):
         p.stage = None
+        _labels(p)
 
 
 def _token(req):
@@ -212,6 +258,7 @@ def _token(req):
 
 
 def add_many(p, req):
+    ls = _labels(p, req)
     st = None
     part = 0
     staged = "part" in req or req.get("stage", False) is not False
@@ -254,6 +301,8 @@ def add_many(p, req):
     elif st[_S_OVERWRITE] != overwrite:
         raise _bad("overwrite must be the same in every part of a batch")
     warnings = _stage_items(p, st, items)
+    if "strips" in req:
+        ls.pieces(p, st, req)
     if stage:
         st[_S_PARTS] = part + 1
         st[_S_AT] = _monotonic()
@@ -274,12 +323,14 @@ def add_many(p, req):
     existing = v.accounts
     replace = 0
     first = None
+    gone = []  # the keys of the replaced accounts' texts that may have strips
     for acc in accounts:
         j = _find(existing, keys.get(hash(acc.key())), acc.key())
         if j is not None:
             replace += 1
             if first is None:
                 first = j
+            gone.extend(_keys(existing[j]))
     if replace and not overwrite:
         raise VaultError("duplicate", "an account for %s already exists; nothing was "
                          "stored" % existing[first].label())
@@ -288,6 +339,9 @@ def add_many(p, req):
         old = len(p.vault.accounts)
         _save_counters(p.vault, [(accounts[j], c) for j, c in st[_S_COUNTERS]])
         indexes = p.vault.add_many(accounts, overwrite)
+        ls = _labels(None)
+        if ls is not None:
+            ls.committed(p.vault, st, gone)
         replaced = 0
         for i in indexes:
             if i < old:
@@ -380,9 +434,11 @@ def abort(p, req):
     # Only the sender's own batch (its token), so no other program can break an import.
     st = p.stage
     if st is None or st[_S_TOKEN] != _token(req):
+        _labels(p)
         return {"dropped": 0}
     n = staged(p)
     p.stage = None
+    _labels(p)
     return {"dropped": n}
 
 
@@ -406,6 +462,7 @@ def delete(p, req):
 
     def done(pressed):
         gone = v.delete(i)
+        _drop(v, _keys(gone))
         return {"deleted": {"index": i, "issuer": gone.issuer, "name": gone.name}}
 
     return ACT, i, done, NEED_PRESS
@@ -440,17 +497,24 @@ def rename(p, req):
         raise VaultError("duplicate", "an account for %s already exists" % new.label())
     if name == old.name and issuer == old.issuer:
         return {"index": i, "issuer": issuer, "name": name}
+    ls = _labels(p, req)
+    strips = ls.request(p, req, (issuer, name)) if ls else None
+    gone = _keys(old)
 
     def done(pressed):
+        if strips:
+            ls.put(v, strips)
         acc = v.rename(i, name, issuer)
+        _drop(v, gone)
         return {"index": i, "issuer": acc.issuer, "name": acc.name}
 
-    return ACT, (i, new), done, NEED_PRESS
+    return ACT, (i, new, strips), done, NEED_PRESS
 
 
 def rename_prompt(p, what):
-    i, new = what
-    return "Rename #%d?\n%s\n%s" % (i + 1, _entry(p.vault.accounts[i]), _entry(new, "New "))
+    i, new, strips = what
+    return _hold("Rename #%d?\n%s\n%s" % (i + 1, _entry(p.vault.accounts[i]),
+                                           _entry(new, "New ")), strips)
 
 
 def move(p, req):

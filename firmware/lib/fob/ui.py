@@ -56,22 +56,25 @@ def ring_lit(n_pixels, seconds_left, period):
 
 
 class Layout:
-    """Positions for a 128x64 or 128x32 panel (pages are 8 px rows)."""
+    """Positions for a 128x64 or 128x32 panel (pages are 8 px rows); ``tall``: for a label
+    two pages high (a strip, fob/labels.py), which on a 32 px panel leaves the code two
+    pages (fob/labels.py's medium digits)."""
 
-    def __init__(self, width, height):
+    def __init__(self, width, height, tall=False):
         self.width = width
         self.height = height
         self.pages = height // 8
+        self.medium = tall and height < 64
         if height >= 64:
             self.label_page = 0
             self.code_page = 2
-            self.cx, self.cy, self.r = width - 15, 28, 13
+            self.cx, self.cy, self.r = width - 15, 29 if tall else 28, 13
             self.num_page = 3
             self.next_page = 7
             self.index_page = 7
         else:
             self.label_page = 0
-            self.code_page = 1
+            self.code_page = 2 if tall else 1
             self.cx, self.cy, self.r = width - 12, 20, 11
             self.num_page = 2
             self.next_page = 0
@@ -122,6 +125,22 @@ def account_label(acc):
     return acc.issuer or acc.name or "?"
 
 
+def drawn(acc):
+    """A label as the small font draws it: issuer, the bar (font.SEP), name; a label with
+    no issuer is its name alone, so issuer "a" and name "a" differ."""
+    name = font.edges(acc.name)
+    return font.edges(acc.issuer) + chr(font.SEP) + name if acc.issuer else name
+
+
+def strips(vault, acc):
+    """The account's label strips (fob/labels.py), or None: then draw drawn(acc)."""
+    if font.plain(acc.issuer) and font.plain(acc.name):
+        return None
+    from fob import labels
+
+    return labels.pair(vault, acc)
+
+
 class UI:
     def __init__(self, display, vault, clock, settings, button_names=("A", "B", "C"),
                  otp_module=None, monotonic=None, buttons=None):
@@ -136,6 +155,8 @@ class UI:
         self.nb = len(self.names)
         self._mono = monotonic or time.monotonic
         self.layout = Layout(display.width, display.height)
+        # The layout under a label with strips, made when one is first shown.
+        self.tall = None
         self.nav = CODE  # the screen shown when the clock is set and accounts exist
         self.screen = CODE
         self.index = 0
@@ -160,6 +181,8 @@ class UI:
         self._count = 0
         # The current entry's label and code cache, refreshed on navigation or vault change.
         self._label = ""
+        self._text = ""
+        self._strips = None
         self._acc = None
         self._label_w = 0
         self._index_text = ""
@@ -229,11 +252,20 @@ class UI:
             # Kept while shown: each read of vault.accounts makes a new Account.
             acc = self._acc = self._accounts()[i]
             self._label = account_label(acc)
-            self._label_w = font.text_width(self._label)
+            self._text = drawn(acc)
+            st = self._strips = strips(self.vault, acc)
+            if st is None:
+                self._label_w = font.text_width(self._text)
+            else:
+                from fob import labels
+
+                self._label_w = labels.width(acc.issuer, acc.name, st)
             self._index_text = "%d/%d" % (i + 1, self._count)
         else:
             self._acc = None
             self._label = ""
+            self._text = ""
+            self._strips = None
             self._label_w = 0
             self._index_text = ""
         self._dirty = True
@@ -345,6 +377,7 @@ class UI:
         from fob.question import Question
 
         self.q = Question(prompt, local)
+        self.q.vault = self.vault
         self.answer = None
         self._wake()
         self.last_input = self._mono()
@@ -372,7 +405,12 @@ class UI:
             # The holder's own delete, confirmed: a flash error is said, not left to the
             # loop.
             try:
-                self.vault.delete(q.local)
+                gone = self.vault.delete(q.local)
+                if strips(self.vault, gone) is not None:
+                    # Its label strips go unless another account has the same text.
+                    from fob import label_store
+
+                    label_store.drop(self.vault, label_store.keys_of((gone,)))
             except Exception:
                 self.notify("Delete failed: flash error")
             self._gen = None
@@ -549,7 +587,8 @@ class UI:
         if self.revealed >= 0 and t >= self.reveal_until:
             self.revealed = -1
             self._dirty = True
-        if not self._dirty and epoch == self._drawn_epoch:
+        # Only the code screen changes with the second.
+        if not self._dirty and (epoch == self._drawn_epoch or screen != CODE):
             return False
         self._drawn_epoch = epoch
         self._dirty = False
@@ -643,7 +682,12 @@ class UI:
             self._draw_hotp(t)
             return
         d = self.d
+        st = self._strips
         lay = self.layout
+        if st is not None:
+            if self.tall is None:
+                self.tall = Layout(d.width, d.height, True)
+            lay = self.tall
         acc = self._acc
         period = acc.period if acc.period > 0 else 30
         left = self._code_for(epoch, period)
@@ -653,8 +697,13 @@ class UI:
         room_end = d.width - self._label_room()
         if lay.next_page == lay.label_page and warn:
             d.text(self._next_drawn, 0, lay.label_page, 0, room_end)
+        elif st is not None:
+            from fob import labels
+
+            labels.draw(d, acc.issuer, acc.name, st, -self._scroll, lay.label_page, 0,
+                        room_end)
         else:
-            d.text(self._label, -self._scroll, lay.label_page, 0, room_end)
+            d.text(self._text, -self._scroll, lay.label_page, 0, room_end)
         if self._index_text:
             d.text(self._index_text, d.width - font.text_width(self._index_text),
                    lay.index_page)
@@ -664,8 +713,14 @@ class UI:
         else:
             text = self._code_drawn
             self.shown_code = self._code
-        x = (lay.code_x1 - font.big_width(text)) // 2
-        d.big(text, x if x > 0 else 0, lay.code_page)
+        if lay.medium:
+            from fob import labels
+
+            x = (lay.code_x1 - labels.medium_width(text)) // 2
+            labels.medium(d, text, x if x > 0 else 0, lay.code_page)
+        else:
+            x = (lay.code_x1 - font.big_width(text)) // 2
+            d.big(text, x if x > 0 else 0, lay.code_page)
         if warn and lay.next_page != lay.label_page and self.shown_code is not None:
             d.text(self._next_drawn, 0, lay.next_page)
         # Countdown ring, dashed in the last seconds, with the seconds left inside.
@@ -699,13 +754,34 @@ class UI:
                 d.invert_area(0, page, d.width, page + 1)
 
     def _draw_list(self):
-        self._draw_rows(self._accounts(), self.cursor, 0, account_label)
+        accs = self._accounts()
+        rows = self._rows(0)
+        top = self.cursor - rows + 1 if self.cursor >= rows else 0
+        for i in range(top, min(top + rows, len(accs))):
+            a = accs[i]
+            if not (font.plain(a.issuer) and font.plain(a.name)):
+                # Rows two pages high for labels with strips (fob/labels.py).
+                from fob import labels
+
+                labels.draw_list(self.d, self.vault, accs, self.cursor, drawn)
+                return
+        self._draw_rows(accs, self.cursor, 0, drawn)
 
     def _draw_menu(self):
+        d = self.d
         first = 0
-        if self.d.pages >= 8:
-            self.d.text("Menu: " + self._label, 0, 0)
-            first = 1
+        if d.pages >= 8:
+            acc = self._acc
+            st = self._strips
+            if st is None:
+                d.text("Menu: " + self._text, 0, 0)
+                first = 1
+            else:
+                from fob import labels
+
+                labels.draw(d, acc.issuer, acc.name, st, d.text("Menu: ", 0, 1), 0, 0,
+                            d.width)
+                first = 2
         self._draw_rows(self.menu_items, self.menu_cursor, first, _same)
 
     def _draw_notice(self, text):

@@ -6,7 +6,8 @@ import click
 
 from ..codecheck import added
 from .util import (EXIT_USAGE, ExpectedError, confirm, explain, expected_error_types,
-                   filter_accounts, group_code, label_of, numbered, pass_state, plural, resolve)
+                   filter_accounts, group_code, label_of, label_strips, numbered, pass_state,
+                   plural, resolve, show_previews)
 
 ALGORITHM_CHOICES = ("SHA1", "SHA256", "SHA512", "STEAM")
 
@@ -67,9 +68,13 @@ def list_(state):
               help="Keep an issuer=Steam URI without encoder=steam a plain TOTP account.")
 @click.option("-f", "--force", is_flag=True,
               help="Replace an existing account with the same label.")
+@click.option("--preview", is_flag=True,
+              help="Show the label as the fob will draw it, in the terminal; add nothing.")
+@click.option("--preview-png", type=click.Path(dir_okay=False),
+              help="Save the label as the fob will draw it to this PNG; add nothing.")
 @pass_state
 def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, uri, qr_image,
-        screen, as_totp, force):
+        screen, as_totp, force, preview, preview_png):
     """Add one account.
 
     Give NAME and leave out SECRET to type the base32 secret at a hidden prompt (so it stays
@@ -83,6 +88,7 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
       otpfob add --qr screenshot.png
       otpfob add --screen                       (the QR code shown on the screen)
       otpfob add Bank:card --hotp --counter 12  (a counter-based token)
+      otpfob add 'Банк:Олена' --preview          (the label as the fob draws it)
     """
     from ..otpauth import is_steam, parse_uri
 
@@ -95,6 +101,11 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
         raise click.UsageError("give one of --uri, --qr and --screen")
     if counter is not None and not hotp:
         raise click.UsageError("--counter is for HOTP accounts: add --hotp")
+    if (preview or preview_png) and name and not (uri or qr_image or screen):
+        # Only the label is needed: no secret is asked for, nothing is sent.
+        new_name, new_issuer = split_label(name, issuer)
+        show_previews(state, [(new_issuer or "", new_name)], preview_png)
+        return
     if uri or qr_image or screen:
         if secret is not None:
             raise click.UsageError("SECRET comes from the URI; do not give it too")
@@ -136,7 +147,11 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
                 account = account.replace(kind="hotp", counter=counter or 0)
         for w in account.warnings:
             state.warn(w)
+    if preview or preview_png:
+        show_previews(state, [(account.issuer, account.name)], preview_png)
+        return
     client = state.client()
+    strips = label_strips(state, client, [(account.issuer, account.name)])
     if account.is_hotp:
         from ..client import takes_hotp
 
@@ -145,7 +160,7 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
                                 "firmware shows no HOTP codes; update it with `otpfob deploy`"
                                 % account.label)
     try:
-        reply, ok, message = added(client, account, overwrite=force)
+        reply, ok, message = added(client, account, overwrite=force, strips=strips)
     except Exception as exc:
         raise _explain_add_error(exc, account) from None
     if reply.get("warning"):
@@ -367,8 +382,11 @@ def rename(state, query, new_name, issuer):
     if issuer:
         check_label("issuer", issuer)
     client = state.client()
-    target = resolve(client.list()["accounts"], query)
-    reply = client.rename(target["index"], new_name, issuer)
+    accounts = client.list()["accounts"]
+    target = resolve(accounts, query)
+    strips = label_strips(state, client, [(target.get("issuer") or "" if issuer is None
+                                           else issuer, new_name)], accounts)
+    reply = client.rename(target["index"], new_name, issuer, strips=strips)
     result = numbered(reply)
     if state.json:
         state.emit_json(result)

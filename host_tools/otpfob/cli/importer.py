@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from .util import EXIT_REFUSED, ExpectedError, pass_state, plural
+from .util import (EXIT_REFUSED, ExpectedError, label_strips, pass_state, plural,
+                   show_previews)
 
 NO_HOTP = "this fob's firmware shows no HOTP codes (update it with `otpfob deploy`)"
 PASSWORD_ENV = "OTPFOB_EXPORT_PASSWORD"
@@ -140,9 +141,13 @@ def _conflict_text(conflicts):
                    "OTPFOB_EXPORT_PASSWORD, else asked for).")
 @click.option("--pskc-key-file", type=click.Path(dir_okay=False),
               help="The pre-shared key of an encrypted PSKC file (hex, or 16/24/32 bytes).")
+@click.option("--preview", is_flag=True,
+              help="Show each label as the fob will draw it, in the terminal; import nothing.")
+@click.option("--preview-png", type=click.Path(dir_okay=False),
+              help="Save the labels as the fob will draw them to this PNG; import nothing.")
 @pass_state
 def import_(state, sources, fmt, dry_run, skip_existing, replace, as_totp,
-            export_password_file, pskc_key_file):
+            export_password_file, pskc_key_file, preview, preview_png):
     """Import accounts from exports, URI lists, QR images or URIs.
 
     Each FILE is recognised by its content: Aegis, 2FAS, andOTP, FreeOTP, FreeOTP+,
@@ -172,6 +177,9 @@ def import_(state, sources, fmt, dry_run, skip_existing, replace, as_totp,
         raise ExpectedError("nothing to import%s" % (
             " (%s skipped, listed above)" % plural(len(collected.skipped), "entry", "entries")
             if collected.skipped else ""))
+    if preview or preview_png:
+        show_previews(state, [(a.issuer, a.name) for a, _ in collected.items], preview_png)
+        return
     from ..client import takes_hotp
 
     client = state.client()
@@ -204,11 +212,13 @@ def import_(state, sources, fmt, dry_run, skip_existing, replace, as_totp,
         return
     from ..client import FobError
 
+    strips = label_strips(state, client, [(a.issuer, a.name) for a in accounts], existing)
     try:
         # One batch on the fob: checked part by part, written to flash once at the end.
         with state.activity("Importing %s" % plural(len(accounts), "account")):
             parts, reply = client.add_staged(accounts, overwrite=replace,
-                                             max_line=info.get("max_line") or 2048)
+                                             max_line=info.get("max_line") or 2048,
+                                             strips=strips)
     except FobError as exc:
         if exc.code in ("refused", "presence_timeout"):
             raise ExpectedError("import %s; nothing was stored" % exc.message,

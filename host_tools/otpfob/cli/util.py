@@ -417,3 +417,40 @@ def clock_text(reason):
     if reason == "no_answer":
         return "not answering (check the DS3231's wiring; the fob tries again by itself)"
     return "not set (%s): otpfob time set" % reason
+
+
+def label_strips(state, client, pairs, existing=None):
+    """The label strips ({text: bytes}) for labels (issuer, name) about to go to the fob,
+    with a warning for each character the fob cannot draw as itself; None when every
+    label is plain ASCII (the fob's own font draws it)."""
+    from ..labels import plain, plan
+
+    if all(plain(t) for pair in pairs for t in pair):
+        return None
+    from ..client import takes_strips
+
+    if existing is None:
+        existing = client.list()["accounts"]
+    texts = [t for a in existing for t in (a.get("issuer"), a.get("name"))]
+    strips, warnings = plan(pairs, texts, takes_strips(client.info()))
+    for w in warnings:
+        state.warn(w)
+    return strips
+
+
+def show_previews(state, pairs, png=None):
+    """Each label (issuer, name) as the fob will draw it: in the terminal, and as a PNG
+    file when `png` names one. Nothing goes to the fob."""
+    from ..labels import plan, preview, preview_text
+    from ..labels import png as save_png
+
+    strips, warnings = plan(pairs)
+    for w in warnings:
+        state.warn(w)
+    for issuer, name in pairs:
+        label = "%s:%s" % (issuer, name) if issuer else name
+        state.note("%s, as the fob draws it:" % label)
+        click.echo("\n".join(preview_text(issuer, name, strips)))
+    if png:
+        save_png([preview(i, n) for i, n in pairs], png)
+        state.note("Saved %s." % png)

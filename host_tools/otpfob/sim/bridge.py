@@ -279,9 +279,9 @@ def run_wasm(script, board, on_sleep, paths=(), heapsize=136 * 1024, hide=(), ti
     runner = Path(__file__).resolve().parents[1] / "testing" / "wasm_bridge.mjs"
     files, mounted = _wasm_files(list(paths) + [str(stubs)])
     if state is not None:
-        for f in sorted(Path(state).iterdir()):
-            if f.is_file():
-                files["/state/" + f.name] = str(f)
+        for f in sorted(Path(state).rglob("*")):
+            if f.is_file() and "mpy" not in f.relative_to(state).parts[:1]:
+                files["/state/" + f.relative_to(state).as_posix()] = str(f)
     def start(tmp, to_host_w, to_fw_r):
         import json
 
