@@ -3,7 +3,7 @@ WebAssembly port, in the page): every step an admin takes, each code checked aga
 pyotp at the fob's own time. The holder's answers are key presses on the page's fob."""
 
 import pytest
-from pagekit import AdminPage, expect_codes, fob_keys, qr_png, save_screenshot
+from pagekit import AdminPage, expect_codes, fob_keys, qr_png, save_screenshot, warnings
 
 from otpfob import migration
 from otpfob.otpauth import Account, build_uri
@@ -57,7 +57,7 @@ def test_the_page_provisions_the_fob_on_the_page(admin, page, tmp_path):
     assert admin.accounts() == ["Example:alice@example.com", "Forge:carol", "Mail:dan",
                                 "Bank:bob", "Shop:erin", "Cloud:frank"]
 
-    fob_time, codes = admin.codes()
+    fob_time, codes = admin.codes(True)
     expect_codes(fob_time, codes, {"Example:alice@example.com": ALICE, "Forge:carol": CAROL,
                                    "Mail:dan": DAN, "Bank:bob": BOB, "Shop:erin": ERIN,
                                    "Cloud:frank": FRANK})
@@ -86,7 +86,8 @@ def test_a_password_then_a_wrong_one_then_the_right_one(admin, page):
     page.get_by_label("Repeat it").fill("correct horse")
     admin.click("Set password", yes=True)
     assert "Password set" in admin.ok()
-    page.get_by_role("button", name="Disconnect").click()
+    admin.click("Disconnect")
+    assert "Disconnected" in admin.ok()
     kind, text = admin.connect("Try it without hardware")
     assert kind == "ok" and "log in" in text, text
     admin.click("Log in")
@@ -97,6 +98,9 @@ def test_a_password_then_a_wrong_one_then_the_right_one(admin, page):
     admin.click("Log in")
     admin.login("correct horse")
     assert "Logged in" in admin.ok()
+    # The wrong try in between is reported at the right login, as the CLI warns.
+    assert ("1 wrong password try on this fob since your last login: someone may be "
+            "guessing") in warnings(page)
     assert admin.accounts() == []
     admin.click("Remove the password", yes=True)
     assert "Password removed" in admin.ok()
@@ -147,5 +151,5 @@ def test_add_from_the_camera_and_from_a_shared_screen(page, server, tmp_path):
             assert kind == "ok" and "Added Lens:cam as #2" in text, text
         else:
             assert kind == "error" and "already on the fob" in text, text
-    fob_time, codes = admin.codes()
+    fob_time, codes = admin.codes(True)
     expect_codes(fob_time, codes, {"Lens:cam": CAROL})
