@@ -118,8 +118,14 @@ function showPrompt(prompt, seconds, request) {
   const check = $("#presence-check");
   const value = request && request.check;
   check.hidden = !value;
-  check.textContent = value ? `The fob must show ${value}; if it shows another, the ` +
-    "question is another program's: press B." : "";
+  check.textContent = "";
+  if (value) {
+    const shown = document.createElement("strong");
+    shown.className = "check-value";
+    shown.textContent = value;
+    check.append("The fob must show ", shown, "; if it shows another, the question is " +
+      "another program's: press B.");
+  }
   $("#presence-how").textContent = howToAnswer(state.info);
   const bar = $("#presence-time");
   bar.max = seconds;
