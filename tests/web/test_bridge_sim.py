@@ -126,7 +126,36 @@ def test_the_page_provisions_the_simulator_through_the_bridge(admin, page, sim, 
     assert text.endswith("answer on the fob when it asks, or log in first"), text
     assert page.evaluate("() => window.otpfobAdmin.asked") == asked
     sim.ok("jump 31")
+
+    # While the fob asks about another program's change, the page's is turned away at
+    # once, in the CLI's words.
+    other = another_program(sim)
+    outcome = []
+    asking = threading.Thread(target=lambda: outcome.append(
+        pytest.raises(FobError, other.add, Account("theirs", SHOP, issuer="Other")).value.code))
+    asking.start()
+    sim.wait_for(lambda st: st.get("prompt"), what="the other program's question")
+    admin.click("Add account")
+    text = admin.error()
+    assert "the fob is waiting for its holder to answer another request" in text, text
+    assert text.endswith("answer the question on the fob (B says no) and try again"), text
+    sim.answer(False)
+    asking.join(40)
+    other.close()
+    assert outcome == ["refused"]
+    sim.ok("jump 61")
+
+    # The code in the add's reply is checked against this computer's: a fob whose clock
+    # runs ahead (the simulator's jumps) is caught, and the message says by how much.
     sim.ok("autopress on")
+    admin.click("Add account")
+    text = admin.error()
+    assert "Nope:no was stored (as #4), but the fob's code" in text, text
+    assert "the fob's clock is off by +9" in text and text.endswith("s; set its clock"), text
+    admin.click("Delete Nope:no")
+    admin.fill_dialog({})
+    assert "Deleted Nope:no" in admin.ok()
+    assert sim.status()["count"] == 3
 
     # A password, then a wrong one after reconnecting.
     page.get_by_label("New password").fill("hunter22")
