@@ -22,7 +22,6 @@ const state = {
   info: null,
   accounts: [],
   fob: null,             // the fob on this page, once started
-  importRows: null,
   port: null,            // [port, name] of the last connection, to connect again
   acceptOnce: null,      // the serial of a fob without a password the admin goes on with
 };
@@ -44,7 +43,7 @@ function fail(err) {
   if (err instanceof known.DowngradeError) {
     // Nothing more goes to that fob until the admin decides.
     showDowngrade(err);
-    disconnect();
+    disconnect().catch(() => {});
   }
 }
 
