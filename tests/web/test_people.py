@@ -101,6 +101,8 @@ def test_without_webserial_the_page_says_so_and_points_to_the_cli(page, server):
     # Firefox and Safari have no navigator.serial.
     page.add_init_script("delete Navigator.prototype.serial")
     page.goto(server.url)
+    # The page sets itself up after loading (it asks its server how it was served).
+    page.wait_for_function("() => window.otpfobAdmin && window.otpfobAdmin.ready")
     note = page.locator("#no-serial")
     assert note.is_visible()
     text = note.inner_text()
