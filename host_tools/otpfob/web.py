@@ -9,9 +9,11 @@ installed wheel (``otpfob/bundled/web``); ``--export DIR`` writes them as a fold
 any static web server can publish.
 
 Served by this command the page has three more things, all on 127.0.0.1 only:
-- ``POST /api/import``: a file the page cannot read itself goes through the CLI's own
-  importers (``cli.importer.read_sources``) and the accounts come back to the page; the
-  file is held in a private temporary folder only while they read it.
+- ``POST /api/import``: a file the page cannot read itself goes through otpfob's own
+  importers (``otpfob.importers.collect``, as ``otpfob import`` reads it) and what it
+  holds comes back to the page (accounts, skipped entries and why, conflicts); the file is
+  read in memory and never written to disk. An encrypted export's password comes in a
+  header (``X-Export-Password``) when the page asks the admin for it.
 - ``POST /api/clock``: the clock history `otpfob time show` keeps per fob (calibration.py),
   so readings taken in the page and with the CLI add up, and calibration works in both.
 - ``/bridge`` (with ``--serial-bridge socket://HOST:PORT``): a WebSocket carrying the
@@ -26,7 +28,6 @@ import os
 import shutil
 import socket
 import struct
-import tempfile
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -153,46 +154,45 @@ def export(dest):
 
 # --- what only the local server offers ---------------------------------------------------------
 
-class _Notes:
-    """The `state` the CLI's importers report warnings to."""
-
-    def __init__(self):
-        self.warnings = []
-
-    def warn(self, message):
-        self.warnings.append(message)
+class PasswordWanted(WebError):
+    """The uploaded file is an encrypted export and no password (or a wrong one) came."""
 
 
-def import_file(name, data):
-    """Accounts from one uploaded file, read by the CLI's own importers: (accounts as the
-    wire form the page sends on, warnings). The file lives only in a private temporary
-    folder while they read it."""
-    from .cli.importer import read_sources
-    from .cli.util import ExpectedError
+def import_file(name, data, password=None):
+    """What one uploaded file holds, read by otpfob's importers (`otpfob.importers.collect`,
+    as `otpfob import FILE` reads it: recognised by content, entries the fob cannot hold
+    skipped with their reasons, repeats counted once, two secrets under one label named as
+    a conflict). The bytes are read in memory only: nothing is written to disk. `password`
+    opens an encrypted export. Returns the reply for the page: accounts in the wire form
+    the page sends on (with where each came from and its fix-ups), skipped entries,
+    notices and conflicts."""
+    from . import importers
     from .otpauth import OtpauthError, encode_secret
 
     base = os.path.basename(str(name or "")).strip() or "upload"
-    notes = _Notes()
-    with tempfile.TemporaryDirectory(prefix="otpfob-web-") as tmp:
-        path = os.path.join(tmp, base)
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
-            f.write(data)
-        try:
-            accounts = read_sources(notes, [path])
-        except (ExpectedError, OtpauthError) as exc:
-            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-            raise WebError(message.replace(path, base)) from None
-        except Exception as exc:  # noqa: BLE001 - an importer's failure, named for the page
-            raise WebError("%s: %s" % (base, str(exc).replace(path, base))) from None
-    out = []
-    for a in accounts:
-        item = {"name": a.name, "issuer": a.issuer, "secret": encode_secret(a.secret),
-                "algorithm": a.algorithm, "digits": a.digits, "period": a.period}
-        for extra in ("type", "counter"):
-            if getattr(a, extra, None) is not None:
-                item[extra] = getattr(a, extra)
-        out.append(item)
-    return out, [w.replace(path, base) for w in notes.warnings]
+    try:
+        got = importers.collect([("data", data, base)], importers.Passwords(given=password))
+    except importers.PasswordNeeded:
+        raise PasswordWanted("%s is encrypted: give the password it was exported with"
+                             % base) from None
+    except importers.WrongPassword as exc:
+        raise PasswordWanted(str(exc)) from None
+    except (importers.ImportFileError, OtpauthError) as exc:
+        raise WebError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - an importer's failure, named for the page
+        raise WebError("%s: %s" % (base, exc)) from None
+    accounts = []
+    for a, where in got.items:
+        accounts.append({"name": a.name, "issuer": a.issuer, "secret": encode_secret(a.secret),
+                         "algorithm": a.algorithm, "digits": a.digits, "period": a.period,
+                         "type": a.kind, "counter": a.counter, "warnings": list(a.warnings),
+                         "where": where})
+    return {"accounts": accounts,
+            "skipped": [{"label": s.label, "where": s.where, "reason": s.reason}
+                        for s in got.skipped],
+            "notices": list(got.notices),
+            "conflicts": [[label, list(wheres)] for label, wheres in got.conflicts],
+            "formats": [title for _, title in got.formats]}
 
 
 class _Reading:
@@ -319,10 +319,13 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if path == "/api/import":
                 name = self.headers.get("X-Filename") or "upload"
-                accounts, warnings = import_file(_unquote(name), data)
-                return self._json(HTTPStatus.OK, {"accounts": accounts, "warnings": warnings})
+                password = self.headers.get("X-Export-Password")
+                return self._json(HTTPStatus.OK, import_file(
+                    _unquote(name), data, None if password is None else _unquote(password)))
             if path == "/api/clock":
                 return self._json(HTTPStatus.OK, clock_action(json.loads(data or b"{}")))
+        except PasswordWanted as exc:
+            return self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc), "password": True})
         except WebError as exc:
             return self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         except ValueError as exc:

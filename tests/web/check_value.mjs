@@ -1,7 +1,7 @@
-// The page's protocol-2 check values (web/js/v2.js) for tests/web/test_check_value.py:
+// The page's check values (web/js/check.js) for tests/web/test_check_value.py:
 // argv[2] is JSON {"batches": [[account...]...], "keys": [hex...]}, secrets in hex.
 import { readFileSync } from "node:fs";
-import { accountsCheck, passwordCheck } from "../../web/js/v2.js";
+import { accountsCheck, passwordCheck } from "../../web/js/check.js";
 
 const unhex = (h) => Uint8Array.from(h.match(/../g) || [], (b) => parseInt(b, 16));
 const spec = JSON.parse(readFileSync(process.argv[2], "utf8"));

@@ -30,9 +30,15 @@ class AdminPage:
 
     def outcome(self, timeout=60):
         """The notice or the error the last action ended with: ("ok"|"error", text)."""
-        self.page.wait_for_function(
-            "n => (window.otpfobAdmin.finished || 0) > n", arg=self.started,
-            timeout=timeout * 1000)
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(
+                "n => (window.otpfobAdmin.finished || 0) > n", arg=self.started,
+                timeout=timeout * 1000)
+        except PlaywrightTimeout:
+            raise AssertionError("the action did not end within %d s; the page shows: %r"
+                                 % (timeout, self.page.inner_text("main"))) from None
         error = self.page.inner_text("#message")
         return ("error", error) if error else ("ok", self.page.inner_text("#notice"))
 
@@ -57,6 +63,7 @@ class AdminPage:
         self.page.wait_for_selector("#presence:not([hidden])", timeout=20000)
         text = self.page.inner_text("#presence")
         assert "Confirm on the fob" in text
+        assert "Hold A on the fob until the bar is full to say yes" in text
         if screenshot:
             save_screenshot(self.page, screenshot)
         self.answer(yes)
@@ -91,9 +98,10 @@ class AdminPage:
         return [rows.nth(i).locator("td").nth(1).inner_text() + ":" +
                 rows.nth(i).locator("td").nth(2).inner_text() for i in range(rows.count())]
 
-    def codes(self):
-        """(fob time, {label: code}) from Show codes."""
-        self.click("Show codes")
+    def codes(self, yes=None):
+        """(fob time, {label: code}) from Show codes; `yes` answers the fob's question
+        (codes leave it with its holder's press), None when nobody needs to."""
+        self.click("Show codes", yes)
         self.ok()
         got = self.page.evaluate("() => window.otpfobAdmin.lastCodes")
         return got["time"], {("%s:%s" % (c["issuer"], c["name"]) if c["issuer"] else c["name"]):
@@ -111,31 +119,25 @@ class AdminPage:
         self.page.locator("#login-ok").click()
 
 
-# How the holder answers on the fob on the page, with the page's keys. Protocol 2: a yes
-# is A held longer than the 1.5 s fill, begun after the 1.0 s in which presses are
-# ignored; a no is a tap. Protocol 1: a press of A or B.
-SETTLE_V2 = 1.1
-HOLD_V2 = 1.7
-TAP = 0.15
-
-
-def hold_key(page, key, seconds):
-    page.keyboard.down(key)
-    time.sleep(seconds)
-    page.keyboard.up(key)
-
-
-def answer_on_fob(page, yes):
-    """Give the fob's current question the holder's answer, as the fob's protocol wants."""
-    v2 = page.evaluate("() => Number((window.otpfobAdmin.info || {}).protocol) >= 2")
-    if v2:
-        time.sleep(SETTLE_V2)
-    hold_key(page, "a" if yes else "b", HOLD_V2 if v2 and yes else TAP)
-
-
 def fob_keys(page):
-    """An AdminPage `answer` for the fob on the page."""
-    return lambda yes: answer_on_fob(page, yes)
+    """An AdminPage `answer` for the fob on the page: its own `answer(yes)`, which waits
+    until the fob counts a hold, then holds A until the bar is full (yes) or taps B (no),
+    as `otpfob sim`'s control port does."""
+    return lambda yes: page.evaluate("yes => window.otpfobAdmin.fob.answer(yes)", yes)
+
+
+def keyboard_yes(page, hold=1.9):
+    """A yes from the keyboard, as a person gives it: once the fob counts a hold (its
+    status says so), key A held until the bar is full."""
+    wait(lambda: page.evaluate("""async () => { const s = await window.otpfobAdmin.fob.status();
+        return !!(s && s.prompt_ready); }"""), 30, "the fob to count a hold")
+    page.keyboard.down("a")
+    time.sleep(hold)
+    page.keyboard.up("a")
+
+
+def warnings(page):
+    return page.inner_text("#warnings")
 
 
 def expect_codes(fob_time, codes, secrets):

@@ -4,11 +4,12 @@
 import { readFileSync } from "node:fs";
 import { parseUri } from "../../web/js/otpauth.js";
 import { decodeUri, merge } from "../../web/js/migration.js";
-import { readSources } from "../../web/js/importer.js";
+import { collect, warningLines } from "../../web/js/importer.js";
 
 const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const account = (a) => ({ name: a.name, issuer: a.issuer, secret: hex(a.secret),
-  algorithm: a.algorithm, digits: a.digits, period: a.period });
+  algorithm: a.algorithm, digits: a.digits, period: a.period, kind: a.kind,
+  counter: a.counter });
 
 function guard(fn) {
   try {
@@ -33,9 +34,9 @@ const out = {
     return { accounts: accounts.map(account), skipped };
   })),
   imports: corpus.imports.map((files) => guard(() => {
-    const [accounts, warnings] = readSources(files.map((f) =>
-      ({ kind: "text", where: f.where, lines: [f.text] })));
-    return { accounts: accounts.map(account), warnings };
+    const got = collect(files.map((f) => ({ kind: "text", where: f.where, text: f.text })));
+    return { accounts: got.items.map(([a, where]) => ({ ...account(a), where })),
+      lines: warningLines(got), conflicts: got.conflicts };
   })),
 };
 process.stdout.write(JSON.stringify(out));

@@ -1,7 +1,7 @@
-"""Protocol 2's check value (the "Check: K7-3F" line of an add's, an import's and a
-password change's question): the page computes it from what it sends, so the holder can
-tell the change on the fob's screen is theirs. Its computation (web/js/v2.js) against one
-written here from the protocol draft's definition."""
+"""The check value (the "Check: K7-3F" line of an add's, an import's and a password
+change's question): the page computes it from what it sends, so the holder can tell the
+change on the fob's screen is theirs. Its computation (web/js/check.js) against one written
+here from docs/protocol.md's definition, and against the CLI's (otpfob.check)."""
 
 import hashlib
 import json
@@ -34,7 +34,8 @@ def accounts_check(accounts):
         hotp = a.get("type") == "hotp"
         part = (bytes([len(issuer)]) + issuer + bytes([len(name)]) + name
                 + bytes([len(secret)]) + secret
-                + bytes([ALGORITHMS.index(a["algorithm"]), a["digits"]])
+                + bytes([ALGORITHMS.index(a["algorithm"]),
+                         5 if a["algorithm"] == "STEAM" else a["digits"]])
                 + struct.pack(">I", a["period"]) + bytes([1 if hotp else 0])
                 + struct.pack(">I", a.get("counter", 0) if hotp else 0))
         h = hashlib.sha1(h + part).digest()
@@ -72,3 +73,18 @@ def test_the_pages_check_values_follow_the_protocol_definition(tmp_path):
     assert len(set(want)) > 30  # values spread over the alphabet
     assert page["batches"] == want
     assert page["keys"] == [password_check(bytes.fromhex(k)) for k in keys]
+    # ... and the CLI shows the same values for the same changes.
+    from otpfob import check
+    from otpfob.otpauth import Account
+
+    # (Only batches the CLI can hold: digits 6-8, no Steam HOTP.)
+    usable = [i for i, b in enumerate(batches) if all(
+        a["algorithm"] == "STEAM" or a["digits"] >= 6 for a in b)
+        and not any(a.get("type") == "hotp" and a["algorithm"] == "STEAM" for a in b)]
+    assert len(usable) > 10
+    cli = [check.text(check.accounts([Account(
+        a["name"], bytes.fromhex(a["secret"]), issuer=a["issuer"], algorithm=a["algorithm"],
+        digits=a["digits"], period=a["period"], kind=a.get("type", "totp"),
+        counter=a.get("counter", 0)) for a in batches[i]])) for i in usable]
+    assert [page["batches"][i] for i in usable] == cli
+    assert page["keys"] == [check.text(check.password(bytes.fromhex(k))) for k in keys]

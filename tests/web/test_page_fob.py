@@ -3,7 +3,8 @@ WebAssembly port, in the page): every step an admin takes, each code checked aga
 pyotp at the fob's own time. The holder's answers are key presses on the page's fob."""
 
 import pytest
-from pagekit import AdminPage, expect_codes, fob_keys, qr_png, save_screenshot
+from pagekit import (AdminPage, expect_codes, fob_keys, qr_png, save_screenshot, wait,
+                     warnings)
 
 from otpfob import migration
 from otpfob.otpauth import Account, build_uri
@@ -57,7 +58,7 @@ def test_the_page_provisions_the_fob_on_the_page(admin, page, tmp_path):
     assert admin.accounts() == ["Example:alice@example.com", "Forge:carol", "Mail:dan",
                                 "Bank:bob", "Shop:erin", "Cloud:frank"]
 
-    fob_time, codes = admin.codes()
+    fob_time, codes = admin.codes(True)
     expect_codes(fob_time, codes, {"Example:alice@example.com": ALICE, "Forge:carol": CAROL,
                                    "Mail:dan": DAN, "Bank:bob": BOB, "Shop:erin": ERIN,
                                    "Cloud:frank": FRANK})
@@ -81,12 +82,25 @@ def test_a_refused_press_changes_nothing_and_says_so(admin, page):
     assert "Nope:zed" not in admin.accounts()
 
 
+def fob_status(page):
+    return page.evaluate("() => window.otpfobAdmin.fob.status()")
+
+
 def test_a_password_then_a_wrong_one_then_the_right_one(admin, page):
     page.get_by_label("New password").fill("correct horse")
     page.get_by_label("Repeat it").fill("correct horse")
-    admin.click("Set password", yes=True)
+    admin.click("Set password")
+    # The page shows the check value it worked out from the new key; the fob draws the
+    # same one under its question.
+    page.wait_for_selector("#presence:not([hidden])", timeout=20000)
+    shown = page.inner_text("#presence")
+    drawn = fob_status(page)["prompt"] or ""
+    admin.answer(True)
+    assert "Set password?" in drawn and "Check: " in drawn, drawn
+    assert "The fob must show %s;" % drawn.rsplit("Check: ", 1)[1].strip() in shown, shown
     assert "Password set" in admin.ok()
-    page.get_by_role("button", name="Disconnect").click()
+    admin.click("Disconnect")
+    assert "Disconnected" in admin.ok()
     kind, text = admin.connect("Try it without hardware")
     assert kind == "ok" and "log in" in text, text
     admin.click("Log in")
@@ -97,7 +111,19 @@ def test_a_password_then_a_wrong_one_then_the_right_one(admin, page):
     admin.click("Log in")
     admin.login("correct horse")
     assert "Logged in" in admin.ok()
+    # The wrong try in between is reported at the right login, as the CLI warns.
+    assert ("1 wrong password try on this fob since your last login: someone may be "
+            "guessing") in warnings(page)
     assert admin.accounts() == []
+    # A page whose port goes away (no logout) ends its session on the fob, as a USB host
+    # that closes the port does: the link state of the fob's data channel.
+    assert fob_status(page)["session"] is True
+    page.evaluate("() => window.otpfobAdmin.client.transport.close()")
+    wait(lambda: fob_status(page)["session"] is False, 5, "the fob to end the session")
+    kind, text = admin.connect("Try it without hardware")
+    admin.click("Log in")
+    admin.login("correct horse")
+    assert "Logged in" in admin.ok()
     admin.click("Remove the password", yes=True)
     assert "Password removed" in admin.ok()
     assert "Password\nnone" in page.inner_text("#info")
@@ -147,5 +173,5 @@ def test_add_from_the_camera_and_from_a_shared_screen(page, server, tmp_path):
             assert kind == "ok" and "Added Lens:cam as #2" in text, text
         else:
             assert kind == "error" and "already on the fob" in text, text
-    fob_time, codes = admin.codes()
+    fob_time, codes = admin.codes(True)
     expect_codes(fob_time, codes, {"Lens:cam": CAROL})

@@ -1,9 +1,11 @@
 """The page reads otpauth:// URIs, steam:// secrets, Google Authenticator exports and
 otpauth lists itself (web/js/otpauth.js, migration.js, importer.js). Run over one shared
-corpus, they must give what otpfob's Python parsers give: the same accounts (secrets
-compared as bytes), the same warnings and the same error messages, so the two cannot
+corpus, they must give what otpfob's Python parsers and importers give: the same accounts
+(secrets compared as bytes; TOTP and HOTP, with counters), the same warnings, the same
+skipped entries, repeats and conflicts, and the same error messages, so the two cannot
 drift. The corpus is a fixed file of hand-picked URIs, exports made here (good, partial
-and broken ones) and a few thousand URIs assembled from awkward pieces with a fixed seed."""
+and broken ones), import files of URI lists, and a few thousand URIs assembled from
+awkward pieces with a fixed seed."""
 
 import base64
 import json
@@ -14,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from otpfob import migration
-from otpfob.cli.importer import read_sources
+from otpfob import importers, migration
 from otpfob.otpauth import Account, OtpauthError, build_uri, parse_uri
 
 HERE = Path(__file__).resolve().parent
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="no Node.js
 
 def account(a):
     return {"name": a.name, "issuer": a.issuer, "secret": a.secret.hex(),
-            "algorithm": a.algorithm, "digits": a.digits, "period": a.period}
+            "algorithm": a.algorithm, "digits": a.digits, "period": a.period,
+            "kind": a.kind, "counter": a.counter}
 
 
 def python_uri(uri):
@@ -45,31 +47,28 @@ def python_export(uris):
     return {"accounts": [account(a) for a in accounts], "skipped": skipped}
 
 
-class Notes:
-    def __init__(self):
-        self.warnings = []
-
-    def warn(self, message):
-        self.warnings.append(message)
-
-
 def python_import(files, tmp):
-    from click import ClickException
-
+    """What otpfob's importers make of text files: accounts (with where each came from),
+    the lines `otpfob import` prints (fix-ups, notices, skipped entries), the conflicts."""
     paths = []
     for f in files:
         p = tmp / f["where"]
         p.write_text(f["text"], encoding="utf-8")
         paths.append(str(p))
-    notes = Notes()
     try:
-        accounts = read_sources(notes, paths)
-    except ClickException as exc:
-        return {"error": exc.format_message().replace(str(tmp) + "/", "")}
-    except OtpauthError as exc:  # what the CLI reports as one line too
-        return {"error": str(exc)}
-    return {"accounts": [account(a) for a in accounts],
-            "warnings": [w.replace(str(tmp) + "/", "") for w in notes.warnings]}
+        got = importers.collect([("file", p) for p in paths])
+    except (importers.ImportFileError, OtpauthError) as exc:
+        return {"error": str(exc).replace(str(tmp) + "/", "")}
+
+    def local(text):
+        return text.replace(str(tmp) + "/", "")
+
+    lines = ["%s (%s): %s" % (a.label, where, w) for a, where in got.items for w in a.warnings]
+    lines += got.notices
+    lines += ["skipped " + s.line() for s in got.skipped]
+    return {"accounts": [dict(account(a), where=local(where)) for a, where in got.items],
+            "lines": [local(line) for line in lines],
+            "conflicts": [[label, [local(w) for w in wheres]] for label, wheres in got.conflicts]}
 
 
 def entry(**kw):
@@ -92,6 +91,10 @@ def exports():
         [parts[2], parts[0]],
         [uri(payload([entry(secret=b"0123456789", name="Shop:carol")]))],
         [uri(payload([entry(secret=b"0123456789", name="Shop:carol", issuer="Other")]))],
+        [uri(payload([entry(secret=b"0123456789", name="c", otp_type=migration.TYPE_HOTP,
+                            counter=41),
+                      entry(secret=b"0123456789", name="big", otp_type=migration.TYPE_HOTP,
+                            counter=2 ** 40)]))],
         [uri(payload([entry(secret=b"0123456789", name="h", otp_type=migration.TYPE_HOTP),
                       entry(secret=b"0123456789", name="m", algorithm=4),
                       entry(secret=b"0123456789", name="d", digits=7),
@@ -127,15 +130,32 @@ def exports():
 
 def imports():
     good = build_uri(Account("alice", b"alice-secret-0123456", issuer="Example"))
+    other = build_uri(Account("alice", b"other-secret-0123456", issuer="EXAMPLE"))
+    hotp = build_uri(Account("card", b"card-secret-01234567", issuer="Bank", kind="hotp",
+                             counter=12))
     export = migration.export_uris([Account("e%d" % i, bytes([i + 1] * 10)) for i in range(3)],
                                    per_code=2)
+    mixed = migration.export_uris([Account("h", b"hotp-secret-0123", kind="hotp", counter=7),
+                                   Account("t", b"totp-secret-0123", issuer="T")])[0]
     return [
         [{"where": "a.txt", "text": "# mine\n\n%s\n  steam://JBSWY3DPEHPK3PXP  \n" % good}],
         [{"where": "b.txt", "text": "%s\r\n%s\r\n" % (export[1], good)},
          {"where": "c.txt", "text": export[0] + "\n"}],
-        [{"where": "d.txt", "text": "%s\notpauth://totp/X:y?secret=JBSWY3DPEHPK3PX0\n" % good}],
+        # A bad line is skipped, naming its place; the rest comes across.
+        [{"where": "d.txt", "text": "%s\notpauth://totp/X:y?secret=JBSWY3DPEHPK3PX0\n"
+                                    "hello\notpauth://hotp/C:d?secret=JBSWY3DPEHPK3PXP\n"
+                                    "otpauth-migration://offline?data=!!!\n" % good}],
         [{"where": "e.txt", "text": "otpauth://totp/Steam:me?secret=JBSWY3DPEHPK3PXP\n"}],
         [{"where": "f.txt", "text": export[0] + "\n"}],
+        # HOTP accounts, from URIs and from an export, keep their counters.
+        [{"where": "g.txt", "text": "%s\n%s\n" % (hotp, mixed)}],
+        # The same account three times counts once; two secrets under one label conflict.
+        [{"where": "h.txt", "text": "%s\n%s\n" % (good, hotp)},
+         {"where": "i.txt", "text": "%s\n\ufeff%s\n" % (good, good)},
+         {"where": "j.txt", "text": hotp.replace("counter=12", "counter=13") + "\n"}],
+        # A label differing only in case is the same account: a conflict too.
+        [{"where": "l.txt", "text": "%s\n%s\n" % (good, other)}],
+        [{"where": "k.txt", "text": "\ufeff%s\n# only comments after\n" % good}],
     ]
 
 
@@ -150,7 +170,9 @@ PIECES = {
     "extra": ["", "&issuer=Issuer", "&issuer=Other", "&issuer=", "&algorithm=SHA512",
               "&algorithm=sha1", "&algorithm=foo", "&digits=8", "&digits=5", "&digits=x",
               "&period=15", "&period=-1", "&encoder=steam", "&encoder=x", "&issuer=steam",
-              "&secret=OTHER234", "&counter=3", "&image=http%3A%2F%2Fx"],
+              "&secret=OTHER234", "&counter=3", "&counter=0", "&counter=-1", "&counter=x",
+              "&counter=4294967296", "&counter=99999999999999999999",
+              "&image=http%3A%2F%2Fx"],
 }
 
 
@@ -162,6 +184,15 @@ def generated(n=2500, seed=20261207):
         extras = "".join(rng.choice(PIECES["extra"]) for _ in range(rng.randint(0, 3)))
         query = ("secret=" + p["secret"]) if rng.random() < 0.9 else ""
         out.append("%s%s/%s?%s%s" % (p["scheme"], p["kind"], p["label"], query, extras))
+    # Counter-based ones, with and without their counter.
+    for _ in range(n // 5):
+        p = {k: rng.choice(v) for k, v in PIECES.items()}
+        extras = "".join(rng.choice(PIECES["extra"]) for _ in range(rng.randint(0, 2)))
+        if rng.random() < 0.8:
+            extras += "&counter=" + rng.choice(["0", "12", " 7 ", "-1", "x", "", "4294967295",
+                                                "4294967296", "1_000"])
+        out.append("otpauth://%s/%s?secret=%s%s" % (rng.choice(["hotp", "HOTP"]), p["label"],
+                                                    p["secret"], extras))
     return out
 
 
@@ -197,6 +228,7 @@ def test_the_page_reads_every_uri_of_the_corpus_as_otpauth_py_does(corpus, page_
     python = [python_uri(u) for u in corpus["uris"]]
     # The corpus covers both sides of the parser: accounts and refusals of many kinds.
     assert sum("account" in r for r in python) > 80
+    assert sum(r.get("account", {}).get("kind") == "hotp" for r in python) > 20
     assert len({r.get("error") for r in python}) > 30
     compare(corpus["uris"], page_results["uris"], python)
 
@@ -215,4 +247,11 @@ def test_the_page_reads_import_files_as_otpfob_import_does(corpus, page_results,
         folder.mkdir()
         python.append(python_import(files, folder))
     assert any("accounts" in r and len(r["accounts"]) == 4 for r in python)
+    # Skipped lines, repeats, conflicts and HOTP counters are all in the corpus.
+    lines = [line for r in python for line in r.get("lines", ())]
+    assert sum(line.startswith("skipped ") for line in lines) >= 4
+    assert any("appears 3 times" in line for line in lines)
+    assert any(r.get("conflicts") for r in python)
+    assert any(a["kind"] == "hotp" and a["counter"] == 7 for r in python
+               for a in r.get("accounts", ()))
     compare(corpus["imports"], page_results["imports"], python)

@@ -6,7 +6,7 @@ says so and points to the command line."""
 import time
 
 import pytest
-from pagekit import AdminPage, answer_on_fob, fob_keys
+from pagekit import AdminPage, fob_keys, keyboard_yes
 
 from otpfob.otpauth import Account, build_uri
 
@@ -72,7 +72,7 @@ def test_an_admin_adds_and_deletes_with_the_keyboard_alone(connected, page):
     connected.started = connected.finished()
     page.keyboard.press("Enter")
     page.wait_for_selector("#presence:not([hidden])")
-    answer_on_fob(page, True)                   # the fob's button A, from the keyboard
+    keyboard_yes(page)                          # the fob's button A, from the keyboard
     assert "Added Keys:kb" in connected.ok()
     tab_to(page, "Delete Keys:kb")
     connected.started = connected.finished()
@@ -80,7 +80,7 @@ def test_an_admin_adds_and_deletes_with_the_keyboard_alone(connected, page):
     page.wait_for_selector("#ask-dialog[open]")
     page.keyboard.press("Enter")                # the dialog's OK has the focus
     page.wait_for_selector("#presence:not([hidden])")
-    answer_on_fob(page, True)
+    keyboard_yes(page)
     assert "Deleted Keys:kb" in connected.ok()
 
 
@@ -101,6 +101,8 @@ def test_without_webserial_the_page_says_so_and_points_to_the_cli(page, server):
     # Firefox and Safari have no navigator.serial.
     page.add_init_script("delete Navigator.prototype.serial")
     page.goto(server.url)
+    # The page sets itself up after loading (it asks its server how it was served).
+    page.wait_for_function("() => window.otpfobAdmin && window.otpfobAdmin.ready")
     note = page.locator("#no-serial")
     assert note.is_visible()
     text = note.inner_text()

@@ -77,42 +77,88 @@ def test_only_the_served_page_may_post(server):
 
 
 @pytest.fixture
-def temp_dirs(monkeypatch):
-    """The temporary folders the server makes for uploads, recorded."""
+def temp_files(monkeypatch):
+    """Every temporary file or folder made in this process while the test runs (the server
+    runs in it, on a thread): an upload must be read in memory only."""
     import tempfile
 
     made = []
-    original = tempfile.TemporaryDirectory
+    for name in ("TemporaryDirectory", "NamedTemporaryFile", "mkstemp", "mkdtemp",
+                 "TemporaryFile", "SpooledTemporaryFile"):
+        original = getattr(tempfile, name)
 
-    class Recording(original):
-        def __init__(self, *a, **kw):
-            original.__init__(self, *a, **kw)
-            made.append(self.name)
+        def recording(*a, _original=original, _name=name, **kw):
+            made.append(_name)
+            return _original(*a, **kw)
 
-    monkeypatch.setattr(web.tempfile, "TemporaryDirectory", Recording)
+        monkeypatch.setattr(tempfile, name, recording)
     return made
 
 
-def test_the_server_reads_a_file_with_the_clis_importers_and_returns_the_accounts(server,
-                                                                                   temp_dirs):
-    text = "\n".join([build_uri(Account("alice", b"alice-secret-0123456", issuer="Ex")),
-                      migration.export_uris([Account("bob", b"bob-secret-012345678")])[0]])
+def test_the_server_reads_a_file_with_otpfobs_importers_and_returns_what_it_holds(server,
+                                                                                   temp_files):
+    text = "\n".join([
+        build_uri(Account("alice", b"alice-secret-0123456", issuer="Ex")),
+        migration.export_uris([Account("bob", b"bob-secret-012345678")])[0],
+        "otpauth://totp/Old:md5?secret=JBSWY3DPEHPK3PXP&algorithm=MD5",
+        build_uri(Account("card", b"card-secret-01234567", issuer="Bank", kind="hotp",
+                          counter=5)),
+        build_uri(Account("alice", b"alice-secret-0123456", issuer="Ex"))])
     status, data = post(server, "/api/import", text.encode(),
                         headers={"X-Filename": "list.txt"})
     assert status == 200, data
-    got = [(a["issuer"], a["name"], base64.b32decode(a["secret"] + "=" * (-len(a["secret"]) % 8)))
-           for a in data["accounts"]]
-    assert got == [("Ex", "alice", b"alice-secret-0123456"), ("", "bob", b"bob-secret-012345678")]
-    assert len(temp_dirs) == 1 and not os.path.exists(temp_dirs[0])
+    got = [(a["issuer"], a["name"], base64.b32decode(a["secret"] + "=" * (-len(a["secret"]) % 8)),
+            a["type"], a["counter"], a["where"]) for a in data["accounts"]]
+    assert got == [("Ex", "alice", b"alice-secret-0123456", "totp", 0, "list.txt line 1"),
+                   ("", "bob", b"bob-secret-012345678", "totp", 0, "list.txt line 2"),
+                   ("Bank", "card", b"card-secret-01234567", "hotp", 5, "list.txt line 4")]
+    # The entry the fob cannot hold is skipped with its place and reason, as the CLI says.
+    assert data["skipped"] == [{"label": "Old:md5", "where": "list.txt line 3",
+                                "reason": "algorithm must be one of SHA1, SHA256, SHA512, "
+                                          "STEAM, not 'MD5'"}]
+    assert data["notices"] == ["Ex:alice appears 2 times with the same secret (list.txt "
+                               "line 1 and list.txt line 5); counted once"]
+    assert temp_files == []
 
 
-def test_an_unreadable_file_gets_the_clis_error_naming_it_and_nothing_is_left(server,
-                                                                               temp_dirs):
-    status, data = post(server, "/api/import", b"otpauth://totp/X:y?secret=JBSW0",
-                        headers={"X-Filename": "bad.txt"})
+def test_a_file_of_no_known_format_gets_the_clis_error_naming_it(server, temp_files):
+    status, data = post(server, "/api/import", b'{"hello": 1}',
+                        headers={"X-Filename": "../../bad.json"})
     assert status == 400
-    assert data["error"].startswith("bad.txt line 1:") and "position" in data["error"]
-    assert len(temp_dirs) == 1 and not os.path.exists(temp_dirs[0])
+    assert data["error"].startswith("bad.json is JSON that matches no supported export (its "
+                                    "keys: hello)"), data
+    assert "password" not in data and temp_files == []
+
+
+def andotp_encrypted(entries, password):
+    """An andOTP encrypted backup as its format is published: PBKDF2 rounds, salt, nonce,
+    then AES-256-GCM under PBKDF2-HMAC-SHA1."""
+    import hashlib
+    import struct
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    salt, nonce, rounds = os.urandom(12), os.urandom(12), 1000
+    key = hashlib.pbkdf2_hmac("sha1", password.encode(), salt, rounds, 32)
+    return (struct.pack(">I", rounds) + salt + nonce
+            + AESGCM(key).encrypt(nonce, json.dumps(entries).encode(), None))
+
+
+def test_an_encrypted_export_asks_for_its_password_and_opens_with_it(server):
+    backup = andotp_encrypted([{"secret": "JBSWY3DPEHPK3PXP", "issuer": "Shop", "label": "me",
+                                "type": "TOTP", "digits": 6, "period": 30,
+                                "algorithm": "SHA1"}], "tr\u00e8s secret")
+    status, data = post(server, "/api/import", backup, headers={"X-Filename": "otp.json.aes"})
+    assert status == 400 and data["password"] is True
+    assert data["error"] == "otp.json.aes is encrypted: give the password it was exported with"
+    status, data = post(server, "/api/import", backup, headers={
+        "X-Filename": "otp.json.aes", "X-Export-Password": "wrong"})
+    assert status == 400 and data["password"] is True and "wrong password" in data["error"]
+    status, data = post(server, "/api/import", backup, headers={
+        "X-Filename": "otp.json.aes", "X-Export-Password": "tr%C3%A8s%20secret"})
+    assert status == 200, data
+    assert [(a["issuer"], a["name"], a["where"]) for a in data["accounts"]] == [
+        ("Shop", "me", "otp.json.aes entry 1")]
 
 
 def test_the_clock_history_is_the_clis(server, tmp_path, monkeypatch):

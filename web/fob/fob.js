@@ -5,6 +5,12 @@
 
 const BUTTON_PINS = { A: "BUTTON_A", B: "BUTTON_B", C: "BUTTON_C" };
 const STORE = "otpfob.pagefob";
+// The holder's answer (fob/question.py): a yes is A held until the bar is full (1.5 s),
+// held a little longer here as a hand does; a no is a tap.
+const HOLD_SECONDS = 1.5;
+const TAP_SECONDS = 0.15;
+const QUESTION_SCREENS = ["presence", "confirm"];
+const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
 // RFC 6238's public SHA-1 test key, the demo account of `otpfob sim --demo`; it protects
 // nothing.
 const DEMO = { name: "demo@example.com", issuer: "otpfob",
@@ -64,6 +70,13 @@ export class Fob {
     this.worker.postMessage({ type: "data", bytes: Uint8Array.from(bytes) });
   }
 
+  // The data channel's link state (usb_cdc's "connected", DTR on USB): up while a page
+  // holds the port open. The firmware drops what a host that left did not get read, and
+  // ends its session, its question and its staged import.
+  link(up) {
+    this.worker.postMessage({ type: "link", up: !!up });
+  }
+
   button(name, down) {
     this.worker.postMessage({ type: "pin", name: BUTTON_PINS[name], down });
   }
@@ -75,6 +88,38 @@ export class Fob {
       this.statusWaiters.set(id, resolve);
       this.worker.postMessage({ type: "status", id });
     });
+  }
+
+  // The holder's answer to the question on the fob, as `otpfob sim`'s control port gives
+  // it (`answer yes|no`): once the fob counts a hold (its first moment over, the question
+  // shown whole), A held until the bar is full for yes, a tap of B for no. Rejects when
+  // no question comes within `within` seconds.
+  async answer(yes, within = 60) {
+    const deadline = performance.now() + within * 1000;
+    for (;;) {
+      const s = await this.status();
+      if (s && QUESTION_SCREENS.includes(s.screen) && s.prompt_ready) break;
+      if (performance.now() > deadline) throw new Error("no question on the fob to answer");
+      await sleep(0.05);
+    }
+    const name = yes ? "A" : "B";
+    this.button(name, true);
+    try {
+      if (!yes) {
+        await sleep(TAP_SECONDS);
+        return;
+      }
+      // Let go once the question is gone, as a holder does when the bar is full.
+      const until = performance.now() + (HOLD_SECONDS + 1) * 1000;
+      await sleep(HOLD_SECONDS);
+      while (performance.now() < until) {
+        const s = await this.status();
+        if (!s || !QUESTION_SCREENS.includes(s.screen)) break;
+        await sleep(0.05);
+      }
+    } finally {
+      this.button(name, false);
+    }
   }
 
   stop() {

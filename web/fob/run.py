@@ -8,11 +8,45 @@ import sys
 import time
 
 import fob_board as cfg
+import simlink
 
 BOOT = ["fob.version", "fob.font", "fob.vault", "adafruit_ssd1306", "fob.display",
         "adafruit_ds3231", "fob.clock", "fob.buttons", "fob.settings", "fob.otp", "fob.hmac",
         "fob.ui", "fob.protocol", "fob.app"]
 app = None
+
+
+class Link:
+    """usb_cdc.data on the page: simlink's data channel, and its link state ("connected",
+    DTR on USB), up while the admin page holds the port open (web/fob/worker.js sets it).
+    When it goes down the firmware drops what the page left unread and ends its session,
+    as on USB."""
+
+    connected = False
+
+    @property
+    def in_waiting(self):
+        return simlink.in_waiting
+
+    def read(self, size=1):
+        return simlink.read(size)
+
+    def write(self, buf):
+        return simlink.write(buf)
+
+    def reset_input_buffer(self):
+        n = simlink.in_waiting
+        while n:
+            simlink.read(min(n, 4096))
+            n = simlink.in_waiting
+
+
+LINK = Link()
+simlink.data = LINK
+
+
+def link(up):
+    LINK.connected = bool(up)
 
 
 def seed(name, issuer, secret_hex, created):

@@ -4,8 +4,8 @@
 // (simlink.py), whose two calls land here and are answered by the chip models, the
 // buttons and the data channel, exactly as otpfob's simulator bridge answers them.
 //
-// Messages in: start {options}, data {bytes}, pin {name, down}, status, fault {device, on},
-// stop. Messages out: ready, frame {image, on}, data {bytes}, status {value}, state
+// Messages in: start {options}, data {bytes}, link {up}, pin {name, down}, status,
+// fault {device, on}, save, stop. Messages out: ready, frame {image, on}, data {bytes}, status {value}, state
 // {files}, console {line}, error {message}.
 import { loadMicroPython } from "../vendor/micropython.mjs";
 import { Bus, I2CError } from "./i2c.js";
@@ -44,6 +44,7 @@ let lastFrame = -1;
 let lastSaved = "";
 let lastSave = 0;
 let running = false;
+let linkUp = false;             // a page holds the data channel open (DTR)
 
 function bytesAt(addr, n) {
   const out = new Uint8Array(n);
@@ -200,6 +201,7 @@ async function start(options) {
     const d = options.demo;
     mp.globals.get("seed")(d.name, d.issuer, d.secretHex, Math.floor(rtc.epoch()));
   }
+  mp.globals.get("link")(linkUp);
   tick = mp.globals.get("tick");
   running = true;
   last = performance.now();
@@ -218,6 +220,9 @@ self.onmessage = (event) => {
     joined.set(rx, 0);
     joined.set(msg.bytes, rx.length);
     rx = joined;
+  } else if (msg.type === "link") {
+    linkUp = msg.up;
+    if (tick) mp.globals.get("link")(linkUp);
   } else if (msg.type === "pin") {
     if (msg.down) down.add(msg.name);
     else down.delete(msg.name);

@@ -21,7 +21,7 @@ export function mountFob(section, options = {}) {
         aria-label="Button C (list)">C</button>
     </div>
     <p class="hint">Keys <kbd>A</kbd> <kbd>B</kbd> <kbd>C</kbd> press the buttons for as
-    long as they are held (a yes on the fob may be a hold of A).</p>
+    long as they are held (a yes on the fob is a hold of A until the bar is full).</p>
     <p class="fob-status" role="status" aria-live="polite">Starting the firmware…</p>
     <label class="keep"><input type="checkbox" name="keep"> Keep this fob's accounts in this
       browser after the page closes (a simulated fob: its secrets stay in this browser's

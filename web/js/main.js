@@ -1,14 +1,15 @@
 // The admin page: what an admin does with `otpfob` (info, add, import, list, rename,
 // delete, clock, password, settings, erase), over WebSerial, the simulator bridge or the
 // fob running on this page. The wire work is in protocol.js; this module is the screens.
-import { FobClient, FobError, explain, label as labelOf } from "./protocol.js";
+import { FobClient, FobError, explain, infoIsPartial, label as labelOf,
+  takesHotp } from "./protocol.js";
 import { LineTransport, TransportError } from "./transport.js";
 import { FOB_FILTERS, PagePort, bridgeSerial } from "./ports.js";
-import * as v2 from "./v2.js";
+import * as known from "./known.js";
 import * as otpauth from "./otpauth.js";
 import * as importer from "./importer.js";
 import * as qr from "./qr.js";
-import { groupCode, verify } from "./totp.js";
+import { groupCode, verifyAdd } from "./totp.js";
 import { driftText, measureOffset, nowSeconds, setClock, utc } from "./clock.js";
 import { ITERATIONS, PasswordError } from "./auth.js";
 import { mountFob } from "./fobview.js";
@@ -21,7 +22,8 @@ const state = {
   info: null,
   accounts: [],
   fob: null,             // the fob on this page, once started
-  importRows: null,
+  port: null,            // [port, name] of the last connection, to connect again
+  acceptOnce: null,      // the serial of a fob without a password the admin goes on with
 };
 // For tests and the curious: the page's state (never a password or a secret).
 window.otpfobAdmin = state;
@@ -38,6 +40,19 @@ function fail(err) {
     err instanceof PasswordError ? explain(err) : String(err && err.message || err);
   $("#notice").textContent = "";
   $("#message").textContent = "Error: " + text;
+  if (err instanceof known.DowngradeError) {
+    // Nothing more goes to that fob until the admin decides.
+    showDowngrade(err);
+    disconnect().catch(() => {});
+  }
+}
+
+// A line the admin should read whatever the action's outcome (as the CLI's warnings on
+// stderr): wrong password tries, entries an import skips, fix-ups of what was read.
+function warn(text) {
+  const li = document.createElement("li");
+  li.textContent = "Warning: " + text;
+  $("#warnings").append(li);
 }
 
 async function busy(text, work, total = null) {
@@ -56,7 +71,6 @@ async function busy(text, work, total = null) {
   }
 }
 
-let checkValue = null;   // what the fob should show with the next question (protocol 2)
 let presenceTimer = null;
 
 // Guards a button's action: one error line, no unhandled promise.
@@ -65,9 +79,9 @@ function action(el, fn) {
     ev.preventDefault();
     if (el.dataset.running) return;
     el.dataset.running = "1";
-    checkValue = null;
     $("#message").textContent = "";
     $("#notice").textContent = "";
+    $("#warnings").textContent = "";
     try {
       await fn(ev);
     } catch (err) {
@@ -80,19 +94,38 @@ function action(el, fn) {
 }
 
 
-function showPrompt(prompt, seconds) {
+// How the holder answers on this board (fob/question.py): a hold of A is the yes.
+function howToAnswer(info) {
+  const buttons = info && Array.isArray(info.buttons) ? info.buttons : ["A", "B"];
+  if (buttons.length === 1) {
+    return "Hold the fob's button until the bar is full to say yes (a tap is no).";
+  }
+  return "Hold A on the fob until the bar is full to say yes (B, or any tap, is no).";
+}
+
+// The fob's question, mirrored line for line while it waits for its holder, with the
+// check value this page worked out from what it sent.
+function showPrompt(prompt, seconds, request) {
   const box = $("#presence");
-  const lines = v2.promptLines(prompt);
-  $("#presence-lines").textContent = "";
+  const lines = String(prompt || "").split("\n").filter((l) => l !== "");
+  const out = $("#presence-lines");
+  out.textContent = "";
   lines.forEach((l, i) => {
-    if (i) $("#presence-lines").append(document.createElement("br"));
-    $("#presence-lines").append(l);
+    if (i) out.append(document.createElement("br"));
+    out.append(l);
   });
   const check = $("#presence-check");
-  check.hidden = !checkValue;
-  check.textContent = checkValue ? `The fob should show check ${checkValue}.` : "";
-  $("#presence-how").textContent = "The fob asks its holder. " +
-    v2.yesGesture(state.info, state.info && state.info.buttons);
+  const value = request && request.check;
+  check.hidden = !value;
+  check.textContent = "";
+  if (value) {
+    const shown = document.createElement("strong");
+    shown.className = "check-value";
+    shown.textContent = value;
+    check.append("The fob must show ", shown, "; if it shows another, the question is " +
+      "another program's: press B.");
+  }
+  $("#presence-how").textContent = howToAnswer(state.info);
   const bar = $("#presence-time");
   bar.max = seconds;
   bar.value = seconds;
@@ -102,12 +135,12 @@ function showPrompt(prompt, seconds) {
     bar.value = Math.max(0, (end - performance.now()) / 1000);
   }, 250);
   box.hidden = false;
+  state.asked = (state.asked || 0) + 1;    // questions mirrored (for tests)
 }
 
 function hidePrompt() {
   clearInterval(presenceTimer);
   $("#presence").hidden = true;
-  checkValue = null;
 }
 
 // --- asking the person at the page -----------------------------------------------------------
@@ -122,6 +155,7 @@ function ask(title, text, fields = []) {
     lab.textContent = f.label + " ";
     const input = document.createElement("input");
     input.name = f.name;
+    input.type = f.type || "text";
     input.value = f.value || "";
     input.autocomplete = "off";
     if (f.maxlength) input.maxLength = f.maxlength;
@@ -155,7 +189,9 @@ function askPassword(why) {
     };
     form.onsubmit = (ev) => {
       ev.preventDefault();
-      done(form.password.value || null);
+      const pw = form.password.value || null;
+      if (pw && state.info) known.passwordTyped(state.info.serial);
+      done(pw);
     };
     $("#login-cancel").onclick = () => done(null);
     dialog.oncancel = (ev) => { ev.preventDefault(); done(null); };
@@ -166,11 +202,15 @@ function askPassword(why) {
 // --- connecting ---------------------------------------------------------------------------------
 async function connect(port, name) {
   await disconnect();
+  $("#downgrade").hidden = true;
   const transport = new LineTransport(port);
   await transport.open();
   const client = new FobClient(transport);
   client.onPrompt = showPrompt;
   client.onAnswered = hidePrompt;
+  client.onFailedTries = (n) => warn(`${n} wrong password ${n === 1 ? "try" : "tries"} on ` +
+    "this fob since your last login: someone may be guessing");
+  client.onHello = (hello) => known.check(hello, state.acceptOnce === hello.serial);
   client.passwordProvider = async () => {
     const pw = await askPassword("This fob has a password: give it to go on.");
     return pw;
@@ -183,7 +223,13 @@ async function connect(port, name) {
     }
   };
   state.client = client;
+  state.port = [port, name];
   try {
+    // Who it is first: older firmware is refused, and a fob that lost its password is
+    // not worked on (known.js).
+    const hello = await client.hello();
+    if (state.acceptOnce !== hello.serial) state.acceptOnce = null;
+    known.check(hello, state.acceptOnce === hello.serial);
     await refreshInfo();
   } catch (err) {
     state.client = null;
@@ -214,8 +260,28 @@ function showConnected(name) {
   if (!name) state.info = null;
 }
 
+// A fob without the password it had: the page stopped; the admin decides.
+function showDowngrade(err) {
+  state.downgraded = err.serial;
+  $("#downgrade-text").textContent = err.message + ".";
+  $("#downgrade").hidden = false;
+}
+
+async function reconnect() {
+  if (!state.port) throw new Error("connect to the fob first");
+  await connect(...state.port);
+}
+
 async function refreshInfo() {
-  state.info = await state.client.getInfo();
+  const info = await state.client.getInfo();
+  try {
+    known.check(info, state.acceptOnce === info.serial);
+  } catch (err) {
+    // It lost its password while connected (erased by someone else?): stop here.
+    await disconnect();
+    throw err;
+  }
+  state.info = info;
   renderInfo();
 }
 
@@ -234,13 +300,15 @@ function renderInfo() {
   row(dl, "Serial", d.serial);
   row(dl, "Board", d.board);
   row(dl, "Firmware", `${d.firmware} (protocol ${d.protocol})`);
-  if (v2.infoIsPartial(d)) {
+  if (infoIsPartial(d)) {
     row(dl, "Accounts", "log in to see them");
   } else {
     row(dl, "Accounts", `${d.accounts} of ${d.capacity}`);
     row(dl, "Flash", `${d.bytes_used} bytes used, ${d.bytes_free} free`);
     row(dl, "Time", d.time !== null && d.time !== undefined ? utc(d.time) : clockText(d.clock));
     row(dl, "Press to add", d.add_presence === false ? "no (turned off by the admin)" : "yes");
+    row(dl, "Codes over USB", d.usb_codes ? "without a press (usb_codes on)"
+      : "only with a press on the fob");
   }
   const tries = d.tries_left;
   row(dl, "Password", d.password ? (tries !== undefined ? `set, ${tries} ${tries === 1 ? "try" : "tries"} left`
@@ -257,7 +325,7 @@ function renderInfo() {
   $("#password-clear").hidden = !d.password;
   const clock = $("#clock");
   clock.innerHTML = "";
-  row(clock, "Fob", v2.infoIsPartial(d) ? "log in to see it"
+  row(clock, "Fob", infoIsPartial(d) ? "log in to see it"
     : d.time !== null && d.time !== undefined ? utc(d.time) : clockText(d.clock));
   row(clock, "This computer", utc(Math.floor(nowSeconds())));
   if (d.aging !== undefined) row(clock, "Aging offset", d.aging);
@@ -281,7 +349,8 @@ async function loadAccounts() {
 
 function kindText(a) {
   if (a.algorithm === "STEAM") return "Steam";
-  return `${a.algorithm}, ${a.digits} digits, ${a.period}s` + (a.type === "hotp" ? ", HOTP" : "");
+  if (a.type === "hotp") return `HOTP, ${a.algorithm}, ${a.digits} digits`;
+  return `${a.algorithm}, ${a.digits} digits, ${a.period}s`;
 }
 
 function renderAccounts(codes = null) {
@@ -326,7 +395,7 @@ function renderAccounts(codes = null) {
 }
 
 async function showCodes() {
-  const reply = await busy("Computing the codes on the fob", () => state.client.code());
+  const reply = await busy("Asking the fob for the codes", () => state.client.code());
   const codes = new Map((reply.codes || []).map((c) => [c.index, c]));
   state.lastCodes = { time: reply.time, codes: reply.codes || [] };
   renderAccounts(codes);
@@ -434,19 +503,17 @@ async function accountToAdd(form) {
     period: Number(form.period.value) });
 }
 
-function checkHotp(accounts) {
-  if (accounts.some((a) => a.type === "hotp") && !v2.takesHotp(state.info)) {
-    throw new Error("this fob shows time-based (TOTP) codes only; HOTP accounts need newer firmware");
-  }
-}
-
 async function addAccount() {
   const form = $("#add-form");
   const account = await accountToAdd(form);
-  checkHotp([account]);
-  const warnings = [...account.warnings];
+  for (const w of account.warnings) warn(w);
+  if (account.kind === "hotp" && !takesHotp(state.info)) {
+    throw new Error(`${labelOf(account)} is an HOTP (counter-based) account, and this fob's ` +
+      "firmware shows no HOTP codes; update it with `otpfob deploy`");
+  }
   const overwrite = form.overwrite.checked;
-  if (v2.isV2(state.info)) checkValue = await v2.accountsCheck([account]);
+  // The check `otpfob add` makes: the code in the add's reply against this computer's.
+  const before = nowSeconds();
   let reply;
   try {
     reply = await state.client.add(account, overwrite);
@@ -459,104 +526,118 @@ async function addAccount() {
     }
     throw err;
   }
-  if (reply.warning) warnings.push(reply.warning);
-  // The check `otpfob add` makes: the fob's code against this computer's.
-  const before = nowSeconds();
-  let got;
-  let fobTime;
-  if (v2.codeInAddReply(reply)) {
-    got = reply.code;
-    fobTime = reply.time;
-  } else {
-    const codeReply = await state.client.code(reply.index);
-    got = ((codeReply.codes || [])[0] || {}).code;
-    fobTime = codeReply.time;
-  }
   const after = nowSeconds();
-  const verb = reply.replaced ? "Replaced" : "Added";
+  if (reply.warning) warn(reply.warning);
   form.secret.value = "";
   form.uri.value = "";
   form.qr.value = "";
   scanned = null;
   await loadAccounts();
-  let text = `${verb} ${labelOf(account)} as #${reply.index + 1}.`;
-  if (!got) {
-    text += " The fob's clock is not set, so its code could not be checked: set its clock.";
-  } else {
-    const [ok, message] = await verify(account, got, before - 1, after, fobTime);
-    if (!ok) throw new Error(`${labelOf(account)} was stored, but ${message}`);
-    text += ` Check: ${message}.`;
+  let text = `${reply.replaced ? "Replaced" : "Added"} ${labelOf(account)} as #${reply.index + 1}.`;
+  if (account.kind === "hotp") {
+    // The fob gives no code with an HOTP add (it would use up a counter value).
+    say(text + ` HOTP account: the fob shows its next code (counter ${account.counter}) at ` +
+      "a press.");
+    return;
   }
-  if (warnings.length) text += " Warning: " + warnings.join("; ");
+  const [ok, message] = await verifyAdd(account, reply, before, after);
+  if (ok === false) throw new Error(`${labelOf(account)} was stored (as #${reply.index + 1}), but ${message}`);
+  if (ok === null) warn(message);
+  else text += ` Check: ${message}.`;
   say(text);
 }
 
 // --- import ----------------------------------------------------------------------------------------
+// What the chosen files and the pasted text hold, read as `otpfob import` reads them: URI
+// lists, Google Authenticator exports and QR images here; other apps' exports by otpfob's
+// importers on the server that served the page.
 async function readImport() {
   const form = $("#import-form");
   const sources = [];
-  const warnings = [];
-  const fromServer = [];
   for (const file of form.files.files) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     if (importer.isImage(bytes)) {
       const texts = await qr.readFile(file);
       if (!texts.length) throw new importer.ImportError(`${file.name}: no QR code found in the image`);
-      sources.push({ kind: "qr", where: file.name, lines: texts });
+      sources.push({ kind: "qr", where: file.name, texts });
       continue;
     }
-    const text = importer.decodeText(bytes, file.name, warnings);
-    if (importer.looksLikeUriList(text)) {
-      sources.push({ kind: "text", where: file.name, lines: [text] });
+    const decoded = importer.decodeText(bytes);
+    if (decoded && importer.readsItself(decoded[0])) {
+      sources.push({ kind: "text", where: file.name, text: decoded[0], encoding: decoded[1] });
     } else {
-      fromServer.push(file);
+      sources.push(await serverImport(file));
     }
   }
   const pasted = form.text.value;
-  if (pasted.trim()) sources.push({ kind: "text", where: "the pasted text", lines: [pasted] });
-  const [accounts, more] = importer.readSources(sources);
-  warnings.push(...more);
-  for (const file of fromServer) {
-    const [got, notes] = await serverImport(file);
-    accounts.push(...got);
-    warnings.push(...notes);
-  }
-  if (!accounts.length) throw new importer.ImportError("nothing to import");
-  importer.duplicates(accounts);
-  checkHotp(accounts);
-  return [accounts, warnings];
+  if (pasted.trim()) sources.push({ kind: "text", where: "the pasted text", text: pasted });
+  if (!sources.length) throw new importer.ImportError("choose files or paste URIs to import");
+  return importer.collect(sources);
 }
 
-// Another app's export, read by otpfob's own importers on the server that served the page.
+// Another app's export, read by otpfob's importers on the server that served the page; an
+// encrypted one asks for the password it was exported with.
 async function serverImport(file) {
   if (!state.config.server) {
     throw new importer.ImportError(`${file.name}: this page reads otpauth lists, QR images ` +
       "and Google Authenticator exports itself; other apps' exports need `otpfob web` (which " +
       "reads them with otpfob's importers on this computer) or `otpfob import`");
   }
-  const res = await fetch("api/import", { method: "POST", body: file, cache: "no-store",
-    headers: { "X-Filename": encodeURIComponent(file.name),
-      "Content-Type": "application/octet-stream" } });
-  const data = await res.json();
-  if (!res.ok) throw new importer.ImportError(data.error || `${file.name}: the server refused it`);
-  const accounts = data.accounts.map((a) => ({ ...otpauth.makeAccount(a.name,
-    otpauth.decodeSecret(a.secret), a), type: a.type || "totp", counter: a.counter || 0 }));
-  return [accounts, data.warnings || []];
+  let password = null;
+  for (;;) {
+    const headers = { "X-Filename": encodeURIComponent(file.name),
+      "Content-Type": "application/octet-stream" };
+    if (password !== null) headers["X-Export-Password"] = encodeURIComponent(password);
+    const res = await fetch("api/import", { method: "POST", body: file, cache: "no-store", headers });
+    const data = await res.json();
+    if (res.ok) return fromServer(data);
+    if (!data.password) throw new importer.ImportError(data.error || `${file.name}: the server refused it`);
+    const values = await ask("Export password", data.error + ".",
+      [{ name: "password", label: "Password", type: "password" }]);
+    if (!values || !values.password) {
+      throw new importer.ImportError(`${file.name} is encrypted and no password was given; ` +
+        "nothing was stored");
+    }
+    password = values.password;
+  }
 }
 
-async function planFor(accounts, force) {
+function fromServer(data) {
+  return { kind: "read",
+    items: data.accounts.map((a) => [otpauth.makeAccount(a.name, otpauth.decodeSecret(a.secret),
+      { issuer: a.issuer, algorithm: a.algorithm, digits: a.digits, period: a.period,
+        warnings: a.warnings || [], kind: a.type || "totp", counter: a.counter || 0 }), a.where]),
+    skipped: data.skipped.map((s) => new importer.Skip(s.label, s.where, s.reason)),
+    notices: data.notices || [], conflicts: data.conflicts || [] };
+}
+
+async function planFor(collected) {
+  const form = $("#import-form");
+  const replace = form.overwrite.checked;
+  const skipExisting = form.skip.checked;
+  if (replace && skipExisting) {
+    throw new importer.ImportError("tick \"Leave accounts already on the fob\" or \"Replace " +
+      "accounts already on the fob\", not both");
+  }
   const existing = (await state.client.list()).accounts || [];
   const info = await state.client.getInfo();
-  return importer.planImport(accounts, existing, info.capacity, force);
+  return [importer.planImport(collected.items, existing, info.capacity, replace, skipExisting,
+    takesHotp(info)), existing, info];
 }
 
-function renderPlan(plan) {
+function renderPlan(plan, collected) {
   const table = $("#import-plan");
   const body = table.querySelector("tbody");
   body.innerHTML = "";
-  for (const r of plan) {
+  const rows = [...plan];
+  for (const s of collected.skipped) rows.push({ action: "skip", label: s.label, where: s.where, reason: s.reason });
+  for (const [lbl, wheres] of collected.conflicts) {
+    rows.push({ action: "refuse", label: lbl, where: wheres.join(" and "),
+      reason: "different secrets under one label" });
+  }
+  for (const r of rows) {
     const tr = document.createElement("tr");
-    for (const text of [r.action, r.label, r.reason || ""]) {
+    for (const text of [r.action, r.label, r.where || "", r.reason || ""]) {
       const td = document.createElement("td");
       td.textContent = text;
       tr.append(td);
@@ -564,55 +645,87 @@ function renderPlan(plan) {
     body.append(tr);
   }
   table.hidden = false;
+  return rows;
 }
 
+function skippedNote(n) {
+  return `${n} ${n === 1 ? "entry" : "entries"} skipped (listed above)`;
+}
+
+// "Check the import" (`otpfob import --dry-run`): per account what would happen, and why.
 async function checkImport() {
-  const [accounts, warnings] = await readImport();
-  const force = $("#import-form").overwrite.checked;
-  const plan = await planFor(accounts, force);
-  renderPlan(plan);
-  const n = (k) => plan.filter((r) => r.action === k).length;
-  say(`Nothing changed yet: ${n("add")} to add, ${n("replace")} to replace, ${n("refuse")} ` +
-    `refused.${warnings.length ? " Warning: " + warnings.join("; ") : ""}`);
+  const collected = await readImport();
+  for (const line of importer.warningLines(collected)) warn(line);
+  const [plan] = await planFor(collected);
+  const rows = renderPlan(plan, collected);
+  const n = (k) => rows.filter((r) => r.action === k).length;
+  say(`Nothing changed yet: ${n("add")} to add, ${n("replace")} to replace, ${n("skip")} ` +
+    `skipped, ${n("refuse")} refused.`);
 }
 
 async function doImport() {
-  const [accounts, warnings] = await readImport();
+  const collected = await readImport();
+  for (const line of importer.warningLines(collected)) warn(line);
   const form = $("#import-form");
-  const force = form.overwrite.checked;
-  const plan = await planFor(accounts, force);
-  renderPlan(plan);
-  const clashes = plan.filter((r) => r.reason === "already on the fob").map((r) => r.label);
+  if (collected.conflicts.length) {
+    throw new importer.ImportError("different secrets under one label: " +
+      `${importer.conflictText(collected.conflicts)}. Nothing was stored: keep one of each ` +
+      "(rename or delete the other in the app it came from) and import again");
+  }
+  if (!collected.items.length) {
+    throw new importer.ImportError("nothing to import" +
+      (collected.skipped.length ? ` (${skippedNote(collected.skipped.length)})` : ""));
+  }
+  const [plan, existing, info] = await planFor(collected);
+  renderPlan(plan, collected);
+  for (const r of plan.filter((row) => row.action === "skip")) {
+    warn(`skipped ${r.label} (${r.where}): ${r.reason}`);
+  }
+  const refused = plan.filter((r) => r.action === "refuse");
+  const clashes = refused.filter((r) => r.reason === "already on the fob").map((r) => r.label);
   if (clashes.length) {
-    throw new importer.ImportError(`already on the fob: ${clashes.join(", ")}; tick ` +
-      "\"Replace accounts already on the fob\" to replace them");
+    throw new importer.ImportError(`already on the fob: ${clashes.join(", ")}; tick "Leave ` +
+      "accounts already on the fob\" to leave them as they are, or \"Replace accounts " +
+      "already on the fob\" to replace them");
   }
-  if (plan.some((r) => r.action === "refuse")) {
-    const room = Math.max(0, state.info.capacity - state.accounts.length);
-    throw new importer.ImportError(`the fob is full: it has room for ${room} more, the ` +
-      `import has ${plan.filter((r) => r.action !== "replace").length} new ones`);
+  if (refused.length) {
+    const room = Math.max(0, info.capacity - existing.length);
+    throw new importer.ImportError(`the fob is full: it has room for ${room} more ` +
+      `${room === 1 ? "account" : "accounts"}, the import has ` +
+      `${plan.filter((r) => r.action === "add").length} new ones; deleting accounts makes room`);
   }
-  if (v2.isV2(state.info)) checkValue = await v2.accountsCheck(accounts);
-  let reply;
-  try {
-    [, reply] = await busy(`Importing ${accounts.length} accounts`, (progress) =>
-      state.client.addStaged(accounts, force, state.info.max_line || 2048, progress), 1);
-  } catch (err) {
-    if (err instanceof FobError && ["refused", "presence_timeout"].includes(err.code)) {
-      throw new FobError(err.code, `import ${err.message}; nothing was stored`);
+  const accounts = plan.filter((r) => r.action === "add" || r.action === "replace")
+    .map((r) => r.account);
+  const skipped = collected.skipped.length + plan.filter((r) => r.action === "skip").length;
+  let reply = { added: 0, replaced: 0, warnings: [] };
+  if (accounts.length) {
+    try {
+      [, reply] = await busy(`Importing ${accounts.length} accounts`, (progress) =>
+        state.client.addStaged(accounts, form.overwrite.checked, info.max_line || 2048,
+          progress), 1);
+    } catch (err) {
+      if (err instanceof FobError && ["refused", "presence_timeout"].includes(err.code)) {
+        throw new FobError(err.code, `import ${err.message}; nothing was stored`);
+      }
+      if (err instanceof FobError && err.code === "timeout") {
+        throw new FobError(err.code, `import stopped: ${err.message}; the fob stores an ` +
+          "import whole or not at all, Reload the list shows which");
+      }
+      if (err instanceof FobError) {
+        throw new FobError(err.code, "import stopped, nothing was stored: " +
+          nameElement(err.message, accounts));
+      }
+      throw err;
     }
-    if (err instanceof FobError && err.code !== "timeout") {
-      throw new FobError(err.code, "import stopped, nothing was stored: " +
-        nameElement(err.message, accounts));
-    }
-    throw err;
+    for (const w of reply.warnings) warn(nameElement(w, accounts));
   }
-  warnings.push(...reply.warnings.map((w) => nameElement(w, accounts)));
   form.files.value = "";
   form.text.value = "";
   await loadAccounts();
-  say(`Imported ${reply.added + reply.replaced} accounts (${reply.added} new, ` +
-    `${reply.replaced} replaced).${warnings.length ? " Warning: " + warnings.join("; ") : ""}`);
+  const added = reply.added || 0;
+  const replaced = reply.replaced || 0;
+  say(`Imported ${added + replaced} ${added + replaced === 1 ? "account" : "accounts"} ` +
+    `(${added} new, ${replaced} replaced)${skipped ? "; " + skippedNote(skipped) : ""}.`);
 }
 
 function nameElement(message, accounts) {
@@ -696,16 +809,23 @@ async function clockCalibrate() {
 async function login() {
   const pw = await askPassword("Give the fob's password.");
   if (pw === null) return;
-  const reply = await state.client.login(pw);
-  await afterLogin(reply);
+  await state.client.login(pw);
+  await afterLogin();
 }
 
-async function afterLogin(reply) {
+async function afterLogin() {
   await refreshInfo();
   await loadAccounts();
-  const failed = reply && reply.failedTries;
-  say("Logged in." + (failed ? ` Warning: ${failed} wrong ${failed === 1 ? "try" : "tries"} ` +
-    "since the last right login." : ""));
+  say("Logged in.");
+}
+
+async function loginFirst(form) {
+  if (state.client.loggedIn) return true;
+  const current = form.current.value || await askPassword("Give the current password.");
+  if (!current) return false;
+  known.passwordTyped(state.info.serial);
+  await state.client.login(current);
+  return true;
 }
 
 async function setPassword() {
@@ -713,33 +833,26 @@ async function setPassword() {
   const pw = form.new.value;
   if (pw !== form.repeat.value) throw new PasswordError("the two new passwords differ");
   if (!pw) throw new PasswordError("the password is empty");
-  if (state.info.password) {
-    if (!state.client.loggedIn) {
-      const current = form.current.value || await askPassword("Give the current password.");
-      if (!current) return;
-      await state.client.login(current);
-    }
-  }
-  const reply = await busy("Deriving the key (PBKDF2) and asking the fob", () =>
-    state.client.passwordSet(pw, ITERATIONS, async (key) => {
-      if (v2.isV2(state.info)) checkValue = await v2.passwordCheck(key);
-    }));
+  if (state.info.password && !(await loginFirst(form))) return;
   const changed = state.info.password;
+  await busy("Deriving the key (PBKDF2) and asking the fob", () =>
+    state.client.passwordSet(pw, ITERATIONS));
+  known.record(state.info.serial, true);
+  known.passwordTyped(state.info.serial);
+  state.acceptOnce = null;
+  $("#downgrade").hidden = true;
   for (const f of ["current", "new", "repeat"]) form[f].value = "";
   await refreshInfo();
   say(changed ? "Password changed." : "Password set: from now on the fob answers only info " +
-    `until it is given (${reply.tries_left ?? 8} wrong tries in a row ${v2.isV2(state.info)
-      ? "lock it" : "erase it"}).`);
+    "until it is given (after 8 wrong tries in a row it stops taking logins until its " +
+    "holder allows more with a press).");
 }
 
 async function clearPassword() {
   const form = $("#password-form");
-  if (!state.client.loggedIn) {
-    const current = form.current.value || await askPassword("Give the current password.");
-    if (!current) return;
-    await state.client.login(current);
-  }
+  if (!(await loginFirst(form))) return;
   await state.client.passwordClear();
+  known.record(state.info.serial, false);
   form.current.value = "";
   await refreshInfo();
   say("Password removed: the fob is open to any host again.");
@@ -823,6 +936,7 @@ async function reset() {
     "This cannot be undone.");
   if (!ok) return;
   await state.client.reset();
+  known.record(state.info.serial, false);
   await refreshInfo();
   await loadAccounts();
   say(`Erased ${count === undefined ? "the fob" : count + (count === 1 ? " account" : " accounts")}.`);
@@ -888,6 +1002,19 @@ async function init() {
     $("#import-other").textContent = "other apps' exports with `otpfob web` or `otpfob import`";
   }
   action($("#connect"), connectSerial);
+  action($("#downgrade-set"), async () => {
+    // Go on with it this once, to protect it again.
+    state.acceptOnce = state.downgraded;
+    await reconnect();
+    $("#password-form").new.focus();
+    say("Connected to a fob without a password: set one below (Password), or check what " +
+      "it holds.");
+  });
+  action($("#downgrade-accept"), async () => {
+    known.forget(state.downgraded);
+    await reconnect();
+    $("#downgrade").hidden = true;
+  });
   action($("#try"), tryPageFob);
   action($("#disconnect"), async () => { await disconnect(); say("Disconnected."); });
   action($("#refresh"), async () => { await refreshInfo(); await loadAccounts(); say("Refreshed."); });

@@ -81,7 +81,8 @@ function text(value, what) {
 }
 
 function decodeOtp(buf) {
-  const e = { secret: new Uint8Array(0), name: "", issuer: "", algorithm: 0n, digits: 0n, type: 0n };
+  const e = { secret: new Uint8Array(0), name: "", issuer: "", algorithm: 0n, digits: 0n, type: 0n,
+    counter: 0n };
   for (const [field, wire, value] of fields(buf)) {
     if (field === 1n && wire === LEN) e.secret = value;
     else if (field === 2n && wire === LEN) e.name = text(value, "name");
@@ -89,6 +90,7 @@ function decodeOtp(buf) {
     else if (field === 4n && wire === VARINT) e.algorithm = value;
     else if (field === 5n && wire === VARINT) e.digits = value;
     else if (field === 6n && wire === VARINT) e.type = value;
+    else if (field === 7n && wire === VARINT) e.counter = value;
   }
   return e;
 }
@@ -98,8 +100,9 @@ const entryLabel = (e) => (e.issuer ? `${e.issuer}:${e.name}` : e.name);
 // An account, or a string saying why this entry cannot go on the fob.
 function toAccount(e) {
   const lbl = entryLabel(e) || "(unnamed)";
-  if (e.type === TYPE_HOTP) return `${lbl}: HOTP (counter-based) accounts are not supported`;
-  if (e.type !== 0n && e.type !== TYPE_TOTP) return `${lbl}: unknown OTP type ${e.type}`;
+  if (e.type !== 0n && e.type !== TYPE_TOTP && e.type !== TYPE_HOTP) {
+    return `${lbl}: unknown OTP type ${e.type}`;
+  }
   const algorithm = e.algorithm <= 4n ? ALGORITHM_FROM_ENUM[Number(e.algorithm)] : undefined;
   if (algorithm === undefined || algorithm === "MD5") {
     return `${lbl}: algorithm ${algorithm || e.algorithm} is not supported`;
@@ -117,8 +120,10 @@ function toAccount(e) {
       name = py.strip(rest);
     }
   }
+  const hotp = e.type === TYPE_HOTP;
   try {
-    return makeAccount(name, e.secret, { issuer, algorithm, digits, period: 30 });
+    return makeAccount(name, e.secret, { issuer, algorithm, digits, period: 30,
+      kind: hotp ? "hotp" : "totp", counter: hotp ? e.counter : 0 });
   } catch (err) {
     if (err instanceof OtpauthError) return `${lbl}: ${err.message}`;
     throw err;

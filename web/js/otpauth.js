@@ -17,6 +17,10 @@ const STEAM_SCHEME = "steam://";
 export const STEAM_ISSUER = "Steam";
 export const STEAM_NAME = "Steam Guard";
 const WEAK_SECRET = 10;
+const KINDS = ["totp", "hotp"];
+const MAX_COUNTER = 0xffffffff;
+export const STEAM_GUESS = "issuer is Steam but the URI has no encoder=steam: treated as a " +
+  "Steam Guard account (5 characters); --as-totp keeps it a plain TOTP account";
 const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const BAD_TAIL = [1, 3, 6];
 const LOOKALIKE = { 0: "O", 1: "I or L", 8: "B" };
@@ -46,12 +50,14 @@ export function normalizeAlgorithm(text) {
   return name;
 }
 
-// One account as the page knows it before it goes to the fob (otpauth.Account).
+// One account as the page knows it before it goes to the fob (otpauth.Account): time-based
+// (kind "totp", Steam Guard included) or counter-based (kind "hotp", with the counter of
+// its next code). Checked in the order Account.validate checks, with its messages.
 export function makeAccount(name, secret, { issuer = "", algorithm = "SHA1", digits = 6,
-  period = 30, warnings = [] } = {}) {
+  period = 30, warnings = [], kind = "totp", counter = 0 } = {}) {
   const a = { name, issuer: issuer || "", secret: Uint8Array.from(secret),
     algorithm: normalizeAlgorithm(algorithm), digits: Number(digits), period: Number(period),
-    warnings: [...warnings] };
+    warnings: [...warnings], kind: String(kind).toLowerCase(), counter };
   checkLabel("name", a.name);
   if (a.issuer) checkLabel("issuer", a.issuer);
   if (!a.secret.length) throw new OtpauthError("secret is empty");
@@ -66,13 +72,43 @@ export function makeAccount(name, secret, { issuer = "", algorithm = "SHA1", dig
   if (a.algorithm === "STEAM") {
     a.digits = STEAM_DIGITS;
   } else if (!DIGITS.includes(a.digits)) {
-    throw new OtpauthError(`digits must be 6, 7 or 8, not ${a.digits}`);
+    throw new OtpauthError(`digits must be 6, 7 or 8, not ${digits}`);
   }
   if (!(a.period >= MIN_PERIOD && a.period <= MAX_PERIOD)) {
     throw new OtpauthError(`period must be between ${MIN_PERIOD} and ${MAX_PERIOD} seconds, ` +
-      `not ${a.period}`);
+      `not ${period}`);
+  }
+  if (!KINDS.includes(a.kind)) {
+    throw new OtpauthError(`type must be totp or hotp, not ${py.repr(a.kind)}`);
+  }
+  if (a.kind === "hotp") {
+    if (a.algorithm === "STEAM") {
+      throw new OtpauthError("Steam Guard codes are time-based; an HOTP account cannot be " +
+        "Steam");
+    }
+    if (!(counter >= 0 && counter <= MAX_COUNTER)) {
+      throw new OtpauthError(`counter must be between 0 and ${MAX_COUNTER}, not ${counter}`);
+    }
+    a.counter = Number(counter);
+  } else {
+    a.counter = 0;
   }
   return a;
+}
+
+// Account.replace: a copy with some fields changed, checked again.
+export const replaceAccount = (a, changes) => makeAccount(changes.name ?? a.name,
+  changes.secret ?? a.secret, { issuer: a.issuer, algorithm: a.algorithm, digits: a.digits,
+    period: a.period, warnings: a.warnings, kind: a.kind, counter: a.counter, ...changes });
+
+// Steam Guard exports often say only issuer=Steam (otpauth.steam_rule): a SHA-1, 30 s
+// TOTP account whose issuer is Steam is taken as Steam Guard, with a warning, unless
+// `asTotp`.
+export function steamRule(a, asTotp = false) {
+  if (asTotp || a.kind !== "totp" || a.algorithm !== "SHA1" || a.period !== DEFAULT_PERIOD ||
+      py.strip(a.issuer).toLowerCase() !== "steam") return a;
+  return replaceAccount(a, { algorithm: "STEAM", digits: STEAM_DIGITS,
+    warnings: [...a.warnings, STEAM_GUESS] });
 }
 
 export const label = (a) => (a.issuer ? `${a.issuer}:${a.name}` : a.name);
@@ -171,8 +207,10 @@ export function parseSteam(text, name = null, issuer = null) {
     issuer: issuer === null ? STEAM_ISSUER : issuer, algorithm: "STEAM", digits: STEAM_DIGITS });
 }
 
-// An otpauth://totp/ URI (or a steam:// secret) -> account; `warnings` lists the fix-ups.
-export function parseUri(uri) {
+// An otpauth://totp/ or otpauth://hotp/ URI (or a steam:// secret) -> account; `warnings`
+// lists the fix-ups. An issuer=Steam URI without encoder=steam is read as Steam Guard
+// (steamRule) unless `asTotp`.
+export function parseUri(uri, asTotp = false) {
   if (typeof uri !== "string") throw new OtpauthError("URI must be text");
   uri = py.strip(uri);
   if (isSteam(uri)) return parseSteam(uri);
@@ -191,13 +229,9 @@ export function parseUri(uri) {
       (urlLike && parts.scheme.length <= 20 ? `, not ${parts.scheme}://` : ""));
   }
   const kind = parts.netloc.toLowerCase();
-  if (kind === "hotp") {
-    throw new OtpauthError("HOTP (counter-based) accounts are not supported: this fob " +
-      "shows time-based (TOTP) codes only");
-  }
-  if (kind !== "totp" && kind !== "steam") {
+  if (kind !== "totp" && kind !== "hotp" && kind !== "steam") {
     const named = py.isAlpha(parts.netloc) && [...parts.netloc].length <= 6;
-    throw new OtpauthError("URI type must be totp" +
+    throw new OtpauthError("URI type must be totp or hotp" +
       (named ? `, not ${py.repr(parts.netloc)}` : " (otpauth://totp/...)"));
   }
   const warnings = [];
@@ -239,12 +273,26 @@ export function parseUri(uri) {
   algorithm = normalizeAlgorithm(algorithm);
   const encoder = py.strip(params.encoder || "").toLowerCase();
   if (kind === "steam" || encoder === "steam") {
+    if (kind === "hotp") {
+      throw new OtpauthError("Steam Guard codes are time-based; an otpauth://hotp/ URI " +
+        "cannot carry encoder=steam");
+    }
     algorithm = "STEAM";
   } else if (encoder) {
     throw new OtpauthError(`unknown encoder ${py.repr(encoder)} (only steam is known)`);
-  } else if (issuer.toLowerCase() === "steam" && algorithm !== "STEAM") {
-    warnings.push("issuer is Steam but the URI has no encoder=steam; treated as a plain " +
-      "TOTP account (use --algorithm STEAM for Steam Guard codes)");
+  }
+  if (kind === "hotp") {
+    if (!("counter" in params)) {
+      throw new OtpauthError("an otpauth://hotp/ URI needs a counter parameter");
+    }
+    const counter = intParam(params, "counter", 0);
+    if (!(counter >= 0 && counter <= MAX_COUNTER)) {
+      throw new OtpauthError(`counter must be between 0 and ${MAX_COUNTER}, not ${counter}`);
+    }
+    const digits = intParam(params, "digits", 6);
+    if (!DIGITS.includes(digits)) throw new OtpauthError(`digits must be 6, 7 or 8, not ${digits}`);
+    return makeAccount(name, secret, { issuer, algorithm, digits, warnings, kind: "hotp",
+      counter });
   }
   let digits;
   if (algorithm === "STEAM") {
@@ -264,5 +312,6 @@ export function parseUri(uri) {
     throw new OtpauthError(`period must be between ${MIN_PERIOD} and ${MAX_PERIOD} seconds, ` +
       `not ${period}`);
   }
-  return makeAccount(name, secret, { issuer, algorithm, digits, period, warnings });
+  return steamRule(makeAccount(name, secret, { issuer, algorithm, digits, period, warnings }),
+    asTotp);
 }

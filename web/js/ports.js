@@ -94,14 +94,17 @@ export class PagePort extends StreamPort {
     this.listener = (bytes) => this.deliver(bytes);
   }
 
+  // Opening and closing the port moves the fob's link state, as a USB host's DTR does.
   async open() {
     await this.fob.ready;
     this.makeStreams((chunk) => this.fob.send(chunk));
     this.fob.listeners.add(this.listener);
+    this.fob.link(true);
   }
 
   async close() {
     this.fob.listeners.delete(this.listener);
+    this.fob.link(false);
     this.ended();
   }
 }

@@ -43,10 +43,12 @@ export function repr(s) {
 }
 
 // int(text) for base-10 text already stripped: a sign, ASCII digits, "_" between digits.
+// A number beyond 2**53 comes back as a BigInt, so messages name it exactly as Python does.
 export function toInt(text) {
   const t = strip(text);
   if (!/^[+-]?[0-9]+(_[0-9]+)*$/.test(t)) return null;
-  return Number(t.replace(/_/g, ""));
+  const n = BigInt(t.replace(/_/g, ""));
+  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 
 export const isAlpha = (s) => s.length > 0 && /^\p{L}+$/u.test(s);

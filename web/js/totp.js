@@ -34,15 +34,28 @@ export function groupCode(code) {
   return code;
 }
 
-// The fob's code for a new account against this computer's (codecheck.verify_code):
-// [ok (true/false/null), message]. `before`/`after` bracket the fob's computation.
-export async function verify(account, got, before, after, fobTime) {
+// The code in an add's reply (computed by the fob when it stored the account, between
+// `before` and `after` on this computer's clock) against this computer's own
+// (codecheck.verify_code): [ok (true, false, or null when nothing could check), message].
+// Codes at `before` and at `after` are both taken, so a period boundary in between (the
+// holder's hold) is no mismatch.
+export async function verifyAdd(account, reply, before, after) {
+  const got = reply.code;
+  if (got === null || got === undefined) {
+    if (reply.code_error === "clock_not_set" || "code" in reply) {
+      return [false, "the fob's clock is not set, so its code could not be checked; set its " +
+        "clock (Clock: Set clock)"];
+    }
+    return [null, "the fob's firmware gives no code with an add, so it was not checked"];
+  }
   const codes = async (times) => new Set(await Promise.all(times.map((t) => totp(account, t))));
   const strict = await codes([before, after]);
   const near = await codes([before - 1, before, after, after + 1]);
   const mine = [...strict].sort()[0];
   if (strict.has(got)) return [true, `the fob's code ${groupCode(got)} matches`];
+  const fobTime = reply.time;
   if (fobTime !== null && fobTime !== undefined) {
+    // A whole-second reading t stands for somewhere in [t, t+1).
     const drift = fobTime + 0.5 - (before + after) / 2;
     if (Math.abs(drift) >= 1.5) {
       return [false, `the fob's code ${groupCode(got)} differs from this computer's ` +
