@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 BOARD  ?= raspberry_pi_pico
 
-.PHONY: all setup test test-fast bench lint sim soak fuzz deploy wiring screenshot dist clean
+.PHONY: all setup test test-fast test-realcp bench lint sim soak fuzz deploy wiring screenshot dist mpy clean
 
 all: test
 
@@ -77,6 +77,14 @@ dist: setup
 	rm -rf dist
 	$(PY) -m otpfob.testing.packaging dist
 	$(PY) -m otpfob.bundle dist
+
+# The firmware and the pinned drivers precompiled for CircuitPython 8, 9 and 10
+# (firmware/mpy/, committed; deploy and the bundle use them). Needs CircuitPython's own
+# mpy-cross of each major on PATH as mpy-cross-cp8, mpy-cross-cp9 and mpy-cross-cp10 (built
+# from the mpy-cross/ folder of that CircuitPython tag; none is published on PyPI or npm).
+# tests/test_mpy_files.py fails, naming the file, when a source changed without this.
+mpy: setup
+	$(PY) -m otpfob.mpyfiles build
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .hypothesis dist build
