@@ -82,6 +82,7 @@ class App:
         self._display_lost = False
         self._display_retry = 0.0
         self.protocol = None
+        self._answered = 0  # requests answered when the heap was last sampled
         if data_port is None:
             try:
                 import usb_cdc
@@ -144,6 +145,12 @@ class App:
                 self._maintenance = update.step(self, self._maintenance)
             elif self.protocol is not None:
                 self.protocol.poll()
+                if self.protocol.requests != self._answered and not self.protocol.streaming:
+                    # A request answered: the heap's low-water mark (fob/heap.py).
+                    self._answered = self.protocol.requests
+                    from fob import heap
+
+                    heap.sample()
         except Exception as e:
             failed = self._failed("Data channel", e)
         try:
@@ -266,9 +273,12 @@ def start_watchdog():
     except (ImportError, AttributeError):
         return None
     try:
-        dog.timeout = WATCHDOG_TIMEOUT
-        dog.mode = WatchDogMode.RESET
-    except (ValueError, NotImplementedError, RuntimeError, OSError) as e:
+        # Still on after a sleep where the port cannot stop it (CircuitPython 8.x, see
+        # fob/power.py), and then it may not be set again.
+        if dog.mode != WatchDogMode.RESET:
+            dog.timeout = WATCHDOG_TIMEOUT
+            dog.mode = WatchDogMode.RESET
+    except (ValueError, TypeError, NotImplementedError, RuntimeError, OSError) as e:
         print("No watchdog: %r" % (e,))
         return None
     return dog

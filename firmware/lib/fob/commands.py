@@ -43,6 +43,7 @@ def c_hello(p, req):
         "logged_in": p.authed,
         "limits": {"name": NAME_MAX, "issuer": ISSUER_MAX, "secret_min": SECRET_MIN,
                    "secret_max": SECRET_MAX, "period_max": PERIOD_MAX},
+        "heap": _heap(),
     }
     for k in ("display", "buttons"):
         if k in info:
@@ -106,6 +107,14 @@ def c_selftest(p, req):
 
 
 c_info = c_hello
+
+
+def _heap():
+    # Free heap now and its low-water mark (fob/heap.py); None where the port has no gc
+    # counts (CPython, where the tests run the protocol).
+    from fob import heap
+
+    return heap.report()
 
 
 def _unload(name):

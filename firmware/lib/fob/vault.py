@@ -154,8 +154,9 @@ class Account:
 def _key(name_issuer, name_len):
     # Case-insensitive identity of (issuer, name). bytes.lower() folds ASCII only, on
     # CPython and MicroPython alike, so the fob and the tests agree. The name length goes
-    # after the folding: as a byte it could otherwise be "lowered" itself.
-    return bytes(name_issuer.lower()) + bytes((name_len,))
+    # after the folding: as a byte it could otherwise be "lowered" itself. bytes() first:
+    # a staged record is a slice of a bytearray, which has no lower() on CircuitPython 8.
+    return bytes(name_issuer).lower() + bytes((name_len,))
 
 
 def _rec_key(r, o=0):
