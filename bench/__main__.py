@@ -3,7 +3,7 @@
 import importlib
 
 MODULES = ("bench.engine", "bench.display", "bench.provision", "bench.board_heap",
-           "bench.session", "bench.clock_set", "bench.power", "bench.install")
+           "bench.session", "bench.clock_set", "bench.power", "bench.install", "bench.realcp")
 
 
 def main():
