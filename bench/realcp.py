@@ -83,6 +83,25 @@ def probe(version, uf2, out, fmt):
     return rows, free
 
 
+def waits(version, uf2, out):
+    """CircuitPython's own start, from a reset until it reads CIRCUITPY (just before
+    boot.py), after a power-on and after a watchdog timeout (no safe-mode wait then), in
+    emulated s. A deep-sleep wake is a software reset: the tier measures it (1.2 s)."""
+    work = out / ("waits-%s" % version)
+    realcp.deploy(work / "drive", version)
+    emu = realcp.Emulator(uf2, work, fs=work / "drive", usb=False)
+    try:
+        first = emu.wait(lambda: realcp.first_event(emu.events, "fs", 0), "CIRCUITPY read")
+        emu.wait_sim(3)
+        t = emu.sim_s()
+        emu.ctl("watchdog-reset")
+        again = emu.wait(lambda: realcp.first_event(emu.events, "fs", t), "CIRCUITPY read")
+        reset = realcp.first_event(emu.events, "reset", t)
+    finally:
+        emu.close()
+    return {"power-on": round(first["t"], 3), "watchdog": round(again["t"] - reset["t"], 3)}
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     why = realcp.missing()
@@ -100,6 +119,10 @@ def main(argv=None):
     print("Wake to the right code, 20 accounts, .py against .mpy files:")
     small = ("provision", "sleep")
     wake_table(run_all(images, "py", small, 20, out) + run_all(images, "mpy", small, 20, out))
+    print("CircuitPython's own start until it reads CIRCUITPY (the pico-sdk's double-reset "
+          "window, the 1 s safe-mode wait, its set-up), s:")
+    for version in images:
+        print("  %s: %s" % (version, waits(version, images[version], out)))
     for version in images:
         for fmt in ("py", "mpy"):
             rows, free = probe(version, images[version], out, fmt)

@@ -278,8 +278,9 @@ def _check_record(fixed, body):
     period = fixed[5] | (fixed[6] << 8) | (fixed[7] << 16)
     if period < 1 or period > PERIOD_MAX:
         raise _Bad()
-    text = body[:nlen + ilen]
     # min() and `in` run in C: a loop over every byte here was most of a boot's vault read.
+    # bytes(): `in` is not implemented for a memoryview on MicroPython.
+    text = bytes(body[:nlen + ilen])
     if text and (min(text) < 0x20 or 0x7F in text):
         raise _Bad()
     str(body[:nlen], "utf-8")           # UnicodeError when not UTF-8

@@ -27,8 +27,7 @@
 // free ports). Control commands, one a line, answered "ok ..." or "error ...":
 //   status | passes | press B [after S] | hold B SECONDS [after S] | press-after-dark B S
 //   | text | ram | screen PATH | fs-image PATH | fs-load PATH usb|no-usb
-//   | power-cycle usb|no-usb | xip on|off
-//   | rtc-power-loss | quit
+//   | power-cycle usb|no-usb | xip on|off | watchdog-reset | rtc-power-loss | quit
 import fs from "fs";
 import net from "net";
 import os from "os";
@@ -339,9 +338,10 @@ function retire() {
 
 // The firmware reset the chip (CircuitPython's reset_cpu(): the watchdog's trigger bit):
 // SRAM and the watchdog's scratch registers survive it, as on the chip.
-function reset(why) {
+function reset(why, reason) {
   const old = retire();
   const wd = old.mcu.peripherals[0x40058];
+  if (reason !== undefined) wd.reason = reason;
   resets.push({ t: +now().toFixed(6), why });
   trace("reset", { why, scratch: Array.from(wd.scratchData) });
   dormantSince = null;
@@ -508,6 +508,11 @@ function command(line) {
     return "ok";
   }
   if (cmd === "rtc-power-loss") { rtc.powerLoss(); return "ok"; }
+  if (cmd === "watchdog-reset") { // what a watchdog timeout does to a real chip
+    chip.sim.stop();
+    setImmediate(() => reset("watchdog timeout", 1));
+    return "ok";
+  }
   if (cmd === "quit") { setImmediate(() => process.exit(0)); return "ok"; }
   throw new Error("unknown command " + cmd);
 }

@@ -729,7 +729,7 @@ class Run:
         # Dark after IDLE s; a minute of light sleep that must stay dark; then a press.
         emu.press_after_dark(WAKE.button, ASLEEP)
         dark = emu.wait(lambda: _dark_after(emu.events, ev["t"]), "the panel to go dark")
-        press = emu.wait(lambda: _first_event(emu.events, "press", dark["t"]),
+        press = emu.wait(lambda: first_event(emu.events, "press", dark["t"]),
                          "the wake press after a minute asleep", timeout=1200)
         lit_between = [e["t"] for e in emu.events if e["ev"] == "oled" and e["on"]
                        and dark["t"] < e["t"] < press["t"]]
@@ -742,17 +742,17 @@ class Run:
         self.say("%s light sleep -> code %.3f s" % (self.version, r["light"]["press_to_code_s"]))
         # Dark again; light sleep until the deep-sleep deadline; deep sleep; a press.
         dark = emu.wait(lambda: _dark_after(emu.events, ev["t"]), "the panel to go dark again")
-        dormant = emu.wait(lambda: _first_event(emu.events, "dormant", dark["t"]),
+        dormant = emu.wait(lambda: first_event(emu.events, "dormant", dark["t"]),
                            "deep sleep (the crystal dormant)", timeout=1800)
         r["deep"] = {"light_sleep_before_s": round(dormant["t"] - dark["t"], 3)}
         emu.gesture(WAKE)
-        press = emu.wait(lambda: _first_event(emu.events, "press", dormant["t"]),
+        press = emu.wait(lambda: first_event(emu.events, "press", dormant["t"]),
                          "the wake press")
         ev, code, wrong = emu.wait(lambda: _got(first_right_code(emu.events, shown,
                                                                  press["t"])),
                                    "the right code after the deep-sleep wake")
         r["deep"].update(self.latency(press, ev, wrong))
-        reset = _first_event(emu.events, "reset", press["t"])
+        reset = first_event(emu.events, "reset", press["t"])
         r["deep"]["reset_after_press_s"] = round(reset["t"] - press["t"], 3) if reset else None
         r["deep"]["steps"] = _steps(emu.events, press["t"], ev["t"])
         r["deep"]["waits_s"] = _first(emu.events, "fs", reset["t"] if reset else press["t"],
@@ -842,7 +842,7 @@ def _got(found):
     return (ev, code, wrong) if ev is not None else None
 
 
-def _first_event(events, kind, since):
+def first_event(events, kind, since):
     return next((e for e in events if e["ev"] == kind and e["t"] > since), None)
 
 
@@ -857,14 +857,14 @@ def _steps(events, since, code_at):
     USB starts, then code.py to the right code (emulated seconds from `since`)."""
     out = {}
     for name, kind in (("reset", "reset"), ("CIRCUITPY read", "fs"), ("USB started", "usb")):
-        e = _first_event(events, kind, since)
+        e = first_event(events, kind, since)
         out[name] = round(e["t"] - since, 3) if e and e["t"] <= code_at else None
     out["right code"] = round(code_at - since, 3)
     return out
 
 
 def _first(events, kind, since, key, origin):
-    e = _first_event(events, kind, since)
+    e = first_event(events, kind, since)
     return round(e[key] - origin, 3) if e else None
 
 
