@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 BOARD  ?= raspberry_pi_pico
 
-.PHONY: all setup test test-fast bench lint sim soak fuzz deploy wiring screenshot dist clean web
+.PHONY: all setup test test-fast test-realcp realcp-setup bench lint sim soak fuzz deploy wiring screenshot dist mpy clean web
 
 all: test
 
@@ -81,11 +81,41 @@ setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP) $(FONT_STAMP) $(XVFB_STAMP) $(CHROMI
 test: setup
 	$(BIN)/pytest -n 2 -q tests
 
+# Tier 5: the deployed firmware on real CircuitPython images in an emulated RP2040 (not part
+# of make test: minutes per image, the images side by side). CP_IMAGES holds the images
+# (N.N.N.uf2) and bootrom.ts, CP_EMU the emulator's chip models (chips.mjs, flash.mjs,
+# usbhost.mjs, cp10.mjs: copied into build/cp-emu/, next to the project's own driver's
+# node_modules, rp2040js and uf2 pinned in package-lock.json). Both default to ../shared
+# beside the checkout; without them the tier skips and says why. mcopy and mkfs.fat build
+# the CIRCUITPY image: mtools and dosfstools are installed with apt-get when missing.
+CP_IMAGES ?= $(abspath $(CURDIR)/../shared/cp-images)
+CP_EMU ?= $(abspath $(CURDIR)/../shared/cp-emu)
+REALCP_ENV := CP_IMAGES="$(CP_IMAGES)" CP_EMU="$(CP_EMU)" PATH="$$PATH:/usr/sbin:/sbin"
+
+test-realcp: setup realcp-setup
+	$(REALCP_ENV) $(BIN)/pytest -q -rs --realcp tests/realcp
+
+realcp-setup:
+	@if [ -f "$(CP_EMU)/chips.mjs" ]; then mkdir -p build/cp-emu && \
+	  cp "$(CP_EMU)"/chips.mjs "$(CP_EMU)"/flash.mjs "$(CP_EMU)"/usbhost.mjs "$(CP_EMU)"/cp10.mjs build/cp-emu/; \
+	else echo "no emulator in $(CP_EMU) (set CP_EMU): the real-CircuitPython tier will skip"; fi
+	@for need in mcopy:mtools mkfs.fat:dosfstools; do \
+	  tool=$${need%%:*}; pkg=$${need##*:}; \
+	  if ! PATH="$$PATH:/usr/sbin:/sbin" command -v $$tool >/dev/null 2>&1; then \
+	    echo "installing $$pkg ($$tool builds the CIRCUITPY image for the real-CircuitPython tier)"; \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      apt-get install -y -qq $$pkg >/dev/null 2>&1 || \
+	      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $$pkg >/dev/null 2>&1; } || \
+	      echo "could not install $$pkg: the tier will skip"; \
+	    else echo "cannot install $$pkg here (not root or no apt-get): install it, or the tier skips"; fi; \
+	  fi; \
+	done
+
 test-fast: setup
 	$(BIN)/pytest -n 2 -q -m "not slow" tests
 
-bench: setup
-	$(PY) -m bench
+bench: setup realcp-setup
+	$(REALCP_ENV) $(PY) -m bench
 
 lint: setup
 	$(BIN)/ruff check host_tools tests bench firmware boards web
@@ -124,6 +154,14 @@ dist: setup
 	rm -rf dist
 	$(PY) -m otpfob.testing.packaging dist
 	$(PY) -m otpfob.bundle dist
+
+# The firmware and the pinned drivers precompiled for CircuitPython 8, 9 and 10
+# (firmware/mpy/, committed; deploy and the bundle use them). Needs CircuitPython's own
+# mpy-cross of each major on PATH as mpy-cross-cp8, mpy-cross-cp9 and mpy-cross-cp10 (built
+# from the mpy-cross/ folder of that CircuitPython tag; none is published on PyPI or npm).
+# tests/test_mpy_files.py fails, naming the file, when a source changed without this.
+mpy: setup
+	$(PY) -m otpfob.mpyfiles build
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .hypothesis dist build

@@ -211,22 +211,9 @@ def totp(secret, t, digits=6, period=30):
 def big_text(ram, page):
     """The big-font characters drawn with their top on ``page``, read from GDDRAM with the
     firmware's glyph table (the gap between digit groups is dropped)."""
-    from fob import font
+    from otpfob.testing import panel
 
-    n = font.BIG_W * font.BIG_PAGES
-    glyphs = {bytes(font.BIG[font.big_offset(c):font.big_offset(c) + n]): c
-              for c in font.BIG_CHARS}
-    out, x = "", 0
-    while x <= 128 - font.BIG_W:
-        cell = bytes(ram[(page + p) * 128 + x + c]
-                     for p in range(font.BIG_PAGES) for c in range(font.BIG_W))
-        ch = glyphs.get(cell) if any(cell) else None
-        if ch is not None:
-            out += ch
-            x += font.BIG_W
-        else:
-            x += 1
-    return out
+    return panel.big_text(ram, page)
 
 
 class Scenario:

@@ -333,6 +333,25 @@ def average_ma(day, board):
     return ma
 
 
+# Light-sleep windows before deep sleep to price (seconds): a press inside the window wakes
+# from light sleep (a code in tens of ms) instead of deep sleep (a reset: about 1.5-3 s).
+WINDOWS = (120, 300, 900, 1800, 3600)
+
+
+def with_window(day, window, default=120):
+    """The measured day with a light-sleep window of `window` s after each look instead of
+    `default`: each look that slept moves that much from deep to light sleep (capped by
+    the deep sleep there was). The looks here are spread evenly (one every 72 min), so no
+    extra look lands in the window; what a clustered day gains is counted separately."""
+    looks_slept = round(day["seconds"]["light_sleep"] / default) if default else 0
+    shift = min((window - default) * looks_slept, day["seconds"]["deep_sleep"])
+    out = dict(day)
+    out["seconds"] = dict(day["seconds"])
+    out["seconds"]["light_sleep"] += shift
+    out["seconds"]["deep_sleep"] -= shift
+    return out
+
+
 def main():
     print("Wake latency, 32-bit MicroPython (WebAssembly port), %d KiB heap, pure SHA-1, "
           "%d accounts, chips stubbed; medians in ms" % (BOARD_HEAP // 1024, ACCOUNTS))
@@ -372,6 +391,13 @@ def main():
         print("  %-24s sleep on %.2f mA: %s | sleep off %.2f mA: %s" % (
             board, on, ", ".join("%.1f d on %d mAh" % (c / on / 24, c) for c in CELLS),
             off, ", ".join("%.1f d on %d mAh" % (c / off / 24, c) for c in CELLS)))
+    print("  the light-sleep window before deep sleep (board key SLEEP_DEEP_AFTER), priced on "
+          "that day: days on %d mAh" % CELLS[0])
+    print("  %-24s %s" % ("window", " ".join("%8d s" % w for w in WINDOWS)))
+    for board in PARTS["mcu"]:
+        print("  %-24s %s" % (board, " ".join(
+            "%8.1f d" % (CELLS[0] / average_ma(with_window(days[True], w), board) / 24)
+            for w in WINDOWS)))
 
 
 if __name__ == "__main__":

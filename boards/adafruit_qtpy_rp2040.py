@@ -12,3 +12,8 @@ BUTTONS = (("A", "A0"), ("B", "A1"))
 # Sleep: CircuitPython's alarm module on RP2040 (since 7.0) has light and deep sleep. No
 # battery-sense pin on this board.
 SLEEP_MODES = ("light", "deep")
+# Light sleep (a press shows a code in tens of ms) for 15 minutes after a look before deep
+# sleep (a wake is a reset: seconds): on this board's chip figures it costs 45.5 -> 42.0
+# days on 500 mAh at 20 looks a day (make bench, bench.power; docs/power.md). The Pico's
+# board draws 7.3 mA in light sleep, so it keeps the default 120 s.
+SLEEP_DEEP_AFTER = 900

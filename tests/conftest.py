@@ -23,6 +23,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 def pytest_addoption(parser):
     parser.addoption("--run-soak", action="store_true", help="run the long soak tests")
+    parser.addoption("--realcp", action="store_true",
+                     help="run the real-CircuitPython tier (make test-realcp)")
 
 
 def pytest_configure(config):

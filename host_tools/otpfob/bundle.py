@@ -9,12 +9,13 @@ manifest), the way CircuitPython library bundles ship:
 
     otpfob-0.1.0-circuitpython/README.txt
     otpfob-0.1.0-circuitpython/py/raspberry_pi_pico/...       any CircuitPython 8.2+
-    otpfob-0.1.0-circuitpython/9.x-mpy/raspberry_pi_pico/...  only with a CircuitPython
-                                                                9.x mpy-cross on PATH
+    otpfob-0.1.0-circuitpython/9.x-mpy/raspberry_pi_pico/...  CircuitPython 9.x (and 8.x,
+                                                                10.x the same way)
 
-.mpy files are made only by a CircuitPython mpy-cross for that major (see
-deploy.find_mpy_cross): CircuitPython refuses .mpy files from MicroPython's mpy-cross
-(the ones mpy-cross-multi ships), whose first byte is 'M' where CircuitPython's is 'C'.
+The .mpy files are the committed ones (firmware/mpy/, see mpyfiles.py; deploy.compiler
+picks them, or a CircuitPython mpy-cross of that major on PATH when they are stale):
+CircuitPython refuses .mpy files from MicroPython's mpy-cross (the ones mpy-cross-multi
+ships), whose first byte is 'M' where CircuitPython's is 'C'.
 """
 
 import sys
@@ -28,16 +29,16 @@ MAJORS = (8, 9, 10)
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def variants(majors=MAJORS, find_mpy_cross=None):
-    """[(folder, BootInfo, MpyCross or None)]: "py" always, "N.x-mpy" for each major whose
-    CircuitPython mpy-cross is on PATH; and the notes on the majors left out."""
-    find = find_mpy_cross or deploy.find_mpy_cross
+def variants(majors=MAJORS, find_mpy_cross=None, firmware_dir=None):
+    """[(folder, BootInfo, compiler or None)]: "py" always, "N.x-mpy" for each major with
+    .mpy files (committed and current, or a CircuitPython mpy-cross on PATH); and the notes
+    on the majors left out."""
     low = ".".join(str(x) for x in deploy.MIN_CIRCUITPYTHON[:2])
     out = [("py", deploy.BootInfo(deploy.MIN_CIRCUITPYTHON, low + " or newer", None, None,
                                   None), None)]
     notes = []
     for major in majors:
-        mpy, reason = find(major)
+        mpy, reason = deploy.compiler(major, firmware_dir, find_mpy_cross)
         if mpy is None:
             notes.append(reason)
             continue
@@ -56,7 +57,7 @@ def readme(version, boards, folders, notes, driver_versions):
         "",
         "1. Install CircuitPython 8.2 or newer (9 or 10 recommended) on the board.",
         "2. Pick the folder: N.x-mpy/<board>/ for CircuitPython N.x when there is one (its",
-        "   .mpy files use less of the board's memory), else py/<board>/ (any version).",
+        "   .mpy files start faster and use less of the board's memory), else py/<board>/.",
         "3. Copy everything inside that folder onto the CIRCUITPY drive, replacing boot.py",
         "   and code.py, and keep the folder structure (lib/fob/, lib/adafruit_register/...).",
         "   Remove an older lib/fob/ first if the drive has one.",
@@ -72,7 +73,7 @@ def readme(version, boards, folders, notes, driver_versions):
         "Folders in this zip: %s" % ", ".join(folders),
     ]
     if notes:
-        lines.append("No .mpy folder where no CircuitPython mpy-cross was at hand:")
+        lines.append("No .mpy folder where no .mpy files were at hand:")
         lines += ["  %s" % n for n in notes]
     if driver_versions:
         lines.append("Drivers (in lib/):")
@@ -93,7 +94,7 @@ def build_bundle(out_dir, version=__version__, boards=None, majors=MAJORS,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     boards = list(boards or deploy.known_boards(boards_dir))
-    found, notes = variants(majors, find_mpy_cross)
+    found, notes = variants(majors, find_mpy_cross, firmware_dir)
     top = "otpfob-%s-circuitpython" % version
     path = out_dir / (top + ".zip")
     tmp = path.with_suffix(".zip.tmp")

@@ -12,7 +12,9 @@ else (the plan, the CircuitPython version check, who owns code.py, free space, t
 verification) is the flow's. The plan: ``boot.py``, ``code.py``, the board file as
 ``fob_board.py``, the firmware package ``lib/fob/`` and the Adafruit drivers it needs,
 in the exact versions the tests use (pinned in requirements-drivers.txt; an installed
-otpfob carries their files, see resources.py). Files are written under temporary names,
+otpfob carries their files, see resources.py). lib/ goes as .mpy files for the board's
+CircuitPython major (the ones committed in firmware/mpy/, see mpyfiles.py) unless --py
+asks for source. Files are written under temporary names,
 read back and checked, and only then renamed into place, so a failed copy leaves the
 previous firmware working.
 """
@@ -248,7 +250,7 @@ class MpyCross:
     path: str
     version_line: str
 
-    def compile(self, source, name, workdir):
+    def compile(self, source, name, workdir, dest=None):
         """Compile `source` bytes (module file `name`) and return the .mpy bytes."""
         src = Path(workdir) / "src" / name
         out = src.with_suffix(".mpy")
@@ -314,7 +316,7 @@ class Plan:
     board: str
     info: BootInfo
     items: list
-    mpy: MpyCross | None
+    mpy: object | None  # an MpyCross or mpyfiles.Committed
     mpy_reason: str | None
     firmware_version: str
     notes: list = field(default_factory=list)
@@ -334,6 +336,7 @@ class Plan:
             "board": self.board,
             "circuitpython": self.info.version_text,
             "format": self.format,
+            "compiler": self.mpy.version_line if self.mpy else None,
             "files": {i.dest: {"size": len(i.data), "sha256": i.sha256} for i in self.items},
         }
 
@@ -356,6 +359,16 @@ def _tree_files(root):
         rel = p.relative_to(root).parts
         if p.is_file() and "__pycache__" not in rel and p.suffix != ".pyc" and not any(
                 x.startswith(".") for x in rel):
+            yield p
+
+
+def firmware_files(firmware_dir):
+    """The firmware's files as they go onto a drive: boot.py, code.py, lib/fob/ (not the
+    precompiled trees in mpy/, whose files stand in for lib/'s when a deploy uses them)."""
+    from .mpyfiles import FOLDER
+
+    for p in _tree_files(firmware_dir):
+        if p.relative_to(firmware_dir).parts[0] != FOLDER:
             yield p
 
 
@@ -387,7 +400,7 @@ def build_plan(info, board, mpy=None, mpy_reason=None,
     if not (firmware_dir / "lib" / "fob").is_dir():
         raise DeployError("the firmware has no lib/fob package (looked in %s)" % firmware_dir)
     sources = []
-    for p in _tree_files(firmware_dir):
+    for p in firmware_files(firmware_dir):
         sources.append((p.relative_to(firmware_dir).as_posix(), p))
     sources.append(("fob_board.py", bfile))
     sources += library_sources()
@@ -396,7 +409,7 @@ def build_plan(info, board, mpy=None, mpy_reason=None,
         for dest, src in sources:
             data = src.read_bytes()
             if mpy and dest.endswith(".py") and dest not in KEEP_SOURCE:
-                mpy_data = mpy.compile(data, PurePosixPath(dest).name, work)
+                mpy_data = mpy.compile(data, PurePosixPath(dest).name, work, dest=dest)
                 items.append(PlanItem(dest[:-3] + ".mpy", mpy_data, str(src), True))
             else:
                 items.append(PlanItem(dest, data, str(src)))
@@ -524,10 +537,25 @@ def _choose_board(info, board, boards_dir):
     return info.board_id
 
 
-def _compiler(info, use_mpy):
+def compiler(major, firmware_dir=None, find=None):
+    """(what makes the .mpy files for CircuitPython `major`, None) or (None, why none):
+    the committed files (firmware/mpy/, see mpyfiles.py) when they match the sources, else
+    a CircuitPython mpy-cross of that major on PATH."""
+    from . import mpyfiles
+
+    found, reason = mpyfiles.committed(major, firmware_dir)
+    if found is not None:
+        return found, None
+    mpy, why = (find or find_mpy_cross)(major)
+    if mpy is not None:
+        return mpy, None
+    return None, "%s, and %s" % (reason, why)
+
+
+def _compiler(info, use_mpy, firmware_dir=None):
     if not use_mpy:
         return None, "--py asked for source files"
-    return find_mpy_cross(info.version[0])
+    return compiler(info.version[0], firmware_dir)
 
 
 # --------------------------------------------------------------------------- one flow
@@ -613,7 +641,7 @@ def install(target, board=None, force=False, dry_run=False, use_mpy=True,
     info = parse_boot_out(boot.decode("utf-8", "replace"))
     check_version(info)
     board = _choose_board(info, board, boards_dir)
-    mpy, reason = _compiler(info, use_mpy)
+    mpy, reason = _compiler(info, use_mpy, firmware_dir)
     plan = build_plan(info, board, mpy, reason, firmware_dir, boards_dir)
     _warn_board(plan, echo)
     echo(target.label)
@@ -973,7 +1001,7 @@ def _spinner():
 @click.option("--repl-port", default="auto", show_default=True,
               help="Serial port of the REPL for --via-repl (mpremote's `connect` argument).")
 @click.option("--py", "source_only", is_flag=True,
-              help="Install .py files even when a CircuitPython mpy-cross is on PATH.")
+              help="Install the .py sources instead of the precompiled .mpy files.")
 def deploy_command(board, drive, dry_run, force, via_repl, repl_port, source_only):
     """Copy the otpfob firmware onto a CircuitPython board."""
     try:

@@ -1,9 +1,11 @@
 """The CIRCUITPY bundle (otpfob-VERSION-circuitpython.zip) that `make dist` writes.
 
 The simulator runs CPython, which cannot load .mpy files, so the boot test uses the .py
-folder; the .mpy folders are checked for their files, with a stand-in compiler.
+folder; the .mpy folders are checked for their files (the committed ones, or a stand-in
+compiler's when those are stale).
 """
 
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -20,7 +22,7 @@ TOP = "otpfob-%s-circuitpython" % __version__
 class StandInMpyCross(deploy.MpyCross):
     """Writes a recognisable .mpy stand-in instead of running a compiler."""
 
-    def compile(self, source, name, workdir):
+    def compile(self, source, name, workdir, dest=None):
         return b"C\x06" + name.encode() + b"\x00" + source[:8]
 
 
@@ -66,21 +68,43 @@ def test_bundle_holds_a_circuitpy_tree_per_board_and_a_readme(tmp_path):
     for board in boards:
         assert board in readme
     assert "CircuitPython 8.2" in readme and "CIRCUITPY" in readme
-    assert "no CircuitPython 9.x mpy-cross" in readme
     assert "adafruit-circuitpython-ssd1306" in readme
-    assert not [n for n in names(path) if "-mpy/" in n]
+    for major in (8, 9, 10):
+        assert "%d.x-mpy" % major in readme
 
 
-def test_bundle_compiles_mpy_only_for_majors_with_a_circuitpython_mpy_cross(tmp_path):
-    path = bundle.build_bundle(tmp_path, boards=["raspberry_pi_pico"], find_mpy_cross=only_9)
-    mpy = tree(path, "%s/9.x-mpy/raspberry_pi_pico/" % TOP)
-    assert mpy["lib/fob/otp.mpy"].startswith(b"C\x06otp.py\x00")
-    assert "lib/adafruit_ssd1306.mpy" in mpy
+@pytest.mark.parametrize("major", [8, 9, 10])
+def test_bundle_carries_the_committed_mpy_files_for_each_major(tmp_path, major):
+    path = bundle.build_bundle(tmp_path, boards=["raspberry_pi_pico"],
+                               find_mpy_cross=no_mpy_cross)
+    mpy = tree(path, "%s/%d.x-mpy/raspberry_pi_pico/" % (TOP, major))
+    committed = REPO / "firmware" / "mpy" / ("cp%d" % major)
+    for rel in ("lib/fob/otp.mpy", "lib/fob/app.mpy", "lib/adafruit_ssd1306.mpy",
+                "lib/adafruit_register/i2c_bit.mpy"):
+        assert mpy[rel] == (committed / rel).read_bytes(), rel
     assert not [n for n in mpy if n.startswith("lib/") and n.endswith(".py")]
+    assert not [n for n in mpy if n.startswith("mpy/")]
     for keep in ("boot.py", "code.py", "fob_board.py"):  # CircuitPython runs these as .py
         assert keep in mpy
+    manifest = json.loads(mpy[deploy.MANIFEST])
+    assert manifest["format"] == "mpy" and "CircuitPython %d." % major in manifest["compiler"]
+
+
+def test_stale_mpy_files_are_left_out_or_compiled_afresh(tmp_path):
+    firmware = tmp_path / "firmware"
+    shutil.copytree(REPO / "firmware", firmware, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(firmware / "lib" / "fob" / "otp.py", "a") as f:
+        f.write("\n# changed without make mpy\n")
+    path = bundle.build_bundle(tmp_path / "a", boards=["raspberry_pi_pico"],
+                               find_mpy_cross=no_mpy_cross, firmware_dir=firmware)
+    assert not [n for n in names(path) if "-mpy/" in n]
+    readme = tree(path, TOP + "/")["README.txt"].decode()
+    assert "lib/fob/otp.py" in readme and "make mpy" in readme
+    path = bundle.build_bundle(tmp_path / "b", boards=["raspberry_pi_pico"],
+                               find_mpy_cross=only_9, firmware_dir=firmware)
+    mpy = tree(path, "%s/9.x-mpy/raspberry_pi_pico/" % TOP)
+    assert mpy["lib/fob/otp.mpy"].startswith(b"C\x06otp.py\x00")
     assert not [n for n in names(path) if "/8.x-mpy/" in n or "/10.x-mpy/" in n]
-    assert "lib/fob/otp.py" in tree(path, "%s/py/raspberry_pi_pico/" % TOP)
 
 
 def test_bundle_is_the_same_for_the_same_sources(tmp_path):

@@ -145,7 +145,9 @@ def test_installed_wheel_runs_sim_info_add_with_code_check_and_deploy_elsewhere(
     r = run(env_dir, elsewhere, "deploy", "--drive", str(drive), "--dry-run")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "dry run: nothing written" in r.stdout
-    for dest in ("lib/fob/otp.py", "lib/adafruit_ssd1306.py", "fob_board.py"):
+    # The wheel's committed .mpy files for the drive's major (9.x), drivers included.
+    assert "installing .mpy" in r.stdout and "CircuitPython 9." in r.stdout
+    for dest in ("lib/fob/otp.mpy", "lib/adafruit_ssd1306.mpy", "fob_board.py"):
         assert dest in r.stdout
     r = run(env_dir, elsewhere, "deploy", "--drive", str(drive), "--py")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -170,9 +172,10 @@ def test_installed_sdist_builds_the_same_package_offline_and_deploys(
                       and not n.endswith("/")}
     assert from_sdist == from_wheel
     drive = make_drive(tmp_path / "CIRCUITPY")
-    r = run(env_dir, elsewhere, "deploy", "--drive", str(drive), "--dry-run")
+    r = run(env_dir, elsewhere, "deploy", "--drive", str(drive))
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "lib/fob/otp.py" in r.stdout
+    assert (drive / "lib" / "fob" / "otp.mpy").read_bytes() == (
+        REPO / "firmware" / "mpy" / "cp9" / "lib" / "fob" / "otp.mpy").read_bytes()
 
 
 def test_pip_install_of_a_checkout_gathers_the_pinned_drivers_in_its_isolated_build(

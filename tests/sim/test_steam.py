@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from fob import font
 from otpfob.otpauth import decode_secret
 
 harness = pytest.importorskip("otpfob.sim.harness")
@@ -60,27 +59,12 @@ def big_text_on_panel(fob, tmp_path, page):
     """The big-font characters the OLED shows with their top on ``page``, from pixels."""
     from PIL import Image
 
+    from otpfob.testing import panel
+
     png = fob.screen_png(tmp_path / "screen.png")
     img = Image.open(png).convert("1")
-    width = img.width
-
-    def column_byte(x, p):
-        return sum(1 << bit for bit in range(8) if img.getpixel((x, p * 8 + bit)))
-
-    n = font.BIG_W * font.BIG_PAGES
-    glyphs = {bytes(font.BIG[font.big_offset(c):font.big_offset(c) + n]): c
-              for c in font.BIG_CHARS}
-    out, x = "", 0
-    while x <= width - font.BIG_W:
-        cell = bytes(column_byte(x + c, page + p)
-                     for p in range(font.BIG_PAGES) for c in range(font.BIG_W))
-        ch = glyphs.get(cell)
-        if ch is not None and any(cell):
-            out += ch
-            x += font.BIG_W
-        else:
-            x += 1
-    return out
+    ram = panel.ram_from_pixels(lambda x, y: img.getpixel((x, y)), img.width, img.height)
+    return panel.big_text(ram, page, img.width)
 
 
 @pytest.fixture

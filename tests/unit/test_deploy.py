@@ -102,10 +102,10 @@ def expected_files(firmware, board="raspberry_pi_pico", ext=".py"):
 
 
 @pytest.mark.parametrize("boot_out", [BOOT_9, BOOT_10, BOOT_8_2], ids=["9.2", "10.0", "8.2"])
-def test_deploy_installs_firmware_board_file_and_drivers_byte_for_byte(
+def test_deploy_py_installs_firmware_board_file_and_drivers_byte_for_byte(
         tmp_path, firmware, path_bin, boot_out):
     drive = make_drive(tmp_path, boot_out)
-    res = run(firmware, "--drive", str(drive))
+    res = run(firmware, "--drive", str(drive), "--py")
     assert res.exit_code == 0, res.output
     for dest, data in expected_files(firmware).items():
         assert (drive / dest).read_bytes() == data, dest
@@ -115,11 +115,44 @@ def test_deploy_installs_firmware_board_file_and_drivers_byte_for_byte(
     code = (firmware / "code.py").read_bytes()
     assert manifest["files"]["code.py"]["sha256"] == hashlib.sha256(code).hexdigest()
     assert not list(drive.rglob("*" + deploy.TMP_SUFFIX))
-    assert "installing .py" in res.output
-    assert "no CircuitPython" in res.output and "mpy-cross" in res.output
+    assert not list(drive.rglob("*.mpy")) and not (drive / "mpy").exists()
+    assert "installing .py" in res.output and "--py" in res.output
     assert "verified" in res.output
     assert "Clock not set" in res.output and "otpfob time set" in res.output
     assert "No accounts" in res.output
+
+
+@pytest.mark.parametrize("boot_out,major", [(BOOT_9, 9), (BOOT_10, 10), (BOOT_8_2, 8)],
+                         ids=["9.2", "10.0", "8.2"])
+def test_deploy_installs_the_committed_mpy_files_of_the_boards_major(
+        tmp_path, firmware, path_bin, boot_out, major):
+    drive = make_drive(tmp_path, boot_out)
+    res = run(firmware, "--drive", str(drive))
+    assert res.exit_code == 0, res.output
+    assert "installing .mpy" in res.output and "CircuitPython %d." % major in res.output
+    committed = firmware / "mpy" / ("cp%d" % major)
+    for dest, data in expected_files(firmware, ext=".mpy").items():
+        if dest.endswith(".mpy"):
+            assert (drive / dest).read_bytes() == (committed / dest).read_bytes(), dest
+        else:  # boot.py, code.py and the board file stay source
+            assert (drive / dest).read_bytes() == data, dest
+    assert not list((drive / "lib").rglob("*.py"))
+    assert not (drive / "mpy").exists()
+    manifest = json.loads((drive / ".otpfob").read_text())
+    assert manifest["format"] == "mpy" and "CircuitPython %d." % major in manifest["compiler"]
+
+
+def test_stale_mpy_files_are_not_deployed(tmp_path, firmware, path_bin):
+    with open(firmware / "lib" / "fob" / "otp.py", "a") as f:
+        f.write("\n# changed without make mpy\n")
+    drive = make_drive(tmp_path, BOOT_9)
+    res = run(firmware, "--drive", str(drive))
+    assert res.exit_code == 0, res.output
+    assert "installing .py" in res.output
+    assert "stale" in res.output and "lib/fob/otp.py" in res.output and "make mpy" in res.output
+    assert (drive / "lib" / "fob" / "otp.py").read_bytes() == (
+        firmware / "lib" / "fob" / "otp.py").read_bytes()
+    assert not list(drive.rglob("*.mpy"))
 
 
 def test_deploy_picks_board_from_board_id_and_board_option_overrides(
@@ -281,8 +314,8 @@ def test_dry_run_lists_files_and_sizes_and_writes_nothing(tmp_path, firmware, pa
     res = run(firmware, "--drive", str(drive), "--dry-run")
     assert res.exit_code == 0, res.output
     assert snapshot(drive) == before
-    for dest in ("boot.py", "code.py", "fob_board.py", "lib/adafruit_ssd1306.py",
-                 "lib/adafruit_register/i2c_bit.py", "lib/fob/version.py"):
+    for dest in ("boot.py", "code.py", "fob_board.py", "lib/adafruit_ssd1306.mpy",
+                 "lib/adafruit_register/i2c_bit.mpy", "lib/fob/version.mpy"):
         assert dest in res.output
     assert "dry run: nothing written" in res.output
     assert "total" in res.output
@@ -302,7 +335,7 @@ def test_verification_catches_a_corrupted_copy_and_replaces_nothing(
     before = snapshot(drive)
     res = run(firmware, "--drive", str(drive))
     assert res.exit_code != 0
-    assert "lib/adafruit_ds3231.py: SHA-256 differs" in res.output
+    assert "lib/adafruit_ds3231.mpy: SHA-256 differs" in res.output
     assert snapshot(drive) == before
 
 
@@ -391,8 +424,16 @@ def fake_mpy_cross(bin_dir, version, name="mpy-cross"):
     return p
 
 
+@pytest.fixture
+def uncompiled(firmware):
+    """The firmware without its committed .mpy files: only an mpy-cross can make them."""
+    shutil.rmtree(firmware / "mpy")
+    return firmware
+
+
 def test_mpy_files_installed_with_a_matching_circuitpython_mpy_cross(
-        tmp_path, firmware, path_bin):
+        tmp_path, uncompiled, path_bin):
+    firmware = uncompiled
     drive = make_drive(tmp_path, BOOT_9)
     assert run(firmware, "--drive", str(drive)).exit_code == 0  # an earlier .py deploy
     fake_mpy_cross(path_bin, "CircuitPython 9.2.1 on 2024-11-20; mpy-cross emitting mpy v6.3",
@@ -411,7 +452,8 @@ def test_mpy_files_installed_with_a_matching_circuitpython_mpy_cross(
     assert json.loads((drive / ".otpfob").read_text())["format"] == "mpy"
 
 
-def test_micropython_mpy_cross_is_not_used_for_circuitpython(tmp_path, firmware, path_bin):
+def test_micropython_mpy_cross_is_not_used_for_circuitpython(tmp_path, uncompiled, path_bin):
+    firmware = uncompiled
     drive = make_drive(tmp_path, BOOT_9)
     fake_mpy_cross(path_bin, "MicroPython v1.22.0 on 2024-01-01; mpy-cross emitting mpy v6.2")
     res = run(firmware, "--drive", str(drive))
@@ -421,7 +463,8 @@ def test_micropython_mpy_cross_is_not_used_for_circuitpython(tmp_path, firmware,
     assert not list(drive.rglob("*.mpy"))
 
 
-def test_mpy_cross_of_another_circuitpython_major_is_not_used(tmp_path, firmware, path_bin):
+def test_mpy_cross_of_another_circuitpython_major_is_not_used(tmp_path, uncompiled, path_bin):
+    firmware = uncompiled
     drive = make_drive(tmp_path, BOOT_10)
     fake_mpy_cross(path_bin, "CircuitPython 9.2.1 on 2024-11-20; mpy-cross emitting mpy v6.3")
     res = run(firmware, "--drive", str(drive), "--dry-run")
@@ -504,7 +547,7 @@ def board_fs(tmp_path, path_bin, monkeypatch):
 def test_via_repl_copies_with_mpremote_and_verifies(firmware, board_fs):
     (board_fs.root / "boot_out.txt").write_text(BOOT_9)
     (board_fs.root / "vault_a.bin").write_bytes(b"stored")
-    res = run(firmware, "--via-repl", "--repl-port", "/dev/ttyACM0")
+    res = run(firmware, "--via-repl", "--repl-port", "/dev/ttyACM0", "--py")
     assert res.exit_code == 0, res.output
     for dest, data in expected_files(firmware).items():
         assert (board_fs.root / dest).read_bytes() == data, dest
@@ -536,10 +579,10 @@ def test_via_repl_refuses_another_projects_code_py(firmware, board_fs):
 def test_via_repl_corrupted_transfer_is_caught_and_nothing_replaced(
         firmware, board_fs, monkeypatch):
     (board_fs.root / "boot_out.txt").write_text(BOOT_9)
-    monkeypatch.setenv("FAKE_CORRUPT", "lib/fob/version.py")
+    monkeypatch.setenv("FAKE_CORRUPT", "lib/fob/version.mpy")
     res = run(firmware, "--via-repl", "--repl-port", "/dev/ttyACM0")
     assert res.exit_code != 0
-    assert "lib/fob/version.py: SHA-256 differs" in res.output
+    assert "lib/fob/version.mpy: SHA-256 differs" in res.output
     assert not (board_fs.root / "code.py").exists()
     assert not list(board_fs.root.rglob("*" + deploy.TMP_SUFFIX))
 
@@ -629,7 +672,7 @@ class MemoryTarget:
 def test_one_flow_installs_through_any_target_with_the_file_interface(firmware, path_bin):
     target = MemoryTarget({"boot_out.txt": BOOT_9.encode()})
     out = []
-    res = deploy.install(target, firmware_dir=firmware, echo=out.append)
+    res = deploy.install(target, firmware_dir=firmware, echo=out.append, use_mpy=False)
     assert target.calls == ["write", "commit"]
     for dest, data in expected_files(firmware).items():
         assert target.files[dest] == data, dest
@@ -646,11 +689,11 @@ def test_one_flow_installs_through_any_target_with_the_file_interface(firmware, 
 def test_one_flow_replaces_nothing_when_the_read_back_differs(firmware, path_bin):
     class Flaky(MemoryTarget):
         def read_back(self, rels):
-            return [b"x" if r.startswith("lib/fob/otp.py") else self.files.get(r)
+            return [b"x" if r.startswith("lib/fob/otp.mpy") else self.files.get(r)
                     for r in rels]
 
     target = Flaky({"boot_out.txt": BOOT_9.encode()})
-    with pytest.raises(deploy.DeployError, match=r"lib/fob/otp.py: \d+ bytes, expected"):
+    with pytest.raises(deploy.DeployError, match=r"lib/fob/otp.mpy: \d+ bytes, expected"):
         deploy.install(target, firmware_dir=firmware, echo=lambda line: None)
     assert target.calls == ["write"]  # never committed
     assert sorted(target.files) == ["boot_out.txt"]  # staged files removed

@@ -19,8 +19,37 @@ def make(height=64):
     bus = Bus()
     model = bus.attach(0x3C, SSD1306(128, height))
     d = Display(I2C(bus), 128, height, 0x3C)
+    d.flush()  # the first flush lights the panel
     model.reset_counters()
     return d, model
+
+
+def test_the_panel_stays_dark_until_it_holds_the_first_frame():
+    # After a deep-sleep wake the panel still holds the frame from before the sleep (an
+    # old code): it must not be lit before the new frame is in it.
+    bus = Bus()
+    model = bus.attach(0x3C, SSD1306(128, 64))
+    model.gddram[:] = bytes([0x5A]) * len(model.gddram)  # what it showed before
+    d = Display(I2C(bus), 128, 64, 0x3C)
+    assert not model.display_on
+    # Nor did the driver's blank frame go out: the first frame is sent whole instead.
+    assert bytes(model.gddram) == bytes([0x5A]) * len(model.gddram)
+    d.big("123 456", 4, 2)
+    d.flush()
+    assert model.display_on and ram_matches(d, model)
+
+
+def test_a_wake_lights_the_panel_only_after_the_new_frame_is_sent():
+    d, model = make()
+    d.big("111 111", 4, 2)
+    d.flush()
+    d.power(False)
+    assert not model.display_on
+    d.power(True)
+    assert not model.display_on  # still the old code in the panel
+    d.big("222 222", 4, 2)
+    d.flush()
+    assert model.display_on and ram_matches(d, model)
 
 
 def ram_matches(d, model):
@@ -87,7 +116,9 @@ def test_power_off_and_on_reach_the_panel():
     d.power(False)
     assert not model.display_on and not d.on
     d.power(True)
-    assert model.display_on and d.on
+    assert d.on
+    d.flush()  # the panel is lit by the flush after the wake
+    assert model.display_on
 
 
 def test_number_draws_like_text():

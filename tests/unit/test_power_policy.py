@@ -1,6 +1,7 @@
 """fob/power.py alone: when the fob may sleep, what it keeps through deep sleep, the
 battery gauge's arithmetic. Small stand-ins for the UI, buttons and the alarm module."""
 
+import sys
 import types
 
 import pytest
@@ -200,3 +201,120 @@ def test_gauge_percentages(volts, pct):
 def test_percent_never_falls_as_the_voltage_rises():
     values = [power.percent(3.0 + i / 100) for i in range(140)]
     assert values == sorted(values)
+
+
+# --------------------------------------------------------------------------- the watchdog
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def monotonic(self):
+        return self.t
+
+
+class FakeDog:
+    """microcontroller.watchdog in RESET mode as each CircuitPython major has it: 9.x
+    stops with mode = None or deinit(), 10.x has no deinit(), 8.x refuses both."""
+
+    def __init__(self, major):
+        self.major = major
+        self._mode = "RESET"
+        self.feeds = []
+        self.clock = None
+
+    @property
+    def mode(self):
+        return self._mode
+
+    @mode.setter
+    def mode(self, value):
+        if self.major == 8 and self._mode == "RESET" and value != "RESET":
+            raise TypeError("WatchDogTimer.mode cannot be changed once set to "
+                            "WatchDogMode.RESET")
+        self._mode = value
+
+    def __getattr__(self, name):
+        if name == "deinit" and self.major != 10:
+            return self._deinit
+        raise AttributeError(name)
+
+    def _deinit(self):
+        if self.major == 8:
+            raise RuntimeError("WatchDogTimer cannot be deinitialized once mode is set to "
+                               "RESET")
+        self._mode = None
+
+    def feed(self):
+        self.feeds.append(self.clock.t)
+
+
+class SlicedAlarm(FakeAlarm):
+    """Light sleep that ends at its time alarm (moving the clock there), or at a press
+    once the clock reaches `press_at`; records each sleep's time alarm."""
+
+    def __init__(self, clock, press_at=None):
+        FakeAlarm.__init__(self)
+        self.clock = clock
+        self.press_at = press_at
+        self.untils = []
+
+    def light_sleep_until_alarms(self, *alarms):
+        self.calls.append(("light", alarms))
+        times = [a for a in alarms if isinstance(a, self.time.TimeAlarm)]
+        until = times[0].monotonic_time if times else None
+        self.untils.append(None if until is None else until - self.clock.t)
+        if self.press_at is not None and (until is None or self.press_at <= until):
+            self.clock.t = max(self.clock.t, self.press_at)
+            return next(a for a in alarms if isinstance(a, self.pin.PinAlarm))
+        self.clock.t = until
+        return times[0]
+
+
+def sleeping(monkeypatch, board, major, press_after=None):
+    clock = FakeClock()
+    monkeypatch.setattr(power, "time", clock)
+    dog = FakeDog(major)
+    dog.clock = clock
+    monkeypatch.setitem(sys.modules, "microcontroller", types.SimpleNamespace(watchdog=dog))
+    fake = SlicedAlarm(clock, None if press_after is None else clock.t + press_after)
+    ui = FakeUI()
+    p = make(monkeypatch, board, fake, ui)
+    return p, fake, dog, clock, ui
+
+
+@pytest.mark.parametrize("major", [9, 10])
+def test_the_watchdog_is_stopped_for_a_sleep_on_circuitpython_9_and_10(monkeypatch, board,
+                                                                       no_host, major):
+    p, fake, dog, clock, ui = sleeping(monkeypatch, board, major)
+    with pytest.raises(SystemExit):
+        p.step()
+    assert dog.mode is None and dog.feeds == []
+    # One light sleep up to the deep-sleep deadline, then deep sleep: no slices.
+    assert fake.untils == [power.DEEP_AFTER]
+    assert [c[0] for c in fake.calls] == ["light", "deep"]
+
+
+def test_on_circuitpython_8_the_light_sleep_feeds_a_watchdog_it_cannot_stop(
+        monkeypatch, board, no_host):
+    p, fake, dog, clock, ui = sleeping(monkeypatch, board, 8)
+    start = clock.t
+    with pytest.raises(SystemExit):
+        p.step()
+    assert dog.mode == "RESET"
+    # Slices no longer than FEED_EVERY (well inside the 8 s timeout) up to the deadline,
+    # a feed after each, then deep sleep (the crystal stops, and the watchdog with it).
+    assert all(0 < u <= power.FEED_EVERY for u in fake.untils)
+    assert sum(fake.untils) == pytest.approx(power.DEEP_AFTER)
+    gaps = [b - a for a, b in zip([start] + dog.feeds[:-1], dog.feeds, strict=True)]
+    assert gaps and max(gaps) <= power.FEED_EVERY
+    assert fake.calls[-1][0] == "deep" and clock.t == pytest.approx(start + power.DEEP_AFTER)
+
+
+def test_on_circuitpython_8_a_press_still_wakes_the_fob_between_feeds(monkeypatch, board,
+                                                                      no_host):
+    p, fake, dog, clock, ui = sleeping(monkeypatch, board, 8, press_after=10.5)
+    assert p.step() is True
+    assert ui.woken == 1 and [c[0] for c in fake.calls] == ["light"] * 3
+    assert len(dog.feeds) == 2  # at 4 and 8 s; the press came at 10.5 s

@@ -1,4 +1,5 @@
 import hashlib
+import sys
 import hmac as std_hmac
 
 import pytest
@@ -31,6 +32,22 @@ def test_sizes_match_hashlib(name):
     assert mod.BLOCK_SIZE == ref.block_size
     assert mod.DIGEST_SIZE == ref.digest_size
     assert len(mod.IV) * 2 == mod.DIGEST_SIZE
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_hmac_size_table_matches_the_pure_modules(name):
+    assert hmac.SIZES[name] == (MODULES[name].BLOCK_SIZE, MODULES[name].DIGEST_SIZE)
+
+
+def test_hmac_over_native_sha1_does_not_import_the_pure_sha1(monkeypatch):
+    # A board with hashlib SHA-1 (CircuitPython 9+) keeps fob/sha1.py off its wake path.
+    for mod in ("fob.sha1", "fob.sha1_wide"):
+        monkeypatch.delitem(sys.modules, mod, raising=False)
+    monkeypatch.setattr(hmac, "_native", {})
+    mac = hmac.HMAC(b"12345678901234567890", "sha1")
+    assert mac.uses_native
+    assert mac.digest(b"msg") == std_hmac.new(b"12345678901234567890", b"msg", "sha1").digest()
+    assert "fob.sha1" not in sys.modules and "fob.sha1_wide" not in sys.modules
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

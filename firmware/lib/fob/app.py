@@ -3,6 +3,8 @@
 
 import time
 
+from fob import heap
+
 APP = None  # the running App, for the simulator's status reports
 
 LOOP_SLEEP = 0.02
@@ -18,6 +20,7 @@ DISPLAY_RETRY = 1.0  # seconds between tries to start a panel that stopped answe
 # stay well under it.
 WATCHDOG_TIMEOUT = 8
 STARTUP_RETRY = 5.0  # seconds before a fob whose set-up failed starts again
+HEAP_EVERY = 1.0  # seconds between two samples of the heap after requests (fob/heap.py)
 
 
 def _hex(data):
@@ -82,6 +85,8 @@ class App:
         self._display_lost = False
         self._display_retry = 0.0
         self.protocol = None
+        self._answered = 0  # requests answered when the heap was last sampled, and when
+        self._sampled = -HEAP_EVERY
         if data_port is None:
             try:
                 import usb_cdc
@@ -89,11 +94,24 @@ class App:
                 data_port = usb_cdc.data
             except (ImportError, AttributeError):
                 data_port = None
-        if data_port is not None:
-            from fob.protocol import Protocol
+        # The protocol (and its imports) waits for a host: a fob woken on a keyring shows
+        # its code that much sooner.
+        self._port = data_port
+        self._listen()
 
-            self.protocol = Protocol(data_port, self.vault, self.clock, self.info(),
-                                     presence=self.ui, settings=self.settings)
+    def _listen(self):
+        port = self._port
+        if port is None or self.protocol is not None:
+            return
+        try:
+            if not port.connected:
+                return
+        except AttributeError:  # a port without a link state: always there
+            pass
+        from fob.protocol import Protocol
+
+        self.protocol = Protocol(port, self.vault, self.clock, self.info(), presence=self.ui,
+                                 settings=self.settings)
 
     def info(self):
         from fob import version
@@ -142,8 +160,18 @@ class App:
                 from fob import update
 
                 self._maintenance = update.step(self, self._maintenance)
-            elif self.protocol is not None:
+            elif self.protocol is None:
+                self._listen()
+            else:
                 self.protocol.poll()
+                if self.protocol.requests != self._answered and not self.protocol.streaming:
+                    # A request answered: the heap's low-water mark (fob/heap.py), at
+                    # most once a second (a collection costs ms, and hosts may flood).
+                    t = time.monotonic()
+                    if t - self._sampled >= HEAP_EVERY:
+                        self._answered = self.protocol.requests
+                        self._sampled = t
+                        heap.sample()
         except Exception as e:
             failed = self._failed("Data channel", e)
         try:
@@ -266,9 +294,12 @@ def start_watchdog():
     except (ImportError, AttributeError):
         return None
     try:
-        dog.timeout = WATCHDOG_TIMEOUT
-        dog.mode = WatchDogMode.RESET
-    except (ValueError, NotImplementedError, RuntimeError, OSError) as e:
+        # Still on after a sleep where the port cannot stop it (CircuitPython 8.x, see
+        # fob/power.py), and then it may not be set again.
+        if dog.mode != WatchDogMode.RESET:
+            dog.timeout = WATCHDOG_TIMEOUT
+            dog.mode = WatchDogMode.RESET
+    except (ValueError, TypeError, NotImplementedError, RuntimeError, OSError) as e:
         print("No watchdog: %r" % (e,))
         return None
     return dog
@@ -284,8 +315,13 @@ def main(cfg):
         time.sleep(STARTUP_RETRY)
         _reload()
     app = APP
-    # Set-up leaves garbage (driver init, the vault's check pass) between objects that
-    # stay; collecting once before the loop gives the loop's allocations the holes back.
+    # The first pass draws the code; then set-up's garbage (driver init, the vault's check
+    # pass) between objects that stay is collected, which gives the loop's allocations
+    # the holes back.
+    try:
+        app.step()
+    except Exception:
+        app.count_failure("The loop")
     import gc
 
     gc.collect()

@@ -35,6 +35,7 @@ def c_hello(p, req):
                    "secret_max": SECRET_MAX, "period_max": PERIOD_MAX,
                    # Label strips (fob/labels.py): rows high, most columns.
                    "strip_height": 16, "strip_width": 640},
+        "heap": _heap(),
     }
     for k in ("display", "buttons"):
         if k in info:
@@ -155,6 +156,14 @@ def c_selftest(p, req):
 
 
 c_info = c_hello
+
+
+def _heap():
+    # Free heap now and its low-water mark (fob/heap.py); None where the port has no gc
+    # counts (CPython, where the tests run the protocol).
+    from fob import heap
+
+    return heap.report()
 
 
 def _unload(name):

@@ -15,6 +15,7 @@ except ImportError:
 _SET_COLUMN_ADDRESS = const(0x21)
 _SET_PAGE_ADDRESS = const(0x22)
 _SET_CONTRAST = const(0x81)
+_DISPLAY_ON = const(0xAF)
 # I2C control bytes: Co=0 with D/C#=0 starts a command stream, D/C#=1 a data stream.
 _CONTROL_COMMANDS = const(0x00)
 _CONTROL_DATA = const(0x40)
@@ -27,10 +28,10 @@ class Display:
     """Frame buffer over an SSD1306 (128 wide, 32 or 64 high) with changed-window flushes."""
 
     def __init__(self, i2c, width, height, address=0x3C, oled=None):
+        # The panel is lit by a flush, once it holds a frame of ours (see power()).
+        self._light = oled is None
         if oled is None:
-            import adafruit_ssd1306
-
-            oled = adafruit_ssd1306.SSD1306_I2C(width, height, i2c, addr=address)
+            oled = _panel(width, height, i2c, address)
         self.oled = oled
         self.width = width
         self.height = height
@@ -38,10 +39,10 @@ class Display:
         # The driver's buffer holds the data control byte first, then the frame.
         self.buf = oled.buffer
         size = self.pages * width
-        # What the panel shows: the driver cleared it and sent a full frame while starting.
-        self._shadow = bytearray(size)
-        for i in range(size):
-            self._shadow[i] = self.buf[1 + i]
+        # What the panel shows: the driver cleared it and sent a blank frame while starting,
+        # or (our panel) nothing of ours yet, so the first flush sends every page whole.
+        self._shadow = bytearray(self.buf[1:1 + size])
+        self._full = self._light
         self._cmd = bytearray(7)
         self._cmd[0] = _CONTROL_COMMANDS
         self._cmd[1] = _SET_COLUMN_ADDRESS
@@ -179,12 +180,17 @@ class Display:
     def power(self, on):
         was = self.on
         self.on = on
-        if self.fault is None and on != was:
+        if on == was:
+            return
+        if on:
+            # Lit by the next flush: lit now, the panel would show what it held before the
+            # sleep (an old code) while the new frame goes out.
+            self._light = True
+            return
+        self._light = False
+        if self.fault is None:
             try:
-                if on:
-                    self.oled.poweron()
-                else:
-                    self.oled.poweroff()
+                self.oled.poweroff()
             except OSError as e:
                 self.fault = e
 
@@ -222,7 +228,11 @@ class Display:
         if self.fault is not None:
             return 0
         try:
-            return self._flush()
+            sent = self._flush()
+            if self._light:
+                self._light = False
+                self.oled.poweron()
+            return sent
         except OSError as e:
             self.fault = e
             return 0
@@ -235,6 +245,12 @@ class Display:
         data = self._data
         cmd = self._cmd
         sent = 0
+        if self._full:
+            # The panel's memory is unknown (a power-up: not even a blank frame was sent).
+            for page in range(self.pages):
+                sent += self._send(dev, cmd, data, page, 0, w - 1)
+            self._full = False
+            return sent
         for page in range(self.pages):
             base = page * w
             first = 0
@@ -295,3 +311,29 @@ class Display:
         buf = self.buf
         for i in range(len(self._shadow)):
             self._shadow[i] = buf[1 + i]
+
+
+def _panel(width, height, i2c, address):
+    """adafruit_ssd1306's driver with the panel left dark by its start: the driver lights
+    the panel before it clears it, and after a deep-sleep wake (the panel keeps its memory
+    through it) that showed the code from before the sleep while the blank frame went out.
+    Nor is that blank frame sent: the fob's first frame goes out whole instead."""
+    import adafruit_ssd1306
+
+    base = adafruit_ssd1306.SSD1306_I2C
+
+    class Panel(base):
+        starting = True
+
+        def write_cmd(self, cmd):
+            if cmd != _DISPLAY_ON or not self.starting:
+                base.write_cmd(self, cmd)
+
+        def show(self):
+            # Not the driver's blank frame at start: the fob's first frame follows whole.
+            if not self.starting:
+                base.show(self)
+
+    oled = Panel(width, height, i2c, addr=address)
+    oled.starting = False
+    return oled

@@ -20,6 +20,8 @@ except ImportError:
 WIDE = (getattr(sys, "maxsize", 0) >> 32) > 0
 
 NAMES = ("sha1", "sha256", "sha512")
+# (block size, digest size) of each, as in the pure modules (tests check they agree).
+SIZES = {"sha1": (64, 20), "sha256": (64, 32), "sha512": (128, 64)}
 
 _native = {}
 
@@ -151,11 +153,18 @@ class HMAC:
     """HMAC with one key; ``digest(msg)`` can be called any number of times."""
 
     def __init__(self, key, name="sha1", allow_native=True):
-        mod = pure_module(name)
-        self.name = name
-        self.block_size = size = mod.BLOCK_SIZE
-        self.digest_size = mod.DIGEST_SIZE
         ctor = native(name) if allow_native else None
+        if ctor is not None:
+            # The pure module is not imported where the board hashes natively: compiling
+            # fob/sha1.py alone costs a .py deployment a quarter second at every wake.
+            mod = None
+            size, self.digest_size = SIZES[name]
+        else:
+            mod = pure_module(name)
+            size = mod.BLOCK_SIZE
+            self.digest_size = mod.DIGEST_SIZE
+        self.name = name
+        self.block_size = size
         self._ctor = ctor
         if len(key) > size:
             key = digest(name, key) if ctor is not None else pure_digest(name, key)

@@ -26,6 +26,9 @@ except ImportError:  # a port or build without alarm: the fob stays awake
     alarm = None
 
 DEEP_AFTER = 120  # seconds of light sleep before deep sleep (board key SLEEP_DEEP_AFTER)
+# Seconds of light sleep between two feeds of a watchdog that cannot be stopped (8 s timeout,
+# fob/app.py): half of it, so a slow wake or a late timer still feeds in time.
+FEED_EVERY = 4
 BATTERY_EVERY = 60  # seconds between battery readings while awake
 
 # alarm.sleep_memory layout (zero at power-up; kept through deep sleep).
@@ -45,6 +48,28 @@ _SAMPLES = const(8)
 GAUGE_W = const(12)  # columns of the gauge in the label row's corner
 LOW_SECONDS = 3  # "Battery low" stands in the label row this long after a wake
 _ADC_FULL = const(65535)  # AnalogIn.value is scaled to 16 bits on every port
+
+
+def _running_watchdog():
+    """The board's watchdog if it stays on through a sleep, else None (stopped here, or
+    none). CircuitPython 9.x and 10.x stop it with mode = None (10.x has no deinit());
+    8.x refuses both once it is in RESET mode."""
+    try:
+        from microcontroller import watchdog
+    except ImportError:
+        return None
+    if watchdog is None or watchdog.mode is None:
+        return None
+    try:
+        watchdog.mode = None
+        return None
+    except Exception:
+        pass
+    try:
+        watchdog.deinit()
+        return None
+    except Exception:
+        return watchdog
 
 
 def percent(volts):
@@ -174,29 +199,37 @@ class Power:
         return True
 
     def _sleep(self):
-        # The RP2040's watchdog counts on in light sleep and a sleep outlasts its 8 s, so
-        # it is stopped first; the loop starts it again after the wake (fob/app.py), and
-        # code.py does after a deep sleep.
-        try:
-            from microcontroller import watchdog
-
-            watchdog.deinit()
-        except Exception:
-            pass
+        # The RP2040's watchdog counts on in light sleep, and a sleep outlasts its 8 s.
+        # Stopped first where the port can (the loop starts it again after the wake,
+        # fob/app.py, and code.py does after a deep sleep); where it cannot, the light
+        # sleep is cut into slices that end before it would fire, and it is fed between
+        # them. Deep sleep stops the crystal, and the watchdog with it.
+        dog = _running_watchdog()
         self._pins_out = True
         for io in self.buttons.pins:
             io.deinit()
         alarms = self._pin_alarms()
         if self.light:
-            if self.deep:
-                alarms.append(alarm.time.TimeAlarm(monotonic_time=time.monotonic()
-                                                   + self.deep_after))
+            now = time.monotonic()
+            deadline = now + self.deep_after if self.deep else None
             self.state = "light_sleep"
-            woke = alarm.light_sleep_until_alarms(*alarms)
+            while True:
+                # A slice to feed the watchdog, or the whole sleep up to the deadline.
+                feeding = dog is not None and (deadline is None or deadline - now > FEED_EVERY)
+                until = now + FEED_EVERY if feeding else deadline
+                if until is not None:
+                    alarms.append(alarm.time.TimeAlarm(monotonic_time=until))
+                woke = alarm.light_sleep_until_alarms(*alarms)
+                if until is not None:
+                    alarms.pop()
+                if until is None or isinstance(woke, alarm.pin.PinAlarm):
+                    self.state = "awake"
+                    return
+                if not feeding:
+                    break  # the deep-sleep deadline
+                dog.feed()
+                now = time.monotonic()
             self.state = "awake"
-            if not self.deep or isinstance(woke, alarm.pin.PinAlarm):
-                return
-            alarms.pop()
         self._save()
         self.state = "deep_sleep"
         alarm.exit_and_deep_sleep_until_alarms(*alarms)  # does not return

@@ -161,8 +161,9 @@ class Account:
 def _key(name_issuer, name_len):
     # Case-insensitive identity of (issuer, name). bytes.lower() folds ASCII only, on
     # CPython and MicroPython alike, so the fob and the tests agree. The name length goes
-    # after the folding: as a byte it could otherwise be "lowered" itself.
-    return bytes(name_issuer.lower()) + bytes((name_len,))
+    # after the folding: as a byte it could otherwise be "lowered" itself. bytes() first:
+    # a staged record is a slice of a bytearray, which has no lower() on CircuitPython 8.
+    return bytes(name_issuer).lower() + bytes((name_len,))
 
 
 def _rec_key(r, o=0):
@@ -285,9 +286,11 @@ def _check_record(fixed, body):
     period = fixed[5] | (fixed[6] << 8) | (fixed[7] << 16)
     if period < 1 or period > PERIOD_MAX:
         raise _Bad()
-    for i in range(nlen + ilen):
-        if body[i] < 0x20 or body[i] == 0x7F:
-            raise _Bad()
+    # min() and `in` run in C: a loop over every byte here was most of a boot's vault read.
+    # bytes(): `in` is not implemented for a memoryview on MicroPython.
+    text = bytes(body[:nlen + ilen])
+    if text and (min(text) < 0x20 or 0x7F in text):
+        raise _Bad()
     str(body[:nlen], "utf-8")           # UnicodeError when not UTF-8
     str(body[nlen:nlen + ilen], "utf-8")
 
@@ -384,12 +387,19 @@ class Vault:
         """Read the newest valid slot. Returns the status: 'ok', 'new' or 'damaged'."""
         best = None
         present = False
+        # Newest first by the headers' sequence numbers: checking every record of the
+        # other slot too doubled a boot's vault read (each wake from deep sleep is a boot).
+        order = []
         for slot in (0, 1):
             if self.fs.size(self.paths[slot]) is not None:
                 present = True
+                order.append((self._sequence(slot), slot))
+        order.sort(reverse=True)
+        for _, slot in order:
             found = self.read_slot(slot, None)
-            if found is not None and (best is None or found[0] > best[0]):
+            if found is not None:
                 best = (found[0], slot, found[1])
+                break
         recs = None
         if best is not None:
             recs = self.read_slot(best[1], best[2])
@@ -407,10 +417,27 @@ class Vault:
         self.generation += 1
         return self.status
 
+    def _sequence(self, slot):
+        # The header's sequence number, unchecked (-1 when unreadable): only an order in
+        # which to check the slots.
+        try:
+            f = self.fs.open(self.paths[slot], "rb")
+        except OSError:
+            return -1
+        try:
+            return struct.unpack(_HEADER, _read_exact(f, _HEADER_SIZE))[4]
+        except (_Bad, OSError, ValueError):
+            return -1
+        finally:
+            try:
+                f.close()
+            except OSError:
+                pass
+
     def read_slot(self, slot, body):
-        # Two passes: check both slots (every record, making only garbage; gives the
-        # sequence number and the records' length), then read the newest one's records in
-        # one piece (`body` bytes), so only one vault's worth is ever in RAM.
+        # Two passes: check a slot (every record, making only garbage; gives the sequence
+        # number and the records' length), then read the newest valid one's records in one
+        # piece (`body` bytes), so only one vault's worth is ever in RAM.
         try:
             f = self.fs.open(self.paths[slot], "rb")
         except OSError:

@@ -9,6 +9,7 @@
 # an instance of that load's classes.
 import struct
 
+from fob import heap
 from fob.vault import (_HEADER, _MAGIC, _RECORD, _U32_MAX, ALGORITHMS, CAPACITY, HOTP, ISSUER_MAX,
                        MAX_BYTES, NAME_MAX, PERIOD_MAX, SECRET_MAX, SECRET_MIN, _key, _rec_key,
                        crc32)
@@ -204,6 +205,7 @@ def _commit(v, items, scrub=False, written=None):
                          % (MAX_BYTES - v.used, used - v.used))
     target = 0 if v.slot is None else 1 - v.slot
     seq = v.seq + 1
+    heap.sample()  # the old records, the draft and a staged batch all in RAM
     _write_slot(v, target, base, items, seq)
     slot = target
     if scrub:
@@ -223,6 +225,7 @@ def _commit(v, items, scrub=False, written=None):
     if written is not None:
         written()
     recs = v.read_slot(slot, used - _HEADER_SIZE - _CRC_SIZE)
+    heap.sample()  # the old records and the new
     if recs is None:
         raise v.M.VaultError("io", "the vault did not read back as written")
     v.recs = recs
