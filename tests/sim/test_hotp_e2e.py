@@ -16,9 +16,11 @@ def test_hotp_codes_on_the_fob_and_to_a_host_each_once(sim_factory, tmp_path):
     r = run_otpfob(fob.data_url, "add", "Bank:card", SECRET, "--hotp", "--counter", "4")
     assert r.returncode == 0, r.stderr
     hotp = pyotp.HOTP(SECRET)
+    # Back on the code screen once the add's question has gone (a busy machine is slow).
+    fob.wait_for(lambda s: s["screen"] == "code", what="the code screen after the add")
     fob.press("A")                                   # the second entry: Bank:card
-    st = fob.status()
-    assert st["label"] == "Bank:card" and st["code"] is None
+    st = fob.wait_for(lambda s: s["label"] == "Bank:card", what="the HOTP entry")
+    assert st["code"] is None
     fob.press("C")                                   # the holder's next code
     assert fob.status()["code"] == hotp.at(4)
     # A host gets the next one, with a press (the simulated holder gives it).

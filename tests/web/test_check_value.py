@@ -36,7 +36,7 @@ def accounts_check(accounts):
                 + bytes([len(secret)]) + secret
                 + bytes([ALGORITHMS.index(a["algorithm"]),
                          5 if a["algorithm"] == "STEAM" else a["digits"]])
-                + struct.pack(">I", a["period"]) + bytes([1 if hotp else 0])
+                + struct.pack(">I", 0 if hotp else a["period"]) + bytes([1 if hotp else 0])
                 + struct.pack(">I", a.get("counter", 0) if hotp else 0))
         h = hashlib.sha1(h + part).digest()
     return shown(h)

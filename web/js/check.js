@@ -30,14 +30,15 @@ function u32(n) {
 }
 
 // One account's bytes in the chain: u8(len I) I u8(len N) N u8(len S) S u8(alg)
-// u8(digits) u32be(period) u8(kind) u32be(counter); `secret` is the decoded bytes.
+// u8(digits) u32be(period) u8(kind) u32be(counter), HOTP with period 0; `secret` is the
+// decoded bytes.
 function accountBytes(a) {
   const issuer = enc.encode(a.issuer || "");
   const name = enc.encode(a.name || "");
   const hotp = a.kind === "hotp" || a.type === "hotp";
   return join([[issuer.length], issuer, [name.length], name, [a.secret.length], a.secret,
     [ALGORITHMS.indexOf(a.algorithm)], [a.algorithm === "STEAM" ? 5 : a.digits],
-    u32(a.period), [hotp ? 1 : 0], u32(hotp ? a.counter || 0 : 0)]
+    u32(hotp ? 0 : a.period), [hotp ? 1 : 0], u32(hotp ? a.counter || 0 : 0)]
     .map((p) => Uint8Array.from(p)));
 }
 
