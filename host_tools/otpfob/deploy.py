@@ -420,6 +420,41 @@ def build_plan(info, board, mpy=None, mpy_reason=None,
     return Plan(board, info, items, mpy, mpy_reason, firmware_version(firmware_dir))
 
 
+SETTINGS = "settings.toml"
+_SETTINGS_NOTE = "# otpfob's settings (see its firmware/settings.toml)"
+
+
+def merge_settings(ours, theirs):
+    """The settings.toml to write: the drive's own (``theirs``, bytes or None) with each
+    key that ours sets replaced by our line, and ours alone when the drive has none."""
+    if not theirs:
+        return ours
+    mine = {}
+    for line in ours.decode("utf-8").splitlines():
+        key = line.split("=", 1)[0].strip()
+        if "=" in line and not line.lstrip().startswith("#"):
+            mine[key] = line
+    out = []
+    for line in theirs.decode("utf-8", "replace").splitlines():
+        key = line.split("=", 1)[0].strip()
+        if ("=" in line and not line.lstrip().startswith("#") and key in mine) or \
+                line == _SETTINGS_NOTE:
+            continue  # ours replaces it below
+        out.append(line)
+    if out and out[-1].strip():
+        out.append("")
+    out.append(_SETTINGS_NOTE)
+    out.extend(mine.values())
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def _keep_settings(plan, theirs):
+    # A settings.toml already on the drive keeps its other settings (Wi-Fi, web workflow).
+    for i, item in enumerate(plan.items):
+        if item.dest == SETTINGS and theirs is not None and theirs != item.data:
+            plan.items[i] = PlanItem(SETTINGS, merge_settings(item.data, theirs), item.source)
+
+
 def stale_files(plan, old_manifest, existing):
     """Files on the drive to remove after the copy: the other form (.py/.mpy) of what we
     install, which would shadow or confuse the import, and files an earlier otpfob deploy
@@ -648,6 +683,7 @@ def install(target, board=None, force=False, dry_run=False, use_mpy=True,
     print_plan(plan, echo)
     old_manifest = _load_manifest(target.read(MANIFEST))
     found = {n: target.read(n) for n in ("code.py", "boot.py") + SHADOWING_CODE}
+    _keep_settings(plan, target.read(SETTINGS))
     aside = check_ownership(plan, found, old_manifest, force, echo)
     existing = target.existing(_other_forms(plan, old_manifest))
     stale = stale_files(plan, old_manifest, lambda d: d in existing)

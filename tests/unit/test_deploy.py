@@ -82,7 +82,8 @@ def expected_files(firmware, board="raspberry_pi_pico", ext=".py"):
     """dest -> source bytes of everything a deploy installs."""
     out = {"boot.py": (firmware / "boot.py").read_bytes(),
            "code.py": (firmware / "code.py").read_bytes(),
-           "fob_board.py": (BOARDS / (board + ".py")).read_bytes()}
+           "fob_board.py": (BOARDS / (board + ".py")).read_bytes(),
+           "settings.toml": (firmware / "settings.toml").read_bytes()}
     for p in (firmware / "lib").rglob("*.py"):
         out[p.relative_to(firmware).as_posix()] = p.read_bytes()
     for name in deploy.ADAFRUIT_LIBS:
@@ -719,3 +720,23 @@ def test_the_slow_steps_of_a_deploy_show_progress_while_they_run(firmware, path_
     assert not showing  # every step's progress ended with it
     # Without a terminal the command shows none (its output stays plain for logs).
     assert deploy._spinner() is None
+
+
+def test_deploy_writes_the_pystack_setting_and_keeps_the_drives_other_settings(
+        tmp_path, firmware):
+    # CircuitPython 8 and 9 give the RP2040 1536 bytes of Python call stack, less than an
+    # import's staged part needs ("pystack exhausted" on 8.2.6 and 9.2.8, make test-realcp).
+    drive = make_drive(tmp_path, BOOT_9)
+    (drive / "settings.toml").write_text(
+        'CIRCUITPY_WIFI_SSID = "home"\nCIRCUITPY_PYSTACK_SIZE = 1024\n# mine\n')
+    assert run(firmware, "--drive", str(drive), "--py").exit_code == 0
+    text = (drive / "settings.toml").read_text()
+    assert 'CIRCUITPY_WIFI_SSID = "home"' in text and "# mine" in text
+    assert "CIRCUITPY_PYSTACK_SIZE = 4096" in text and "= 1024" not in text
+    # Deploying again changes nothing more.
+    assert run(firmware, "--drive", str(drive), "--py").exit_code == 0
+    assert (drive / "settings.toml").read_text() == text
+    # A drive without one gets ours.
+    fresh = make_drive(tmp_path / "b", BOOT_9) if (tmp_path / "b").mkdir() is None else None
+    assert run(firmware, "--drive", str(fresh), "--py").exit_code == 0
+    assert (fresh / "settings.toml").read_bytes() == (firmware / "settings.toml").read_bytes()

@@ -14,6 +14,7 @@ class FakeUI:
         self.powered = False
         self.prompt = None
         self.notice = None
+        self.busy = False
         self.index = index
         self.count = count
         self.restored = None
@@ -100,7 +101,7 @@ def make(monkeypatch, board, fake, ui=None, buttons=None, cfg=Cfg):
     return power.Power(cfg, board, buttons or FakeButtons(), ui or FakeUI())
 
 
-@pytest.mark.parametrize("blocker", ["powered", "prompt", "notice", "button", "host"])
+@pytest.mark.parametrize("blocker", ["powered", "prompt", "notice", "button", "host", "change"])
 def test_the_fob_does_not_sleep_while_anything_needs_it(monkeypatch, board, blocker):
     ui, buttons = FakeUI(), FakeButtons()
     fake = FakeAlarm()
@@ -114,6 +115,8 @@ def test_the_fob_does_not_sleep_while_anything_needs_it(monkeypatch, board, bloc
         ui.notice = "Fob erased"
     elif blocker == "button":
         buttons.down = True
+    elif blocker == "change":
+        ui.busy = True  # a host's change written a step a pass (the vault is busy)
     assert p.step() is False
     assert fake.calls == []
 

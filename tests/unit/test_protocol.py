@@ -208,6 +208,65 @@ def test_add_many_adds_all_in_one_write(fob):
     assert [a.name for a in fob.vault.accounts] == ["alice@example.com", "bob", "n1", "n2"]
 
 
+def test_a_long_change_is_made_a_step_a_pass_and_requests_meanwhile_hear_busy(fob):
+    # 120 accounts: placed and written over many passes of the loop (fob/wire.py's WORK),
+    # none doing more than a step's worth, while the fob goes on answering.
+    from fob import vault_edit
+
+    items = [{"name": "u%03d" % i, "secret": SECRET_B32} for i in range(120)]
+    for part in range(6):  # staged as the CLI sends it: lines stay under MAX_LINE
+        ok(fob.call("add_many", accounts=items[part * 20:part * 20 + 20], batch=TOKEN,
+                    part=part, stage=True))
+    fob.port.inbox += json.dumps({"id": 7, "cmd": "add_many", "accounts": [],
+                                  "batch": TOKEN, "part": 6}).encode() + b"\n"
+    writes = []
+    real = vault_edit._write_slot_steps
+
+    def counted(*a):
+        for _ in real(*a):
+            writes.append(1)
+            yield
+
+    vault_edit._write_slot_steps = counted
+    try:
+        passes = 0
+        sent = False
+        out = []
+        while True:
+            fob.proto.poll()
+            passes += 1
+            out += fob.replies()
+            if fob.vault.busy and not sent:
+                sent = True
+                fob.port.inbox += b'{"id": 8, "cmd": "list"}\n'
+            if any(r.get("id") == 7 and "pending" not in r for r in out):
+                break
+            assert passes < 200
+    finally:
+        vault_edit._write_slot_steps = counted = real
+    busy = [r for r in out if r.get("id") == 8]
+    assert busy and busy[0]["error"]["code"] == "busy", out
+    done = [r for r in out if r.get("id") == 7 and "pending" not in r][0]
+    assert done["ok"] and done["added"] == 120
+    # 120 placed in steps of _STEP_RECORDS, then 122 records written the same way.
+    assert passes >= 120 // vault_edit._STEP_RECORDS * 2
+    assert len(writes) >= 120 // vault_edit._STEP_RECORDS
+    assert not fob.vault.busy and len(fob.vault.accounts) == 122
+
+
+def test_the_holders_delete_waits_while_a_hosts_change_is_written(fob):
+    steps = fob.vault.steps("add", fob.vault.accounts[0].__class__(
+        "carol", "Ex", b"12345678901234567890"))
+    next(steps)
+    assert fob.vault.busy
+    with pytest.raises(Exception) as e:
+        fob.vault.delete(0)
+    assert getattr(e.value, "code", None) == "busy"
+    for _ in steps:
+        pass
+    assert not fob.vault.busy and [a.name for a in fob.vault.accounts][-1] == "carol"
+
+
 @pytest.mark.parametrize("items, code, where", [
     ([{"name": "ok", "secret": SECRET_B32}, {"name": "bad", "secret": "!!"}], "bad_secret",
      "accounts[1]"),
@@ -733,7 +792,7 @@ def test_unexpected_failure_is_internal_and_changes_nothing(fob, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(fob.vault, "add", boom)
+    monkeypatch.setattr(fob.vault, "steps", boom)
     before = fob.state()
     err(fob.call("add", name="x", secret=SECRET_B32), "internal")
     assert fob.state() == before

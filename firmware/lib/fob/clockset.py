@@ -6,7 +6,7 @@ import time
 from fob.args import get_bool as _get_bool
 from fob.args import get_int as _get_int
 from fob.vault import VaultError
-from fob.wire import ACT, NEED_PRESS
+from fob.wire import ACT, NEED_PRESS, WORK
 from fob.wire import monotonic as _monotonic
 
 try:
@@ -35,6 +35,9 @@ _MOVES_MAGIC = b"OTPM"
 # restarts its second when written, so the write waits for the fraction to reach a whole
 # second unless it is within this (s) of one already.
 _SET_SLACK = 0.02
+# The wait for the next second is passes of the loop (fob/wire.py's WORK) until this
+# little is left, then one sleep: no pass waits long, and the set stays as exact.
+_WAIT_SLEEP = 0.05
 # The DS3231's aging offset register is a signed byte (datasheet "Aging Offset").
 _AGING_MIN = const(-128)
 _AGING_MAX = const(127)
@@ -139,6 +142,9 @@ def time_set(p, req):
     came = _ns()
 
     def done(pressed):
+        return WORK, work(pressed)
+
+    def work(pressed):
         # The host's time plus what passed since its request came (the holder's press),
         # so a pressed set is as right as one answered at once.
         # Whole seconds and the fraction apart: a board's float cannot hold an epoch to
@@ -147,8 +153,15 @@ def time_set(p, req):
         whole = t + int(elapsed)
         fraction = elapsed - int(elapsed)
         if fraction > _SET_SLACK:
-            time.sleep(1 - fraction)
+            # On to the next whole second: passes of the loop, then the last bit asleep.
             whole += 1
+            while True:
+                left = int(elapsed) + 1 - (_ns() - came) / 1000000000
+                if left <= _WAIT_SLEEP:
+                    break
+                yield
+            if left > 0:
+                time.sleep(left)
         # The window is written before the clock, so a power cut between the two cannot
         # give a move for free; a pressed set fills it again.
         now_used = 0 if pressed else used + max(int(abs(move) * 1000), _MOVE_MIN_MS)

@@ -12,6 +12,7 @@
 import struct
 
 from fob.vault import join, crc32
+from fob.wire import run_steps
 
 try:
     from micropython import const
@@ -152,11 +153,15 @@ class Guard:
 
     def erase_all(self, vault):
         """The one wipe: every account, then the password (a reset, update mode)."""
-        vault.wipe()
+        run_steps(self.erase_steps(vault))
+
+    def erase_steps(self, vault):
+        """erase_all a step a loop pass (fob/wire.py's WORK)."""
+        yield from vault.steps("wipe")
         # The label strips (fob/labels.py) go with the accounts they drew.
         from fob import label_store
 
-        label_store.wipe(vault)
+        yield from label_store.wipe_steps(vault)
         self.clear_password()
 
     def _save_both(self):

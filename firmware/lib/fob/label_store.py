@@ -18,6 +18,7 @@ import os
 from fob import font, labels
 from fob.args import bad
 from fob.vault import VaultError, crc32, join
+from fob.wire import run_steps
 
 # Strip pieces written without a yes since power-up: a program that stages batches and
 # never has one committed could otherwise wear the flash out.
@@ -80,13 +81,25 @@ def finish(strip, text):
     return s
 
 
+# Accounts looked at, or files removed, per step of a long change (fob/wire.py's WORK).
+_STEP = 20
+
+
 def used(vault):
     """Keys of the texts the vault's accounts have (only those with a strip)."""
+    return run_steps(_used_steps(vault))
+
+
+def _used_steps(vault):
     out = set()
+    n = 0
     for acc in vault.accounts:
         for t in (acc.issuer, acc.name):
             if t and not font.plain(t):
                 out.add(key(t.encode()))
+        n += 1
+        if n % _STEP == 0:
+            yield
     return out
 
 
@@ -135,16 +148,16 @@ def pieces(p, st, req):
                              "stored") from None
 
 
-def committed(vault, st, gone):
-    """After a batch's yes: its strips are its accounts' now; those no account has go,
-    with those of the accounts it replaced (``gone``, their keys)."""
+def committed_steps(vault, st, gone):
+    """After a batch's yes, in steps: its strips are its accounts' now; those no account
+    has go, with those of the accounts it replaced (``gone``, their keys)."""
     global batch, written
     written = 0
     keys = list(gone)
     if batch is not None and batch[0] is st:
         keys += batch[1]
         batch = None
-    drop(vault, keys)
+    yield from drop_steps(vault, keys)
 
 
 def whole(vault, items, texts):
@@ -259,15 +272,23 @@ def piece(vault, item, keys, now):
 
 def drop(vault, keys):
     """Removes the files of ``keys`` (texts' keys) that no account uses."""
+    run_steps(drop_steps(vault, keys))
+
+
+def drop_steps(vault, keys):
     if not keys:
         return
-    now = used(vault)
+    now = yield from _used_steps(vault)
+    n = 0
     for k in keys:
         if k not in now:
             try:
                 _fs(vault, "remove", join(join(vault.root, labels.DIR), "%08x" % k))
             except OSError:
                 pass
+            n += 1
+            if n % _STEP == 0:
+                yield
 
 
 def keys_of(accs):
@@ -282,13 +303,21 @@ def keys_of(accs):
 
 def wipe(vault):
     """Every strip file goes (a reset)."""
+    run_steps(wipe_steps(vault))
+
+
+def wipe_steps(vault):
     d = join(vault.root, labels.DIR)
     try:
         names = _fs(vault, "listdir", d)
     except OSError:
         return
+    k = 0
     for n in names:
         try:
             _fs(vault, "remove", join(d, n))
         except OSError:
             pass
+        k += 1
+        if k % _STEP == 0:
+            yield

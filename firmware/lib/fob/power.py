@@ -166,7 +166,7 @@ class Power:
 
     def may_sleep(self):
         ui = self.ui
-        if ui.powered or ui.prompt is not None or ui.notice is not None:
+        if ui.powered or ui.prompt is not None or ui.notice is not None or ui.busy:
             return False
         return not self.buttons.any_down() and not self.host()
 

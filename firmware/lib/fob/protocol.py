@@ -11,7 +11,7 @@
 import json
 
 from fob.vault import VaultError
-from fob.wire import MAX_LINE, monotonic, port_linked
+from fob.wire import MAX_LINE, WORK, monotonic, port_linked
 
 try:
     from micropython import const
@@ -85,6 +85,8 @@ class Protocol:
         self._link = port_linked(port)
         # A long reply being written: [items iterator, items per poll, first?, tail fn].
         self._job = None
+        # A long change being made a step a pass (fob/wire.py's WORK): [request id, steps].
+        self._work = None
         # A staged add_many batch (fob/provision.py keeps its layout), or None.
         self.stage = None
         # Changes made without a press since power-up (fob/policy.py limits them).
@@ -94,14 +96,15 @@ class Protocol:
     def pending(self):
         """True while a reply is half written, a request waits for a press, or a whole
         request waits in the buffer."""
-        return (self._job is not None or self.question is not None
-                or self._buf.find(b"\n") >= 0)
+        return (self._job is not None or self._work is not None
+                or self.question is not None or self._buf.find(b"\n") >= 0)
 
     @property
     def streaming(self):
-        """True while a long reply is half written: the main loop then goes on without its
-        idle sleep, so 200 codes take 100 passes, not 100 sleeps."""
-        return self._job is not None
+        """True while a long reply is half written or a long change is being made: the
+        main loop then goes on without its idle sleep, so 200 codes take 100 passes, not
+        100 sleeps."""
+        return self._job is not None or self._work is not None
 
     @property
     def guard(self):
@@ -136,6 +139,7 @@ class Protocol:
             self._buf = b""
             self._skipping = False
             self._job = None
+            self._end_work()
             self.stage = None
             if self.question is not None:
                 from fob import ask
@@ -166,6 +170,9 @@ class Protocol:
         if self._job is not None:
             self._run_job()
             return
+        if self._work is not None:
+            # A step of the change; requests read meanwhile are answered "busy".
+            self._step()
         if (self._buf or self._skipping) and self._buf.find(b"\n") < 0 and \
                 monotonic() - self._since > _PARTIAL_AGE and not self.port.in_waiting:
             self._buf = b""
@@ -273,6 +280,10 @@ class Protocol:
         except VaultError as e:
             self.error(rid, e.code, e.message)
             return False
+        if self._work is not None:
+            self.error(rid, "busy", "the fob is storing a change; ask again once it has "
+                       "answered")
+            return False
         self.authed = mac is True
         # Which commands exist, who may use them and what the holder is asked is settled
         # in fob/policy.py, which answers the request itself.
@@ -286,7 +297,10 @@ class Protocol:
         # by itself (None) or returns what to answer (see reply()).
         try:
             result = fn(*args)
-            if result is not None:
+            if isinstance(result, tuple) and result[0] == WORK:
+                # A long change: its steps run one a pass (_step), and its end answers.
+                self._work = [rid, result[1]]
+            elif result is not None:
                 self.reply(rid, result)
         except VaultError as e:
             self.error(rid, "bad_argument" if e.code == "bad_account" else e.code,
@@ -315,6 +329,31 @@ class Protocol:
     def logout(self):
         self.session = None
         self.challenge = None
+
+    # -- long changes ------------------------------------------------------------
+
+    def _step(self):
+        rid, steps = self._work
+        try:
+            next(steps)
+            return
+        except StopIteration as e:
+            self._work = None
+            result = e.args[0] if e.args else None
+            self.run(rid, lambda: result, ())
+        except Exception as e:
+            self._work = None
+            self.run(rid, _raise, (e,))
+
+    def _end_work(self):
+        # Abandoned (the loop caught an error): the steps' own clean-up runs.
+        work = self._work
+        self._work = None
+        if work is not None:
+            try:
+                work[1].close()
+            except Exception:
+                pass
 
     # -- long replies ------------------------------------------------------------
 
@@ -367,3 +406,6 @@ class Protocol:
         except Exception:
             return None
 
+
+def _raise(e):
+    raise e

@@ -15,7 +15,7 @@ from fob.commands import entry as _entry
 from fob.font import plain
 from fob.vault import (ALGORITHMS, CAPACITY, PERIOD_MAX, SECRET_MAX, SECRET_MIN, Account, Batch,
                        VaultError, record_size)
-from fob.wire import ACT, NEED_PRESS
+from fob.wire import ACT, NEED_PRESS, WORK
 from fob.wire import monotonic as _monotonic
 
 try:
@@ -173,13 +173,17 @@ def add(p, req):
     gone = _keys(v.accounts[i]) if i is not None else ()
 
     def done(pressed):
+        return WORK, work()
+
+    def work():
+        # A step a loop pass (fob/wire.py's WORK): the vault write is a whole slot.
         old = len(v.accounts)
         if counter is not None:
             _save_counters(v, ((acc, counter),))
         if strips:
             ls.put(v, strips)
-        index = v.add(acc, overwrite)
-        _drop(v, gone)
+        index = yield from v.steps("add", acc, overwrite)
+        yield from _drop(v, gone)
         # A new account goes at the end; a replaced one keeps its place.
         out = {"index": index, "replaced": index < old}
         out.update(_code(p, acc))
@@ -224,11 +228,11 @@ def _keys(acc):
 
 
 def _drop(v, keys):
-    # The strips of texts no account has any more go.
+    # Steps: the strips of texts no account has any more go.
     if keys:
         from fob import label_store  # noqa: F401 - loaded, then found in modules
 
-        label_store.drop(v, keys)
+        yield from label_store.drop_steps(v, keys)
 
 
 def _hold(prompt, strips):
@@ -336,12 +340,17 @@ def add_many(p, req):
                          "stored" % existing[first].label())
 
     def done(pressed):
+        return WORK, work()
+
+    def work():
+        # A step a loop pass (fob/wire.py's WORK): 200 accounts are placed and written
+        # over many passes while the fob goes on ticking and answering "busy".
         old = len(p.vault.accounts)
         _save_counters(p.vault, [(accounts[j], c) for j, c in st[_S_COUNTERS]])
-        indexes = p.vault.add_many(accounts, overwrite)
+        indexes = yield from p.vault.steps("add_many", accounts, overwrite)
         ls = _labels(None)
         if ls is not None:
-            ls.committed(p.vault, st, gone)
+            yield from ls.committed_steps(p.vault, st, gone)
         replaced = 0
         for i in indexes:
             if i < old:
@@ -460,12 +469,12 @@ def delete(p, req):
         raise VaultError("not_found", "no account at index %d (there are %d)"
                          % (i, len(v.accounts)))
 
-    def done(pressed):
-        gone = v.delete(i)
-        _drop(v, _keys(gone))
+    def work():
+        gone = yield from v.steps("delete", i)
+        yield from _drop(v, _keys(gone))
         return {"deleted": {"index": i, "issuer": gone.issuer, "name": gone.name}}
 
-    return ACT, i, done, NEED_PRESS
+    return ACT, i, lambda pressed: (WORK, work()), NEED_PRESS
 
 
 def delete_prompt(p, i):
@@ -501,14 +510,14 @@ def rename(p, req):
     strips = ls.request(p, req, (issuer, name)) if ls else None
     gone = _keys(old)
 
-    def done(pressed):
+    def work():
         if strips:
             ls.put(v, strips)
-        acc = v.rename(i, name, issuer)
-        _drop(v, gone)
+        acc = yield from v.steps("rename", i, name, issuer)
+        yield from _drop(v, gone)
         return {"index": i, "issuer": acc.issuer, "name": acc.name}
 
-    return ACT, (i, new, strips), done, NEED_PRESS
+    return ACT, (i, new, strips), lambda pressed: (WORK, work()), NEED_PRESS
 
 
 def rename_prompt(p, what):
@@ -523,7 +532,10 @@ def move(p, req):
     j = _index(v, _get_int(req, "to"), "position")
     if i == j:
         return {"index": j}
-    return ACT, (i, j), lambda pressed: {"index": v.move(i, j)}, NEED_PRESS
+    def work():
+        return {"index": (yield from v.steps("move", i, j))}
+
+    return ACT, (i, j), lambda pressed: (WORK, work()), NEED_PRESS
 
 
 def move_prompt(p, what):
@@ -535,10 +547,10 @@ def reset(p, req):
     if req.get("confirm") is not True:
         raise _bad("reset erases every account; send confirm: true")
 
-    def done(pressed):
+    def work():
         p.logout()
         p.stage = None
-        p.guard.erase_all(p.vault)
+        yield from p.guard.erase_steps(p.vault)
         return {"accounts": 0, "password": False}
 
-    return ACT, None, done, NEED_PRESS
+    return ACT, None, lambda pressed: (WORK, work()), NEED_PRESS

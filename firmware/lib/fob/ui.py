@@ -388,6 +388,11 @@ class UI:
             self.nav = CODE
         self._dirty = True
 
+    @property
+    def busy(self):
+        """True while a host's change is written a step a pass (it must not sleep)."""
+        return self.vault.busy
+
     def notify(self, text):
         self.notice = text
         self._wake()
@@ -401,7 +406,9 @@ class UI:
             self.answer = yes
             return
         self.nav = CODE
-        if yes:
+        if yes and self.vault.busy:
+            self.notify("Busy: saving a change")
+        elif yes:
             # The holder's own delete, confirmed: a flash error is said, not left to the
             # loop.
             try:
@@ -491,6 +498,10 @@ class UI:
         """An HOTP entry's next code: its counter is saved moved on first, so no code is
         ever shown twice, even across a power cut."""
         acc = self._acc
+        if self.vault.busy:
+            # A host's change is being written; the counters with it.
+            self.notify("Busy: saving a change")
+            return
         try:
             c = self.vault.counters().take(acc)
         except OSError:

@@ -171,65 +171,76 @@ def _rec_key(r, o=0):
     return _key(r[o + _RECORD_SIZE:o + _RECORD_SIZE + n + r[o + 3]], n)
 
 
-class _Records:
-    """All records in one buffer (never changed once made) and where each starts.
-
-    One bytes object per account costs its header and rounding on top of the record (about
-    half again for a typical record); 200 accounts in one buffer save that many times over."""
-
-    def __init__(self, blob=b"", offs=None):
-        self.blob = blob
-        self.offs = offs if offs is not None else array("H", (0,))
-
-    def __len__(self):
-        return len(self.offs) - 1
-
-    def record(self, i):
-        return bytes(self.blob[self.offs[i]:self.offs[i + 1]])
-
-
-# Records of a staged batch go in chunks of at most this many bytes: no block so big that
-# a fragmented heap has no hole for it, few enough objects to cost little.
+# Records go in chunks of at most this many bytes: no block so big that a fragmented heap
+# has no hole for it (CircuitPython 8.2.6 ran out of memory reading a 200-account vault
+# back in one piece with 34 KB free), few enough objects to cost little.
 _CHUNK = const(1024)
 
 
-class Batch:
+class _Records:
+    """All records, packed into chunks of at most _CHUNK bytes (never changed once
+    made), and per record its chunk and its start there.
+
+    One bytes object per account costs its header and rounding on top of the record (about
+    half again for a typical record); packed records save that many times over."""
+
+    def __init__(self):
+        self.chunks = []
+        self.where = array("H")  # per account: its chunk, then its start in that chunk
+        self.size = 0  # bytes of all records
+        self.fill = 0  # bytes used of the last chunk
+
+    def __len__(self):
+        return len(self.where) >> 1
+
+    def span(self, j):
+        """(chunk, start, end) of record ``j``."""
+        w = self.where
+        c = self.chunks[w[2 * j]]
+        a = w[2 * j + 1]
+        return c, a, a + _RECORD_SIZE + c[a + 2] + c[a + 3] + c[a + 4]
+
+    def record(self, i):
+        c, a, b = self.span(i)
+        return bytes(c[a:b])
+
+    def _place(self, size, room):
+        # Where the next record of ``size`` bytes goes, (chunk, start): a new chunk of
+        # ``room`` bytes (at least ``size``) when the last one has no room left.
+        chunks = self.chunks
+        if not chunks or self.fill + size > len(chunks[-1]):
+            chunks.append(bytearray(room))
+            self.fill = 0
+        at = self.fill
+        self.where.append(len(chunks) - 1)
+        self.where.append(at)
+        self.fill = at + size
+        self.size += size
+        return chunks[-1], at
+
+
+class Batch(_Records):
     """Accounts held for a later ``add_many`` (a staged import), as packed records.
 
     An Account object with its own bytes record per staged account cost 11 KB more heap
     for 200 accounts on a 32-bit build (bench.board_heap) than records packed into shared
     chunks with 4 bytes of index each. Reads make Account views, as Vault.accounts does."""
 
-    def __init__(self):
-        self.chunks = []
-        self.where = array("H")  # per account: its chunk, then its start in that chunk
-
-    def __len__(self):
-        return len(self.where) >> 1
-
     def append(self, acc):
         validate(acc)
         r = acc.raw
         chunks = self.chunks
+        # Grown to fit (the batch arrives a part at a time): no chunk has an unused tail.
         if not chunks or len(chunks[-1]) + len(r) > _CHUNK:
             chunks.append(bytearray())
         c = chunks[-1]
         self.where.append(len(chunks) - 1)
         self.where.append(len(c))
         c.extend(r)
+        self.size += len(r)
 
     def clear(self):
-        self.chunks = []
-        self.where = array("H")
-
-    def span(self, j):
-        """(chunk, start, end) of record ``j``."""
-        w = self.where
-        ci = w[2 * j]
-        c = self.chunks[ci]
-        if 2 * j + 2 < len(w) and w[2 * j + 2] == ci:
-            return c, w[2 * j + 1], w[2 * j + 3]
-        return c, w[2 * j + 1], len(c)
+        self.__init__()
 
     def __getitem__(self, i):
         n = len(self)
@@ -237,8 +248,7 @@ class Batch:
             i += n
         if i < 0 or i >= n:
             raise IndexError("account index out of range")
-        c, a, b = self.span(i)
-        return Account(None, None, bytes(c[a:b]))
+        return Account(None, None, self.record(i))
 
     def __iter__(self):
         for i in range(len(self)):
@@ -368,6 +378,9 @@ class Vault:
         self.slot = None
         self.used = _HEADER_SIZE + _CRC_SIZE
         self._counters = None
+        # True while a change is being written a step a loop pass (fob/vault_edit.py):
+        # nothing else may change the vault, its counters or its strips until it is done.
+        self.busy = False
 
     # -- reading -----------------------------------------------------------------
 
@@ -413,7 +426,7 @@ class Vault:
             self.seq = best[0]
             self.slot = best[1]
             self.status = "ok"
-        self.used = _HEADER_SIZE + _CRC_SIZE + len(self.recs.blob)
+        self.used = _HEADER_SIZE + _CRC_SIZE + self.recs.size
         self.generation += 1
         return self.status
 
@@ -459,16 +472,22 @@ class Vault:
             raise _Bad()
         crc = crc32(head)
         if body is not None:
-            blob = _read_exact(f, body)
-            crc = crc32(blob, crc)
-            offs = array("H", (0,))
-            o = 0
+            # Record by record into chunks (_Records): a fragmented heap may have no hole
+            # for the whole vault in one piece.
+            recs = _Records()
+            fixed = bytearray(_RECORD_SIZE)
             for _ in range(count):
-                if o + _RECORD_SIZE > body:
+                _read_into(f, fixed)
+                size = _RECORD_SIZE + fixed[2] + fixed[3] + fixed[4]
+                left = body - recs.size
+                if size > left:
                     raise _Bad()
-                o += _RECORD_SIZE + blob[o + 2] + blob[o + 3] + blob[o + 4]
-                offs.append(o)
-            if o != body:
+                c, at = recs._place(size, min(_CHUNK, left))
+                view = memoryview(c)
+                view[at:at + _RECORD_SIZE] = fixed
+                _read_into(f, view[at + _RECORD_SIZE:at + size])
+                crc = crc32(view[at:at + size], crc)
+            if recs.size != body:
                 raise _Bad()
         else:
             # One buffer for every record (the largest one fits): reading each record into
@@ -492,7 +511,7 @@ class Vault:
         stored = struct.unpack("<I", _read_exact(f, _CRC_SIZE))[0]
         if stored != crc:
             raise _Bad()
-        return _Records(blob, offs) if body is not None else (seq, total)
+        return recs if body is not None else (seq, total)
 
     def counters(self):
         """The HOTP counters (fob/counters.py), one object for every user of the vault,
@@ -516,6 +535,12 @@ class Vault:
     def add_many(self, accs, overwrite=False):
         """All or nothing, with one flash write; returns the list of indexes."""
         return _edit().add_many(self, accs, overwrite)
+
+    def steps(self, change, *args):
+        """A change ("add", "add_many", "delete", "rename", "move", "wipe") as a generator
+        of steps short enough for one loop pass each (fob/wire.py's WORK); it returns what
+        the method of that name returns."""
+        return getattr(_edit(), change + "_steps")(self, *args)
 
     def delete(self, i):
         return _edit().delete(self, i)

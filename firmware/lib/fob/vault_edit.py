@@ -10,6 +10,7 @@
 import struct
 
 from fob import heap
+from fob.wire import run_steps
 from fob.vault import (_HEADER, _MAGIC, _RECORD, _U32_MAX, ALGORITHMS, CAPACITY, HOTP, ISSUER_MAX,
                        MAX_BYTES, NAME_MAX, PERIOD_MAX, SECRET_MAX, SECRET_MIN, _key, _rec_key,
                        crc32)
@@ -25,6 +26,10 @@ _VERSION = const(1)
 _HEADER_SIZE = const(12)
 _CRC_SIZE = const(4)
 _SCRUB_CHUNK = const(256)
+# A long change is made in steps, one a pass of the fob's loop, so no pass comes near the
+# watchdog (fob/wire.py's WORK): records written, accounts placed, or scrub chunks per step.
+_STEP_RECORDS = const(20)
+_STEP_SCRUB = const(16)
 
 
 def record(E, name, issuer, secret, algorithm, digits, period, created, hotp=False):
@@ -94,7 +99,7 @@ def _span(base, x):
     if isinstance(x, int):
         if x < 0:
             return _batch.span(-1 - x)
-        return base.blob, base.offs[x], base.offs[x + 1]
+        return base.span(x)
     return x, 0, len(x)
 
 
@@ -145,6 +150,10 @@ def find(v, issuer, name):
 
 
 def _write_slot(v, slot, base, items, seq):
+    run_steps(_write_slot_steps(v, slot, base, items, seq))
+
+
+def _write_slot_steps(v, slot, base, items, seq):
     # Streamed from where each record already is (the vault's buffer, a staged batch): a
     # second copy of the whole vault in RAM is what a 200-account write cannot afford.
     fs = v.fs
@@ -156,11 +165,16 @@ def _write_slot(v, slot, base, items, seq):
         head = struct.pack(_HEADER, _MAGIC, _VERSION, 0, len(items), seq)
         f.write(head)
         crc = crc32(head)
+        n = 0
         for x in items:
             buf, a, b = _span(base, x)
             rec = memoryview(buf)[a:b]
             f.write(rec)
             crc = crc32(rec, crc)
+            n += 1
+            if n % _STEP_RECORDS == 0:
+                rec = buf = None
+                yield
         f.write(struct.pack("<I", crc))
         f.flush()
         f.close()
@@ -176,7 +190,7 @@ def _write_slot(v, slot, base, items, seq):
                 pass
 
 
-def _scrub(v, slot):
+def _scrub_steps(v, slot):
     # Overwrite in place before rewriting: truncating a FAT file frees its clusters
     # without erasing them, which would leave a deleted secret readable on the chip.
     path = v.paths[slot]
@@ -187,10 +201,14 @@ def _scrub(v, slot):
     try:
         zeros = bytes(_SCRUB_CHUNK)
         done = 0
+        k = 0
         while done < size:
             n = min(_SCRUB_CHUNK, size - done)
             f.write(zeros if n == _SCRUB_CHUNK else zeros[:n])
             done += n
+            k += 1
+            if k % _STEP_SCRUB == 0:
+                yield
         f.flush()
     finally:
         f.close()
@@ -198,6 +216,12 @@ def _scrub(v, slot):
 
 
 def _commit(v, items, scrub=False, written=None):
+    run_steps(_commit_steps(v, items, scrub, written))
+
+
+def _commit_steps(v, items, scrub=False, written=None):
+    # The vault is busy from the first step: v.recs (which `items` points into) and the
+    # counters stay as they are until the new slot is read back.
     base = v.recs
     used = _draft_size(base, items)
     if used > MAX_BYTES:
@@ -206,15 +230,15 @@ def _commit(v, items, scrub=False, written=None):
     target = 0 if v.slot is None else 1 - v.slot
     seq = v.seq + 1
     heap.sample()  # the old records, the draft and a staged batch all in RAM
-    _write_slot(v, target, base, items, seq)
+    yield from _write_slot_steps(v, target, base, items, seq)
     slot = target
     if scrub:
         # The spare slot still holds what was just removed; replace it too. Failing here
         # is harmless: the new vault is already safe in `target`.
         other = 1 - target
         try:
-            _scrub(v, other)
-            _write_slot(v, other, base, items, seq + 1)
+            yield from _scrub_steps(v, other)
+            yield from _write_slot_steps(v, other, base, items, seq + 1)
             seq += 1
             slot = other
         except (OSError, v.M.VaultError):
@@ -224,6 +248,7 @@ def _commit(v, items, scrub=False, written=None):
     items = None
     if written is not None:
         written()
+    yield
     recs = v.read_slot(slot, used - _HEADER_SIZE - _CRC_SIZE)
     heap.sample()  # the old records and the new
     if recs is None:
@@ -275,11 +300,36 @@ def _place(v, recs, keys, acc, overwrite, batch, ref=None):
     return len(recs) - 1
 
 
+def _busy(v):
+    if v.busy:
+        raise v.M.VaultError("busy", "the fob is storing a change; try again once it is "
+                             "done")
+    v.busy = True
+
+
+def _changing(v, steps):
+    # A change's steps with the vault busy from the first to the last (or to close()).
+    _busy(v)
+    try:
+        out = yield from steps
+    finally:
+        v.busy = False
+    return out
+
+
 def add(v, acc, overwrite=False):
     """Store ``acc``; returns its index. Replaces in place when ``overwrite``."""
+    return run_steps(add_steps(v, acc, overwrite))
+
+
+def add_steps(v, acc, overwrite=False):
+    return _changing(v, _add(v, acc, overwrite))
+
+
+def _add(v, acc, overwrite):
     new = _draft(v)
     i = _place(v, new, _keys(v.recs, new), acc, overwrite, ([], {}))
-    _commit(v, new)
+    yield from _commit_steps(v, new)
     return i
 
 
@@ -287,6 +337,14 @@ def add_many(v, accs, overwrite=False):
     """All or nothing, with one flash write; returns the list of indexes. ``accs`` is a
     list of Account or a vault.Batch (whose records are then written from where they are,
     not copied, and which is empty afterwards)."""
+    return run_steps(add_many_steps(v, accs, overwrite))
+
+
+def add_many_steps(v, accs, overwrite=False):
+    return _changing(v, _add_many(v, accs, overwrite))
+
+
+def _add_many(v, accs, overwrite):
     global _batch
     new = _draft(v)
     keys = _keys(v.recs, new)
@@ -296,34 +354,54 @@ def add_many(v, accs, overwrite=False):
     batch = ([], {})
     out = []
     staged = isinstance(accs, v.M.Batch)
+    # Set for the whole change (the vault is busy, so no other change reads it), and
+    # cleared by the finally also when the change is abandoned (close()).
     _batch = accs if staged else None
     try:
-        for n, acc in enumerate(accs):
+        for n in range(len(accs)):
             try:
-                out.append(_place(v, new, keys, acc, overwrite, batch, -1 - n if staged
+                out.append(_place(v, new, keys, accs[n], overwrite, batch, -1 - n if staged
                                   else None))
             except v.M.VaultError as e:
                 raise v.M.VaultError(e.code, "accounts[%d]: %s" % (n, e.message)) from None
+            if n % _STEP_RECORDS == _STEP_RECORDS - 1:
+                yield
         batch = None
         if out:
             # A Batch is emptied once on flash: its records need not share the heap with
             # the new vault's as it is read back.
-            _commit(v, new, written=accs.clear if staged else None)
+            yield from _commit_steps(v, new, written=accs.clear if staged else None)
     finally:
         _batch = None
     return out
 
 
 def delete(v, i):
+    return run_steps(delete_steps(v, i))
+
+
+def delete_steps(v, i):
+    return _changing(v, _delete(v, i))
+
+
+def _delete(v, i):
     i = _index(v, i)
     gone = v.M.Account(None, None, v.recs.record(i))
     new = _draft(v)
     new.pop(i)
-    _commit(v, new, scrub=True)
+    yield from _commit_steps(v, new, scrub=True)
     return gone
 
 
 def rename(v, i, name, issuer=None):
+    return run_steps(rename_steps(v, i, name, issuer))
+
+
+def rename_steps(v, i, name, issuer=None):
+    return _changing(v, _rename(v, i, name, issuer))
+
+
+def _rename(v, i, name, issuer):
     i = _index(v, i)
     old = v.M.Account(None, None, v.recs.record(i))
     acc = v.M.Account(name, old.issuer if issuer is None else issuer, old.secret,
@@ -333,23 +411,38 @@ def rename(v, i, name, issuer=None):
     if j is not None and j != i:
         raise v.M.VaultError("duplicate", "an account for %s already exists" % acc.label())
     new[i] = acc.raw
-    _commit(v, new)
+    yield from _commit_steps(v, new)
     return acc
 
 
 def move(v, i, j):
+    return run_steps(move_steps(v, i, j))
+
+
+def move_steps(v, i, j):
+    return _changing(v, _move(v, i, j))
+
+
+def _move(v, i, j):
     i = _index(v, i)
     j = _index(v, j, "position")
-    if i == j:
-        return j
-    new = _draft(v)
-    new.insert(j, new.pop(i))
-    _commit(v, new)
+    if i != j:
+        new = _draft(v)
+        new.insert(j, new.pop(i))
+        yield from _commit_steps(v, new)
     return j
 
 
 def wipe(v):
-    _commit(v, [], scrub=True)
+    run_steps(wipe_steps(v))
+
+
+def wipe_steps(v):
+    return _changing(v, _wipe(v))
+
+
+def _wipe(v):
+    yield from _commit_steps(v, [], scrub=True)
     # The HOTP counters go too (both slots, so no old counter outlives its account), where
     # there are any.
     c = v.counters()

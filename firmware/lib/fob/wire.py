@@ -10,6 +10,10 @@ MAX_LINE = 2048
 # needs beyond its command's rule.
 LONG = 1
 ACT = 2
+# What an ACT's done(pressed) may return instead of a reply: (WORK, steps), a generator
+# that does a long change a slice per loop pass (next() each pass; the value it returns is
+# the reply), so no pass comes near the watchdog. run_steps() runs one through at once.
+WORK = 3
 NEED_PRESS = 1
 NEED_LOGIN = 2
 
@@ -32,3 +36,12 @@ def port_linked(port):
         return bool(port.connected)
     except AttributeError:
         return True
+
+
+def run_steps(steps):
+    """Runs a generator of steps (see WORK) to its end; what it returns."""
+    try:
+        while True:
+            next(steps)
+    except StopIteration as e:
+        return e.args[0] if e.args else None

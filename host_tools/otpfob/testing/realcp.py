@@ -61,12 +61,12 @@ class Gesture:
         return "hold %s %.3f after %.3f" % (self.button, self.hold, self.after)
 
 
-# The holder's yes to a question from a host. Protocol 1: a press of A that begins after
-# the question is drawn (the fob sends its "pending" line first, then draws; 0.3 s covers
-# a redraw of a panel woken for it). Protocol 2 (a hold of A for 1.5 s that begins once the
-# prompt has been up 1 s) changes only this line:
-#     YES = Gesture("A", hold=1.5, after=1.05)
-YES = Gesture("A", hold=0.15, after=0.3)
+# The holder's yes to a question from a host (protocol 2, fob/question.py): A held until
+# the bar has filled for 1.5 s after the whole question has been on the screen. A press
+# that begins in the first second counts for nothing, so the hold begins later (the fob
+# sends its "pending" line first, then draws); a long row scrolls to its end first (up
+# to about 5 s), and the bar fills only from then, so the hold is long.
+YES = Gesture("A", hold=7.0, after=1.6)
 # A press that wakes a sleeping fob.
 WAKE = Gesture("A", hold=0.15, after=0.0)
 
