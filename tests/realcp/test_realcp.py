@@ -59,3 +59,10 @@ def test_the_fob_reports_its_heap_and_low_water_mark(run):
     for when, h in run["heap"].items():
         assert h is not None, when
         assert 0 < h["low"] <= h["free"], (when, h)
+
+
+def test_no_pass_of_the_loop_reaches_a_second_in_any_command(run):
+    # The watchdog fires at 8 s; long work (an import's commit, a delete's rewrite, a
+    # clock set waiting for its second) is made a step a pass instead (fob/wire.py WORK).
+    over = {name: op["over_1s"] for name, op in run["ops"].items() if op["over_1s"]}
+    assert over == {}, over

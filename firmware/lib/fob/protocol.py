@@ -171,8 +171,10 @@ class Protocol:
             self._run_job()
             return
         if self._work is not None:
-            # A step of the change; requests read meanwhile are answered "busy".
+            # A step of the change a pass; requests that come meanwhile wait their turn
+            # (a few seconds at most), in order, as behind a long reply.
             self._step()
+            return
         if (self._buf or self._skipping) and self._buf.find(b"\n") < 0 and \
                 monotonic() - self._since > _PARTIAL_AGE and not self.port.in_waiting:
             self._buf = b""
@@ -279,10 +281,6 @@ class Protocol:
                                  "fob's session (ended, or another program's): log in again")
         except VaultError as e:
             self.error(rid, e.code, e.message)
-            return False
-        if self._work is not None:
-            self.error(rid, "busy", "the fob is storing a change; ask again once it has "
-                       "answered")
             return False
         self.authed = mac is True
         # Which commands exist, who may use them and what the holder is asked is settled

@@ -229,15 +229,11 @@ class Batch(_Records):
     def append(self, acc):
         validate(acc)
         r = acc.raw
-        chunks = self.chunks
-        # Grown to fit (the batch arrives a part at a time): no chunk has an unused tail.
-        if not chunks or len(chunks[-1]) + len(r) > _CHUNK:
-            chunks.append(bytearray())
-        c = chunks[-1]
-        self.where.append(len(chunks) - 1)
-        self.where.append(len(c))
-        c.extend(r)
-        self.size += len(r)
+        # Each chunk is made whole at once, never grown: a chunk grown record by record
+        # left a freed block behind at every step, between chunks that stay, and 10.2.1
+        # ran out of memory staging the last parts of a 200-account import.
+        c, at = self._place(len(r), _CHUNK)
+        c[at:at + len(r)] = r
 
     def clear(self):
         self.__init__()
