@@ -54,12 +54,7 @@ def test_the_firmware_kept_running_its_loop_and_drawing_codes(run):
     assert run["codes"] >= 1 and run["presses"] >= 5
 
 
-def test_the_live_heap_after_boot_fits_the_board_heap_with_room(run):
-    # Firmware, drivers, 200 accounts and the modules that answer hosts, collected.
-    assert run["boot_live"] < run["heap"] - 16 * 1024
-
-
-def test_the_live_heap_stays_under_the_board_heap_through_the_import(run):
-    # Measured between passes, where this port has collected: the most live at any moment
-    # (all 200 accounts staged, just before the write) leaves room on a board's heap.
-    assert run["live_peak"] <= run["heap"] - 4096, (run["live_peak"], run["live_peak_at"])
+# The board's memory budget is no longer held here: this port collects only between
+# calls, so a pass's garbage counts as live, and its objects are not CircuitPython's. Real
+# CircuitPython on an emulated RP2040 (tests/realcp, make test-realcp) measures the heap's
+# low-water mark through the same import on every image and holds the budget there.

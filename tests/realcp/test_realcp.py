@@ -66,3 +66,15 @@ def test_no_pass_of_the_loop_reaches_a_second_in_any_command(run):
     # clock set waiting for its second) is made a step a pass instead (fob/wire.py WORK).
     over = {name: op["over_1s"] for name, op in run["ops"].items() if op["over_1s"]}
     assert over == {}, over
+
+
+# The heap the firmware keeps free at its fullest moment (the low-water mark after a
+# collection: a whole import staged, a vault write with the old and new records in RAM),
+# 200 accounts on the fob. What a pass allocates and drops between collections needs room
+# on top of that.
+HEAP_MARGIN = 8 * 1024
+
+
+def test_the_heap_keeps_a_margin_through_a_200_account_import(run):
+    low = run["heap"]["after the import"]["low"]
+    assert low >= HEAP_MARGIN, run["heap"]
