@@ -111,7 +111,7 @@ class App:
         from fob.protocol import Protocol
 
         self.protocol = Protocol(port, self.vault, self.clock, self.info(), presence=self.ui,
-                                 settings=self.settings)
+                                 settings=self.settings, linked=True)
 
     def info(self):
         from fob import version

@@ -46,7 +46,8 @@ _WRITE_WAIT = 0.1
 
 
 class Protocol:
-    def __init__(self, port, vault, clock, info=None, presence=None, settings=None):
+    def __init__(self, port, vault, clock, info=None, presence=None, settings=None,
+                 linked=None):
         self.port = port
         self.vault = vault
         self.clock = clock
@@ -82,7 +83,10 @@ class Protocol:
         # When the unfinished line in the buffer began (see _PARTIAL_AGE), and the port's
         # link state at the last pass.
         self._since = 0.0
-        self._link = port_linked(port)
+        # (`linked`: the state the caller saw, when it made the protocol for a host it saw
+        # come: a host gone again by the first pass is then seen to leave, and what it
+        # sent is dropped.)
+        self._link = port_linked(port) if linked is None else linked
         # A long reply being written: [items iterator, items per poll, first?, tail fn].
         self._job = None
         # A long change being made a step a pass (fob/wire.py's WORK): [request id, steps].
