@@ -565,4 +565,5 @@ _Names.Account = Account
 _Names.VaultError = VaultError
 _Names.validate = validate
 _Names.Batch = Batch
+_Names.Records = _Records
 Vault.M = _Names

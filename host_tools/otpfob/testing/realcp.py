@@ -285,9 +285,12 @@ class Proxy:
     interim "pending": "presence" line, and `on_prompt(prompt)` is called for each, so the
     holder's gesture is made whatever client asked."""
 
-    def __init__(self, port, on_prompt, log=None):
+    def __init__(self, port, on_prompt, log=None, before_reply=None):
         self.port = port
         self.on_prompt = on_prompt
+        # Called with each whole line from the fob before the client gets it (it may wait:
+        # the client's next request then waits too).
+        self.before_reply = before_reply
         self.prompts = []
         self._log = open(log, "ab") if log else None  # every byte each way, for a look
         self._server = socket.socket()
@@ -314,16 +317,21 @@ class Proxy:
                 data = src.recv(65536)
                 if not data:
                     break
-                dst.sendall(data)
                 if self._log is not None:
                     self._log.write(b"%s %.3f %s\n" % (b"<" if from_fob else b">",
                                                       time.monotonic(), data))
                     self._log.flush()
-                if from_fob:
-                    buf += data
-                    *lines, buf = buf.split(b"\n")
-                    for line in lines:
-                        self._watch(line)
+                if not from_fob:
+                    dst.sendall(data)
+                    continue
+                # Line by line from the fob, so a reply can wait for the holder's hand.
+                buf += data
+                *lines, buf = buf.split(b"\n")
+                for line in lines:
+                    self._watch(line)
+                    if self.before_reply is not None:
+                        self.before_reply(line)
+                    dst.sendall(line + b"\n")
         except OSError:
             pass
         for s in (src, dst):
@@ -402,16 +410,37 @@ class Fob:
         self.proxy = None
         self.password = None
         self.answer = YES  # the gesture made for each question (None: no answer)
+        self._hand = None  # (request id, emulated s when the gesture's button is up)
 
     def start(self):
         deploy(self.drive, self.version, self.fmt)
         self.emu = Emulator(self.uf2, self.work / "emu", fs=self.drive, xip=self.xip)
-        self.proxy = Proxy(self.emu.data_port, self._prompted, self.work / "emu" / "data.log")
+        self.proxy = Proxy(self.emu.data_port, self._prompted, self.work / "emu" / "data.log",
+                           self._replied)
         return self
 
     def _prompted(self, reply):
         if self.answer is not None:
+            # The button is let go before the client hears the answer: a hold still going
+            # would be down already when the next question comes, and count for nothing.
+            self._hand = (reply.get("id"), self.emu.sim_s() + self.answer.after
+                          + self.answer.hold + 0.1)
             self.emu.gesture(self.answer)
+
+    def _replied(self, line):
+        hand = self._hand
+        if hand is None or b'"pending"' in line or b'"ok"' not in line:
+            return
+        try:
+            rid = json.loads(line).get("id")
+        except ValueError:
+            return
+        if rid != hand[0]:
+            return
+        self._hand = None
+        deadline = time.monotonic() + 600
+        while self.emu.sim_s() < hand[1] and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def close(self):
         if self.proxy is not None:
