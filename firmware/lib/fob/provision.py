@@ -14,7 +14,7 @@ from fob.args import get_str as _get_str
 from fob.commands import entry as _entry
 from fob.font import plain
 from fob.vault import (ALGORITHMS, CAPACITY, PERIOD_MAX, SECRET_MAX, SECRET_MIN, Account, Batch,
-                       VaultError, record_size)
+                       VaultError, key_hash, record_size)
 from fob.wire import ACT, NEED_PRESS, WORK
 from fob.wire import monotonic as _monotonic
 
@@ -323,13 +323,13 @@ def add_many(p, req):
     v = p.vault
     keys = {}
     for i, a in enumerate(v.accounts):
-        keys[hash(a.key())] = i
+        keys[key_hash(a.key())] = i
     existing = v.accounts
     replace = 0
     first = None
     gone = []  # the keys of the replaced accounts' texts that may have strips
     for acc in accounts:
-        j = _find(existing, keys.get(hash(acc.key())), acc.key())
+        j = _find(existing, keys.get(key_hash(acc.key())), acc.key())
         if j is not None:
             replace += 1
             if first is None:
@@ -396,14 +396,14 @@ def _stage_items(p, st, items):
     # element instead of a scan per element.
     keys = {}
     for i, a in enumerate(accounts):
-        keys[hash(a.key())] = i
+        keys[key_hash(a.key())] = i
     warnings = []
     for item in items:
         prefix = "accounts[%d]: " % len(staged)
         try:
             acc, warning, counter = _account(item, created)
             key = acc.key()
-            h = hash(key)
+            h = key_hash(key)
             if _find(staged, _position(hashes, h & _HASH_MASK), key) is not None:
                 raise VaultError("duplicate", "the same account appears twice: "
                                  + acc.label())

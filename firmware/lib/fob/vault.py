@@ -166,6 +166,14 @@ def _key(name_issuer, name_len):
     return bytes(name_issuer).lower() + bytes((name_len,))
 
 
+def key_hash(key):
+    """A small int for a key (issuer and name), the same on every port: CRC-32 in C.
+    With hash() instead, staging 13 accounts of an import on CircuitPython 10.2.1 took
+    0.3 s at the first part and 2.8 s at the 14th (each staged account was compared with
+    all those before it, as when keys share a bucket)."""
+    return crc32(key) & 0x3FFFFFFF
+
+
 def _rec_key(r, o=0):
     n = r[o + 2]
     return _key(r[o + _RECORD_SIZE:o + _RECORD_SIZE + n + r[o + 3]], n)

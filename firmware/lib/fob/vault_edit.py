@@ -13,7 +13,7 @@ from fob import heap
 from fob.wire import run_steps
 from fob.vault import (_HEADER, _MAGIC, _RECORD, _U32_MAX, ALGORITHMS, CAPACITY, HOTP, ISSUER_MAX,
                        MAX_BYTES, NAME_MAX, PERIOD_MAX, SECRET_MAX, SECRET_MIN, _key, _rec_key,
-                       crc32)
+                       crc32, key_hash)
 
 try:
     from micropython import const
@@ -109,7 +109,7 @@ def _item_key(base, x):
 
 
 def _lookup(base, items, keys, key):
-    i = keys.get(hash(key))
+    i = keys.get(key_hash(key))
     if i is None:
         return None
     if _item_key(base, items[i]) == key:
@@ -125,7 +125,7 @@ def _keys(base, items):
     # instead of a second copy of every name. _lookup settles collisions.
     keys = {}
     for i, x in enumerate(items):
-        keys[hash(_item_key(base, x))] = i
+        keys[key_hash(_item_key(base, x))] = i
     return keys
 
 
@@ -292,7 +292,7 @@ def _place(v, recs, keys, acc, overwrite, batch, ref=None):
     if ref is None:
         ref = acc.raw
     batch[0].append(ref)
-    batch[1][hash(key)] = len(batch[0]) - 1
+    batch[1][key_hash(key)] = len(batch[0]) - 1
     i = _lookup(v.recs, recs, keys, key)
     if i is not None:
         if not overwrite:
@@ -302,7 +302,7 @@ def _place(v, recs, keys, acc, overwrite, batch, ref=None):
     if len(recs) >= CAPACITY:
         raise v.M.VaultError("full", "the vault is full (%d accounts)" % CAPACITY)
     recs.append(ref)
-    keys[hash(key)] = len(recs) - 1
+    keys[key_hash(key)] = len(recs) - 1
     return len(recs) - 1
 
 
