@@ -40,6 +40,10 @@ WEB_VENDOR = "web/vendor.json"
 # Only these pinned distributions travel; typing_extensions is an ordinary install
 # requirement of otpfob instead.
 BUNDLED_PREFIX = "adafruit-circuitpython-"
+# otpfob's licence and the notices of what it redistributes (the drivers, the page's npm
+# files, the font), copied into otpfob/bundled/ as they are in the source tree; the zip of
+# CIRCUITPY folders takes them from there (otpfob.resources.notice_files).
+NOTICE_FILES = ("LICENSE", "THIRD_PARTY_NOTICES.md", "LICENSES/Apache-2.0.txt")
 
 
 class BuildError(Exception):
@@ -169,6 +173,11 @@ def write_bundle(package_dir, root=ROOT):
         _copy_tree(root / name, out / name)
     if not (out / "firmware" / "code.py").is_file():
         raise BuildError("firmware/code.py is missing from %s" % root)
+    for rel in NOTICE_FILES:
+        if not (root / rel).is_file():
+            raise BuildError("%s is missing from %s: the package must carry it" % (rel, root))
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / rel, out / rel)
     gather_web_vendor(out / "web", root)
     if (root / SOURCE_DRIVERS / "drivers.json").is_file():
         _copy_tree(root / SOURCE_DRIVERS, out / "drivers")
@@ -237,6 +246,7 @@ def source_extras(root):
                     x.startswith(".") for x in rel.parts):
                 out.append(rel.as_posix())
     out.append(PINS_FILE)
+    out += list(NOTICE_FILES)
     out.append("host_tools/" + Path(__file__).name)
     return out
 

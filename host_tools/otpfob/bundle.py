@@ -8,6 +8,7 @@ file as fob_board.py, lib/ with the firmware and the pinned drivers, and deploy'
 manifest), the way CircuitPython library bundles ship:
 
     otpfob-0.1.0-circuitpython/README.txt
+    otpfob-0.1.0-circuitpython/LICENSE, THIRD_PARTY_NOTICES.md, LICENSES/
     otpfob-0.1.0-circuitpython/py/raspberry_pi_pico/...       any CircuitPython 8.2+
     otpfob-0.1.0-circuitpython/9.x-mpy/raspberry_pi_pico/...  CircuitPython 9.x (and 8.x,
                                                                 10.x the same way)
@@ -69,6 +70,9 @@ def readme(version, boards, folders, notes, driver_versions):
         "button A while plugging it in and confirm on the screen (this erases the accounts);",
         "or let `otpfob deploy` copy and verify the files for you.",
         "",
+        "otpfob is under the MIT licence (LICENSE); the Adafruit drivers in lib/ are under",
+        "theirs, named in THIRD_PARTY_NOTICES.md beside this file.",
+        "",
         "Boards: %s" % ", ".join(boards),
         "Folders in this zip: %s" % ", ".join(folders),
     ]
@@ -111,6 +115,12 @@ def build_bundle(out_dir, version=__version__, boards=None, majors=MAJORS,
                     if set(tops) & set(deploy.ADAFRUIT_LIBS)}
         _add(z, top + "/README.txt",
              readme(version, boards, [f for f, _, _ in found], notes, versions))
+        for rel, src in resources.notice_files().items():
+            try:
+                _add(z, top + "/" + rel, src.read_bytes())
+            except OSError as e:
+                raise deploy.DeployError("%s, which the zip must carry, cannot be read (%s)"
+                                         % (rel, e)) from e
     tmp.replace(path)
     return path
 

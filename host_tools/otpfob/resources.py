@@ -7,6 +7,8 @@ gathers them: see ``host_tools/otpfob_build.py``):
     bundled/boards/     one file per board           (the repository's boards/)
     bundled/drivers/    adafruit_*.py and packages, circuitpython_typing/, drivers.json
                         (the files of the pins in requirements-drivers.txt)
+    bundled/LICENSE, bundled/THIRD_PARTY_NOTICES.md, bundled/LICENSES/
+                        otpfob's licence and the notices of what it redistributes
 
 In a checkout (``make setup``'s editable install) there is no ``bundled/``: the firmware
 and boards are the repository's own folders, and the drivers are the pinned packages
@@ -41,6 +43,17 @@ def drivers_dir():
     """The folder holding the driver files in a wheel, laid out as a CIRCUITPY lib/;
     None in a checkout, where the drivers are installed packages."""
     return BUNDLED / "drivers" if bundled() else None
+
+
+# otpfob's licence and the third-party notices, relative to the repository or bundled/.
+NOTICES = ("LICENSE", "THIRD_PARTY_NOTICES.md", "LICENSES/Apache-2.0.txt")
+
+
+def notice_files():
+    """{relative path: file} of otpfob's licence and the third-party notices, which travel
+    wherever the firmware and the drivers do (the wheel, the sdist, the CIRCUITPY zip)."""
+    base = BUNDLED if bundled() else REPO
+    return {rel: base / rel for rel in NOTICES}
 
 
 def driver(name):

@@ -71,6 +71,21 @@ def test_bundle_holds_a_circuitpy_tree_per_board_and_a_readme(tmp_path):
     assert "adafruit-circuitpython-ssd1306" in readme
     for major in (8, 9, 10):
         assert "%d.x-mpy" % major in readme
+    assert "MIT" in readme and "THIRD_PARTY_NOTICES.md" in readme
+
+
+def test_bundle_carries_the_licence_and_the_notices_of_the_drivers_it_holds(tmp_path):
+    path = bundle.build_bundle(tmp_path, boards=["raspberry_pi_pico"],
+                               find_mpy_cross=no_mpy_cross)
+    top = tree(path, TOP + "/")
+    for rel in ("LICENSE", "THIRD_PARTY_NOTICES.md", "LICENSES/Apache-2.0.txt"):
+        assert top[rel] == (REPO / rel).read_bytes(), rel
+    notices = top["THIRD_PARTY_NOTICES.md"].decode()
+    libs = {n.split("/")[1].removesuffix(".py") for n in
+            tree(path, "%s/py/raspberry_pi_pico/" % TOP) if n.startswith("lib/adafruit")}
+    assert libs >= {"adafruit_ssd1306", "adafruit_ds3231", "adafruit_register"}
+    for lib in libs:  # every driver folder or module in lib/ has its notice
+        assert "`%s`" % lib in notices, lib
 
 
 @pytest.mark.parametrize("major", [8, 9, 10])

@@ -10,6 +10,7 @@ import importlib.util
 import json
 import re
 import subprocess
+import tarfile
 import tomllib
 import zipfile
 from pathlib import Path
@@ -110,6 +111,31 @@ def test_installed_wheel_carries_firmware_boards_and_the_pinned_drivers(
     register = importlib.util.find_spec("adafruit_register").submodule_search_locations[0]
     assert (drivers / "adafruit_ssd1306.py").read_bytes() == Path(ssd1306).read_bytes()
     assert digests(drivers / "adafruit_register") == digests(register)
+
+
+def test_wheel_and_sdist_carry_the_licence_and_the_third_party_notices(dists, wheel_env,
+                                                                        elsewhere):
+    wheel, sdist = dists
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        meta = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        for rel in ("LICENSE", "THIRD_PARTY_NOTICES.md", "LICENSES/Apache-2.0.txt"):
+            # PEP 639: the licence files in the wheel's metadata, and in the package beside
+            # the firmware and drivers they cover (where the CIRCUITPY zip takes them).
+            licensed = [n for n in names if n.endswith(".dist-info/licenses/" + rel)]
+            assert licensed and z.read(licensed[0]) == (REPO / rel).read_bytes(), rel
+            assert z.read("otpfob/bundled/" + rel) == (REPO / rel).read_bytes(), rel
+    assert "License-Expression: MIT" in meta
+    with tarfile.open(sdist) as t:
+        top = t.getnames()[0].split("/")[0]
+        for rel in ("LICENSE", "THIRD_PARTY_NOTICES.md", "LICENSES/Apache-2.0.txt"):
+            assert t.extractfile(top + "/" + rel).read() == (REPO / rel).read_bytes(), rel
+    # The installed package finds them for the zip it can build.
+    out = subprocess.run([str(packaging.bin_path(wheel_env, "python")), "-c",
+                          "import otpfob.resources as r; print(r.notice_files()['LICENSE'])"],
+                         cwd=elsewhere, env=packaging.clean_env(), capture_output=True,
+                         text=True, check=True)
+    assert Path(out.stdout.strip()).read_text().startswith("MIT License")
 
 
 def test_installed_wheel_carries_the_admin_page_and_its_npm_files(wheel_env, elsewhere):

@@ -62,8 +62,9 @@ def wheelhouse(path=WHEELHOUSE):
 
 
 # What a source tree is made of, for a clean copy to build from.
-SOURCE = ("pyproject.toml", "README.md", "requirements-host.txt", "requirements-dev.txt",
-          "requirements-drivers.txt", "firmware", "boards", "host_tools", "web")
+SOURCE = ("pyproject.toml", "README.md", "LICENSE", "THIRD_PARTY_NOTICES.md", "LICENSES",
+          "requirements-host.txt", "requirements-dev.txt", "requirements-drivers.txt",
+          "firmware", "boards", "host_tools", "web")
 
 
 def copy_source(dest, repo=REPO):
