@@ -13,9 +13,8 @@ import importlib
 from pathlib import Path
 
 import pytest
-from semver.version import Version
-
 from mpy_cross_multi import mp_version_to_mpy_abi_version
+from semver.version import Version
 
 REPO = Path(__file__).resolve().parents[1]
 ROOTS = (REPO / "firmware", REPO / "boards")

@@ -13,7 +13,6 @@ import time
 from otpfob import auth
 from otpfob import check as checks
 
-
 MAX_LINE = 2048     # the fob's request line limit in bytes (protocol.md)
 
 

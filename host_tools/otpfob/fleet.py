@@ -52,10 +52,9 @@ class FleetError(Exception):
 
 def read_users(path):
     """The `upn` column of a CSV, in order; blank rows skipped, duplicates refused."""
-    from .otpauth import OtpauthError, check_label
-
     import io
 
+    from .otpauth import OtpauthError, check_label
     from .textfile import TextFileError, decode, sniff_delimiter
 
     try:
@@ -254,8 +253,7 @@ class SecretsPskc:
     rerun the tokens of fobs that are not done are dropped, as from the CSV."""
 
     def __init__(self, path, keep_serials, password=None, key=None):
-        from .importers import ImportFileError
-        from .importers import pskc
+        from .importers import ImportFileError, pskc
 
         self.path = Path(path)
         self.password = password
@@ -542,8 +540,8 @@ class Fleet:
 
     def _give(self, client, port, info, serial, entry, upn):
         """The steps that change the fob, in an order that a rerun can always finish."""
-        from .codecheck import added
         from .client import FobError
+        from .codecheck import added
         from .otpauth import Account
 
         say = self.reporter.status

@@ -28,7 +28,7 @@ import ctypes.util
 import os
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 HEIGHT = 16
@@ -66,7 +66,7 @@ def fonts_dir():
                       "or set OTPFOB_FONTS to a folder holding both" % (MAIN, UPPER))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fonts():
     from PIL import ImageFont, features
 
@@ -108,7 +108,7 @@ class Strip:
 
 # --- the order of runs: FriBiDi ----------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def _fribidi():
     name = ctypes.util.find_library("fribidi") or "libfribidi.so.0"
     lib = ctypes.CDLL(name)
@@ -160,7 +160,7 @@ def _blank(ch):
              0x2800, 0x3164, 0xFFA0))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _glyph(ch, upper=None):
     """(advance, bitmap bytes) of one character alone in its font (or the one named)."""
     from PIL import Image, ImageDraw
@@ -190,7 +190,7 @@ _TWIN_RANGES = ((0x0041, 0x052F), (0x0531, 0x058F), (0x10A0, 0x10FF), (0x13A0, 0
                 (0xA720, 0xA7FF), (0xFF21, 0xFF5A))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _twins():
     """{bitmap: set of scripts} over the letters of _TWIN_RANGES."""
     out = {}

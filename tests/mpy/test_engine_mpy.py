@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+
 from otpfob.testing import mpy
 
 CHECKS = Path(__file__).with_name("engine_checks.py").read_text()

@@ -8,6 +8,7 @@ import hmac
 import json
 
 import pytest
+
 from otpfob.testing import mpy
 
 KEY = bytes(range(32))          # the host's PBKDF2 output, as if derived already

@@ -3,6 +3,7 @@ taken from a request, stored beside the vault, read back and drawn two pages hig
 the bar between issuer and name; the pieces of an import; a damaged file is no strip."""
 
 import pytest
+
 from otpfob.testing import mpy
 
 SCRIPT = r'''

@@ -8,6 +8,7 @@ import hmac
 import json
 
 import pytest
+
 from otpfob import auth
 from otpfob.testing import mpy
 

@@ -11,11 +11,11 @@ import json
 import re
 import subprocess
 import tarfile
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.requirements import Requirement
 
 from otpfob.sim.harness import SimProcess

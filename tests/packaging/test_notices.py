@@ -4,9 +4,10 @@ its notice fails here, before any build)."""
 
 import json
 import re
-import tomllib
 from importlib import metadata
 from pathlib import Path
+
+import tomllib
 
 from otpfob import resources
 

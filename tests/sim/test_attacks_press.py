@@ -11,15 +11,15 @@ import threading
 import time
 
 import pyotp
+from cli_runner import run_otpfob
+from wires import Program
+
 from fob.guard import Guard
 from fob.vault import OsFS, Vault
-
 from otpfob import auth
 from otpfob import check as checks
 from otpfob.client import FobClient
 from otpfob.transport import SerialTransport, open_port
-from cli_runner import run_otpfob
-from wires import Program
 
 PASSWORD = "correct horse"
 ITER = auth.ITERATIONS_MIN

@@ -22,11 +22,11 @@ from pathlib import Path
 import pyotp
 import pytest
 import segno
+from cli_runner import run_otpfob
 from PIL import Image, ImageDraw
 
 from otpfob import migration
 from otpfob.otpauth import Account, build_uri
-from cli_runner import run_otpfob
 
 harness = pytest.importorskip("otpfob.sim.harness")
 

@@ -55,7 +55,7 @@ class Flood:
         while not self._closed:
             try:
                 chunk = self.sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return

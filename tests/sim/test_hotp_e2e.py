@@ -4,7 +4,6 @@ fob for the next code, `otpfob code` with a press, and the counter surviving a r
 import json
 
 import pyotp
-
 from cli_runner import run_otpfob
 
 SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"

@@ -8,8 +8,9 @@ import urllib.parse
 
 import pytest
 from cli_runner import run_otpfob
-from otpfob import labels
 from PIL import Image
+
+from otpfob import labels
 
 try:
     labels._fonts()

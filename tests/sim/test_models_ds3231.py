@@ -165,7 +165,7 @@ def test_aging_offset_and_drift_over_a_day(world, aging, drift, day_error):
     world.skip(86400)
     assert model.count() - (T0 - chip.EPOCH_2000) - 86400 == pytest.approx(day_error, abs=1e-6)
     # What the driver reads is the whole-second floor of the chip's count.
-    assert epoch_of(rtc.datetime) == T0 + 86400 + int((day_error // 1))
+    assert epoch_of(rtc.datetime) == T0 + 86400 + int(day_error // 1)
 
 
 def test_aging_applies_from_the_moment_it_is_written(world):

@@ -20,8 +20,8 @@ import time
 import zlib
 
 import pytest
-from fob.vault import Vault
 
+from fob.vault import Vault
 from otpfob.client import FobClient, FobError
 from otpfob.sim.harness import SimProcess
 from otpfob.transport import SerialTransport, TransportError, open_port

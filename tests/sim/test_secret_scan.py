@@ -24,14 +24,13 @@ import time
 from pathlib import Path
 
 import pytest
-from fob import font
+from cli_runner import OTPFOB, run_otpfob
 from PIL import Image
 
+from fob import font
 from otpfob import migration
 from otpfob.otpauth import Account, build_uri
 from otpfob.sim.harness import SimProcess
-from cli_runner import OTPFOB, run_otpfob
-
 
 
 def b32(raw, pad=False):

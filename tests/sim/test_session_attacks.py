@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
+from wires import Program
+
 from fob.guard import Guard
 from fob.vault import OsFS, Vault
-
 from otpfob import auth
 from otpfob.client import FobClient
 from otpfob.transport import SerialTransport, open_port
-from wires import Program
 
 OTPFOB = str(Path(sys.executable).with_name("otpfob"))
 PASSWORD = "correct horse"

@@ -15,13 +15,12 @@ import threading
 import time
 
 from click.testing import CliRunner
+
 from fob import protocol as protocol_mod
 from fob import vault as vault_mod
 from fob.protocol import Protocol
 from fob.vault import Vault
-
 from otpfob.cli import main
-
 
 T0 = 1800000000
 SECRET_B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"    # 20 bytes

@@ -3,9 +3,10 @@ moves when told, and a holder who answers prompts as a test says."""
 
 import json
 
+from fakes import FakePort, FakePresence, MemFS, final_reply
+
 from fob.protocol import Protocol
 from fob.vault import Vault
-from fakes import FakePort, FakePresence, MemFS, final_reply
 
 T0 = 1800000000
 

@@ -3,8 +3,9 @@ no otpfob would, and the fob must answer with a clear error and store nothing.""
 
 import json
 
-from fob.vault import Account
 from fob_fakes import Fob
+
+from fob.vault import Account
 
 SECRET = bytes(range(20))
 B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

@@ -14,13 +14,13 @@ import pyotp
 import pytest
 import segno
 from click.testing import CliRunner
+from fakes import Cli, FakeRtc
+from fakes import SocketFob as FakeFob
+from fakes import WallClock as FakeClock
 from PIL import Image
 
 from otpfob import migration
 from otpfob.cli import main
-from fakes import Cli, FakeRtc
-from fakes import SocketFob as FakeFob
-from fakes import WallClock as FakeClock
 from otpfob.otpauth import Account, build_uri
 
 vault_mod = pytest.importorskip("fob.vault")

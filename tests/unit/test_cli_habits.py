@@ -8,8 +8,8 @@ import click
 import pytest
 from click.testing import CliRunner
 from fakes import Cli, SocketFob, WallClock
-from fob.vault import Account as VaultAccount
 
+from fob.vault import Account as VaultAccount
 from otpfob.cli import main
 from otpfob.cli.util import State
 from otpfob.otpauth import Account, build_uri

@@ -4,11 +4,9 @@ import calendar
 import datetime
 import random
 
+import driver_shims  # noqa: E402
 from hypothesis import given
 from hypothesis import strategies as st
-
-
-import driver_shims  # noqa: E402
 
 driver_shims.install()
 

@@ -3,10 +3,8 @@ and flushes send only the changed windows."""
 
 import random
 
-import pytest
-
-
 import driver_shims  # noqa: E402
+import pytest
 
 driver_shims.install()
 

@@ -14,14 +14,20 @@ import time
 from urllib.parse import quote
 
 import pytest
-from fob import base32
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fob import base32
 from otpfob import migration
 from otpfob.migration import MigrationError
-from otpfob.otpauth import (Account, OtpauthError, decode_secret, encode_secret, parse_lines,
-                             parse_uri)
+from otpfob.otpauth import (
+    Account,
+    OtpauthError,
+    decode_secret,
+    encode_secret,
+    parse_lines,
+    parse_uri,
+)
 
 # One input must be handled in well under this (real seconds, on a slow shared machine);
 # a hang is cut off by SIGALRM after HANG_SECONDS.

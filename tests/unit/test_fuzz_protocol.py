@@ -21,11 +21,12 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
 from fob import policy, protocol
 from fob.protocol import Protocol
 from fob.vault import Account, Vault
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = 1800000000

@@ -4,9 +4,8 @@ the real adafruit_hid on the simulator's fake usb_hid and supervisor."""
 import sys
 import time
 
-import pytest
-
 import driver_shims  # noqa: E402
+import pytest
 
 driver_shims.install()
 
@@ -131,7 +130,6 @@ def test_type_code_in_a_french_layout_reads_back_as_digits_on_a_french_host(usb)
 
 def test_type_code_unloads_itself_and_adafruit_hid(usb):
     import fob
-
     from fob import hidtype as again
 
     assert again.type_code("1", "us") == hidtype.NOTE_TYPED

@@ -7,11 +7,11 @@ import base64
 
 import pyotp
 import pytest
-from fob import counters as counters_mod
-from fob.vault import Account, Vault
+from fakes import MemFS
 from fob_fakes import Fob
 
-from fakes import MemFS
+from fob import counters as counters_mod
+from fob.vault import Account, Vault
 from otpfob import check as checks
 
 # RFC 4226 appendix D: the secret "12345678901234567890" and its codes for counters 0-9.

@@ -8,8 +8,8 @@ import json
 
 import pytest
 from export_samples import VECTORS, check_accounts, reference_code
-
 from fakes import Cli
+
 from otpfob.importers import pskc as pskc_format
 
 PASSWORD = "s3cret pass"

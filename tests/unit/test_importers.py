@@ -24,8 +24,14 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from export_samples import TOTP_ONLY, VECTORS, Vector, check_accounts
 
 from otpfob import migration
-from otpfob.importers import (ImportFileError, Passwords, PasswordNeeded, WrongPassword,
-                              collect, format_names)
+from otpfob.importers import (
+    ImportFileError,
+    PasswordNeeded,
+    Passwords,
+    WrongPassword,
+    collect,
+    format_names,
+)
 
 PASSWORD = "correct horse 🐎 battery"
 

@@ -4,6 +4,7 @@ import sys
 import types
 
 import pytest
+
 from otpfob import auth, keystore
 from otpfob.cli import password as password_commands
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from otpfob import client as wire
 from otpfob import labels
 from otpfob.otpauth import Account

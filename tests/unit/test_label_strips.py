@@ -7,9 +7,10 @@ the strips here are made up (the host's rendering is tests/unit/test_label_rende
 import base64
 
 import pytest
+from fob_fakes import Flash, Fob
+
 from fob import label_store, labels
 from fob.vault import Account
-from fob_fakes import Fob, Flash
 
 B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 TOKEN = "cd" * 16

@@ -6,12 +6,13 @@ import base64
 import json
 
 import pytest
+from fakes import SECRET, T0, FakeTime, Fob
+
 from fob import guard, wire
 from fob.vault import Account
 from otpfob import auth
 from otpfob import check as checks
 from otpfob.client import FobClient, FobError
-from fakes import SECRET, T0, FakeTime, Fob
 
 ITER = auth.ITERATIONS_MIN   # keeps each login to a few milliseconds here
 

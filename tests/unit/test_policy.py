@@ -5,10 +5,11 @@ test_trust_e2e.py)."""
 import base64
 
 import pytest
+from fob_fakes import T0, Clock, Flash, Fob
+
 from fob import access, clockset, commands, policy, prefs, provision
 from fob.question import wrap
 from fob.vault import Account
-from fob_fakes import T0, Clock, Fob, Flash
 from otpfob import check as checks
 
 SECRET = base64.b32decode("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
@@ -326,6 +327,7 @@ def _send(fob, rid, cmd, signed=False, polls=5, **args):
 def test_while_a_question_waits_reads_are_answered_and_another_question_is_busy(
         monkeypatch):
     from fakes import FakeTime
+
     from fob import wire
 
     monkeypatch.setattr(wire, "time", FakeTime())
@@ -343,6 +345,7 @@ def test_while_a_question_waits_reads_are_answered_and_another_question_is_busy(
 
 def test_the_logged_in_host_takes_the_screen_from_a_stranger(monkeypatch):
     from fakes import FakeTime
+
     from fob import wire
 
     monkeypatch.setattr(wire, "time", FakeTime())
@@ -361,6 +364,7 @@ def test_the_logged_in_host_takes_the_screen_from_a_stranger(monkeypatch):
 
 def test_after_an_unanswered_question_strangers_wait_longer_each_time(monkeypatch):
     from fakes import FakeTime
+
     from fob import ask, wire
 
     clock = FakeTime()

@@ -8,13 +8,13 @@ import struct
 
 import pyotp
 import pytest
-from fob import otp, policy, provision, wire
-from fob.protocol import MAX_LINE
-from fob.vault import Account
+from fakes import SECRET, SECRET_B32, T0, FakePort, Fob
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes import SECRET, SECRET_B32, T0, FakePort, Fob
+from fob import otp, policy, provision, wire
+from fob.protocol import MAX_LINE
+from fob.vault import Account
 
 # A staged batch's token, as a host picks it at random (docs/protocol.md, add_many).
 TOKEN = "ab" * 16

@@ -12,7 +12,6 @@ import time
 import pytest
 import segno
 from export_samples import VECTORS, check_accounts
-
 from fakes import Cli
 
 SHOW = r"""

@@ -4,11 +4,11 @@ import json
 import sys
 
 import pytest
+
 from fob import hidtype, prefs
 from fob.protocol import Protocol
 from fob.settings import FILE_NAME, Settings
 from fob.vault import Vault
-
 from otpfob.sim import cp
 from otpfob.sim.i2c import Bus
 from otpfob.sim.world import World

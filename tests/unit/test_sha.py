@@ -1,6 +1,6 @@
 import hashlib
-import sys
 import hmac as std_hmac
+import sys
 
 import pytest
 from hypothesis import given

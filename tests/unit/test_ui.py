@@ -5,18 +5,17 @@ import hashlib
 import hmac
 import struct
 
+import driver_shims  # noqa: E402
 import pytest
 
-
-import driver_shims  # noqa: E402
-
 driver_shims.install()
+
+from fakes import HeldButtons  # noqa: E402
 
 from fob import font, question, ui  # noqa: E402
 from fob.display import Display  # noqa: E402
 from fob.settings import Settings  # noqa: E402
 from fob.vault import Account, Vault  # noqa: E402
-from fakes import HeldButtons  # noqa: E402
 from otpfob.sim.i2c import I2C, Bus  # noqa: E402
 from otpfob.sim.ssd1306 import SSD1306  # noqa: E402
 
@@ -587,7 +586,6 @@ def test_real_typing_of_a_steam_code_reads_back_on_a_us_host(tmp_path, monkeypat
     # The real fob/hidtype.py and adafruit_hid on the simulator's fake USB, with the
     # real OTP engine: the code drawn is the text the host receives.
     from fob import otp
-
     from otpfob import hid
 
     _, keyboard = real_usb(tmp_path, monkeypatch)

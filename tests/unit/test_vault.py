@@ -6,6 +6,7 @@ import random
 import zlib
 
 import pytest
+
 from fob import vault as vault_mod
 from fob.vault import CAPACITY, Account, Vault, VaultError
 

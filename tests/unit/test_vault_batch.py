@@ -2,6 +2,7 @@
 them from there (the vault's write streams records from where they are)."""
 
 import pytest
+
 from fob.vault import Account, Batch, Vault, VaultError
 
 

@@ -3,8 +3,7 @@ WebAssembly port, in the page): every step an admin takes, each code checked aga
 pyotp at the fob's own time. The holder's answers are key presses on the page's fob."""
 
 import pytest
-from pagekit import (AdminPage, expect_codes, fob_keys, qr_png, save_screenshot, wait,
-                     warnings)
+from pagekit import AdminPage, expect_codes, fob_keys, qr_png, save_screenshot, wait, warnings
 
 from otpfob import migration
 from otpfob.otpauth import Account, build_uri

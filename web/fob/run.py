@@ -7,8 +7,9 @@ import json
 import sys
 import time
 
-import fob_board as cfg
 import simlink
+
+import fob_board as cfg
 
 BOOT = ["fob.version", "fob.font", "fob.vault", "adafruit_ssd1306", "fob.display",
         "adafruit_ds3231", "fob.clock", "fob.buttons", "fob.settings", "fob.otp", "fob.hmac",

@@ -5,9 +5,22 @@ import sys
 import click
 
 from ..codecheck import added
-from .util import (EXIT_USAGE, ExpectedError, confirm, explain, expected_error_types,
-                   filter_accounts, group_code, label_of, label_strips, numbered, pass_state,
-                   plural, resolve, show_previews)
+from .util import (
+    EXIT_USAGE,
+    ExpectedError,
+    confirm,
+    expected_error_types,
+    explain,
+    filter_accounts,
+    group_code,
+    label_of,
+    label_strips,
+    numbered,
+    pass_state,
+    plural,
+    resolve,
+    show_previews,
+)
 
 ALGORITHM_CHOICES = ("SHA1", "SHA256", "SHA512", "STEAM")
 

@@ -8,8 +8,7 @@ import sys
 
 import click
 
-from .util import (EXIT_REFUSED, ExpectedError, label_strips, pass_state, plural,
-                   show_previews)
+from .util import EXIT_REFUSED, ExpectedError, label_strips, pass_state, plural, show_previews
 
 NO_HOTP = "this fob's firmware shows no HOTP codes (update it with `otpfob deploy`)"
 PASSWORD_ENV = "OTPFOB_EXPORT_PASSWORD"

@@ -10,8 +10,15 @@ import importlib
 import click
 
 from . import accounts, clock, device, importer, password, settings
-from .util import (EXIT_ERROR, ExpectedError, State, add_global_options, explain,
-                   expected_error_types, one_line)
+from .util import (
+    EXIT_ERROR,
+    ExpectedError,
+    State,
+    add_global_options,
+    expected_error_types,
+    explain,
+    one_line,
+)
 
 # name -> (module, attribute, short help shown by --help without importing the module)
 LAZY_COMMANDS = {

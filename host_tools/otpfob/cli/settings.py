@@ -4,7 +4,6 @@ import click
 
 from .util import ExpectedError, pass_state
 
-
 SETTING_KINDS = {"privacy": "bool", "idle_timeout": "int", "typing": "bool", "layout": "str",
                  "add_presence": "bool", "usb_codes": "bool"}
 _BOOL_WORDS = {"on": True, "off": False, "true": True, "false": False, "yes": True,

@@ -9,7 +9,6 @@ import click
 
 from ..codecheck import group_code  # noqa: F401 - shown by several commands
 
-
 # The wire protocol this otpfob speaks (docs/protocol.md); older firmware is refused.
 PROTOCOL = 2
 
@@ -259,8 +258,13 @@ class Activity:
     def __enter__(self):
         if self.live:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
-                                       SpinnerColumn, TextColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+            )
 
             columns = [SpinnerColumn(), TextColumn("{task.description}")]
             if self.total is not None:

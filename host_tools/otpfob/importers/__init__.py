@@ -14,8 +14,16 @@ function.
 import importlib
 import os
 
-from .base import (ImportFileError, MissingExtra, PasswordNeeded, Passwords, Skip, Source,
-                   WrongPassword, Found)
+from .base import (
+    Found,
+    ImportFileError,
+    MissingExtra,
+    PasswordNeeded,
+    Passwords,
+    Skip,
+    Source,
+    WrongPassword,
+)
 
 __all__ = ["FORMATS", "Collected", "ImportFileError", "MissingExtra", "PasswordNeeded",
            "Passwords", "Skip", "Source", "WrongPassword", "collect", "describe", "detect",

@@ -7,8 +7,7 @@ which the fob cannot show)."""
 
 import json
 
-from .base import (ImportFileError, WrongPassword, aes_gcm_open, b64, int_of, text_of,
-                   unhex)
+from .base import ImportFileError, WrongPassword, aes_gcm_open, b64, int_of, text_of, unhex
 
 NAME = "aegis"
 TITLE = "Aegis vault export (.json, plain or encrypted)"

@@ -4,8 +4,8 @@ encrypted export ({"kdfParams", "encryptedData", "encryptionNonce"}) uses libsod
 XChaCha20-Poly1305 secret stream, which the `cryptography` package does not offer: such a
 file gets an error that says which export to make instead."""
 
-from .base import ImportFileError
 from . import uri_list
+from .base import ImportFileError
 
 NAME = "ente"
 TITLE = "Ente Auth export (plain text)"

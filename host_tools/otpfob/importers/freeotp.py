@@ -15,7 +15,7 @@ the fob holds the counter of its next code, as an otpauth:// URI does."""
 import json
 
 from . import javaser
-from .base import (ImportFileError, aes_gcm_open, int_of, pbkdf2, signed_bytes, text_of)
+from .base import ImportFileError, aes_gcm_open, int_of, pbkdf2, signed_bytes, text_of
 
 NAME = "freeotp"
 TITLE = "FreeOTP tokens.xml (1.x) or backup (2.x, with its password)"
