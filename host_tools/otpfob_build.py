@@ -71,8 +71,13 @@ def pins(root=ROOT):
 
 def _wanted(rel):
     p = PurePosixPath(rel)
-    return (p.suffix == ".py" and not p.parts[0].endswith((".dist-info", ".data"))
-            and "__pycache__" not in p.parts and ".." not in p.parts and not p.is_absolute())
+    return (
+        p.suffix == ".py"
+        and not p.parts[0].endswith((".dist-info", ".data"))
+        and "__pycache__" not in p.parts
+        and ".." not in p.parts
+        and not p.is_absolute()
+    )
 
 
 def _installed_files(name, version):
@@ -93,13 +98,26 @@ def _installed_files(name, version):
 
 def _downloaded_files(name, version, work):
     dest = Path(work) / _canonical(name)
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-           "--only-binary", ":all:", "--dest", str(dest), "%s==%s" % (name, version)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--dest",
+        str(dest),
+        "%s==%s" % (name, version),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(dest.glob("*.whl"))
     if res.returncode != 0 or not wheels:
-        raise BuildError("could not get %s==%s for the package's drivers (pip download: %s)"
-                         % (name, version, (res.stderr or res.stdout).strip()[-500:]))
+        raise BuildError(
+            "could not get %s==%s for the package's drivers (pip download: %s)"
+            % (name, version, (res.stderr or res.stdout).strip()[-500:])
+        )
     out = {}
     with zipfile.ZipFile(wheels[0]) as z:
         for rel in z.namelist():
@@ -134,8 +152,10 @@ def gather_drivers(dest, root=ROOT):
 # it, and its licence: the copyright file names GPL-2+, whose text travels along.
 FONT_SOURCE = Path("/usr/share/fonts/opentype/unifont")
 FONT_FILES = ("unifont.otf", "unifont_upper.otf")
-FONT_LICENCE = (("COPYRIGHT", Path("/usr/share/doc/fonts-unifont/copyright")),
-                ("GPL-2", Path("/usr/share/common-licenses/GPL-2")))
+FONT_LICENCE = (
+    ("COPYRIGHT", Path("/usr/share/doc/fonts-unifont/copyright")),
+    ("GPL-2", Path("/usr/share/common-licenses/GPL-2")),
+)
 SOURCE_FONTS = "fonts"  # in the sdist only
 
 
@@ -157,8 +177,9 @@ def gather_fonts(dest, root=ROOT):
 
 
 def _copy_tree(src, dst):
-    shutil.copytree(src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
-        "__pycache__", "*.pyc", ".*"))
+    shutil.copytree(
+        src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    )
 
 
 def write_bundle(package_dir, root=ROOT):
@@ -200,8 +221,9 @@ def gather_web_vendor(web, root=ROOT):
             continue
         src = Path(root) / "node_modules" / rel
         if not src.is_file():
-            raise BuildError("the admin page's %s is missing: run `npm ci` (make setup) "
-                             "before building" % rel)
+            raise BuildError(
+                "the admin page's %s is missing: run `npm ci` (make setup) before building" % rel
+            )
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dest)
 
@@ -242,8 +264,11 @@ def source_extras(root):
     for name in BUNDLE_DIRS:
         for p in _files_under(root / name):
             rel = p.relative_to(root)
-            if "__pycache__" not in rel.parts and p.suffix != ".pyc" and not any(
-                    x.startswith(".") for x in rel.parts):
+            if (
+                "__pycache__" not in rel.parts
+                and p.suffix != ".pyc"
+                and not any(x.startswith(".") for x in rel.parts)
+            ):
                 out.append(rel.as_posix())
     out.append(PINS_FILE)
     out += list(NOTICE_FILES)

@@ -17,8 +17,8 @@ import hmac
 import secrets
 import unicodedata
 
-ITERATIONS = 600_000        # PBKDF2-HMAC-SHA256, the OWASP 2023 figure
-ITERATIONS_MIN = 10_000     # the fob refuses fewer
+ITERATIONS = 600_000  # PBKDF2-HMAC-SHA256, the OWASP 2023 figure
+ITERATIONS_MIN = 10_000  # the fob refuses fewer
 SALT_SIZE = 16
 KEY_SIZE = 32
 NONCE_SIZE = 16
@@ -26,7 +26,7 @@ HOST_LABEL = b"otpfob host"
 FOB_LABEL = b"otpfob fob"
 WRAP_LABEL = b"otpfob wrap"
 SESSION_LABEL = b"otpfob session"
-MAC_HEAD = b',"mac":"'     # a MAC'd request line ends with MAC_HEAD, 64 hex digits, '"}'
+MAC_HEAD = b',"mac":"'  # a MAC'd request line ends with MAC_HEAD, 64 hex digits, '"}'
 MAC_TAIL = len(MAC_HEAD) + 64 + 2
 
 
@@ -45,8 +45,9 @@ def check_password(password):
 def derive_key(password, salt, iterations):
     # NFC: the same password typed on two keyboards gives the same bytes.
     text = unicodedata.normalize("NFC", check_password(password))
-    return hashlib.pbkdf2_hmac("sha256", text.encode("utf-8"), bytes(salt), int(iterations),
-                               KEY_SIZE)
+    return hashlib.pbkdf2_hmac(
+        "sha256", text.encode("utf-8"), bytes(salt), int(iterations), KEY_SIZE
+    )
 
 
 def mac(key, label, a, b):

@@ -13,7 +13,7 @@ import time
 from otpfob import auth
 from otpfob import check as checks
 
-MAX_LINE = 2048     # the fob's request line limit in bytes (protocol.md)
+MAX_LINE = 2048  # the fob's request line limit in bytes (protocol.md)
 
 
 def encode(message):
@@ -85,13 +85,19 @@ class FobClient:
         try:
             return self._request(cmd, timeout, params, check)
         except FobError as e:
-            if e.code != "auth_required" or self.password_provider is None \
-                    or cmd in ("auth_begin", "auth"):
+            if (
+                e.code != "auth_required"
+                or self.password_provider is None
+                or cmd in ("auth_begin", "auth")
+            ):
                 raise
         password = self.password_provider(self)
         if password is None:
-            raise FobError("auth_required", "this fob is protected by a password: give "
-                           "--password, set OTPFOB_PASSWORD, or run interactively")
+            raise FobError(
+                "auth_required",
+                "this fob is protected by a password: give "
+                "--password, set OTPFOB_PASSWORD, or run interactively",
+            )
         self.login(password)
         return self._request(cmd, timeout, params, check)
 
@@ -113,8 +119,11 @@ class FobClient:
             left = deadline - time.monotonic()
             raw = self.transport.read_line(max(left, 0)) if left > 0 else None
             if raw is None:
-                raise FobError("timeout", "no reply from the fob within %g s (is it the data "
-                               "channel, and is the firmware running?)" % timeout)
+                raise FobError(
+                    "timeout",
+                    "no reply from the fob within %g s (is it the data "
+                    "channel, and is the firmware running?)" % timeout,
+                )
             try:
                 reply = json.loads(raw)
             except ValueError:
@@ -129,8 +138,9 @@ class FobClient:
                 deadline = max(deadline, time.monotonic() + wait + 5)
                 timeout = max(timeout, wait + 5)
                 if self.on_prompt is not None:
-                    self.on_prompt(str(reply.get("prompt") or ""),
-                                   check if reply.get("check") else None)
+                    self.on_prompt(
+                        str(reply.get("prompt") or ""), check if reply.get("check") else None
+                    )
                 continue
             if reply.get("ok") is True:
                 return reply
@@ -142,8 +152,10 @@ class FobClient:
                 # is of no more use, and a new login replaces it.
                 self._session = None
                 self._login = None
-            raise FobError(str(error.get("code") or "error"),
-                           str(error.get("message") or "the fob refused %s" % cmd))
+            raise FobError(
+                str(error.get("code") or "error"),
+                str(error.get("message") or "the fob refused %s" % cmd),
+            )
 
     # --- one method per command ---------------------------------------------------------
 
@@ -180,8 +192,13 @@ class FobClient:
         in a staged batch when they do not fit its line."""
         params = account_fields(account)
         params["overwrite"] = bool(overwrite)
-        return self._with_strips("add", params, _own(strips, account.issuer, account.name),
-                                 max_line, check=checks.text(checks.accounts([account])))
+        return self._with_strips(
+            "add",
+            params,
+            _own(strips, account.issuer, account.name),
+            max_line,
+            check=checks.text(checks.accounts([account])),
+        )
 
     def _with_strips(self, cmd, params, strips, max_line, **kw):
         # A request with its label strips: in its own line when they fit, else staged
@@ -195,8 +212,9 @@ class FobClient:
         token = secrets.token_hex(16)
         try:
             for n, (_, pieces) in enumerate(split_parts([], strips, False, max_line)):
-                self.request("add_many", accounts=[], strips=pieces, part=n, batch=token,
-                             stage=True)
+                self.request(
+                    "add_many", accounts=[], strips=pieces, part=n, batch=token, stage=True
+                )
             return self.request(cmd, **params, **kw)
         finally:
             try:
@@ -207,9 +225,13 @@ class FobClient:
     def add_many(self, accounts, overwrite=False, strips=None):
         if strips:
             return self.add_staged(accounts, overwrite, strips=strips)[1]
-        return self.request("add_many", accounts=[account_fields(a) for a in accounts],
-                            overwrite=bool(overwrite), timeout=max(self.timeout, 30),
-                            check=checks.text(checks.accounts(accounts)))
+        return self.request(
+            "add_many",
+            accounts=[account_fields(a) for a in accounts],
+            overwrite=bool(overwrite),
+            timeout=max(self.timeout, 30),
+            check=checks.text(checks.accounts(accounts)),
+        )
 
     def add_staged(self, accounts, overwrite=False, max_line=MAX_LINE, strips=None):
         """Store `accounts` as one all-or-nothing batch with one flash write on the fob.
@@ -232,10 +254,17 @@ class FobClient:
         try:
             for n, (part, pieces) in enumerate(parts):
                 extra = {"strips": pieces} if pieces else {}
-                reply = self.request("add_many", accounts=[account_fields(a) for a in part],
-                                     overwrite=bool(overwrite), part=n, batch=token,
-                                     stage=n < len(parts) - 1, timeout=max(self.timeout, 30),
-                                     check=check, **extra)
+                reply = self.request(
+                    "add_many",
+                    accounts=[account_fields(a) for a in part],
+                    overwrite=bool(overwrite),
+                    part=n,
+                    batch=token,
+                    stage=n < len(parts) - 1,
+                    timeout=max(self.timeout, 30),
+                    check=check,
+                    **extra,
+                )
                 warnings.extend(reply.get("warnings") or ())
         except FobError:
             try:
@@ -291,22 +320,26 @@ class FobClient:
             # A fob that stopped the logins after wrong tries asks its holder first.
             begin = self.request("auth_begin", timeout=max(self.timeout, 40))
             fob_nonce = bytes.fromhex(begin["challenge"])
-            key = auth.derive_key(password, bytes.fromhex(begin["salt"]),
-                                  begin["iterations"])
+            key = auth.derive_key(password, bytes.fromhex(begin["salt"]), begin["iterations"])
             host_nonce = auth.new_nonce()
             try:
-                reply = self.request("auth", challenge=host_nonce.hex(),
-                                     fob_challenge=fob_nonce.hex(),
-                                     response=auth.host_proof(key, fob_nonce,
-                                                              host_nonce).hex())
+                reply = self.request(
+                    "auth",
+                    challenge=host_nonce.hex(),
+                    fob_challenge=fob_nonce.hex(),
+                    response=auth.host_proof(key, fob_nonce, host_nonce).hex(),
+                )
                 break
             except FobError as e:
                 # Another program asked for a challenge meanwhile: nothing was counted.
                 if e.code != "no_challenge" or attempt == 2:
                     raise
         if not auth.fob_proof_ok(key, fob_nonce, host_nonce, bytes.fromhex(reply["response"])):
-            raise FobError("not_authentic", "the fob accepted the password but could not "
-                           "prove it knows it: this is not the fob it claims to be")
+            raise FobError(
+                "not_authentic",
+                "the fob accepted the password but could not "
+                "prove it knows it: this is not the fob it claims to be",
+            )
         self._login = (key, fob_nonce, host_nonce)
         self._session = [auth.session_key(key, fob_nonce, host_nonce), 0]
         failed = reply.get("failed")
@@ -336,8 +369,7 @@ class FobClient:
             params["wrapped"] = auth.wrap(current, fob_nonce, host_nonce, key).hex()
         else:
             params["key"] = key.hex()
-        reply = self.request("password_set", check=checks.text(checks.password(key)),
-                             **params)
+        reply = self.request("password_set", check=checks.text(checks.password(key)), **params)
         if self._login is not None:
             self._login = (key, self._login[1], self._login[2])
         return reply
@@ -421,9 +453,20 @@ def split_parts(accounts, strips, overwrite=False, max_line=MAX_LINE):
     that has the text, cut into pieces ("at", "size") where one line cannot hold it."""
     # The envelope with the longest id this client can produce and the batch fields.
     # A logged-in client's MAC member counts too.
-    empty = len(encode({"id": 1 << 64, "cmd": "add_many", "accounts": [],
-                        "overwrite": bool(overwrite), "part": 99999, "stage": False,
-                        "batch": "0" * 32, "strips": []}))
+    empty = len(
+        encode(
+            {
+                "id": 1 << 64,
+                "cmd": "add_many",
+                "accounts": [],
+                "overwrite": bool(overwrite),
+                "part": 99999,
+                "stage": False,
+                "batch": "0" * 32,
+                "strips": [],
+            }
+        )
+    )
     empty += auth.MAC_TAIL
     parts = []
     cur = [[], []]
@@ -445,12 +488,13 @@ def split_parts(accounts, strips, overwrite=False, max_line=MAX_LINE):
             room = (max_line - size - head) // 4 * 3
             if room < min(_PIECE_MIN, len(data) - at):
                 if not cur[0] and not cur[1]:
-                    raise FobError("bad_argument", "the label %r is too long for one request"
-                                   % text)
+                    raise FobError(
+                        "bad_argument", "the label %r is too long for one request" % text
+                    )
                 flush()
                 continue
             n = min(room, len(data) - at)
-            piece = {"text": text, "data": b64(data[at:at + n])}
+            piece = {"text": text, "data": b64(data[at : at + n])}
             if n < len(data):
                 piece.update(at=at, size=len(data))
             cur[1].append(piece)
@@ -462,10 +506,11 @@ def split_parts(accounts, strips, overwrite=False, max_line=MAX_LINE):
             if text in strips and text not in sent:
                 sent.add(text)
                 send(text)
-        item = len(encode(account_fields(account))) + 1   # the comma
+        item = len(encode(account_fields(account))) + 1  # the comma
         if empty + item > max_line:
-            raise FobError("bad_argument", "account %s is too long for one request" % (
-                account.label,))
+            raise FobError(
+                "bad_argument", "account %s is too long for one request" % (account.label,)
+            )
         if size + item > max_line:
             flush()
         cur[0].append(account)

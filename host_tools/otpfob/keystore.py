@@ -41,8 +41,7 @@ def put(serial, password):
     try:
         kr.set_password(SERVICE, serial, password)
     except Exception as e:
-        raise KeystoreError("the OS keyring refused the password (%s)" % type(e).__name__) \
-            from None
+        raise KeystoreError("the OS keyring refused the password (%s)" % type(e).__name__) from None
 
 
 def forget(serial):

@@ -83,9 +83,15 @@ def _bundled_record():
         return {}
     try:
         record = json.loads((folder / "drivers.json").read_text())
-        return {name: (version, sorted({f.split("/")[0].removesuffix(".py")
-                                        for f in record["files"].get(name, ())}))
-                for name, version in record["versions"].items()}
+        return {
+            name: (
+                version,
+                sorted(
+                    {f.split("/")[0].removesuffix(".py") for f in record["files"].get(name, ())}
+                ),
+            )
+            for name, version in record["versions"].items()
+        }
     except (OSError, ValueError, KeyError, AttributeError):
         return {}
 
@@ -107,8 +113,11 @@ def driver_distributions():
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             continue
-        tops = {f.parts[0].removesuffix(".py") for f in dist.files or ()
-                if f.suffix == ".py" and not f.parts[0].endswith(".dist-info")}
+        tops = {
+            f.parts[0].removesuffix(".py")
+            for f in dist.files or ()
+            if f.suffix == ".py" and not f.parts[0].endswith(".dist-info")
+        }
         out[name] = (dist.version, sorted(tops))
     return out
 

@@ -27,8 +27,9 @@ class TransportError(Exception):
 
 
 def _text(port):
-    return " ".join(str(getattr(port, attr, None) or "") for attr in
-                    ("interface", "description", "product")).lower()
+    return " ".join(
+        str(getattr(port, attr, None) or "") for attr in ("interface", "description", "product")
+    ).lower()
 
 
 def _is_data_interface(port):
@@ -113,15 +114,24 @@ def discover(ports=None, choose=None):
         boards = console_only_boards(ports)
         if boards:
             raise TransportError(
-                "no_port", "no fob data channel found: %s shows only the REPL console "
-                "(is the otpfob firmware with its boot.py installed?)" % boards[0].device)
-        raise TransportError("no_port", "no fob found: plug it in, or give --port "
-                             "(a device path or a pyserial URL such as socket://HOST:PORT)")
+                "no_port",
+                "no fob data channel found: %s shows only the REPL console "
+                "(is the otpfob firmware with its boot.py installed?)" % boards[0].device,
+            )
+        raise TransportError(
+            "no_port",
+            "no fob found: plug it in, or give --port "
+            "(a device path or a pyserial URL such as socket://HOST:PORT)",
+        )
     if len(found) == 1:
         return found[0].device
     if choose is None:
-        raise TransportError("several", "%d fobs connected (%s); pick one with --port"
-                             % (len(found), ", ".join(p.device for p in found)), found)
+        raise TransportError(
+            "several",
+            "%d fobs connected (%s); pick one with --port"
+            % (len(found), ", ".join(p.device for p in found)),
+            found,
+        )
     chosen = choose(found)
     return chosen.device if hasattr(chosen, "device") else chosen
 
@@ -153,7 +163,7 @@ class SerialTransport:
             nl = self._buffer.find(b"\n")
             if nl >= 0:
                 line = bytes(self._buffer[:nl])
-                del self._buffer[:nl + 1]
+                del self._buffer[: nl + 1]
                 return line.rstrip(b"\r")
             left = deadline - time.monotonic()
             if left <= 0:
@@ -219,8 +229,7 @@ def _quick_socket_class():
                 return 0
             if fcntl is not None:
                 try:
-                    raw = fcntl.ioctl(self._socket.fileno(), termios.FIONREAD,
-                                      struct.pack("I", 0))
+                    raw = fcntl.ioctl(self._socket.fileno(), termios.FIONREAD, struct.pack("I", 0))
                     return max(1, struct.unpack("I", raw)[0])
                 except OSError:
                     pass
@@ -255,15 +264,23 @@ def _open_error(port, exc):
     text = str(exc)
     err = getattr(exc, "errno", None)
     low = text.lower()
-    if err in (errno.EBUSY, errno.EAGAIN) or "lock" in low or "busy" in low \
-            or "resource temporarily unavailable" in low:
-        return TransportError("busy", "fob busy: %s is in use by another program "
-                              "(a serial terminal or another otpfob?)" % port)
+    if (
+        err in (errno.EBUSY, errno.EAGAIN)
+        or "lock" in low
+        or "busy" in low
+        or "resource temporarily unavailable" in low
+    ):
+        return TransportError(
+            "busy",
+            "fob busy: %s is in use by another program "
+            "(a serial terminal or another otpfob?)" % port,
+        )
     if err == errno.ENOENT or "no such file" in low:
         return TransportError("no_port", "no such port: %s" % port)
     if err == errno.EACCES or "permission denied" in low:
-        return TransportError("open", "permission denied on %s (on Linux, join the dialout "
-                              "group)" % port)
+        return TransportError(
+            "open", "permission denied on %s (on Linux, join the dialout group)" % port
+        )
     if "connection refused" in low or "could not open port" in low:
         return TransportError("no_port", "cannot open %s: %s" % (port, _short(text)))
     return TransportError("open", "cannot open %s: %s" % (port, _short(text)))

@@ -40,8 +40,11 @@ def test_every_pinned_driver_is_named_with_each_copyright_line_of_its_licence():
     for name in drivers:
         assert name in NOTICES, "%s is pinned but not in THIRD_PARTY_NOTICES.md" % name
         dist = metadata.distribution(name)
-        licences = [f for f in dist.files or () if "licenses" in f.parts or
-                    f.name.upper().startswith("LICENSE")]
+        licences = [
+            f
+            for f in dist.files or ()
+            if "licenses" in f.parts or f.name.upper().startswith("LICENSE")
+        ]
         assert licences, "%s carries no licence file" % name
         for f in licences:
             text = Path(dist.locate_file(f)).read_text()
@@ -56,8 +59,7 @@ def test_every_npm_file_the_page_ships_is_named():
     vendor = json.loads((REPO / "web" / "vendor.json").read_text())["files"]
     lock = json.loads((REPO / "package-lock.json").read_text())["packages"]
     for name, rel in vendor.items():
-        package = rel.split("/")[0] if not rel.startswith("@") else "/".join(
-            rel.split("/")[:2])
+        package = rel.split("/")[0] if not rel.startswith("@") else "/".join(rel.split("/")[:2])
         assert "`%s`" % package in NOTICES, package
         assert "`%s`" % name in NOTICES, name
         licence = lock["node_modules/" + package]["license"]

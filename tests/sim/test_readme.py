@@ -51,18 +51,37 @@ def test_every_readme_command_runs_against_the_simulator(tmp_path):
                 env[name] = fob.data_url
                 continue
             assert words[0] == "otpfob", "the README block may hold only otpfob commands"
-            proc = subprocess.run([otpfob] + words[1:], cwd=REPO, env=env, capture_output=True,
-                                  text=True, timeout=60, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                [otpfob] + words[1:],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+            )
             assert proc.returncode == 0, "%s\n%s%s" % (line, proc.stdout, proc.stderr)
             if words[1:2] == ["list"]:
                 # Demo account + URI + QR + three from the text file.
-                for label in ("demo@example.com", "alice@example.com", "bob@example.com",
-                              "carol@example.com", "dave", "erin"):
+                for label in (
+                    "demo@example.com",
+                    "alice@example.com",
+                    "bob@example.com",
+                    "carol@example.com",
+                    "dave",
+                    "erin",
+                ):
                     assert label in proc.stdout
-        listing = subprocess.run([otpfob, "--json", "list"], env=env, capture_output=True,
-                                 text=True, timeout=60, check=True).stdout
-    assert "alice@work.example" in listing       # renamed
-    assert "erin" not in listing                 # deleted
+        listing = subprocess.run(
+            [otpfob, "--json", "list"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+    assert "alice@work.example" in listing  # renamed
+    assert "erin" not in listing  # deleted
 
 
 @pytest.mark.parametrize("path", ["docs/img/example-qr.png", "docs/examples/accounts.txt"])

@@ -16,8 +16,10 @@ def install():
             m = types.ModuleType("micropython")
             m.const = lambda x: x
             sys.modules["micropython"] = m
-    for name, attrs in (("busio", {"I2C": I2C, "SPI": object}),
-                        ("digitalio", {"DigitalInOut": object})):
+    for name, attrs in (
+        ("busio", {"I2C": I2C, "SPI": object}),
+        ("digitalio", {"DigitalInOut": object}),
+    ):
         if name not in sys.modules:
             try:
                 __import__(name)

@@ -23,7 +23,7 @@ from fob.vault import Vault
 from otpfob.cli import main
 
 T0 = 1800000000
-SECRET_B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"    # 20 bytes
+SECRET_B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 20 bytes
 SECRET = base64.b32decode(SECRET_B32)
 
 
@@ -83,12 +83,12 @@ class MemFile:
     def read(self, n=-1):
         if n < 0:
             n = len(self.buf) - self.pos
-        data = bytes(self.buf[self.pos:self.pos + n])
+        data = bytes(self.buf[self.pos : self.pos + n])
         self.pos += len(data)
         return data
 
     def write(self, data):
-        self.buf[self.pos:self.pos + len(data)] = data
+        self.buf[self.pos : self.pos + len(data)] = data
         self.pos += len(data)
         return len(data)
 
@@ -131,7 +131,7 @@ class MemFS:
 
     def listdir(self, path):
         prefix = path.rstrip("/") + "/"
-        return [k[len(prefix):] for k in self.files if k.startswith(prefix)]
+        return [k[len(prefix) :] for k in self.files if k.startswith(prefix)]
 
 
 class FakePresence:
@@ -204,10 +204,18 @@ class Fob:
             self.vault.add(a)
         self.clock = FakeClock()
         self.presence = FakePresence(presence)
-        self.proto = Protocol(self.port, self.vault, self.clock,
-                              {"serial": "e661abcd", "board": "Test board",
-                               "display": "128x64", "buttons": ["A", "B"]},
-                              presence=self.presence)
+        self.proto = Protocol(
+            self.port,
+            self.vault,
+            self.clock,
+            {
+                "serial": "e661abcd",
+                "board": "Test board",
+                "display": "128x64",
+                "buttons": ["A", "B"],
+            },
+            presence=self.presence,
+        )
         self.interim = []
         # The first request records the time seen in the password record: done here, so
         # tests count only the writes their requests make.
@@ -247,11 +255,14 @@ class Fob:
     def state(self):
         # The vault's files; the password record (guard_*.bin) also keeps the highest time
         # seen, so it may change on any request.
-        return ([copy.copy(a.__dict__) for a in self.vault.accounts],
-                {k: copy.deepcopy(v) for k, v in self.fs.files.items() if "vault" in k})
+        return (
+            [copy.copy(a.__dict__) for a in self.vault.accounts],
+            {k: copy.deepcopy(v) for k, v in self.fs.files.items() if "vault" in k},
+        )
 
 
 # -- the CLI's fob on a TCP port ------------------------------------------------------
+
 
 class FakeRtc:
     """The DS3231 driver's aging offset, as protocol and provision reach it."""
@@ -359,9 +370,13 @@ class SocketFob:
                 continue
             conn, _ = self.srv.accept()
             port = self._port(conn)
-            proto = protocol_mod.Protocol(port, self.vault, self.clock,
-                                          {"serial": "fake0001", "board": "test"},
-                                          presence=self.presence)
+            proto = protocol_mod.Protocol(
+                port,
+                self.vault,
+                self.clock,
+                {"serial": "fake0001", "board": "test"},
+                presence=self.presence,
+            )
             with conn:
                 while not self._stop:
                     ready, _, _ = select.select([conn], [], [], 0.002)

@@ -82,8 +82,12 @@ class Fob:
         fob_nonce = bytes.fromhex(begin["challenge"])
         key = auth.derive_key(password, bytes.fromhex(begin["salt"]), begin["iterations"])
         host_nonce = auth.new_nonce()
-        r = self.call("auth", challenge=host_nonce.hex(), fob_challenge=fob_nonce.hex(),
-                      response=auth.host_proof(key, fob_nonce, host_nonce).hex())
+        r = self.call(
+            "auth",
+            challenge=host_nonce.hex(),
+            fob_challenge=fob_nonce.hex(),
+            response=auth.host_proof(key, fob_nonce, host_nonce).hex(),
+        )
         assert r["ok"], r
         self.session = [auth.session_key(key, fob_nonce, host_nonce), 0]
 

@@ -35,24 +35,29 @@ def one_error_line(result, code):
 
 # --- options after the command, short flags -----------------------------------------------
 
+
 def test_json_and_port_are_taken_after_the_command(socket_fob):
     stock(Cli(socket_fob.url), "GitHub:octocat")
-    for argv in (["list", "--json", "--port", socket_fob.url],
-                 ["list", "-j", "-p", socket_fob.url],
-                 ["-j", "-p", socket_fob.url, "list"]):
+    for argv in (
+        ["list", "--json", "--port", socket_fob.url],
+        ["list", "-j", "-p", socket_fob.url],
+        ["-j", "-p", socket_fob.url, "list"],
+    ):
         result = CliRunner().invoke(main, argv)
         assert result.exit_code == 0, result.stderr
         assert json.loads(result.stdout)[0]["name"] == "octocat"
 
 
 def test_password_is_taken_after_the_command_as_dash_capital_p(socket_fob):
-    result = CliRunner().invoke(main, ["-p", socket_fob.url, "password", "set"],
-                                env={"OTPFOB_NEW_PASSWORD": "correct horse"})
+    result = CliRunner().invoke(
+        main,
+        ["-p", socket_fob.url, "password", "set"],
+        env={"OTPFOB_NEW_PASSWORD": "correct horse"},
+    )
     assert result.exit_code == 0, result.stderr
     refused = Cli(socket_fob.url)("list")
     assert refused.exit_code == 1 and "password" in refused.stderr
-    result = CliRunner().invoke(main, ["-p", socket_fob.url, "list", "-j", "-P",
-                                       "correct horse"])
+    result = CliRunner().invoke(main, ["-p", socket_fob.url, "list", "-j", "-P", "correct horse"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == []
 
@@ -60,9 +65,22 @@ def test_password_is_taken_after_the_command_as_dash_capital_p(socket_fob):
 def test_fleet_takes_json_after_the_command(tmp_path):
     users = tmp_path / "users.csv"
     users.write_text("upn\nalice@example.com\n")
-    result = CliRunner().invoke(main, ["fleet", "provision", "--users", str(users),
-                                       "--issuer", "Ex", "--out", str(tmp_path / "o.csv"),
-                                       "--fob", "socket://127.0.0.1:1", "-j"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "fleet",
+            "provision",
+            "--users",
+            str(users),
+            "--issuer",
+            "Ex",
+            "--out",
+            str(tmp_path / "o.csv"),
+            "--fob",
+            "socket://127.0.0.1:1",
+            "-j",
+        ],
+    )
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
     assert summary["done"] == 0 and summary["fobs"][0]["result"] == "failed"
@@ -75,6 +93,7 @@ def test_force_has_the_short_flag_f(cli):
 
 
 # --- code -s ----------------------------------------------------------------------------------
+
 
 def test_code_single_prints_only_the_code(cli):
     stock(cli, "GitHub:octocat", "GitLab:octocat")
@@ -100,6 +119,7 @@ def test_code_single_without_query_needs_exactly_one_account(cli):
 
 # --- one numbering ----------------------------------------------------------------------------
 
+
 def test_the_index_json_prints_is_the_number_hash_n_takes(cli):
     stock(cli, "A:one", "B:two", "C:three")
     listed = cli.json("list")
@@ -115,6 +135,7 @@ def test_the_index_json_prints_is_the_number_hash_n_takes(cli):
 
 
 # --- exit statuses and one-line errors --------------------------------------------------------
+
 
 def test_a_usage_error_is_one_line_naming_help_with_status_2(cli):
     err = one_error_line(cli("list", "--bogus"), 2)
@@ -155,8 +176,19 @@ def test_host_and_port_without_scheme_names_the_url_meant():
 def test_lazily_loaded_commands_report_errors_in_the_same_style(tmp_path):
     users = tmp_path / "users.csv"
     users.write_text("name\nalice\n")
-    result = CliRunner().invoke(main, ["fleet", "provision", "--users", str(users),
-                                       "--issuer", "Ex", "--out", str(tmp_path / "o.csv")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "fleet",
+            "provision",
+            "--users",
+            str(users),
+            "--issuer",
+            "Ex",
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+    )
     err = one_error_line(result, 1)
     assert "upn" in err
 
@@ -178,9 +210,12 @@ def test_clearing_a_password_that_is_not_there_names_password_set(cli):
 
 # --- import: files as people have them, and a dry run that asks the fob ----------------------
 
+
 def _uris(*labels):
-    return "".join(build_uri(Account(n, b"0123456789abcdefghij", issuer=i)) + "\n"
-                   for i, n in (label.split(":") for label in labels))
+    return "".join(
+        build_uri(Account(n, b"0123456789abcdefghij", issuer=i)) + "\n"
+        for i, n in (label.split(":") for label in labels)
+    )
 
 
 def test_import_of_a_folder_names_it(cli, tmp_path):
@@ -197,7 +232,9 @@ def test_import_reads_utf16_and_latin1_text_files(cli, socket_fob, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "Latin-1" in result.stderr
     assert [(a.issuer, a.name) for a in socket_fob.vault.accounts] == [
-        ("Ex", "one"), ("Ex", "tw\u00f6")]
+        ("Ex", "one"),
+        ("Ex", "tw\u00f6"),
+    ]
 
 
 def test_import_dry_run_asks_the_fob_and_changes_nothing(cli, socket_fob, tmp_path):
@@ -216,16 +253,20 @@ def test_import_dry_run_asks_the_fob_and_changes_nothing(cli, socket_fob, tmp_pa
 
 def test_import_dry_run_refuses_what_does_not_fit(cli, socket_fob, tmp_path):
     room = socket_fob.vault.capacity
-    socket_fob.vault.add_many([VaultAccount(
-        "n%d" % i, "Fill", b"0123456789") for i in range(room - 1)])
+    socket_fob.vault.add_many(
+        [VaultAccount("n%d" % i, "Fill", b"0123456789") for i in range(room - 1)]
+    )
     path = tmp_path / "uris.txt"
     path.write_text(_uris("Ex:a", "Ex:b"))
     plan = cli.json("import", "--dry-run", str(path))
     assert [(r["action"], r.get("reason")) for r in plan] == [
-        ("add", None), ("refuse", "the fob is full")]
+        ("add", None),
+        ("refuse", "the fob is full"),
+    ]
 
 
 # --- plurals ----------------------------------------------------------------------------------
+
 
 def test_counts_are_said_with_the_right_plural(cli, tmp_path):
     path = tmp_path / "one.txt"
@@ -235,6 +276,7 @@ def test_counts_are_said_with_the_right_plural(cli, tmp_path):
 
 
 # --- --help everywhere ------------------------------------------------------------------------
+
 
 def _walk(group, ctx, path):
     for name in group.list_commands(ctx):
@@ -256,10 +298,11 @@ def test_every_command_help_shows_an_example():
 
 # --- progress ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("as_json, tty, live", [(False, True, True), (True, True, False),
-                                                (False, False, False)])
-def test_progress_is_drawn_only_on_a_terminal_and_never_under_json(monkeypatch, as_json,
-                                                                   tty, live):
+
+@pytest.mark.parametrize(
+    "as_json, tty, live", [(False, True, True), (True, True, False), (False, False, False)]
+)
+def test_progress_is_drawn_only_on_a_terminal_and_never_under_json(monkeypatch, as_json, tty, live):
     monkeypatch.setattr("sys.stderr.isatty", lambda: tty, raising=False)
     state = State(None, None, as_json, 5.0)
     with state.activity("Working", total=3) as activity:
@@ -269,13 +312,16 @@ def test_progress_is_drawn_only_on_a_terminal_and_never_under_json(monkeypatch, 
 
 # --- the fleet's users file as spreadsheets save it ------------------------------------------
 
-@pytest.mark.parametrize("text, encoding", [
-    ("name;upn\nAlice;alice@example.com\nBob;bob@example.com\n", "utf-8"),
-    ("name\tupn\nAlice\talice@example.com\nBob\tbob@example.com\n", "utf-16"),
-    ("name,upn\nAlice,alice@example.com\nBob,bob@example.com\n", "utf-8-sig"),
-])
-def test_fleet_users_file_is_read_whatever_the_delimiter_and_encoding(tmp_path, text,
-                                                                     encoding):
+
+@pytest.mark.parametrize(
+    "text, encoding",
+    [
+        ("name;upn\nAlice;alice@example.com\nBob;bob@example.com\n", "utf-8"),
+        ("name\tupn\nAlice\talice@example.com\nBob\tbob@example.com\n", "utf-16"),
+        ("name,upn\nAlice,alice@example.com\nBob,bob@example.com\n", "utf-8-sig"),
+    ],
+)
+def test_fleet_users_file_is_read_whatever_the_delimiter_and_encoding(tmp_path, text, encoding):
     from otpfob.fleet import read_users
 
     path = tmp_path / "users.csv"

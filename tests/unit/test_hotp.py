@@ -17,14 +17,23 @@ from otpfob import check as checks
 # RFC 4226 appendix D: the secret "12345678901234567890" and its codes for counters 0-9.
 RFC_KEY = b"12345678901234567890"
 RFC_B32 = base64.b32encode(RFC_KEY).decode()
-RFC_CODES = ["755224", "287082", "359152", "969429", "338314", "254676", "287922",
-             "162583", "399871", "520489"]
+RFC_CODES = [
+    "755224",
+    "287082",
+    "359152",
+    "969429",
+    "338314",
+    "254676",
+    "287922",
+    "162583",
+    "399871",
+    "520489",
+]
 
 
 def hotp_fob(counter=3, **kw):
     fob = Fob(**kw)
-    r = fob.call("add", issuer="Bank", name="card", secret=RFC_B32, type="hotp",
-                 counter=counter)
+    r = fob.call("add", issuer="Bank", name="card", secret=RFC_B32, type="hotp", counter=counter)
     assert r["ok"], r
     return fob
 
@@ -38,13 +47,12 @@ def test_an_hotp_account_is_stored_with_its_counter_and_listed_as_such():
     assert (item["type"], item["counter"]) == ("hotp", 3)
     assert "hotp" in fob.call("info")["types"]
     # The add gives no code: it would use a counter value up.
-    assert "code" not in fob.call("add", issuer="Bank", name="card2", secret=RFC_B32,
-                                  type="hotp")
+    assert "code" not in fob.call("add", issuer="Bank", name="card2", secret=RFC_B32, type="hotp")
 
 
 def test_each_code_a_host_asks_for_is_the_next_one_and_needs_a_press():
     fob = hotp_fob(3)
-    fob.settings.usb_codes = True       # codes over USB without a press: not for HOTP
+    fob.settings.usb_codes = True  # codes over USB without a press: not for HOTP
     got = []
     for n in range(3):
         r = fob.call("code", index=0)
@@ -53,7 +61,8 @@ def test_each_code_a_host_asks_for_is_the_next_one_and_needs_a_press():
         got.append(entry["code"])
     assert got == RFC_CODES[3:6]
     assert [p.split("\n")[0] for p in fob.holder.prompts[-3:]] == [
-        "Send the next code of #1 to the computer?"] * 3
+        "Send the next code of #1 to the computer?"
+    ] * 3
     assert fob.vault.counters().get(fob.vault.accounts[0]) == 6
     # A no gives nothing and moves nothing.
     fob.holder.reply = False
@@ -99,11 +108,11 @@ def test_a_rename_keeps_the_counter_and_a_reset_forgets_it():
 def test_a_staged_import_keeps_each_hotp_counter_and_the_check_value_covers_it():
     fob = Fob()
     token = "ab" * 16
-    accounts = [{"issuer": "Bank", "name": "card", "secret": RFC_B32, "type": "hotp",
-                 "counter": 8},
-                {"issuer": "Mail", "name": "alice", "secret": RFC_B32}]
-    assert fob.call("add_many", accounts=accounts[:1], batch=token, part=0,
-                    stage=True)["ok"]
+    accounts = [
+        {"issuer": "Bank", "name": "card", "secret": RFC_B32, "type": "hotp", "counter": 8},
+        {"issuer": "Mail", "name": "alice", "secret": RFC_B32},
+    ]
+    assert fob.call("add_many", accounts=accounts[:1], batch=token, part=0, stage=True)["ok"]
     assert fob.call("add_many", accounts=accounts[1:], batch=token, part=1)["added"] == 2
     card = fob.vault.accounts[0]
     assert card.hotp and fob.vault.counters().get(card) == 8
@@ -112,12 +121,15 @@ def test_a_staged_import_keeps_each_hotp_counter_and_the_check_value_covers_it()
     assert fob.holder.prompts[-1] == "Add 2 accounts?\nCheck: " + checks.text(h)
 
 
-@pytest.mark.parametrize("args, why", [
-    ({"type": "hotp", "counter": -1}, "counter"),
-    ({"type": "hotp", "counter": 2 ** 32}, "counter"),
-    ({"type": "hotp", "algorithm": "STEAM"}, "Steam"),
-    ({"type": "event"}, "type"),
-])
+@pytest.mark.parametrize(
+    "args, why",
+    [
+        ({"type": "hotp", "counter": -1}, "counter"),
+        ({"type": "hotp", "counter": 2**32}, "counter"),
+        ({"type": "hotp", "algorithm": "STEAM"}, "Steam"),
+        ({"type": "event"}, "type"),
+    ],
+)
 def test_bad_hotp_arguments_are_refused_clearly(args, why):
     fob = Fob()
     r = fob.call("add", name="x", secret=RFC_B32, **args)

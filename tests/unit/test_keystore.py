@@ -38,7 +38,7 @@ def test_put_get_forget_per_serial(fake_keyring):
 
 
 def test_without_keyring_nothing_is_remembered(monkeypatch):
-    monkeypatch.setitem(sys.modules, "keyring", None)    # import keyring -> ImportError
+    monkeypatch.setitem(sys.modules, "keyring", None)  # import keyring -> ImportError
     assert keystore.available() is False and keystore.get("e661aaaa") is None
     with pytest.raises(keystore.KeystoreError) as e:
         keystore.put("e661aaaa", "pw")

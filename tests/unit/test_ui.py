@@ -25,8 +25,8 @@ T0 = 1800000000 - 1800000000 % 30  # the start of a period
 def rfc6238(secret, t, digits=6, period=30, alg="sha1"):
     mac = hmac.new(secret, struct.pack(">Q", t // period), getattr(hashlib, alg)).digest()
     o = mac[-1] & 15
-    v = struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF
-    return str(v % 10 ** digits).zfill(digits)
+    v = struct.unpack(">I", mac[o : o + 4])[0] & 0x7FFFFFFF
+    return str(v % 10**digits).zfill(digits)
 
 
 class FakeOtp:
@@ -70,13 +70,16 @@ def decode_big(frame, width, page):
     n = font.BIG_W * font.BIG_PAGES
     for ch in font.BIG_CHARS:
         o = font.big_offset(ch)
-        glyphs[bytes(font.BIG[o:o + n])] = ch
+        glyphs[bytes(font.BIG[o : o + n])] = ch
     out = ""
     x = 0
     last_end = None
     while x <= width - font.BIG_W:
-        cell = bytes(frame[(page + p) * width + x + c]
-                     for p in range(font.BIG_PAGES) for c in range(font.BIG_W))
+        cell = bytes(
+            frame[(page + p) * width + x + c]
+            for p in range(font.BIG_PAGES)
+            for c in range(font.BIG_W)
+        )
         ch = glyphs.get(cell)
         if ch is not None and cell.strip(b"\0"):
             if last_end is not None and x - last_end > font.BIG_ADVANCE - font.BIG_W:
@@ -93,25 +96,39 @@ SECRETS = [b"12345678901234567890", b"another secret key!!", b"\x01\x02\x03\x04\
 
 
 class Rig:
-    def __init__(self, tmp_path, accounts=3, height=64, buttons=("A", "B", "C"), privacy=False,
-                 digits=6):
+    def __init__(
+        self, tmp_path, accounts=3, height=64, buttons=("A", "B", "C"), privacy=False, digits=6
+    ):
         bus = Bus()
         self.model = bus.attach(0x3C, SSD1306(128, height))
         self.display = Display(I2C(bus), 128, height)
         self.vault = Vault(str(tmp_path))
         self.vault.load()
         for i in range(accounts):
-            self.vault.add(Account("user%d@example.com" % i, "Issuer%d" % i,
-                                   SECRETS[i % len(SECRETS)], digits=digits))
+            self.vault.add(
+                Account(
+                    "user%d@example.com" % i,
+                    "Issuer%d" % i,
+                    SECRETS[i % len(SECRETS)],
+                    digits=digits,
+                )
+            )
         self.settings = Settings(str(tmp_path))
         self.settings.privacy = privacy
         self.clock = FakeClock(T0 + 3)
         self.t = [1000.0]
         self.otp = FakeOtp()
         self.buttons = HeldButtons(lambda: self.t[0], buttons)
-        self.ui = ui.UI(self.display, self.vault, self.clock, self.settings, buttons,
-                        otp_module=self.otp, monotonic=lambda: self.t[0],
-                        buttons=self.buttons)
+        self.ui = ui.UI(
+            self.display,
+            self.vault,
+            self.clock,
+            self.settings,
+            buttons,
+            otp_module=self.otp,
+            monotonic=lambda: self.t[0],
+            buttons=self.buttons,
+        )
         self.tick()
 
     def tick(self, seconds=0.0, dt=0.25):
@@ -222,12 +239,12 @@ def test_last_seconds_mark_the_ring_and_show_the_next_code(tmp_path):
     assert r.status["seconds_left"] == 5
     nxt = rfc6238(SECRETS[0], T0 + 30)
     page = r.ui.layout.next_page
-    text = bytes(r.model.gddram[page * 128:(page + 1) * 128])
+    text = bytes(r.model.gddram[page * 128 : (page + 1) * 128])
     expect = Display.__new__(Display)
     expect.buf = bytearray(1 + 128 * 8)
     expect.width, expect.height, expect.pages = 128, 64, 8
     expect.text("next " + ui.group(nxt), 0, page)
-    assert text[:80] == bytes(expect.buf[1 + page * 128:1 + page * 128 + 80])
+    assert text[:80] == bytes(expect.buf[1 + page * 128 : 1 + page * 128 + 80])
     # Dashed: about half of the remaining arc is lit.
     assert abs(r.ring_fraction() - 5 / 30 / 2) < 0.04
     r.tick(5)
@@ -370,6 +387,8 @@ def test_confirmation_names_the_entry_by_number_issuer_and_name(tmp_path):
     expect.text("Delete #1?", 0, 0)
     expect.text("Issuer: Issuer0", 0, 1)
     assert bytes(r.model.gddram[:256]) == bytes(expect.buf[1:257])
+
+
 def test_untouched_menu_cancels_itself(tmp_path):
     r = Rig(tmp_path)
     r.press("A", "long")
@@ -474,6 +493,7 @@ def test_code_screen_costs_few_bus_bytes_per_second(tmp_path):
 
 # -- typing the code as a USB keyboard (settings.typing) -----------------------------------
 
+
 class FakeTyper:
     """Stands in for fob/hidtype.py: records the code on screen when asked to type, and
     reports a failure as the real one does (ui.notify) when ``note`` is not "Typed"."""
@@ -525,8 +545,7 @@ def test_with_typing_on_a_long_a_types_the_code_shown(tmp_path, typer, buttons, 
 
 
 @pytest.mark.parametrize("buttons, keys", [(("A", "B", "C"), ("B", "C")), (("A", "B"), ("B",))])
-def test_with_typing_on_the_menu_stays_on_the_other_long_presses(tmp_path, typer, buttons,
-                                                                 keys):
+def test_with_typing_on_the_menu_stays_on_the_other_long_presses(tmp_path, typer, buttons, keys):
     for key in keys:
         (tmp_path / key).mkdir()
         r = Rig(tmp_path / key, buttons=buttons)
@@ -637,18 +656,20 @@ def shows_row(r, text, page):
     expect.buf = bytearray(1 + 128 * h // 8)
     expect.width, expect.height, expect.pages = 128, h, h // 8
     expect.text(text, 0, page)
-    return bytes(r.model.gddram[page * 128:(page + 1) * 128]) == \
-        bytes(expect.buf[1 + page * 128:1 + (page + 1) * 128])
+    return bytes(r.model.gddram[page * 128 : (page + 1) * 128]) == bytes(
+        expect.buf[1 + page * 128 : 1 + (page + 1) * 128]
+    )
 
 
 def test_a_long_question_counts_a_hold_only_once_it_was_shown_whole(tmp_path):
-    r = Rig(tmp_path, height=32)   # three rows for the question, one for the hint
-    r.ui.ask("Rename #1?\nIssuer: Issuer0\nName: user0@example.com\nNew Issuer: Issuer0\n"
-             "New Name: bob")
+    r = Rig(tmp_path, height=32)  # three rows for the question, one for the hint
+    r.ui.ask(
+        "Rename #1?\nIssuer: Issuer0\nName: user0@example.com\nNew Issuer: Issuer0\nNew Name: bob"
+    )
     r.tick(0.1)
     assert shows_row(r, "reading...", 3) and shows_row(r, "Rename #1?", 0)
     r.tick(question.GUARD_SECONDS)
-    r.hold("A", question.PAGE_SECONDS)          # the second page is not shown yet
+    r.hold("A", question.PAGE_SECONDS)  # the second page is not shown yet
     assert r.ui.answer is None and r.status["screen"] == "presence"
     r.until_ready()
     assert shows_row(r, "hold A=yes  B=no", 3)
@@ -661,7 +682,7 @@ def test_the_hint_says_how_to_answer_on_a_one_button_board(tmp_path):
     r.ui.ask("Delete #1?\nIssuer: Issuer0\nName: user0@example.com")
     r.until_ready()
     assert shows_row(r, "hold=yes  tap=no", 7)
-    r.press("A")                                 # a tap is a no
+    r.press("A")  # a tap is a no
     assert r.ui.answer is False
 
 
@@ -669,12 +690,11 @@ def test_an_hotp_entry_shows_no_code_until_asked_and_then_the_next_one_each_time
     r = Rig(tmp_path, accounts=1)
     r.vault.add(Account("card", "Bank", SECRETS[0], hotp=True))
     r.vault.counters().save(((r.vault.accounts[1], 7),))
-    r.press("A")                               # to the HOTP entry
-    assert r.status["code"] is None and decode_big(r.model.gddram, 128, 2).strip() == \
-        "--- ---"
-    r.press("C")                               # the next code: counter 7
+    r.press("A")  # to the HOTP entry
+    assert r.status["code"] is None and decode_big(r.model.gddram, 128, 2).strip() == "--- ---"
+    r.press("C")  # the next code: counter 7
     assert r.status["code"] == rfc6238(SECRETS[0], 7 * 30)
-    assert decode_big(r.model.gddram, 128, 2) .replace(" ", "") == r.status["code"]
+    assert decode_big(r.model.gddram, 128, 2).replace(" ", "") == r.status["code"]
     r.press("C")
     assert r.status["code"] == rfc6238(SECRETS[0], 8 * 30)
     assert r.vault.counters().get(r.vault.accounts[1]) == 9
@@ -701,6 +721,7 @@ def test_an_hotp_code_is_not_shown_when_its_counter_cannot_be_saved(tmp_path):
 
 # Labels drawn from strips (fob/labels.py): made-up strips written as the fob stores them.
 
+
 def label_strip(width, seed=3):
     top = bytes(((seed * 29 + c * 13) & 0x7F) | 2 for c in range(width))
     return top + bytes(((seed * 41 + c * 5) & 0xFF) | 0x20 for c in range(width))
@@ -722,8 +743,9 @@ def labelled_rig(tmp_path, height=64, names=("Олена",), issuer="Банк"):
 
 def pages_at(model, page, x0, width):
     ram = model.gddram
-    return (bytes(ram[page * 128 + x0:page * 128 + x0 + width])
-            + bytes(ram[(page + 1) * 128 + x0:(page + 1) * 128 + x0 + width]))
+    return bytes(ram[page * 128 + x0 : page * 128 + x0 + width]) + bytes(
+        ram[(page + 1) * 128 + x0 : (page + 1) * 128 + x0 + width]
+    )
 
 
 @pytest.mark.parametrize("height", [64, 32])
@@ -736,7 +758,7 @@ def test_a_label_with_strips_is_drawn_two_pages_high_issuer_bar_name(tmp_path, h
     assert bar == bytes((0, 0, 0xFF, 0, 0, 0)) * 2
     shown = pages_at(rig.model, 0, 26, 23)
     room = 128 - 26 - rig.ui._label_room()
-    assert shown[:min(23, room)] == name[:min(23, room)]
+    assert shown[: min(23, room)] == name[: min(23, room)]
     if height == 32:
         # The code in the small font doubled, on pages 2-3, left of the ring.
         from fob import labels
@@ -748,7 +770,9 @@ def test_a_label_with_strips_is_drawn_two_pages_high_issuer_bar_name(tmp_path, h
         labels.medium(d, text, (lay.code_x1 - labels.medium_width(text)) // 2, 2)
         assert bytes(rig.model.gddram[256:512]) and all(
             rig.model.gddram[p * 128 + x] == d.buf[1 + p * 128 + x]
-            for p in (2, 3) for x in range(lay.code_x1))
+            for p in (2, 3)
+            for x in range(lay.code_x1)
+        )
     else:
         assert rig.code_on_panel() == ui.group(rig.ui.shown_code)
 
@@ -784,7 +808,7 @@ def test_the_list_gives_a_label_with_strips_two_pages_and_the_cursor_covers_them
     # Rows: two pages, two pages, one page; the first is the cursor's (inverted).
     assert pages_at(rig.model, 0, 2, 20) == bytes(b ^ 0xFF for b in label_strip(20, 0))
     assert pages_at(rig.model, 2, 2, 20) == label_strip(20, 0)
-    assert any(ram[4 * 128 + x] for x in range(2, 60)) and not any(ram[5 * 128:6 * 128])
+    assert any(ram[4 * 128 + x] for x in range(2, 60)) and not any(ram[5 * 128 : 6 * 128])
 
 
 def test_a_question_draws_a_field_strip_after_the_field_name(tmp_path):
@@ -800,12 +824,12 @@ def test_a_question_draws_a_field_strip_after_the_field_name(tmp_path):
     # Title on page 0; "Issuer: " on page 2 (the row's lower page), the strip after it.
     x = font.text_width("Issuer: ") + 1
     assert pages_at(rig.model, 1, x, 20) == label_strip(20, 0)
-    assert any(ram[2 * 128 + c] for c in range(x - 1)) and not any(ram[128:128 + x - 1])
+    assert any(ram[2 * 128 + c] for c in range(x - 1)) and not any(ram[128 : 128 + x - 1])
     assert labels.held is None  # taken by this question
     # The rest of the question on the next page: the new name from the request.
     rig.tick(2.5)
     rows = rig.ui.q.rows
     # Title, issuer, name and new issuer fill the seven rows above the hint.
-    assert rows[rig.ui.q.top:] == ["New Name: Ліна"]
+    assert rows[rig.ui.q.top :] == ["New Name: Ліна"]
     x = font.text_width("New Name: ") + 1
     assert pages_at(rig.model, 0, x, 17) == new

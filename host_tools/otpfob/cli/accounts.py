@@ -65,29 +65,71 @@ def list_(state):
 @click.option("--issuer", help="Issuer (service name). NAME may also be ISSUER:NAME.")
 @click.option("--digits", type=click.Choice(["6", "7", "8"]), help="Code length [6].")
 @click.option("--period", type=click.IntRange(1, 86400), help="Seconds per code [30].")
-@click.option("--algorithm", type=click.Choice(ALGORITHM_CHOICES, case_sensitive=False),
-              help="HMAC algorithm, or STEAM for Steam Guard [SHA1].")
-@click.option("--hotp", is_flag=True,
-              help="A counter-based (HOTP) account: the fob shows the next code at a press.")
-@click.option("--counter", type=click.IntRange(0, 0xFFFFFFFF),
-              help="With --hotp: the counter of the next code [0].")
-@click.option("--uri", help="An otpauth://totp/ or otpauth://hotp/ URI (as in a QR code), "
-              "or a steam://BASE32 secret.")
-@click.option("--qr", "qr_image", type=click.Path(dir_okay=False),
-              help="An image (screenshot, photo) of the service's QR code.")
-@click.option("--screen", is_flag=True,
-              help="Find the service's QR code on this computer's screen.")
-@click.option("--as-totp", is_flag=True,
-              help="Keep an issuer=Steam URI without encoder=steam a plain TOTP account.")
-@click.option("-f", "--force", is_flag=True,
-              help="Replace an existing account with the same label.")
-@click.option("--preview", is_flag=True,
-              help="Show the label as the fob will draw it, in the terminal; add nothing.")
-@click.option("--preview-png", type=click.Path(dir_okay=False),
-              help="Save the label as the fob will draw it to this PNG; add nothing.")
+@click.option(
+    "--algorithm",
+    type=click.Choice(ALGORITHM_CHOICES, case_sensitive=False),
+    help="HMAC algorithm, or STEAM for Steam Guard [SHA1].",
+)
+@click.option(
+    "--hotp",
+    is_flag=True,
+    help="A counter-based (HOTP) account: the fob shows the next code at a press.",
+)
+@click.option(
+    "--counter",
+    type=click.IntRange(0, 0xFFFFFFFF),
+    help="With --hotp: the counter of the next code [0].",
+)
+@click.option(
+    "--uri",
+    help="An otpauth://totp/ or otpauth://hotp/ URI (as in a QR code), or a steam://BASE32 secret.",
+)
+@click.option(
+    "--qr",
+    "qr_image",
+    type=click.Path(dir_okay=False),
+    help="An image (screenshot, photo) of the service's QR code.",
+)
+@click.option(
+    "--screen", is_flag=True, help="Find the service's QR code on this computer's screen."
+)
+@click.option(
+    "--as-totp",
+    is_flag=True,
+    help="Keep an issuer=Steam URI without encoder=steam a plain TOTP account.",
+)
+@click.option(
+    "-f", "--force", is_flag=True, help="Replace an existing account with the same label."
+)
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Show the label as the fob will draw it, in the terminal; add nothing.",
+)
+@click.option(
+    "--preview-png",
+    type=click.Path(dir_okay=False),
+    help="Save the label as the fob will draw it to this PNG; add nothing.",
+)
 @pass_state
-def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, uri, qr_image,
-        screen, as_totp, force, preview, preview_png):
+def add(
+    state,
+    name,
+    secret,
+    issuer,
+    digits,
+    period,
+    algorithm,
+    hotp,
+    counter,
+    uri,
+    qr_image,
+    screen,
+    as_totp,
+    force,
+    preview,
+    preview_png,
+):
     """Add one account.
 
     Give NAME and leave out SECRET to type the base32 secret at a hidden prompt (so it stays
@@ -105,8 +147,7 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
     """
     from ..otpauth import is_steam, parse_uri
 
-    if name is not None and is_steam(name) and secret is None and not (uri or qr_image
-                                                                       or screen):
+    if name is not None and is_steam(name) and secret is None and not (uri or qr_image or screen):
         # `otpfob add steam://...`: the secret, not a label (it must never become one).
         name, secret = None, name
 
@@ -123,8 +164,7 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
         if secret is not None:
             raise click.UsageError("SECRET comes from the URI; do not give it too")
         if digits or period or algorithm or hotp:
-            raise click.UsageError("--digits, --period, --algorithm and --hotp come from the "
-                                   "URI")
+            raise click.UsageError("--digits, --period, --algorithm and --hotp come from the URI")
         if qr_image or screen:
             uri = _uri_from_qr(state, qr_image)
         try:
@@ -137,13 +177,14 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
             new_name, new_issuer = split_label(name, issuer)
             account = account.replace(
                 name=new_name or account.name,
-                issuer=account.issuer if new_issuer is None else new_issuer, warnings=[])
+                issuer=account.issuer if new_issuer is None else new_issuer,
+                warnings=[],
+            )
     elif secret is not None and is_steam(secret) and not name:
         account = _steam_account(secret, None, issuer, digits, period, algorithm, hotp)
     else:
         if not name:
-            raise click.UsageError("give NAME (and optionally SECRET), --uri, --qr or "
-                                   "--screen")
+            raise click.UsageError("give NAME (and optionally SECRET), --uri, --qr or --screen")
         name, issuer = split_label(name, issuer)
         if secret is None:
             secret = read_secret()
@@ -155,8 +196,7 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
                 if period:
                     raise click.UsageError("an HOTP account has no period")
                 if (algorithm or "").upper() == "STEAM":
-                    raise click.UsageError("Steam Guard codes are time-based: leave out "
-                                           "--hotp")
+                    raise click.UsageError("Steam Guard codes are time-based: leave out --hotp")
                 account = account.replace(kind="hotp", counter=counter or 0)
         for w in account.warnings:
             state.warn(w)
@@ -169,9 +209,10 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
         from ..client import takes_hotp
 
         if not takes_hotp(client.info()):
-            raise ExpectedError("%s is an HOTP (counter-based) account, and this fob's "
-                                "firmware shows no HOTP codes; update it with `otpfob deploy`"
-                                % account.label)
+            raise ExpectedError(
+                "%s is an HOTP (counter-based) account, and this fob's "
+                "firmware shows no HOTP codes; update it with `otpfob deploy`" % account.label
+            )
     try:
         reply, ok, message = added(client, account, overwrite=force, strips=strips)
     except Exception as exc:
@@ -184,15 +225,25 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
         ok, message = None, None
     verb = "Replaced" if reply.get("replaced") else "Added"
     if state.json:
-        state.emit_json({"index": index + 1, "issuer": account.issuer, "name": account.name,
-                         "type": account.kind, "replaced": bool(reply.get("replaced")),
-                         "verified": ok, "message": message})
+        state.emit_json(
+            {
+                "index": index + 1,
+                "issuer": account.issuer,
+                "name": account.name,
+                "type": account.kind,
+                "replaced": bool(reply.get("replaced")),
+                "verified": ok,
+                "message": message,
+            }
+        )
     else:
         state.note("%s %s as #%d." % (verb, account.label, index + 1))
     if account.is_hotp:
         if not state.json:
-            state.note("HOTP account: the fob shows its next code (counter %d) at a press."
-                       % account.counter)
+            state.note(
+                "HOTP account: the fob shows its next code (counter %d) at a press."
+                % account.counter
+            )
         return
     if ok is False:
         raise ExpectedError("%s was stored, but %s" % (account.label, message))
@@ -214,14 +265,17 @@ def _uri_from_qr(state, qr_image):
         raise ExpectedError(str(exc)) from None
     found = [t for t in texts if t.lower().startswith("otpauth:") or is_steam(t)]
     if any(t.lower().startswith("otpauth-migration:") for t in texts):
-        raise ExpectedError("%s holds a Google Authenticator export; use `otpfob import`%s"
-                            % (where, (" " + qr_image) if qr_image else
-                               " with a screenshot of it"))
+        raise ExpectedError(
+            "%s holds a Google Authenticator export; use `otpfob import`%s"
+            % (where, (" " + qr_image) if qr_image else " with a screenshot of it")
+        )
     if not found:
         raise ExpectedError("%s: the QR code holds no otpauth:// URI" % where)
     if len(found) > 1:
-        raise ExpectedError("%s holds %d account QR codes; use `otpfob import` with a "
-                            "screenshot" % (where, len(found)))
+        raise ExpectedError(
+            "%s holds %d account QR codes; use `otpfob import` with a "
+            "screenshot" % (where, len(found))
+        )
     return found[0]
 
 
@@ -233,9 +287,14 @@ def _plain_account(secret, name, issuer, digits, period, algorithm):
     except OtpauthError as exc:
         raise ExpectedError(str(exc)) from None
     algo = (algorithm or "SHA1").upper()
-    return Account(name, key, issuer=issuer or "", algorithm=algo,
-                   digits=int(digits) if digits else (5 if algo == "STEAM" else 6),
-                   period=period or 30)
+    return Account(
+        name,
+        key,
+        issuer=issuer or "",
+        algorithm=algo,
+        digits=int(digits) if digits else (5 if algo == "STEAM" else 6),
+        period=period or 30,
+    )
 
 
 def _steam_account(secret, name, issuer, digits, period, algorithm, hotp=False):
@@ -243,9 +302,11 @@ def _steam_account(secret, name, issuer, digits, period, algorithm, hotp=False):
     from ..otpauth import OtpauthError, parse_steam
 
     if (algorithm and algorithm.upper() != "STEAM") or digits or period or hotp:
-        raise click.UsageError("a steam:// secret is a Steam Guard account (5 characters "
-                               "every 30 s): leave out --algorithm, --digits, --period and "
-                               "--hotp")
+        raise click.UsageError(
+            "a steam:// secret is a Steam Guard account (5 characters "
+            "every 30 s): leave out --algorithm, --digits, --period and "
+            "--hotp"
+        )
     try:
         return parse_steam(secret, name, issuer)
     except OtpauthError as exc:
@@ -276,19 +337,24 @@ def _explain_add_error(exc, account):
 
     if isinstance(exc, FobError):
         if exc.code == "duplicate":
-            return ExpectedError("%s is already on the fob; add --force (-f) to replace it"
-                                 % account.label)
+            return ExpectedError(
+                "%s is already on the fob; add --force (-f) to replace it" % account.label
+            )
         if exc.code == "full":
-            return ExpectedError("the fob is full: %s; `otpfob delete` makes room"
-                                 % exc.message)
+            return ExpectedError("the fob is full: %s; `otpfob delete` makes room" % exc.message)
     if isinstance(exc, expected_error_types()):
         return explain(exc)
     return exc
 
+
 @click.command()
 @click.argument("query", required=False)
-@click.option("-s", "--single", is_flag=True,
-              help="Print only the code of the one account QUERY names (for scripts).")
+@click.option(
+    "-s",
+    "--single",
+    is_flag=True,
+    help="Print only the code of the one account QUERY names (for scripts).",
+)
 @pass_state
 def code(state, query, single):
     """Show current codes (all accounts, or those QUERY matches).
@@ -307,13 +373,21 @@ def code(state, query, single):
         elif len(accounts) == 1:
             chosen = accounts[0]
         else:
-            raise ExpectedError("--single needs a QUERY that names one account (the fob has "
-                                "%s)" % plural(len(accounts), "account"), EXIT_USAGE)
+            raise ExpectedError(
+                "--single needs a QUERY that names one account (the fob has "
+                "%s)" % plural(len(accounts), "account"),
+                EXIT_USAGE,
+            )
         reply = client.code(chosen["index"])
         entry = (reply.get("codes") or [{}])[0]
         if not entry.get("code"):
-            raise ExpectedError("%s: %s" % (label_of(chosen), (entry.get("error") or {}).get(
-                "message", "the fob gave no code")))
+            raise ExpectedError(
+                "%s: %s"
+                % (
+                    label_of(chosen),
+                    (entry.get("error") or {}).get("message", "the fob gave no code"),
+                )
+            )
         if state.json:
             state.emit_json(dict(numbered(entry), time=reply.get("time")))
         else:
@@ -350,12 +424,17 @@ def code(state, query, single):
     table.add_column("Code", justify="right", style="bold")
     table.add_column("Left", justify="right")
     for e in entries:
-        shown = group_code(e.get("code")) if e.get("code") else (
-            "error: %s" % (e.get("error") or {}).get("message", "?"))
-        left = ("HOTP #%s" % e.get("counter")) if e.get("type") == "hotp" else \
-            "%ss" % e.get("seconds_left")
-        table.add_row(str(e.get("index", 0) + 1), e.get("issuer") or "", e["name"], shown,
-                      left)
+        shown = (
+            group_code(e.get("code"))
+            if e.get("code")
+            else ("error: %s" % (e.get("error") or {}).get("message", "?"))
+        )
+        left = (
+            ("HOTP #%s" % e.get("counter"))
+            if e.get("type") == "hotp"
+            else "%ss" % e.get("seconds_left")
+        )
+        table.add_row(str(e.get("index", 0) + 1), e.get("issuer") or "", e["name"], shown, left)
     state.console().print(table)
 
 
@@ -397,8 +476,12 @@ def rename(state, query, new_name, issuer):
     client = state.client()
     accounts = client.list()["accounts"]
     target = resolve(accounts, query)
-    strips = label_strips(state, client, [(target.get("issuer") or "" if issuer is None
-                                           else issuer, new_name)], accounts)
+    strips = label_strips(
+        state,
+        client,
+        [(target.get("issuer") or "" if issuer is None else issuer, new_name)],
+        accounts,
+    )
     reply = client.rename(target["index"], new_name, issuer, strips=strips)
     result = numbered(reply)
     if state.json:

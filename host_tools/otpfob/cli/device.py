@@ -26,9 +26,13 @@ def info(state):
     hidden = "accounts" not in data
     est = clock_estimate(state, data.get("serial"), data.get("aging"))
     if state.json:
-        data["clock_estimate"] = None if est is None else {
-            k: (None if v is None else round(v, 4 if k != "ppm" else 3))
-            for k, v in est.items()}
+        data["clock_estimate"] = (
+            None
+            if est is None
+            else {
+                k: (None if v is None else round(v, 4 if k != "ppm" else 3)) for k, v in est.items()
+            }
+        )
         state.emit_json(data)
         return
     from rich.table import Table
@@ -50,17 +54,33 @@ def info(state):
     rows += [
         ("Accounts", "%s of %s" % (data.get("accounts"), data.get("capacity"))),
         ("Flash", "%s bytes used, %s free" % (data.get("bytes_used"), data.get("bytes_free"))),
-        ("Time", utc(data.get("time")) if data.get("time") is not None
-         else clock_text(data.get("clock"))),
+        (
+            "Time",
+            utc(data.get("time"))
+            if data.get("time") is not None
+            else clock_text(data.get("clock")),
+        ),
         ("Clock error", estimate_text(est) if data.get("time") is not None else "-"),
         ("Aging offset", data.get("aging")),
-        ("Password", ("set, %s left before logins stop until you allow more on the fob"
-                      % plural(data.get("tries_left") or 0, "try", "tries"))
-         if data.get("password") else "none"),
-        ("Codes over USB", "without a press (turned on by the holder)" if data.get("usb_codes")
-         else "only with a press on the fob"),
-        ("Press to add", "no (turned off by the admin)" if data.get("add_presence") is False
-         else "yes"),
+        (
+            "Password",
+            (
+                "set, %s left before logins stop until you allow more on the fob"
+                % plural(data.get("tries_left") or 0, "try", "tries")
+            )
+            if data.get("password")
+            else "none",
+        ),
+        (
+            "Codes over USB",
+            "without a press (turned on by the holder)"
+            if data.get("usb_codes")
+            else "only with a press on the fob",
+        ),
+        (
+            "Press to add",
+            "no (turned off by the admin)" if data.get("add_presence") is False else "yes",
+        ),
     ]
     if data.get("battery"):
         rows.append(("Battery", _battery_text(data["battery"])))
@@ -89,10 +109,14 @@ def reset(state, force):
     # it then tells a host that has not logged in nothing of what it holds.
     info = client.info()
     count = info.get("accounts")
-    what = ("every account" if count is None else "all " + plural(count, "account")
-            if count != 1 else "1 account")
-    confirm(state, "Erase %s and the password on the fob? This cannot be undone." % what,
-            force)
+    what = (
+        "every account"
+        if count is None
+        else "all " + plural(count, "account")
+        if count != 1
+        else "1 account"
+    )
+    confirm(state, "Erase %s and the password on the fob? This cannot be undone." % what, force)
     reply = client.reset()
     from ..known import KnownFobs
 

@@ -41,8 +41,9 @@ class FobGroup(click.Group):
         try:
             cmd = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
-            raise ExpectedError("the %s command is not available in this installation (%s)"
-                                % (name, exc)) from None
+            raise ExpectedError(
+                "the %s command is not available in this installation (%s)" % (name, exc)
+            ) from None
         add_short_flags(cmd)
         add_examples(cmd, name)
         if name in LAZY_GLOBALS:
@@ -97,10 +98,9 @@ LAZY_GLOBALS = {"fleet": ("--json",)}
 # Examples for the lazily loaded commands whose own help has none.
 LAZY_EXAMPLES = {
     "deploy": "Example: otpfob deploy --drive /media/$USER/CIRCUITPY --dry-run",
-    "fleet": "Example: otpfob fleet provision --users users.csv --issuer Example "
-             "--out entra.csv",
+    "fleet": "Example: otpfob fleet provision --users users.csv --issuer Example --out entra.csv",
     "fleet provision": "Example: otpfob fleet provision --users users.csv --issuer Example "
-                       "--out entra.csv --fob /dev/ttyACM1 --fob /dev/ttyACM3",
+    "--out entra.csv --fob /dev/ttyACM1 --fob /dev/ttyACM3",
     "sim": "Example: otpfob sim --demo --state ~/.otpfob-sim",
     "web": "Example: otpfob web --serial-bridge socket://127.0.0.1:7701",
 }
@@ -127,15 +127,30 @@ def add_short_flags(cmd):
 
 
 @click.group(cls=FobGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-p", "--port", envvar="OTPFOB_PORT", metavar="PORT|URL",
-              help="Device path or pyserial URL (socket://HOST:PORT) of the fob's data "
-                   "channel. Found by its USB interface when omitted. Env: OTPFOB_PORT.")
+@click.option(
+    "-p",
+    "--port",
+    envvar="OTPFOB_PORT",
+    metavar="PORT|URL",
+    help="Device path or pyserial URL (socket://HOST:PORT) of the fob's data "
+    "channel. Found by its USB interface when omitted. Env: OTPFOB_PORT.",
+)
 @click.option("-j", "--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--timeout", type=float, default=5.0, show_default=True, envvar="OTPFOB_TIMEOUT",
-              help="Seconds to wait for each reply.")
-@click.option("-P", "--password", envvar="OTPFOB_PASSWORD", metavar="PASSWORD",
-              help="The fob's management password, when it has one (else asked for). "
-                   "Env: OTPFOB_PASSWORD.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=5.0,
+    show_default=True,
+    envvar="OTPFOB_TIMEOUT",
+    help="Seconds to wait for each reply.",
+)
+@click.option(
+    "-P",
+    "--password",
+    envvar="OTPFOB_PASSWORD",
+    metavar="PASSWORD",
+    help="The fob's management password, when it has one (else asked for). Env: OTPFOB_PASSWORD.",
+)
 @click.version_option(package_name="otpfob", message="otpfob %(version)s")
 @click.pass_context
 def main(ctx, port, as_json, timeout, password):
@@ -154,8 +169,19 @@ def main(ctx, port, as_json, timeout, password):
     ctx.obj = State(ctx, port, as_json, timeout, password)
 
 
-for command in (device.info, accounts.list_, accounts.add, importer.import_, accounts.code,
-                accounts.delete, accounts.rename, settings.settings_group, clock.time_group,
-                device.reset, device.selftest, password.password_group):
+for command in (
+    device.info,
+    accounts.list_,
+    accounts.add,
+    importer.import_,
+    accounts.code,
+    accounts.delete,
+    accounts.rename,
+    settings.settings_group,
+    clock.time_group,
+    device.reset,
+    device.selftest,
+    password.password_group,
+):
     main.add_command(command)
     add_global_options(command)

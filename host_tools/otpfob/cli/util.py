@@ -14,10 +14,10 @@ PROTOCOL = 2
 
 # Exit statuses (docs/admin.md lists them for scripts).
 EXIT_OK = 0
-EXIT_ERROR = 1          # anything else that went wrong
-EXIT_USAGE = 2          # the command line itself is wrong
-EXIT_REFUSED = 3        # refused on the fob, or not confirmed at the prompt / under --json
-EXIT_NO_FOB = 4         # no fob found, the port cannot be opened, or the fob does not answer
+EXIT_ERROR = 1  # anything else that went wrong
+EXIT_USAGE = 2  # the command line itself is wrong
+EXIT_REFUSED = 3  # refused on the fob, or not confirmed at the prompt / under --json
+EXIT_NO_FOB = 4  # no fob found, the port cannot be opened, or the fob does not answer
 
 # FobError codes that say the person at the fob (or at the prompt) said no.
 _REFUSED_CODES = ("refused", "presence_timeout", "cooldown")
@@ -25,7 +25,7 @@ _REFUSED_CODES = ("refused", "presence_timeout", "cooldown")
 _FOB_HINTS = {
     "clock_not_set": "run `otpfob time set`",
     "clock_fault": "check the wiring between the board and the DS3231; the fob tries again "
-                   "by itself",
+    "by itself",
     "no_password": "`otpfob password set` gives the fob one",
     "full": "`otpfob delete` makes room",
     "unknown_command": "update the fob's firmware with `otpfob deploy`",
@@ -49,12 +49,17 @@ class ExpectedError(click.ClickException):
 def expected_error_types():
     # Only modules already loaded can have raised; importing the rest here would cost time.
     types = []
-    for module, name in (("otpfob.transport", "TransportError"), ("otpfob.client", "FobError"),
-                         ("otpfob.otpauth", "OtpauthError"), ("otpfob.qr", "QrError"),
-                         ("otpfob.auth", "PasswordError"),
-                         ("otpfob.keystore", "KeystoreError"),
-                         ("otpfob.deploy", "DeployError"), ("otpfob.fleet", "FleetError"),
-                         ("otpfob.calibration", "CalibrationError")):
+    for module, name in (
+        ("otpfob.transport", "TransportError"),
+        ("otpfob.client", "FobError"),
+        ("otpfob.otpauth", "OtpauthError"),
+        ("otpfob.qr", "QrError"),
+        ("otpfob.auth", "PasswordError"),
+        ("otpfob.keystore", "KeystoreError"),
+        ("otpfob.deploy", "DeployError"),
+        ("otpfob.fleet", "FleetError"),
+        ("otpfob.calibration", "CalibrationError"),
+    ):
         mod = sys.modules.get(module)
         if mod is not None and hasattr(mod, name):
             types.append(getattr(mod, name))
@@ -151,9 +156,10 @@ class State:
         hello = client.hello()
         serial = hello.get("serial")
         if isinstance(hello.get("protocol"), int) and hello["protocol"] < PROTOCOL:
-            raise ExpectedError("fob %s runs older firmware (protocol %d; this otpfob speaks "
-                                "%d): update it with `otpfob deploy`"
-                                % (serial or "?", hello["protocol"], PROTOCOL))
+            raise ExpectedError(
+                "fob %s runs older firmware (protocol %d; this otpfob speaks "
+                "%d): update it with `otpfob deploy`" % (serial or "?", hello["protocol"], PROTOCOL)
+            )
         known = KnownFobs()
         if hello.get("password"):
             known.record(serial, True)
@@ -172,7 +178,8 @@ class State:
             "fob %s has no password, but %s: it may have been reset (erased) by someone "
             "else, so check what it holds before you trust it. `otpfob password set` "
             "protects it again; `otpfob password forget` makes this computer accept it "
-            "without one" % (serial or "?", why))
+            "without one" % (serial or "?", why)
+        )
 
     def _press_prompt(self, prompt, check=None):
         lines = [line for line in prompt.split("\n") if line]
@@ -183,8 +190,10 @@ class State:
         self._stderr(text)
 
     def _failed_tries(self, n):
-        self.warn("%s on this fob since your last login: someone may be guessing"
-                  % plural(n, "wrong password try", "wrong password tries"))
+        self.warn(
+            "%s on this fob since your last login: someone may be guessing"
+            % plural(n, "wrong password try", "wrong password tries")
+        )
 
     def _stderr(self, text):
         if self._activity is not None:
@@ -269,8 +278,9 @@ class Activity:
             columns = [SpinnerColumn(), TextColumn("{task.description}")]
             if self.total is not None:
                 columns += [BarColumn(), MofNCompleteColumn()]
-            self._progress = Progress(*columns, console=Console(stderr=True, highlight=False),
-                                      transient=True)
+            self._progress = Progress(
+                *columns, console=Console(stderr=True, highlight=False), transient=True
+            )
             self._progress.start()
             self._task = self._progress.add_task(self.text, total=self.total)
             self.state._activity = self
@@ -306,10 +316,14 @@ def check_port(port):
     import os
     import re
 
-    if port and re.fullmatch(r"[\w.\-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5}", port) \
-            and not os.path.exists(port):
-        raise ExpectedError("no such port: %s; did you mean socket://%s?" % (port, port),
-                            EXIT_USAGE)
+    if (
+        port
+        and re.fullmatch(r"[\w.\-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5}", port)
+        and not os.path.exists(port)
+    ):
+        raise ExpectedError(
+            "no such port: %s; did you mean socket://%s?" % (port, port), EXIT_USAGE
+        )
 
 
 def _set_on_state(attr):
@@ -318,6 +332,7 @@ def _set_on_state(attr):
         if value and state is not None:
             setattr(state, attr, value)
         return value
+
     return callback
 
 
@@ -325,15 +340,27 @@ def _global_params():
     # The global options again, after the command (`otpfob list -j`, as ykman and git
     # take them); given there they win over the ones before it.
     return [
-        click.Option(["-j", "--json", "_json"], is_flag=True, expose_value=False,
-                     callback=_set_on_state("json"),
-                     help="Machine-readable output (also before the command)."),
-        click.Option(["-p", "--port", "_port"], metavar="PORT|URL", expose_value=False,
-                     callback=_set_on_state("port"),
-                     help="The fob's data channel (also before the command)."),
-        click.Option(["-P", "--password", "_password"], metavar="PASSWORD",
-                     expose_value=False, callback=_set_on_state("password"),
-                     help="The fob's management password (also before the command)."),
+        click.Option(
+            ["-j", "--json", "_json"],
+            is_flag=True,
+            expose_value=False,
+            callback=_set_on_state("json"),
+            help="Machine-readable output (also before the command).",
+        ),
+        click.Option(
+            ["-p", "--port", "_port"],
+            metavar="PORT|URL",
+            expose_value=False,
+            callback=_set_on_state("port"),
+            help="The fob's data channel (also before the command).",
+        ),
+        click.Option(
+            ["-P", "--password", "_password"],
+            metavar="PASSWORD",
+            expose_value=False,
+            callback=_set_on_state("password"),
+            help="The fob's management password (also before the command).",
+        ),
     ]
 
 
@@ -372,8 +399,9 @@ def resolve(accounts, query):
         exact = [a for a in matches if key(a).lower() == q]
         if len(exact) == 1:
             return exact[0]
-    raise ExpectedError("%r is ambiguous; it matches %s" % (
-        query, ", ".join(label_of(a) for a in matches)))
+    raise ExpectedError(
+        "%r is ambiguous; it matches %s" % (query, ", ".join(label_of(a) for a in matches))
+    )
 
 
 def filter_accounts(accounts, query):
@@ -401,8 +429,9 @@ def confirm(state, question, force):
     if force:
         return
     if state.json:
-        raise ExpectedError("refusing without confirmation under --json; add --force (-f)",
-                            EXIT_REFUSED)
+        raise ExpectedError(
+            "refusing without confirmation under --json; add --force (-f)", EXIT_REFUSED
+        )
     if not click.confirm(question, default=False, err=True):
         raise ExpectedError("not confirmed; nothing changed", EXIT_REFUSED)
 

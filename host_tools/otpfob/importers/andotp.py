@@ -20,8 +20,11 @@ MAX_ROUNDS = 10000000
 
 
 def _is_entries(doc):
-    return isinstance(doc, list) and doc and all(
-        isinstance(e, dict) and "secret" in e and "type" in e and "label" in e for e in doc)
+    return (
+        isinstance(doc, list)
+        and doc
+        and all(isinstance(e, dict) and "secret" in e and "type" in e and "label" in e for e in doc)
+    )
 
 
 def looks_encrypted(data):
@@ -60,12 +63,17 @@ def _entry(entry, where, found):
         found.skip(label, where, "%s codes are not supported by the fob" % (kind or "untyped"))
         return
     try:
-        found.add(where, name, text_of(entry.get("secret")), issuer=issuer,
-                  algorithm="STEAM" if kind == "STEAM" else text_of(entry.get("algorithm"))
-                  or "SHA1",
-                  digits=int_of(entry.get("digits"), 6), period=int_of(entry.get("period"), 30),
-                  kind="hotp" if kind == "HOTP" else "totp",
-                  counter=int_of(entry.get("counter"), 0))
+        found.add(
+            where,
+            name,
+            text_of(entry.get("secret")),
+            issuer=issuer,
+            algorithm="STEAM" if kind == "STEAM" else text_of(entry.get("algorithm")) or "SHA1",
+            digits=int_of(entry.get("digits"), 6),
+            period=int_of(entry.get("period"), 30),
+            kind="hotp" if kind == "HOTP" else "totp",
+            counter=int_of(entry.get("counter"), 0),
+        )
     except ValueError as exc:
         found.skip(label, where, str(exc))
 
@@ -79,18 +87,20 @@ def _decrypt(data, source, found):
     tries = []
     if looks_encrypted(data):
         rounds = struct.unpack(">I", data[:4])[0]
-        salt = data[4:4 + SALT]
+        salt = data[4 : 4 + SALT]
         tries.append((pbkdf2(password, salt, rounds, 32, "sha1"), 4 + SALT))
     tries.append((hashlib.sha256(password.encode("utf-8")).digest(), 0))
     for key, start in tries:
         try:
-            plain = aes_gcm_open(key, data[start:start + NONCE], data[start + NONCE:],
-                                 what=source.where)
+            plain = aes_gcm_open(
+                key, data[start : start + NONCE], data[start + NONCE :], what=source.where
+            )
         except WrongPassword:
             continue
         try:
             return json.loads(plain.decode("utf-8"))
         except ValueError:
-            raise ImportFileError("%s: the decrypted andOTP backup is not JSON"
-                                  % source.where) from None
+            raise ImportFileError(
+                "%s: the decrypted andOTP backup is not JSON" % source.where
+            ) from None
     raise WrongPassword("wrong password for %s (or not an andOTP backup)" % source.where)

@@ -39,7 +39,7 @@ class Source:
     def __init__(self, data, where):
         self.data = bytes(data)
         self.where = where
-        self.encoding = None    # set by .text: "UTF-8", "UTF-16" or "Latin-1"
+        self.encoding = None  # set by .text: "UTF-8", "UTF-16" or "Latin-1"
 
     @functools.cached_property
     def text(self):
@@ -102,7 +102,7 @@ class Passwords:
     def __init__(self, given=None, ask=None, key=None):
         self.given = given
         self.ask = ask
-        self.key = key      # a PSKC pre-shared key (bytes), when one was given
+        self.key = key  # a PSKC pre-shared key (bytes), when one was given
         self.used = False
 
     def get(self, what):
@@ -113,9 +113,11 @@ class Passwords:
             password = self.ask("Password of %s" % what)
             if password:
                 return password
-        raise PasswordNeeded("%s is encrypted: give its password with --export-password-file "
-                             "FILE or OTPFOB_EXPORT_PASSWORD, or run on a terminal to be "
-                             "asked" % what)
+        raise PasswordNeeded(
+            "%s is encrypted: give its password with --export-password-file "
+            "FILE or OTPFOB_EXPORT_PASSWORD, or run on a terminal to be "
+            "asked" % what
+        )
 
 
 class Skip:
@@ -134,16 +136,26 @@ class Found:
     """Accounts (with where each came from) and skipped entries of one or more files."""
 
     def __init__(self, passwords=None, as_totp=False):
-        self.items = []             # (Account, where)
-        self.skipped = []           # Skip
-        self.notices = []           # lines about the file as a whole
-        self.payloads = []          # Google Authenticator export parts, merged at the end
-        self.sequence = []          # ("item", index) and ("export", None), in file order
+        self.items = []  # (Account, where)
+        self.skipped = []  # Skip
+        self.notices = []  # lines about the file as a whole
+        self.payloads = []  # Google Authenticator export parts, merged at the end
+        self.sequence = []  # ("item", index) and ("export", None), in file order
         self.passwords = passwords or Passwords()
         self.as_totp = as_totp
 
-    def add(self, where, name, secret, issuer="", algorithm="SHA1", digits=6, period=30,
-            kind="totp", counter=0):
+    def add(
+        self,
+        where,
+        name,
+        secret,
+        issuer="",
+        algorithm="SHA1",
+        digits=6,
+        period=30,
+        kind="totp",
+        counter=0,
+    ):
         """An account from its fields; an entry the fob cannot hold becomes a Skip.
         `secret` is bytes, or base32 text."""
         label = "%s:%s" % (issuer, name) if issuer else name
@@ -152,9 +164,16 @@ class Found:
                 secret = decode_secret(secret)
             if str(algorithm).upper() == "STEAM":
                 digits = 5
-            account = Account((name or "").strip(), secret, issuer=(issuer or "").strip(),
-                              algorithm=algorithm, digits=digits, period=period, kind=kind,
-                              counter=counter)
+            account = Account(
+                (name or "").strip(),
+                secret,
+                issuer=(issuer or "").strip(),
+                algorithm=algorithm,
+                digits=digits,
+                period=period,
+                kind=kind,
+                counter=counter,
+            )
         except OtpauthError as exc:
             self.skip(label, where, str(exc))
             return None
@@ -177,8 +196,9 @@ class Found:
                 if issuer and not account.issuer:
                     account = account.replace(issuer=issuer)
         except OtpauthError as exc:
-            self.skip(uri_label(text) or ":".join(p for p in (issuer, name) if p) or None,
-                      where, str(exc))
+            self.skip(
+                uri_label(text) or ":".join(p for p in (issuer, name) if p) or None, where, str(exc)
+            )
             return None
         return self.keep(account, where)
 
@@ -203,6 +223,7 @@ class Found:
 
 
 # --- small readers several formats use ----------------------------------------------------
+
 
 def uri_label(text):
     """The label part of an otpauth:// URI ("Issuer:name"), for naming a URI that cannot be
@@ -239,8 +260,9 @@ def unhex(text, what="value"):
 
 def signed_bytes(values, what="secret"):
     """A Java byte[] as JSON writes it: numbers from -128 to 127."""
-    if not isinstance(values, list) or not all(isinstance(v, int) and -128 <= v <= 255
-                                               for v in values):
+    if not isinstance(values, list) or not all(
+        isinstance(v, int) and -128 <= v <= 255 for v in values
+    ):
         raise ImportFileError("%s is not a list of bytes" % what)
     return bytes(v & 0xFF for v in values)
 
@@ -269,8 +291,7 @@ def aes_gcm_open(key, nonce, data, aad=None, what="the file"):
     try:
         return AESGCM(key).decrypt(nonce, data, aad)
     except InvalidTag:
-        raise WrongPassword("wrong password for %s (it could not be decrypted)" % what) \
-            from None
+        raise WrongPassword("wrong password for %s (it could not be decrypted)" % what) from None
     except ValueError as exc:
         raise ImportFileError("%s is damaged: %s" % (what, exc)) from None
 
@@ -279,8 +300,7 @@ def pbkdf2(password, salt, iterations, length=32, hash_name="sha256"):
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-    algorithm = {"sha1": hashes.SHA1, "sha256": hashes.SHA256,
-                 "sha512": hashes.SHA512}[hash_name]()
+    algorithm = {"sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha512": hashes.SHA512}[hash_name]()
     if isinstance(password, str):
         password = password.encode("utf-8")
     return PBKDF2HMAC(algorithm, length, salt, iterations).derive(password)

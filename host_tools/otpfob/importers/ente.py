@@ -21,7 +21,8 @@ def detect(source):
 
 def read(source, found):
     if _encrypted(source.json):
-        raise ImportFileError("%s is an encrypted Ente Auth export, which otpfob cannot open; "
-                              "in Ente Auth choose Settings > Data > Export codes > Plain text"
-                              % source.where)
+        raise ImportFileError(
+            "%s is an encrypted Ente Auth export, which otpfob cannot open; "
+            "in Ente Auth choose Settings > Data > Export codes > Plain text" % source.where
+        )
     uri_list.read(source, found)

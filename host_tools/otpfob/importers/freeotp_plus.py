@@ -11,8 +11,11 @@ TITLE = "FreeOTP+ JSON export"
 
 def detect(source):
     doc = source.json
-    return isinstance(doc, dict) and isinstance(doc.get("tokens"), list) and all(
-        isinstance(t, dict) and isinstance(t.get("secret"), list) for t in doc["tokens"])
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("tokens"), list)
+        and all(isinstance(t, dict) and isinstance(t.get("secret"), list) for t in doc["tokens"])
+    )
 
 
 def read(source, found):

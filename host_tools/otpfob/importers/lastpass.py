@@ -10,8 +10,13 @@ TITLE = "LastPass Authenticator export (.json)"
 
 def detect(source):
     doc = source.json
-    return isinstance(doc, dict) and isinstance(doc.get("accounts"), list) and any(
-        isinstance(a, dict) and "issuerName" in a and "secret" in a for a in doc["accounts"])
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("accounts"), list)
+        and any(
+            isinstance(a, dict) and "issuerName" in a and "secret" in a for a in doc["accounts"]
+        )
+    )
 
 
 def read(source, found):
@@ -26,10 +31,14 @@ def read(source, found):
         issuer = text_of(item.get("issuerName")) or text_of(item.get("originalIssuerName"))
         name = text_of(item.get("userName")) or text_of(item.get("originalUserName"))
         try:
-            found.add(where, name or issuer, text_of(item.get("secret")),
-                      issuer=issuer if name else "",
-                      algorithm=text_of(item.get("algorithm")) or "SHA1",
-                      digits=int_of(item.get("digits"), 6),
-                      period=int_of(item.get("timeStep"), 30))
+            found.add(
+                where,
+                name or issuer,
+                text_of(item.get("secret")),
+                issuer=issuer if name else "",
+                algorithm=text_of(item.get("algorithm")) or "SHA1",
+                digits=int_of(item.get("digits"), 6),
+                period=int_of(item.get("timeStep"), 30),
+            )
         except ValueError as exc:
             found.skip("%s:%s" % (issuer, name), where, str(exc))

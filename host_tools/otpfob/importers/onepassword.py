@@ -50,5 +50,10 @@ def _item(item, where, found):
         for field in (section or {}).get("fields") or ():
             value = (field or {}).get("value")
             if isinstance(value, dict) and text_of(value.get("totp")):
-                entry(found, text_of(value["totp"]), title, user,
-                      "%s item %r" % (where, title or item.get("uuid")))
+                entry(
+                    found,
+                    text_of(value["totp"]),
+                    title,
+                    user,
+                    "%s item %r" % (where, title or item.get("uuid")),
+                )

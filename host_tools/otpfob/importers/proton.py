@@ -10,8 +10,11 @@ TITLE = "Proton Authenticator export (.json)"
 
 def detect(source):
     doc = source.json
-    return isinstance(doc, dict) and isinstance(doc.get("entries"), list) and any(
-        isinstance(e, dict) and isinstance(e.get("content"), dict) for e in doc["entries"])
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("entries"), list)
+        and any(isinstance(e, dict) and isinstance(e.get("content"), dict) for e in doc["entries"])
+    )
 
 
 def read(source, found):

@@ -16,8 +16,11 @@ ROUNDS = 10000
 
 def detect(source):
     doc = source.json
-    return isinstance(doc, dict) and "schemaVersion" in doc and (
-        "services" in doc or "servicesEncrypted" in doc)
+    return (
+        isinstance(doc, dict)
+        and "schemaVersion" in doc
+        and ("services" in doc or "servicesEncrypted" in doc)
+    )
 
 
 def read(source, found):
@@ -49,12 +52,17 @@ def _service(service, where, found):
         found.skip(label, where, "%s codes are not supported by the fob" % kind)
         return
     try:
-        found.add(where, name, text_of(service.get("secret")), issuer=issuer,
-                  algorithm="STEAM" if kind == "STEAM" else text_of(otp.get("algorithm"))
-                  or "SHA1",
-                  digits=int_of(otp.get("digits"), 6), period=int_of(otp.get("period"), 30),
-                  kind="hotp" if kind == "HOTP" else "totp",
-                  counter=int_of(otp.get("counter"), 0))
+        found.add(
+            where,
+            name,
+            text_of(service.get("secret")),
+            issuer=issuer,
+            algorithm="STEAM" if kind == "STEAM" else text_of(otp.get("algorithm")) or "SHA1",
+            digits=int_of(otp.get("digits"), 6),
+            period=int_of(otp.get("period"), 30),
+            kind="hotp" if kind == "HOTP" else "totp",
+            counter=int_of(otp.get("counter"), 0),
+        )
     except ValueError as exc:
         found.skip(label, where, str(exc))
 
@@ -62,13 +70,16 @@ def _service(service, where, found):
 def _decrypt(blob, source, found):
     parts = str(blob).split(":")
     if len(parts) < 3:
-        raise ImportFileError("%s: the 2FAS backup's encrypted services are damaged "
-                              "(expected data:salt:iv)" % source.where)
+        raise ImportFileError(
+            "%s: the 2FAS backup's encrypted services are damaged "
+            "(expected data:salt:iv)" % source.where
+        )
     data, salt, iv = (b64(p, "encrypted services") for p in parts[:3])
     key = pbkdf2(found.passwords.get(source.where), salt, ROUNDS, 32, "sha256")
     plain = aes_gcm_open(key, iv, data, what=source.where)
     try:
         return json.loads(plain.decode("utf-8"))
     except ValueError:
-        raise ImportFileError("%s: the decrypted 2FAS services are not JSON" % source.where) \
-            from None
+        raise ImportFileError(
+            "%s: the decrypted 2FAS services are not JSON" % source.where
+        ) from None
