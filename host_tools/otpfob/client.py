@@ -4,36 +4,58 @@ The client works over anything with `write_line(bytes)` and `read_line(timeout) 
 None` (see transport.SerialTransport), so it is tested without a port.
 """
 
+from __future__ import annotations
+
 import base64
 import json
 import random
 import secrets
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from otpfob import auth
 from otpfob import check as checks
 
+if TYPE_CHECKING:
+    from otpfob.otpauth import Account
+    from otpfob.transport import LineTransport
+
+# A reply from the fob, as JSON gives it (docs/protocol.md names its members per command).
+Reply = dict[str, Any]
+# Label strips by the text they draw (otpfob.labels).
+Strips = Mapping[str, bytes]
+
 MAX_LINE = 2048  # the fob's request line limit in bytes (protocol.md)
 
 
-def encode(message):
+def encode(message: Mapping[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 class FobError(Exception):
     """An error reply from the fob (its code and message) or no reply at all (`timeout`)."""
 
-    def __init__(self, code, message):
+    def __init__(self, code: str, message: str) -> None:
         Exception.__init__(self, message)
         self.code = code
         self.message = message
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
 
+@dataclass
+class _Session:
+    """A login's session: requests carry a MAC under `key` over `counter` and the line."""
+
+    key: bytes
+    counter: int = 0
+
+
 class FobClient:
-    def __init__(self, transport, timeout=5.0):
+    def __init__(self, transport: LineTransport, timeout: float = 5.0) -> None:
         self.transport = transport
         self.timeout = timeout
         # A reply still in flight from an earlier, interrupted session must not match.
@@ -41,24 +63,32 @@ class FobClient:
         self.round_trips = 0
         # Called with the fob's prompt, and the check value this client expects the fob to
         # show beside it (None when the fob shows none), when a request waits for a press.
-        self.on_prompt = None
+        self.on_prompt: Callable[[str, str | None], object] | None = None
         # Called with the number of wrong password tries since the last right login, when a
         # login finds any (someone else may be guessing).
-        self.on_failed_tries = None
+        self.on_failed_tries: Callable[[int], object] | None = None
         # After a login: (key, fob nonce, host nonce), for a password change.
-        self._login = None
+        self._login: tuple[bytes, bytes, bytes] | None = None
         # After a login: [session key, counter of the next request]; every request then
         # carries a MAC under it (docs/protocol.md, "Sessions").
-        self._session = None
+        self._session: _Session | None = None
         # Gives the password when the fob asks for a login (None: no login is tried).
-        self.password_provider = None
+        self.password_provider: Callable[[FobClient], str | None] | None = None
 
     @property
-    def logged_in(self):
+    def logged_in(self) -> bool:
         """True while this client holds a session (the fob may have ended it since)."""
         return self._session is not None
 
-    def close(self):
+    @property
+    def session(self) -> tuple[bytes, int] | None:
+        """(session key, counter of the next request) while logged in: what the next
+        request's MAC is made with (tests of the fob's checks forge and reorder with it)."""
+        if self._session is None:
+            return None
+        return self._session.key, self._session.counter
+
+    def close(self) -> None:
         """Log out (when logged in), then close the port."""
         if self._session is not None:
             try:
@@ -69,13 +99,15 @@ class FobClient:
             self._login = None
         self.transport.close()
 
-    def __enter__(self):
+    def __enter__(self) -> FobClient:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def request(self, cmd, timeout=None, check=None, **params):
+    def request(
+        self, cmd: str, timeout: float | None = None, check: str | None = None, **params: Any
+    ) -> Reply:
         """Send one command; return the reply dict (ok true) or raise FobError.
 
         `check`: the check value (otpfob.check) the fob shows when it asks its holder
@@ -101,20 +133,26 @@ class FobClient:
         self.login(password)
         return self._request(cmd, timeout, params, check)
 
-    def _request(self, cmd, timeout, params, check=None):
+    def _request(
+        self,
+        cmd: str,
+        timeout: float | None,
+        params: Mapping[str, Any],
+        check: str | None = None,
+    ) -> Reply:
         rid = self._next_id
         self._next_id += 1
-        message = {"id": rid, "cmd": cmd}
+        message: dict[str, Any] = {"id": rid, "cmd": cmd}
         message.update(params)
         line = encode(message)
         signed = self._session is not None
-        if signed:
-            line = auth.sign_line(self._session[0], self._session[1], line)
-            self._session[1] += 1
+        if self._session is not None:
+            line = auth.sign_line(self._session.key, self._session.counter, line)
+            self._session.counter += 1
         self.transport.write_line(line)
         self.round_trips += 1
-        timeout = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
+        wanted = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + wanted
         while True:
             left = deadline - time.monotonic()
             raw = self.transport.read_line(max(left, 0)) if left > 0 else None
@@ -122,7 +160,7 @@ class FobClient:
                 raise FobError(
                     "timeout",
                     "no reply from the fob within %g s (is it the data "
-                    "channel, and is the firmware running?)" % timeout,
+                    "channel, and is the firmware running?)" % wanted,
                 )
             try:
                 reply = json.loads(raw)
@@ -136,7 +174,7 @@ class FobClient:
                 wait = reply.get("timeout")
                 wait = wait if isinstance(wait, (int, float)) and 0 < wait < 600 else 30
                 deadline = max(deadline, time.monotonic() + wait + 5)
-                timeout = max(timeout, wait + 5)
+                wanted = max(wanted, wait + 5)
                 if self.on_prompt is not None:
                     self.on_prompt(
                         str(reply.get("prompt") or ""), check if reply.get("check") else None
@@ -159,16 +197,16 @@ class FobClient:
 
     # --- one method per command ---------------------------------------------------------
 
-    def hello(self):
+    def hello(self) -> Reply:
         return self.request("hello")
 
-    def info(self):
+    def info(self) -> Reply:
         return self.request("info")
 
-    def time_get(self):
+    def time_get(self) -> Reply:
         return self.request("time_get")
 
-    def time_set(self, epoch, force=False):
+    def time_set(self, epoch: float, force: bool = False) -> Reply:
         """Set the clock. Without a press the fob lets its clock move 120 s in all between
         pressed sets (a sync moves it by milliseconds); a larger move, or one while its
         clock is not set, waits for a press on the fob, and the fob then adds the time
@@ -178,14 +216,20 @@ class FobClient:
             return self.request("time_set", time=int(epoch), force=True)
         return self.request("time_set", time=int(epoch))
 
-    def aging_get(self):
+    def aging_get(self) -> Reply:
         return self.request("aging_get")
 
-    def aging_set(self, aging):
+    def aging_set(self, aging: int) -> Reply:
         """Trim the clock's rate; waits for a press on the fob."""
         return self.request("aging_set", aging=int(aging))
 
-    def add(self, account, overwrite=False, strips=None, max_line=MAX_LINE):
+    def add(
+        self,
+        account: Account,
+        overwrite: bool = False,
+        strips: Strips | None = None,
+        max_line: int = MAX_LINE,
+    ) -> Reply:
         """Store one account; the reply carries its code at the fob's time (`code`,
         `time`), so the add can be checked without asking for a code. `strips`: {text:
         strip bytes} of its issuer and name (otpfob.labels), sent with it, or ahead of it
@@ -200,7 +244,9 @@ class FobClient:
             check=checks.text(checks.accounts([account])),
         )
 
-    def _with_strips(self, cmd, params, strips, max_line, **kw):
+    def _with_strips(
+        self, cmd: str, params: dict[str, Any], strips: Strips, max_line: int, **kw: Any
+    ) -> Reply:
         # A request with its label strips: in its own line when they fit, else staged
         # first (add_many parts that carry only strips), the batch ended after it.
         if not strips:
@@ -222,7 +268,9 @@ class FobClient:
             except FobError:
                 pass
 
-    def add_many(self, accounts, overwrite=False, strips=None):
+    def add_many(
+        self, accounts: Sequence[Account], overwrite: bool = False, strips: Strips | None = None
+    ) -> Reply:
         if strips:
             return self.add_staged(accounts, overwrite, strips=strips)[1]
         return self.request(
@@ -233,7 +281,13 @@ class FobClient:
             check=checks.text(checks.accounts(accounts)),
         )
 
-    def add_staged(self, accounts, overwrite=False, max_line=MAX_LINE, strips=None):
+    def add_staged(
+        self,
+        accounts: Sequence[Account],
+        overwrite: bool = False,
+        max_line: int = MAX_LINE,
+        strips: Strips | None = None,
+    ) -> tuple[int, Reply]:
         """Store `accounts` as one all-or-nothing batch with one flash write on the fob.
 
         The accounts go in as few `add_many` parts as the fob's line limit allows; the fob
@@ -245,8 +299,8 @@ class FobClient:
         the parts before or with the first account that has the text.
         """
         parts = split_parts(accounts, strips or {}, overwrite, max_line)
-        warnings = []
-        reply = {}
+        warnings: list[Any] = []
+        reply: Reply = {}
         # The batch is this client's: only parts carrying its token (never sent back by
         # the fob) continue it.
         token = secrets.token_hex(16)
@@ -275,47 +329,60 @@ class FobClient:
         reply["warnings"] = warnings
         return len(parts), reply
 
-    def list(self):
+    def list(self) -> Reply:
         return self.request("list")
 
-    def delete(self, index=None, issuer=None, name=None):
+    def delete(
+        self, index: int | None = None, issuer: str | None = None, name: str | None = None
+    ) -> Reply:
         """Delete by index, or by issuer and name (safe even if the list changed meanwhile)."""
         if name is not None:
             return self.request("delete", issuer=issuer or "", name=name)
+        if index is None:
+            raise ValueError("delete needs an index, or a name (and issuer)")
         return self.request("delete", index=int(index))
 
-    def rename(self, index, name, issuer=None, strips=None, max_line=MAX_LINE):
+    def rename(
+        self,
+        index: int,
+        name: str,
+        issuer: str | None = None,
+        strips: Strips | None = None,
+        max_line: int = MAX_LINE,
+    ) -> Reply:
         """Waits for a press on the fob. `strips`: {text: strip bytes} of the new name and
         issuer (otpfob.labels)."""
-        params = {"index": int(index), "name": name}
+        params: dict[str, Any] = {"index": int(index), "name": name}
         if issuer is not None:
             params["issuer"] = issuer
         return self._with_strips("rename", params, _own(strips, issuer, name), max_line)
 
-    def move(self, index, to):
+    def move(self, index: int, to: int) -> Reply:
         """Waits for a press on the fob (unless `to` is where it is)."""
         return self.request("move", index=int(index), to=int(to))
 
-    def code(self, index=None):
+    def code(self, index: int | None = None) -> Reply:
         if index is None:
             return self.request("code", all=True, timeout=max(self.timeout, 20))
         return self.request("code", index=int(index))
 
-    def reset(self):
+    def reset(self) -> Reply:
         return self.request("reset", confirm=True, timeout=max(self.timeout, 30))
 
-    def selftest(self):
+    def selftest(self) -> Reply:
         return self.request("selftest", timeout=max(self.timeout, 30))
 
     # --- the management password (auth.py) ---------------------------------------------
 
-    def login(self, password):
+    def login(self, password: str) -> Reply:
         """Prove the password to the fob and check that the fob knows it too."""
         auth.check_password(password)
         # A session this client may still hold is stale or about to be replaced: the
         # login itself goes unsigned.
         self._session = None
         self._login = None
+        reply: Reply = {}
+        key = fob_nonce = host_nonce = b""
         for attempt in range(3):
             # A fob that stopped the logins after wrong tries asks its holder first.
             begin = self.request("auth_begin", timeout=max(self.timeout, 40))
@@ -341,13 +408,13 @@ class FobClient:
                 "prove it knows it: this is not the fob it claims to be",
             )
         self._login = (key, fob_nonce, host_nonce)
-        self._session = [auth.session_key(key, fob_nonce, host_nonce), 0]
+        self._session = _Session(auth.session_key(key, fob_nonce, host_nonce))
         failed = reply.get("failed")
         if isinstance(failed, int) and failed > 0 and self.on_failed_tries is not None:
             self.on_failed_tries(failed)
         return reply
 
-    def logout(self):
+    def logout(self) -> Reply:
         """End this client's session (a no-op reply when it has none)."""
         try:
             return self._request("logout", None, {})
@@ -359,11 +426,11 @@ class FobClient:
             self._session = None
             self._login = None
 
-    def password_set(self, password, iterations=auth.ITERATIONS):
+    def password_set(self, password: str, iterations: int = auth.ITERATIONS) -> Reply:
         """Set the first password, or change it after login(); needs a press on the fob."""
         salt = auth.new_salt()
         key = auth.derive_key(password, salt, iterations)
-        params = {"salt": salt.hex(), "iterations": int(iterations)}
+        params: dict[str, Any] = {"salt": salt.hex(), "iterations": int(iterations)}
         if self._login is not None:
             current, fob_nonce, host_nonce = self._login
             params["wrapped"] = auth.wrap(current, fob_nonce, host_nonce, key).hex()
@@ -374,23 +441,23 @@ class FobClient:
             self._login = (key, self._login[1], self._login[2])
         return reply
 
-    def password_clear(self):
+    def password_clear(self) -> Reply:
         reply = self.request("password_clear")
         self._login = None
         return reply
 
     # --- the fob's own settings ----------------------------------------------------------
 
-    def settings_get(self):
+    def settings_get(self) -> Reply:
         return self.request("settings_get")
 
-    def settings_set(self, **settings):
+    def settings_set(self, **settings: Any) -> Reply:
         """Change settings by name (privacy, idle_timeout, typing, layout, ...). Turning
         privacy off, typing on or add_presence off waits for a press on the fob."""
         return self.request("settings_set", **settings)
 
 
-def account_fields(account):
+def account_fields(account: Account) -> dict[str, Any]:
     """The wire form of an account: the secret goes in base32, the fob's only input for it."""
     from .otpauth import encode_secret
 
@@ -406,7 +473,7 @@ def account_fields(account):
     return fields
 
 
-def hotp_fields(account):
+def hotp_fields(account: Account) -> dict[str, Any]:
     """The members an HOTP account adds to the wire form (protocol 2: "type": "hotp" and
     its "counter"); none for a time-based account, so TOTP requests stay as they were."""
     if getattr(account, "kind", "totp") != "hotp":
@@ -414,31 +481,33 @@ def hotp_fields(account):
     return {"type": "hotp", "counter": int(account.counter)}
 
 
-def takes_hotp(info):
+def takes_hotp(info: object) -> bool:
     """True when the fob's `info` lists "hotp" in "types": only then may a host send HOTP
     accounts."""
     types = info.get("types") if isinstance(info, dict) else None
     return isinstance(types, list) and "hotp" in types
 
 
-def b64(data):
+def b64(data: bytes | bytearray) -> str:
     return base64.b64encode(bytes(data)).decode("ascii")
 
 
-def _own(strips, *texts):
+def _own(strips: Strips | None, *texts: str | None) -> dict[str, bytes]:
     """The strips of `texts` among `strips` ({text: bytes})."""
     if not strips:
         return {}
     return {t: strips[t] for t in texts if t and t in strips}
 
 
-def takes_strips(info):
+def takes_strips(info: object) -> bool:
     """True when the fob draws label strips (its `limits` give strip_height 16)."""
     limits = info.get("limits") if isinstance(info, dict) else None
     return isinstance(limits, dict) and limits.get("strip_height") == 16
 
 
-def split_batches(accounts, overwrite=False, max_line=MAX_LINE):
+def split_batches(
+    accounts: Sequence[Account], overwrite: bool = False, max_line: int = MAX_LINE
+) -> list[list[Account]]:
     """Group accounts so that every add_many request line fits in `max_line` bytes."""
     return [part for part, _ in split_parts(accounts, {}, overwrite, max_line)]
 
@@ -447,7 +516,9 @@ def split_batches(accounts, overwrite=False, max_line=MAX_LINE):
 _PIECE_MIN = 96
 
 
-def split_parts(accounts, strips, overwrite=False, max_line=MAX_LINE):
+def split_parts(
+    accounts: Iterable[Account], strips: Strips, overwrite: bool = False, max_line: int = MAX_LINE
+) -> list[tuple[list[Account], list[dict[str, Any]]]]:
     """The parts of a staged add_many: [(accounts, strip pieces)], each line within
     `max_line` bytes. A text's strip ({text: bytes}) goes before or with the first account
     that has the text, cut into pieces ("at", "size") where one line cannot hold it."""
@@ -468,18 +539,19 @@ def split_parts(accounts, strips, overwrite=False, max_line=MAX_LINE):
         )
     )
     empty += auth.MAC_TAIL
-    parts = []
-    cur = [[], []]
+    parts: list[tuple[list[Account], list[dict[str, Any]]]] = []
+    cur_accounts: list[Account] = []
+    cur_pieces: list[dict[str, Any]] = []
     size = empty
-    sent = set()
+    sent: set[str] = set()
 
-    def flush():
-        nonlocal cur, size
-        parts.append((cur[0], cur[1]))
-        cur = [[], []]
+    def flush() -> None:
+        nonlocal cur_accounts, cur_pieces, size
+        parts.append((cur_accounts, cur_pieces))
+        cur_accounts, cur_pieces = [], []
         size = empty
 
-    def send(text):
+    def send(text: str) -> None:
         nonlocal size
         data = bytes(strips[text])
         at = 0
@@ -487,17 +559,17 @@ def split_parts(accounts, strips, overwrite=False, max_line=MAX_LINE):
             head = len(encode({"text": text, "data": "", "at": at, "size": len(data)})) + 1
             room = (max_line - size - head) // 4 * 3
             if room < min(_PIECE_MIN, len(data) - at):
-                if not cur[0] and not cur[1]:
+                if not cur_accounts and not cur_pieces:
                     raise FobError(
                         "bad_argument", "the label %r is too long for one request" % text
                     )
                 flush()
                 continue
             n = min(room, len(data) - at)
-            piece = {"text": text, "data": b64(data[at : at + n])}
+            piece: dict[str, Any] = {"text": text, "data": b64(data[at : at + n])}
             if n < len(data):
                 piece.update(at=at, size=len(data))
-            cur[1].append(piece)
+            cur_pieces.append(piece)
             size += len(encode(piece)) + 1
             at += n
 
@@ -513,12 +585,12 @@ def split_parts(accounts, strips, overwrite=False, max_line=MAX_LINE):
             )
         if size + item > max_line:
             flush()
-        cur[0].append(account)
+        cur_accounts.append(account)
         size += item
     for text in strips:
         if text not in sent and not accounts:
             sent.add(text)
             send(text)
-    if cur[0] or cur[1]:
+    if cur_accounts or cur_pieces:
         flush()
     return parts

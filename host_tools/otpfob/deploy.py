@@ -31,6 +31,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 import click
 
@@ -175,7 +176,7 @@ def _linux_candidates():
 def _windows_candidates():
     import ctypes  # Windows only
 
-    kernel32 = ctypes.windll.kernel32
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]  # Windows only
     mask = kernel32.GetLogicalDrives()
     found = []
     for i in range(26):
@@ -200,7 +201,7 @@ def find_drives():
         candidates = sorted(Path("/Volumes").glob(DRIVE_LABEL + "*"))
     else:
         candidates = _linux_candidates()
-    drives = []
+    drives: list[Path] = []
     for c in candidates:
         if (c / "boot_out.txt").is_file() and c.resolve() not in [d.resolve() for d in drives]:
             drives.append(c)
@@ -309,6 +310,12 @@ def find_mpy_cross(major):
 # --------------------------------------------------------------------------- the plan
 
 
+class Compiler(Protocol):
+    """What a plan records of the .mpy files' maker (MpyCross, mpyfiles.Committed)."""
+
+    version_line: str
+
+
 @dataclass
 class PlanItem:
     dest: str  # posix path on the drive, e.g. "lib/fob/otp.mpy"
@@ -325,11 +332,11 @@ class PlanItem:
 class Plan:
     board: str
     info: BootInfo
-    items: list
-    mpy: object | None  # an MpyCross or mpyfiles.Committed
+    items: list[PlanItem]
+    mpy: Compiler | None  # an MpyCross or mpyfiles.Committed
     mpy_reason: str | None
     firmware_version: str
-    notes: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def total_bytes(self):
@@ -917,7 +924,7 @@ class Mpremote:
 
 
 def _chain(commands):
-    argv = []
+    argv: list[str] = []
     for c in commands:
         if argv:
             argv.append("+")

@@ -243,7 +243,7 @@ def decode_secret(text):
     return bytes(out)
 
 
-def encode_secret(data, padding=False):
+def encode_secret(data: bytes, padding: bool = False) -> str:
     bits = 0
     nbits = 0
     out = []

@@ -90,7 +90,7 @@ def test_a_second_program_on_the_port_of_a_logged_in_host_gets_nothing(sim_facto
     lines = [json.dumps(a).encode() for a in attacks]
     # A replay of the host's last request, a MAC for a counter the host has not used yet
     # (reordered), and a MAC made up by the other program.
-    key, n = client._session
+    key, n = client.session
     lines.append(last_signed)
     lines.append(auth.sign_line(key, n + 5, b'{"id":"ahead","cmd":"list"}'))
     lines.append(b'{"id":"forged","cmd":"list","mac":"' + b"ab" * 32 + b'"}')

@@ -470,7 +470,7 @@ def test_a_replayed_or_reordered_request_is_refused_and_changes_nothing():
     assert fob.state() == before
     # Two requests signed for the next counters, sent in the wrong order: the later one
     # is refused; the earlier one still fits, as the refusal moved nothing.
-    key, n = client._session
+    key, n = client.session
     first = auth.sign_line(key, n, b'{"id":"one","cmd":"list"}')
     second = auth.sign_line(key, n + 1, b'{"id":"two","cmd":"list"}')
     out = fob.send(second + b"\n")

@@ -13,6 +13,7 @@ function.
 
 import importlib
 import os
+from typing import TYPE_CHECKING
 
 from .base import (
     Found,
@@ -24,6 +25,9 @@ from .base import (
     Source,
     WrongPassword,
 )
+
+if TYPE_CHECKING:
+    from ..otpauth import Account
 
 __all__ = [
     "FORMATS",
@@ -257,9 +261,9 @@ def collect(inputs, passwords=None, fmt=None, as_totp=False):
 def _dedupe(items, out):
     """Identical entries count once (with a notice); different entries under one label
     are conflicts, named with every place they came from, and none of them is kept."""
-    seen = {}
-    repeats = {}
-    conflicts = {}
+    seen: dict[tuple[str, str], tuple[Account, str]] = {}
+    repeats: dict[tuple[str, str], list[str]] = {}
+    conflicts: dict[tuple[str, str], list[str]] = {}
     for account, where in items:
         key = _identity(account)
         first = seen.get(key)
@@ -270,11 +274,11 @@ def _dedupe(items, out):
             repeats.setdefault(key, [first[0].label, first[1]]).append(where)
             continue
         conflicts.setdefault(key, [first[0].label, first[1]]).append(where)
-    for key, (label, first, *more) in repeats.items():
+    for key, (label, first_where, *more) in repeats.items():
         if key not in conflicts:
             out.notices.append(
                 "%s appears %d times with the same secret (%s and %s); "
-                "counted once" % (label, len(more) + 1, first, _join(more))
+                "counted once" % (label, len(more) + 1, first_where, _join(more))
             )
     for label, *wheres in conflicts.values():
         out.conflicts.append((label, _unique(wheres)))

@@ -7,7 +7,16 @@ which the fob cannot show)."""
 
 import json
 
-from .base import ImportFileError, WrongPassword, aes_gcm_open, b64, int_of, text_of, unhex
+from .base import (
+    ImportFileError,
+    WrongPassword,
+    aes_gcm_open,
+    b64,
+    int_of,
+    object_of,
+    text_of,
+    unhex,
+)
 
 NAME = "aegis"
 TITLE = "Aegis vault export (.json, plain or encrypted)"
@@ -38,7 +47,7 @@ def _entry(entry, where, found):
         return
     issuer, name = text_of(entry.get("issuer")), text_of(entry.get("name"))
     kind = text_of(entry.get("type")).lower()
-    info = entry.get("info") if isinstance(entry.get("info"), dict) else {}
+    info = object_of(entry, "info")
     if kind not in TYPES:
         found.skip(
             "%s:%s" % (issuer, name) if issuer else name,

@@ -274,6 +274,12 @@ def text_of(value):
     return str(value).strip()
 
 
+def object_of(parent, key):
+    """The JSON object `parent[key]`, or {} when it is missing or not an object."""
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def int_of(value, default):
     if value is None or value == "":
         return default
@@ -300,7 +306,12 @@ def pbkdf2(password, salt, iterations, length=32, hash_name="sha256"):
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-    algorithm = {"sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha512": hashes.SHA512}[hash_name]()
+    kinds: dict[str, type[hashes.HashAlgorithm]] = {
+        "sha1": hashes.SHA1,
+        "sha256": hashes.SHA256,
+        "sha512": hashes.SHA512,
+    }
+    algorithm = kinds[hash_name]()
     if isinstance(password, str):
         password = password.encode("utf-8")
     return PBKDF2HMAC(algorithm, length, salt, iterations).derive(password)

@@ -16,7 +16,7 @@ import hmac
 import io
 import json
 
-from .base import ImportFileError, WrongPassword, b64, int_of, pbkdf2, text_of
+from .base import ImportFileError, WrongPassword, b64, int_of, object_of, pbkdf2, text_of
 
 NAME = "bitwarden"
 TITLE = "Bitwarden export (.json, password-protected .json, .csv)"
@@ -57,7 +57,7 @@ def read(source, found):
     for item in items:
         if not isinstance(item, dict):
             continue
-        login = item.get("login") if isinstance(item.get("login"), dict) else {}
+        login = object_of(item, "login")
         totp = text_of(login.get("totp"))
         if totp:
             n += 1

@@ -6,7 +6,7 @@ otp's "tokenType" (TOTP, HOTP or STEAM) is missing before schema 3, meaning TOTP
 
 import json
 
-from .base import ImportFileError, aes_gcm_open, b64, int_of, pbkdf2, text_of
+from .base import ImportFileError, aes_gcm_open, b64, int_of, object_of, pbkdf2, text_of
 
 NAME = "2fas"
 TITLE = "2FAS backup (.2fas, any schema version, plain or with a password)"
@@ -38,7 +38,7 @@ def _service(service, where, found):
     if not isinstance(service, dict):
         found.skip(None, where, "not a service entry")
         return
-    otp = service.get("otp") if isinstance(service.get("otp"), dict) else {}
+    otp = object_of(service, "otp")
     issuer = text_of(service.get("name")) or text_of(otp.get("issuer"))
     name = text_of(otp.get("account"))
     if not name:
