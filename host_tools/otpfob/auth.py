@@ -17,6 +17,8 @@ import hmac
 import secrets
 import unicodedata
 
+from .errors import OtpfobError
+
 ITERATIONS = 600_000  # PBKDF2-HMAC-SHA256, the OWASP 2023 figure
 ITERATIONS_MIN = 10_000  # the fob refuses fewer
 SALT_SIZE = 16
@@ -30,7 +32,7 @@ MAC_HEAD = b',"mac":"'  # a MAC'd request line ends with MAC_HEAD, 64 hex digits
 MAC_TAIL = len(MAC_HEAD) + 64 + 2
 
 
-class PasswordError(ValueError):
+class PasswordError(OtpfobError, ValueError):
     pass
 
 

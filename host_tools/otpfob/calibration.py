@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from .errors import OtpfobError
+
 AGING_PPM_PER_STEP = 0.1  # datasheet: about 0.1 ppm per step at 25 C
 AGING_MIN = -128  # the register is a signed byte
 AGING_MAX = 127
@@ -25,11 +27,11 @@ HISTORY_FILE = "clock-history.json"
 HISTORY_VERSION = 1
 
 
-class CalibrationError(Exception):
+class CalibrationError(OtpfobError):
     """No estimate can be made (too few readings, too short a span); `after` says when."""
 
     def __init__(self, message, after=None):
-        Exception.__init__(self, message)
+        OtpfobError.__init__(self, message)
         self.after = after
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from otpfob import auth
 from otpfob import check as checks
+from otpfob.errors import EXIT_ERROR, EXIT_NO_FOB, EXIT_REFUSED, OtpfobError
 
 if TYPE_CHECKING:
     from otpfob.otpauth import Account
@@ -34,13 +35,22 @@ def encode(message: Mapping[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-class FobError(Exception):
+# Error codes that say the person at the fob said no (or did not answer).
+REFUSED_CODES = ("refused", "presence_timeout", "cooldown")
+
+
+class FobError(OtpfobError):
     """An error reply from the fob (its code and message) or no reply at all (`timeout`)."""
 
     def __init__(self, code: str, message: str) -> None:
-        Exception.__init__(self, message)
+        if code == "timeout":
+            status = EXIT_NO_FOB
+        else:
+            status = EXIT_REFUSED if code in REFUSED_CODES else EXIT_ERROR
+        OtpfobError.__init__(self, message, status)
         self.code = code
         self.message = message
+        self.fob_code = code
 
     def __str__(self) -> str:
         return self.message

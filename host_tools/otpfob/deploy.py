@@ -36,6 +36,7 @@ from typing import Protocol
 import click
 
 from . import resources
+from .errors import OtpfobError
 
 # The repository's folders in a checkout, the package's own copies in an installed wheel.
 FIRMWARE_DIR = resources.firmware_dir()
@@ -71,7 +72,7 @@ MAINTENANCE_HINT = (
 )
 
 
-class DeployError(Exception):
+class DeployError(OtpfobError):
     """A deploy refused or failed; the message says what to do."""
 
 

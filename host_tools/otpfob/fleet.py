@@ -35,6 +35,8 @@ from pathlib import Path
 
 import click
 
+from .errors import OtpfobError
+
 ENTRA_HEADER = ("upn", "serial number", "secret key", "time interval", "manufacturer", "model")
 MANUFACTURER = "otpfob"
 PERIOD = 30  # seconds; Entra ID takes 30 or 60
@@ -43,7 +45,7 @@ POLL_SECONDS = 0.5  # how often the port list is read while waiting for fobs
 MANIFEST_VERSION = 1
 
 
-class FleetError(Exception):
+class FleetError(OtpfobError):
     """A problem with the inputs or files (not with one fob): the run stops."""
 
 

@@ -4,10 +4,12 @@ The `keyring` package is optional (`pip install otpfob[keyring]`); without it, o
 usable keyring backend, nothing is remembered and the CLI asks instead.
 """
 
+from .errors import OtpfobError
+
 SERVICE = "otpfob"
 
 
-class KeystoreError(Exception):
+class KeystoreError(OtpfobError):
     pass
 
 

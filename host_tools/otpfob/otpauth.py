@@ -5,6 +5,8 @@ Errors never repeat the secret: at most the single offending character and its p
 
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from .errors import OtpfobError
+
 ALGORITHMS = ("SHA1", "SHA256", "SHA512", "STEAM")
 DIGITS = (6, 7, 8)
 STEAM_DIGITS = 5
@@ -34,7 +36,7 @@ _BAD_TAIL = (1, 3, 6)
 _LOOKALIKE = {"0": "O", "1": "I or L", "8": "B"}
 
 
-class OtpauthError(ValueError):
+class OtpauthError(OtpfobError, ValueError):
     """A URI, secret or parameter that cannot be used; the message says what is wrong."""
 
 

@@ -1,7 +1,9 @@
 """QR codes from image files (screenshots, photos, exports) with zxing-cpp."""
 
+from .errors import OtpfobError
 
-class QrError(ValueError):
+
+class QrError(OtpfobError, ValueError):
     """An image that cannot be read or holds no QR code."""
 
 

@@ -13,6 +13,8 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .errors import EXIT_NO_FOB, OtpfobError
+
 if TYPE_CHECKING:  # pyserial is imported only when a port is opened or listed
     import serial
 
@@ -41,11 +43,13 @@ class LineTransport(Protocol):
     def close(self) -> None: ...
 
 
-class TransportError(Exception):
+class TransportError(OtpfobError):
     """Port not found, busy or unusable; `code` is stable: no_port, several, busy, open, io."""
 
+    exit_status = EXIT_NO_FOB
+
     def __init__(self, code: str, message: str, ports: Sequence[PortInfo] | None = None):
-        Exception.__init__(self, message)
+        OtpfobError.__init__(self, message)
         self.code = code
         self.message = message
         self.ports = ports or []

@@ -327,3 +327,38 @@ def test_fleet_users_file_is_read_whatever_the_delimiter_and_encoding(tmp_path, 
     path = tmp_path / "users.csv"
     path.write_bytes(text.encode(encoding))
     assert read_users(str(path)) == ["alice@example.com", "bob@example.com"]
+
+
+def test_every_expected_error_shares_one_base_class_carrying_its_exit_status():
+    from otpfob import auth, calibration, client, deploy, fleet, keystore, otpauth, qr, transport
+    from otpfob.cli.util import ExpectedError, explain
+    from otpfob.errors import (
+        EXIT_ERROR,
+        EXIT_NO_FOB,
+        EXIT_REFUSED,
+        OtpfobError,
+    )
+
+    kinds = [
+        (transport.TransportError("no_port", "no fob found"), EXIT_NO_FOB),
+        (client.FobError("timeout", "no reply"), EXIT_NO_FOB),
+        (client.FobError("refused", "said no"), EXIT_REFUSED),
+        (client.FobError("cooldown", "wait"), EXIT_REFUSED),
+        (client.FobError("full", "no room"), EXIT_ERROR),
+        (otpauth.OtpauthError("bad URI"), EXIT_ERROR),
+        (qr.QrError("no QR code"), EXIT_ERROR),
+        (auth.PasswordError("empty"), EXIT_ERROR),
+        (keystore.KeystoreError("no keyring"), EXIT_ERROR),
+        (deploy.DeployError("no drive"), EXIT_ERROR),
+        (fleet.FleetError("bad CSV"), EXIT_ERROR),
+        (calibration.CalibrationError("too few readings"), EXIT_ERROR),
+    ]
+    for exc, status in kinds:
+        assert isinstance(exc, OtpfobError), type(exc)
+        assert exc.exit_status == status, type(exc)
+        out = explain(exc)
+        assert isinstance(out, ExpectedError) and out.exit_code == status
+        assert str(exc) in out.format_message()
+    # A fob's error gets the fix its message lacks, found by its code, not its class name.
+    assert "otpfob delete" in explain(client.FobError("full", "no room")).format_message()
+    assert "otpfob" not in explain(transport.TransportError("busy", "in use")).format_message()

@@ -8,8 +8,8 @@ from ..codecheck import added
 from .util import (
     EXIT_USAGE,
     ExpectedError,
+    OtpfobError,
     confirm,
-    expected_error_types,
     explain,
     filter_accounts,
     group_code,
@@ -342,7 +342,7 @@ def _explain_add_error(exc, account):
             )
         if exc.code == "full":
             return ExpectedError("the fob is full: %s; `otpfob delete` makes room" % exc.message)
-    if isinstance(exc, expected_error_types()):
+    if isinstance(exc, OtpfobError):
         return explain(exc)
     return exc
 

@@ -13,9 +13,9 @@ from . import accounts, clock, device, importer, password, settings
 from .util import (
     EXIT_ERROR,
     ExpectedError,
+    OtpfobError,
     State,
     add_global_options,
-    expected_error_types,
     explain,
     one_line,
 )
@@ -83,7 +83,7 @@ class FobGroup(click.Group):
         except click.Abort:
             raise ExpectedError("aborted", EXIT_ERROR) from None
         except Exception as exc:
-            if isinstance(exc, expected_error_types()):
+            if isinstance(exc, OtpfobError):
                 raise explain(exc) from None
             raise
 

@@ -9,19 +9,22 @@ import click
 
 from ..codecheck import group_code  # noqa: F401 - shown by several commands
 
+# The exit statuses (docs/admin.md lists them for scripts) and the errors' base class.
+from ..errors import (  # noqa: F401 - the exit statuses, for the command modules
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_NO_FOB,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    OtpfobError,
+)
+
 # The wire protocol this otpfob speaks (docs/protocol.md); older firmware is refused.
 PROTOCOL = 2
 
-# Exit statuses (docs/admin.md lists them for scripts).
-EXIT_OK = 0
-EXIT_ERROR = 1  # anything else that went wrong
-EXIT_USAGE = 2  # the command line itself is wrong
-EXIT_REFUSED = 3  # refused on the fob, or not confirmed at the prompt / under --json
-EXIT_NO_FOB = 4  # no fob found, the port cannot be opened, or the fob does not answer
 
-# FobError codes that say the person at the fob (or at the prompt) said no.
-_REFUSED_CODES = ("refused", "presence_timeout", "cooldown")
-# ... and the hint that names the fix, where the fob's message does not.
+# The fix for a fob error code, added where the fob's message does not name one.
 _FOB_HINTS = {
     "clock_not_set": "run `otpfob time set`",
     "clock_fault": "check the wiring between the board and the DS3231; the fob tries again "
@@ -34,58 +37,29 @@ _FOB_HINTS = {
 }
 
 
-class ExpectedError(click.ClickException):
-    """An error the user can act on: one line on stderr, no traceback, and the exit status
-    that says which kind (EXIT_*)."""
+class ExpectedError(OtpfobError, click.ClickException):
+    """An error the command line raises itself: one line on stderr, no traceback, and the
+    exit status that says which kind (EXIT_*). Every other OtpfobError becomes one in
+    explain()."""
 
     def __init__(self, message, exit_code=EXIT_ERROR):
         click.ClickException.__init__(self, message)
-        self.exit_code = exit_code
+        self.exit_status = self.exit_code = exit_code
 
     def show(self, file=None):
         click.echo("otpfob: error: %s" % self.format_message(), err=True)
 
 
-def expected_error_types():
-    # Only modules already loaded can have raised; importing the rest here would cost time.
-    types = []
-    for module, name in (
-        ("otpfob.transport", "TransportError"),
-        ("otpfob.client", "FobError"),
-        ("otpfob.otpauth", "OtpauthError"),
-        ("otpfob.qr", "QrError"),
-        ("otpfob.auth", "PasswordError"),
-        ("otpfob.keystore", "KeystoreError"),
-        ("otpfob.deploy", "DeployError"),
-        ("otpfob.fleet", "FleetError"),
-        ("otpfob.calibration", "CalibrationError"),
-    ):
-        mod = sys.modules.get(module)
-        if mod is not None and hasattr(mod, name):
-            types.append(getattr(mod, name))
-    return tuple(types)
-
-
 def explain(exc):
-    """The ExpectedError for an error of a known kind (a transport, fob or input error),
-    with the exit status of its kind and the fix when the message does not name one."""
+    """The ExpectedError for an OtpfobError: its message (with the fix, for a fob's error
+    whose message does not name one) and its exit status."""
     if isinstance(exc, ExpectedError):
         return exc
     message = str(exc)
-    kind = type(exc).__name__
-    if kind == "TransportError":
-        return ExpectedError(message, EXIT_NO_FOB)
-    if kind == "FobError":
-        code = getattr(exc, "code", None)
-        message = getattr(exc, "message", message)
-        if code == "timeout":
-            return ExpectedError(message, EXIT_NO_FOB)
-        if code in _REFUSED_CODES:
-            return ExpectedError(message, EXIT_REFUSED)
-        hint = _FOB_HINTS.get(code)
-        if hint and "otpfob " not in message:
-            message = "%s; %s" % (message, hint)
-    return ExpectedError(message)
+    hint = _FOB_HINTS.get(exc.fob_code) if isinstance(exc, OtpfobError) else None
+    if hint and "otpfob " not in message:
+        message = "%s; %s" % (message, hint)
+    return ExpectedError(message, getattr(exc, "exit_status", EXIT_ERROR))
 
 
 def one_line(exc, ctx=None):
