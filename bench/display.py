@@ -19,11 +19,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from otpfob import resources
+
 REPO = Path(__file__).resolve().parents[1]
 FIRMWARE_LIB = REPO / "firmware" / "lib"
 HOST_TOOLS = REPO / "host_tools"
 BOARDS = REPO / "boards"
-DRIVERS = next((REPO / ".venv" / "lib").glob("python3*/site-packages"), REPO)
+DRIVERS = resources.drivers_path()
 EPOCH = 1800000000
 # A 128 KiB heap on the 64-bit unix port (the board-sized budget is bench.board_heap's).
 TARGET_HEAP = 128 * 1024

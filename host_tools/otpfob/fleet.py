@@ -14,7 +14,8 @@ with a password or a pre-shared key (`--format pskc`; otpfob.importers.pskc writ
 Two files, written so that a run can be interrupted anywhere and simply run again:
 
 - The output CSV holds the secrets and nothing else does. It is created with mode 0600
-  (O_CREAT|O_EXCL, never through an existing file) and each row is fsynced as it is appended.
+  (O_CREAT|O_EXCL, never through an existing file), reopened by a later run only as itself
+  (O_NOFOLLOW, a regular file, never a link), and each row is fsynced as it is appended.
 - The manifest (`OUT.manifest.json`) holds no secrets: per fob serial the user, the issuer,
   the state and the time. A fob is marked `started` before anything on it changes and `done`
   after its CSV row is on disk. A `done` fob is never touched again; a `started` fob (an
@@ -29,6 +30,7 @@ import io
 import json
 import os
 import secrets
+import stat
 import threading
 import time
 from pathlib import Path
@@ -206,13 +208,33 @@ class SecretsCsv:
             self._write(fd, _csv_line(ENTRA_HEADER))
         else:
             self._keep_only(set(keep_serials))
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, 0o600)
+            fd = self._reopen()
         self.fd = fd
+
+    def _reopen(self):
+        # Never through a link someone put in its place since the last run, and only a
+        # regular file: the secrets are appended to what is opened here.
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as exc:
+            raise FleetError(
+                "%s cannot be reopened for the secrets (%s); it must be the run's own "
+                "file, not a link: choose another --out" % (self.path, exc.strerror or exc)
+            ) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise FleetError("%s is not a regular file; choose another --out" % self.path)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)
+        return fd
 
     def _keep_only(self, keep):
         """Drop rows of fobs whose run did not finish: their secrets are not on any fob."""
+        if self.path.is_symlink():
+            raise FleetError(
+                "%s is a link; the secrets go only into a file of the run's own: choose "
+                "another --out" % self.path
+            )
         with open(self.path, newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
         if not rows or tuple(c.strip().lower() for c in rows[0]) != ENTRA_HEADER:

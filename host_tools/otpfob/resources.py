@@ -72,6 +72,21 @@ def driver(name):
     return Path(spec.origin)
 
 
+def drivers_path():
+    """A folder holding the pinned drivers as importable modules, for another interpreter's
+    module path (MicroPython's, in the tests and benchmarks): the wheel's drivers folder, or
+    in a checkout the folder the driver packages are installed in."""
+    folder = drivers_dir()
+    if folder is not None:
+        return folder
+    found = driver("adafruit_ssd1306")
+    if found is None:
+        raise FileNotFoundError(
+            "the pinned drivers are not installed (requirements-drivers.txt): run `make setup`"
+        )
+    return found.parent
+
+
 def driver_versions():
     """{distribution: version} of the bundled drivers ({} in a checkout)."""
     return {name: v for name, (v, _) in _bundled_record().items()}

@@ -2,19 +2,16 @@
 drives the unmodified Adafruit drivers through the stand-in modules, and the register
 models in this process answer."""
 
-from pathlib import Path
-
 import pytest
 
+from otpfob import resources
 from otpfob.sim import bridge
 from otpfob.testing import mpy
 
 pytestmark = pytest.mark.skipif(mpy.unix_binary() is None, reason="no micropython binary")
 
 EPOCH = 1800000000
-DRIVERS = next(
-    (Path(__file__).resolve().parents[2] / ".venv" / "lib").glob("python3*/site-packages"), None
-)
+DRIVERS = resources.drivers_path()
 
 
 def run(script, board, on_sleep=lambda b: False, **kw):

@@ -288,6 +288,36 @@ def test_the_csv_is_private_and_the_manifest_holds_no_secret(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["entra.csv", "entra.csv.manifest.json"]
 
 
+def test_a_rerun_never_appends_secrets_through_a_link_put_in_place_of_the_csv(tmp_path):
+    run_ports(tmp_path, fobs_named("aa01"), USERS[:1])
+    elsewhere = tmp_path / "elsewhere.csv"
+    os.replace(tmp_path / "entra.csv", elsewhere)
+    before = elsewhere.read_bytes()
+    os.symlink(elsewhere, tmp_path / "entra.csv")
+    with pytest.raises(fleet.FleetError, match="link"):
+        fleet.SecretsCsv(tmp_path / "entra.csv", {"aa01"})
+    assert elsewhere.read_bytes() == before
+
+
+def test_a_rerun_reopens_the_csv_without_following_a_link(tmp_path, monkeypatch):
+    # The link check and the reopen are two steps: a link swapped in between is refused by
+    # the reopen itself (O_NOFOLLOW), so nothing is appended through it.
+    run_ports(tmp_path, fobs_named("aa01"), USERS[:1])
+    target = tmp_path / "target.csv"
+    target.write_text("not yours\n")
+    real_keep = fleet.SecretsCsv._keep_only
+
+    def swap_after_check(self, keep):
+        real_keep(self, keep)
+        os.remove(self.path)
+        os.symlink(target, self.path)
+
+    monkeypatch.setattr(fleet.SecretsCsv, "_keep_only", swap_after_check)
+    with pytest.raises(fleet.FleetError, match="not a link"):
+        fleet.SecretsCsv(tmp_path / "entra.csv", {"aa01"})
+    assert target.read_text() == "not yours\n"
+
+
 def test_a_rerun_skips_done_users_and_never_touches_a_done_fob(tmp_path):
     fobs = fobs_named("aa01", "aa02")
     run_ports(tmp_path, fobs, USERS[:2])

@@ -43,3 +43,10 @@ def test_an_installed_package_uses_its_bundled_copies(tmp_path, monkeypatch):
     assert resources.driver("adafruit_ds3231") is None
     assert resources.driver_versions() == {"adafruit-circuitpython-ssd1306": "2.12.24"}
     assert str(bundled) in resources.where()
+
+
+def test_drivers_path_holds_the_pinned_drivers_for_another_interpreter():
+    folder = resources.drivers_path()
+    for name in ("adafruit_ssd1306.py", "adafruit_ds3231.py", "adafruit_register"):
+        assert (folder / name).exists(), name
+    assert (folder / "adafruit_ssd1306.py") == resources.driver("adafruit_ssd1306")
