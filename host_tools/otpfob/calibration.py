@@ -147,6 +147,30 @@ def _round(v, digits):
     return None if v is None else round(v, digits)
 
 
+def timed_set(client, force=False, clock=time.time, sleep=time.sleep):
+    """Set the fob's clock so that it ticks in step with this computer's: the DS3231
+    restarts its second when the time is written, so the request is timed to reach the fob
+    as this computer's clock turns to a whole second, half the median of three round trips
+    early. Returns (the second set, half the round trip). `otpfob time set` and `otpfob
+    fleet` both set clocks with it."""
+    rtts = []
+    for _ in range(3):
+        t0 = clock()
+        client.time_get()
+        rtts.append(clock() - t0)
+    half = sorted(rtts)[1] / 2
+    now = clock()
+    target = int(now + half) + 1
+    if target - half - now < 0.05:  # too close to sleep accurately: the next second
+        target += 1
+    sleep(max(0.0, target - half - clock()))
+    if force:
+        client.time_set(target, force=True)
+    else:
+        client.time_set(target)
+    return target, half
+
+
 def measure_offset(time_get, ticks=2, clock=None, sleep=None, first_window=2.5):
     """Measure the fob's clock offset to within a few milliseconds.
 

@@ -372,18 +372,9 @@ class PresenceWatch:
 
 def set_clock(client):
     """Set the fob's clock so that it ticks in step with this computer's (as `time set`)."""
-    rtts = []
-    for _ in range(3):
-        t0 = time.time()
-        client.time_get()
-        rtts.append(time.time() - t0)
-    half = sorted(rtts)[1] / 2
-    now = time.time()
-    target = int(now + half) + 1
-    if target - half - now < 0.05:
-        target += 1
-    time.sleep(max(0.0, target - half - time.time()))
-    client.time_set(target)
+    from .calibration import timed_set
+
+    timed_set(client)
 
 
 class Outcome:

@@ -270,3 +270,43 @@ def test_measurement_of_an_unset_clock_gives_no_offset():
     fob = VirtualFob(0.0, valid=False)
     m = measure_offset(fob.time_get, clock=fob.clock, sleep=fob.sleep)
     assert m.offset is None and not m.valid and fob.requests == 1
+
+
+class _VirtualLink:
+    """A fob behind a link of fixed round trip, on a virtual clock: time_get takes the
+    round trip; time_set is heard half a round trip after it is sent."""
+
+    def __init__(self, now, rtt):
+        self.now, self.rtt, self.heard = now, rtt, []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def time_get(self):
+        self.now += self.rtt
+        return {"time": int(self.now), "valid": True}
+
+    def time_set(self, epoch, force=False):
+        self.heard.append((epoch, self.now + self.rtt / 2, force))
+        self.now += self.rtt
+        return {"time": epoch}
+
+
+@pytest.mark.parametrize("start, rtt", [(1800000000.2, 0.04), (1800000000.97, 0.01), (5.5, 0.3)])
+def test_timed_set_reaches_the_fob_as_the_second_turns(start, rtt):
+    link = _VirtualLink(start, rtt)
+    target, half = cal.timed_set(link, clock=link.clock, sleep=link.sleep)
+    assert half == pytest.approx(rtt / 2)
+    [(epoch, heard_at, force)] = link.heard
+    assert epoch == target and force is False
+    assert heard_at == pytest.approx(target)  # the fob's new second starts in step
+    assert target - start >= 0.05  # never a second already gone
+
+
+def test_timed_set_passes_force_on():
+    link = _VirtualLink(100.0, 0.02)
+    cal.timed_set(link, force=True, clock=link.clock, sleep=link.sleep)
+    assert link.heard[0][2] is True

@@ -204,17 +204,10 @@ def time_set(state, ticks, force):
         before = measure_offset(client, ticks)
         if not before.valid:
             before = None
-    rtts = sorted(measure(client)[2] for _ in range(3))
-    half = rtts[1] / 2
-    now = time.time()
-    target = int(now + half) + 1
-    if target - half - now < 0.05:
-        target += 1
-    time.sleep(max(0.0, target - half - time.time()))
     from ..client import FobError
 
     try:
-        client.time_set(target, force=force)
+        target, half = calibration.timed_set(client, force=force)
     except FobError as e:
         if e.code == "time_backwards":
             raise ExpectedError(
