@@ -147,12 +147,15 @@ def _round(v, digits):
     return None if v is None else round(v, digits)
 
 
-def timed_set(client, force=False, clock=time.time, sleep=time.sleep):
+def timed_set(client, force=False, clock=None, sleep=None):
     """Set the fob's clock so that it ticks in step with this computer's: the DS3231
     restarts its second when the time is written, so the request is timed to reach the fob
     as this computer's clock turns to a whole second, half the median of three round trips
     early. Returns (the second set, half the round trip). `otpfob time set` and `otpfob
     fleet` both set clocks with it."""
+    # Looked up at each call: tests move this computer's clock by replacing time.time.
+    clock = clock or time.time
+    sleep = sleep or time.sleep
     rtts = []
     for _ in range(3):
         t0 = clock()
