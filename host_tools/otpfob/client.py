@@ -7,6 +7,7 @@ None` (see transport.SerialTransport), so it is tested without a port.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import random
 import secrets
@@ -54,6 +55,128 @@ class FobError(OtpfobError):
 
     def __str__(self) -> str:
         return self.message
+
+
+def _int(value: Any, default: int | None = None) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An account on the fob as `list` gives it (the secret never leaves the fob).
+    `index` is the fob's position (0 for the first account); `kind` "totp" or "hotp", whose
+    `counter` is the counter of its next code."""
+
+    index: int
+    issuer: str
+    name: str
+    algorithm: str = "SHA1"
+    digits: int = 6
+    period: int = 30
+    created: int = 0
+    kind: str = "totp"
+    counter: int | None = None
+
+    @property
+    def label(self) -> str:
+        """ "issuer:name", or the name alone when there is no issuer."""
+        return "%s:%s" % (self.issuer, self.name) if self.issuer else self.name
+
+    @classmethod
+    def from_reply(cls, entry: Mapping[str, Any]) -> Credential:
+        hotp = entry.get("type") == "hotp"
+        return cls(
+            index=_int(entry.get("index"), 0) or 0,
+            issuer=str(entry.get("issuer") or ""),
+            name=str(entry.get("name") or ""),
+            algorithm=str(entry.get("algorithm") or "SHA1"),
+            digits=_int(entry.get("digits"), 6) or 6,
+            period=_int(entry.get("period"), 30) or 30,
+            created=_int(entry.get("created"), 0) or 0,
+            kind="hotp" if hotp else "totp",
+            counter=_int(entry.get("counter")) if hotp else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The members the fob's `list` gives for this account (docs/protocol.md)."""
+        out: dict[str, Any] = {
+            "index": self.index,
+            "issuer": self.issuer,
+            "name": self.name,
+            "algorithm": self.algorithm,
+            "digits": self.digits,
+            "period": self.period,
+            "created": self.created,
+        }
+        if self.kind == "hotp":
+            out.update(type="hotp", counter=self.counter)
+        return out
+
+
+@dataclass(frozen=True)
+class Code:
+    """One account's code as `code` gives it: `value` None with `error` (code, message)
+    when the fob could not give it; `time` is the fob's second it was computed for;
+    `seconds_left` how long a TOTP code stays valid; `counter` the HOTP counter used."""
+
+    index: int
+    issuer: str
+    name: str
+    value: str | None
+    digits: int = 6
+    kind: str = "totp"
+    period: int | None = None
+    seconds_left: int | None = None
+    counter: int | None = None
+    error: tuple[str, str] | None = None
+    time: int | None = None
+
+    @property
+    def label(self) -> str:
+        return "%s:%s" % (self.issuer, self.name) if self.issuer else self.name
+
+    @classmethod
+    def from_reply(cls, entry: Mapping[str, Any], time: int | None = None) -> Code:
+        err = entry.get("error")
+        error = None
+        if isinstance(err, dict):
+            error = (str(err.get("code") or "error"), str(err.get("message") or ""))
+        value = entry.get("code")
+        return cls(
+            index=_int(entry.get("index"), 0) or 0,
+            issuer=str(entry.get("issuer") or ""),
+            name=str(entry.get("name") or ""),
+            value=str(value) if isinstance(value, str) and value else None,
+            digits=_int(entry.get("digits"), 6) or 6,
+            kind="hotp" if entry.get("type") == "hotp" else "totp",
+            period=_int(entry.get("period")),
+            seconds_left=_int(entry.get("seconds_left")),
+            counter=_int(entry.get("counter")),
+            error=error,
+            time=time,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The members the fob's `code` gives for this account, and its `time`."""
+        out: dict[str, Any] = {
+            "index": self.index,
+            "issuer": self.issuer,
+            "name": self.name,
+            "digits": self.digits,
+        }
+        if self.period is not None:
+            out["period"] = self.period
+        if self.seconds_left is not None:
+            out["seconds_left"] = self.seconds_left
+        if self.kind == "hotp":
+            out["type"] = "hotp"
+        if self.counter is not None:
+            out["counter"] = self.counter
+        out["code"] = self.value
+        if self.error is not None:
+            out["error"] = {"code": self.error[0], "message": self.error[1]}
+        out["time"] = self.time
+        return out
 
 
 @dataclass
@@ -341,6 +464,19 @@ class FobClient:
 
     def list(self) -> Reply:
         return self.request("list")
+
+    def credentials(self) -> builtins.list[Credential]:
+        """The fob's accounts, in its order."""
+        items = self.list().get("accounts")
+        return [Credential.from_reply(e) for e in items or () if isinstance(e, dict)]
+
+    def codes(self, index: int | None = None) -> builtins.list[Code]:
+        """The codes of every account (one press on the fob for all, unless its holder
+        turned usb_codes on), or of the account at `index` (an HOTP account's next code,
+        which moves its counter on)."""
+        reply = self.code(index)
+        at = _int(reply.get("time"))
+        return [Code.from_reply(e, at) for e in reply.get("codes") or () if isinstance(e, dict)]
 
     def delete(
         self, index: int | None = None, issuer: str | None = None, name: str | None = None

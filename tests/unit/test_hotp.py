@@ -144,3 +144,25 @@ def test_a_vault_record_of_an_hotp_account_survives_a_reload():
     v.add(Account("card", "Bank", RFC_KEY, hotp=True))
     again = Vault("/", fs)
     assert again.load() == "ok" and again.accounts[0].hotp
+
+
+def test_the_clients_typed_accounts_and_codes_keep_every_member_the_fob_gives():
+    from otpfob.client import Code, Credential
+
+    fob = hotp_fob(3)
+    fob.call("add", issuer="Mail", name="alice", secret=RFC_B32, period=60, digits=8)
+    fob.settings.usb_codes = True
+    listed = fob.call("list")["accounts"]
+    creds = [Credential.from_reply(e) for e in listed]
+    assert [c.to_json() for c in creds] == listed
+    assert (creds[0].kind, creds[0].counter, creds[0].label) == ("hotp", 3, "Bank:card")
+    assert (creds[1].kind, creds[1].period, creds[1].digits) == ("totp", 60, 8)
+    every = fob.call("code", all=True)
+    codes = [Code.from_reply(e, every["time"]) for e in every["codes"]]
+    assert [c.to_json() for c in codes] == [dict(e, time=every["time"]) for e in every["codes"]]
+    assert codes[0].value is None and codes[0].error[0] == "hotp"
+    assert codes[1].value == pyotp.TOTP(RFC_B32, digits=8, interval=60).at(every["time"])
+    one = fob.call("code", index=0)
+    code = Code.from_reply(one["codes"][0], one["time"])
+    assert code.to_json() == dict(one["codes"][0], time=one["time"])
+    assert (code.kind, code.counter, code.value) == ("hotp", 3, RFC_CODES[3])

@@ -34,7 +34,7 @@ def list_(state):
 
     Example: otpfob list --json
     """
-    accounts = state.client().list()["accounts"]
+    accounts = state.client().credentials()
     if state.json:
         state.emit_json([numbered(a) for a in accounts])
         return
@@ -49,13 +49,13 @@ def list_(state):
     table.add_column("Account")
     table.add_column("Type")
     for i, a in enumerate(accounts, 1):
-        if a.get("algorithm") == "STEAM":
+        if a.algorithm == "STEAM":
             kind = "Steam"
-        elif a.get("type") == "hotp":
-            kind = "HOTP, %s, %s digits" % (a.get("algorithm"), a.get("digits"))
+        elif a.kind == "hotp":
+            kind = "HOTP, %s, %s digits" % (a.algorithm, a.digits)
         else:
-            kind = "%s, %s digits, %ss" % (a.get("algorithm"), a.get("digits"), a.get("period"))
-        table.add_row(str(i), a.get("issuer") or "", a["name"], kind)
+            kind = "%s, %s digits, %ss" % (a.algorithm, a.digits, a.period)
+        table.add_row(str(i), a.issuer, a.name, kind)
     state.console().print(table)
 
 
@@ -367,7 +367,7 @@ def code(state, query, single):
     """
     client = state.client()
     if single:
-        accounts = client.list()["accounts"]
+        accounts = client.credentials()
         if query is not None:
             chosen = resolve(accounts, query)
         elif len(accounts) == 1:
@@ -378,41 +378,34 @@ def code(state, query, single):
                 "%s)" % plural(len(accounts), "account"),
                 EXIT_USAGE,
             )
-        reply = client.code(chosen["index"])
-        entry = (reply.get("codes") or [{}])[0]
-        if not entry.get("code"):
+        got = client.codes(chosen.index)
+        if not got or not got[0].value:
+            why = got[0].error if got else None
             raise ExpectedError(
-                "%s: %s"
-                % (
-                    label_of(chosen),
-                    (entry.get("error") or {}).get("message", "the fob gave no code"),
-                )
+                "%s: %s" % (chosen.label, why[1] if why else "the fob gave no code")
             )
         if state.json:
-            state.emit_json(dict(numbered(entry), time=reply.get("time")))
+            state.emit_json(numbered(got[0]))
         else:
-            click.echo(entry["code"])
+            click.echo(got[0].value)
         return
     if query is None:
         with state.activity("Computing the codes on the fob"):
-            reply = client.code()
-        entries = reply.get("codes", [])
+            codes = client.codes()
     else:
-        accounts = client.list()["accounts"]
-        chosen = filter_accounts(accounts, query)
-        if len(chosen) == 1:
-            reply = client.code(chosen[0]["index"])
-            entries = reply.get("codes", [])
+        chosen_ones = filter_accounts(client.credentials(), query)
+        if len(chosen_ones) == 1:
+            codes = client.codes(chosen_ones[0].index)
         else:
             with state.activity("Computing the codes on the fob"):
-                reply = client.code()
-            wanted = {a["index"] for a in chosen}
-            entries = [e for e in reply.get("codes", []) if e.get("index") in wanted]
+                codes = client.codes()
+            wanted = {a.index for a in chosen_ones}
+            codes = [c for c in codes if c.index in wanted]
     if state.json:
         # The fob's time of the computation makes each code checkable against other tools.
-        state.emit_json([dict(numbered(e), time=reply.get("time")) for e in entries])
+        state.emit_json([numbered(c) for c in codes])
         return
-    if not entries:
+    if not codes:
         state.note("The fob has no accounts yet.")
         return
     from rich.table import Table
@@ -423,18 +416,13 @@ def code(state, query, single):
     table.add_column("Account")
     table.add_column("Code", justify="right", style="bold")
     table.add_column("Left", justify="right")
-    for e in entries:
-        shown = (
-            group_code(e.get("code"))
-            if e.get("code")
-            else ("error: %s" % (e.get("error") or {}).get("message", "?"))
-        )
-        left = (
-            ("HOTP #%s" % e.get("counter"))
-            if e.get("type") == "hotp"
-            else "%ss" % e.get("seconds_left")
-        )
-        table.add_row(str(e.get("index", 0) + 1), e.get("issuer") or "", e["name"], shown, left)
+    for c in codes:
+        if c.value:
+            shown = group_code(c.value)
+        else:
+            shown = "error: %s" % (c.error[1] if c.error else "?")
+        left = ("HOTP #%s" % c.counter) if c.kind == "hotp" else "%ss" % c.seconds_left
+        table.add_row(str(c.index + 1), c.issuer, c.name, shown, left)
     state.console().print(table)
 
 
@@ -448,10 +436,14 @@ def delete(state, query, force):
     Example: otpfob delete '#2' --force
     """
     client = state.client()
-    target = resolve(client.list()["accounts"], query)
-    confirm(state, "Delete %s from the fob?" % label_of(target), force)
-    reply = client.delete(issuer=target.get("issuer") or "", name=target["name"])
-    gone = reply.get("deleted", target)
+    target = resolve(client.credentials(), query)
+    confirm(state, "Delete %s from the fob?" % target.label, force)
+    reply = client.delete(issuer=target.issuer, name=target.name)
+    gone = reply.get("deleted") or {
+        "index": target.index,
+        "issuer": target.issuer,
+        "name": target.name,
+    }
     if state.json:
         state.emit_json(numbered(gone))
     else:
@@ -474,15 +466,15 @@ def rename(state, query, new_name, issuer):
     if issuer:
         check_label("issuer", issuer)
     client = state.client()
-    accounts = client.list()["accounts"]
+    accounts = client.credentials()
     target = resolve(accounts, query)
     strips = label_strips(
         state,
         client,
-        [(target.get("issuer") or "" if issuer is None else issuer, new_name)],
+        [(target.issuer if issuer is None else issuer, new_name)],
         accounts,
     )
-    reply = client.rename(target["index"], new_name, issuer, strips=strips)
+    reply = client.rename(target.index, new_name, issuer, strips=strips)
     result = numbered(reply)
     if state.json:
         state.emit_json(result)

@@ -237,7 +237,7 @@ def import_(
 
     client = state.client()
     info = client.info()
-    existing = client.list()["accounts"]
+    existing = client.credentials()
     plan = plan_import(
         [a for a, _ in collected.items],
         existing,
@@ -343,7 +343,7 @@ def plan_import(accounts, existing, capacity, replace, skip_existing=False, hotp
     """What an import would do to each account: add, replace (--replace), skip (already on
     the fob with --skip-existing, or HOTP on a fob without it) or refuse (already on the
     fob without either flag, or no room left), in the order given."""
-    present = {((e.get("issuer") or "").lower(), e["name"].lower()): e for e in existing}
+    present = {(e.issuer.lower(), e.name.lower()): e for e in existing}
     room = None if capacity is None else capacity - len(existing)
     plan = []
     for n, a in enumerate(accounts):
@@ -365,7 +365,7 @@ def plan_import(accounts, existing, capacity, replace, skip_existing=False, hotp
         if a.is_hotp and not hotp:
             row["action"], row["reason"] = "skip", NO_HOTP
         elif on_fob is not None:
-            row["index"] = on_fob["index"] + 1
+            row["index"] = on_fob.index + 1
             if replace:
                 row["action"] = "replace"
             elif skip_existing:

@@ -352,12 +352,16 @@ def add_global_options(cmd, only=None):
 
 
 def label_of(entry):
+    """ "issuer:name" of a Credential or Code (client.py), or of a reply's account dict."""
+    if not isinstance(entry, dict):
+        return entry.label
     issuer = entry.get("issuer") or ""
     return "%s:%s" % (issuer, entry["name"]) if issuer else entry["name"]
 
 
 def resolve(accounts, query):
-    """The one account QUERY names, or an ExpectedError listing the candidates."""
+    """The one account (a client.Credential) QUERY names, or an ExpectedError listing the
+    candidates."""
     q = query.strip().lower()
     if q.startswith("#") and q[1:].isdigit():
         n = int(q[1:])
@@ -369,7 +373,7 @@ def resolve(accounts, query):
         raise ExpectedError("no account matches %r" % query)
     if len(matches) == 1:
         return matches[0]
-    for key in (label_of, lambda a: a["name"], lambda a: a.get("issuer") or ""):
+    for key in (label_of, lambda a: a.name, lambda a: a.issuer):
         exact = [a for a in matches if key(a).lower() == q]
         if len(exact) == 1:
             return exact[0]
@@ -413,6 +417,8 @@ def confirm(state, question, force):
 def numbered(entry):
     """An account as JSON shows it: `index` is the N of #N (1 for the first account), the
     same number `otpfob list` shows and QUERY takes."""
+    if not isinstance(entry, dict):
+        entry = entry.to_json()
     out = {k: v for k, v in entry.items() if k not in ("id", "ok")}
     if isinstance(out.get("index"), int):
         out["index"] += 1
@@ -437,8 +443,8 @@ def label_strips(state, client, pairs, existing=None):
     from ..client import takes_strips
 
     if existing is None:
-        existing = client.list()["accounts"]
-    texts = [t for a in existing for t in (a.get("issuer"), a.get("name"))]
+        existing = client.credentials()
+    texts = [t for a in existing for t in (a.issuer, a.name)]
     strips, warnings = plan(pairs, texts, takes_strips(client.info()))
     for w in warnings:
         state.warn(w)
