@@ -52,22 +52,32 @@ class FakePort:
 
 
 class FakeClock:
+    """The fob's clock (fob/clock.py's Clock as the firmware reads it): UTC that moves only
+    when a test moves `t` (whole seconds, or with a fraction). `reason` other than "ok"
+    makes it not valid; `fail` makes a set raise as a bus error would; `sets` records the
+    sets. The one clock fake of the unit tests."""
+
     def __init__(self, t=T0):
         self.t = t
         self.reason = "ok"
         self.fail = False
+        self.sets = []
 
     @property
     def valid(self):
         return self.reason == "ok"
 
     def now(self):
-        return self.t if self.valid else None
+        return int(self.t) if self.valid else None
+
+    def fraction(self):
+        return self.t - int(self.t)
 
     def set(self, t):
         if self.fail:
             raise OSError(5, "I2C")
         self.t = t
+        self.sets.append(t)
         self.reason = "ok"
 
 

@@ -3,7 +3,7 @@ moves when told, and a holder who answers prompts as a test says."""
 
 import json
 
-from fakes import FakePort, FakePresence, MemFS, final_reply
+from fakes import FakeClock, FakePort, FakePresence, MemFS, final_reply
 
 from fob.protocol import Protocol
 from fob.vault import Vault
@@ -18,25 +18,8 @@ Port = FakePort
 Flash = MemFS
 
 
-class Clock:
-    """UTC that moves only when a test moves it (whole seconds plus a fraction)."""
-
-    reason = "ok"
-
-    def __init__(self, t=T0):
-        self.t = float(t)
-        self.sets = []
-
-    def now(self):
-        return int(self.t) if self.reason == "ok" else None
-
-    def fraction(self):
-        return self.t - int(self.t)
-
-    def set(self, t):
-        self.t = float(t)
-        self.sets.append(t)
-        self.reason = "ok"
+# UTC that moves only when a test moves it.
+Clock = FakeClock
 
 
 # The person at the fob: `reply` True (yes), False (no) or None (never answers).

@@ -51,7 +51,7 @@ def documented_codes():
 CODES = documented_codes()
 
 
-from fakes import FakePort  # noqa: E402
+from fakes import FakeClock, FakePort  # noqa: E402
 
 
 class Port(FakePort):
@@ -60,20 +60,6 @@ class Port(FakePort):
     def __init__(self):
         FakePort.__init__(self)
         self.connected = True
-
-
-class Clock:
-    reason = "ok"
-    valid = True
-
-    def __init__(self):
-        self.t = T0
-
-    def now(self):
-        return self.t
-
-    def set(self, t):
-        self.t = t
 
 
 class Presence:
@@ -102,7 +88,7 @@ def make_protocol(root, yes):
         vault.add(Account(name, issuer, base64.b32decode(secret), algorithm=alg))
     port = Port()
     proto = Protocol(
-        port, vault, Clock(), {"serial": "e661abcd", "board": "Test"}, presence=Presence(yes)
+        port, vault, FakeClock(), {"serial": "e661abcd", "board": "Test"}, presence=Presence(yes)
     )
     return proto, port, vault
 

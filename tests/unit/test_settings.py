@@ -60,16 +60,9 @@ def test_the_host_is_offered_exactly_the_layouts_the_fob_can_type():
 # -- the commands -----------------------------------------------------------------------------
 
 # The protocol tests' port: bytes in, bytes out.
+from fakes import FakeClock, final_reply  # noqa: E402
 from fakes import FakePort as Port  # noqa: E402
 from fakes import FakePresence as Presence  # noqa: E402
-from fakes import final_reply  # noqa: E402
-
-
-class Clock:
-    reason = "ok"
-
-    def now(self):
-        return T0
 
 
 class Fob:
@@ -81,7 +74,7 @@ class Fob:
         self.vault = Vault(self.root)
         self.vault.load()
         self.presence = Presence(reply)
-        self.proto = Protocol(self.port, self.vault, Clock(), {}, presence=self.presence)
+        self.proto = Protocol(self.port, self.vault, FakeClock(), {}, presence=self.presence)
         # The UI's Settings object, which the protocol must change in place (a new one
         # would leave the screen on the old values until a restart).
         self.settings = Settings(self.root)

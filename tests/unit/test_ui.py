@@ -10,7 +10,7 @@ import pytest
 
 driver_shims.install()
 
-from fakes import HeldButtons  # noqa: E402
+from fakes import FakeClock, HeldButtons  # noqa: E402
 
 from fob import font, question, ui  # noqa: E402
 from fob.display import Display  # noqa: E402
@@ -49,19 +49,6 @@ class FakeOtp:
         self.calls += 1
         # RFC 6238's construction at time counter * 30 is RFC 4226's at that counter.
         return rfc6238(bytes(secret), counter * 30, digits, 30, algorithm.lower())
-
-
-class FakeClock:
-    def __init__(self, epoch):
-        self.epoch = epoch
-        self.reason = "ok"
-
-    def now(self):
-        return self.epoch if self.reason == "ok" else None
-
-    @property
-    def valid(self):
-        return self.reason == "ok"
 
 
 def decode_big(frame, width, page):
@@ -136,7 +123,7 @@ class Rig:
         while True:
             step = min(dt, end - self.t[0])
             self.t[0] += step
-            self.clock.epoch = T0 + 3 + int(self.t[0] - 1000.0)
+            self.clock.t = T0 + 3 + int(self.t[0] - 1000.0)
             if self.ui.update():
                 self.display.flush()
             if self.t[0] >= end - 1e-9:
@@ -208,7 +195,7 @@ def test_ring_lit_is_proportional_to_time_left():
 @pytest.mark.parametrize("height", [64, 32])
 def test_code_screen_shows_the_current_code_in_big_digits(tmp_path, height):
     r = Rig(tmp_path, height=height)
-    want = rfc6238(SECRETS[0], r.clock.epoch)
+    want = rfc6238(SECRETS[0], r.clock.t)
     assert r.status["screen"] == "code"
     assert r.status["code"] == want
     assert r.code_on_panel() == want[:3] + " " + want[3:]
@@ -219,7 +206,7 @@ def test_code_screen_shows_the_current_code_in_big_digits(tmp_path, height):
 @pytest.mark.parametrize("digits", [7, 8])
 def test_long_codes_are_grouped_and_fit(tmp_path, digits):
     r = Rig(tmp_path, digits=digits)
-    want = rfc6238(SECRETS[0], r.clock.epoch, digits)
+    want = rfc6238(SECRETS[0], r.clock.t, digits)
     assert r.code_on_panel() == ui.group(want)
 
 
@@ -261,13 +248,13 @@ def test_codes_are_computed_once_per_period(tmp_path):
     assert r.otp.calls == 2
     r.tick(10)  # the next period reuses it
     assert r.otp.calls == 2
-    assert r.status["code"] == rfc6238(SECRETS[0], r.clock.epoch)
+    assert r.status["code"] == rfc6238(SECRETS[0], r.clock.t)
 
 
 def test_next_and_previous(tmp_path):
     r = Rig(tmp_path)
     r.press("A")
-    assert r.status["index"] == 1 and r.status["code"] == rfc6238(SECRETS[1], r.clock.epoch)
+    assert r.status["index"] == 1 and r.status["code"] == rfc6238(SECRETS[1], r.clock.t)
     r.press("B")
     r.press("B")
     assert r.status["index"] == 2 and r.status["label"] == "Issuer2:user2@example.com"
@@ -289,7 +276,7 @@ def test_privacy_hides_codes_until_selected_then_again_after_timeout(tmp_path):
     assert r.status["code"] is None
     assert r.code_on_panel() == "*** ***"
     r.press("C")  # select: reveal
-    want = rfc6238(SECRETS[0], r.clock.epoch)
+    want = rfc6238(SECRETS[0], r.clock.t)
     assert r.status["code"] == want and r.code_on_panel() == ui.group(want)
     r.tick(ui.REVEAL_SECONDS - 1)
     assert r.status["code"] is not None
@@ -312,7 +299,7 @@ def test_idle_blank_and_the_first_press_only_wakes(tmp_path):
     assert r.model.display_on and r.status["screen"] == "code" and r.status["index"] == 0
     r.press("A")
     assert r.status["index"] == 1
-    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.epoch)
+    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.t)
 
 
 def test_idle_timeout_comes_from_settings(tmp_path):
@@ -416,7 +403,7 @@ def test_no_accounts_screen(tmp_path):
     r.vault.add(Account("bob", "Example", SECRETS[1]))
     r.tick(1)
     assert r.status["screen"] == "code"
-    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.epoch)
+    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.t)
 
 
 def test_one_button_board_short_is_next_long_is_menu(tmp_path):
@@ -477,7 +464,7 @@ def test_vault_changes_from_the_host_are_picked_up(tmp_path):
     r.vault.delete(2)
     r.tick(0.25)
     assert r.status["index"] == 1 and r.status["count"] == 2
-    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.epoch)
+    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.t)
 
 
 def test_code_screen_costs_few_bus_bytes_per_second(tmp_path):
@@ -537,7 +524,7 @@ def test_with_typing_on_a_long_a_types_the_code_shown(tmp_path, typer, buttons, 
     r.settings.layout = "fr"
     r.press("A")  # the second account
     shown = r.status["code"]
-    assert shown == rfc6238(SECRETS[1], r.clock.epoch)
+    assert shown == rfc6238(SECRETS[1], r.clock.t)
     r.press("A", "long")
     assert typer.typed == [(shown, "fr")]
     # Typed: the code screen stays as it was.
