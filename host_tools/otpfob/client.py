@@ -603,6 +603,15 @@ class FobClient:
         return self.request("settings_set", **settings)
 
 
+def identify(port: str, timeout: float = 2.0) -> Reply:
+    """The `hello` of the fob on `port` (a path or pyserial URL), the port closed again:
+    what `otpfob devices` shows and `--device SERIAL` looks for."""
+    from otpfob.transport import SerialTransport, open_port
+
+    with FobClient(SerialTransport(open_port(port)), timeout=timeout) as client:
+        return client.hello()
+
+
 def account_fields(account: Account) -> dict[str, Any]:
     """The wire form of an account: the secret goes in base32, the fob's only input for it."""
     from .otpauth import encode_secret

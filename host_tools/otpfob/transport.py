@@ -173,6 +173,13 @@ def discover(
     return str(chosen.device if hasattr(chosen, "device") else chosen)
 
 
+def usb_serial(port: PortInfo) -> str | None:
+    """The USB serial number of a listed port, lower case (CircuitPython's is the chip's
+    unique id in hex, the `serial` the fob's hello gives), or None when not shown."""
+    value = getattr(port, "serial_number", None)
+    return str(value).lower() if value else None
+
+
 def _looks_like_url(port: str) -> bool:
     return "://" in port
 

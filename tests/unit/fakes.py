@@ -358,7 +358,8 @@ class _Port:
 
 
 class SocketFob:
-    def __init__(self, root, clock=None):
+    def __init__(self, root, clock=None, serial="fake0001"):
+        self.serial = serial
         self.fs = CountingFS()
         self.vault = vault_mod.Vault(str(root), fs=self.fs)
         self.vault.load()
@@ -384,7 +385,7 @@ class SocketFob:
                 port,
                 self.vault,
                 self.clock,
-                {"serial": "fake0001", "board": "test"},
+                {"serial": self.serial, "board": "test"},
                 presence=self.presence,
             )
             with conn:

@@ -40,7 +40,7 @@ def test_json_and_port_are_taken_after_the_command(socket_fob):
     stock(Cli(socket_fob.url), "GitHub:octocat")
     for argv in (
         ["list", "--json", "--port", socket_fob.url],
-        ["list", "-j", "-p", socket_fob.url],
+        ["list", "-j", "--port", socket_fob.url],
         ["-j", "-p", socket_fob.url, "list"],
     ):
         result = CliRunner().invoke(main, argv)
@@ -48,7 +48,7 @@ def test_json_and_port_are_taken_after_the_command(socket_fob):
         assert json.loads(result.stdout)[0]["name"] == "octocat"
 
 
-def test_password_is_taken_after_the_command_as_dash_capital_p(socket_fob):
+def test_password_is_taken_after_the_command_by_its_long_name_only(socket_fob):
     result = CliRunner().invoke(
         main,
         ["-p", socket_fob.url, "password", "set"],
@@ -57,9 +57,34 @@ def test_password_is_taken_after_the_command_as_dash_capital_p(socket_fob):
     assert result.exit_code == 0, result.stderr
     refused = Cli(socket_fob.url)("list")
     assert refused.exit_code == 1 and "password" in refused.stderr
-    result = CliRunner().invoke(main, ["-p", socket_fob.url, "list", "-j", "-P", "correct horse"])
+    result = CliRunner().invoke(
+        main, ["-p", socket_fob.url, "list", "-j", "--password", "correct horse"]
+    )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == []
+    # -P after a command is never the password (in ykman it is add's period) ...
+    result = CliRunner().invoke(main, ["-p", socket_fob.url, "list", "-P", "correct horse"])
+    assert result.exit_code == 2 and "--help" in result.stderr
+    # ... and -p after a command is not the port (in ykman it is the password).
+    result = CliRunner().invoke(main, ["list", "-p", socket_fob.url])
+    assert result.exit_code == 2 and "-p" in result.stderr
+
+
+def test_add_takes_ykmans_short_flags_with_ykmans_meaning(socket_fob):
+    # `ykman oath accounts add NAME SECRET -P 60 -d 8 -a SHA256 -i Issuer`: here too.
+    result = Cli(socket_fob.url)(
+        "add", "alice", "JBSWY3DPEHPK3PXP", "-P", "60", "-d", "8", "-a", "SHA256", "-i", "Ex"
+    )
+    assert result.exit_code == 0, result.stderr
+    [account] = Cli(socket_fob.url).json("list")
+    assert (account["issuer"], account["period"], account["digits"], account["algorithm"]) == (
+        "Ex",
+        60,
+        8,
+        "SHA256",
+    )
+    # Nothing took "60" as a password: the fob has none.
+    assert Cli(socket_fob.url).json("info")["password"] is False
 
 
 def test_fleet_takes_json_after_the_command(tmp_path):
@@ -362,3 +387,75 @@ def test_every_expected_error_shares_one_base_class_carrying_its_exit_status():
     # A fob's error gets the fix its message lacks, found by its code, not its class name.
     assert "otpfob delete" in explain(client.FobError("full", "no room")).format_message()
     assert "otpfob" not in explain(transport.TransportError("busy", "in use")).format_message()
+
+
+# --- several fobs: otpfob devices and --device SERIAL ------------------------------------
+
+
+class ListedPort:
+    """A serial port as pyserial lists a fob's data channel; `device` is the URL of a
+    SocketFob, so opening it reaches that fob."""
+
+    vid, pid = 0x239A, 0x80F4
+    interface = "CircuitPython CDC2 data"
+
+    def __init__(self, device, serial_number=None):
+        self.device = device
+        self.serial_number = serial_number
+
+
+@pytest.fixture
+def two_fobs(tmp_path, monkeypatch):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    a = SocketFob(tmp_path / "a", serial="e6614103e7000001")
+    b = SocketFob(tmp_path / "b", serial="e6614103e7000002")
+    # The first shows its USB serial number; the second's system does not show one.
+    listed = [ListedPort(a.url, "E6614103E7000001"), ListedPort(b.url)]
+    from otpfob import transport
+
+    monkeypatch.setattr(transport, "list_serial_ports", lambda: listed)
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+def test_devices_lists_every_fob_with_its_serial_and_firmware(two_fobs):
+    a, b = two_fobs
+    result = CliRunner().invoke(main, ["devices", "--json"])
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [(r["port"], r["serial"], r["state"]) for r in rows] == [
+        (a.url, "e6614103e7000001", "ok"),
+        (b.url, "e6614103e7000002", "ok"),
+    ]
+    assert all(r["protocol"] == 2 and r["board"] == "test" for r in rows)
+
+
+def test_device_picks_the_fob_by_serial_whether_its_port_shows_one_or_not(two_fobs):
+    a, b = two_fobs
+    stock(Cli(a.url), "GitHub:octocat")
+    stock(Cli(b.url), "Mail:alice")
+    for serial, name in (("E6614103E7000001", "octocat"), ("e6614103e7000002", "alice")):
+        result = CliRunner().invoke(main, ["-d", serial, "list", "--json"])
+        assert result.exit_code == 0, result.stderr
+        assert [x["name"] for x in json.loads(result.stdout)] == [name]
+        result = CliRunner().invoke(main, ["list", "--device", serial, "--json"])
+        assert [x["name"] for x in json.loads(result.stdout)] == [name]
+    # Without --device two fobs are an error in a script, naming the way out.
+    result = CliRunner().invoke(main, ["list", "--json"])
+    assert result.exit_code == 4 and "2 fobs connected" in result.stderr
+
+
+def test_device_names_the_serials_found_when_none_matches(two_fobs):
+    result = CliRunner().invoke(main, ["-d", "0123", "list"])
+    assert result.exit_code == 4
+    assert "no fob with serial 0123" in result.stderr
+    assert "e6614103e7000001" in result.stderr and "e6614103e7000002" in result.stderr
+
+
+def test_device_with_port_checks_that_the_fob_there_is_that_one(socket_fob):
+    result = CliRunner().invoke(main, ["-p", socket_fob.url, "-d", "other", "list"])
+    assert result.exit_code == 4 and "is fake0001, not other" in result.stderr
+    result = CliRunner().invoke(main, ["-p", socket_fob.url, "-d", "FAKE0001", "list"])
+    assert result.exit_code == 0, result.stderr

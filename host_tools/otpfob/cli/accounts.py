@@ -62,10 +62,12 @@ def list_(state):
 @click.command()
 @click.argument("name", required=False)
 @click.argument("secret", required=False)
-@click.option("--issuer", help="Issuer (service name). NAME may also be ISSUER:NAME.")
-@click.option("--digits", type=click.Choice(["6", "7", "8"]), help="Code length [6].")
-@click.option("--period", type=click.IntRange(1, 86400), help="Seconds per code [30].")
+# The short flags are ykman's for `ykman oath accounts add` (-i, -d, -a, -c, -P, -f).
+@click.option("-i", "--issuer", help="Issuer (service name). NAME may also be ISSUER:NAME.")
+@click.option("-d", "--digits", type=click.Choice(["6", "7", "8"]), help="Code length [6].")
+@click.option("-P", "--period", type=click.IntRange(1, 86400), help="Seconds per code [30].")
 @click.option(
+    "-a",
     "--algorithm",
     type=click.Choice(ALGORITHM_CHOICES, case_sensitive=False),
     help="HMAC algorithm, or STEAM for Steam Guard [SHA1].",
@@ -76,6 +78,7 @@ def list_(state):
     help="A counter-based (HOTP) account: the fob shows the next code at a press.",
 )
 @click.option(
+    "-c",
     "--counter",
     type=click.IntRange(0, 0xFFFFFFFF),
     help="With --hotp: the counter of the next code [0].",

@@ -1,9 +1,65 @@
-"""Commands about the fob as a whole: info, reset, selftest."""
+"""Commands about the fob as a whole: devices, info, reset, selftest."""
 
 import click
 
 from .clock import clock_estimate, estimate_text
-from .util import ExpectedError, clock_text, confirm, pass_state, plural, utc
+from .util import ExpectedError, OtpfobError, clock_text, confirm, pass_state, plural, utc
+
+
+@click.command()
+@pass_state
+def devices(state):
+    """List the fobs plugged in: port, serial, board and firmware.
+
+    Each fob is asked for its hello (which needs no password and changes nothing); a port
+    another program holds shows as busy. Pick one with --device SERIAL (or --port).
+
+    Example: otpfob devices --json
+    """
+    from ..client import identify
+    from ..transport import TransportError, find_data_ports, list_serial_ports, usb_serial
+
+    if state.port:
+        usb = {state.port: None}
+    else:
+        usb = {p.device: usb_serial(p) for p in find_data_ports(list_serial_ports())}
+    rows = []
+    for port in usb:
+        row = {
+            "port": port,
+            "serial": usb.get(port),
+            "board": None,
+            "firmware": None,
+            "protocol": None,
+            "state": "ok",
+        }
+        try:
+            hello = identify(port, min(state.timeout, 2.0))
+        except (TransportError, OtpfobError) as exc:
+            row["state"] = "busy" if getattr(exc, "code", None) == "busy" else str(exc)
+        else:
+            row.update(
+                serial=hello.get("serial") or row["serial"],
+                board=hello.get("board"),
+                firmware=hello.get("firmware"),
+                protocol=hello.get("protocol"),
+            )
+        rows.append(row)
+    if state.json:
+        state.emit_json(rows)
+        return
+    if not rows:
+        state.note("No fob is plugged in (none shows the otpfob data channel).")
+        return
+    from rich.table import Table
+
+    table = Table()
+    for title in ("Port", "Serial", "Board", "Firmware", "State"):
+        table.add_column(title)
+    for r in rows:
+        firmware = "%s (protocol %s)" % (r["firmware"], r["protocol"]) if r["firmware"] else ""
+        table.add_row(r["port"], r["serial"] or "?", r["board"] or "", firmware, r["state"])
+    state.console().print(table)
 
 
 @click.command()

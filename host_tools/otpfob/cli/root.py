@@ -89,7 +89,7 @@ class FobGroup(click.Group):
 
 
 # Long options of the lazily loaded commands that get the short flag the rest have.
-SHORT_FLAGS = {"--force": "-f", "--json": "-j", "--port": "-p", "--password": "-P"}
+SHORT_FLAGS = {"--force": "-f", "--json": "-j"}
 
 # The global options a lazily loaded command also takes after its name (fleet reports in
 # JSON; deploy and sim neither talk to a fob's data channel nor print JSON).
@@ -135,6 +135,14 @@ def add_short_flags(cmd):
     help="Device path or pyserial URL (socket://HOST:PORT) of the fob's data "
     "channel. Found by its USB interface when omitted. Env: OTPFOB_PORT.",
 )
+@click.option(
+    "-d",
+    "--device",
+    envvar="OTPFOB_DEVICE",
+    metavar="SERIAL",
+    help="The fob with this serial, when several are plugged in (`otpfob devices` lists "
+    "them). Env: OTPFOB_DEVICE.",
+)
 @click.option("-j", "--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option(
     "--timeout",
@@ -145,7 +153,6 @@ def add_short_flags(cmd):
     help="Seconds to wait for each reply.",
 )
 @click.option(
-    "-P",
     "--password",
     envvar="OTPFOB_PASSWORD",
     metavar="PASSWORD",
@@ -153,12 +160,13 @@ def add_short_flags(cmd):
 )
 @click.version_option(package_name="otpfob", message="otpfob %(version)s")
 @click.pass_context
-def main(ctx, port, as_json, timeout, password):
+def main(ctx, port, device, as_json, timeout, password):
     """Provision and use an otpfob TOTP token.
 
     QUERY arguments match "issuer:name" as a case-insensitive substring; an exact match
     wins, and #N picks the N-th account of `otpfob list` (the `index` --json prints).
-    --json, --port and --password may also follow the command (`otpfob list -j`).
+    --json, --port and --password may also follow the command (`otpfob list -j`); short
+    flags mean what they mean in `ykman oath accounts` (add -P is the period).
     Exit status: 0 ok, 1 error, 2 usage, 3 refused on the fob or not confirmed, 4 no fob.
 
     \b
@@ -166,10 +174,11 @@ def main(ctx, port, as_json, timeout, password):
       otpfob add GitHub:octocat          (asks for the secret)
       otpfob code -s github              (just the code, for scripts)
     """
-    ctx.obj = State(ctx, port, as_json, timeout, password)
+    ctx.obj = State(ctx, port, as_json, timeout, password, device)
 
 
 for command in (
+    device.devices,
     device.info,
     accounts.list_,
     accounts.add,

@@ -88,9 +88,11 @@ def plural(n, word, many=None):
 class State:
     """Per-invocation settings and the lazily opened connection to the fob."""
 
-    def __init__(self, ctx, port, as_json, timeout, password=None):
+    def __init__(self, ctx, port, as_json, timeout, password=None, device=None):
         self.ctx = ctx
         self.port = port
+        # --device SERIAL: the fob with that serial among those plugged in (otpfob devices).
+        self.device = device
         self.json = as_json
         self.timeout = timeout
         self.password = password
@@ -111,7 +113,8 @@ class State:
             from ..transport import connect
 
             check_port(self.port)
-            transport = connect(self.port, choose=self._choose if self.interactive else None)
+            port = self.port or (self._find_device() if self.device else None)
+            transport = connect(port, choose=self._choose if self.interactive else None)
             self._client = FobClient(transport, timeout=self.timeout)
             self._client.on_prompt = self._press_prompt
             self._client.on_failed_tries = self._failed_tries
@@ -129,6 +132,12 @@ class State:
 
         hello = client.hello()
         serial = hello.get("serial")
+        if self.device and str(serial or "").lower() != self.device.lower():
+            raise ExpectedError(
+                "the fob on %s is %s, not %s (--device); `otpfob devices` lists them"
+                % (self.port or "the port", serial or "of unknown serial", self.device),
+                EXIT_NO_FOB,
+            )
         if isinstance(hello.get("protocol"), int) and hello["protocol"] < PROTOCOL:
             raise ExpectedError(
                 "fob %s runs older firmware (protocol %d; this otpfob speaks "
@@ -198,6 +207,35 @@ class State:
         if not sys.stdin.isatty() or self.json:
             return None
         return click.prompt(what + " of fob %s" % (serial or "?"), hide_input=True, err=True)
+
+    def _find_device(self):
+        """The port of the plugged-in fob whose serial is --device: by the USB serial
+        number where the system shows it, else by asking each fob."""
+        from ..client import identify
+        from ..transport import TransportError, find_data_ports, list_serial_ports, usb_serial
+
+        want = self.device.lower()
+        ports = find_data_ports(list_serial_ports())
+        for p in ports:
+            if usb_serial(p) == want:
+                return p.device
+        seen = []
+        for p in ports:
+            if usb_serial(p) is not None:
+                seen.append(usb_serial(p))
+                continue
+            try:
+                serial = str(identify(p.device, min(self.timeout, 2.0)).get("serial") or "")
+            except (TransportError, OtpfobError):
+                continue
+            if serial.lower() == want:
+                return p.device
+            seen.append(serial or "?")
+        raise ExpectedError(
+            "no fob with serial %s is plugged in (%s); `otpfob devices` lists them"
+            % (self.device, "found: %s" % ", ".join(seen) if seen else "found none"),
+            EXIT_NO_FOB,
+        )
 
     def _choose(self, ports):
         from ..transport import describe
@@ -312,7 +350,9 @@ def _set_on_state(attr):
 
 def _global_params():
     # The global options again, after the command (`otpfob list -j`, as ykman and git
-    # take them); given there they win over the ones before it.
+    # take them); given there they win over the ones before it. After a command --port and
+    # --password have no short flag: `ykman oath accounts add -p` is the password and -P
+    # the period, so neither short flag may mean something else here (docs/admin.md).
     return [
         click.Option(
             ["-j", "--json", "_json"],
@@ -322,14 +362,21 @@ def _global_params():
             help="Machine-readable output (also before the command).",
         ),
         click.Option(
-            ["-p", "--port", "_port"],
+            ["--port", "_port"],
             metavar="PORT|URL",
             expose_value=False,
             callback=_set_on_state("port"),
             help="The fob's data channel (also before the command).",
         ),
         click.Option(
-            ["-P", "--password", "_password"],
+            ["--device", "_device"],
+            metavar="SERIAL",
+            expose_value=False,
+            callback=_set_on_state("device"),
+            help="The fob with this serial (also before the command; `otpfob devices`).",
+        ),
+        click.Option(
+            ["--password", "_password"],
             metavar="PASSWORD",
             expose_value=False,
             callback=_set_on_state("password"),
@@ -339,7 +386,7 @@ def _global_params():
 
 
 def add_global_options(cmd, only=None):
-    """Add --json/-j, --port/-p and --password/-P (or those of `only`, long names) to a
+    """Add --json/-j, --port and --password (or those of `only`, long names) to a
     command and its subcommands, where the command does not use the flag already."""
     used = {o for p in cmd.params for o in p.opts + p.secondary_opts}
     for param in _global_params():
