@@ -101,7 +101,7 @@ def password_change(state, iterations):
 def password_clear(state):
     """Remove the password (log in, then press the fob's button).
 
-    Example: otpfob -P "$OLD" password clear
+    Example: otpfob --password "$OLD" password clear
     """
     client = state.client()
     if not client.info().get("password"):
