@@ -36,6 +36,23 @@ def encode(message: Mapping[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+# Requests that change what the fob stores (a staged add_many part changes nothing yet).
+CHANGES = frozenset(
+    (
+        "add",
+        "add_many",
+        "delete",
+        "rename",
+        "move",
+        "reset",
+        "time_set",
+        "aging_set",
+        "password_set",
+        "password_clear",
+        "settings_set",
+    )
+)
+
 # Error codes that say the person at the fob said no (or did not answer).
 REFUSED_CODES = ("refused", "presence_timeout", "cooldown")
 
@@ -207,6 +224,12 @@ class FobClient:
         self._session: _Session | None = None
         # Gives the password when the fob asks for a login (None: no login is tried).
         self.password_provider: Callable[[FobClient], str | None] | None = None
+        # What this client did, for a user who interrupts it (interruption()): the changing
+        # requests the fob answered with ok, and the request whose reply has not come yet
+        # (its command, whether it changes anything, whether the fob asked its holder).
+        self.changed: builtins.list[str] = []
+        self._waiting: tuple[str, bool] | None = None
+        self._asked = False
 
     @property
     def logged_in(self) -> bool:
@@ -282,6 +305,8 @@ class FobClient:
         if self._session is not None:
             line = auth.sign_line(self._session.key, self._session.counter, line)
             self._session.counter += 1
+        changes = cmd in CHANGES and not params.get("stage")
+        self._waiting, self._asked = (cmd, changes), False
         self.transport.write_line(line)
         self.round_trips += 1
         wanted = self.timeout if timeout is None else timeout
@@ -290,6 +315,7 @@ class FobClient:
             left = deadline - time.monotonic()
             raw = self.transport.read_line(max(left, 0)) if left > 0 else None
             if raw is None:
+                self._waiting = None
                 raise FobError(
                     "timeout",
                     "no reply from the fob within %g s (is it the data "
@@ -304,6 +330,7 @@ class FobClient:
             if reply.get("pending") == "presence":
                 # The fob shows what it is about to do and waits for its button; its own
                 # timeout decides, so wait for the final answer a little longer than that.
+                self._asked = True
                 wait = reply.get("timeout")
                 wait = wait if isinstance(wait, (int, float)) and 0 < wait < 600 else 30
                 deadline = max(deadline, time.monotonic() + wait + 5)
@@ -313,7 +340,10 @@ class FobClient:
                         str(reply.get("prompt") or ""), check if reply.get("check") else None
                     )
                 continue
+            self._waiting = None
             if reply.get("ok") is True:
+                if changes:
+                    self.changed.append(cmd)
                 return reply
             error = reply.get("error")
             if not isinstance(error, dict):
@@ -327,6 +357,41 @@ class FobClient:
                 str(error.get("code") or "error"),
                 str(error.get("message") or "the fob refused %s" % cmd),
             )
+
+    def interruption(self) -> str:
+        """What an interruption (Ctrl-C, a lost connection) left on the fob: the request in
+        flight and the changes made before it, in words for the user."""
+        if self._waiting is None:
+            now = "no request was in flight"
+        else:
+            cmd, changes = self._waiting
+            if not changes and cmd == "add_many":
+                now = (
+                    "the import's staged parts are dropped by the fob when the port closes "
+                    "(nothing of them is stored)"
+                )
+            elif not changes:
+                now = "it was reading (%s), which changes nothing" % cmd
+            elif self._asked:
+                now = (
+                    "the fob's question about the %s ends when the port closes, so it is "
+                    "not made (unless its holder had just said yes)" % cmd
+                )
+            else:
+                now = (
+                    "the fob may have made the %s it was handling: `otpfob list` (or "
+                    "`otpfob info`) shows what it holds" % cmd
+                )
+        if self.changed:
+            counts: dict[str, int] = {}
+            for cmd in self.changed:
+                counts[cmd] = counts.get(cmd, 0) + 1
+            done = "changed before it: %s" % ", ".join(
+                "%s ×%d" % (c, n) if n > 1 else c for c, n in counts.items()
+            )
+        else:
+            done = "nothing was changed on the fob before it"
+        return "%s; %s" % (now, done)
 
     # --- one method per command ---------------------------------------------------------
 

@@ -459,3 +459,77 @@ def test_device_with_port_checks_that_the_fob_there_is_that_one(socket_fob):
     assert result.exit_code == 4 and "is fake0001, not other" in result.stderr
     result = CliRunner().invoke(main, ["-p", socket_fob.url, "-d", "FAKE0001", "list"])
     assert result.exit_code == 0, result.stderr
+
+
+# --- Ctrl-C and a fob that goes away ----------------------------------------------------
+
+
+class Silent:
+    """A holder who never answers the fob's question."""
+
+    def __init__(self):
+        self.prompts = []
+        self.answer = None
+
+    def ask(self, prompt):
+        self.prompts.append(prompt)
+
+    def cancel(self):
+        self.answer = None
+
+    def notify(self, text):
+        pass
+
+
+def test_ctrl_c_during_the_fobs_question_exits_130_saying_nothing_changed(socket_fob, monkeypatch):
+    socket_fob.presence = Silent()
+
+    def ctrl_c(self, prompt, check=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(State, "_press_prompt", ctrl_c)
+    result = Cli(socket_fob.url)("add", "GitHub:octocat", SECRET)
+    assert result.exit_code == 130, result.stderr
+    assert "Aborted!" not in result.stderr
+    assert "interrupted: the fob's question about the add ends when the port closes" in (
+        result.stderr
+    )
+    assert "nothing was changed on the fob before it" in result.stderr
+    monkeypatch.undo()
+    assert Cli(socket_fob.url).json("list") == []
+
+
+def test_ctrl_c_before_anything_was_sent_says_so(monkeypatch):
+    from otpfob.cli import util
+
+    def ctrl_c(port):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(util, "check_port", ctrl_c)
+    result = CliRunner().invoke(main, ["-p", "socket://127.0.0.1:9", "list"])
+    assert result.exit_code == 130
+    assert "nothing was sent to the fob, so nothing on it changed" in result.stderr
+
+
+def test_a_fob_unplugged_mid_import_says_nothing_of_the_import_was_stored(
+    socket_fob, tmp_path, monkeypatch
+):
+    from otpfob import transport
+
+    lines = ["otpauth://totp/S%d:u%d?secret=JBSWY3DPEHPK3PXP" % (i, i) for i in range(60)]
+    (tmp_path / "many.txt").write_text("\n".join(lines) + "\n")
+    real = transport.SerialTransport.write_line
+
+    def unplug_at_part_one(self, data):
+        if b'"part":1,' in data:
+            raise transport.TransportError("io", "lost the connection to the fob (unplugged)")
+        return real(self, data)
+
+    monkeypatch.setattr(transport.SerialTransport, "write_line", unplug_at_part_one)
+    result = Cli(socket_fob.url)("import", str(tmp_path / "many.txt"))
+    assert result.exit_code == 4, result.stderr
+    assert "lost the connection" in result.stderr
+    assert "the import's staged parts are dropped" in result.stderr
+    assert "nothing was changed on the fob before it" in result.stderr
+    monkeypatch.undo()
+    assert Cli(socket_fob.url).json("list") == []

@@ -236,3 +236,47 @@ def test_aging_commands_send_the_offset_as_an_integer():
     assert c.aging_set(-12.0)["aging"] == -12
     assert [(r["cmd"], r.get("aging")) for r in t.sent] == [("aging_get", None), ("aging_set", -12)]
     assert isinstance(t.sent[1]["aging"], int)
+
+
+def test_interruption_says_what_was_in_flight_and_what_changed_before():
+    asked = []
+
+    def respond(request):
+        if request["cmd"] == "add":
+            return [ok(request, index=0)]
+        if request["cmd"] == "delete":
+            return [{"id": request["id"], "pending": "presence", "prompt": "Delete #1?"}]
+        return [ok(request, accounts=[])]
+
+    client = FobClient(FakeTransport(respond), timeout=0.05)
+    assert "no request was in flight" in client.interruption()
+    assert "nothing was changed on the fob before it" in client.interruption()
+    client.add(Account("alice", decode_secret("JBSWY3DPEHPK3PXP")))
+    client.add(Account("bob", decode_secret("JBSWY3DPEHPK3PXP")))
+    client.list()  # a read is no change
+    assert client.changed == ["add", "add"]
+
+    def interrupt(prompt, check):
+        asked.append(prompt)
+        raise KeyboardInterrupt
+
+    client.on_prompt = interrupt
+    with pytest.raises(KeyboardInterrupt):
+        client.delete(0)
+    said = client.interruption()
+    assert asked and "question about the delete ends when the port closes" in said
+    assert "changed before it: add ×2" in said
+
+
+def test_interruption_of_a_request_not_yet_asked_about_says_it_may_have_been_made():
+    def respond(request):
+        raise KeyboardInterrupt  # as if Ctrl-C came while the line went out
+
+    client = FobClient(FakeTransport(respond))
+    with pytest.raises(KeyboardInterrupt):
+        client.rename(0, "x")
+    assert "may have made the rename" in client.interruption()
+    client = FobClient(FakeTransport(respond))
+    with pytest.raises(KeyboardInterrupt):
+        client.request("add_many", accounts=[], part=0, stage=True, batch="00" * 8)
+    assert "staged parts are dropped" in client.interruption()

@@ -11,7 +11,7 @@ import click
 
 from . import accounts, clock, device, importer, password, settings
 from .util import (
-    EXIT_ERROR,
+    EXIT_INTERRUPTED,
     ExpectedError,
     OtpfobError,
     State,
@@ -80,12 +80,28 @@ class FobGroup(click.Group):
             raise
         except click.ClickException as exc:
             raise one_line(exc, ctx) from None
-        except click.Abort:
-            raise ExpectedError("aborted", EXIT_ERROR) from None
+        except (KeyboardInterrupt, click.Abort):
+            # Ctrl-C (click turns one at a prompt into Abort): exit 130 as shells do, with
+            # what was and was not changed instead of click's bare "Aborted!".
+            raise ExpectedError(
+                "interrupted: %s" % _state(ctx).interruption(), EXIT_INTERRUPTED
+            ) from None
         except Exception as exc:
             if isinstance(exc, OtpfobError):
-                raise explain(exc) from None
+                err = explain(exc)
+                if getattr(exc, "code", None) == "io" and _state(ctx).connected:
+                    # The fob went away mid-run (unplugged): say what that left behind.
+                    err = ExpectedError(
+                        "%s; %s" % (err.format_message(), _state(ctx).interruption()),
+                        err.exit_code,
+                    )
+                raise err from None
             raise
+
+
+def _state(ctx):
+    state = ctx.find_object(State)
+    return state if state is not None else State(ctx, None, False, 5.0)
 
 
 # Long options of the lazily loaded commands that get the short flag the rest have.
@@ -167,7 +183,8 @@ def main(ctx, port, device, as_json, timeout, password):
     wins, and #N picks the N-th account of `otpfob list` (the `index` --json prints).
     --json, --port and --password may also follow the command (`otpfob list -j`); short
     flags mean what they mean in `ykman oath accounts` (add -P is the period).
-    Exit status: 0 ok, 1 error, 2 usage, 3 refused on the fob or not confirmed, 4 no fob.
+    Exit status: 0 ok, 1 error, 2 usage, 3 refused on the fob or not confirmed, 4 no fob,
+    130 interrupted (Ctrl-C; the message says what was and was not changed).
 
     \b
     Examples:

@@ -104,6 +104,17 @@ class State:
         self._activity = None
 
     @property
+    def connected(self):
+        """True once this invocation opened a connection to a fob."""
+        return self._client is not None
+
+    def interruption(self):
+        """What an interruption left on the fob, in words (client.interruption)."""
+        if self._client is None:
+            return "nothing was sent to the fob, so nothing on it changed"
+        return self._client.interruption()
+
+    @property
     def interactive(self):
         return not self.json and sys.stdin.isatty()
 
