@@ -873,13 +873,25 @@ def deploy_to_drive(
 # --------------------------------------------------------------------------- the REPL
 
 
+# What to install when mpremote is missing (pyproject.toml's `repl` extra).
+MPREMOTE_MISSING = (
+    "--via-repl needs mpremote, which this installation lacks: pip install 'otpfob[repl]' "
+    "(with pipx: pipx inject otpfob mpremote)"
+)
+
+
 def find_mpremote():
+    """The command that runs mpremote: on PATH, beside this Python, or its module here."""
+    import importlib.util
+
     found = shutil.which("mpremote")
     if found:
         return [found]
     sibling = Path(sys.executable).with_name("mpremote")
     if sibling.exists():
         return [str(sibling)]
+    if importlib.util.find_spec("mpremote") is None:
+        raise DeployError(MPREMOTE_MISSING)
     return [sys.executable, "-m", "mpremote"]
 
 
@@ -895,7 +907,7 @@ class Mpremote:
         try:
             res = subprocess.run(argv, capture_output=True, text=True, timeout=300)
         except FileNotFoundError as e:
-            raise DeployError("mpremote is not installed; run `make setup`") from e
+            raise DeployError(MPREMOTE_MISSING) from e
         except subprocess.TimeoutExpired as e:
             raise DeployError("mpremote on %s did not finish in time" % self.port) from e
         if check and res.returncode != 0:

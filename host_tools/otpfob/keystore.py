@@ -39,7 +39,10 @@ def get(serial):
 def put(serial, password):
     kr = _keyring()
     if kr is None:
-        raise KeystoreError("the keyring package is not installed (pip install keyring)")
+        raise KeystoreError(
+            "remembering passwords needs the keyring package, which this installation "
+            "lacks: pip install 'otpfob[keyring]' (with pipx: pipx inject otpfob keyring)"
+        )
     try:
         kr.set_password(SERVICE, serial, password)
     except Exception as e:

@@ -3,6 +3,10 @@
 an example in every --help, and progress only on a terminal."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -533,3 +537,17 @@ def test_a_fob_unplugged_mid_import_says_nothing_of_the_import_was_stored(
     assert "nothing was changed on the fob before it" in result.stderr
     monkeypatch.undo()
     assert Cli(socket_fob.url).json("list") == []
+
+
+def test_shell_completion_as_docs_admin_gives_it():
+    # docs/admin.md, "Shell completion": the script, and what it completes.
+    otpfob = str(Path(sys.executable).with_name("otpfob"))
+    env = dict(os.environ, _OTPFOB_COMPLETE="bash_source")
+    script = subprocess.run([otpfob], env=env, capture_output=True, text=True, timeout=30)
+    assert script.returncode == 0 and "_otpfob_completion" in script.stdout
+    env = dict(os.environ, _OTPFOB_COMPLETE="bash_complete", COMP_WORDS="otpfob dev")
+    env["COMP_CWORD"] = "1"
+    out = subprocess.run([otpfob], env=env, capture_output=True, text=True, timeout=30)
+    assert "plain,devices" in out.stdout.split()
+    admin = (Path(__file__).resolve().parents[2] / "docs" / "admin.md").read_text()
+    assert "_OTPFOB_COMPLETE=bash_source otpfob" in admin

@@ -745,3 +745,28 @@ def test_the_slow_steps_of_a_deploy_show_progress_while_they_run(firmware, path_
     assert not showing  # every step's progress ended with it
     # Without a terminal the command shows none (its output stays plain for logs).
     assert deploy._spinner() is None
+
+
+def test_via_repl_without_mpremote_names_the_extra_to_install(monkeypatch, tmp_path):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(deploy.sys, "executable", str(tmp_path / "python"))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "mpremote" else real(name, *a)
+    )
+    with pytest.raises(deploy.DeployError, match=r"pip install 'otpfob\[repl\]'"):
+        deploy.Mpremote("/dev/ttyACM0")
+
+
+def test_the_extras_the_messages_name_are_declared():
+    from pathlib import Path
+
+    import tomllib
+
+    repo = Path(__file__).resolve().parents[2]
+    extras = tomllib.loads((repo / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert any(r.startswith("mpremote") for r in extras["repl"])
+    assert any(r.startswith("keyring") for r in extras["keyring"])
+    assert any(r.startswith("pykeepass") for r in extras["keepass"])

@@ -42,7 +42,7 @@ def test_without_keyring_nothing_is_remembered(monkeypatch):
     assert keystore.available() is False and keystore.get("e661aaaa") is None
     with pytest.raises(keystore.KeystoreError) as e:
         keystore.put("e661aaaa", "pw")
-    assert "not installed" in str(e.value)
+    assert "pip install 'otpfob[keyring]'" in str(e.value)
 
 
 def test_a_keyring_without_backend_counts_as_none(fake_keyring, monkeypatch):
