@@ -8,7 +8,7 @@ SHA-256 of the password as the key."""
 import json
 import struct
 
-from .base import ImportFileError, WrongPassword, aes_gcm_open, int_of, pbkdf2, text_of
+from .base import ImportFileError, WrongPassword, add_typed, aes_gcm_open, pbkdf2, text_of
 
 NAME = "andotp"
 TITLE = "andOTP backup (.json plain, or .json.aes encrypted)"
@@ -57,25 +57,8 @@ def _entry(entry, where, found):
     issuer, name = text_of(entry.get("issuer")), text_of(entry.get("label"))
     if "issuer" not in entry and " - " in name:
         issuer, name = (p.strip() for p in name.split(" - ", 1))
-    kind = text_of(entry.get("type")).upper()
-    label = "%s:%s" % (issuer, name) if issuer else name
-    if kind not in ("TOTP", "HOTP", "STEAM"):
-        found.skip(label, where, "%s codes are not supported by the fob" % (kind or "untyped"))
-        return
-    try:
-        found.add(
-            where,
-            name,
-            text_of(entry.get("secret")),
-            issuer=issuer,
-            algorithm="STEAM" if kind == "STEAM" else text_of(entry.get("algorithm")) or "SHA1",
-            digits=int_of(entry.get("digits"), 6),
-            period=int_of(entry.get("period"), 30),
-            kind="hotp" if kind == "HOTP" else "totp",
-            counter=int_of(entry.get("counter"), 0),
-        )
-    except ValueError as exc:
-        found.skip(label, where, str(exc))
+    kind = text_of(entry.get("type"))
+    add_typed(found, where, issuer, name, text_of(entry.get("secret")), kind, entry)
 
 
 def _decrypt(data, source, found):

@@ -274,6 +274,50 @@ def text_of(value):
     return str(value).strip()
 
 
+def list_in(doc, key, test=None, every=False):
+    """True when `doc` is a JSON object whose `key` is a list and, with `test`, any (or with
+    `every`, every) item passes it: how the JSON formats recognise themselves."""
+    items = doc.get(key) if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        return False
+    if test is None:
+        return True
+    return all(map(test, items)) if every else any(map(test, items))
+
+
+def items_of(source, doc, key, what):
+    """The list `doc[key]`, or an ImportFileError saying the file is not `what`."""
+    items = doc.get(key) if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        raise ImportFileError("%s: not %s" % (source.where, what))
+    return items
+
+
+def add_typed(found, where, issuer, name, secret, kind, fields):
+    """Add an entry an app stores with its type ("TOTP", "HOTP" or "STEAM", any case) and
+    its other fields in `fields` (algorithm, digits, period, counter); another type, or a
+    value the fob cannot take, is skipped naming the entry."""
+    label = "%s:%s" % (issuer, name) if issuer else name
+    kind = kind.upper()
+    if kind not in ("TOTP", "HOTP", "STEAM"):
+        found.skip(label, where, "%s codes are not supported by the fob" % (kind or "untyped"))
+        return
+    try:
+        found.add(
+            where,
+            name,
+            secret,
+            issuer=issuer,
+            algorithm="STEAM" if kind == "STEAM" else text_of(fields.get("algorithm")) or "SHA1",
+            digits=int_of(fields.get("digits"), 6),
+            period=int_of(fields.get("period"), 30),
+            kind="hotp" if kind == "HOTP" else "totp",
+            counter=int_of(fields.get("counter"), 0),
+        )
+    except ValueError as exc:
+        found.skip(label, where, str(exc))
+
+
 def object_of(parent, key):
     """The JSON object `parent[key]`, or {} when it is missing or not an object."""
     value = parent.get(key)

@@ -6,7 +6,7 @@ otp's "tokenType" (TOTP, HOTP or STEAM) is missing before schema 3, meaning TOTP
 
 import json
 
-from .base import ImportFileError, aes_gcm_open, b64, int_of, object_of, pbkdf2, text_of
+from .base import ImportFileError, add_typed, aes_gcm_open, b64, object_of, pbkdf2, text_of
 
 NAME = "2fas"
 TITLE = "2FAS backup (.2fas, any schema version, plain or with a password)"
@@ -46,25 +46,8 @@ def _service(service, where, found):
         label = text_of(otp.get("label"))
         name = label.split(":", 1)[1].strip() if ":" in label else label
     name = name or issuer
-    kind = (text_of(otp.get("tokenType")) or "TOTP").upper()
-    label = "%s:%s" % (issuer, name) if issuer else name
-    if kind not in ("TOTP", "HOTP", "STEAM"):
-        found.skip(label, where, "%s codes are not supported by the fob" % kind)
-        return
-    try:
-        found.add(
-            where,
-            name,
-            text_of(service.get("secret")),
-            issuer=issuer,
-            algorithm="STEAM" if kind == "STEAM" else text_of(otp.get("algorithm")) or "SHA1",
-            digits=int_of(otp.get("digits"), 6),
-            period=int_of(otp.get("period"), 30),
-            kind="hotp" if kind == "HOTP" else "totp",
-            counter=int_of(otp.get("counter"), 0),
-        )
-    except ValueError as exc:
-        found.skip(label, where, str(exc))
+    kind = text_of(otp.get("tokenType")) or "TOTP"
+    add_typed(found, where, issuer, name, text_of(service.get("secret")), kind, otp)
 
 
 def _decrypt(blob, source, found):
