@@ -131,6 +131,8 @@ def fob_files(web=None):
         else:
             out[found.name] = found
     out["simlink.py"] = STUB
+    # The page's board file is the simulator's, less what a page cannot do.
+    out["sim_board.py"] = resources.boards_dir() / "sim.py"
     for name in ("fob_board.py", "run.py"):
         out[name] = web / "fob" / name
     return out

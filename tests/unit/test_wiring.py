@@ -183,3 +183,28 @@ def test_module_entry_point_writes_the_pages(tmp_path):
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "raspberry_pi_pico.svg").is_file()
     assert "wrote" in res.stdout
+
+
+def test_the_pages_board_is_the_simulators_less_sleep_and_battery(monkeypatch):
+    # web/fob/fob_board.py takes boards/sim.py (served beside it as sim_board.py) and
+    # drops what a page cannot do; the page's files include it.
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    from otpfob import web
+
+    repo = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("sim_board", repo / "boards" / "sim.py")
+    sim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sim)
+    monkeypatch.setitem(sys.modules, "sim_board", sim)
+    spec = importlib.util.spec_from_file_location("page_board", repo / "web/fob/fob_board.py")
+    page = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(page)
+    for key in ("I2C_SCL", "I2C_SDA", "DISPLAY_WIDTH", "DISPLAY_HEIGHT", "BUTTONS", "RTC_ADDRESS"):
+        assert getattr(page, key) == getattr(sim, key), key
+    for key in ("SLEEP_MODES", "BATTERY_PIN", "BATTERY_DIVIDER"):
+        assert hasattr(sim, key) and not hasattr(page, key), key
+    assert page.STATE_DIR == "/state" and page.NAME != sim.NAME
+    assert web.fob_files()["sim_board.py"] == repo / "boards" / "sim.py"
