@@ -34,7 +34,7 @@ def devices(state):
             "state": "ok",
         }
         try:
-            hello = identify(port, min(state.timeout, 2.0))
+            hello = identify(port, state.timeout)
         except (TransportError, OtpfobError) as exc:
             row["state"] = "busy" if getattr(exc, "code", None) == "busy" else str(exc)
         else:

@@ -236,7 +236,7 @@ class State:
                 seen.append(usb_serial(p))
                 continue
             try:
-                serial = str(identify(p.device, min(self.timeout, 2.0)).get("serial") or "")
+                serial = str(identify(p.device, self.timeout).get("serial") or "")
             except (TransportError, OtpfobError):
                 continue
             if serial.lower() == want:
