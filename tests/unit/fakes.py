@@ -17,6 +17,7 @@ import time
 from click.testing import CliRunner
 
 from fob import protocol as protocol_mod
+from fob import settings as settings_mod
 from fob import vault as vault_mod
 from fob.protocol import Protocol
 from fob.vault import Vault
@@ -204,19 +205,15 @@ class HeldButtons:
         self._down.discard(name)
 
 
-class Settings:
-    """The fob's preferences (fob/settings.py's fields), kept in memory: for tests that
-    leave the settings file out of what they count."""
+class Settings(settings_mod.Settings):
+    """The fob's preferences (fob/settings.py's, with its defaults), kept in memory: for
+    tests that leave the settings file out of what they count."""
 
-    def __init__(self):
-        self.privacy = False
-        self.idle_timeout = 30
-        self.typing = False
-        self.layout = "us"
-        self.usb_codes = False
-        self.saved = True
+    def load(self):
+        pass
 
     def save(self):
+        self.saved = True
         return True
 
 

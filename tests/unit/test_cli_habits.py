@@ -429,10 +429,10 @@ def test_devices_lists_every_fob_with_its_serial_and_firmware(two_fobs):
     result = CliRunner().invoke(main, ["devices", "--json"])
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert [(r["port"], r["serial"], r["state"]) for r in rows] == [
-        (a.url, "e6614103e7000001", "ok"),
-        (b.url, "e6614103e7000002", "ok"),
-    ]
+    # In the order of their ports (as discovery sorts them).
+    assert [(r["port"], r["serial"], r["state"]) for r in rows] == sorted(
+        [(a.url, "e6614103e7000001", "ok"), (b.url, "e6614103e7000002", "ok")]
+    )
     assert all(r["protocol"] == 2 and r["board"] == "test" for r in rows)
 
 

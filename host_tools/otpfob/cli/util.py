@@ -364,34 +364,35 @@ def _global_params():
     # take them); given there they win over the ones before it. After a command --port and
     # --password have no short flag: `ykman oath accounts add -p` is the password and -P
     # the period, so neither short flag may mean something else here (docs/admin.md).
+    def option(opts, attr, help, **kw):
+        return click.Option(
+            opts + ["_" + attr], expose_value=False, callback=_set_on_state(attr), help=help, **kw
+        )
+
     return [
-        click.Option(
-            ["-j", "--json", "_json"],
+        option(
+            ["-j", "--json"],
+            "json",
+            "Machine-readable output (also before the command).",
             is_flag=True,
-            expose_value=False,
-            callback=_set_on_state("json"),
-            help="Machine-readable output (also before the command).",
         ),
-        click.Option(
-            ["--port", "_port"],
+        option(
+            ["--port"],
+            "port",
+            "The fob's data channel (also before the command).",
             metavar="PORT|URL",
-            expose_value=False,
-            callback=_set_on_state("port"),
-            help="The fob's data channel (also before the command).",
         ),
-        click.Option(
-            ["--device", "_device"],
+        option(
+            ["--device"],
+            "device",
+            "The fob with this serial (also before the command; `otpfob devices`).",
             metavar="SERIAL",
-            expose_value=False,
-            callback=_set_on_state("device"),
-            help="The fob with this serial (also before the command; `otpfob devices`).",
         ),
-        click.Option(
-            ["--password", "_password"],
+        option(
+            ["--password"],
+            "password",
+            "The fob's management password (also before the command).",
             metavar="PASSWORD",
-            expose_value=False,
-            callback=_set_on_state("password"),
-            help="The fob's management password (also before the command).",
         ),
     ]
 
