@@ -51,22 +51,8 @@ checked = 0
 
 # RFC 4226 Appendix D.
 key = b"12345678901234567890"
-codes = (
-    []
-    if "sha1" not in ALGS
-    else [
-        "755224",
-        "287082",
-        "359152",
-        "969429",
-        "338314",
-        "254676",
-        "287922",
-        "162583",
-        "399871",
-        "520489",
-    ]
-)
+codes = [] if "sha1" not in ALGS else ["755224", "287082", "359152", "969429", "338314",
+         "254676", "287922", "162583", "399871", "520489"]
 for counter in range(len(codes)):
     assert otp.hotp(key, counter) == codes[counter], counter
     checked += 1
@@ -110,22 +96,16 @@ ABC = {
     "sha1": "a9993e364706816aba3e25717850c26c9cd0d89d",
     "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
     "sha512": "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
-    "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+              "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
 }
 LONG_KEY = b"Test Using Larger Than Block-Size Key - Hash Key First"
 MACS = {
     "sha1": (b"\xaa" * 80, LONG_KEY, "aa4ae5e15272d00e95705637ce8a3b55ed402112"),
-    "sha256": (
-        b"Jefe",
-        b"what do ya want for nothing?",
-        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
-    ),
-    "sha512": (
-        b"\xaa" * 131,
-        LONG_KEY,
-        "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f352"
-        "6b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598",
-    ),
+    "sha256": (b"Jefe", b"what do ya want for nothing?",
+               "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+    "sha512": (b"\xaa" * 131, LONG_KEY,
+               "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f352"
+               "6b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598"),
 }
 for alg in HASHES:
     assert hexstr(hmac.pure_digest(alg, b"abc")) == ABC[alg], alg
@@ -170,7 +150,7 @@ raises(lambda: otp.totp(b"", 0, algorithm=A), "key")
 raises(lambda: otp.totp(b"k", -1, algorithm=A), "time")
 raises(lambda: otp.totp(b"k", 0, period=0, algorithm=A), "period")
 raises(lambda: otp.hotp(b"k", -1, algorithm=A), "counter")
-raises(lambda: otp.hotp(b"k", 2**64, algorithm=A), "counter")
+raises(lambda: otp.hotp(b"k", 2 ** 64, algorithm=A), "counter")
 
 print("checked", checked)
 print("ENGINE OK")

@@ -7,9 +7,8 @@ import json
 import sys
 import time
 
-import simlink
-
 import fob_board as cfg
+import simlink
 
 BOOT = ["fob.version", "fob.font", "fob.vault", "adafruit_ssd1306", "fob.display",
         "adafruit_ds3231", "fob.clock", "fob.buttons", "fob.settings", "fob.otp", "fob.hmac",

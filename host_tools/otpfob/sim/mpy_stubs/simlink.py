@@ -58,15 +58,9 @@ def open_js(module):
 
 def _call(op, a, b, c, data, into):
     if _js is not None:
-        st = _js.call(
-            op,
-            a,
-            b,
-            c,
-            _addr(data) if b and data is not None else 0,
-            _addr(into) if into is not None else 0,
-            len(into) if into is not None else 0,
-        )
+        st = _js.call(op, a, b, c, _addr(data) if b and data is not None else 0,
+                      _addr(into) if into is not None else 0,
+                      len(into) if into is not None else 0)
         if st:
             raise OSError(st)
         return
@@ -153,21 +147,14 @@ class I2C:
     def readfrom_into(self, address, buffer, *, start=0, end=None):
         self.writeto_then_readfrom(address, b"", buffer, in_start=start, in_end=end)
 
-    def writeto_then_readfrom(
-        self, address, buffer_out, buffer_in, *, out_start=0, out_end=None, in_start=0, in_end=None
-    ):
+    def writeto_then_readfrom(self, address, buffer_out, buffer_in, *, out_start=0,
+                              out_end=None, in_start=0, in_end=None):
         if not self.locked:
             raise RuntimeError("Function requires lock")
         out = memoryview(buffer_out)[out_start:out_end]
         into = memoryview(buffer_in)[in_start:in_end]
-        _call(
-            _OP_WRITE_READ if len(out) and len(into) else _OP_READ if len(into) else _OP_WRITE,
-            address,
-            len(out),
-            len(into),
-            out,
-            into,
-        )
+        _call(_OP_WRITE_READ if len(out) and len(into) else _OP_READ if len(into) else _OP_WRITE,
+              address, len(out), len(into), out, into)
 
 
 # digitalio: a pin's level is read over the wire with the pull the firmware set (a
