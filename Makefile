@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 BOARD  ?= raspberry_pi_pico
 
-.PHONY: all setup test test-fast test-realcp realcp-setup bench lint sim soak fuzz deploy wiring screenshot dist mpy clean web
+.PHONY: all setup test test-fast test-realcp realcp-setup bench lint format sim soak fuzz deploy wiring screenshot dist mpy clean web
 
 all: test
 
@@ -15,6 +15,9 @@ all: test
 # packaging tests and `make bench` install otpfob into fresh venvs offline.
 $(STAMP): pyproject.toml requirements-dev.txt requirements-host.txt requirements-drivers.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "make: installing into $(VENV) the Python packages pinned in requirements-dev.txt" \
+	  "(tests, lint, build) and requirements-drivers.txt (the Adafruit drivers), and otpfob" \
+	  "itself (editable); then the wheelhouse for the offline packaging tests"
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-drivers.txt
 	$(PY) -m pip install -q --disable-pip-version-check -e .
@@ -23,58 +26,55 @@ $(STAMP): pyproject.toml requirements-dev.txt requirements-host.txt requirements
 
 # The 32-bit MicroPython (WebAssembly port) for tier 2, pinned in package-lock.json.
 $(NODE_STAMP): package.json package-lock.json
+	@echo "make: installing npm packages pinned in package-lock.json into node_modules/:" \
+	  "@micropython/micropython-webassembly-pyscript (tier 2, the fob on the page), jsqr (the" \
+	  "page's QR reading), rp2040js and uf2 (make test-realcp)"
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
-# Debian's oathtool is a second independent reference for codes in the end-to-end tests
-# (they skip that comparison without it); installed where we may, never fatal.
+# Debian packages some tests use, installed with apt-get where we may (root, apt-get there),
+# never fatal: the tests that need a missing one skip and say why. Each install says what it
+# installs and why first. $(call apt_install,PACKAGES,WHY,CHECK) runs when CHECK fails.
+define apt_install
+	@if ! { $(3); } >/dev/null 2>&1; then \
+	  echo "make: installing $(1) (Debian, apt-get) $(2)"; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null 2>&1; } || \
+	    echo "make: could not install $(1): the tests that need it will skip"; \
+	  else echo "make: cannot install $(1) here (not root, or no apt-get): the tests that need it will skip"; fi; \
+	fi
+endef
+
+# oathtool: a second independent reference for codes in the end-to-end tests.
 OATH_STAMP := $(VENV)/.oathtool
 $(OATH_STAMP): | $(STAMP)
-	-command -v oathtool >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  { apt-get install -y -qq oathtool >/dev/null 2>&1 || \
-	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq oathtool >/dev/null 2>&1; }; }; }
-	touch $@
+	$(call apt_install,oathtool,as a second reference for codes in the end-to-end tests,command -v oathtool)
+	@touch $@
 
 # GNU Unifont (Debian's fonts-unifont: /usr/share/fonts/opentype/unifont/unifont.otf and
 # unifont_upper.otf, GPL-2+, see /usr/share/doc/fonts-unifont/copyright) draws the labels
-# the fob's own font cannot (otpfob/labels.py), and the wheel carries it with that licence;
-# libfribidi0 is the FriBiDi that Pillow's raqm layout loads to order right-to-left text.
-# Installed with apt where we may; without them the label tests skip and say why.
+# the fob's own font cannot (otpfob/labels.py), and the wheel carries it with that licence
+# (THIRD_PARTY_NOTICES.md); libfribidi0 is the FriBiDi that Pillow's raqm layout loads to
+# order right-to-left text.
 FONT_STAMP := $(VENV)/.unifont
 $(FONT_STAMP): | $(STAMP)
-	@{ [ -f /usr/share/fonts/opentype/unifont/unifont_upper.otf ] && \
-	  ldconfig -p 2>/dev/null | grep -q libfribidi.so.0; } || { \
-	  echo "make: installing fonts-unifont and libfribidi0 (Debian) for label strips"; \
-	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-unifont libfribidi0 >/dev/null 2>&1 || \
-	    { apt-get update -qq >/dev/null 2>&1 && \
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-unifont libfribidi0 >/dev/null 2>&1; }; } || \
-	  echo "fonts-unifont could not be installed: the label tests will skip"; }
-	touch $@
+	$(call apt_install,fonts-unifont libfribidi0,to draw label strips (GNU Unifont; FriBiDi for right-to-left text),[ -f /usr/share/fonts/opentype/unifont/unifont_upper.otf ] && ldconfig -p | grep -q libfribidi.so.0)
+	@touch $@
 
-# Xvfb, the virtual X server the `otpfob add --screen` test draws a QR code on (it skips,
-# saying so, without one); installed where we may, never fatal.
+# Xvfb, the virtual X server the `otpfob add --screen` test draws a QR code on.
 XVFB_STAMP := $(VENV)/.xvfb
 $(XVFB_STAMP): | $(STAMP)
-	-command -v Xvfb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  echo "make: installing xvfb (Debian's virtual X server) for the screen-capture test" && \
-	  { apt-get install -y -qq xvfb >/dev/null 2>&1 || \
-	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq xvfb >/dev/null 2>&1; }; }; }
-	touch $@
+	$(call apt_install,xvfb,as the virtual screen of the otpfob add --screen test,command -v Xvfb)
+	@touch $@
 
 # Debian's chromium runs the admin page's browser tests (tests/web, driven by Playwright
-# with executable_path, never a browser download of its own); installed with apt when
-# missing, where we may. Without it those tests skip and say why.
+# with executable_path, never a browser download of its own).
 CHROMIUM_STAMP := $(VENV)/.chromium
 $(CHROMIUM_STAMP): | $(STAMP)
-	@command -v /usr/bin/chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for the admin page's browser tests (apt-get)"; \
-	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
-	    { apt-get update -qq >/dev/null 2>&1 && \
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; }; } || \
-	  echo "chromium could not be installed: the browser tests will skip"; }
-	touch $@
+	$(call apt_install,chromium,for the admin page's browser tests (Playwright drives it),[ -x /usr/bin/chromium ])
+	@touch $@
 
 setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP) $(FONT_STAMP) $(XVFB_STAMP) $(CHROMIUM_STAMP)
 
@@ -102,7 +102,7 @@ realcp-setup:
 	@for need in mcopy:mtools mkfs.fat:dosfstools; do \
 	  tool=$${need%%:*}; pkg=$${need##*:}; \
 	  if ! PATH="$$PATH:/usr/sbin:/sbin" command -v $$tool >/dev/null 2>&1; then \
-	    echo "installing $$pkg ($$tool builds the CIRCUITPY image for the real-CircuitPython tier)"; \
+	    echo "make: installing $$pkg (Debian, apt-get): $$tool builds the CIRCUITPY image for the real-CircuitPython tier"; \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	      apt-get install -y -qq $$pkg >/dev/null 2>&1 || \
 	      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $$pkg >/dev/null 2>&1; } || \
@@ -117,9 +117,23 @@ test-fast: setup
 bench: setup realcp-setup
 	$(REALCP_ENV) $(PY) -m bench
 
-lint: setup
-	$(BIN)/ruff check host_tools tests bench firmware boards web
+# What CI holds (.ci/run runs it before the tests; .pre-commit-config.yaml runs the same):
+# ruff's checks everywhere (the firmware for errors only: pyproject.toml), the formatter on
+# the host code, tests and bench, mypy on the host's public modules ([tool.mypy]), and the
+# wiring pages against the board files.
+LINT_PATHS   := host_tools tests bench firmware boards web
+FORMAT_PATHS := host_tools tests bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(FORMAT_PATHS)
+	$(BIN)/mypy
 	$(PY) -m otpfob.wiring --check docs/boards
+
+# Sort imports and format what `make lint` holds to it.
+format: $(STAMP)
+	$(BIN)/ruff check --fix --select I $(LINT_PATHS)
+	$(BIN)/ruff format $(FORMAT_PATHS)
 
 # The README's picture of the code screen, drawn by the simulator, and the admin page's
 # main screens (tests/web drives the page in headless chromium and keeps the pictures).

@@ -2,9 +2,19 @@
 
 import importlib
 
-MODULES = ("bench.engine", "bench.display", "bench.provision", "bench.board_heap", "bench.labels",
-           "bench.session", "bench.clock_set", "bench.power", "bench.install", "bench.web",
-           "bench.realcp")
+MODULES = (
+    "bench.engine",
+    "bench.display",
+    "bench.provision",
+    "bench.board_heap",
+    "bench.labels",
+    "bench.session",
+    "bench.clock_set",
+    "bench.power",
+    "bench.install",
+    "bench.web",
+    "bench.realcp",
+)
 
 
 def main():

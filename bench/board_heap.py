@@ -124,8 +124,21 @@ print("RESULT", heap, base, boot_live, peak, peak_at.replace(" ", ""), grew, pas
       live_peak[1])
 """
 
-RESULT_FIELDS = ("heap", "base", "boot_live", "peak", "peak_at", "grew", "passes", "screen",
-                 "count", "codes", "boot_peak", "live_peak", "live_peak_at")
+RESULT_FIELDS = (
+    "heap",
+    "base",
+    "boot_live",
+    "peak",
+    "peak_at",
+    "grew",
+    "passes",
+    "screen",
+    "count",
+    "codes",
+    "boot_peak",
+    "live_peak",
+    "live_peak_at",
+)
 
 
 def cjk(i, n, salt=0):
@@ -140,10 +153,14 @@ CJK_ISSUER, CJK_NAME = 6, 14
 def _accounts(count, salt=0, labels=False):
     from otpfob.otpauth import Account
 
-    return [Account(cjk(i, CJK_NAME) if labels else "user%d" % i,
-                    bytes((i * 7 + j * 13 + 1 + salt) & 0xFF for j in range(20)),
-                    issuer=cjk(i + 5000, CJK_ISSUER) if labels else "Service%d" % i)
-            for i in range(count)]
+    return [
+        Account(
+            cjk(i, CJK_NAME) if labels else "user%d" % i,
+            bytes((i * 7 + j * 13 + 1 + salt) & 0xFF for j in range(20)),
+            issuer=cjk(i + 5000, CJK_ISSUER) if labels else "Service%d" % i,
+        )
+        for i in range(count)
+    ]
 
 
 def strips_of(accounts):
@@ -160,10 +177,15 @@ def import_lines(accounts, overwrite=True, first_id=100, strips=None):
     parts = split_parts(accounts, strips or {}, overwrite)
     lines = []
     for n, (part, pieces) in enumerate(parts):
-        req = {"id": first_id + n, "cmd": "add_many",
-               "accounts": [account_fields(a) for a in part],
-               "overwrite": bool(overwrite), "part": n, "batch": "ab" * 16,
-               "stage": n < len(parts) - 1}
+        req = {
+            "id": first_id + n,
+            "cmd": "add_many",
+            "accounts": [account_fields(a) for a in part],
+            "overwrite": bool(overwrite),
+            "part": n,
+            "batch": "ab" * 16,
+            "stage": n < len(parts) - 1,
+        }
         if pieces:
             req["strips"] = pieces
         lines.append(encode(req) + b"\n")
@@ -199,8 +221,9 @@ class Host:
     answered; a request the fob asks its holder about gets the holder's yes (A held).
     Then buttons every 7 s to five minutes, then nothing."""
 
-    def __init__(self, requests, minutes=10, pins=("BUTTON_A", "BUTTON_B", "BUTTON_C"),
-                 yes_after=YES_AFTER):
+    def __init__(
+        self, requests, minutes=10, pins=("BUTTON_A", "BUTTON_B", "BUTTON_C"), yes_after=YES_AFTER
+    ):
         self.queue = list(requests)  # (name, line)
         # A question whose rows scroll is shown whole only after a while; a hold counts
         # from then on.
@@ -248,8 +271,12 @@ class Host:
             self.pressed_for = None
             self.asked_at = None
         elif self.sent_at is not None:
-            if self.asked_at is not None and t - self.asked_at > self.yes_after and \
-                    self.pressed_for != self.name and self.pressed is None:
+            if (
+                self.asked_at is not None
+                and t - self.asked_at > self.yes_after
+                and self.pressed_for != self.name
+                and self.pressed is None
+            ):
                 self.pressed_for = self.name
                 self._press(board, self.pins[0], t, YES_HOLD)
             if t - self.sent_at > 60:
@@ -281,14 +308,24 @@ def precompile_bytecode(dest):
                 rel = f.relative_to(root)
                 out = (out_root / rel).with_suffix(".mpy")
                 out.parent.mkdir(parents=True, exist_ok=True)
-                subprocess.run([str(bd.MPY_CROSS), "-s", rel.as_posix(), "-o", str(out), str(f)],
-                               check=True, capture_output=True)
+                subprocess.run(
+                    [str(bd.MPY_CROSS), "-s", rel.as_posix(), "-o", str(out), str(f)],
+                    check=True,
+                    capture_output=True,
+                )
         folders.append(str(out_root))
     return folders
 
 
-def board_run(accounts=ACCOUNTS, minutes=10, heapsize=BOARD_HEAP, requests=None,
-              hide=("hashlib",), labels=False, seed=None):
+def board_run(
+    accounts=ACCOUNTS,
+    minutes=10,
+    heapsize=BOARD_HEAP,
+    requests=None,
+    hide=("hashlib",),
+    labels=False,
+    seed=None,
+):
     """The whole firmware on the 32-bit port; returns the RESULT dict, the host's replies
     and the codes read back from the panel. ``labels``: every account has a 20-character
     CJK label drawn from strips, the vault's and the import's; ``seed``: the accounts on
@@ -305,26 +342,42 @@ def board_run(accounts=ACCOUNTS, minutes=10, heapsize=BOARD_HEAP, requests=None,
             bd.seed_vault(state, seed)
         # The flash: the state folder's files, copied into the port's own filesystem.
         script = RUN_SCRIPT % {"cfg": bd.board_class("/state"), "split": _MAX_NEW_SPLIT}
-        script = script.replace("def finish():\n    gc.collect()\n",
-                                "def finish():\n    gc.collect()\n" + _indent(FINISH))
+        script = script.replace(
+            "def finish():\n    gc.collect()\n",
+            "def finish():\n    gc.collect()\n" + _indent(FINISH),
+        )
         folders = precompile_bytecode(Path(state) / "mpy")
         board = bridge.Board(bd.EPOCH, 64)
         # A question about a label of strips scrolls its long rows before a hold counts.
         host = Host(requests, minutes, yes_after=14.0 if labels else YES_AFTER)
-        res = bridge.run_wasm(script, board, host, paths=folders[:-1], heapsize=heapsize,
-                              hide=hide, timeout=1800, stubs=folders[-1],
-                              state=state).check()
+        res = bridge.run_wasm(
+            script,
+            board,
+            host,
+            paths=folders[:-1],
+            heapsize=heapsize,
+            hide=hide,
+            timeout=1800,
+            stubs=folders[-1],
+            state=state,
+        ).check()
     for line in res.stdout.splitlines():
         if line.startswith("RESULT "):
             values = line.split()[1:]
-            out = {k: (v if k in ("screen", "peak_at") else int(v))
-                   for k, v in zip(RESULT_FIELDS, values, strict=True)}
+            out = {
+                k: (v if k in ("screen", "peak_at") else int(v))
+                for k, v in zip(RESULT_FIELDS, values, strict=True)
+            }
             out["least_free"] = out["heap"] - out["live_peak"]
             slow = [ln for ln in res.stdout.splitlines() if ln.startswith("SLOWEST ")]
             out["slowest_ms"] = [float(x) for x in slow[0].split()[1:]] if slow else []
-            out.update(replies=host.replies, presses=host.presses,
-                       screens=[s for _, s in host.screens if s is not None],
-                       display_on=board.panel.display_on, stdout=res.stdout)
+            out.update(
+                replies=host.replies,
+                presses=host.presses,
+                screens=[s for _, s in host.screens if s is not None],
+                display_on=board.panel.display_on,
+                stdout=res.stdout,
+            )
             return out
     raise AssertionError("no RESULT line\n" + res.stdout[-3000:] + res.stderr[-3000:])
 
@@ -337,10 +390,12 @@ def default_requests(accounts=ACCOUNTS, labels=False):
     new = _accounts(accounts, salt=5, labels=labels)
     strips = strips_of(new) if labels else None
     reqs = [("import", line) for line in import_lines(new, strips=strips)]
-    reqs += [("list", b'{"id": 1, "cmd": "list"}\n'),
-             ("code", b'{"id": 2, "cmd": "code", "index": 3}\n'),
-             ("delete", b'{"id": 3, "cmd": "delete", "index": 0}\n'),
-             ("hello", b'{"id": 4, "cmd": "hello"}\n')]
+    reqs += [
+        ("list", b'{"id": 1, "cmd": "list"}\n'),
+        ("code", b'{"id": 2, "cmd": "code", "index": 3}\n'),
+        ("delete", b'{"id": 3, "cmd": "delete", "index": 0}\n'),
+        ("hello", b'{"id": 4, "cmd": "hello"}\n'),
+    ]
     return reqs
 
 
@@ -357,8 +412,12 @@ def rtc_recovery(fault_seconds=5.0):
 
     bd._cpython_shims()
     vt = [0.0]
-    world = World(epoch=bd.EPOCH, real_clock=lambda: vt[0],
-                  real_sleep=lambda s: vt.__setitem__(0, vt[0] + s), wall_clock=lambda: bd.EPOCH)
+    world = World(
+        epoch=bd.EPOCH,
+        real_clock=lambda: vt[0],
+        real_sleep=lambda s: vt.__setitem__(0, vt[0] + s),
+        wall_clock=lambda: bd.EPOCH,
+    )
     bus = Bus()
     bus.attach(0x68, DS3231(world)).set_epoch(bd.EPOCH)
     panel = bus.attach(0x3C, SSD1306(128, 64))
@@ -366,8 +425,13 @@ def rtc_recovery(fault_seconds=5.0):
     with tempfile.TemporaryDirectory() as state:
         bd.seed_vault(state, 1)
         secret = bytes((0 * 7 + j * 13 + 1) & 0xFF for j in range(20))
-        hw = cp.Hardware(world, bus, state_dir=state, data_link=BufferLink(),
-                         console_link=BufferLink(connected=False))
+        hw = cp.Hardware(
+            world,
+            bus,
+            state_dir=state,
+            data_link=BufferLink(),
+            console_link=BufferLink(connected=False),
+        )
         for name in [n for n in sys.modules if n == "fob" or n.startswith("fob.")]:
             del sys.modules[name]
         sys.modules.update(cp.modules(hw))
@@ -411,25 +475,37 @@ def rtc_recovery(fault_seconds=5.0):
 
 def main():
     r = board_run()
-    print("firmware on the 32-bit WebAssembly port, heap capped at %d (%d B offered), %d "
-          "accounts, pure SHA-1, .mpy, chips outside (otpfob.sim.bridge.run_wasm), import of "
-          "%d + list + code + delete, 10 simulated minutes:" % (BOARD_HEAP, r["heap"], ACCOUNTS,
-                                                               ACCOUNTS))
+    print(
+        "firmware on the 32-bit WebAssembly port, heap capped at %d (%d B offered), %d "
+        "accounts, pure SHA-1, .mpy, chips outside (otpfob.sim.bridge.run_wasm), import of "
+        "%d + list + code + delete, 10 simulated minutes:"
+        % (BOARD_HEAP, r["heap"], ACCOUNTS, ACCOUNTS)
+    )
     print("  stand-ins and run script before the firmware: %d B" % r["base"])
-    print("  live after boot (with the modules that answer hosts): %d B; free %d B"
-          % (r["boot_live"], r["heap"] - r["boot_live"]))
-    print("  most live between passes (all collected): %d B at %d s; least free %d B"
-          % (r["live_peak"], r["live_peak_at"], r["heap"] - r["live_peak"]))
-    print("  upper bound, no collection inside a pass: boot's App() %d B; worst loop pass %d B "
-          "(%s); %d of %d passes over the cap" % (r["boot_peak"], r["peak"], r["peak_at"],
-                                                  r["grew"], r["passes"]))
+    print(
+        "  live after boot (with the modules that answer hosts): %d B; free %d B"
+        % (r["boot_live"], r["heap"] - r["boot_live"])
+    )
+    print(
+        "  most live between passes (all collected): %d B at %d s; least free %d B"
+        % (r["live_peak"], r["live_peak_at"], r["heap"] - r["live_peak"])
+    )
+    print(
+        "  upper bound, no collection inside a pass: boot's App() %d B; worst loop pass %d B "
+        "(%s); %d of %d passes over the cap"
+        % (r["boot_peak"], r["peak"], r["peak_at"], r["grew"], r["passes"])
+    )
     for name, reply in r["replies"]:
         if name != "import" or "replaced" in reply or not reply.get("ok"):
             print("  %-7s %s" % (name, json.dumps(reply)[:90]))
-    print("  presses %d, codes computed %d, screen at the end: %s"
-          % (r["presses"], r["codes"], r["screen"]))
-    print("  slowest passes on this port, host time (boot included; the watchdog allows 8 s "
-          "on a board): %s ms" % ", ".join("%.1f" % ms for ms in r["slowest_ms"]))
+    print(
+        "  presses %d, codes computed %d, screen at the end: %s"
+        % (r["presses"], r["codes"], r["screen"])
+    )
+    print(
+        "  slowest passes on this port, host time (boot included; the watchdog allows 8 s "
+        "on a board): %s ms" % ", ".join("%.1f" % ms for ms in r["slowest_ms"])
+    )
     # The fault clears at different phases of the fob's once-a-second retry.
     # (The firmware's console lines about the wiring are its own business, not figures.)
     import contextlib
@@ -438,11 +514,20 @@ def main():
     with contextlib.redirect_stdout(io.StringIO()):
         times = sorted(rtc_recovery(5.0 + 0.1 * k) for k in range(10))
     seconds = (times[4] + times[5]) / 2
-    print("RTC fault (simulator, CPython, virtual time): right code on the screen %.2f s "
-          "(median of 10; longest %.2f s) after the fault cleared" % (seconds, times[-1]))
-    print(json.dumps({"board_heap": {k: v for k, v in r.items()
-                                     if k not in ("replies", "screens", "stdout")},
-                      "rtc_recovery_seconds": seconds}))
+    print(
+        "RTC fault (simulator, CPython, virtual time): right code on the screen %.2f s "
+        "(median of 10; longest %.2f s) after the fault cleared" % (seconds, times[-1])
+    )
+    print(
+        json.dumps(
+            {
+                "board_heap": {
+                    k: v for k, v in r.items() if k not in ("replies", "screens", "stdout")
+                },
+                "rtc_recovery_seconds": seconds,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

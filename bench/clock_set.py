@@ -29,9 +29,14 @@ def one_set(fob, env):
     out = {}
 
     def run():
-        out["r"] = subprocess.run([OTPFOB, "--port", fob.data_url, "--json", "time", "set"],
-                                  capture_output=True, text=True, timeout=120, env=env,
-                                  stdin=subprocess.DEVNULL)
+        out["r"] = subprocess.run(
+            [OTPFOB, "--port", fob.data_url, "--json", "time", "set"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
@@ -57,8 +62,10 @@ def main():
         with SimProcess(os.path.join(state, "fob"), demo=True) as fob:
             errors = [one_set(fob, env) for _ in range(RUNS)]
     print("clock set answered %.0f s after the prompt (simulator, %d runs)" % (WAIT, RUNS))
-    print("  clock error after the set: median %+.1f ms (runs: %s)" % (
-        1000 * statistics.median(errors), ", ".join("%+.1f" % (1000 * e) for e in errors)))
+    print(
+        "  clock error after the set: median %+.1f ms (runs: %s)"
+        % (1000 * statistics.median(errors), ", ".join("%+.1f" % (1000 * e) for e in errors))
+    )
 
 
 if __name__ == "__main__":

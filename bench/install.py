@@ -41,8 +41,9 @@ def help_times(env_dir, cwd, runs):
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run([otpfob, "--help"], cwd=cwd, env=packaging.clean_env(),
-                       capture_output=True, check=True)
+        subprocess.run(
+            [otpfob, "--help"], cwd=cwd, env=packaging.clean_env(), capture_output=True, check=True
+        )
         times.append(time.perf_counter() - t)
     return _stats(times)
 
@@ -59,13 +60,17 @@ def main():
         for label, p in (("wheel", wheel), ("sdist", sdist), ("CIRCUITPY zip", zip_path)):
             print("  %-14s %s: %.0f KiB" % (label, p.name, p.stat().st_size / 1024))
         (med, lo, hi), env_dir = install_times(wheel, work, INSTALL_RUNS)
-        print("  pip install of the wheel into a fresh venv (offline): median %.1f s "
-              "(min %.1f, max %.1f), %d runs" % (med, lo, hi, INSTALL_RUNS))
+        print(
+            "  pip install of the wheel into a fresh venv (offline): median %.1f s "
+            "(min %.1f, max %.1f), %d runs" % (med, lo, hi, INSTALL_RUNS)
+        )
         cwd = work / "elsewhere"
         cwd.mkdir()
         med, lo, hi = help_times(env_dir, cwd, RUNS)
-        print("  otpfob --help start-up, installed wheel: median %.0f ms (min %.0f, max %.0f),"
-              " %d runs  [target < 300 ms]" % (med * 1e3, lo * 1e3, hi * 1e3, RUNS))
+        print(
+            "  otpfob --help start-up, installed wheel: median %.0f ms (min %.0f, max %.0f),"
+            " %d runs  [target < 300 ms]" % (med * 1e3, lo * 1e3, hi * 1e3, RUNS)
+        )
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def oled_on_ma(lit_pixels):
 
 # -- wake latency on the 32-bit port ------------------------------------------------------
 
-_STUBS = r'''
+_STUBS = r"""
 import gc, sys, time
 T = time.ticks_ms
 class _Dev:
@@ -139,9 +139,9 @@ class _DIO:
     Pull = _Pull
 class _Board:
     BUTTON_A = BUTTON_B = BUTTON_C = 0
-'''
+"""
 
-_SEED = r'''
+_SEED = r"""
 import os
 try:
     os.mkdir("/state")
@@ -157,9 +157,9 @@ for name in [k for k in sys.modules if k.startswith("fob")]:
     del sys.modules[name]
 v = None
 gc.collect()
-'''
+"""
 
-_DEEP = r'''
+_DEEP = r"""
 t0 = T()
 from fob.vault import Vault
 from fob.display import Display
@@ -187,9 +187,9 @@ display.flush()
 t5 = T()
 assert ui.shown_code is not None
 print("DEEP", t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0)
-'''
+"""
 
-_LIGHT = r'''
+_LIGHT = r"""
 from fob.vault import Vault
 from fob.display import Display
 from fob.clock import Clock
@@ -227,7 +227,7 @@ for run in range(RUNS):
         otp.totp(key, 1800000000 + i * 30, 6, 30)
     h1 = T()
     print("LIGHT", t1 - t0, t2 - t1, t2 - t0, (h1 - h0) / 10)
-'''
+"""
 
 
 def _wasm(script, heapsize=BOARD_HEAP):
@@ -262,15 +262,27 @@ def wake_latency(runs=5):
         return statistics.median(r[i] for r in rows)
 
     return {
-        "light": {"update": med(light, 0), "flush": med(light, 1), "total": med(light, 2),
-                  "hmac": med(light, 3), "runs": len(light)},
-        "deep": {"imports": med(deep, 0), "vault": med(deep, 1), "setup": med(deep, 2),
-                 "first_code": med(deep, 3), "flush": med(deep, 4), "total": med(deep, 5),
-                 "runs": len(deep)},
+        "light": {
+            "update": med(light, 0),
+            "flush": med(light, 1),
+            "total": med(light, 2),
+            "hmac": med(light, 3),
+            "runs": len(light),
+        },
+        "deep": {
+            "imports": med(deep, 0),
+            "vault": med(deep, 1),
+            "setup": med(deep, 2),
+            "first_code": med(deep, 3),
+            "flush": med(deep, 4),
+            "total": med(deep, 5),
+            "runs": len(deep),
+        },
     }
 
 
 # -- a simulated day --------------------------------------------------------------------
+
 
 def _board_without_sleep(folder):
     src = (BOARDS / "sim.py").read_text()
@@ -316,11 +328,14 @@ def simulated_day(sleep=True, looks=LOOKS, look_seconds=LOOK_SECONDS, day=DAY):
                     fob.advance(IDLE + 2)
                     fob.ok("jump %.3f" % (rest - IDLE - 2))
             end = fob.status()
-    seconds = {k: end["power_seconds"][k] - start["power_seconds"][k]
-               for k in end["power_seconds"]}
-    return {"seconds": seconds, "total": sum(seconds.values()),
-            "lit_seconds": end["display_lit_seconds"] - start["display_lit_seconds"],
-            "lit_pixels": statistics.median(lit), "boots": end["boots"] - start["boots"]}
+    seconds = {k: end["power_seconds"][k] - start["power_seconds"][k] for k in end["power_seconds"]}
+    return {
+        "seconds": seconds,
+        "total": sum(seconds.values()),
+        "lit_seconds": end["display_lit_seconds"] - start["display_lit_seconds"],
+        "lit_pixels": statistics.median(lit),
+        "boots": end["boots"] - start["boots"],
+    }
 
 
 def average_ma(day, board):
@@ -353,51 +368,94 @@ def with_window(day, window, default=120):
 
 
 def main():
-    print("Wake latency, 32-bit MicroPython (WebAssembly port), %d KiB heap, pure SHA-1, "
-          "%d accounts, chips stubbed; medians in ms" % (BOARD_HEAP // 1024, ACCOUNTS))
+    print(
+        "Wake latency, 32-bit MicroPython (WebAssembly port), %d KiB heap, pure SHA-1, "
+        "%d accounts, chips stubbed; medians in ms" % (BOARD_HEAP // 1024, ACCOUNTS)
+    )
     lat = wake_latency()
     if lat is None:
         print("  (the WebAssembly port is not installed: make setup)")
     else:
         li, de = lat["light"], lat["deep"]
         scale = BOARD_HMAC_MS / li["hmac"] if li["hmac"] else 0
-        print("  light sleep: %.0f ms (wake + clock + HMAC + draw %.0f, send %.0f; one HMAC "
-              "%.1f), %d runs" % (li["total"], li["update"], li["flush"], li["hmac"],
-                                  li["runs"]))
-        print("  deep sleep:  %.0f ms (imports %.0f, vault read %.0f, set-up %.0f, first "
-              "code + draw %.0f, send %.0f), %d runs" % (
-                  de["total"], de["imports"], de["vault"], de["setup"], de["first_code"],
-                  de["flush"], de["runs"]))
-        print("  estimate for an RP2040 on CircuitPython 8.2.6 (x%.1f, the HMAC ratio): "
-              "light %.0f ms, deep %.0f ms plus CircuitPython's start and the drivers"
-              % (scale, li["total"] * scale, de["total"] * scale))
+        print(
+            "  light sleep: %.0f ms (wake + clock + HMAC + draw %.0f, send %.0f; one HMAC "
+            "%.1f), %d runs" % (li["total"], li["update"], li["flush"], li["hmac"], li["runs"])
+        )
+        print(
+            "  deep sleep:  %.0f ms (imports %.0f, vault read %.0f, set-up %.0f, first "
+            "code + draw %.0f, send %.0f), %d runs"
+            % (
+                de["total"],
+                de["imports"],
+                de["vault"],
+                de["setup"],
+                de["first_code"],
+                de["flush"],
+                de["runs"],
+            )
+        )
+        print(
+            "  estimate for an RP2040 on CircuitPython 8.2.6 (x%.1f, the HMAC ratio): "
+            "light %.0f ms, deep %.0f ms plus CircuitPython's start and the drivers"
+            % (scale, li["total"] * scale, de["total"] * scale)
+        )
     print()
-    print("A simulated day: %d looks of %d s over 24 h, away from USB (otpfob sim, fake "
-          "alarm module)" % (LOOKS, LOOK_SECONDS))
+    print(
+        "A simulated day: %d looks of %d s over 24 h, away from USB (otpfob sim, fake "
+        "alarm module)" % (LOOKS, LOOK_SECONDS)
+    )
     days = {}
     for sleep in (True, False):
         d = simulated_day(sleep=sleep)
         days[sleep] = d
         s = d["seconds"]
-        print("  sleep %s: awake %.0f s, light sleep %.0f s, deep sleep %.0f s, panel lit "
-              "%.0f s (%d lit pixels per look), code.py starts %d" % (
-                  "on " if sleep else "off", s["awake"], s["light_sleep"], s["deep_sleep"],
-                  d["lit_seconds"], d["lit_pixels"], d["boots"]))
-    print("  display on with that screen: %.2f mA (off %.3f mA); DS3231 %.3f mA"
-          % (oled_on_ma(days[True]["lit_pixels"]), PARTS["oled_off"], PARTS["rtc"]))
+        print(
+            "  sleep %s: awake %.0f s, light sleep %.0f s, deep sleep %.0f s, panel lit "
+            "%.0f s (%d lit pixels per look), code.py starts %d"
+            % (
+                "on " if sleep else "off",
+                s["awake"],
+                s["light_sleep"],
+                s["deep_sleep"],
+                d["lit_seconds"],
+                d["lit_pixels"],
+                d["boots"],
+            )
+        )
+    print(
+        "  display on with that screen: %.2f mA (off %.3f mA); DS3231 %.3f mA"
+        % (oled_on_ma(days[True]["lit_pixels"]), PARTS["oled_off"], PARTS["rtc"])
+    )
     for board in PARTS["mcu"]:
         on = average_ma(days[True], board)
         off = average_ma(days[False], board)
-        print("  %-24s sleep on %.2f mA: %s | sleep off %.2f mA: %s" % (
-            board, on, ", ".join("%.1f d on %d mAh" % (c / on / 24, c) for c in CELLS),
-            off, ", ".join("%.1f d on %d mAh" % (c / off / 24, c) for c in CELLS)))
-    print("  the light-sleep window before deep sleep (board key SLEEP_DEEP_AFTER), priced on "
-          "that day: days on %d mAh" % CELLS[0])
+        print(
+            "  %-24s sleep on %.2f mA: %s | sleep off %.2f mA: %s"
+            % (
+                board,
+                on,
+                ", ".join("%.1f d on %d mAh" % (c / on / 24, c) for c in CELLS),
+                off,
+                ", ".join("%.1f d on %d mAh" % (c / off / 24, c) for c in CELLS),
+            )
+        )
+    print(
+        "  the light-sleep window before deep sleep (board key SLEEP_DEEP_AFTER), priced on "
+        "that day: days on %d mAh" % CELLS[0]
+    )
     print("  %-24s %s" % ("window", " ".join("%8d s" % w for w in WINDOWS)))
     for board in PARTS["mcu"]:
-        print("  %-24s %s" % (board, " ".join(
-            "%8.1f d" % (CELLS[0] / average_ma(with_window(days[True], w), board) / 24)
-            for w in WINDOWS)))
+        print(
+            "  %-24s %s"
+            % (
+                board,
+                " ".join(
+                    "%8.1f d" % (CELLS[0] / average_ma(with_window(days[True], w), board) / 24)
+                    for w in WINDOWS
+                ),
+            )
+        )
 
 
 if __name__ == "__main__":

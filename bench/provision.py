@@ -35,7 +35,7 @@ def vault_sequence(state):
     for name in ("vault_a.bin", "vault_b.bin"):
         path = Path(state) / name
         if path.exists():
-            head = path.read_bytes()[:struct.calcsize(_HEADER)]
+            head = path.read_bytes()[: struct.calcsize(_HEADER)]
             if len(head) == struct.calcsize(_HEADER):
                 magic, _, _, _, seq = struct.unpack(_HEADER, head)
                 if magic == b"OTPV":
@@ -64,8 +64,14 @@ def timed(argv, runs):
 def accounts():
     from otpfob.otpauth import Account
 
-    return [Account("user%03d@example.com" % i, bytes([i % 256, i // 256]) + b"-secret-bytes-%03d" % i,
-                    issuer="Service %d" % (i % 17)) for i in range(ACCOUNTS)]
+    return [
+        Account(
+            "user%03d@example.com" % i,
+            bytes([i % 256, i // 256]) + b"-secret-bytes-%03d" % i,
+            issuer="Service %d" % (i % 17),
+        )
+        for i in range(ACCOUNTS)
+    ]
 
 
 def main():
@@ -88,12 +94,15 @@ def main():
             out = json.loads(run(url, "--json", "import", str(uris)).stdout)
             wall = time.perf_counter() - t
             writes = vault_sequence(state) - seq
-            print("  import (one otpfob import):  %.2f s wall, %d add_many requests, "
-                  "%d round trips, %d vault writes  [target < 2 s, 1 write]"
-                  % (wall, out["requests"], out["round_trips"], writes))
+            print(
+                "  import (one otpfob import):  %.2f s wall, %d add_many requests, "
+                "%d round trips, %d vault writes  [target < 2 s, 1 write]"
+                % (wall, out["requests"], out["round_trips"], writes)
+            )
             if out["added"] != len(accs):
-                raise SystemExit("the import stored %d accounts, not %d" % (out["added"],
-                                                                           len(accs)))
+                raise SystemExit(
+                    "the import stored %d accounts, not %d" % (out["added"], len(accs))
+                )
 
             t = time.perf_counter()
             run(url, "list")
@@ -109,8 +118,10 @@ def main():
             wall_adds = time.perf_counter() - t
             writes = vault_sequence(state) - seq
             # Each add is one `add` and one `code` request (the check of the new account).
-            print("  %d single otpfob add:        %.2f s wall, %d round trips, "
-                  "%d vault writes" % (len(accs), wall_adds, 2 * len(accs), writes))
+            print(
+                "  %d single otpfob add:        %.2f s wall, %d round trips, "
+                "%d vault writes" % (len(accs), wall_adds, 2 * len(accs), writes)
+            )
 
             help_t = timed([OTPFOB, "--help"], RUNS)
             list_t = timed([OTPFOB, "--port", url, "list"], RUNS)
@@ -119,19 +130,33 @@ def main():
             run(url, "add", "Bench:one", encode_secret(accs[0].secret))
             list_one = timed([OTPFOB, "--port", url, "list"], RUNS)
         fmt = "median %.0f ms (min %.0f, max %.0f), %d runs"
-        print("  start-up otpfob --help:           " + fmt % (
-            help_t[0] * 1e3, help_t[1] * 1e3, help_t[2] * 1e3, RUNS) + "  [target < 300 ms]")
-        print("  start-up otpfob list (1 account):  " + fmt % (
-            list_one[0] * 1e3, list_one[1] * 1e3, list_one[2] * 1e3, RUNS)
-            + "  [target < 300 ms]")
-        print("  otpfob list (%d accounts):       " % len(accs) + fmt % (
-            list_t[0] * 1e3, list_t[1] * 1e3, list_t[2] * 1e3, RUNS))
-        print("  otpfob --json list (%d accounts): " % len(accs) + fmt % (
-            json_t[0] * 1e3, json_t[1] * 1e3, json_t[2] * 1e3, RUNS))
-        print("  otpfob code (%d accounts):       " % len(accs) + fmt % (
-            code_t[0] * 1e3, code_t[1] * 1e3, code_t[2] * 1e3, RUNS) + "  [target < 1 s]")
-        print("  otpfob --json code (%d accounts): " % len(accs) + fmt % (
-            code_json_t[0] * 1e3, code_json_t[1] * 1e3, code_json_t[2] * 1e3, RUNS))
+        print(
+            "  start-up otpfob --help:           "
+            + fmt % (help_t[0] * 1e3, help_t[1] * 1e3, help_t[2] * 1e3, RUNS)
+            + "  [target < 300 ms]"
+        )
+        print(
+            "  start-up otpfob list (1 account):  "
+            + fmt % (list_one[0] * 1e3, list_one[1] * 1e3, list_one[2] * 1e3, RUNS)
+            + "  [target < 300 ms]"
+        )
+        print(
+            "  otpfob list (%d accounts):       " % len(accs)
+            + fmt % (list_t[0] * 1e3, list_t[1] * 1e3, list_t[2] * 1e3, RUNS)
+        )
+        print(
+            "  otpfob --json list (%d accounts): " % len(accs)
+            + fmt % (json_t[0] * 1e3, json_t[1] * 1e3, json_t[2] * 1e3, RUNS)
+        )
+        print(
+            "  otpfob code (%d accounts):       " % len(accs)
+            + fmt % (code_t[0] * 1e3, code_t[1] * 1e3, code_t[2] * 1e3, RUNS)
+            + "  [target < 1 s]"
+        )
+        print(
+            "  otpfob --json code (%d accounts): " % len(accs)
+            + fmt % (code_json_t[0] * 1e3, code_json_t[1] * 1e3, code_json_t[2] * 1e3, RUNS)
+        )
         print("  (first list after the import: %.0f ms)" % (list_full * 1e3))
 
 

@@ -27,17 +27,27 @@ def run_all(images, fmt, steps, accounts_n, out):
 
 
 def wake_table(pairs):
-    print("%-8s %-4s %12s %12s %18s %18s" % ("image", "form", "power-on", "light", "deep",
-                                             "deep (board est.)"))
+    print(
+        "%-8s %-4s %12s %12s %18s %18s"
+        % ("image", "form", "power-on", "light", "deep", "deep (board est.)")
+    )
     for r in pairs:
         if r.get("errors"):
             print("%-8s %-4s  ERROR: %s" % (r["image"], r["format"], r["errors"][0][:120]))
             continue
         deep = r["deep"]
-        print("%-8s %-4s %10.3f s %10.3f s %16.3f s %9.2f-%.2f s"
-              % (r["image"], r["format"], r["power_on"]["to_code_s"],
-                 r["light"]["press_to_code_s"], deep["press_to_code_s"],
-                 deep["board_estimate_s"][0], deep["board_estimate_s"][1]))
+        print(
+            "%-8s %-4s %10.3f s %10.3f s %16.3f s %9.2f-%.2f s"
+            % (
+                r["image"],
+                r["format"],
+                r["power_on"]["to_code_s"],
+                r["light"]["press_to_code_s"],
+                deep["press_to_code_s"],
+                deep["board_estimate_s"][0],
+                deep["board_estimate_s"][1],
+            )
+        )
 
 
 PROBE = Path(__file__).with_name("realcp_probe.py")
@@ -112,22 +122,27 @@ def main(argv=None):
     images = realcp.images()
     out = Path(tempfile.mkdtemp(prefix="otpfob-bench-realcp-"))
     if "--quick" not in argv:
-        for line in realcp.report(run_all(images, "mpy", ("provision", "sleep", "manage"),
-                                          realcp.ACCOUNTS, out)):
+        for line in realcp.report(
+            run_all(images, "mpy", ("provision", "sleep", "manage"), realcp.ACCOUNTS, out)
+        ):
             print(line)
         print()
     print("Wake to the right code, 20 accounts, .py against .mpy files:")
     small = ("provision", "sleep")
     wake_table(run_all(images, "py", small, 20, out) + run_all(images, "mpy", small, 20, out))
-    print("CircuitPython's own start until it reads CIRCUITPY (the pico-sdk's double-reset "
-          "window, the 1 s safe-mode wait, its set-up), s:")
+    print(
+        "CircuitPython's own start until it reads CIRCUITPY (the pico-sdk's double-reset "
+        "window, the 1 s safe-mode wait, its set-up), s:"
+    )
     for version in images:
         print("  %s: %s" % (version, waits(version, images[version], out)))
     for version in images:
         for fmt in ("py", "mpy"):
             rows, free = probe(version, images[version], out, fmt)
-            print("code.py's start on %s from %s files, ms (inside CircuitPython: since the "
-                  "reset, and for the step); free heap after: %s B" % (version, fmt, free))
+            print(
+                "code.py's start on %s from %s files, ms (inside CircuitPython: since the "
+                "reset, and for the step); free heap after: %s B" % (version, fmt, free)
+            )
             for name, at, step in rows:
                 print("  %-72s %8.1f %8.1f" % (name, at, step))
     print("(run folders: %s)" % out)

@@ -21,10 +21,24 @@ _mark("import board, busio")
 import fob_board  # noqa: E402
 
 _mark("import fob_board")
-for _name in ("fob.app", "fob.vault", "fob.font", "adafruit_framebuf", "adafruit_ssd1306",
-              "fob.display", "adafruit_register.i2c_bcd_datetime", "adafruit_ds3231",
-              "fob.clock", "fob.buttons", "fob.settings", "fob.ui", "fob.hmac", "fob.otp",
-              "fob.power", "fob.protocol"):
+for _name in (
+    "fob.app",
+    "fob.vault",
+    "fob.font",
+    "adafruit_framebuf",
+    "adafruit_ssd1306",
+    "fob.display",
+    "adafruit_register.i2c_bcd_datetime",
+    "adafruit_ds3231",
+    "fob.clock",
+    "fob.buttons",
+    "fob.settings",
+    "fob.ui",
+    "fob.hmac",
+    "fob.otp",
+    "fob.power",
+    "fob.protocol",
+):
     __import__(_name)
     _mark("import " + _name)
 from fob import app  # noqa: E402

@@ -102,8 +102,10 @@ for name, body, tags in zip(("short", "2KB"), BODIES, TAGS):
 
 
 def _tags(body, count=8):
-    return [hmac.new(SESSION, i.to_bytes(8, "big") + body, hashlib.sha256).hexdigest()
-            .encode() for i in range(count)]
+    return [
+        hmac.new(SESSION, i.to_bytes(8, "big") + body, hashlib.sha256).hexdigest().encode()
+        for i in range(count)
+    ]
 
 
 def mac_costs():
@@ -113,10 +115,12 @@ def mac_costs():
         runs.append(("wasm", "pure"))
     out = {}
     for interp, impl in runs:
-        min_us = 50000 if interp == "unix" else 300000   # wasm ticks in whole ms
-        header = "SESSION = %r\nBODIES = %r\nTAGS = %r\nRUNS = %d\nMIN_US = %d\n" \
-                 "EXPECT_NATIVE = %r\n" % (SESSION, (SHORT, LONG), (_tags(SHORT), _tags(LONG)),
-                                           RUNS, min_us, impl == "native")
+        min_us = 50000 if interp == "unix" else 300000  # wasm ticks in whole ms
+        header = (
+            "SESSION = %r\nBODIES = %r\nTAGS = %r\nRUNS = %d\nMIN_US = %d\n"
+            "EXPECT_NATIVE = %r\n"
+            % (SESSION, (SHORT, LONG), (_tags(SHORT), _tags(LONG)), RUNS, min_us, impl == "native")
+        )
         run = mpy.run_unix if interp == "unix" else mpy.run_wasm
         hide = ("hashlib",) if impl == "pure" else ()
         res = run(header + _SCRIPT, heapsize=256 * 1024, hide=hide).check()
@@ -205,8 +209,9 @@ def flood_recovery():
             fob.wait_for(lambda st: st["screen"] == "code", what="the code screen")
             for i in range(RUNS):
                 out["newlines"].append(_burst(fob.data_address, b"\n" * 10000, "n%d" % i))
-                out["garbage"].append(_burst(fob.data_address, os.urandom(1 << 20) + b"\n",
-                                             "g%d" % i))
+                out["garbage"].append(
+                    _burst(fob.data_address, os.urandom(1 << 20) + b"\n", "g%d" % i)
+                )
                 out["left"].append(_left_behind(fob.data_address, "l%d" % i))
     return out
 
@@ -214,22 +219,35 @@ def flood_recovery():
 def main():
     print("session MAC: the fob's check of one request's MAC, median of %d runs" % RUNS)
     print()
-    print("%-6s %-7s %-6s %11s %12s %14s" % ("interp", "sha256", "line", "line bytes",
-                                             "us/check", "bytes/check"))
+    print(
+        "%-6s %-7s %-6s %11s %12s %14s"
+        % ("interp", "sha256", "line", "line bytes", "us/check", "bytes/check")
+    )
     costs = mac_costs()
     for (interp, impl, name), (size, us, used) in sorted(costs.items()):
         print("%-6s %-7s %-6s %11d %12.1f %14d" % (interp, impl, name, size, us, used))
     print()
-    print("flood recovery: seconds from the end of the burst to the next reply, headless "
-          "simulator over TCP, median of %d" % RUNS)
+    print(
+        "flood recovery: seconds from the end of the burst to the next reply, headless "
+        "simulator over TCP, median of %d" % RUNS
+    )
     flood = flood_recovery()
-    for name, label in (("newlines", "10,000 bare newlines"),
-                        ("garbage", "1 MiB of random bytes"),
-                        ("left", "1 MiB of hello, left")):
+    for name, label in (
+        ("newlines", "10,000 bare newlines"),
+        ("garbage", "1 MiB of random bytes"),
+        ("left", "1 MiB of hello, left"),
+    ):
         med = statistics.median(flood[name])
-        print("  %-22s %6.3f s  (max %.3f)  [target < %.0f s] %s" % (
-            label, med, max(flood[name]), TARGET_FLOOD_S,
-            "PASS" if med < TARGET_FLOOD_S else "MISS"))
+        print(
+            "  %-22s %6.3f s  (max %.3f)  [target < %.0f s] %s"
+            % (
+                label,
+                med,
+                max(flood[name]),
+                TARGET_FLOOD_S,
+                "PASS" if med < TARGET_FLOOD_S else "MISS",
+            )
+        )
     return costs, flood
 
 

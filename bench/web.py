@@ -28,10 +28,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 RUNS = int(os.environ.get("OTPFOB_BENCH_RUNS", "9"))
 ACCOUNTS = 200
-COOLDOWN_MAX = 481      # s: the longest the fob refuses questions after a no (protocol.md)
+COOLDOWN_MAX = 481  # s: the longest the fob refuses questions after a no (protocol.md)
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def median_ms(samples):
@@ -50,8 +57,9 @@ def page_ready(browser, srv):
         own.append(page.evaluate("() => window.otpfobAdmin.readyAt") / 1000)
         t0 = time.perf_counter()
         page.goto(srv.url + "fob.html")
-        page.wait_for_function("() => window.otpfobFob && window.otpfobFob.image !== null",
-                               timeout=60000)
+        page.wait_for_function(
+            "() => window.otpfobFob && window.otpfobFob.image !== null", timeout=60000
+        )
         fob.append(time.perf_counter() - t0)
         ctx.close()
     return admin, fob, own
@@ -71,8 +79,10 @@ def with_sim(browser, fn, accounts):
         try:
             page.goto(srv.url)
             page.get_by_role("button", name="Connect").click()
-            page.wait_for_function("() => document.querySelector('#conn-state')"
-                                   ".textContent.startsWith('Connected')", timeout=60000)
+            page.wait_for_function(
+                "() => document.querySelector('#conn-state').textContent.startsWith('Connected')",
+                timeout=60000,
+            )
             return fn(page, sim)
         finally:
             ctx.close()
@@ -87,8 +97,11 @@ def list_200(page, sim):
         page.evaluate("() => { document.querySelector('#accounts tbody').innerHTML = ''; }")
         t0 = time.perf_counter()
         page.get_by_role("button", name="Reload the list").click()
-        page.wait_for_function("n => document.querySelectorAll('#accounts tbody tr').length"
-                               " === n", arg=ACCOUNTS, timeout=60000)
+        page.wait_for_function(
+            "n => document.querySelectorAll('#accounts tbody tr').length === n",
+            arg=ACCOUNTS,
+            timeout=60000,
+        )
         out.append(time.perf_counter() - t0)
     return out
 
@@ -100,7 +113,8 @@ def add_to_prompt(page, sim):
     out = []
     for n in range(RUNS):
         page.get_by_label("otpauth:// URI", exact=True).fill(
-            build_uri(Account("bench%d" % n, b"bench-secret-0123456", issuer="Bench")))
+            build_uri(Account("bench%d" % n, b"bench-secret-0123456", issuer="Bench"))
+        )
         t0 = time.perf_counter()
         page.get_by_role("button", name="Add account").click()
         page.wait_for_selector("#presence:not([hidden])", timeout=30000)
@@ -130,18 +144,31 @@ def main():
             browser.close()
             srv.shutdown()
     print("admin page in headless Chromium on localhost (medians of %d):" % RUNS)
-    print("  page ready: %.0f ms by the page's own clock (navigation start to set-up done), "
-          "%.0f ms as Playwright sees it; the fob on the page's first screen: %.0f ms"
-          % (median_ms(own), median_ms(admin), median_ms(fob)))
-    print("  list of %d (simulator through --serial-bridge): %.0f ms"
-          % (ACCOUNTS, median_ms(listed)))
-    print("  add up to the fob's prompt (simulator through --serial-bridge): %.0f ms"
-          % median_ms(prompt))
-    print(json.dumps({"web": {"page_ready_ms": round(median_ms(own), 1),
-                              "page_ready_wall_ms": round(median_ms(admin), 1),
-                              "fob_first_screen_ms": round(median_ms(fob), 1),
-                              "list_200_ms": round(median_ms(listed), 1),
-                              "add_to_prompt_ms": round(median_ms(prompt), 1)}}))
+    print(
+        "  page ready: %.0f ms by the page's own clock (navigation start to set-up done), "
+        "%.0f ms as Playwright sees it; the fob on the page's first screen: %.0f ms"
+        % (median_ms(own), median_ms(admin), median_ms(fob))
+    )
+    print(
+        "  list of %d (simulator through --serial-bridge): %.0f ms" % (ACCOUNTS, median_ms(listed))
+    )
+    print(
+        "  add up to the fob's prompt (simulator through --serial-bridge): %.0f ms"
+        % median_ms(prompt)
+    )
+    print(
+        json.dumps(
+            {
+                "web": {
+                    "page_ready_ms": round(median_ms(own), 1),
+                    "page_ready_wall_ms": round(median_ms(admin), 1),
+                    "fob_first_screen_ms": round(median_ms(fob), 1),
+                    "list_200_ms": round(median_ms(listed), 1),
+                    "add_to_prompt_ms": round(median_ms(prompt), 1),
+                }
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

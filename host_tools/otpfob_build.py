@@ -40,6 +40,10 @@ WEB_VENDOR = "web/vendor.json"
 # Only these pinned distributions travel; typing_extensions is an ordinary install
 # requirement of otpfob instead.
 BUNDLED_PREFIX = "adafruit-circuitpython-"
+# otpfob's licence and the notices of what it redistributes (the drivers, the page's npm
+# files, the font), copied into otpfob/bundled/ as they are in the source tree; the zip of
+# CIRCUITPY folders takes them from there (otpfob.resources.notice_files).
+NOTICE_FILES = ("LICENSE", "THIRD_PARTY_NOTICES.md", "LICENSES/Apache-2.0.txt")
 
 
 class BuildError(Exception):
@@ -67,8 +71,13 @@ def pins(root=ROOT):
 
 def _wanted(rel):
     p = PurePosixPath(rel)
-    return (p.suffix == ".py" and not p.parts[0].endswith((".dist-info", ".data"))
-            and "__pycache__" not in p.parts and ".." not in p.parts and not p.is_absolute())
+    return (
+        p.suffix == ".py"
+        and not p.parts[0].endswith((".dist-info", ".data"))
+        and "__pycache__" not in p.parts
+        and ".." not in p.parts
+        and not p.is_absolute()
+    )
 
 
 def _installed_files(name, version):
@@ -89,13 +98,26 @@ def _installed_files(name, version):
 
 def _downloaded_files(name, version, work):
     dest = Path(work) / _canonical(name)
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-           "--only-binary", ":all:", "--dest", str(dest), "%s==%s" % (name, version)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--dest",
+        str(dest),
+        "%s==%s" % (name, version),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(dest.glob("*.whl"))
     if res.returncode != 0 or not wheels:
-        raise BuildError("could not get %s==%s for the package's drivers (pip download: %s)"
-                         % (name, version, (res.stderr or res.stdout).strip()[-500:]))
+        raise BuildError(
+            "could not get %s==%s for the package's drivers (pip download: %s)"
+            % (name, version, (res.stderr or res.stdout).strip()[-500:])
+        )
     out = {}
     with zipfile.ZipFile(wheels[0]) as z:
         for rel in z.namelist():
@@ -130,8 +152,10 @@ def gather_drivers(dest, root=ROOT):
 # it, and its licence: the copyright file names GPL-2+, whose text travels along.
 FONT_SOURCE = Path("/usr/share/fonts/opentype/unifont")
 FONT_FILES = ("unifont.otf", "unifont_upper.otf")
-FONT_LICENCE = (("COPYRIGHT", Path("/usr/share/doc/fonts-unifont/copyright")),
-                ("GPL-2", Path("/usr/share/common-licenses/GPL-2")))
+FONT_LICENCE = (
+    ("COPYRIGHT", Path("/usr/share/doc/fonts-unifont/copyright")),
+    ("GPL-2", Path("/usr/share/common-licenses/GPL-2")),
+)
 SOURCE_FONTS = "fonts"  # in the sdist only
 
 
@@ -153,8 +177,9 @@ def gather_fonts(dest, root=ROOT):
 
 
 def _copy_tree(src, dst):
-    shutil.copytree(src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
-        "__pycache__", "*.pyc", ".*"))
+    shutil.copytree(
+        src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    )
 
 
 def write_bundle(package_dir, root=ROOT):
@@ -169,6 +194,11 @@ def write_bundle(package_dir, root=ROOT):
         _copy_tree(root / name, out / name)
     if not (out / "firmware" / "code.py").is_file():
         raise BuildError("firmware/code.py is missing from %s" % root)
+    for rel in NOTICE_FILES:
+        if not (root / rel).is_file():
+            raise BuildError("%s is missing from %s: the package must carry it" % (rel, root))
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / rel, out / rel)
     gather_web_vendor(out / "web", root)
     if (root / SOURCE_DRIVERS / "drivers.json").is_file():
         _copy_tree(root / SOURCE_DRIVERS, out / "drivers")
@@ -191,8 +221,9 @@ def gather_web_vendor(web, root=ROOT):
             continue
         src = Path(root) / "node_modules" / rel
         if not src.is_file():
-            raise BuildError("the admin page's %s is missing: run `npm ci` (make setup) "
-                             "before building" % rel)
+            raise BuildError(
+                "the admin page's %s is missing: run `npm ci` (make setup) before building" % rel
+            )
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dest)
 
@@ -233,10 +264,14 @@ def source_extras(root):
     for name in BUNDLE_DIRS:
         for p in _files_under(root / name):
             rel = p.relative_to(root)
-            if "__pycache__" not in rel.parts and p.suffix != ".pyc" and not any(
-                    x.startswith(".") for x in rel.parts):
+            if (
+                "__pycache__" not in rel.parts
+                and p.suffix != ".pyc"
+                and not any(x.startswith(".") for x in rel.parts)
+            ):
                 out.append(rel.as_posix())
     out.append(PINS_FILE)
+    out += list(NOTICE_FILES)
     out.append("host_tools/" + Path(__file__).name)
     return out
 

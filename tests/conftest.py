@@ -14,17 +14,20 @@ for p in (str(FIRMWARE_LIB),):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-settings.register_profile("default", deadline=None, max_examples=100,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("fuzz", deadline=None, max_examples=20000,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "default", deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz", deadline=None, max_examples=20000, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_addoption(parser):
     parser.addoption("--run-soak", action="store_true", help="run the long soak tests")
-    parser.addoption("--realcp", action="store_true",
-                     help="run the real-CircuitPython tier (make test-realcp)")
+    parser.addoption(
+        "--realcp", action="store_true", help="run the real-CircuitPython tier (make test-realcp)"
+    )
 
 
 def pytest_configure(config):

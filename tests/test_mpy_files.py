@@ -75,4 +75,5 @@ def test_the_committed_files_are_what_the_compiler_makes(major, tmp_path):
         fresh = mpy.compile(path.read_bytes(), Path(dest).name, tmp_path)
         assert fresh == (committed / mpyfiles.mpy_path(dest)).read_bytes(), (
             "%s differs from a fresh compile with %s: run %s"
-            % (dest, mpy.version_line, mpyfiles.REBUILD))
+            % (dest, mpy.version_line, mpyfiles.REBUILD)
+        )

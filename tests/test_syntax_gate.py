@@ -13,9 +13,8 @@ import importlib
 from pathlib import Path
 
 import pytest
-from semver.version import Version
-
 from mpy_cross_multi import mp_version_to_mpy_abi_version
+from semver.version import Version
 
 REPO = Path(__file__).resolve().parents[1]
 ROOTS = (REPO / "firmware", REPO / "boards")
@@ -56,11 +55,18 @@ def test_compiles_with_mpy_cross(path, target):
     rel = str(path.relative_to(REPO))
     proc, mpy = compiler.mpy_cross_compile(rel, path.read_text())
     assert proc.returncode == 0 and mpy, "%s does not compile for %s:\n%s" % (
-        rel, target, proc.stderr.decode(errors="replace"))
+        rel,
+        target,
+        proc.stderr.decode(errors="replace"),
+    )
 
 
 def test_compilers_are_the_expected_abi_versions():
-    expected = {"cp8-mpy5": "mpy v5", "cp9-mpy6.1": "mpy v6.1", "mp1.22-mpy6.2": "mpy v6.2",
-                "cp10-mpy6.3": "mpy v6.3"}
+    expected = {
+        "cp8-mpy5": "mpy v5",
+        "cp9-mpy6.1": "mpy v6.1",
+        "mp1.22-mpy6.2": "mpy v6.2",
+        "cp10-mpy6.3": "mpy v6.3",
+    }
     for target, mp_version in TARGETS.items():
         assert _compiler(mp_version).mpy_cross_version().endswith(expected[target])

@@ -17,8 +17,10 @@ import hmac
 import secrets
 import unicodedata
 
-ITERATIONS = 600_000        # PBKDF2-HMAC-SHA256, the OWASP 2023 figure
-ITERATIONS_MIN = 10_000     # the fob refuses fewer
+from .errors import OtpfobError
+
+ITERATIONS = 600_000  # PBKDF2-HMAC-SHA256, the OWASP 2023 figure
+ITERATIONS_MIN = 10_000  # the fob refuses fewer
 SALT_SIZE = 16
 KEY_SIZE = 32
 NONCE_SIZE = 16
@@ -26,15 +28,15 @@ HOST_LABEL = b"otpfob host"
 FOB_LABEL = b"otpfob fob"
 WRAP_LABEL = b"otpfob wrap"
 SESSION_LABEL = b"otpfob session"
-MAC_HEAD = b',"mac":"'     # a MAC'd request line ends with MAC_HEAD, 64 hex digits, '"}'
+MAC_HEAD = b',"mac":"'  # a MAC'd request line ends with MAC_HEAD, 64 hex digits, '"}'
 MAC_TAIL = len(MAC_HEAD) + 64 + 2
 
 
-class PasswordError(ValueError):
+class PasswordError(OtpfobError, ValueError):
     pass
 
 
-def check_password(password):
+def check_password(password: str) -> str:
     if not isinstance(password, str) or not password:
         raise PasswordError("the password is empty")
     if len(password) > 1024:
@@ -42,49 +44,50 @@ def check_password(password):
     return password
 
 
-def derive_key(password, salt, iterations):
+def derive_key(password: str, salt: bytes, iterations: int) -> bytes:
     # NFC: the same password typed on two keyboards gives the same bytes.
     text = unicodedata.normalize("NFC", check_password(password))
-    return hashlib.pbkdf2_hmac("sha256", text.encode("utf-8"), bytes(salt), int(iterations),
-                               KEY_SIZE)
+    return hashlib.pbkdf2_hmac(
+        "sha256", text.encode("utf-8"), bytes(salt), int(iterations), KEY_SIZE
+    )
 
 
-def mac(key, label, a, b):
+def mac(key: bytes, label: bytes, a: bytes, b: bytes) -> bytes:
     return hmac.new(key, label + a + b, hashlib.sha256).digest()
 
 
-def new_salt():
+def new_salt() -> bytes:
     return secrets.token_bytes(SALT_SIZE)
 
 
-def new_nonce():
+def new_nonce() -> bytes:
     return secrets.token_bytes(NONCE_SIZE)
 
 
-def host_proof(key, fob_nonce, host_nonce):
+def host_proof(key: bytes, fob_nonce: bytes, host_nonce: bytes) -> bytes:
     return mac(key, HOST_LABEL, fob_nonce, host_nonce)
 
 
-def fob_proof_ok(key, fob_nonce, host_nonce, proof):
+def fob_proof_ok(key: bytes, fob_nonce: bytes, host_nonce: bytes, proof: bytes) -> bool:
     return hmac.compare_digest(mac(key, FOB_LABEL, host_nonce, fob_nonce), proof)
 
 
-def wrap(current_key, fob_nonce, host_nonce, new_key):
+def wrap(current_key: bytes, fob_nonce: bytes, host_nonce: bytes, new_key: bytes) -> bytes:
     mask = mac(current_key, WRAP_LABEL, fob_nonce, host_nonce)
     return bytes(a ^ b for a, b in zip(new_key, mask, strict=True))
 
 
-def session_key(key, fob_nonce, host_nonce):
+def session_key(key: bytes, fob_nonce: bytes, host_nonce: bytes) -> bytes:
     return mac(key, SESSION_LABEL, fob_nonce, host_nonce)
 
 
-def request_mac(session, counter, body):
+def request_mac(session: bytes, counter: int, body: bytes) -> bytes:
     """The MAC of a request: HMAC-SHA256(session key, 8-byte big-endian counter || body),
     where body is the request line up to (not including) its closing brace."""
     return hmac.new(session, counter.to_bytes(8, "big") + body, hashlib.sha256).digest()
 
 
-def sign_line(session, counter, line):
+def sign_line(session: bytes, counter: int, line: bytes) -> bytes:
     """A JSON object's line (no newline) with its MAC member appended as the last one."""
     if not line.endswith(b"}") or len(line) < 3:
         raise ValueError("a request line is a non-empty JSON object")

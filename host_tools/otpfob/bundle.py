@@ -8,6 +8,7 @@ file as fob_board.py, lib/ with the firmware and the pinned drivers, and deploy'
 manifest), the way CircuitPython library bundles ship:
 
     otpfob-0.1.0-circuitpython/README.txt
+    otpfob-0.1.0-circuitpython/LICENSE, THIRD_PARTY_NOTICES.md, LICENSES/
     otpfob-0.1.0-circuitpython/py/raspberry_pi_pico/...       any CircuitPython 8.2+
     otpfob-0.1.0-circuitpython/9.x-mpy/raspberry_pi_pico/...  CircuitPython 9.x (and 8.x,
                                                                 10.x the same way)
@@ -34,8 +35,9 @@ def variants(majors=MAJORS, find_mpy_cross=None, firmware_dir=None):
     .mpy files (committed and current, or a CircuitPython mpy-cross on PATH); and the notes
     on the majors left out."""
     low = ".".join(str(x) for x in deploy.MIN_CIRCUITPYTHON[:2])
-    out = [("py", deploy.BootInfo(deploy.MIN_CIRCUITPYTHON, low + " or newer", None, None,
-                                  None), None)]
+    out = [
+        ("py", deploy.BootInfo(deploy.MIN_CIRCUITPYTHON, low + " or newer", None, None, None), None)
+    ]
     notes = []
     for major in majors:
         mpy, reason = deploy.compiler(major, firmware_dir, find_mpy_cross)
@@ -62,12 +64,15 @@ def readme(version, boards, folders, notes, driver_versions):
         "   and code.py, and keep the folder structure (lib/fob/, lib/adafruit_register/...).",
         "   Remove an older lib/fob/ first if the drive has one.",
         "4. Unplug the board and plug it in again (boot.py only runs at power-on). The fob",
-        "   says \"Clock not set\": run `otpfob time set`, then add accounts with `otpfob add`",
+        '   says "Clock not set": run `otpfob time set`, then add accounts with `otpfob add`',
         "   or `otpfob import` (pip install otpfob, or pipx install otpfob).",
         "",
         "After that first boot the fob hides its drive from the computer. To update it, hold",
         "button A while plugging it in and confirm on the screen (this erases the accounts);",
         "or let `otpfob deploy` copy and verify the files for you.",
+        "",
+        "otpfob is under the MIT licence (LICENSE); the Adafruit drivers in lib/ are under",
+        "theirs, named in THIRD_PARTY_NOTICES.md beside this file.",
         "",
         "Boards: %s" % ", ".join(boards),
         "Folders in this zip: %s" % ", ".join(folders),
@@ -88,8 +93,15 @@ def _add(z, name, data):
     z.writestr(info, data)
 
 
-def build_bundle(out_dir, version=__version__, boards=None, majors=MAJORS,
-                 find_mpy_cross=None, firmware_dir=None, boards_dir=None):
+def build_bundle(
+    out_dir,
+    version=__version__,
+    boards=None,
+    majors=MAJORS,
+    find_mpy_cross=None,
+    firmware_dir=None,
+    boards_dir=None,
+):
     """Write ``<out_dir>/otpfob-<version>-circuitpython.zip``; returns its path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -106,11 +118,23 @@ def build_bundle(out_dir, version=__version__, boards=None, majors=MAJORS,
                 for item in plan.items:
                     _add(z, base + item.dest, item.data)
                 _add(z, base + deploy.MANIFEST, plan.manifest_bytes())
-        versions = {name: version for name, (version, tops)
-                    in resources.driver_distributions().items()
-                    if set(tops) & set(deploy.ADAFRUIT_LIBS)}
-        _add(z, top + "/README.txt",
-             readme(version, boards, [f for f, _, _ in found], notes, versions))
+        versions = {
+            name: version
+            for name, (version, tops) in resources.driver_distributions().items()
+            if set(tops) & set(deploy.ADAFRUIT_LIBS)
+        }
+        _add(
+            z,
+            top + "/README.txt",
+            readme(version, boards, [f for f, _, _ in found], notes, versions),
+        )
+        for rel, src in resources.notice_files().items():
+            try:
+                _add(z, top + "/" + rel, src.read_bytes())
+            except OSError as e:
+                raise deploy.DeployError(
+                    "%s, which the zip must carry, cannot be read (%s)" % (rel, e)
+                ) from e
     tmp.replace(path)
     return path
 

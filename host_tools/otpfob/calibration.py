@@ -16,24 +16,27 @@ import sys
 import time
 from pathlib import Path
 
-AGING_PPM_PER_STEP = 0.1       # datasheet: about 0.1 ppm per step at 25 C
-AGING_MIN = -128               # the register is a signed byte
+from .errors import OtpfobError
+
+AGING_PPM_PER_STEP = 0.1  # datasheet: about 0.1 ppm per step at 25 C
+AGING_MIN = -128  # the register is a signed byte
 AGING_MAX = 127
-MIN_SPAN = 86400.0             # readings this far apart (seconds) before a drift estimate
-MAX_EVENTS = 400               # per fob; the oldest go first
+MIN_SPAN = 86400.0  # readings this far apart (seconds) before a drift estimate
+MAX_EVENTS = 400  # per fob; the oldest go first
 HISTORY_FILE = "clock-history.json"
 HISTORY_VERSION = 1
 
 
-class CalibrationError(Exception):
+class CalibrationError(OtpfobError):
     """No estimate can be made (too few readings, too short a span); `after` says when."""
 
     def __init__(self, message, after=None):
-        Exception.__init__(self, message)
+        OtpfobError.__init__(self, message)
         self.after = after
 
 
 # --- where the history lives ---------------------------------------------------------------
+
 
 def data_dir(environ=None, platform=None, home=None):
     """The user's data folder for otpfob; OTPFOB_HOME overrides it."""
@@ -71,12 +74,14 @@ class History:
         except FileNotFoundError:
             loaded = None
         except (OSError, ValueError) as exc:
-            raise CalibrationError("cannot read the clock history %s (%s)"
-                                   % (self.path, exc)) from None
+            raise CalibrationError(
+                "cannot read the clock history %s (%s)" % (self.path, exc)
+            ) from None
         if loaded is not None:
             if not isinstance(loaded, dict) or not isinstance(loaded.get("fobs"), dict):
-                raise CalibrationError("the clock history %s is not in the expected format"
-                                       % self.path)
+                raise CalibrationError(
+                    "the clock history %s is not in the expected format" % self.path
+                )
             data = loaded
         self._data = data
         return data
@@ -89,8 +94,9 @@ class History:
     def record(self, serial, event):
         """Append one event and write the file (atomically: a crash leaves the old one)."""
         if not serial:
-            raise CalibrationError("the fob reports no serial number, so its clock history "
-                                   "cannot be kept")
+            raise CalibrationError(
+                "the fob reports no serial number, so its clock history cannot be kept"
+            )
         data = self._load()
         fob = data["fobs"].setdefault(serial, {"events": []})
         events = fob.setdefault("events", [])
@@ -107,6 +113,7 @@ class History:
 
 
 # --- measuring the offset ------------------------------------------------------------------
+
 
 class Measurement:
     """The fob's clock minus this computer's, from the times its seconds were seen to tick.
@@ -129,12 +136,42 @@ class Measurement:
         return self.offset is not None
 
     def point(self):
-        return {"at": round(self.at, 3), "offset": _round(self.offset, 4),
-                "error": _round(self.error, 4)}
+        return {
+            "at": round(self.at, 3),
+            "offset": _round(self.offset, 4),
+            "error": _round(self.error, 4),
+        }
 
 
 def _round(v, digits):
     return None if v is None else round(v, digits)
+
+
+def timed_set(client, force=False, clock=None, sleep=None):
+    """Set the fob's clock so that it ticks in step with this computer's: the DS3231
+    restarts its second when the time is written, so the request is timed to reach the fob
+    as this computer's clock turns to a whole second, half the median of three round trips
+    early. Returns (the second set, half the round trip). `otpfob time set` and `otpfob
+    fleet` both set clocks with it."""
+    # Looked up at each call: tests move this computer's clock by replacing time.time.
+    clock = clock or time.time
+    sleep = sleep or time.sleep
+    rtts = []
+    for _ in range(3):
+        t0 = clock()
+        client.time_get()
+        rtts.append(clock() - t0)
+    half = sorted(rtts)[1] / 2
+    now = clock()
+    target = int(now + half) + 1
+    if target - half - now < 0.05:  # too close to sleep accurately: the next second
+        target += 1
+    sleep(max(0.0, target - half - clock()))
+    if force:
+        client.time_set(target, force=True)
+    else:
+        client.time_set(target)
+    return target, half
 
 
 def measure_offset(time_get, ticks=2, clock=None, sleep=None, first_window=2.5):
@@ -192,8 +229,15 @@ def measure_offset(time_get, ticks=2, clock=None, sleep=None, first_window=2.5):
         # The reading still places its clock within a second.
         s, r, reply = old
         mid = (s + r) / 2
-        return Measurement(reply, reply["time"] + 0.5 - mid, 0.5 + (r - s) / 2, r,
-                           state["rtt"], 0, state["requests"])
+        return Measurement(
+            reply,
+            reply["time"] + 0.5 - mid,
+            0.5 + (r - s) / 2,
+            r,
+            state["rtt"],
+            0,
+            state["requests"],
+        )
     brackets = [_bracket(old, new)]
     last = new
     # A fob answers once per pass of its main loop, so a request sent the moment the last
@@ -214,15 +258,17 @@ def measure_offset(time_get, ticks=2, clock=None, sleep=None, first_window=2.5):
             sleep(delay)
         old, new = until_tick(clock() + 1.5 + guard, gap)
         if new is None:
-            return Measurement(old[2], None, None, old[1], state["rtt"], len(brackets),
-                               state["requests"])
+            return Measurement(
+                old[2], None, None, old[1], state["rtt"], len(brackets), state["requests"]
+            )
         if new is False:
             break
         brackets.append(_bracket(old, new))
         last = new
     offset, error = _combine(brackets[1:] if len(brackets) > 1 else brackets)
-    return Measurement(last[2], offset, error, last[1], state["rtt"], len(brackets),
-                       state["requests"])
+    return Measurement(
+        last[2], offset, error, last[1], state["rtt"], len(brackets), state["requests"]
+    )
 
 
 def _bracket(old, new):
@@ -248,6 +294,7 @@ def _combine(brackets):
 
 
 # --- estimating the drift ------------------------------------------------------------------
+
 
 class Segment:
     """A stretch of readings with the clock neither set nor retrimmed in between."""
@@ -368,18 +415,23 @@ def estimate(events, aging=None, min_span=MIN_SPAN, now=None):
     if span < min_span:
         after = _ready_at(segs, span, min_span, now)
         if not segs:
-            why = ("there are no clock readings of this fob" + (
-                " since its aging offset was set to %d" % aging if events else "")
-                + " yet")
+            why = (
+                "there are no clock readings of this fob"
+                + (" since its aging offset was set to %d" % aging if events else "")
+                + " yet"
+            )
         elif not usable:
             why = "there is only one clock reading since the clock was last set or trimmed"
         else:
-            why = ("the clock readings since it was last set or trimmed span only %s"
-                   % _duration(span))
-        raise CalibrationError("%s; a drift estimate needs readings at least %s apart: run "
-                               "`otpfob time show` again after %s"
-                               % (why, _duration(min_span), _utc(math.ceil(after / 60) * 60)),
-                               after=after)
+            why = "the clock readings since it was last set or trimmed span only %s" % _duration(
+                span
+            )
+        raise CalibrationError(
+            "%s; a drift estimate needs readings at least %s apart: run "
+            "`otpfob time show` again after %s"
+            % (why, _duration(min_span), _utc(math.ceil(after / 60) * 60)),
+            after=after,
+        )
     rate = _pooled_slope(usable)
     ppm = rate * 1e6
     wanted = aging + _step_round(ppm / AGING_PPM_PER_STEP)
@@ -463,14 +515,25 @@ def predict(events, now=None, aging=None):
     if last is None:
         return None
     if last.get("offset") is None:
-        return {"last_sync": last["at"], "offset_then": None, "ppm": None,
-                "since": now - last["at"], "drift": None, "offset": None}
+        return {
+            "last_sync": last["at"],
+            "offset_then": None,
+            "ppm": None,
+            "since": now - last["at"],
+            "drift": None,
+            "offset": None,
+        }
     ppm = drift_ppm(events, aging if aging is not None else last.get("aging"))
     since = now - last["at"]
     drift = None if ppm is None else ppm * 1e-6 * since
-    return {"last_sync": last["at"], "offset_then": last["offset"], "ppm": ppm,
-            "since": since, "drift": drift,
-            "offset": None if drift is None else last["offset"] + drift}
+    return {
+        "last_sync": last["at"],
+        "offset_then": last["offset"],
+        "ppm": ppm,
+        "since": since,
+        "drift": drift,
+        "offset": None if drift is None else last["offset"] + drift,
+    }
 
 
 def event(kind, measurement, aging, was_set=False, before=None, aging_before=None):

@@ -22,15 +22,33 @@ def start() -> bytes:
     return _sha1(_START)
 
 
-def account(h: bytes, issuer: str, name: str, secret: bytes, algorithm: str = "SHA1",
-            digits: int = 6, period: int = 30, kind: int = 0, counter: int = 0) -> bytes:
+def account(
+    h: bytes,
+    issuer: str,
+    name: str,
+    secret: bytes,
+    algorithm: str = "SHA1",
+    digits: int = 6,
+    period: int = 30,
+    kind: int = 0,
+    counter: int = 0,
+) -> bytes:
     """The chain `h` continued by one account, as the fob stores it."""
     i = issuer.encode("utf-8")
     n = name.encode("utf-8")
     alg = algorithm.upper()
-    return _sha1(h + bytes([len(i)]) + i + bytes([len(n)]) + n + bytes([len(secret)]) + secret
-                 + struct.pack(">BBIBI", ALGORITHMS.index(alg), 5 if alg == "STEAM" else digits,
-                               period, kind, counter))
+    return _sha1(
+        h
+        + bytes([len(i)])
+        + i
+        + bytes([len(n)])
+        + n
+        + bytes([len(secret)])
+        + secret
+        + struct.pack(
+            ">BBIBI", ALGORITHMS.index(alg), 5 if alg == "STEAM" else digits, period, kind, counter
+        )
+    )
 
 
 def accounts(items) -> bytes:
@@ -39,9 +57,17 @@ def accounts(items) -> bytes:
     h = start()
     for a in items:
         hotp = getattr(a, "kind", "totp") == "hotp"
-        h = account(h, a.issuer, a.name, a.secret, a.algorithm, a.digits,
-                    0 if hotp else a.period, 1 if hotp else 0,
-                    (getattr(a, "counter", 0) or 0) if hotp else 0)
+        h = account(
+            h,
+            a.issuer,
+            a.name,
+            a.secret,
+            a.algorithm,
+            a.digits,
+            0 if hotp else a.period,
+            1 if hotp else 0,
+            (getattr(a, "counter", 0) or 0) if hotp else 0,
+        )
     return h
 
 

@@ -49,8 +49,16 @@ def expected_codes(account, times):
     if otp is None:
         return None
     digits = 5 if account.algorithm == "STEAM" else account.digits
-    return {otp.totp(account.secret, int(t), digits=digits, period=account.period,
-                     algorithm=account.algorithm.lower()) for t in times}
+    return {
+        otp.totp(
+            account.secret,
+            int(t),
+            digits=digits,
+            period=account.period,
+            algorithm=account.algorithm.lower(),
+        )
+        for t in times
+    }
 
 
 def added(client, account, overwrite=False, strips=None, max_line=2048):
@@ -77,13 +85,17 @@ def verify_code(account, reply, before, after):
     got = reply.get("code")
     if got is None:
         if reply.get("code_error") == "clock_not_set" or "code" in reply:
-            return False, ("the fob's clock is not set, so its code could not be checked; "
-                           "run `otpfob time set`")
+            return False, (
+                "the fob's clock is not set, so its code could not be checked; "
+                "run `otpfob time set`"
+            )
         return None, "the fob's firmware gives no code with an add, so it was not checked"
     expected = expected_codes(account, (before - 1, before, after, after + 1))
     if expected is None:
-        return None, ("the firmware's OTP engine (firmware/lib/fob/otp.py) was not found, so "
-                      "the code was not checked; the fob shows %s" % group_code(got))
+        return None, (
+            "the firmware's OTP engine (firmware/lib/fob/otp.py) was not found, so "
+            "the code was not checked; the fob shows %s" % group_code(got)
+        )
     strict = expected_codes(account, (before, after))
     if got in strict:
         return True, "the fob's code %s matches" % group_code(got)
@@ -92,10 +104,14 @@ def verify_code(account, reply, before, after):
         # A whole-second reading t stands for somewhere in [t, t+1).
         drift = fob_time + 0.5 - (before + after) / 2
         if abs(drift) >= 1.5:
-            return False, ("the fob's code %s differs from this computer's %s: the fob's clock "
-                           "is off by %+.0f s; run `otpfob time set`"
-                           % (group_code(got), group_code(sorted(strict)[0]), drift))
+            return False, (
+                "the fob's code %s differs from this computer's %s: the fob's clock "
+                "is off by %+.0f s; run `otpfob time set`"
+                % (group_code(got), group_code(sorted(strict)[0]), drift)
+            )
     if got in expected:
         return True, "the fob's code %s matches (within a second)" % group_code(got)
-    return False, ("the fob's code %s differs from this computer's %s for the same secret"
-                   % (group_code(got), group_code(sorted(strict)[0])))
+    return False, (
+        "the fob's code %s differs from this computer's %s for the same secret"
+        % (group_code(got), group_code(sorted(strict)[0]))
+    )

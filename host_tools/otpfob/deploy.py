@@ -31,10 +31,12 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 import click
 
 from . import resources
+from .errors import OtpfobError
 
 # The repository's folders in a checkout, the package's own copies in an installed wheel.
 FIRMWARE_DIR = resources.firmware_dir()
@@ -70,7 +72,7 @@ MAINTENANCE_HINT = (
 )
 
 
-class DeployError(Exception):
+class DeployError(OtpfobError):
     """A deploy refused or failed; the message says what to do."""
 
 
@@ -86,7 +88,9 @@ class BootInfo:
     uid: str | None
 
 
-_BOOT_RE = re.compile(r"CircuitPython\s+((\d+)\.(\d+)(?:\.(\d+))?\S*)(?:\s+on\s+[^\s;]+)?(?:;\s*(.+))?")
+_BOOT_RE = re.compile(
+    r"CircuitPython\s+((\d+)\.(\d+)(?:\.(\d+))?\S*)(?:\s+on\s+[^\s;]+)?(?:;\s*(.+))?"
+)
 
 
 def parse_boot_out(text):
@@ -173,7 +177,7 @@ def _linux_candidates():
 def _windows_candidates():
     import ctypes  # Windows only
 
-    kernel32 = ctypes.windll.kernel32
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]  # Windows only
     mask = kernel32.GetLogicalDrives()
     found = []
     for i in range(26):
@@ -198,7 +202,7 @@ def find_drives():
         candidates = sorted(Path("/Volumes").glob(DRIVE_LABEL + "*"))
     else:
         candidates = _linux_candidates()
-    drives = []
+    drives: list[Path] = []
     for c in candidates:
         if (c / "boot_out.txt").is_file() and c.resolve() not in [d.resolve() for d in drives]:
             drives.append(c)
@@ -232,8 +236,10 @@ def board_file(name, boards_dir=None):
     boards_dir = Path(boards_dir or BOARDS_DIR)
     known = known_boards(boards_dir)
     if name not in known:
-        why = "is the simulator's, not a real board" if name in NOT_DEPLOYABLE else (
-            "has no board file in %s" % Path(boards_dir).name + "/"
+        why = (
+            "is the simulator's, not a real board"
+            if name in NOT_DEPLOYABLE
+            else ("has no board file in %s" % Path(boards_dir).name + "/")
         )
         raise DeployError(
             "board %r %s; known boards: %s. Pass --board NAME, or add boards/%s.py"
@@ -258,7 +264,9 @@ class MpyCross:
         src.write_bytes(source)
         res = subprocess.run(
             [self.path, "-o", str(out), "-s", name, str(src)],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         if res.returncode != 0 or not out.is_file():
             raise DeployError(
@@ -281,9 +289,11 @@ def find_mpy_cross(major):
             continue
         try:
             res = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
-            line = (res.stdout or res.stderr).strip().splitlines()[0] if (
-                res.stdout or res.stderr
-            ).strip() else ""
+            line = (
+                (res.stdout or res.stderr).strip().splitlines()[0]
+                if (res.stdout or res.stderr).strip()
+                else ""
+            )
         except (OSError, subprocess.SubprocessError):
             line = ""
         m = re.search(r"CircuitPython\s+(\d+)\.", line)
@@ -292,11 +302,19 @@ def find_mpy_cross(major):
         seen.append("%s (%s)" % (name, line or "no version"))
     if seen:
         return None, "no CircuitPython %d.x mpy-cross on PATH; ignored %s" % (
-            major, "; ".join(seen))
+            major,
+            "; ".join(seen),
+        )
     return None, "no CircuitPython %d.x mpy-cross on PATH" % major
 
 
 # --------------------------------------------------------------------------- the plan
+
+
+class Compiler(Protocol):
+    """What a plan records of the .mpy files' maker (MpyCross, mpyfiles.Committed)."""
+
+    version_line: str
 
 
 @dataclass
@@ -315,11 +333,11 @@ class PlanItem:
 class Plan:
     board: str
     info: BootInfo
-    items: list
-    mpy: object | None  # an MpyCross or mpyfiles.Committed
+    items: list[PlanItem]
+    mpy: Compiler | None  # an MpyCross or mpyfiles.Committed
     mpy_reason: str | None
     firmware_version: str
-    notes: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def total_bytes(self):
@@ -357,8 +375,12 @@ def _tree_files(root):
     root = Path(root)
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).parts
-        if p.is_file() and "__pycache__" not in rel and p.suffix != ".pyc" and not any(
-                x.startswith(".") for x in rel):
+        if (
+            p.is_file()
+            and "__pycache__" not in rel
+            and p.suffix != ".pyc"
+            and not any(x.startswith(".") for x in rel)
+        ):
             yield p
 
 
@@ -390,8 +412,7 @@ def library_sources():
     return out
 
 
-def build_plan(info, board, mpy=None, mpy_reason=None,
-               firmware_dir=None, boards_dir=None):
+def build_plan(info, board, mpy=None, mpy_reason=None, firmware_dir=None, boards_dir=None):
     firmware_dir = Path(firmware_dir or FIRMWARE_DIR)
     bfile = board_file(board, boards_dir)
     for needed in ("boot.py", "code.py"):
@@ -437,8 +458,9 @@ def merge_settings(ours, theirs):
     out = []
     for line in theirs.decode("utf-8", "replace").splitlines():
         key = line.split("=", 1)[0].strip()
-        if ("=" in line and not line.lstrip().startswith("#") and key in mine) or \
-                line == _SETTINGS_NOTE:
+        if (
+            "=" in line and not line.lstrip().startswith("#") and key in mine
+        ) or line == _SETTINGS_NOTE:
             continue  # ours replaces it below
         out.append(line)
     if out and out[-1].strip():
@@ -505,8 +527,7 @@ def check_ownership(plan, found, old_manifest, force, echo):
             ours.add(rec["sha256"])
         stock = name == "code.py" and data.decode("utf-8", "replace").strip() in STOCK_CODE
         if not stock and hashlib.sha256(data).hexdigest() not in ours:
-            why = "was changed since otpfob installed it" if rec else (
-                "belongs to another project")
+            why = "was changed since otpfob installed it" if rec else ("belongs to another project")
             problems.append("%s on the board %s" % (name, why))
     aside = []
     for name in SHADOWING_CODE:
@@ -536,29 +557,35 @@ def _size(n):
 
 def print_plan(plan, echo):
     kind = ".mpy (compiled with %s)" % plan.mpy.version_line if plan.mpy else ".py"
-    echo("otpfob firmware %s for board %s on CircuitPython %s"
-         % (plan.firmware_version, plan.board, plan.info.version_text))
+    echo(
+        "otpfob firmware %s for board %s on CircuitPython %s"
+        % (plan.firmware_version, plan.board, plan.info.version_text)
+    )
     echo("installing %s" % kind)
     if not plan.mpy and plan.mpy_reason:
         echo("  (%s; .mpy files would save RAM on the fob)" % plan.mpy_reason)
     width = max(len(i.dest) for i in plan.items)
     for i in plan.items:
-        echo("  %-*s %10s  %s" % (width, i.dest, _size(len(i.data)),
-                                 "mpy" if i.dest.endswith(".mpy") else "py"))
+        echo(
+            "  %-*s %10s  %s"
+            % (width, i.dest, _size(len(i.data)), "mpy" if i.dest.endswith(".mpy") else "py")
+        )
     echo("  %-*s %10s  (%d files)" % (width, "total", _size(plan.total_bytes), len(plan.items)))
 
 
 def first_boot_message(echo):
     echo("Unplug the fob and plug it in again: boot.py only runs at power-on.")
-    echo("On first boot the fob shows \"Clock not set\" until you run `otpfob time set`,")
-    echo("then \"No accounts\" until you add one (`otpfob add` or `otpfob import`).")
+    echo('On first boot the fob shows "Clock not set" until you run `otpfob time set`,')
+    echo('then "No accounts" until you add one (`otpfob add` or `otpfob import`).')
     echo("Accounts already stored on the fob are kept.")
 
 
 def _warn_board(plan, echo):
     if plan.info.board_id and plan.info.board_id != plan.board:
-        echo("warning: the board reports itself as %s but the board file is %s"
-             % (plan.info.board_id, plan.board))
+        echo(
+            "warning: the board reports itself as %s but the board file is %s"
+            % (plan.info.board_id, plan.board)
+        )
 
 
 def _choose_board(info, board, boards_dir):
@@ -661,8 +688,17 @@ def _check_copy(items, copies):
     return bad
 
 
-def install(target, board=None, force=False, dry_run=False, use_mpy=True,
-            firmware_dir=None, boards_dir=None, echo=print, progress=None):
+def install(
+    target,
+    board=None,
+    force=False,
+    dry_run=False,
+    use_mpy=True,
+    firmware_dir=None,
+    boards_dir=None,
+    echo=print,
+    progress=None,
+):
     """The deploy itself, the same for every target (a DriveTarget or a ReplTarget):
     read boot_out.txt, plan, refuse what is not ours, check space, stage every file
     under a temporary name, read it back, then rename into place and check again.
@@ -695,7 +731,8 @@ def install(target, board=None, force=False, dry_run=False, use_mpy=True,
         raise DeployError(
             "not enough free space on %s: the firmware needs %s, %s free. Remove files "
             "you no longer need from it (old libraries in lib/) and try again; nothing "
-            "was written" % (target.name, _size(need), _size(free)))
+            "was written" % (target.name, _size(need), _size(free))
+        )
     writable = target.writable()
     if dry_run:
         if not writable:
@@ -708,8 +745,7 @@ def install(target, board=None, force=False, dry_run=False, use_mpy=True,
     items = plan.items + [PlanItem(MANIFEST, plan.manifest_bytes(), "manifest")]
     staged = [i.dest + TMP_SUFFIX for i in items]
     try:
-        with step("copying %d files (%s) %s" % (len(items), _size(plan.total_bytes),
-                                               target.where)):
+        with step("copying %d files (%s) %s" % (len(items), _size(plan.total_bytes), target.where)):
             target.write([(t, i.data) for t, i in zip(staged, items, strict=True)])
         with step("reading back %d files %s" % (len(items), target.where)):
             bad = _check_copy(items, target.read_back(staged))
@@ -717,7 +753,8 @@ def install(target, board=None, force=False, dry_run=False, use_mpy=True,
             raise DeployError(
                 "the copy %s did not read back correctly: %s. Nothing was replaced; try "
                 "again, and if it repeats the board's flash may be failing"
-                % (target.where, "; ".join(bad)))
+                % (target.where, "; ".join(bad))
+            )
     except DeployError:
         target.remove(staged)
         raise
@@ -727,10 +764,14 @@ def install(target, board=None, force=False, dry_run=False, use_mpy=True,
     with step("checking the installed files %s" % target.where):
         bad = _check_copy(plan.items, target.read_back([i.dest for i in plan.items]))
     if bad:
-        raise DeployError("after the copy, files %s differ from the firmware: %s; deploy "
-                          "again" % (target.where, "; ".join(bad)))
-    echo("verified %d files (%s) by size and SHA-256 %s"
-         % (len(plan.items), _size(plan.total_bytes), target.where))
+        raise DeployError(
+            "after the copy, files %s differ from the firmware: %s; deploy "
+            "again" % (target.where, "; ".join(bad))
+        )
+    echo(
+        "verified %d files (%s) by size and SHA-256 %s"
+        % (len(plan.items), _size(plan.total_bytes), target.where)
+    )
     first_boot_message(echo)
     return Result(plan, [i.dest for i in plan.items], removed, target.name)
 
@@ -782,7 +823,8 @@ class DriveTarget:
     def no_boot_out(self):
         return DeployError(
             "%s has no boot_out.txt, so it is not a CircuitPython drive "
-            "(CircuitPython writes that file at every start)" % self.drive)
+            "(CircuitPython writes that file at every start)" % self.drive
+        )
 
     def read_only(self):
         return _writable_error(self.drive, OSError(errno.EROFS, "read-only"))
@@ -810,9 +852,10 @@ class DriveTarget:
         except OSError as e:
             self.remove(done)
             if e.errno == errno.ENOSPC:
-                raise DeployError("%s filled up during the copy; nothing was replaced. "
-                                  "Remove files you no longer need and try again"
-                                  % self.drive) from e
+                raise DeployError(
+                    "%s filled up during the copy; nothing was replaced. "
+                    "Remove files you no longer need and try again" % self.drive
+                ) from e
             raise _writable_error(self.drive, e) from e
 
     def read_back(self, rels):
@@ -848,24 +891,44 @@ class DriveTarget:
         return removed
 
 
-def deploy_to_drive(drive=None, board=None, force=False, dry_run=False, use_mpy=True,
-                    firmware_dir=None, boards_dir=None, echo=print, progress=None):
+def deploy_to_drive(
+    drive=None,
+    board=None,
+    force=False,
+    dry_run=False,
+    use_mpy=True,
+    firmware_dir=None,
+    boards_dir=None,
+    echo=print,
+    progress=None,
+):
     """Install the firmware on a mounted CIRCUITPY drive; returns a Result."""
     target = DriveTarget(drive if drive else find_drive())
-    return install(target, board, force, dry_run, use_mpy, firmware_dir, boards_dir, echo,
-                   progress)
+    return install(target, board, force, dry_run, use_mpy, firmware_dir, boards_dir, echo, progress)
 
 
 # --------------------------------------------------------------------------- the REPL
 
 
+# What to install when mpremote is missing (pyproject.toml's `repl` extra).
+MPREMOTE_MISSING = (
+    "--via-repl needs mpremote, which this installation lacks: pip install 'otpfob[repl]' "
+    "(with pipx: pipx inject otpfob mpremote)"
+)
+
+
 def find_mpremote():
+    """The command that runs mpremote: on PATH, beside this Python, or its module here."""
+    import importlib.util
+
     found = shutil.which("mpremote")
     if found:
         return [found]
     sibling = Path(sys.executable).with_name("mpremote")
     if sibling.exists():
         return [str(sibling)]
+    if importlib.util.find_spec("mpremote") is None:
+        raise DeployError(MPREMOTE_MISSING)
     return [sys.executable, "-m", "mpremote"]
 
 
@@ -881,7 +944,7 @@ class Mpremote:
         try:
             res = subprocess.run(argv, capture_output=True, text=True, timeout=300)
         except FileNotFoundError as e:
-            raise DeployError("mpremote is not installed; run `make setup`") from e
+            raise DeployError(MPREMOTE_MISSING) from e
         except subprocess.TimeoutExpired as e:
             raise DeployError("mpremote on %s did not finish in time" % self.port) from e
         if check and res.returncode != 0:
@@ -895,7 +958,8 @@ class Mpremote:
             return DeployError(
                 "the board's flash is read-only to the REPL: the computer holds the CIRCUITPY "
                 "drive (maintenance mode, or no otpfob boot.py yet); deploy to the drive "
-                "instead (without --via-repl)")
+                "instead (without --via-repl)"
+            )
         return DeployError("mpremote on %s failed: %s" % (self.port, last))
 
     def fetch(self, remote, local):
@@ -910,7 +974,7 @@ class Mpremote:
 
 
 def _chain(commands):
-    argv = []
+    argv: list[str] = []
     for c in commands:
         if argv:
             argv.append("+")
@@ -920,7 +984,8 @@ def _chain(commands):
 
 def _remote_remove(paths):
     return "import os\nfor b in %r:\n try:\n  os.remove(b)\n except OSError:\n  pass\n" % (
-        list(paths),)
+        list(paths),
+    )
 
 
 class ReplTarget:
@@ -954,9 +1019,13 @@ class ReplTarget:
             return set()
         out = self.mp.exec(
             "import os\nfor p in %r:\n try:\n  os.stat(p)\n  print('otpfob-has', p)\n"
-            " except OSError:\n  pass\n" % (list(rels),))
-        return {line.split(" ", 1)[1].strip() for line in out.splitlines()
-                if line.startswith("otpfob-has ")}
+            " except OSError:\n  pass\n" % (list(rels),)
+        )
+        return {
+            line.split(" ", 1)[1].strip()
+            for line in out.splitlines()
+            if line.startswith("otpfob-has ")
+        }
 
     def space(self):
         out = self.mp.exec("import os\ns=os.statvfs('/')\nprint('otpfob-free', s[1]*s[4], s[1])")
@@ -974,18 +1043,22 @@ class ReplTarget:
             p = stage / rel
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(data)
-        dirs = sorted({str(PurePosixPath(rel).parent) for rel, _ in files} - {"."},
-                      key=lambda d: d.count("/"))
+        dirs = sorted(
+            {str(PurePosixPath(rel).parent) for rel, _ in files} - {"."}, key=lambda d: d.count("/")
+        )
         if dirs:
-            self.mp.exec("import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n"
-                         "  pass\n" % (dirs,))
-        self.mp.run(*_chain([["fs", "cp", "-f", str(stage / rel), ":" + rel]
-                             for rel, _ in files]))
+            self.mp.exec(
+                "import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n"
+                "  pass\n" % (dirs,)
+            )
+        self.mp.run(*_chain([["fs", "cp", "-f", str(stage / rel), ":" + rel] for rel, _ in files]))
 
     def read_back(self, rels):
         back = [self._local() for _ in rels]
-        self.mp.run(*_chain([["fs", "cp", ":" + rel, str(p)] for rel, p in zip(rels, back, strict=True)]),
-                    check=False)
+        self.mp.run(
+            *_chain([["fs", "cp", ":" + rel, str(p)] for rel, p in zip(rels, back, strict=True)]),
+            check=False,
+        )
         return [_read_optional(p) for p in back]
 
     def remove(self, rels):
@@ -994,24 +1067,47 @@ class ReplTarget:
     def commit(self, aside, renames, stale):
         # FAT's rename will not replace an existing file, so the old one goes first.
         code = ["import os"]
-        code.append("for a in %r:\n try:\n  os.rename(a, a + '.disabled')\n except OSError:\n"
-                    "  pass" % (list(aside),))
-        code.append("for a, b in %r:\n try:\n  os.remove(b)\n except OSError:\n  pass\n"
-                    " os.rename(a, b)" % (list(renames),))
-        code.append("for b in %r:\n try:\n  os.remove(b)\n except OSError:\n  pass"
-                    % (list(stale),))
+        code.append(
+            "for a in %r:\n try:\n  os.rename(a, a + '.disabled')\n except OSError:\n"
+            "  pass" % (list(aside),)
+        )
+        code.append(
+            "for a, b in %r:\n try:\n  os.remove(b)\n except OSError:\n  pass\n"
+            " os.rename(a, b)" % (list(renames),)
+        )
+        code.append(
+            "for b in %r:\n try:\n  os.remove(b)\n except OSError:\n  pass" % (list(stale),)
+        )
         self.mp.exec("\n".join(code) + "\n")
         return list(stale)
 
 
-def deploy_via_repl(port="auto", board=None, force=False, dry_run=False, use_mpy=True,
-                    firmware_dir=None, boards_dir=None, echo=print,
-                    mpremote=None, progress=None):
+def deploy_via_repl(
+    port="auto",
+    board=None,
+    force=False,
+    dry_run=False,
+    use_mpy=True,
+    firmware_dir=None,
+    boards_dir=None,
+    echo=print,
+    mpremote=None,
+    progress=None,
+):
     """Install the firmware over the REPL with mpremote (the drive hidden or unusable)."""
     mp = mpremote or Mpremote(port)
     with tempfile.TemporaryDirectory(prefix="otpfob-repl-") as work:
-        return install(ReplTarget(mp, work), board, force, dry_run, use_mpy, firmware_dir,
-                       boards_dir, echo, progress)
+        return install(
+            ReplTarget(mp, work),
+            board,
+            force,
+            dry_run,
+            use_mpy,
+            firmware_dir,
+            boards_dir,
+            echo,
+            progress,
+        )
 
 
 def _spinner():
@@ -1029,23 +1125,42 @@ def _spinner():
 
 @click.command("deploy")
 @click.option("--board", help="Board file in boards/ (default: the Board ID in boot_out.txt).")
-@click.option("--drive", type=click.Path(file_okay=False, path_type=Path),
-              help="The CIRCUITPY drive (default: found by its volume label).")
+@click.option(
+    "--drive",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The CIRCUITPY drive (default: found by its volume label).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--force", is_flag=True, help="Replace another project's code.py.")
 @click.option("--via-repl", is_flag=True, help="Copy over the REPL with mpremote instead.")
-@click.option("--repl-port", default="auto", show_default=True,
-              help="Serial port of the REPL for --via-repl (mpremote's `connect` argument).")
-@click.option("--py", "source_only", is_flag=True,
-              help="Install the .py sources instead of the precompiled .mpy files.")
+@click.option(
+    "--repl-port",
+    default="auto",
+    show_default=True,
+    help="Serial port of the REPL for --via-repl (mpremote's `connect` argument).",
+)
+@click.option(
+    "--py",
+    "source_only",
+    is_flag=True,
+    help="Install the .py sources instead of the precompiled .mpy files.",
+)
 def deploy_command(board, drive, dry_run, force, via_repl, repl_port, source_only):
     """Copy the otpfob firmware onto a CircuitPython board."""
     try:
         if via_repl:
-            deploy_via_repl(repl_port, board, force, dry_run, not source_only, echo=click.echo,
-                            progress=_spinner())
+            deploy_via_repl(
+                repl_port,
+                board,
+                force,
+                dry_run,
+                not source_only,
+                echo=click.echo,
+                progress=_spinner(),
+            )
         else:
-            deploy_to_drive(drive, board, force, dry_run, not source_only, echo=click.echo,
-                            progress=_spinner())
+            deploy_to_drive(
+                drive, board, force, dry_run, not source_only, echo=click.echo, progress=_spinner()
+            )
     except DeployError as e:
         raise click.ClickException(str(e)) from e

@@ -14,7 +14,8 @@ with a password or a pre-shared key (`--format pskc`; otpfob.importers.pskc writ
 Two files, written so that a run can be interrupted anywhere and simply run again:
 
 - The output CSV holds the secrets and nothing else does. It is created with mode 0600
-  (O_CREAT|O_EXCL, never through an existing file) and each row is fsynced as it is appended.
+  (O_CREAT|O_EXCL, never through an existing file), reopened by a later run only as itself
+  (O_NOFOLLOW, a regular file, never a link), and each row is fsynced as it is appended.
 - The manifest (`OUT.manifest.json`) holds no secrets: per fob serial the user, the issuer,
   the state and the time. A fob is marked `started` before anything on it changes and `done`
   after its CSV row is on disk. A `done` fob is never touched again; a `started` fob (an
@@ -29,33 +30,35 @@ import io
 import json
 import os
 import secrets
+import stat
 import threading
 import time
 from pathlib import Path
 
 import click
 
-ENTRA_HEADER = ("upn", "serial number", "secret key", "time interval", "manufacturer",
-                "model")
+from .errors import OtpfobError
+
+ENTRA_HEADER = ("upn", "serial number", "secret key", "time interval", "manufacturer", "model")
 MANUFACTURER = "otpfob"
-PERIOD = 30                 # seconds; Entra ID takes 30 or 60
-SECRET_BYTES = 20           # 160 bits, the HMAC-SHA1 block's natural key size (RFC 4226)
-POLL_SECONDS = 0.5          # how often the port list is read while waiting for fobs
+PERIOD = 30  # seconds; Entra ID takes 30 or 60
+SECRET_BYTES = 20  # 160 bits, the HMAC-SHA1 block's natural key size (RFC 4226)
+POLL_SECONDS = 0.5  # how often the port list is read while waiting for fobs
 MANIFEST_VERSION = 1
 
 
-class FleetError(Exception):
+class FleetError(OtpfobError):
     """A problem with the inputs or files (not with one fob): the run stops."""
 
 
 # --- inputs -----------------------------------------------------------------------------
 
+
 def read_users(path):
     """The `upn` column of a CSV, in order; blank rows skipped, duplicates refused."""
-    from .otpauth import OtpauthError, check_label
-
     import io
 
+    from .otpauth import OtpauthError, check_label
     from .textfile import TextFileError, decode, sniff_delimiter
 
     try:
@@ -66,14 +69,16 @@ def read_users(path):
     except TextFileError as exc:
         raise FleetError(str(exc)) from None
     # Spreadsheets in many locales save `;`-separated CSV, and Windows tools UTF-16.
-    reader = csv.DictReader(io.StringIO(text, newline=""),
-                            delimiter=sniff_delimiter(text.split("\n", 1)[0]))
+    reader = csv.DictReader(
+        io.StringIO(text, newline=""), delimiter=sniff_delimiter(text.split("\n", 1)[0])
+    )
     try:
-        column = next((c for c in reader.fieldnames or () if c.strip().lower() == "upn"),
-                      None)
+        column = next((c for c in reader.fieldnames or () if c.strip().lower() == "upn"), None)
         if column is None:
-            raise FleetError("%s has no upn column (the first line names the columns, "
-                             "separated by commas or semicolons)" % path)
+            raise FleetError(
+                "%s has no upn column (the first line names the columns, "
+                "separated by commas or semicolons)" % path
+            )
         users = []
         seen = {}
         for row in reader:
@@ -87,8 +92,7 @@ def read_users(path):
                 raise FleetError("%s: %s" % (where, exc)) from None
             # Entra ID matches UPNs case-insensitively; two rows would be two tokens.
             if upn.lower() in seen:
-                raise FleetError("%s: %s is already on line %d" % (where, upn,
-                                                                 seen[upn.lower()]))
+                raise FleetError("%s: %s is already on line %d" % (where, upn, seen[upn.lower()]))
             seen[upn.lower()] = reader.line_num
             users.append(upn)
     except csv.Error as exc:
@@ -109,6 +113,7 @@ def read_password(path):
 
 
 # --- files ------------------------------------------------------------------------------
+
 
 def write_atomic(path, data, mode=0o600):
     """Replace `path` with `data` all at once: a reader sees the old file or the new one."""
@@ -156,8 +161,7 @@ class Manifest:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 self.fobs = dict(data["fobs"])
             except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise FleetError("cannot read the manifest %s: %s" % (self.path, exc)) \
-                    from None
+                raise FleetError("cannot read the manifest %s: %s" % (self.path, exc)) from None
 
     def get(self, serial):
         with self.lock:
@@ -183,8 +187,11 @@ class Manifest:
 
     def _save(self):
         data = {"version": MANIFEST_VERSION, "fobs": self.fobs}
-        write_atomic(self.path, (json.dumps(data, indent=1, sort_keys=True) + "\n")
-                     .encode("utf-8"), mode=0o644)
+        write_atomic(
+            self.path,
+            (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8"),
+            mode=0o644,
+        )
 
 
 class SecretsCsv:
@@ -197,23 +204,43 @@ class SecretsCsv:
         self.created = not self.path.exists()
         self.dropped = []
         if self.created:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND,
-                         0o600)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
             self._write(fd, _csv_line(ENTRA_HEADER))
         else:
             self._keep_only(set(keep_serials))
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, 0o600)
+            fd = self._reopen()
         self.fd = fd
+
+    def _reopen(self):
+        # Never through a link someone put in its place since the last run, and only a
+        # regular file: the secrets are appended to what is opened here.
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as exc:
+            raise FleetError(
+                "%s cannot be reopened for the secrets (%s); it must be the run's own "
+                "file, not a link: choose another --out" % (self.path, exc.strerror or exc)
+            ) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise FleetError("%s is not a regular file; choose another --out" % self.path)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)
+        return fd
 
     def _keep_only(self, keep):
         """Drop rows of fobs whose run did not finish: their secrets are not on any fob."""
+        if self.path.is_symlink():
+            raise FleetError(
+                "%s is a link; the secrets go only into a file of the run's own: choose "
+                "another --out" % self.path
+            )
         with open(self.path, newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
         if not rows or tuple(c.strip().lower() for c in rows[0]) != ENTRA_HEADER:
-            raise FleetError("%s exists and is not an Entra ID token CSV; choose another "
-                             "--out" % self.path)
+            raise FleetError(
+                "%s exists and is not an Entra ID token CSV; choose another --out" % self.path
+            )
         kept = [rows[0]] + [r for r in rows[1:] if len(r) > 1 and r[1] in keep]
         self.dropped = [r[0] for r in rows[1:] if not (len(r) > 1 and r[1] in keep)]
         if self.dropped:
@@ -222,7 +249,7 @@ class SecretsCsv:
     @staticmethod
     def _write(fd, data):
         while data:
-            data = data[os.write(fd, data):]
+            data = data[os.write(fd, data) :]
         os.fsync(fd)
 
     def append(self, row):
@@ -254,8 +281,7 @@ class SecretsPskc:
     rerun the tokens of fobs that are not done are dropped, as from the CSV."""
 
     def __init__(self, path, keep_serials, password=None, key=None):
-        from .importers import ImportFileError
-        from .importers import pskc
+        from .importers import ImportFileError, pskc
 
         self.path = Path(path)
         self.password = password
@@ -268,8 +294,10 @@ class SecretsPskc:
             try:
                 found = pskc.read_tokens(self.path.read_bytes(), password, key)
             except (OSError, ImportFileError) as exc:
-                raise FleetError("%s exists and cannot be read as this run's PSKC file (%s); "
-                                 "choose another --out" % (self.path, exc)) from None
+                raise FleetError(
+                    "%s exists and cannot be read as this run's PSKC file (%s); "
+                    "choose another --out" % (self.path, exc)
+                ) from None
             keep = set(keep_serials)
             self.tokens = [t for t in found if t["serial"] in keep]
             self.dropped = [t["upn"] for t in found if t["serial"] not in keep]
@@ -282,9 +310,18 @@ class SecretsPskc:
 
     def add_token(self, upn, serial, secret, model, issuer):
         with self.lock:
-            self.tokens.append({"upn": upn, "serial": serial, "secret": secret,
-                                "period": PERIOD, "digits": 6, "issuer": issuer,
-                                "manufacturer": MANUFACTURER, "model": model or "otpfob"})
+            self.tokens.append(
+                {
+                    "upn": upn,
+                    "serial": serial,
+                    "secret": secret,
+                    "period": PERIOD,
+                    "digits": 6,
+                    "issuer": issuer,
+                    "manufacturer": MANUFACTURER,
+                    "model": model or "otpfob",
+                }
+            )
             try:
                 self._write()
             except BaseException:
@@ -302,6 +339,7 @@ def entra_row(upn, serial, secret, model):
 
 
 # --- one fob ----------------------------------------------------------------------------
+
 
 class PresenceWatch:
     """A transport wrapper that notices the fob's interim "press the button" line.
@@ -334,18 +372,9 @@ class PresenceWatch:
 
 def set_clock(client):
     """Set the fob's clock so that it ticks in step with this computer's (as `time set`)."""
-    rtts = []
-    for _ in range(3):
-        t0 = time.time()
-        client.time_get()
-        rtts.append(time.time() - t0)
-    half = sorted(rtts)[1] / 2
-    now = time.time()
-    target = int(now + half) + 1
-    if target - half - now < 0.05:
-        target += 1
-    time.sleep(max(0.0, target - half - time.time()))
-    client.time_set(target)
+    from .calibration import timed_set
+
+    timed_set(client)
 
 
 class Outcome:
@@ -353,7 +382,7 @@ class Outcome:
 
     def __init__(self, port, result, detail="", serial=None, upn=None):
         self.port = port
-        self.result = result            # "done", "skipped" or "failed"
+        self.result = result  # "done", "skipped" or "failed"
         self.detail = detail
         self.serial = serial
         self.upn = upn
@@ -378,9 +407,21 @@ class Reporter:
 class Fleet:
     """One provisioning run: the users still to do, the manifest, the output CSV."""
 
-    def __init__(self, users, issuer, out, manifest=None, password=None, force=False,
-                 timeout=5.0, reporter=None, connect=None, out_format="entra-csv",
-                 pskc_password=None, pskc_key=None):
+    def __init__(
+        self,
+        users,
+        issuer,
+        out,
+        manifest=None,
+        password=None,
+        force=False,
+        timeout=5.0,
+        reporter=None,
+        connect=None,
+        out_format="entra-csv",
+        pskc_password=None,
+        pskc_key=None,
+    ):
         from .otpauth import check_label
 
         check_label("issuer", issuer)
@@ -393,8 +434,10 @@ class Fleet:
         self.out = Path(out)
         self.manifest = Manifest(manifest or manifest_path(out))
         if self.out.exists() and not self.manifest.path.exists():
-            raise FleetError("%s exists but its manifest %s does not: it is not from an "
-                             "earlier run; choose another --out" % (out, self.manifest.path))
+            raise FleetError(
+                "%s exists but its manifest %s does not: it is not from an "
+                "earlier run; choose another --out" % (out, self.manifest.path)
+            )
         if not self.manifest.path.exists():
             # Before the CSV: an output file without a manifest is never one of ours.
             self.manifest.save()
@@ -403,14 +446,16 @@ class Fleet:
         self.already = [u for u in self.users if u in done]
         self.pending = [u for u in self.users if u not in done]
         self.outcomes = []
-        self._busy = set()          # serials being worked on now
-        self.threads = []           # one per fob, so Ctrl-C can wait for them
-        self.started = []           # their ports, in order: the summary's order
+        self._busy = set()  # serials being worked on now
+        self.threads = []  # one per fob, so Ctrl-C can wait for them
+        self.started = []  # their ports, in order: the summary's order
         self._lock = threading.Lock()
         if out_format == "pskc":
             if pskc_password is None and pskc_key is None:
-                raise FleetError("a PSKC file carries the secrets: give --pskc-password-file "
-                                 "or --pskc-key-file to encrypt them")
+                raise FleetError(
+                    "a PSKC file carries the secrets: give --pskc-password-file "
+                    "or --pskc-key-file to encrypt them"
+                )
             self.csv = SecretsPskc(self.out, done.values(), pskc_password, pskc_key)
         elif out_format == "entra-csv":
             self.csv = SecretsCsv(self.out, done.values())
@@ -516,11 +561,12 @@ class Fleet:
                 outcome.detail = "already provisioned for %s" % entry.get("upn")
                 return
             if entry is None and info.get("accounts") and not self.force:
-                raise FleetError("fob already has accounts (%d); --force provisions it "
-                                 "anyway and keeps them" % info["accounts"])
+                raise FleetError(
+                    "fob already has accounts (%d); --force provisions it "
+                    "anyway and keeps them" % info["accounts"]
+                )
             if info.get("password") and self.password is None:
-                raise FleetError("the fob has a management password; give it with "
-                                 "--password-file")
+                raise FleetError("the fob has a management password; give it with --password-file")
             if turn[0] is not None:
                 turn[0].wait()
             upn = self._take_user(prefer=entry.get("upn") if entry else None)
@@ -542,8 +588,8 @@ class Fleet:
 
     def _give(self, client, port, info, serial, entry, upn):
         """The steps that change the fob, in an order that a rerun can always finish."""
-        from .codecheck import added
         from .client import FobError
+        from .codecheck import added
         from .otpauth import Account
 
         say = self.reporter.status
@@ -570,14 +616,17 @@ class Fleet:
                 if exc.code != "not_found":
                     raise
         say(port, "adding %s" % upn)
-        account = Account(upn, secrets.token_bytes(SECRET_BYTES), issuer=self.issuer,
-                          period=PERIOD)
+        account = Account(upn, secrets.token_bytes(SECRET_BYTES), issuer=self.issuer, period=PERIOD)
         reply, ok, message = added(client, account)
         index = reply.get("index")
         # The fob confirms the account, and its code matches this computer's own TOTP.
         listed = client.list()["accounts"]
-        if not any(a.get("index", i) == index and a.get("name") == upn
-                   and (a.get("issuer") or "") == self.issuer for i, a in enumerate(listed)):
+        if not any(
+            a.get("index", i) == index
+            and a.get("name") == upn
+            and (a.get("issuer") or "") == self.issuer
+            for i, a in enumerate(listed)
+        ):
             raise FleetError("the fob does not list %s:%s after adding it" % (self.issuer, upn))
         if ok is not True:
             raise FleetError("%s:%s was added, but %s" % (self.issuer, upn, message))
@@ -621,8 +670,7 @@ class Fleet:
             for device in devices:
                 if device not in workers:
                     workers[device] = self._start(device)
-            for device in [d for d, t in workers.items()
-                           if d not in devices and not t.is_alive()]:
+            for device in [d for d, t in workers.items() if d not in devices and not t.is_alive()]:
                 del workers[device]
             idle = not any(t.is_alive() for t in workers.values())
             if idle and not waiting:
@@ -646,6 +694,7 @@ def manifest_path(out):
 
 # --- the command ------------------------------------------------------------------------
 
+
 class RichReporter(Reporter):
     def __init__(self, progress, task):
         self.progress = progress
@@ -661,8 +710,11 @@ class RichReporter(Reporter):
             self.progress.advance(self.task)
             text = "fob %s: done for %s" % (outcome.serial, outcome.upn)
         else:
-            text = "fob %s: %s: %s" % (outcome.serial or outcome.port, outcome.result,
-                                        outcome.detail)
+            text = "fob %s: %s: %s" % (
+                outcome.serial or outcome.port,
+                outcome.result,
+                outcome.detail,
+            )
         self.progress.console.print(text, markup=False)
 
     def say(self, text):
@@ -675,32 +727,75 @@ def fleet():
 
 
 @fleet.command(name="provision")
-@click.option("--users", "users_file", required=True, type=click.Path(dir_okay=False),
-              help="CSV of users: a column named upn (other columns are ignored).")
+@click.option(
+    "--users",
+    "users_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV of users: a column named upn (other columns are ignored).",
+)
 @click.option("--issuer", required=True, help="Issuer shown on the fobs (your organisation).")
-@click.option("--password-file", type=click.Path(dir_okay=False),
-              help="File whose first line is the management password to set on each fob.")
-@click.option("--fob", "fobs", multiple=True, metavar="PORT|URL",
-              help="A fob's port (repeat for several). Without it: every fob plugged in.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="The file for the OTP server (holds the secrets; created with mode 0600).")
-@click.option("--format", "out_format", type=click.Choice(["entra-csv", "pskc"]),
-              default="entra-csv", show_default=True,
-              help="The CSV Entra ID imports, or PSKC (RFC 6030) for privacyIDEA, LinOTP "
-                   "and other OTP servers.")
-@click.option("--pskc-password-file", type=click.Path(dir_okay=False),
-              help="With --format pskc: file whose first line is the password that "
-                   "encrypts the secrets (PBKDF2).")
-@click.option("--pskc-key-file", type=click.Path(dir_okay=False),
-              help="With --format pskc: the pre-shared AES key (hex, or 16/24/32 bytes) "
-                   "that encrypts the secrets.")
-@click.option("--manifest", type=click.Path(dir_okay=False),
-              help="Progress file for resuming [OUT.manifest.json].")
-@click.option("--force", is_flag=True,
-              help="Also provision fobs that already hold accounts (they keep them).")
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False),
+    help="File whose first line is the management password to set on each fob.",
+)
+@click.option(
+    "--fob",
+    "fobs",
+    multiple=True,
+    metavar="PORT|URL",
+    help="A fob's port (repeat for several). Without it: every fob plugged in.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The file for the OTP server (holds the secrets; created with mode 0600).",
+)
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["entra-csv", "pskc"]),
+    default="entra-csv",
+    show_default=True,
+    help="The CSV Entra ID imports, or PSKC (RFC 6030) for privacyIDEA, LinOTP "
+    "and other OTP servers.",
+)
+@click.option(
+    "--pskc-password-file",
+    type=click.Path(dir_okay=False),
+    help="With --format pskc: file whose first line is the password that "
+    "encrypts the secrets (PBKDF2).",
+)
+@click.option(
+    "--pskc-key-file",
+    type=click.Path(dir_okay=False),
+    help="With --format pskc: the pre-shared AES key (hex, or 16/24/32 bytes) "
+    "that encrypts the secrets.",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False),
+    help="Progress file for resuming [OUT.manifest.json].",
+)
+@click.option(
+    "--force", is_flag=True, help="Also provision fobs that already hold accounts (they keep them)."
+)
 @click.pass_obj
-def provision_command(state, users_file, issuer, password_file, fobs, out, out_format,
-                      pskc_password_file, pskc_key_file, manifest, force):
+def provision_command(
+    state,
+    users_file,
+    issuer,
+    password_file,
+    fobs,
+    out,
+    out_format,
+    pskc_password_file,
+    pskc_key_file,
+    manifest,
+    force,
+):
     """Give each user of USERS a fob with a new secret, and write the CSV Entra ID imports
     (or PSKC for other OTP servers).
 
@@ -730,9 +825,18 @@ def provision_command(state, users_file, issuer, password_file, fobs, out, out_f
                     raise FleetError(str(exc)) from None
         elif pskc_password_file or pskc_key_file:
             raise FleetError("--pskc-password-file and --pskc-key-file go with --format pskc")
-        run = Fleet(users, issuer, out, manifest=manifest, password=password, force=force,
-                    timeout=timeout, out_format=out_format, pskc_password=pskc_password,
-                    pskc_key=pskc_key)
+        run = Fleet(
+            users,
+            issuer,
+            out,
+            manifest=manifest,
+            password=password,
+            force=force,
+            timeout=timeout,
+            out_format=out_format,
+            pskc_password=pskc_password,
+            pskc_key=pskc_key,
+        )
     except (FleetError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     from rich.console import Console
@@ -743,10 +847,15 @@ def provision_command(state, users_file, issuer, password_file, fobs, out, out_f
         console.print("Dropped the unfinished row of %s from %s." % (upn, out))
     interrupted = False
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=console, transient=True, disable=as_json) as progress:
-            task = progress.add_task("starting", total=len(users),
-                                     completed=run.done_count())
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task("starting", total=len(users), completed=run.done_count())
             run.reporter = RichReporter(progress, task)
             stop = threading.Event()
             try:
@@ -757,8 +866,10 @@ def provision_command(state, users_file, issuer, password_file, fobs, out, out_f
             except KeyboardInterrupt:
                 interrupted = True
                 stop.set()
-                console.print("Stopping: finishing the fobs in progress (Ctrl-C again to "
-                              "abandon them; a rerun redoes them).")
+                console.print(
+                    "Stopping: finishing the fobs in progress (Ctrl-C again to "
+                    "abandon them; a rerun redoes them)."
+                )
                 _join(run.threads)
     finally:
         run.close()
@@ -768,24 +879,33 @@ def provision_command(state, users_file, issuer, password_file, fobs, out, out_f
     else:
         _print_summary(console, run)
     if summary["done"] or not run.csv.created:
-        where = ("upload it in the Microsoft Entra admin center (OATH tokens)"
-                 if out_format == "entra-csv" else "load it into the OTP server (privacyIDEA: "
-                 "Tokens > Import tokens, PSKC)")
-        console.print("[bold]%s holds the tokens' secret keys[/bold] (mode 0600; nothing else "
-                      "stores them): %s, then delete it." % (out, where))
+        where = (
+            "upload it in the Microsoft Entra admin center (OATH tokens)"
+            if out_format == "entra-csv"
+            else "load it into the OTP server (privacyIDEA: Tokens > Import tokens, PSKC)"
+        )
+        console.print(
+            "[bold]%s holds the tokens' secret keys[/bold] (mode 0600; nothing else "
+            "stores them): %s, then delete it." % (out, where)
+        )
     failed = sum(1 for o in run.outcomes if o.result == "failed")
     if failed:
-        raise click.ClickException("%d %s failed (listed above); rerun with the same --out "
-                                   "to retry" % (failed, "fob" if failed == 1 else "fobs"))
+        raise click.ClickException(
+            "%d %s failed (listed above); rerun with the same --out "
+            "to retry" % (failed, "fob" if failed == 1 else "fobs")
+        )
 
 
 def _summary(run, out, interrupted):
-    return {"done": sum(o.result == "done" for o in run.outcomes),
-            "fobs": [o.as_dict() for o in run.results()],
-            "already_done": run.already,
-            "pending": list(run.pending),
-            "out": str(out), "manifest": str(run.manifest.path),
-            "interrupted": interrupted}
+    return {
+        "done": sum(o.result == "done" for o in run.outcomes),
+        "fobs": [o.as_dict() for o in run.results()],
+        "already_done": run.already,
+        "pending": list(run.pending),
+        "out": str(out),
+        "manifest": str(run.manifest.path),
+        "interrupted": interrupted,
+    }
 
 
 def _print_summary(console, run):
@@ -799,17 +919,21 @@ def _print_summary(console, run):
     table.add_column("Detail")
     style = {"done": "green", "skipped": "yellow", "failed": "red"}
     for o in run.results():
-        table.add_row(o.port, o.serial or "", o.upn or "",
-                      "[%s]%s[/]" % (style[o.result], o.result), o.detail)
+        table.add_row(
+            o.port, o.serial or "", o.upn or "", "[%s]%s[/]" % (style[o.result], o.result), o.detail
+        )
     if run.outcomes:
         console.print(table)
     else:
         console.print("No fob was provisioned.")
     if run.already:
         n = len(run.already)
-        console.print("%d %s done in an earlier run (skipped)."
-                      % (n, "user was" if n == 1 else "users were"))
+        console.print(
+            "%d %s done in an earlier run (skipped)." % (n, "user was" if n == 1 else "users were")
+        )
     if run.pending:
         n = len(run.pending)
-        console.print("%d %s no fob: %s" % (n, "user still has" if n == 1
-                                           else "users still have", ", ".join(run.pending)))
+        console.print(
+            "%d %s no fob: %s"
+            % (n, "user still has" if n == 1 else "users still have", ", ".join(run.pending))
+        )

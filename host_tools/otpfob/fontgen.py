@@ -25,7 +25,7 @@ def master(ch):
     if ch == "*":
         return BULLET
     o = font.small_offset(ord(ch))
-    return font.SMALL[o:o + font.SMALL_W]
+    return font.SMALL[o : o + font.SMALL_W]
 
 
 def stretch(cols):
@@ -71,7 +71,7 @@ def literal():
     for ch in font.BIG_CHARS:
         g = stretch(master(ch))
         for page in range(font.BIG_PAGES):
-            text = "".join("\\x%02x" % b for b in g[page * w:(page + 1) * w])
+            text = "".join("\\x%02x" % b for b in g[page * w : (page + 1) * w])
             lines.append('    b"%s"%s' % (text, "  # " + ch if page == 0 else ""))
     lines.append(")")
     return "\n".join(lines) + "\n"

@@ -9,17 +9,17 @@ a keyboard's rows, so it is an independent description of what the fob has to se
 
 from pathlib import Path
 
-LEFT_SHIFT = 0x02       # modifier bits
+LEFT_SHIFT = 0x02  # modifier bits
 RIGHT_SHIFT = 0x20
 ENTER = 0x28
 SPACE = 0x2C
 TAB = 0x2B
 
 # Usage ids of the physical keys, row by row (named by their US legends).
-_ROW_DIGITS = (0x1E, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27)   # 1..0
-_ROW_TOP = (0x14, 0x1A, 0x08, 0x15, 0x17, 0x1C, 0x18, 0x0C, 0x12, 0x13)      # q..p
-_ROW_HOME = (0x04, 0x16, 0x07, 0x09, 0x0A, 0x0B, 0x0D, 0x0E, 0x0F, 0x33)     # a..;
-_ROW_BOTTOM = (0x1D, 0x1B, 0x06, 0x19, 0x05, 0x11, 0x10)                     # z..m
+_ROW_DIGITS = (0x1E, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27)  # 1..0
+_ROW_TOP = (0x14, 0x1A, 0x08, 0x15, 0x17, 0x1C, 0x18, 0x0C, 0x12, 0x13)  # q..p
+_ROW_HOME = (0x04, 0x16, 0x07, 0x09, 0x0A, 0x0B, 0x0D, 0x0E, 0x0F, 0x33)  # a..;
+_ROW_BOTTOM = (0x1D, 0x1B, 0x06, 0x19, 0x05, 0x11, 0x10)  # z..m
 
 # Per layout and row: (unshifted characters, shifted characters).
 LAYOUTS = {
@@ -80,13 +80,17 @@ def decode(reports, layout="us"):
                 continue
             ch = table.get((k, shift))
             if ch is None:
-                raise HidDecodeError("report %d: key 0x%02x%s means nothing in layout %s"
-                                     % (n, k, " with Shift" if shift else "", layout))
+                raise HidDecodeError(
+                    "report %d: key 0x%02x%s means nothing in layout %s"
+                    % (n, k, " with Shift" if shift else "", layout)
+                )
             out.append(ch)
         held = set(keys)
     if held:
-        raise HidDecodeError("the reports end with keys still held: %s"
-                             % ", ".join("0x%02x" % k for k in sorted(held)))
+        raise HidDecodeError(
+            "the reports end with keys still held: %s"
+            % ", ".join("0x%02x" % k for k in sorted(held))
+        )
     return "".join(out)
 
 

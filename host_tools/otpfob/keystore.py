@@ -4,10 +4,12 @@ The `keyring` package is optional (`pip install otpfob[keyring]`); without it, o
 usable keyring backend, nothing is remembered and the CLI asks instead.
 """
 
+from .errors import OtpfobError
+
 SERVICE = "otpfob"
 
 
-class KeystoreError(Exception):
+class KeystoreError(OtpfobError):
     pass
 
 
@@ -37,12 +39,14 @@ def get(serial):
 def put(serial, password):
     kr = _keyring()
     if kr is None:
-        raise KeystoreError("the keyring package is not installed (pip install keyring)")
+        raise KeystoreError(
+            "remembering passwords needs the keyring package, which this installation "
+            "lacks: pip install 'otpfob[keyring]' (with pipx: pipx inject otpfob keyring)"
+        )
     try:
         kr.set_password(SERVICE, serial, password)
     except Exception as e:
-        raise KeystoreError("the OS keyring refused the password (%s)" % type(e).__name__) \
-            from None
+        raise KeystoreError("the OS keyring refused the password (%s)" % type(e).__name__) from None
 
 
 def forget(serial):

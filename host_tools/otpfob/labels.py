@@ -28,22 +28,34 @@ import ctypes.util
 import os
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 HEIGHT = 16
-WIDTH_MAX = 640           # the fob's limit (fob/labels.py WIDTH_MAX)
-BASELINE = 14             # Unifont: 14 px above the baseline, 2 below
+WIDTH_MAX = 640  # the fob's limit (fob/labels.py WIDTH_MAX)
+BASELINE = 14  # Unifont: 14 px above the baseline, 2 below
 MAIN, UPPER = "unifont.otf", "unifont_upper.otf"
 # Debian's fonts-unifont puts them here (the Makefile installs it).
 SYSTEM_FONTS = Path("/usr/share/fonts/opentype/unifont")
 
 # 3x5 hex digits for the code-point boxes, rows top to bottom, 3 bits each (bit 2 left).
 _HEX = {
-    "0": (7, 5, 5, 5, 7), "1": (2, 6, 2, 2, 7), "2": (7, 1, 7, 4, 7), "3": (7, 1, 3, 1, 7),
-    "4": (5, 5, 7, 1, 1), "5": (7, 4, 7, 1, 7), "6": (7, 4, 7, 5, 7), "7": (7, 1, 1, 2, 2),
-    "8": (7, 5, 7, 5, 7), "9": (7, 5, 7, 1, 7), "A": (2, 5, 7, 5, 5), "B": (6, 5, 6, 5, 6),
-    "C": (3, 4, 4, 4, 3), "D": (6, 5, 5, 5, 6), "E": (7, 4, 6, 4, 7), "F": (7, 4, 6, 4, 4),
+    "0": (7, 5, 5, 5, 7),
+    "1": (2, 6, 2, 2, 7),
+    "2": (7, 1, 7, 4, 7),
+    "3": (7, 1, 3, 1, 7),
+    "4": (5, 5, 7, 1, 1),
+    "5": (7, 4, 7, 1, 7),
+    "6": (7, 4, 7, 5, 7),
+    "7": (7, 1, 1, 2, 2),
+    "8": (7, 5, 7, 5, 7),
+    "9": (7, 5, 7, 1, 7),
+    "A": (2, 5, 7, 5, 5),
+    "B": (6, 5, 6, 5, 6),
+    "C": (3, 4, 4, 4, 3),
+    "D": (6, 5, 5, 5, 6),
+    "E": (7, 4, 6, 4, 7),
+    "F": (7, 4, 6, 4, 4),
 }
 # Blank characters drawn as themselves: only the plain space inside a text.
 _SPACE = " "
@@ -62,22 +74,27 @@ def fonts_dir():
     for folder in ([Path(env)] if env else []) + [BUNDLED / "fonts", SYSTEM_FONTS]:
         if (folder / MAIN).is_file() and (folder / UPPER).is_file():
             return folder
-    raise FontMissing("GNU Unifont (%s, %s) was not found: install Debian's fonts-unifont, "
-                      "or set OTPFOB_FONTS to a folder holding both" % (MAIN, UPPER))
+    raise FontMissing(
+        "GNU Unifont (%s, %s) was not found: install Debian's fonts-unifont, "
+        "or set OTPFOB_FONTS to a folder holding both" % (MAIN, UPPER)
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fonts():
     from PIL import ImageFont, features
 
     if not features.check("raqm"):
-        raise FontMissing("Pillow's raqm layout (HarfBuzz, FriBiDi) is not available, so "
-                          "scripts such as Arabic cannot be shaped: install libfribidi0 "
-                          "(Debian) or fribidi (Homebrew)")
+        raise FontMissing(
+            "Pillow's raqm layout (HarfBuzz, FriBiDi) is not available, so "
+            "scripts such as Arabic cannot be shaped: install libfribidi0 "
+            "(Debian) or fribidi (Homebrew)"
+        )
     folder = fonts_dir()
-    return tuple(ImageFont.truetype(str(folder / n), HEIGHT,
-                                    layout_engine=ImageFont.Layout.RAQM)
-                 for n in (MAIN, UPPER))
+    return tuple(
+        ImageFont.truetype(str(folder / n), HEIGHT, layout_engine=ImageFont.Layout.RAQM)
+        for n in (MAIN, UPPER)
+    )
 
 
 def plain(text):
@@ -89,12 +106,13 @@ def plain(text):
 class Strip:
     """A text drawn for the fob: `data` is its wire form (page 0 bytes, then page 1),
     None when the fob draws the text itself (plain ASCII, or no strip could be made)."""
+
     text: str
     data: bytes = None
     width: int = 0
-    missing: list = field(default_factory=list)   # characters the font does not have
-    marked: list = field(default_factory=list)    # characters drawn as their code point
-    problem: str = None                           # why there is no strip
+    missing: list = field(default_factory=list)  # characters the font does not have
+    marked: list = field(default_factory=list)  # characters drawn as their code point
+    problem: str = None  # why there is no strip
 
     @property
     def rows(self):
@@ -102,13 +120,15 @@ class Strip:
         if self.data is None:
             return []
         w = self.width
-        return [[(self.data[(y // 8) * w + x] >> (y % 8)) & 1 for x in range(w)]
-                for y in range(HEIGHT)]
+        return [
+            [(self.data[(y // 8) * w + x] >> (y % 8)) & 1 for x in range(w)] for y in range(HEIGHT)
+        ]
 
 
 # --- the order of runs: FriBiDi ----------------------------------------------------------
 
-@lru_cache(maxsize=None)
+
+@cache
 def _fribidi():
     name = ctypes.util.find_library("fribidi") or "libfribidi.so.0"
     lib = ctypes.CDLL(name)
@@ -136,6 +156,7 @@ def visual_order(text):
 
 # --- what is drawn as a code point ---------------------------------------------------------
 
+
 def _script(ch):
     """The script a letter belongs to, from its Unicode name ("LATIN", "CYRILLIC"...)."""
     try:
@@ -155,12 +176,29 @@ def _blank(ch):
     if cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"):
         return True
     o = ord(ch)
-    return (0xFE00 <= o <= 0xFE0F or 0xE0100 <= o <= 0xE01EF or o in
-            (0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180E, 0x180F,
-             0x2800, 0x3164, 0xFFA0))
+    return (
+        0xFE00 <= o <= 0xFE0F
+        or 0xE0100 <= o <= 0xE01EF
+        or o
+        in (
+            0x034F,
+            0x115F,
+            0x1160,
+            0x17B4,
+            0x17B5,
+            0x180B,
+            0x180C,
+            0x180D,
+            0x180E,
+            0x180F,
+            0x2800,
+            0x3164,
+            0xFFA0,
+        )
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _glyph(ch, upper=None):
     """(advance, bitmap bytes) of one character alone in its font (or the one named)."""
     from PIL import Image, ImageDraw
@@ -180,17 +218,26 @@ def _missing(ch):
     """True when the font for `ch` has no glyph for it (it would draw its .notdef box)."""
     if unicodedata.category(ch) == "Cn":
         return True
-    return _glyph(ch) == _glyph("\U0010FFFF", ord(ch) > 0xFFFF)
+    return _glyph(ch) == _glyph("\U0010ffff", ord(ch) > 0xFFFF)
 
 
 # Letters whose glyph may be the same as another script's: Latin, Greek, Cyrillic,
 # Armenian, Georgian, Cherokee, their extensions, and the full-width forms.
-_TWIN_RANGES = ((0x0041, 0x052F), (0x0531, 0x058F), (0x10A0, 0x10FF), (0x13A0, 0x13FF),
-                (0x1D00, 0x1DBF), (0x1E00, 0x1FFF), (0x2C60, 0x2C7F), (0xA640, 0xA69F),
-                (0xA720, 0xA7FF), (0xFF21, 0xFF5A))
+_TWIN_RANGES = (
+    (0x0041, 0x052F),
+    (0x0531, 0x058F),
+    (0x10A0, 0x10FF),
+    (0x13A0, 0x13FF),
+    (0x1D00, 0x1DBF),
+    (0x1E00, 0x1FFF),
+    (0x2C60, 0x2C7F),
+    (0xA640, 0xA69F),
+    (0xA720, 0xA7FF),
+    (0xFF21, 0xFF5A),
+)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _twins():
     """{bitmap: set of scripts} over the letters of _TWIN_RANGES."""
     out = {}
@@ -270,6 +317,7 @@ def _box(ch):
 
 # --- drawing ---------------------------------------------------------------------------------
 
+
 def _runs(text, kinds):
     """Runs of (kind, level, logical text) in visual order: raqm draws each run, so a run
     is one font's (or one boxed character) at one embedding level."""
@@ -289,7 +337,7 @@ def _runs(text, kinds):
         prev = start
         for i in idx[1:] + [None]:
             if i is None or i != prev + 1:
-                out.append((k, level, text[start:prev + 1]))
+                out.append((k, level, text[start : prev + 1]))
                 if i is not None:
                     start = i
             if i is not None:
@@ -302,8 +350,9 @@ def draw_text(text):
     from PIL import Image, ImageDraw
 
     m = marks(text)
-    kinds = ["box" if i in m else ("upper" if ord(c) > 0xFFFF else "main")
-             for i, c in enumerate(text)]
+    kinds = [
+        "box" if i in m else ("upper" if ord(c) > 0xFFFF else "main") for i, c in enumerate(text)
+    ]
     fonts = _fonts()
     pieces = []
     for kind, level, run in _runs(text, kinds):
@@ -367,7 +416,7 @@ def render(text):
         s.width = 0
         return s
     data = fob_form(to_bytes(rows))
-    if not any(data[:s.width]):
+    if not any(data[: s.width]):
         s.problem = "it draws nothing on the strip's upper half, which the fob requires"
         s.width = 0
         return s
@@ -385,6 +434,7 @@ def describe(ch):
 
 
 # --- the label row as the fob draws it (its own drawing code, run here) ---------------------
+
 
 def _firmware(name):
     import importlib
@@ -474,15 +524,21 @@ def problems(issuer, name):
     out = []
     for what, s in zip(("issuer", "name"), label_strips(issuer, name), strict=True):
         for ch in s.missing:
-            out.append("%s %r: %s is not in the fob's font; the fob shows its code point"
-                       % (what, s.text, describe(ch)))
+            out.append(
+                "%s %r: %s is not in the fob's font; the fob shows its code point"
+                % (what, s.text, describe(ch))
+            )
         for ch in s.marked:
             if ch not in s.missing:
-                out.append("%s %r: %s is shown as its code point, so the label cannot pass "
-                           "for another" % (what, s.text, describe(ch)))
+                out.append(
+                    "%s %r: %s is shown as its code point, so the label cannot pass "
+                    "for another" % (what, s.text, describe(ch))
+                )
         if s.problem:
-            out.append("%s %r gets no strip (%s): the fob shows its code points"
-                       % (what, s.text, s.problem))
+            out.append(
+                "%s %r gets no strip (%s): the fob shows its code points"
+                % (what, s.text, s.problem)
+            )
     return out
 
 
@@ -514,13 +570,16 @@ def plan(pairs, existing=(), fob_takes=True):
     if not texts:
         return {}, []
     if not fob_takes:
-        return {}, ["this fob's firmware draws only ASCII labels, so %s shows as code "
-                    "points; `otpfob deploy` updates it" % ", ".join(repr(t) for t in texts)]
+        return {}, [
+            "this fob's firmware draws only ASCII labels, so %s shows as code "
+            "points; `otpfob deploy` updates it" % ", ".join(repr(t) for t in texts)
+        ]
     try:
         _fonts()
     except FontMissing as exc:
-        return {}, ["%s; the fob shows %s as code points"
-                    % (exc, ", ".join(repr(t) for t in texts))]
+        return {}, [
+            "%s; the fob shows %s as code points" % (exc, ", ".join(repr(t) for t in texts))
+        ]
     warnings = []
     for issuer, name in pairs:
         warnings.extend(w for w in problems(issuer, name) if w not in warnings)
@@ -528,8 +587,10 @@ def plan(pairs, existing=(), fob_takes=True):
     strips = {}
     for t in texts:
         if t in clash:
-            warnings.append("%r would draw the same pixels as %r on the fob: it goes without "
-                            "a strip, so the fob shows its code points" % (t, clash[t]))
+            warnings.append(
+                "%r would draw the same pixels as %r on the fob: it goes without "
+                "a strip, so the fob shows its code points" % (t, clash[t])
+            )
         elif render(t).data is not None:
             strips[t] = render(t).data
     return strips, warnings

@@ -42,7 +42,7 @@ class Payload:
 
     def __init__(self, accounts, skipped, version, batch_size, batch_index, batch_id):
         self.accounts = accounts
-        self.skipped = skipped        # human-readable notes on entries not imported
+        self.skipped = skipped  # human-readable notes on entries not imported
         self.version = version
         self.batch_size = batch_size
         self.batch_index = batch_index
@@ -50,6 +50,7 @@ class Payload:
 
 
 # --- protobuf wire format ------------------------------------------------------------------
+
 
 def _read_varint(buf, pos):
     result = 0
@@ -81,17 +82,17 @@ def _fields(buf):
             length, pos = _read_varint(buf, pos)
             if pos + length > len(buf):
                 raise MigrationError("export data is truncated (field %d)" % field)
-            value = bytes(buf[pos:pos + length])
+            value = bytes(buf[pos : pos + length])
             pos += length
         elif wire == _I64:
             if pos + 8 > len(buf):
                 raise MigrationError("export data is truncated (field %d)" % field)
-            value = int.from_bytes(buf[pos:pos + 8], "little")
+            value = int.from_bytes(buf[pos : pos + 8], "little")
             pos += 8
         elif wire == _I32:
             if pos + 4 > len(buf):
                 raise MigrationError("export data is truncated (field %d)" % field)
-            value = int.from_bytes(buf[pos:pos + 4], "little")
+            value = int.from_bytes(buf[pos : pos + 4], "little")
             pos += 4
         else:
             raise MigrationError("export data is corrupt (wire type %d)" % wire)
@@ -131,9 +132,17 @@ def _text(value, what):
 
 # --- decoding ------------------------------------------------------------------------------
 
+
 def _decode_otp(buf):
-    entry = {"secret": b"", "name": "", "issuer": "", "algorithm": 0, "digits": 0, "type": 0,
-             "counter": 0}
+    entry = {
+        "secret": b"",
+        "name": "",
+        "issuer": "",
+        "algorithm": 0,
+        "digits": 0,
+        "type": 0,
+        "counter": 0,
+    }
     for field, wire, value in _fields(buf):
         if field == 1 and wire == _LEN:
             entry["secret"] = value
@@ -177,9 +186,16 @@ def _to_account(entry):
             name = rest.strip()
     hotp = entry["type"] == TYPE_HOTP
     try:
-        return Account(name, entry["secret"], issuer=issuer, algorithm=algorithm,
-                       digits=digits, period=30, kind="hotp" if hotp else "totp",
-                       counter=entry["counter"] if hotp else 0)
+        return Account(
+            name,
+            entry["secret"],
+            issuer=issuer,
+            algorithm=algorithm,
+            digits=digits,
+            period=30,
+            kind="hotp" if hotp else "totp",
+            counter=entry["counter"] if hotp else 0,
+        )
     except OtpauthError as exc:
         return "%s: %s" % (label, exc)
 
@@ -220,7 +236,7 @@ def payload_bytes(uri):
     uri = uri.strip()
     try:
         parts = urlsplit(uri)
-    except ValueError as exc:   # e.g. an unclosed "[" in the host part
+    except ValueError as exc:  # e.g. an unclosed "[" in the host part
         raise MigrationError("not a valid export URI: %s" % exc) from None
     if parts.scheme.lower() != SCHEME:
         raise MigrationError("not a Google Authenticator export (otpauth-migration://)")
@@ -251,16 +267,20 @@ def merge(payloads):
     """
     batches = {}
     for p in payloads:
-        if p.batch_size > MAX_PARTS:   # the missing-parts check below counts every one
-            raise MigrationError("export claims %d QR codes; at most %d are read"
-                                 % (p.batch_size, MAX_PARTS))
+        if p.batch_size > MAX_PARTS:  # the missing-parts check below counts every one
+            raise MigrationError(
+                "export claims %d QR codes; at most %d are read" % (p.batch_size, MAX_PARTS)
+            )
         batch = batches.setdefault(p.batch_id, {"size": p.batch_size, "parts": {}})
         if p.batch_size != batch["size"]:
-            raise MigrationError("export parts disagree on the number of QR codes (%d vs %d)"
-                                 % (batch["size"], p.batch_size))
+            raise MigrationError(
+                "export parts disagree on the number of QR codes (%d vs %d)"
+                % (batch["size"], p.batch_size)
+            )
         if not 0 <= p.batch_index < p.batch_size:
-            raise MigrationError("export part %d of %d is out of range"
-                                 % (p.batch_index + 1, p.batch_size))
+            raise MigrationError(
+                "export part %d of %d is out of range" % (p.batch_index + 1, p.batch_size)
+            )
         batch["parts"][p.batch_index] = p
     accounts = []
     skipped = []
@@ -271,7 +291,8 @@ def merge(payloads):
             raise MigrationError(
                 "incomplete export: have QR code%s %s of %d, missing %s; scan every code of "
                 "the export and import them together"
-                % ("s" if len(have) > 1 else "", _join(have), batch["size"], _join(missing)))
+                % ("s" if len(have) > 1 else "", _join(have), batch["size"], _join(missing))
+            )
         for i in range(batch["size"]):
             accounts.extend(batch["parts"][i].accounts)
             skipped.extend(batch["parts"][i].skipped)
@@ -287,8 +308,17 @@ def _join(numbers):
 
 # --- encoding (exports for tests and round trips) --------------------------------------------
 
-def encode_entry(account=None, secret=b"", name="", issuer="", algorithm=None, digits=None,
-                 otp_type=TYPE_TOTP, counter=None):
+
+def encode_entry(
+    account=None,
+    secret=b"",
+    name="",
+    issuer="",
+    algorithm=None,
+    digits=None,
+    otp_type=TYPE_TOTP,
+    counter=None,
+):
     if account is not None:
         secret, name, issuer = account.secret, account.name, account.issuer
         algorithm = ALGORITHM_TO_ENUM[account.algorithm]
@@ -327,6 +357,8 @@ def encode_uri(payload):
 
 def export_uris(accounts, per_code=10, batch_id=1):
     """Split accounts over several export QR URIs, as the app does for large exports."""
-    chunks = [accounts[i:i + per_code] for i in range(0, len(accounts), per_code)] or [[]]
-    return [encode_uri(encode_payload(chunk, len(chunks), i, batch_id))
-            for i, chunk in enumerate(chunks)]
+    chunks = [accounts[i : i + per_code] for i in range(0, len(accounts), per_code)] or [[]]
+    return [
+        encode_uri(encode_payload(chunk, len(chunks), i, batch_id))
+        for i, chunk in enumerate(chunks)
+    ]

@@ -92,8 +92,7 @@ class Committed:
         if entry is None or entry["sha256"] != _sha(source):
             from .deploy import DeployError
 
-            raise DeployError("%s has no committed .mpy for these sources; %s"
-                              % (dest, REBUILD))
+            raise DeployError("%s has no committed .mpy for these sources; %s" % (dest, REBUILD))
         return (self.folder / ("cp%d" % self.major) / mpy_path(dest)).read_bytes()
 
 
@@ -106,7 +105,9 @@ def committed(major, firmware_dir=None):
     problems = check(firmware_dir, majors=(major,), manifest=manifest)
     if problems:
         return None, "the committed .mpy files for CircuitPython %d.x are stale (%s)" % (
-            major, problems[0])
+            major,
+            problems[0],
+        )
     return Committed(major, root(firmware_dir), manifest), None
 
 
@@ -127,8 +128,9 @@ def check(firmware_dir=None, majors=MAJORS, manifest=None):
             problems.append("%s (%s) has no .mpy: run %s" % (dest, origin, REBUILD))
             continue
         if entry["sha256"] != _sha(path.read_bytes()):
-            problems.append("%s (%s) changed since its .mpy files were built: run %s"
-                            % (dest, origin, REBUILD))
+            problems.append(
+                "%s (%s) changed since its .mpy files were built: run %s" % (dest, origin, REBUILD)
+            )
             continue
         for major in majors:
             mpy = folder / ("cp%d" % major) / mpy_path(dest)
@@ -139,11 +141,11 @@ def check(firmware_dir=None, majors=MAJORS, manifest=None):
                 problems.append("%s is missing: run %s" % (mpy, REBUILD))
                 continue
             if want != _sha(data) or not data.startswith(HEADER[major]):
-                problems.append("%s is not the file the manifest records: run %s"
-                                % (mpy, REBUILD))
+                problems.append("%s is not the file the manifest records: run %s" % (mpy, REBUILD))
     for dest in sorted(set(files) - set(wanted)):
-        problems.append("%s is in %s but no longer deployed: run %s"
-                        % (dest, folder / MANIFEST, REBUILD))
+        problems.append(
+            "%s is in %s but no longer deployed: run %s" % (dest, folder / MANIFEST, REBUILD)
+        )
     for major in majors:
         for p in sorted((folder / ("cp%d" % major)).rglob("*.mpy")):
             dest = p.relative_to(folder / ("cp%d" % major)).as_posix()[:-4] + ".py"
@@ -165,9 +167,10 @@ def build(firmware_dir=None, majors=MAJORS, find=None, echo=print):
     for major in majors:
         mpy, reason = find(major)
         if mpy is None:
-            raise deploy.DeployError("%s: put mpy-cross-cp%d on PATH (built from the "
-                                     "mpy-cross/ folder of CircuitPython %d.x)"
-                                     % (reason, major, major))
+            raise deploy.DeployError(
+                "%s: put mpy-cross-cp%d on PATH (built from the "
+                "mpy-cross/ folder of CircuitPython %d.x)" % (reason, major, major)
+            )
         compilers[major] = mpy
     folder = root(firmware_dir)
     files = {}
@@ -188,13 +191,15 @@ def build(firmware_dir=None, majors=MAJORS, find=None, echo=print):
             shutil.copytree(staged / ("cp%d" % major), folder / ("cp%d" % major))
     manifest = {
         "about": "Written by `python -m otpfob.mpyfiles build` (make mpy); see "
-                 "host_tools/otpfob/mpyfiles.py. Do not edit.",
+        "host_tools/otpfob/mpyfiles.py. Do not edit.",
         "compilers": {str(m): c.version_line for m, c in compilers.items()},
         "files": files,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    echo("%d sources compiled for CircuitPython %s into %s"
-         % (len(files), ", ".join("%d.x" % m for m in compilers), folder))
+    echo(
+        "%d sources compiled for CircuitPython %s into %s"
+        % (len(files), ", ".join("%d.x" % m for m in compilers), folder)
+    )
     return manifest
 
 

@@ -5,24 +5,28 @@ Errors never repeat the secret: at most the single offending character and its p
 
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from .errors import OtpfobError
+
 ALGORITHMS = ("SHA1", "SHA256", "SHA512", "STEAM")
 DIGITS = (6, 7, 8)
 STEAM_DIGITS = 5
 DEFAULT_PERIOD = 30
 MIN_PERIOD = 1
 MAX_PERIOD = 86400
-MAX_LABEL = 64          # UTF-8 bytes, the fob's limit for issuer and name
-MIN_SECRET = 2          # bytes; the fob refuses less
+MAX_LABEL = 64  # UTF-8 bytes, the fob's limit for issuer and name
+MIN_SECRET = 2  # bytes; the fob refuses less
 MAX_SECRET = 128
 # Password managers (Bitwarden among them) keep a Steam Guard secret as steam://BASE32.
 STEAM_SCHEME = "steam://"
 STEAM_ISSUER = "Steam"
 STEAM_NAME = "Steam Guard"  # a steam:// secret names no account; this stands in
-WEAK_SECRET = 10        # below 80 bits RFC 4226 calls the key too short
+WEAK_SECRET = 10  # below 80 bits RFC 4226 calls the key too short
 KINDS = ("totp", "hotp")  # time-based (RFC 6238) and counter-based (RFC 4226) accounts
 MAX_COUNTER = 0xFFFFFFFF  # the fob keeps an HOTP counter in 32 bits
-STEAM_GUESS = ("issuer is Steam but the URI has no encoder=steam: treated as a Steam Guard "
-               "account (5 characters); --as-totp keeps it a plain TOTP account")
+STEAM_GUESS = (
+    "issuer is Steam but the URI has no encoder=steam: treated as a Steam Guard "
+    "account (5 characters); --as-totp keeps it a plain TOTP account"
+)
 
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _B32_INDEX = {c: i for i, c in enumerate(_B32)}
@@ -32,7 +36,7 @@ _BAD_TAIL = (1, 3, 6)
 _LOOKALIKE = {"0": "O", "1": "I or L", "8": "B"}
 
 
-class OtpauthError(ValueError):
+class OtpauthError(OtpfobError, ValueError):
     """A URI, secret or parameter that cannot be used; the message says what is wrong."""
 
 
@@ -40,11 +44,30 @@ class Account:
     """One account as the host knows it before it goes to the fob: time-based (kind "totp",
     Steam Guard included) or counter-based (kind "hotp", with the counter of its next code)."""
 
-    __slots__ = ("name", "issuer", "secret", "algorithm", "digits", "period", "warnings",
-                 "kind", "counter")
+    __slots__ = (
+        "name",
+        "issuer",
+        "secret",
+        "algorithm",
+        "digits",
+        "period",
+        "warnings",
+        "kind",
+        "counter",
+    )
 
-    def __init__(self, name, secret, issuer="", algorithm="SHA1", digits=6, period=30,
-                 warnings=None, kind="totp", counter=0):
+    def __init__(
+        self,
+        name,
+        secret,
+        issuer="",
+        algorithm="SHA1",
+        digits=6,
+        period=30,
+        warnings=None,
+        kind="totp",
+        counter=0,
+    ):
         self.name = name
         self.issuer = issuer or ""
         self.secret = bytes(secret)
@@ -67,8 +90,10 @@ class Account:
         if not self.secret:
             raise OtpauthError("secret is empty")
         if not MIN_SECRET <= len(self.secret) <= MAX_SECRET:
-            raise OtpauthError("secret must be %d to %d bytes once decoded, not %d"
-                               % (MIN_SECRET, MAX_SECRET, len(self.secret)))
+            raise OtpauthError(
+                "secret must be %d to %d bytes once decoded, not %d"
+                % (MIN_SECRET, MAX_SECRET, len(self.secret))
+            )
         weak = "secret is only %d bits" % (8 * len(self.secret))
         if len(self.secret) < WEAK_SECRET and not any(w.startswith(weak) for w in self.warnings):
             self.warnings.append(weak + "; 80 or more is usual")
@@ -78,24 +103,39 @@ class Account:
         elif self.digits not in DIGITS:
             raise OtpauthError("digits must be 6, 7 or 8, not %s" % self.digits)
         if not MIN_PERIOD <= self.period <= MAX_PERIOD:
-            raise OtpauthError("period must be between %d and %d seconds, not %s"
-                               % (MIN_PERIOD, MAX_PERIOD, self.period))
+            raise OtpauthError(
+                "period must be between %d and %d seconds, not %s"
+                % (MIN_PERIOD, MAX_PERIOD, self.period)
+            )
         if self.kind not in KINDS:
             raise OtpauthError("type must be totp or hotp, not %r" % self.kind)
         if self.is_hotp:
             if self.algorithm == "STEAM":
-                raise OtpauthError("Steam Guard codes are time-based; an HOTP account cannot "
-                                   "be Steam")
+                raise OtpauthError(
+                    "Steam Guard codes are time-based; an HOTP account cannot be Steam"
+                )
             if not 0 <= self.counter <= MAX_COUNTER:
-                raise OtpauthError("counter must be between 0 and %d, not %d"
-                                   % (MAX_COUNTER, self.counter))
+                raise OtpauthError(
+                    "counter must be between 0 and %d, not %d" % (MAX_COUNTER, self.counter)
+                )
         elif self.counter:
             self.counter = 0
 
     def replace(self, **changes):
         """A copy with some fields changed (checked again)."""
-        fields = {k: getattr(self, k) for k in ("name", "secret", "issuer", "algorithm",
-                                                "digits", "period", "kind", "counter")}
+        fields = {
+            k: getattr(self, k)
+            for k in (
+                "name",
+                "secret",
+                "issuer",
+                "algorithm",
+                "digits",
+                "period",
+                "kind",
+                "counter",
+            )
+        }
         fields["warnings"] = list(self.warnings)
         fields.update(changes)
         name = fields.pop("name")
@@ -110,15 +150,34 @@ class Account:
         # Never the secret: reprs end up in logs and tracebacks.
         if self.is_hotp:
             return "Account(%r, issuer=%r, hotp, algorithm=%r, digits=%d, counter=%d)" % (
-                self.name, self.issuer, self.algorithm, self.digits, self.counter)
+                self.name,
+                self.issuer,
+                self.algorithm,
+                self.digits,
+                self.counter,
+            )
         return "Account(%r, issuer=%r, algorithm=%r, digits=%d, period=%d)" % (
-            self.name, self.issuer, self.algorithm, self.digits, self.period)
+            self.name,
+            self.issuer,
+            self.algorithm,
+            self.digits,
+            self.period,
+        )
 
     def __eq__(self, other):
         return isinstance(other, Account) and all(
             getattr(self, k) == getattr(other, k)
-            for k in ("name", "issuer", "secret", "algorithm", "digits", "period", "kind",
-                      "counter"))
+            for k in (
+                "name",
+                "issuer",
+                "secret",
+                "algorithm",
+                "digits",
+                "period",
+                "kind",
+                "counter",
+            )
+        )
 
     __hash__ = None
 
@@ -170,8 +229,10 @@ def decode_secret(text):
     if not body:
         raise OtpauthError("secret is empty")
     if len(body) % 8 in _BAD_TAIL:
-        raise OtpauthError("secret is not valid base32: %d characters cannot be a whole "
-                           "number of bytes (a character missing or extra?)" % len(body))
+        raise OtpauthError(
+            "secret is not valid base32: %d characters cannot be a whole "
+            "number of bytes (a character missing or extra?)" % len(body)
+        )
     bits = 0
     nbits = 0
     out = bytearray()
@@ -184,7 +245,7 @@ def decode_secret(text):
     return bytes(out)
 
 
-def encode_secret(data, padding=False):
+def encode_secret(data: bytes, padding: bool = False) -> str:
     bits = 0
     nbits = 0
     out = []
@@ -229,17 +290,20 @@ def parse_uri(uri, as_totp=False):
         if parts.scheme.lower() == "otpauth-migration":
             raise OtpauthError("this is a Google Authenticator export; use `otpfob import`")
         # Only a scheme is named: what was pasted could be a bare secret.
-        url_like = parts.scheme and uri[len(parts.scheme):].startswith("://")
-        raise OtpauthError("URI must start with otpauth:// or steam://%s"
-                           % ((", not %s://" % parts.scheme) if url_like
-                              and len(parts.scheme) <= 20 else ""))
+        url_like = parts.scheme and uri[len(parts.scheme) :].startswith("://")
+        raise OtpauthError(
+            "URI must start with otpauth:// or steam://%s"
+            % ((", not %s://" % parts.scheme) if url_like and len(parts.scheme) <= 20 else "")
+        )
     kind = parts.netloc.lower()
     if kind not in ("totp", "hotp", "steam"):
         # The type is named only when it looks like one: a URI missing its '/' and '?'
         # has the secret in this part.
         named = parts.netloc.isalpha() and len(parts.netloc) <= 6
-        raise OtpauthError("URI type must be totp or hotp%s" % (
-            (", not %r" % parts.netloc) if named else " (otpauth://totp/...)"))
+        raise OtpauthError(
+            "URI type must be totp or hotp%s"
+            % ((", not %r" % parts.netloc) if named else " (otpauth://totp/...)")
+        )
     warnings = []
     params = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
@@ -257,13 +321,15 @@ def parse_uri(uri, as_totp=False):
         prefix, name = raw.split(":", 1)
     elif "%3a" in raw.lower():
         at = raw.lower().index("%3a")
-        prefix, name = raw[:at], raw[at + 3:]
+        prefix, name = raw[:at], raw[at + 3 :]
     prefix = unquote(prefix).strip()
     name = unquote(name).strip()
     issuer = params.get("issuer", "").strip()
     if issuer and prefix and issuer != prefix:
-        warnings.append("issuer parameter %r differs from the label prefix %r; using %r"
-                        % (issuer, prefix, issuer))
+        warnings.append(
+            "issuer parameter %r differs from the label prefix %r; using %r"
+            % (issuer, prefix, issuer)
+        )
     issuer = issuer or prefix
     if not name:
         raise OtpauthError("URI has an empty account name")
@@ -276,8 +342,10 @@ def parse_uri(uri, as_totp=False):
     encoder = params.get("encoder", "").strip().lower()
     if kind == "steam" or encoder == "steam":
         if kind == "hotp":
-            raise OtpauthError("Steam Guard codes are time-based; an otpauth://hotp/ URI "
-                               "cannot carry encoder=steam")
+            raise OtpauthError(
+                "Steam Guard codes are time-based; an otpauth://hotp/ URI "
+                "cannot carry encoder=steam"
+            )
         algorithm = "STEAM"
     elif encoder:
         raise OtpauthError("unknown encoder %r (only steam is known)" % encoder)
@@ -286,13 +354,20 @@ def parse_uri(uri, as_totp=False):
             raise OtpauthError("an otpauth://hotp/ URI needs a counter parameter")
         counter = _int_param(params, "counter", 0)
         if not 0 <= counter <= MAX_COUNTER:
-            raise OtpauthError("counter must be between 0 and %d, not %d"
-                               % (MAX_COUNTER, counter))
+            raise OtpauthError("counter must be between 0 and %d, not %d" % (MAX_COUNTER, counter))
         digits = _int_param(params, "digits", 6)
         if digits not in DIGITS:
             raise OtpauthError("digits must be 6, 7 or 8, not %d" % digits)
-        return Account(name, secret, issuer=issuer, algorithm=algorithm, digits=digits,
-                       warnings=warnings, kind="hotp", counter=counter)
+        return Account(
+            name,
+            secret,
+            issuer=issuer,
+            algorithm=algorithm,
+            digits=digits,
+            warnings=warnings,
+            kind="hotp",
+            counter=counter,
+        )
     if algorithm == "STEAM":
         digits = _int_param(params, "digits", STEAM_DIGITS)
         if digits != STEAM_DIGITS:
@@ -304,10 +379,18 @@ def parse_uri(uri, as_totp=False):
             raise OtpauthError("digits must be 6, 7 or 8, not %d" % digits)
     period = _int_param(params, "period", DEFAULT_PERIOD)
     if not MIN_PERIOD <= period <= MAX_PERIOD:
-        raise OtpauthError("period must be between %d and %d seconds, not %d"
-                           % (MIN_PERIOD, MAX_PERIOD, period))
-    account = Account(name, secret, issuer=issuer, algorithm=algorithm, digits=digits,
-                      period=period, warnings=warnings)
+        raise OtpauthError(
+            "period must be between %d and %d seconds, not %d" % (MIN_PERIOD, MAX_PERIOD, period)
+        )
+    account = Account(
+        name,
+        secret,
+        issuer=issuer,
+        algorithm=algorithm,
+        digits=digits,
+        period=period,
+        warnings=warnings,
+    )
     return steam_rule(account, as_totp)
 
 
@@ -316,11 +399,17 @@ def steam_rule(account, as_totp=False):
     otpauth://totp/Steam:NAME?...&issuer=Steam, apps that store such URIs): a SHA-1, 30 s
     TOTP account whose issuer is Steam is taken as Steam Guard, with a warning saying so,
     unless `as_totp`. Returns the account to use."""
-    if (as_totp or account.kind != "totp" or account.algorithm != "SHA1"
-            or account.period != DEFAULT_PERIOD or account.issuer.strip().lower() != "steam"):
+    if (
+        as_totp
+        or account.kind != "totp"
+        or account.algorithm != "SHA1"
+        or account.period != DEFAULT_PERIOD
+        or account.issuer.strip().lower() != "steam"
+    ):
         return account
-    return account.replace(algorithm="STEAM", digits=STEAM_DIGITS,
-                           warnings=account.warnings + [STEAM_GUESS])
+    return account.replace(
+        algorithm="STEAM", digits=STEAM_DIGITS, warnings=account.warnings + [STEAM_GUESS]
+    )
 
 
 def is_steam(text):
@@ -335,16 +424,20 @@ def parse_steam(text, name=None, issuer=None):
     "Steam") label it."""
     if not is_steam(text):
         raise OtpauthError("a Steam secret must start with steam://")
-    body = text.strip()[len(STEAM_SCHEME):].rstrip("/")
+    body = text.strip()[len(STEAM_SCHEME) :].rstrip("/")
     if "?" in body or "/" in body:
         raise OtpauthError("steam:// takes only a base32 secret (no path or parameters)")
     try:
         secret = decode_secret(body)
     except OtpauthError as exc:
         raise OtpauthError("steam:// %s" % exc) from None
-    return Account(name or STEAM_NAME, secret,
-                   issuer=STEAM_ISSUER if issuer is None else issuer,
-                   algorithm="STEAM", digits=STEAM_DIGITS)
+    return Account(
+        name or STEAM_NAME,
+        secret,
+        issuer=STEAM_ISSUER if issuer is None else issuer,
+        algorithm="STEAM",
+        digits=STEAM_DIGITS,
+    )
 
 
 def build_uri(account):
@@ -361,18 +454,28 @@ def build_uri(account):
         query = [("secret", encode_secret(account.secret))]
         if account.issuer:
             query.append(("issuer", account.issuer))
-        query += [("algorithm", account.algorithm), ("digits", str(account.digits)),
-                  ("counter", str(account.counter))]
-        return "otpauth://hotp/%s?%s" % (label, "&".join(
-            "%s=%s" % (k, quote(v, safe="")) for k, v in query))
+        query += [
+            ("algorithm", account.algorithm),
+            ("digits", str(account.digits)),
+            ("counter", str(account.counter)),
+        ]
+        return "otpauth://hotp/%s?%s" % (
+            label,
+            "&".join("%s=%s" % (k, quote(v, safe="")) for k, v in query),
+        )
     else:
         query = [("secret", encode_secret(account.secret))]
         if account.issuer:
             query.append(("issuer", account.issuer))
-        query += [("algorithm", account.algorithm), ("digits", str(account.digits)),
-                  ("period", str(account.period))]
-    return "otpauth://totp/%s?%s" % (label, "&".join(
-        "%s=%s" % (k, quote(v, safe="")) for k, v in query))
+        query += [
+            ("algorithm", account.algorithm),
+            ("digits", str(account.digits)),
+            ("period", str(account.period)),
+        ]
+    return "otpauth://totp/%s?%s" % (
+        label,
+        "&".join("%s=%s" % (k, quote(v, safe="")) for k, v in query),
+    )
 
 
 def parse_lines(text, as_totp=False):

@@ -1,7 +1,9 @@
 """QR codes from image files (screenshots, photos, exports) with zxing-cpp."""
 
+from .errors import OtpfobError
 
-class QrError(ValueError):
+
+class QrError(OtpfobError, ValueError):
     """An image that cannot be read or holds no QR code."""
 
 
@@ -40,9 +42,10 @@ def read_screen():
         with (getattr(mss, "MSS", None) or mss.mss)() as grabber:
             shot = grabber.grab(grabber.monitors[0])
     except mss.exception.ScreenShotError as exc:
-        raise QrError("cannot take a screenshot (%s); save the QR code as an image and give "
-                      "it with --qr" % (str(exc).splitlines()[0] if str(exc) else
-                                        "no display")) from None
+        raise QrError(
+            "cannot take a screenshot (%s); save the QR code as an image and give "
+            "it with --qr" % (str(exc).splitlines()[0] if str(exc) else "no display")
+        ) from None
     image = Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
     return read_codes(image, "the screen")
 

@@ -7,6 +7,8 @@ gathers them: see ``host_tools/otpfob_build.py``):
     bundled/boards/     one file per board           (the repository's boards/)
     bundled/drivers/    adafruit_*.py and packages, circuitpython_typing/, drivers.json
                         (the files of the pins in requirements-drivers.txt)
+    bundled/LICENSE, bundled/THIRD_PARTY_NOTICES.md, bundled/LICENSES/
+                        otpfob's licence and the notices of what it redistributes
 
 In a checkout (``make setup``'s editable install) there is no ``bundled/``: the firmware
 and boards are the repository's own folders, and the drivers are the pinned packages
@@ -43,6 +45,17 @@ def drivers_dir():
     return BUNDLED / "drivers" if bundled() else None
 
 
+# otpfob's licence and the third-party notices, relative to the repository or bundled/.
+NOTICES = ("LICENSE", "THIRD_PARTY_NOTICES.md", "LICENSES/Apache-2.0.txt")
+
+
+def notice_files():
+    """{relative path: file} of otpfob's licence and the third-party notices, which travel
+    wherever the firmware and the drivers do (the wheel, the sdist, the CIRCUITPY zip)."""
+    base = BUNDLED if bundled() else REPO
+    return {rel: base / rel for rel in NOTICES}
+
+
 def driver(name):
     """The file of driver module `name`, or its package folder; None when missing."""
     folder = drivers_dir()
@@ -59,6 +72,21 @@ def driver(name):
     return Path(spec.origin)
 
 
+def drivers_path():
+    """A folder holding the pinned drivers as importable modules, for another interpreter's
+    module path (MicroPython's, in the tests and benchmarks): the wheel's drivers folder, or
+    in a checkout the folder the driver packages are installed in."""
+    folder = drivers_dir()
+    if folder is not None:
+        return folder
+    found = driver("adafruit_ssd1306")
+    if found is None:
+        raise FileNotFoundError(
+            "the pinned drivers are not installed (requirements-drivers.txt): run `make setup`"
+        )
+    return found.parent
+
+
 def driver_versions():
     """{distribution: version} of the bundled drivers ({} in a checkout)."""
     return {name: v for name, (v, _) in _bundled_record().items()}
@@ -70,9 +98,15 @@ def _bundled_record():
         return {}
     try:
         record = json.loads((folder / "drivers.json").read_text())
-        return {name: (version, sorted({f.split("/")[0].removesuffix(".py")
-                                        for f in record["files"].get(name, ())}))
-                for name, version in record["versions"].items()}
+        return {
+            name: (
+                version,
+                sorted(
+                    {f.split("/")[0].removesuffix(".py") for f in record["files"].get(name, ())}
+                ),
+            )
+            for name, version in record["versions"].items()
+        }
     except (OSError, ValueError, KeyError, AttributeError):
         return {}
 
@@ -94,8 +128,11 @@ def driver_distributions():
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             continue
-        tops = {f.parts[0].removesuffix(".py") for f in dist.files or ()
-                if f.suffix == ".py" and not f.parts[0].endswith(".dist-info")}
+        tops = {
+            f.parts[0].removesuffix(".py")
+            for f in dist.files or ()
+            if f.suffix == ".py" and not f.parts[0].endswith(".dist-info")
+        }
         out[name] = (dist.version, sorted(tops))
     return out
 

@@ -35,7 +35,6 @@ def seed(state):
 def make(outdir):
     from PIL import Image
 
-
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as state:

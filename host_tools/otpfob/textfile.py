@@ -19,15 +19,17 @@ def decode(data, where):
         try:
             return data.decode("utf-16"), "UTF-16"
         except UnicodeDecodeError:
-            raise TextFileError("%s starts as UTF-16 text but is not; save it as UTF-8"
-                                % where) from None
+            raise TextFileError(
+                "%s starts as UTF-16 text but is not; save it as UTF-8" % where
+            ) from None
     try:
         return data.decode("utf-8-sig"), "UTF-8"
     except UnicodeDecodeError:
         pass
     if b"\x00" in data:
-        raise TextFileError("%s is not a text file (binary data; UTF-16 text needs its byte "
-                            "order mark)" % where)
+        raise TextFileError(
+            "%s is not a text file (binary data; UTF-16 text needs its byte order mark)" % where
+        )
     return data.decode("latin-1"), "Latin-1"
 
 

@@ -36,23 +36,38 @@ from pathlib import Path
 from . import resources
 
 # The drivers the firmware imports on the page (as on a board, bench.display.PRECOMPILED).
-DRIVERS = ("adafruit_ssd1306", "adafruit_ds3231", "adafruit_framebuf", "adafruit_bus_device",
-           "adafruit_register")
+DRIVERS = (
+    "adafruit_ssd1306",
+    "adafruit_ds3231",
+    "adafruit_framebuf",
+    "adafruit_bus_device",
+    "adafruit_register",
+)
 STUB = Path(__file__).resolve().parent / "sim" / "mpy_stubs" / "simlink.py"
 
-TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
-         ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
-         ".wasm": "application/wasm", ".json": "application/json",
-         ".py": "text/plain; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml",
-         ".txt": "text/plain; charset=utf-8", ".ico": "image/x-icon"}
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".wasm": "application/wasm",
+    ".json": "application/json",
+    ".py": "text/plain; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".txt": "text/plain; charset=utf-8",
+    ".ico": "image/x-icon",
+}
 
 # The page runs only its own scripts and WebAssembly, talks only to the server that
 # served it, and cannot be framed. (index.html carries the same policy in a meta tag for
 # a static host that sends no header.)
-CSP = ("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
-       "connect-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
-       "style-src 'self'; manifest-src 'self'; form-action 'none'; base-uri 'none'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+    "connect-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
+    "style-src 'self'; manifest-src 'self'; form-action 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -60,7 +75,7 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "serial=(self), camera=(self), display-capture=(self), "
-                          "geolocation=(), microphone=()",
+    "geolocation=(), microphone=()",
     "Cache-Control": "no-store",
 }
 MAX_UPLOAD = 8 * 1024 * 1024
@@ -92,8 +107,10 @@ def vendor_files(web=None):
                 out[name] = candidate
                 break
         else:
-            raise WebError("the page's %s is missing (npm: %s): run `make setup` (npm ci) "
-                           "in the checkout" % (name, rel))
+            raise WebError(
+                "the page's %s is missing (npm: %s): run `make setup` (npm ci) "
+                "in the checkout" % (name, rel)
+            )
     return out
 
 
@@ -114,6 +131,8 @@ def fob_files(web=None):
         else:
             out[found.name] = found
     out["simlink.py"] = STUB
+    # The page's board file is the simulator's, less what a page cannot do.
+    out["sim_board.py"] = resources.boards_dir() / "sim.py"
     for name in ("fob_board.py", "run.py"):
         out[name] = web / "fob" / name
     return out
@@ -125,8 +144,13 @@ def site_files():
     out = {}
     for f in sorted(web.rglob("*")):
         rel = f.relative_to(web).as_posix()
-        if f.is_file() and not rel.startswith("vendor") and f.suffix != ".py" \
-                and "__pycache__" not in rel and rel != "package.json":
+        if (
+            f.is_file()
+            and not rel.startswith("vendor")
+            and f.suffix != ".py"
+            and "__pycache__" not in rel
+            and rel != "package.json"
+        ):
             out[rel] = f
     for name, f in vendor_files(web).items():
         out["vendor/" + name] = f
@@ -154,6 +178,7 @@ def export(dest):
 
 # --- what only the local server offers ---------------------------------------------------------
 
+
 class PasswordWanted(WebError):
     """The uploaded file is an encrypted export and no password (or a wrong one) came."""
 
@@ -173,8 +198,9 @@ def import_file(name, data, password=None):
     try:
         got = importers.collect([("data", data, base)], importers.Passwords(given=password))
     except importers.PasswordNeeded:
-        raise PasswordWanted("%s is encrypted: give the password it was exported with"
-                             % base) from None
+        raise PasswordWanted(
+            "%s is encrypted: give the password it was exported with" % base
+        ) from None
     except importers.WrongPassword as exc:
         raise PasswordWanted(str(exc)) from None
     except (importers.ImportFileError, OtpauthError) as exc:
@@ -183,16 +209,27 @@ def import_file(name, data, password=None):
         raise WebError("%s: %s" % (base, exc)) from None
     accounts = []
     for a, where in got.items:
-        accounts.append({"name": a.name, "issuer": a.issuer, "secret": encode_secret(a.secret),
-                         "algorithm": a.algorithm, "digits": a.digits, "period": a.period,
-                         "type": a.kind, "counter": a.counter, "warnings": list(a.warnings),
-                         "where": where})
-    return {"accounts": accounts,
-            "skipped": [{"label": s.label, "where": s.where, "reason": s.reason}
-                        for s in got.skipped],
-            "notices": list(got.notices),
-            "conflicts": [[label, list(wheres)] for label, wheres in got.conflicts],
-            "formats": [title for _, title in got.formats]}
+        accounts.append(
+            {
+                "name": a.name,
+                "issuer": a.issuer,
+                "secret": encode_secret(a.secret),
+                "algorithm": a.algorithm,
+                "digits": a.digits,
+                "period": a.period,
+                "type": a.kind,
+                "counter": a.counter,
+                "warnings": list(a.warnings),
+                "where": where,
+            }
+        )
+    return {
+        "accounts": accounts,
+        "skipped": [{"label": s.label, "where": s.where, "reason": s.reason} for s in got.skipped],
+        "notices": list(got.notices),
+        "conflicts": [[label, list(wheres)] for label, wheres in got.conflicts],
+        "formats": [title for _, title in got.formats],
+    }
 
 
 class _Reading:
@@ -205,8 +242,11 @@ class _Reading:
         self.round_trip = d.get("round_trip")
 
     def point(self):
-        return {"at": _round(self.at, 3), "offset": _round(self.offset, 4),
-                "error": _round(self.error, 4)}
+        return {
+            "at": _round(self.at, 3),
+            "offset": _round(self.offset, 4),
+            "error": _round(self.error, 4),
+        }
 
 
 def _round(value, digits):
@@ -223,13 +263,18 @@ def clock_action(body):
     if action == "record":
         r = body.get("reading") or {}
         before = body.get("before")
-        event = calibration.event(body.get("kind") or "show", _Reading(r), body.get("aging"),
-                                  bool(body.get("set")),
-                                  before=_Reading(before).point() if before else None,
-                                  aging_before=body.get("aging_before"))
+        event = calibration.event(
+            body.get("kind") or "show",
+            _Reading(r),
+            body.get("aging"),
+            bool(body.get("set")),
+            before=_Reading(before).point() if before else None,
+            aging_before=body.get("aging_before"),
+        )
         history.record(serial, event)
-        est = calibration.predict(history.events(serial), now=float(r.get("at") or 0),
-                                  aging=body.get("aging"))
+        est = calibration.predict(
+            history.events(serial), now=float(r.get("at") or 0), aging=body.get("aging")
+        )
         return {"recorded": True, "ppm": None if not est else est.get("ppm")}
     if action == "estimate":
         try:
@@ -243,6 +288,7 @@ def clock_action(body):
 
 
 # --- the server --------------------------------------------------------------------------------
+
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "otpfob-web"
@@ -307,21 +353,27 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         if not self._host_ok() or not self._origin_ok():
-            return self._json(HTTPStatus.FORBIDDEN, {"error": "only the page this server "
-                                                              "served may ask it"})
+            return self._json(
+                HTTPStatus.FORBIDDEN, {"error": "only the page this server served may ask it"}
+            )
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_UPLOAD:
-            return self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                              {"error": "the file is larger than %d MiB"
-                                        % (MAX_UPLOAD // 1048576)})
+            return self._json(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                {"error": "the file is larger than %d MiB" % (MAX_UPLOAD // 1048576)},
+            )
         data = self.rfile.read(length)
         path = self.path.split("?", 1)[0]
         try:
             if path == "/api/import":
                 name = self.headers.get("X-Filename") or "upload"
                 password = self.headers.get("X-Export-Password")
-                return self._json(HTTPStatus.OK, import_file(
-                    _unquote(name), data, None if password is None else _unquote(password)))
+                return self._json(
+                    HTTPStatus.OK,
+                    import_file(
+                        _unquote(name), data, None if password is None else _unquote(password)
+                    ),
+                )
             if path == "/api/clock":
                 return self._json(HTTPStatus.OK, clock_action(json.loads(data or b"{}")))
         except PasswordWanted as exc:
@@ -337,8 +389,9 @@ class Handler(BaseHTTPRequestHandler):
         if not self.server.bridge:
             return self._send(HTTPStatus.NOT_FOUND, "no --serial-bridge", "text/plain")
         if not self._origin_ok():
-            return self._send(HTTPStatus.FORBIDDEN, "only the page this server served",
-                              "text/plain")
+            return self._send(
+                HTTPStatus.FORBIDDEN, "only the page this server served", "text/plain"
+            )
         key = self.headers.get("Sec-WebSocket-Key")
         if not key or (self.headers.get("Upgrade") or "").lower() != "websocket":
             return self._send(HTTPStatus.BAD_REQUEST, "a WebSocket only", "text/plain")
@@ -346,8 +399,11 @@ class Handler(BaseHTTPRequestHandler):
         try:
             tcp = socket.create_connection((host, port), timeout=5)
         except OSError as exc:
-            return self._send(HTTPStatus.BAD_GATEWAY, "cannot reach %s: %s"
-                              % (self.server.bridge, exc), "text/plain")
+            return self._send(
+                HTTPStatus.BAD_GATEWAY,
+                "cannot reach %s: %s" % (self.server.bridge, exc),
+                "text/plain",
+            )
         tcp.settimeout(None)
         tcp.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
@@ -453,8 +509,11 @@ class WebServer(ThreadingHTTPServer):
         self.verbose = verbose
         ThreadingHTTPServer.__init__(self, ("127.0.0.1", port), Handler)
         port = self.server_address[1]
-        self.origins = {"http://127.0.0.1:%d" % port, "http://localhost:%d" % port,
-                        "http://[::1]:%d" % port}
+        self.origins = {
+            "http://127.0.0.1:%d" % port,
+            "http://localhost:%d" % port,
+            "http://[::1]:%d" % port,
+        }
 
     def handle_error(self, request, client_address):
         import sys
@@ -476,9 +535,11 @@ class WebServer(ThreadingHTTPServer):
 
 def parse_bridge(text):
     if not text.lower().startswith("socket://"):
-        raise WebError("--serial-bridge takes socket://HOST:PORT (a TCP data port such as "
-                       "`otpfob sim --headless`'s), not %r" % text)
-    host, sep, port = text[len("socket://"):].rstrip("/").rpartition(":")
+        raise WebError(
+            "--serial-bridge takes socket://HOST:PORT (a TCP data port such as "
+            "`otpfob sim --headless`'s), not %r" % text
+        )
+    host, sep, port = text[len("socket://") :].rstrip("/").rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise WebError("--serial-bridge takes socket://HOST:PORT, not %r" % text)
     return (host.strip("[]") or "127.0.0.1", int(port))
@@ -488,14 +549,26 @@ def _command():
     import click
 
     @click.command("web")
-    @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-                  help="Port on 127.0.0.1 (0: any free one).")
+    @click.option(
+        "--port",
+        type=click.IntRange(0, 65535),
+        default=8765,
+        show_default=True,
+        help="Port on 127.0.0.1 (0: any free one).",
+    )
     @click.option("--no-browser", is_flag=True, help="Do not open the page in a browser.")
-    @click.option("--serial-bridge", metavar="socket://HOST:PORT",
-                  help="Reach this TCP data port (e.g. `otpfob sim --headless`'s) from the "
-                       "page instead of WebSerial.")
-    @click.option("--export", "export_dir", type=click.Path(file_okay=False),
-                  help="Write the page as static files into this folder and exit.")
+    @click.option(
+        "--serial-bridge",
+        metavar="socket://HOST:PORT",
+        help="Reach this TCP data port (e.g. `otpfob sim --headless`'s) from the "
+        "page instead of WebSerial.",
+    )
+    @click.option(
+        "--export",
+        "export_dir",
+        type=click.Path(file_okay=False),
+        help="Write the page as static files into this folder and exit.",
+    )
     @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
     def web_command(port, no_browser, serial_bridge, export_dir, verbose):
         """The admin page in your browser: provision a fob over WebSerial (Chrome, Edge),
@@ -518,8 +591,9 @@ def _command():
         except WebError as exc:
             raise ExpectedError(str(exc)) from None
         except OSError as exc:
-            raise ExpectedError("cannot serve on 127.0.0.1:%d: %s"
-                                % (port, exc.strerror or exc)) from None
+            raise ExpectedError(
+                "cannot serve on 127.0.0.1:%d: %s" % (port, exc.strerror or exc)
+            ) from None
         click.echo("The otpfob admin page is at %s (Ctrl-C stops it)." % server.url)
         if serial_bridge:
             click.echo("Its serial port is the bridge to %s." % serial_bridge)

@@ -22,21 +22,82 @@ NOT_HARDWARE = ("sim",)
 # Where each CircuitPython `board` pin name is on the physical board, from the boards'
 # published pinouts and CircuitPython's pin tables.
 _PICO_PHYSICAL = {
-    "GP0": 1, "GP1": 2, "GP2": 4, "GP3": 5, "GP4": 6, "GP5": 7, "GP6": 9, "GP7": 10,
-    "GP8": 11, "GP9": 12, "GP10": 14, "GP11": 15, "GP12": 16, "GP13": 17, "GP14": 19,
-    "GP15": 20, "GP16": 21, "GP17": 22, "GP18": 24, "GP19": 25, "GP20": 26, "GP21": 27,
-    "GP22": 29, "GP26": 31, "GP27": 32, "GP28": 34,
+    "GP0": 1,
+    "GP1": 2,
+    "GP2": 4,
+    "GP3": 5,
+    "GP4": 6,
+    "GP5": 7,
+    "GP6": 9,
+    "GP7": 10,
+    "GP8": 11,
+    "GP9": 12,
+    "GP10": 14,
+    "GP11": 15,
+    "GP12": 16,
+    "GP13": 17,
+    "GP14": 19,
+    "GP15": 20,
+    "GP16": 21,
+    "GP17": 22,
+    "GP18": 24,
+    "GP19": 25,
+    "GP20": 26,
+    "GP21": 27,
+    "GP22": 29,
+    "GP26": 31,
+    "GP27": 32,
+    "GP28": 34,
 }
 _FEATHER_GPIO = {
-    "TX": 0, "D1": 0, "RX": 1, "D0": 1, "SDA": 2, "SCL": 3, "D4": 6, "D5": 7, "D6": 8,
-    "D9": 9, "D10": 10, "D11": 11, "D12": 12, "D13": 13, "SCK": 18, "MOSI": 19, "MISO": 20,
-    "D24": 24, "D25": 25, "A0": 26, "A1": 27, "A2": 28, "A3": 29,
+    "TX": 0,
+    "D1": 0,
+    "RX": 1,
+    "D0": 1,
+    "SDA": 2,
+    "SCL": 3,
+    "D4": 6,
+    "D5": 7,
+    "D6": 8,
+    "D9": 9,
+    "D10": 10,
+    "D11": 11,
+    "D12": 12,
+    "D13": 13,
+    "SCK": 18,
+    "MOSI": 19,
+    "MISO": 20,
+    "D24": 24,
+    "D25": 25,
+    "A0": 26,
+    "A1": 27,
+    "A2": 28,
+    "A3": 29,
 }
 _FEATHER_SHORT = ("SDA", "SCL", "D5", "D6", "D9", "D10", "D11", "D12", "D13")
 _QTPY_GPIO = {
-    "A0": 29, "D0": 29, "A1": 28, "D1": 28, "A2": 27, "D2": 27, "A3": 26, "D3": 26,
-    "SDA": 24, "D4": 24, "SCL": 25, "D5": 25, "TX": 20, "D6": 20, "RX": 5, "D7": 5,
-    "SCK": 6, "D8": 6, "MISO": 4, "D9": 4, "MOSI": 3, "D10": 3,
+    "A0": 29,
+    "D0": 29,
+    "A1": 28,
+    "D1": 28,
+    "A2": 27,
+    "D2": 27,
+    "A3": 26,
+    "D3": 26,
+    "SDA": 24,
+    "D4": 24,
+    "SCL": 25,
+    "D5": 25,
+    "TX": 20,
+    "D6": 20,
+    "RX": 5,
+    "D7": 5,
+    "SCK": 6,
+    "D8": 6,
+    "MISO": 4,
+    "D9": 4,
+    "MOSI": 3,
+    "D10": 3,
 }
 
 
@@ -117,14 +178,26 @@ def load_board(path):
     tree = ast.parse(path.read_text(), str(path))
     cfg = {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
-                node.targets[0], ast.Name):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
             try:
                 cfg[node.targets[0].id] = ast.literal_eval(node.value)
             except ValueError:
                 pass
-    for key in ("NAME", "I2C_SCL", "I2C_SDA", "I2C_FREQUENCY", "DISPLAY_WIDTH",
-                "DISPLAY_HEIGHT", "DISPLAY_ADDRESS", "RTC_ADDRESS", "BUTTONS"):
+    for key in (
+        "NAME",
+        "I2C_SCL",
+        "I2C_SDA",
+        "I2C_FREQUENCY",
+        "DISPLAY_WIDTH",
+        "DISPLAY_HEIGHT",
+        "DISPLAY_ADDRESS",
+        "RTC_ADDRESS",
+        "BUTTONS",
+    ):
         if key not in cfg:
             raise WiringError("%s has no %s" % (path.name, key))
     return cfg
@@ -132,8 +205,11 @@ def load_board(path):
 
 def hardware_boards(boards_dir=None):
     boards_dir = Path(boards_dir or BOARDS_DIR)
-    return sorted(p.stem for p in boards_dir.glob("*.py")
-                  if p.stem not in NOT_HARDWARE and not p.stem.startswith("_"))
+    return sorted(
+        p.stem
+        for p in boards_dir.glob("*.py")
+        if p.stem not in NOT_HARDWARE and not p.stem.startswith("_")
+    )
 
 
 @dataclass
@@ -159,29 +235,57 @@ def connections(board_id, cfg):
         try:
             return phys["pins"][pin]
         except KeyError:
-            raise WiringError("board %s uses pin %s, which the pin map in otpfob/wiring.py "
-                              "does not place" % (board_id, pin)) from None
+            raise WiringError(
+                "board %s uses pin %s, which the pin map in otpfob/wiring.py "
+                "does not place" % (board_id, pin)
+            ) from None
 
     buttons = cfg["BUTTONS"]
     out = [
-        Connection("3V3", phys["supply"][0], phys["supply"][1], "power, 3.3 V",
-                   (("DS3231", "VCC"), ("SSD1306", "VCC"))),
-        Connection("GND", phys["ground"][0], phys["ground"][1], "ground",
-                   (("DS3231", "GND"), ("SSD1306", "GND"))
-                   + ((("buttons", "2"),) if phys["button_ground"] == phys["ground"] else ())),
-        Connection("SDA", cfg["I2C_SDA"], where(cfg["I2C_SDA"]), "I2C SDA",
-                   (("DS3231", "SDA"), ("SSD1306", "SDA"))),
-        Connection("SCL", cfg["I2C_SCL"], where(cfg["I2C_SCL"]), "I2C SCL",
-                   (("DS3231", "SCL"), ("SSD1306", "SCL"))),
+        Connection(
+            "3V3",
+            phys["supply"][0],
+            phys["supply"][1],
+            "power, 3.3 V",
+            (("DS3231", "VCC"), ("SSD1306", "VCC")),
+        ),
+        Connection(
+            "GND",
+            phys["ground"][0],
+            phys["ground"][1],
+            "ground",
+            (("DS3231", "GND"), ("SSD1306", "GND"))
+            + ((("buttons", "2"),) if phys["button_ground"] == phys["ground"] else ()),
+        ),
+        Connection(
+            "SDA",
+            cfg["I2C_SDA"],
+            where(cfg["I2C_SDA"]),
+            "I2C SDA",
+            (("DS3231", "SDA"), ("SSD1306", "SDA")),
+        ),
+        Connection(
+            "SCL",
+            cfg["I2C_SCL"],
+            where(cfg["I2C_SCL"]),
+            "I2C SCL",
+            (("DS3231", "SCL"), ("SSD1306", "SCL")),
+        ),
     ]
     for name, pin in buttons:
-        out.append(Connection(name, pin, where(pin),
-                              _button_title(name),
-                              (("button " + name, "1"),)))
+        out.append(
+            Connection(name, pin, where(pin), _button_title(name), (("button " + name, "1"),))
+        )
     if phys["button_ground"] != phys["ground"]:
-        out.append(Connection("GND", phys["button_ground"][0], phys["button_ground"][1],
-                              "ground for the buttons",
-                              tuple(("button " + n, "2") for n, _ in buttons)))
+        out.append(
+            Connection(
+                "GND",
+                phys["button_ground"][0],
+                phys["button_ground"][1],
+                "ground for the buttons",
+                tuple(("button " + n, "2") for n, _ in buttons),
+            )
+        )
     return out
 
 
@@ -191,7 +295,7 @@ def _button_title(name):
 
 
 def _target_text(targets):
-    legs = [p[len("button "):] for p, pin in targets if p.startswith("button ") and pin == "2"]
+    legs = [p[len("button ") :] for p, pin in targets if p.startswith("button ") and pin == "2"]
     if targets and len(legs) == len(targets):
         return "second leg of button%s %s" % ("s" if len(legs) > 1 else "", ", ".join(legs))
     parts = []
@@ -210,7 +314,8 @@ def _expand_targets(conns, cfg):
     for c in conns:
         if ("buttons", "2") in c.targets:
             c.targets = tuple(t for t in c.targets if t[0] != "buttons") + tuple(
-                ("button " + n, "2") for n, _ in cfg["BUTTONS"])
+                ("button " + n, "2") for n, _ in cfg["BUTTONS"]
+            )
     return conns
 
 
@@ -234,20 +339,21 @@ def markdown(board_id, cfg):
     ]
     for c in conns:
         label = c.pin if c.net in ("3V3", "GND") else "%s (%s)" % (c.pin, c.role)
-        lines.append("| %s | %s | %s | %s |" % (label, c.where, _target_text(c.targets),
-                                               c.colour[0]))
+        lines.append(
+            "| %s | %s | %s | %s |" % (label, c.where, _target_text(c.targets), c.colour[0])
+        )
     lines += [
         "",
         "## Settings from the board file",
         "",
-        "- I2C on `board.%s` (SDA) and `board.%s` (SCL) at %d kHz." % (
-            cfg["I2C_SDA"], cfg["I2C_SCL"], cfg["I2C_FREQUENCY"] // 1000),
+        "- I2C on `board.%s` (SDA) and `board.%s` (SCL) at %d kHz."
+        % (cfg["I2C_SDA"], cfg["I2C_SCL"], cfg["I2C_FREQUENCY"] // 1000),
         "- DS3231 real-time clock at I2C address 0x%02X." % cfg["RTC_ADDRESS"],
-        "- SSD1306 OLED, %d x %d pixels, at I2C address 0x%02X." % (
-            cfg["DISPLAY_WIDTH"], cfg["DISPLAY_HEIGHT"], cfg["DISPLAY_ADDRESS"]),
+        "- SSD1306 OLED, %d x %d pixels, at I2C address 0x%02X."
+        % (cfg["DISPLAY_WIDTH"], cfg["DISPLAY_HEIGHT"], cfg["DISPLAY_ADDRESS"]),
         "- %d button%s, active low: each closes its pin to GND; the RP2040's internal "
-        "pull-ups hold the pin high otherwise, so no resistors are needed." % (
-            n_buttons, "" if n_buttons == 1 else "s"),
+        "pull-ups hold the pin high otherwise, so no resistors are needed."
+        % (n_buttons, "" if n_buttons == 1 else "s"),
         "- Hold button %s while plugging the fob in to give the CIRCUITPY drive to the "
         "computer (maintenance: `otpfob deploy`)." % cfg["BUTTONS"][0][0],
         "",
@@ -269,10 +375,10 @@ def markdown(board_id, cfg):
         "| 1 | %s | runs CircuitPython 8.2 or newer |" % phys["board_part"],
         "| 1 | DS3231 RTC breakout, I2C, 3.3 V | address 0x%02X; with its coin cell, it "
         "keeps UTC while the fob is unplugged |" % cfg["RTC_ADDRESS"],
-        "| 1 | SSD1306 OLED %d x %d, I2C, 3.3 V | address 0x%02X |" % (
-            cfg["DISPLAY_WIDTH"], cfg["DISPLAY_HEIGHT"], cfg["DISPLAY_ADDRESS"]),
-        "| %d | tactile push button, 6 x 6 mm | %s |" % (
-            n_buttons, ", ".join(n for n, _ in cfg["BUTTONS"])),
+        "| 1 | SSD1306 OLED %d x %d, I2C, 3.3 V | address 0x%02X |"
+        % (cfg["DISPLAY_WIDTH"], cfg["DISPLAY_HEIGHT"], cfg["DISPLAY_ADDRESS"]),
+        "| %d | tactile push button, 6 x 6 mm | %s |"
+        % (n_buttons, ", ".join(n for n, _ in cfg["BUTTONS"])),
         "| 1 | hook-up wire or STEMMA QT cables | red, black, blue, yellow, and one "
         "colour per button |",
         "",
@@ -290,8 +396,10 @@ _WIDTH = 770
 
 
 def _t(x, y, text, size=13, anchor="start", weight="normal", fill="#111"):
-    return ('<text x="%d" y="%d" font-size="%d" text-anchor="%s" font-weight="%s" '
-            'fill="%s">%s</text>' % (x, y, size, anchor, weight, fill, escape(text)))
+    return (
+        '<text x="%d" y="%d" font-size="%d" text-anchor="%s" font-weight="%s" '
+        'fill="%s">%s</text>' % (x, y, size, anchor, weight, fill, escape(text))
+    )
 
 
 def svg(board_id, cfg):
@@ -304,22 +412,29 @@ def svg(board_id, cfg):
     # No text measuring without a font engine: ~7 px per character at 12 px is ample.
     longest = max([len("%s  %s" % (c.pin, c.where)) for c in conns] + [len(cfg["NAME"])])
     board_w = max(_BOARD_W, 30 + 7 * longest)
-    out_board.append('<rect x="%d" y="%d" width="%d" height="%d" rx="10" fill="#e8f1e4" '
-                     'stroke="#3a6b35" stroke-width="2"/>' % (_BOARD_X, top, board_w, board_h))
+    out_board.append(
+        '<rect x="%d" y="%d" width="%d" height="%d" rx="10" fill="#e8f1e4" '
+        'stroke="#3a6b35" stroke-width="2"/>' % (_BOARD_X, top, board_w, board_h)
+    )
     out_board.append(_t(_BOARD_X + 12, top + 22, cfg["NAME"], 14, weight="bold"))
     for i, c in enumerate(conns):
         y = top + 45 + i * _ROW
         board_pins[i] = y
-        out_board.append(_t(_BOARD_X + board_w - 12, y + 4, "%s  %s" % (c.pin, c.where),
-                            12, anchor="end"))
-        out_board.append('<circle cx="%d" cy="%d" r="4" fill="#3a6b35"/>'
-                         % (_BOARD_X + board_w, y))
+        out_board.append(
+            _t(_BOARD_X + board_w - 12, y + 4, "%s  %s" % (c.pin, c.where), 12, anchor="end")
+        )
+        out_board.append('<circle cx="%d" cy="%d" r="4" fill="#3a6b35"/>' % (_BOARD_X + board_w, y))
 
     # Parts on the right: the two breakouts, then one box per button.
-    parts = [("DS3231", "DS3231 RTC @ 0x%02X" % cfg["RTC_ADDRESS"], DS3231_PINS),
-             ("SSD1306", "SSD1306 %dx%d @ 0x%02X" % (
-                 cfg["DISPLAY_WIDTH"], cfg["DISPLAY_HEIGHT"], cfg["DISPLAY_ADDRESS"]),
-              SSD1306_PINS)]
+    parts = [
+        ("DS3231", "DS3231 RTC @ 0x%02X" % cfg["RTC_ADDRESS"], DS3231_PINS),
+        (
+            "SSD1306",
+            "SSD1306 %dx%d @ 0x%02X"
+            % (cfg["DISPLAY_WIDTH"], cfg["DISPLAY_HEIGHT"], cfg["DISPLAY_ADDRESS"]),
+            SSD1306_PINS,
+        ),
+    ]
     for name, _pin in cfg["BUTTONS"]:
         parts.append(("button " + name, "B" + _button_title(name)[1:], ("1", "2")))
     part_pins = {}
@@ -327,14 +442,19 @@ def svg(board_id, cfg):
     y = top
     for key, title, pins in parts:
         h = 34 + len(pins) * _PIN_ROW
-        out_parts.append('<rect x="%d" y="%d" width="%d" height="%d" rx="6" fill="#eef2f8" '
-                         'stroke="#34495e" stroke-width="2"/>' % (_PART_X, y, _PART_W, h))
+        out_parts.append(
+            '<rect x="%d" y="%d" width="%d" height="%d" rx="6" fill="#eef2f8" '
+            'stroke="#34495e" stroke-width="2"/>' % (_PART_X, y, _PART_W, h)
+        )
         out_parts.append(_t(_PART_X + 10, y + 20, title, 12, weight="bold"))
         for j, pin in enumerate(pins):
             py = y + 40 + j * _PIN_ROW
             part_pins[(key, pin)] = py
-            label = pin if not key.startswith("button ") else (
-                "leg 1 (to pin)" if pin == "1" else "leg 2 (to GND)")
+            label = (
+                pin
+                if not key.startswith("button ")
+                else ("leg 1 (to pin)" if pin == "1" else "leg 2 (to GND)")
+            )
             out_parts.append(_t(_PART_X + 12, py + 4, label, 12))
             out_parts.append('<circle cx="%d" cy="%d" r="4" fill="#34495e"/>' % (_PART_X, py))
         y += h + 16
@@ -352,8 +472,9 @@ def svg(board_id, cfg):
         attrs = 'fill="none" stroke="%s" stroke-width="3" stroke-linecap="round"' % colour
         out_wires.append('<g id="wire-%d" class="net-%s">' % (i, c.net))
         out_wires.append('<polyline points="%d,%d %d,%d" %s/>' % (x0, y0, cx, y0, attrs))
-        out_wires.append('<polyline points="%d,%d %d,%d" %s/>' % (cx, min(span), cx, max(span),
-                                                                   attrs))
+        out_wires.append(
+            '<polyline points="%d,%d %d,%d" %s/>' % (cx, min(span), cx, max(span), attrs)
+        )
         for ty in ys:
             out_wires.append('<polyline points="%d,%d %d,%d" %s/>' % (cx, ty, _PART_X, ty, attrs))
         for ty in span:
@@ -365,13 +486,18 @@ def svg(board_id, cfg):
     head = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
-        'font-family="DejaVu Sans, Helvetica, Arial, sans-serif">' % (
-            _WIDTH, height, _WIDTH, height),
+        'font-family="DejaVu Sans, Helvetica, Arial, sans-serif">'
+        % (_WIDTH, height, _WIDTH, height),
         "<title>otpfob wiring: %s</title>" % escape(cfg["NAME"]),
         '<rect width="100%" height="100%" fill="#ffffff"/>',
         _t(20, 30, "otpfob wiring: %s" % cfg["NAME"], 18, weight="bold"),
-        _t(20, 52, "generated from boards/%s.py; wire colours as in the table" % board_id,
-           12, fill="#555"),
+        _t(
+            20,
+            52,
+            "generated from boards/%s.py; wire colours as in the table" % board_id,
+            12,
+            fill="#555",
+        ),
     ]
     return "\n".join(head + out_board + out_parts + out_wires + ["</svg>", ""])
 
@@ -423,8 +549,11 @@ def main(argv=None):
         if check:
             bad = stale(args[0])
             if bad:
-                print("out of date in %s: %s (run python -m otpfob.wiring %s)"
-                      % (args[0], ", ".join(bad), args[0]), file=sys.stderr)
+                print(
+                    "out of date in %s: %s (run python -m otpfob.wiring %s)"
+                    % (args[0], ", ".join(bad), args[0]),
+                    file=sys.stderr,
+                )
                 return 1
             print("wiring pages in %s are up to date" % args[0])
             return 0

@@ -8,7 +8,7 @@ import pytest
 
 from otpfob.testing import mpy
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json
 import os
 
@@ -95,7 +95,7 @@ for _ in range(100):
     p.poll()
     if not port.inbox and not p.pending:
         break
-'''
+"""
 
 
 @pytest.mark.skipif(not mpy.wasm_available(), reason="node or the WebAssembly port missing")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+
 from otpfob.testing import mpy
 
 CHECKS = Path(__file__).with_name("engine_checks.py").read_text()
@@ -29,7 +30,7 @@ class _PyHOTP(pyotp.HOTP):
 def _steam(key, t):
     mac = std_hmac.new(key, struct.pack(">Q", t // 30), hashlib.sha1).digest()
     off = mac[-1] & 15
-    value = int.from_bytes(mac[off:off + 4], "big") & 0x7FFFFFFF
+    value = int.from_bytes(mac[off : off + 4], "big") & 0x7FFFFFFF
     out = ""
     for _ in range(5):
         value, r = divmod(value, 26)
@@ -45,20 +46,19 @@ def _cases(seed=20240601, count=12):
         alg = ("sha1", "sha256", "sha512", "steam")[i % 4]
         # Keys up to past SHA-512's 128-byte block, so long keys get hashed first.
         key = bytes(rng.randrange(256) for _ in range((70, 20, 65, 20, 10, 100, 129, 20)[i % 8]))
-        t = rng.randrange(0, 2 ** 35)
+        t = rng.randrange(0, 2**35)
         if alg == "steam":
             cases.append((key, t, 5, 30, alg, _steam(key, t)))
             continue
         digits = rng.choice([6, 7, 8])
         period = rng.choice([1, 15, 30, 60, 90, 120])
         secret = base64.b32encode(key).decode()
-        code = _PyOTP(secret, digits=digits, interval=period,
-                      digest=getattr(hashlib, alg)).at(t)
+        code = _PyOTP(secret, digits=digits, interval=period, digest=getattr(hashlib, alg)).at(t)
         cases.append((key, t, digits, period, alg, code))
     # Random counters, and the edges of the HMAC's fast counter packing (2**30) and of
     # the block's first word (2**32).
-    counters = [rng.randrange(0, 2 ** 64) for _ in range(4)]
-    counters += [2 ** 30 - 1, 2 ** 30, 2 ** 32 - 1, 2 ** 32, 2 ** 64 - 1]
+    counters = [rng.randrange(0, 2**64) for _ in range(4)]
+    counters += [2**30 - 1, 2**30, 2**32 - 1, 2**32, 2**64 - 1]
     for counter in counters:
         key = bytes(rng.randrange(256) for _ in range(20))
         hotp_cases.append((key, counter, _PyHOTP(base64.b32encode(key).decode()).at(counter)))
@@ -70,7 +70,13 @@ def _script(expect_native, algs=("sha1", "sha256", "sha512", "steam"), expect_wi
     cases = [c for c in cases if c[4] in algs]
     hotp_cases = hotp_cases if "sha1" in algs else []
     return "CASES = %r\nHOTP_CASES = %r\nEXPECT_NATIVE = %r\nALGS = %r\nEXPECT_WIDE = %r\n%s" % (
-        cases, hotp_cases, expect_native, tuple(algs), expect_wide, CHECKS)
+        cases,
+        hotp_cases,
+        expect_native,
+        tuple(algs),
+        expect_wide,
+        CHECKS,
+    )
 
 
 def _ok(res):
@@ -91,14 +97,18 @@ HEAP = {("sha1",): 128000, ("steam",): 128000}
 
 @pytest.mark.parametrize("algs", GROUPS, ids=["+".join(g) for g in GROUPS])
 def test_engine_on_unix_with_native_hashlib(algs):
-    _ok(mpy.run_unix(_script(UNIX_NATIVE, algs, expect_wide=True),
-                     heapsize=HEAP.get(algs, 64000)))
+    _ok(mpy.run_unix(_script(UNIX_NATIVE, algs, expect_wide=True), heapsize=HEAP.get(algs, 64000)))
 
 
 @pytest.mark.parametrize("algs", GROUPS, ids=["+".join(g) for g in GROUPS])
 def test_engine_on_unix_with_hashlib_hidden(algs):
-    _ok(mpy.run_unix(_script(NO_NATIVE, algs, expect_wide=True),
-                     heapsize=HEAP.get(algs, 64000), hide=("hashlib",)))
+    _ok(
+        mpy.run_unix(
+            _script(NO_NATIVE, algs, expect_wide=True),
+            heapsize=HEAP.get(algs, 64000),
+            hide=("hashlib",),
+        )
+    )
 
 
 MPY_CROSS = Path(mpy.unix_binary() or "micropython").with_name("mpy-cross-v6.3")
@@ -112,10 +122,19 @@ def test_engine_precompiled_sha1_on_unix_in_64_kb(tmp_path):
     (tmp_path / "fob").mkdir()
     for f in sorted(src.glob("*.py")):
         out = tmp_path / "fob" / (f.stem + ".mpy")
-        subprocess.run([str(MPY_CROSS), "-s", "fob/" + f.name, "-o", str(out), str(f)],
-                       check=True, capture_output=True)
-    _ok(mpy.run_unix(_script(NO_NATIVE, ("sha1",), expect_wide=True), paths=(str(tmp_path),),
-                     heapsize=64000, hide=("hashlib",)))
+        subprocess.run(
+            [str(MPY_CROSS), "-s", "fob/" + f.name, "-o", str(out), str(f)],
+            check=True,
+            capture_output=True,
+        )
+    _ok(
+        mpy.run_unix(
+            _script(NO_NATIVE, ("sha1",), expect_wide=True),
+            paths=(str(tmp_path),),
+            heapsize=64000,
+            hide=("hashlib",),
+        )
+    )
 
 
 @needs_wasm
@@ -127,8 +146,7 @@ def test_engine_on_32_bit_wasm_with_hashlib_hidden():
 @needs_wasm
 def test_engine_on_32_bit_wasm_with_its_native_sha256():
     # The WebAssembly port's hashlib has sha256 only.
-    _ok(mpy.run_wasm(_script({"sha1": False, "sha256": True, "sha512": False},
-                             expect_wide=False)))
+    _ok(mpy.run_wasm(_script({"sha1": False, "sha256": True, "sha512": False}, expect_wide=False)))
 
 
 ALLOC = r"""

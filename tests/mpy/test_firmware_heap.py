@@ -50,9 +50,16 @@ def check_hello(r):
 def test_precompiled_tree_holds_an_mpy_for_every_module_the_run_imports(tmp_path):
     folders = bench_display.precompile(tmp_path)
     found = {p.relative_to(f).as_posix() for f in folders for p in Path(f).rglob("*.mpy")}
-    for name in ("fob/app.mpy", "fob/ui.mpy", "fob/protocol.mpy", "fob/vault.mpy",
-                 "simlink.mpy", "adafruit_ssd1306.mpy", "adafruit_ds3231.mpy",
-                 "adafruit_register/i2c_bcd_datetime.mpy"):
+    for name in (
+        "fob/app.mpy",
+        "fob/ui.mpy",
+        "fob/protocol.mpy",
+        "fob/vault.mpy",
+        "simlink.mpy",
+        "adafruit_ssd1306.mpy",
+        "adafruit_ds3231.mpy",
+        "adafruit_register/i2c_bcd_datetime.mpy",
+    ):
         assert name in found
     assert not any(n.endswith(".py") for f in folders for n in os.listdir(f))
 
@@ -61,12 +68,13 @@ def test_precompiled_tree_holds_an_mpy_for_every_module_the_run_imports(tmp_path
 # bench.board_heap): 64-bit objects are about twice a board's, so this run only checks
 # that the firmware works here, at a heap it fits with room.
 def test_host_request_is_answered_while_the_firmware_runs():
-    r = bench_display.firmware_heap(accounts=100, minutes=10,
-                                    heapsize=bench_display.WORKING_HEAP)
+    r = bench_display.firmware_heap(accounts=100, minutes=10, heapsize=bench_display.WORKING_HEAP)
     check_ten_minutes(r)
     check_hello(r)
-    print("live after boot %d, after the request and ten minutes %d, peak %d"
-          % (r["boot_live"], r["end_live"], r["peak_live"]))
+    print(
+        "live after boot %d, after the request and ten minutes %d, peak %d"
+        % (r["boot_live"], r["end_live"], r["peak_live"])
+    )
     # What the request left loaded (on this 64-bit port; a 32-bit board needs about half):
     # the protocol and its modules, imported only once a host is there (a fob woken on a
     # keyring shows its code without them), and the reply's buffers.

@@ -8,13 +8,14 @@ import hmac
 import json
 
 import pytest
+
 from otpfob.testing import mpy
 
-KEY = bytes(range(32))          # the host's PBKDF2 output, as if derived already
+KEY = bytes(range(32))  # the host's PBKDF2 output, as if derived already
 SALT = bytes(range(100, 116))
-NH = bytes(range(200, 216))     # the host's nonce
+NH = bytes(range(200, 216))  # the host's nonce
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json
 import os
 from fob.protocol import Protocol
@@ -132,7 +133,7 @@ print("--- restart")
 v, port, p = fob()
 call(p, port, id=10, cmd="list")
 call(p, port, id=11, cmd="info")
-'''
+"""
 
 
 def _mac(label, a, b):
@@ -140,13 +141,19 @@ def _mac(label, a, b):
 
 
 def check(stdout):
-    lines = [json.loads(x) for x in stdout.replace("--- restart", "").splitlines()
-             if x.startswith("{")]
+    lines = [
+        json.loads(x) for x in stdout.replace("--- restart", "").splitlines() if x.startswith("{")
+    ]
     by_id = {}
     for r in lines:
         by_id.setdefault(r["id"], []).append(r)
-    assert by_id[1][0] == {"id": 1, "pending": "presence", "prompt": "Set password?",
-                           "timeout": 30, "check": True}
+    assert by_id[1][0] == {
+        "id": 1,
+        "pending": "presence",
+        "prompt": "Set password?",
+        "timeout": 30,
+        "check": True,
+    }
     assert by_id[1][1]["ok"] and by_id[1][1]["password"] is True
     assert by_id[2][0]["error"]["code"] == "auth_required"
     begin_wrong = by_id[3][0]
@@ -155,7 +162,7 @@ def check(stdout):
     assert "7 tries left" in by_id[4][0]["error"]["message"]
     begin = by_id[5][0]
     assert begin["tries_left"] == 7
-    assert begin["challenge"] != begin_wrong["challenge"]      # fresh every time
+    assert begin["challenge"] != begin_wrong["challenge"]  # fresh every time
     nf = bytes.fromhex(begin["challenge"])
     login = by_id[6][0]
     assert login["ok"] and login["tries_left"] == 8
@@ -181,8 +188,9 @@ def test_password_on_the_unix_port_with_pure_sha256(tmp_path):
     from mpy_build import compiled_firmware
 
     lib = compiled_firmware(tmp_path / "lib")
-    res = mpy.run_unix(_script(str(tmp_path / "state")), paths=[lib], heapsize=mpy.UNIX_HEAP,
-                       hide=("hashlib",)).check()
+    res = mpy.run_unix(
+        _script(str(tmp_path / "state")), paths=[lib], heapsize=mpy.UNIX_HEAP, hide=("hashlib",)
+    ).check()
     check(res.stdout)
 
 

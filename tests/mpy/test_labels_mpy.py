@@ -3,9 +3,10 @@ taken from a request, stored beside the vault, read back and drawn two pages hig
 the bar between issuer and name; the pieces of an import; a damaged file is no strip."""
 
 import pytest
+
 from otpfob.testing import mpy
 
-SCRIPT = r'''
+SCRIPT = r"""
 import os
 from binascii import b2a_base64
 from fob import label_store, labels
@@ -51,7 +52,7 @@ open(p, "wb").write(raw)
 print("damaged", labels.load(v, "Банк") is None)
 label_store.drop(v, label_store.keys_of([Account("x", "東京", b"0123456789")]))
 print("dropped", labels.load(v, "東京") is None)
-'''
+"""
 
 
 def check(out):

@@ -8,16 +8,17 @@ import hmac
 import json
 
 import pytest
+
 from otpfob import auth
 from otpfob.testing import mpy
 
-KEY = bytes(range(32))               # the host's PBKDF2 output, as if derived already
+KEY = bytes(range(32))  # the host's PBKDF2 output, as if derived already
 SALT = bytes(range(100, 116))
-NF = bytes(range(16))                # the fob's nonce, fixed for the test
-NH = bytes(range(200, 216))          # the host's nonce
+NF = bytes(range(16))  # the fob's nonce, fixed for the test
+NH = bytes(range(200, 216))  # the host's nonce
 SESSION = hmac.new(KEY, b"otpfob session" + NF + NH, hashlib.sha256).digest()
 
-SCRIPT = r'''
+SCRIPT = r"""
 import os
 from binascii import hexlify
 from fob.protocol import Protocol
@@ -76,7 +77,7 @@ for line in %(lines)r:
         native = p.session[4].uses_native
 print("NATIVE", native)
 print("DONE")
-'''
+"""
 
 
 def _signed(n, request):
@@ -87,28 +88,37 @@ def _lines():
     proof = hmac.new(KEY, b"otpfob host" + NF + NH, hashlib.sha256).hexdigest()
     pad = "x" * (2048 - 120)
     big = _signed(1, {"id": 6, "cmd": "hello", "pad": pad})
-    assert 1900 < len(big) <= 2048      # a request of about 2 KB
+    assert 1900 < len(big) <= 2048  # a request of about 2 KB
     return [
         b'{"id":1,"cmd":"auth_begin"}',
-        json.dumps({"id": 2, "cmd": "auth", "challenge": NH.hex(), "fob_challenge": NF.hex(),
-                    "response": proof}).encode(),
+        json.dumps(
+            {
+                "id": 2,
+                "cmd": "auth",
+                "challenge": NH.hex(),
+                "fob_challenge": NF.hex(),
+                "response": proof,
+            }
+        ).encode(),
         _signed(0, {"id": 3, "cmd": "list"}),
-        _signed(0, {"id": 4, "cmd": "list"}),           # counter 0 again: a replay
-        _signed(2, {"id": 5, "cmd": "hello"}),          # counter 2 before 1: reordered
+        _signed(0, {"id": 4, "cmd": "list"}),  # counter 0 again: a replay
+        _signed(2, {"id": 5, "cmd": "hello"}),  # counter 2 before 1: reordered
         big,
-        b'{"id":7,"cmd":"list"}',                       # no MAC at all
+        b'{"id":7,"cmd":"list"}',  # no MAC at all
         _signed(2, {"id": 8, "cmd": "info"}),
         _signed(3, {"id": 9, "cmd": "logout"}),
-        _signed(4, {"id": 10, "cmd": "list"}),          # after the logout
+        _signed(4, {"id": 10, "cmd": "list"}),  # after the logout
     ]
 
 
 def check(stdout, native):
-    replies = {r["id"]: r for r in (json.loads(x) for x in stdout.splitlines()
-                                    if x.startswith("{"))}
+    replies = {
+        r["id"]: r for r in (json.loads(x) for x in stdout.splitlines() if x.startswith("{"))
+    }
     assert replies[1]["challenge"] == NF.hex()
-    assert replies[2]["response"] == hmac.new(KEY, b"otpfob fob" + NH + NF,
-                                              hashlib.sha256).hexdigest()
+    assert (
+        replies[2]["response"] == hmac.new(KEY, b"otpfob fob" + NH + NF, hashlib.sha256).hexdigest()
+    )
     assert replies[3]["ok"] is True and replies[3]["accounts"] == []
     for rid in (4, 5, 7, 10):
         assert replies[rid]["error"]["code"] == "auth_required", replies[rid]

@@ -10,7 +10,7 @@ from mpy_build import compiled_firmware
 
 from otpfob.testing import mpy
 
-PRELUDE = r'''
+PRELUDE = r"""
 import gc
 import json
 import os
@@ -91,7 +91,7 @@ def fob(t):
     port = Port()
     return v, port, Protocol(port, v, Clock(t), {"serial": "mpy", "board": "MicroPython"},
                              presence=Yes())
-'''
+"""
 
 T = 1111111109
 K20 = b"12345678901234567890"
@@ -109,40 +109,83 @@ def req(i, cmd, **args):
     return json.dumps(d)
 
 
-FIRST = "\n".join([
-    req(1, "hello"),
-    req(2, "add", name="rfc", issuer="RFC 6238", secret=b32(K20), digits=8),
-    req(3, "add", name="rfc256", issuer="RFC 6238", secret=b32(K32).lower(), digits=8,
-        algorithm="sha256"),
-    req(4, "add_many", accounts=[
-        {"name": "steam", "issuer": "Steam", "secret": b32(STEAM_KEY), "algorithm": "STEAM"},
-        {"name": "short", "secret": "MFRGGZDF"},
-    ]),
-    req(5, "add", name="rfc", issuer="rfc 6238", secret=b32(K20)),
-    "not json at all",
-    "{" + "x" * 3000 + "}",
-    req(6, "rename", index=3, name="weak"),
-    req(7, "move", index=3, to=0),
-    req(8, "list"),
-    req(9, "code"),
-]) + "\n"
+FIRST = (
+    "\n".join(
+        [
+            req(1, "hello"),
+            req(2, "add", name="rfc", issuer="RFC 6238", secret=b32(K20), digits=8),
+            req(
+                3,
+                "add",
+                name="rfc256",
+                issuer="RFC 6238",
+                secret=b32(K32).lower(),
+                digits=8,
+                algorithm="sha256",
+            ),
+            req(
+                4,
+                "add_many",
+                accounts=[
+                    {
+                        "name": "steam",
+                        "issuer": "Steam",
+                        "secret": b32(STEAM_KEY),
+                        "algorithm": "STEAM",
+                    },
+                    {"name": "short", "secret": "MFRGGZDF"},
+                ],
+            ),
+            req(5, "add", name="rfc", issuer="rfc 6238", secret=b32(K20)),
+            "not json at all",
+            "{" + "x" * 3000 + "}",
+            req(6, "rename", index=3, name="weak"),
+            req(7, "move", index=3, to=0),
+            req(8, "list"),
+            req(9, "code"),
+        ]
+    )
+    + "\n"
+)
 
-SECOND = "\n".join([
-    req(10, "list"), req(11, "code", index=1), req(12, "delete", index=0), req(13, "info"),
-    # One batch in two parts: nothing is written until the second.
-    req(14, "add_many", part=0, stage=True, batch="ab" * 16, accounts=[
-        {"name": "b%d" % i, "issuer": "Batch", "secret": b32(bytes([i]) * 20)} for i in range(3)]),
-    req(15, "add_many", part=1, batch="ab" * 16, accounts=[{"name": "b3", "issuer": "Batch",
-                                                            "secret": b32(b"3" * 20)}]),
-    req(16, "add_many", part=2, batch="ab" * 16, accounts=[]),
-    req(17, "list"),
-]) + "\n"
+SECOND = (
+    "\n".join(
+        [
+            req(10, "list"),
+            req(11, "code", index=1),
+            req(12, "delete", index=0),
+            req(13, "info"),
+            # One batch in two parts: nothing is written until the second.
+            req(
+                14,
+                "add_many",
+                part=0,
+                stage=True,
+                batch="ab" * 16,
+                accounts=[
+                    {"name": "b%d" % i, "issuer": "Batch", "secret": b32(bytes([i]) * 20)}
+                    for i in range(3)
+                ],
+            ),
+            req(
+                15,
+                "add_many",
+                part=1,
+                batch="ab" * 16,
+                accounts=[{"name": "b3", "issuer": "Batch", "secret": b32(b"3" * 20)}],
+            ),
+            req(16, "add_many", part=2, batch="ab" * 16, accounts=[]),
+            req(17, "list"),
+        ]
+    )
+    + "\n"
+)
 
 
 def steam(key, t):
     mac = __import__("hmac").new(key, (t // 30).to_bytes(8, "big"), hashlib.sha1).digest()
     o = mac[-1] & 15
-    n = int.from_bytes(mac[o:o + 4], "big") & 0x7FFFFFFF
+    n = int.from_bytes(mac[o : o + 4], "big") & 0x7FFFFFFF
     out = ""
     for _ in range(5):
         out += "23456789BCDFGHJKMNPQRTVWXY"[n % 26]
@@ -154,7 +197,7 @@ def totp_ref(key, t, digits=6):
     # pyotp refuses secrets this short, so RFC 4226 truncation by hand.
     mac = __import__("hmac").new(key, (t // 30).to_bytes(8, "big"), hashlib.sha1).digest()
     o = mac[-1] & 15
-    return "%0*d" % (digits, (int.from_bytes(mac[o:o + 4], "big") & 0x7FFFFFFF) % 10 ** digits)
+    return "%0*d" % (digits, (int.from_bytes(mac[o : o + 4], "big") & 0x7FFFFFFF) % 10**digits)
 
 
 def script(root):
@@ -173,26 +216,38 @@ def replies(stdout):
     first, second = parse(first), parse(second)
     # Adds, renames, moves and deletes wait for a press first: the fob says so, then answers.
     asked = [r["prompt"].split("\n")[0] for r in first + second if "pending" in r]
-    assert asked == ["Add account?", "Add account?", "Add 2 accounts?", "Rename #4?",
-                     "Move #4 to place 1?", "Send 4 codes to the computer?",
-                     "Send the code of #2 to the computer?", "Delete #1?",
-                     "Add 4 accounts?"], asked
-    return ([r for r in first if "pending" not in r],
-            [r for r in second if "pending" not in r])
+    assert asked == [
+        "Add account?",
+        "Add account?",
+        "Add 2 accounts?",
+        "Rename #4?",
+        "Move #4 to place 1?",
+        "Send 4 codes to the computer?",
+        "Send the code of #2 to the computer?",
+        "Delete #1?",
+        "Add 4 accounts?",
+    ], asked
+    return ([r for r in first if "pending" not in r], [r for r in second if "pending" not in r])
 
 
 def check(first, second):
     by_id = {r["id"]: r for r in first if r["id"] is not None}
     assert [r["error"]["code"] for r in first if r["id"] is None] == ["bad_json", "line_too_long"]
     assert by_id[1]["ok"] and by_id[1]["board"] == "MicroPython"
-    assert by_id[2] == {"id": 2, "ok": True, "index": 0, "replaced": False,
-                        "code": pyotp.TOTP(b32(K20), digits=8).at(T), "time": T}
+    assert by_id[2] == {
+        "id": 2,
+        "ok": True,
+        "index": 0,
+        "replaced": False,
+        "code": pyotp.TOTP(b32(K20), digits=8).at(T),
+        "time": T,
+    }
     assert by_id[4]["ok"] and by_id[4]["indexes"] == [2, 3] and "40 bits" in by_id[4]["warnings"][0]
     assert by_id[5]["error"]["code"] == "duplicate"
     names = [a["name"] for a in by_id[8]["accounts"]]
     assert names == ["weak", "rfc", "rfc256", "steam"]
     codes = {c["name"]: c for c in by_id[9]["codes"]}
-    assert codes["rfc"]["code"] == "07081804"          # RFC 6238 appendix B
+    assert codes["rfc"]["code"] == "07081804"  # RFC 6238 appendix B
     assert codes["rfc256"]["code"] == "68084774"
     assert codes["steam"]["code"] == steam(STEAM_KEY, T)
     assert codes["weak"]["code"] == totp_ref(b"abcde", T)
@@ -216,13 +271,17 @@ def test_vault_and_protocol_on_unix_port_in_128k_heap(tmp_path, hide):
     # 128 KB on this 64-bit build (pointers twice a fob's); see the test below for what
     # the protocol itself keeps.
     lib = compiled_firmware(tmp_path / "lib")
-    res = mpy.run_unix(script(str(tmp_path / "state")), paths=[lib], heapsize=mpy.UNIX_HEAP,
-                       hide=hide).check()
+    res = mpy.run_unix(
+        script(str(tmp_path / "state")), paths=[lib], heapsize=mpy.UNIX_HEAP, hide=hide
+    ).check()
     check(*replies(res.stdout))
     # The vault's two slots, and the record of the highest time seen (fob/guard.py),
     # written once: the second run's time is within the hour that spares the flash.
     assert sorted(p.name for p in (tmp_path / "state").iterdir()) == [
-        "guard_a.bin", "vault_a.bin", "vault_b.bin"]
+        "guard_a.bin",
+        "vault_a.bin",
+        "vault_b.bin",
+    ]
 
 
 @pytest.mark.skipif(not mpy.wasm_available(), reason="node or the WebAssembly port missing")
@@ -231,7 +290,7 @@ def test_vault_and_protocol_on_32_bit_wasm_port():
     check(*replies(res.stdout))
 
 
-MEMORY = r'''
+MEMORY = r"""
 gc.collect()
 before = gc.mem_alloc()
 v = Vault(ROOT)
@@ -240,7 +299,7 @@ gc.collect()
 print("ACCOUNTS", len(v.accounts), "BYTES", gc.mem_alloc() - before, "FILE", v.bytes_used)
 a = v.accounts[199]
 print("LAST", a.issuer, a.name, a.algorithm, a.digits, a.period, a.created)
-'''
+"""
 
 
 def test_full_vault_written_by_cpython_loads_in_under_40_kb(tmp_path):
@@ -248,13 +307,25 @@ def test_full_vault_written_by_cpython_loads_in_under_40_kb(tmp_path):
     # MicroPython one loads them. The unix port's collector measures what stays live; it
     # is a 64-bit build, so a 32-bit fob needs less (pointers are half the size).
     from fob.vault import Account, Vault
+
     state = tmp_path / "state"
     state.mkdir()
     v = Vault(str(state))
     v.load()
-    v.add_many([Account("user%03d@example.com" % i, "Service %d" % i, bytes([i]) * 20,
-                        "SHA256" if i % 2 else "SHA1", 6 + i % 3, 30 + i, 1800000000 + i)
-                for i in range(200)])
+    v.add_many(
+        [
+            Account(
+                "user%03d@example.com" % i,
+                "Service %d" % i,
+                bytes([i]) * 20,
+                "SHA256" if i % 2 else "SHA1",
+                6 + i % 3,
+                30 + i,
+                1800000000 + i,
+            )
+            for i in range(200)
+        ]
+    )
     lib = compiled_firmware(tmp_path / "lib")
     res = mpy.run_unix((PRELUDE % str(state)) + MEMORY, paths=[lib], heapsize=96000).check()
     words = res.stdout.split()
@@ -262,8 +333,10 @@ def test_full_vault_written_by_cpython_loads_in_under_40_kb(tmp_path):
     ram = int(words[words.index("BYTES") + 1])
     assert ram < 40 * 1024, res.stdout
     assert "LAST Service 199 user199@example.com SHA256 7 229 1800000199" in res.stdout
-    print("200 accounts: %d bytes live on the 64-bit unix port, file %s bytes"
-          % (ram, words[words.index("FILE") + 1]))
+    print(
+        "200 accounts: %d bytes live on the 64-bit unix port, file %s bytes"
+        % (ram, words[words.index("FILE") + 1])
+    )
 
 
 def test_protocol_stays_small_and_loads_rare_commands_only_when_asked(tmp_path):
@@ -271,7 +344,9 @@ def test_protocol_stays_small_and_loads_rare_commands_only_when_asked(tmp_path):
     # deployed: about 9-11 KB on this 64-bit port; it was 17-19 KB before provisioning
     # and selftest moved out.
     lib = compiled_firmware(tmp_path / "lib")
-    body = (PRELUDE % str(tmp_path / "state")) + r"""
+    body = (
+        (PRELUDE % str(tmp_path / "state"))
+        + r"""
 v, port, p = fob(%d)
 v.add(Account("one", "Ex", b"12345678901234567890"))
 run(p, port, b'{"id": 1, "cmd": "list"}\n{"id": 2, "cmd": "code"}\n{"id": 3, "cmd": "info"}\n')
@@ -280,8 +355,11 @@ run(p, port, b'{"id": 4, "cmd": "selftest"}\n')
 print("AFTER_SELFTEST", "fob.selftest" in sys.modules)
 run(p, port, b'{"id": 5, "cmd": "delete", "index": 0}\n')
 print("AFTER_DELETE", "fob.provision" in sys.modules)
-""" % T
-    script = (r"""
+"""
+        % T
+    )
+    script = (
+        r"""
 import gc
 import sys
 from fob import base32, otp, vault, version
@@ -290,7 +368,9 @@ a = gc.mem_alloc()
 import fob.protocol
 gc.collect()
 print("PROTOCOL", gc.mem_alloc() - a)
-""" + body)
+"""
+        + body
+    )
     res = mpy.run_unix(script, paths=[lib], heapsize=mpy.UNIX_HEAP).check()
     out = res.stdout
     words = out.split()

@@ -37,7 +37,8 @@ def test_a_password_is_set_changed_and_every_code_still_right_then_reset_erases(
 def test_the_watchdog_never_fires(run):
     assert run["watchdog_fired"] == [], (
         "the watchdog fired (a real RP2040 resets there) at %s emulated s; longest passes: %s"
-        % (run["watchdog_fired"], {k: v["longest_pass"] for k, v in run["ops"].items()}))
+        % (run["watchdog_fired"], {k: v["longest_pass"] for k, v in run["ops"].items()})
+    )
 
 
 def test_a_fob_asleep_for_a_minute_stays_dark(run):

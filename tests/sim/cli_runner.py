@@ -15,5 +15,11 @@ def run_otpfob(url, *args, input=None, timeout=60, env_extra=None):
     env = dict(os.environ)
     env.pop("OTPFOB_PORT", None)
     env.update(env_extra or {})
-    return subprocess.run([OTPFOB, "--port", url, *args], input=input, capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [OTPFOB, "--port", url, *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )

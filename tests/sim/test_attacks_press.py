@@ -11,15 +11,15 @@ import threading
 import time
 
 import pyotp
+from cli_runner import run_otpfob
+from wires import Program
+
 from fob.guard import Guard
 from fob.vault import OsFS, Vault
-
 from otpfob import auth
 from otpfob import check as checks
 from otpfob.client import FobClient
 from otpfob.transport import SerialTransport, open_port
-from cli_runner import run_otpfob
-from wires import Program
 
 PASSWORD = "correct horse"
 ITER = auth.ITERATIONS_MIN
@@ -81,6 +81,7 @@ def wrong_try(p, n):
 
 # 1. Wrong passwords from any program never erase; a fob that lost its password is noticed.
 
+
 def test_wrong_passwords_from_any_program_never_erase_the_fob(sim_factory):
     fob = protected(sim_factory)
     p = Program.connect(fob.data_address)
@@ -119,8 +120,11 @@ def test_otpfob_stops_when_a_protected_fob_has_lost_its_password(sim_factory):
     assert p.reply("r")["ok"] is True
     p.close()
     fob.ok("autopress on")
-    for args in (("--password", PASSWORD, "list"), ("list",),
-                 ("--password", PASSWORD, "add", "Mine:me", OTHER)):
+    for args in (
+        ("--password", PASSWORD, "list"),
+        ("list",),
+        ("--password", PASSWORD, "add", "Mine:me", OTHER),
+    ):
         r = run_otpfob(fob.data_url, *args)
         assert r.returncode != 0, (args, r.stdout)
         assert "may have been reset" in r.stderr and "otpfob password set" in r.stderr
@@ -131,6 +135,7 @@ def test_otpfob_stops_when_a_protected_fob_has_lost_its_password(sim_factory):
 
 
 # 2. A yes that no tap gives by accident.
+
 
 def test_taps_never_answer_a_question_and_a_flashed_question_gets_nothing(sim_factory):
     fob = sim_factory(demo=True, autopress=False)
@@ -167,8 +172,8 @@ def test_taps_never_answer_a_question_and_a_flashed_question_gets_nothing(sim_fa
 # 3. Questions from a program that has not logged in cannot flood the screen nor starve
 #    the logged-in admin.
 
-def test_a_question_flood_keeps_neither_the_codes_off_the_screen_nor_the_admin_waiting(
-        sim_factory):
+
+def test_a_question_flood_keeps_neither_the_codes_off_the_screen_nor_the_admin_waiting(sim_factory):
     fob = protected(sim_factory)
     admin = client(fob)
     admin.login(PASSWORD)
@@ -177,13 +182,12 @@ def test_a_question_flood_keeps_neither_the_codes_off_the_screen_nor_the_admin_w
     answered = 0
     refused = {}
     for second in range(40):
-        attacker.send(json.dumps({"id": second, "cmd": "reset", "confirm": True}).encode()
-                      + b"\n")
+        attacker.send(json.dumps({"id": second, "cmd": "reset", "confirm": True}).encode() + b"\n")
         fob.advance(0.5)
         st = fob.status()
         samples.append(st["screen"])
         if st["screen"] == "presence" and st["prompt_ready"]:
-            fob.answer(False)     # the holder notices and says no
+            fob.answer(False)  # the holder notices and says no
         if second % 4 == 0:
             assert [a["name"] for a in admin.list()["accounts"]] == ["demo@example.com"]
             answered += 1
@@ -203,19 +207,35 @@ def test_a_question_flood_keeps_neither_the_codes_off_the_screen_nor_the_admin_w
 # 4. Questions no program can borrow: a check value beside a secret or a password, a
 #    staged batch that only its sender continues.
 
-def test_another_programs_password_question_shows_its_own_check_and_the_admin_is_told(
-        sim_factory):
+
+def test_another_programs_password_question_shows_its_own_check_and_the_admin_is_told(sim_factory):
     fob = sim_factory(demo=True, autopress=False)
     mine = auth.derive_key("theirs", b"\0" * 16, ITER)
     p = Program.connect(fob.data_address)
-    p.send(json.dumps({"id": 1, "cmd": "password_set", "salt": "00" * 16,
-                       "iterations": ITER, "key": mine.hex()}).encode() + b"\n")
+    p.send(
+        json.dumps(
+            {
+                "id": 1,
+                "cmd": "password_set",
+                "salt": "00" * 16,
+                "iterations": ITER,
+                "key": mine.hex(),
+            }
+        ).encode()
+        + b"\n"
+    )
     st = fob.wait_for(lambda s: s["screen"] == "presence", what="the password question")
     assert st["prompt"] == "Set password?\nCheck: " + checks.text(checks.password(mine))
     # The admin's own password set, behind it, is turned away at once: the fob is busy
     # with a question, and says so (no second "Set password?" to take the holder's yes).
-    r = run_otpfob(fob.data_url, "password", "set", "--iterations", str(ITER),
-                   env_extra={"OTPFOB_NEW_PASSWORD": "the admin's"})
+    r = run_otpfob(
+        fob.data_url,
+        "password",
+        "set",
+        "--iterations",
+        str(ITER),
+        env_extra={"OTPFOB_NEW_PASSWORD": "the admin's"},
+    )
     assert r.returncode != 0 and "another request" in r.stderr
     fob.answer(False)
     assert p.reply(1)["error"]["code"] == "refused"
@@ -226,22 +246,44 @@ def test_only_the_sender_of_a_staged_import_can_continue_or_end_it(sim_factory):
     fob = sim_factory(demo=True, autopress=False)
     admin = Program.connect(fob.data_address)
     item = {"name": "a%d", "issuer": "Mine", "secret": OTHER}
-    r = admin.call(1, "add_many", part=0, stage=True, batch="aa" * 16,
-                   accounts=[dict(item, name="a0"), dict(item, name="a1")])
+    r = admin.call(
+        1,
+        "add_many",
+        part=0,
+        stage=True,
+        batch="aa" * 16,
+        accounts=[dict(item, name="a0"), dict(item, name="a1")],
+    )
     assert r["staged"] == 2
     # Another program (the pty of a shared port: here a second connection of the same
     # kind) sends the last part with its own account, or breaks the batch off.
     attacker = Program.connect(fob.data_address)
     evil = [{"name": "evil", "issuer": "Mine", "secret": DEMO_SECRET}]
-    assert attacker.call(2, "add_many", part=1, batch="bb" * 16,
-                         accounts=evil)["error"]["code"] == "no_batch"
+    assert (
+        attacker.call(2, "add_many", part=1, batch="bb" * 16, accounts=evil)["error"]["code"]
+        == "no_batch"
+    )
     assert attacker.call(3, "abort", batch="bb" * 16)["dropped"] == 0
-    assert attacker.call(4, "add_many", part=0, stage=True, batch="bb" * 16,
-                         accounts=evil)["error"]["code"] == "busy"
+    assert (
+        attacker.call(4, "add_many", part=0, stage=True, batch="bb" * 16, accounts=evil)["error"][
+            "code"
+        ]
+        == "busy"
+    )
     attacker.close()
     # The admin's batch is whole: its last part asks about its own three accounts.
-    admin.send(json.dumps({"id": 5, "cmd": "add_many", "part": 1, "batch": "aa" * 16,
-                           "accounts": [dict(item, name="a2")]}).encode() + b"\n")
+    admin.send(
+        json.dumps(
+            {
+                "id": 5,
+                "cmd": "add_many",
+                "part": 1,
+                "batch": "aa" * 16,
+                "accounts": [dict(item, name="a2")],
+            }
+        ).encode()
+        + b"\n"
+    )
     st = fob.wait_for(lambda s: s["screen"] == "presence", what="the import question")
     assert st["prompt"].startswith("Add 3 accounts?")
     fob.answer(True)
@@ -251,6 +293,7 @@ def test_only_the_sender_of_a_staged_import_can_continue_or_end_it(sim_factory):
 
 
 # 5. Guesses do not go unnoticed.
+
 
 def test_the_admins_login_says_how_many_wrong_guesses_came_before_it(sim_factory):
     fob = protected(sim_factory)
@@ -267,13 +310,14 @@ def test_the_admins_login_says_how_many_wrong_guesses_came_before_it(sim_factory
 
 # 6. A fair share of the channel.
 
+
 def test_a_megabyte_of_valid_requests_is_dropped_when_its_sender_leaves(sim_factory):
     fob = sim_factory(demo=True)
     p = Program.connect(fob.data_address)
     line = b'{"id":1,"cmd":"hello"}\n'
     p.send(line * (1024 * 1024 // len(line)))
     p.close()
-    time.sleep(0.3)   # the next program comes a moment later, as a person's does
+    time.sleep(0.3)  # the next program comes a moment later, as a person's does
     start = time.monotonic()
     r = run_otpfob(fob.data_url, "--json", "info", timeout=120)
     took = time.monotonic() - start
@@ -308,13 +352,12 @@ def test_a_byte_now_and_then_from_another_program_is_not_glued_to_a_request(sim_
 
 # 7. The smaller ones.
 
-def test_force_needs_a_press_and_info_tells_a_stranger_only_what_a_login_needs(
-        sim_factory):
+
+def test_force_needs_a_press_and_info_tells_a_stranger_only_what_a_login_needs(sim_factory):
     fob = sim_factory(demo=True, autopress=False)
     p = Program.connect(fob.data_address)
     t = p.call(1, "time_get")["time"]
-    p.send(json.dumps({"id": 2, "cmd": "time_set", "time": t - 60, "force": True}).encode()
-           + b"\n")
+    p.send(json.dumps({"id": 2, "cmd": "time_set", "time": t - 60, "force": True}).encode() + b"\n")
     st = fob.wait_for(lambda s: s["screen"] == "presence", what="the clock question")
     assert st["prompt"].startswith("Clock -")
     fob.answer(False)
@@ -327,8 +370,16 @@ def test_force_needs_a_press_and_info_tells_a_stranger_only_what_a_login_needs(
     p = Program.connect(fob.data_address)
     info = p.call(3, "info")
     assert info["password"] is True and info["serial"] and info["firmware"]
-    for held_back in ("accounts", "bytes_used", "bytes_free", "capacity", "time",
-                      "tries_left", "add_presence", "battery"):
+    for held_back in (
+        "accounts",
+        "bytes_used",
+        "bytes_free",
+        "capacity",
+        "time",
+        "tries_left",
+        "add_presence",
+        "battery",
+    ):
         assert held_back not in info
     p.close()
 
@@ -336,11 +387,16 @@ def test_force_needs_a_press_and_info_tells_a_stranger_only_what_a_login_needs(
 def test_two_different_changes_never_show_the_same_question(sim_factory):
     fob = sim_factory(demo=True, autopress=False)
     prompts = []
-    for n, (issuer, name) in enumerate((("Bank", "alice"), ("", "Bank / alice"),
-                                        ("", "Bank:alice"))):
+    for n, (issuer, name) in enumerate(
+        (("Bank", "alice"), ("", "Bank / alice"), ("", "Bank:alice"))
+    ):
         p = Program.connect(fob.data_address)
-        p.send(json.dumps({"id": n, "cmd": "add", "issuer": issuer, "name": name,
-                           "secret": OTHER}).encode() + b"\n")
+        p.send(
+            json.dumps(
+                {"id": n, "cmd": "add", "issuer": issuer, "name": name, "secret": OTHER}
+            ).encode()
+            + b"\n"
+        )
         st = fob.wait_for(lambda s: s["screen"] == "presence", what="the add question")
         prompts.append(st["prompt"])
         fob.answer(True)
@@ -352,6 +408,7 @@ def test_two_different_changes_never_show_the_same_question(sim_factory):
 
 
 # 8. Codes go to a computer only with the holder's consent.
+
 
 def test_codes_are_sent_only_with_a_press_unless_the_holder_allowed_it(sim_factory):
     fob = sim_factory(demo=True, autopress=False)
@@ -365,8 +422,9 @@ def test_codes_are_sent_only_with_a_press_unless_the_holder_allowed_it(sim_facto
     fob.ok("jump 481")
     # With the holder's yes the codes come, for the second of the yes.
     p.send(b'{"id":2,"cmd":"code","index":0}\n')
-    fob.wait_for(lambda s: s["screen"] == "presence" and s["prompt_ready"],
-                 what="the code question")
+    fob.wait_for(
+        lambda s: s["screen"] == "presence" and s["prompt_ready"], what="the code question"
+    )
     fob.answer(True)
     r = p.reply(2)
     assert r["codes"][0]["code"] == pyotp.TOTP(DEMO_SECRET).at(r["time"])

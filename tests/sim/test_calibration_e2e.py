@@ -33,7 +33,10 @@ def laptop(monkeypatch):
 def cli(url, *args):
     result = CliRunner().invoke(main, ["--port", url, "--json", *args])
     assert result.exit_code == 0, "otpfob %s failed:\n%s%s" % (
-        " ".join(args), result.stdout, result.stderr)
+        " ".join(args),
+        result.stdout,
+        result.stderr,
+    )
     return json.loads(result.stdout)
 
 
@@ -59,8 +62,9 @@ def test_calibration_brings_a_10_ppm_fob_under_1_ppm(tmp_path, monkeypatch, lapt
         assert abs(gained - PPM * 1e-6 * DAY) < 0.02, shown
         assert shown["error"] < 0.02
 
-        early = CliRunner().invoke(main, ["--port", url, "time", "calibrate", "--dry-run",
-                                          "--ticks", "1"])
+        early = CliRunner().invoke(
+            main, ["--port", url, "time", "calibrate", "--dry-run", "--ticks", "1"]
+        )
         assert early.exit_code == 0, early.stderr
         planned = re.search(r"Would set the aging offset from 0 to (\d+)", early.stdout)
         assert planned and 97 <= int(planned.group(1)) <= 103, early.stdout
@@ -81,10 +85,17 @@ def test_calibration_brings_a_10_ppm_fob_under_1_ppm(tmp_path, monkeypatch, lapt
         assert abs(after["drift"] - second["drift"]) / DAY * 1e6 < 1.0, (second, after)
         assert abs(after["ppm"]) < 1.0
 
-        print("gained %+.4f s in the first day; calibrate: %+.3f ppm -> aging %d; then %+.4f s "
-              "(%+.3f ppm) in the second day" % (gained, cal["ppm"], cal["aging"],
-                                                 after["drift"] - second["drift"],
-                                                 (after["drift"] - second["drift"]) / DAY * 1e6))
+        print(
+            "gained %+.4f s in the first day; calibrate: %+.3f ppm -> aging %d; then %+.4f s "
+            "(%+.3f ppm) in the second day"
+            % (
+                gained,
+                cal["ppm"],
+                cal["aging"],
+                after["drift"] - second["drift"],
+                (after["drift"] - second["drift"]) / DAY * 1e6,
+            )
+        )
         info = cli(url, "info")
         assert info["aging"] == cal["aging"]
         est = info["clock_estimate"]

@@ -22,15 +22,15 @@ from pathlib import Path
 import pyotp
 import pytest
 import segno
+from cli_runner import run_otpfob
 from PIL import Image, ImageDraw
 
 from otpfob import migration
 from otpfob.otpauth import Account, build_uri
-from cli_runner import run_otpfob
 
 harness = pytest.importorskip("otpfob.sim.harness")
 
-SECRET = "N52HAZTPMIQHIZLTOQQHGZLDOJSXIIJB"         # b"otpfob test secret!!"
+SECRET = "N52HAZTPMIQHIZLTOQQHGZLDOJSXIIJB"  # b"otpfob test secret!!"
 OATHTOOL = shutil.which("oathtool")
 PYOTP_DIGEST = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 
@@ -63,14 +63,31 @@ def sim(tmp_path):
 def expected(secret_b32, entry):
     """The code pyotp computes for the fob's time of the entry."""
     a = entry
-    return pyotp.TOTP(secret_b32, digits=a["digits"], interval=a["period"],
-                      digest=PYOTP_DIGEST[a.get("algorithm", "SHA1")]).at(entry["time"])
+    return pyotp.TOTP(
+        secret_b32,
+        digits=a["digits"],
+        interval=a["period"],
+        digest=PYOTP_DIGEST[a.get("algorithm", "SHA1")],
+    ).at(entry["time"])
 
 
 def oathtool_code(secret_b32, algorithm, digits, period, epoch):
-    out = subprocess.run([OATHTOOL, "--totp=%s" % algorithm.lower(), "-d", str(digits),
-                          "-s", "%ds" % period, "-b", secret_b32, "--now=@%d" % epoch],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            OATHTOOL,
+            "--totp=%s" % algorithm.lower(),
+            "-d",
+            str(digits),
+            "-s",
+            "%ds" % period,
+            "-b",
+            secret_b32,
+            "--now=@%d" % epoch,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 
@@ -82,38 +99,60 @@ def test_provision_and_use_a_fob_end_to_end(sim, tmp_path):
     assert "matches" in r.stdout and SECRET not in r.stdout + r.stderr
 
     # By URI, with every parameter.
-    sha256 = Account("alice@example.com", b"0123456789abcdefghijklmnopqrstuv",
-                     issuer="ACME Co", algorithm="SHA256", digits=8, period=60)
+    sha256 = Account(
+        "alice@example.com",
+        b"0123456789abcdefghijklmnopqrstuv",
+        issuer="ACME Co",
+        algorithm="SHA256",
+        digits=8,
+        period=60,
+    )
     ok(url, "add", "--uri", build_uri(sha256))
 
     # By a screenshot-like image of the QR code.
-    sha512 = Account("ops", b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f",
-                     issuer="Cloud", algorithm="SHA512", digits=6, period=30)
+    sha512 = Account(
+        "ops",
+        b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f",
+        issuer="Cloud",
+        algorithm="SHA512",
+        digits=6,
+        period=30,
+    )
     shot = tmp_path / "shot.png"
     _screenshot(build_uri(sha512)).save(shot)
     ok(url, "add", "--qr", str(shot))
 
     # A Google Authenticator export spread over three QR codes, one of them an image.
-    exported = [Account("user%d@mail.example" % i, bytes([i]) * 20, issuer="Mail%d" % i)
-                for i in range(7)]
+    exported = [
+        Account("user%d@mail.example" % i, bytes([i]) * 20, issuer="Mail%d" % i) for i in range(7)
+    ]
     uris = migration.export_uris(exported, per_code=3, batch_id=99)
     part3 = tmp_path / "part3.png"
     _screenshot(uris[2]).save(part3)
     out = as_json(url, "import", uris[0], uris[1], str(part3))
-    assert out == {"added": 7, "replaced": 0, "requests": 1, "round_trips": out["round_trips"],
-                   "skipped": []}
+    assert out == {
+        "added": 7,
+        "replaced": 0,
+        "requests": 1,
+        "round_trips": out["round_trips"],
+        "skipped": [],
+    }
 
     rows = as_json(url, "list")
     assert [(a["issuer"], a["name"]) for a in rows][:3] == [
-        ("GitHub", "octocat"), ("ACME Co", "alice@example.com"), ("Cloud", "ops")]
+        ("GitHub", "octocat"),
+        ("ACME Co", "alice@example.com"),
+        ("Cloud", "ops"),
+    ]
     assert len(rows) == 10
 
     # Codes: the fob's against pyotp and oathtool at the fob's own time.
     codes = {(c["issuer"], c["name"]): c for c in as_json(url, "code")}
-    secrets = {("GitHub", "octocat"): (SECRET, "SHA1"),
-               ("ACME Co", "alice@example.com"): (base64.b32encode(sha256.secret).decode(),
-                                                  "SHA256"),
-               ("Cloud", "ops"): (base64.b32encode(sha512.secret).decode(), "SHA512")}
+    secrets = {
+        ("GitHub", "octocat"): (SECRET, "SHA1"),
+        ("ACME Co", "alice@example.com"): (base64.b32encode(sha256.secret).decode(), "SHA256"),
+        ("Cloud", "ops"): (base64.b32encode(sha512.secret).decode(), "SHA512"),
+    }
     for a in exported:
         secrets[(a.issuer, a.name)] = (base64.b32encode(a.secret).decode(), "SHA1")
     assert set(codes) == set(secrets)
@@ -122,8 +161,9 @@ def test_provision_and_use_a_fob_end_to_end(sim, tmp_path):
         assert abs(entry["time"] - time.time()) < 5
         assert entry["code"] == expected(b32, entry), key
         if OATHTOOL:
-            assert entry["code"] == oathtool_code(b32, algorithm, entry["digits"],
-                                                  entry["period"], entry["time"]), key
+            assert entry["code"] == oathtool_code(
+                b32, algorithm, entry["digits"], entry["period"], entry["time"]
+            ), key
 
     # The code drawn on the fob's screen is the one pyotp gives for the RTC's time.
     st = sim.wait_for(lambda st: st.get("screen") == "code", what="a code on screen")
@@ -200,8 +240,9 @@ def test_clock_not_set_refuses_codes(sim):
     ok(url, "add", "GitHub:octocat", SECRET)
     sim.ok("rtc-power-loss")
     # The firmware reads the RTC about once a second; wait until it has noticed.
-    sim.wait_for(lambda st: st.get("screen") == "clock_not_set", timeout=5,
-                 what="the clock-not-set screen")
+    sim.wait_for(
+        lambda st: st.get("screen") == "clock_not_set", timeout=5, what="the clock-not-set screen"
+    )
     r = otpfob(url, "code")
     assert r.returncode == 1 and "clock is not set" in r.stderr
     ok(url, "time", "set")
@@ -222,8 +263,9 @@ def test_accounts_survive_a_restart(tmp_path):
             if a["time"] // 30 == b["time"] // 30:
                 assert a["code"] == b["code"]
         for entry, acc in zip(again, accounts, strict=True):
-            assert entry["code"] == expected(base64.b32encode(acc.secret).decode(),
-                                             dict(entry, algorithm="SHA1"))
+            assert entry["code"] == expected(
+                base64.b32encode(acc.secret).decode(), dict(entry, algorithm="SHA1")
+            )
 
 
 def vault_sequence(state):
@@ -240,8 +282,14 @@ def vault_sequence(state):
 
 def test_import_of_200_accounts_is_one_flash_write(tmp_path):
     state = tmp_path / "state"
-    accounts = [Account("user%03d@example.com" % i, bytes([i % 256, i // 256]) * 10,
-                        issuer="Service %d" % (i % 17)) for i in range(200)]
+    accounts = [
+        Account(
+            "user%03d@example.com" % i,
+            bytes([i % 256, i // 256]) * 10,
+            issuer="Service %d" % (i % 17),
+        )
+        for i in range(200)
+    ]
     path = tmp_path / "uris.txt"
     path.write_text("".join(build_uri(a) + "\n" for a in accounts))
     with harness.SimProcess(state, autopress=True) as fob:
@@ -269,13 +317,22 @@ def _send(sock, request):
 
 
 def test_staged_batch_is_dropped_when_the_host_disconnects(sim):
-    host, port = sim.data_url[len("socket://"):].rsplit(":", 1)
+    host, port = sim.data_url[len("socket://") :].rsplit(":", 1)
     item = {"name": "half", "issuer": "Batch", "secret": SECRET}
     with socket.create_connection((host, int(port)), timeout=10) as s:
-        r = _send(s, {"id": 1, "cmd": "add_many", "part": 0, "stage": True, "accounts": [item],
-                      "batch": "ab" * 16})
+        r = _send(
+            s,
+            {
+                "id": 1,
+                "cmd": "add_many",
+                "part": 0,
+                "stage": True,
+                "accounts": [item],
+                "batch": "ab" * 16,
+            },
+        )
         assert r["ok"] and r["staged"] == 1
-    time.sleep(0.5)   # the fob notices on its next loop passes
+    time.sleep(0.5)  # the fob notices on its next loop passes
     with socket.create_connection((host, int(port)), timeout=10) as s:
         r = _send(s, {"id": 2, "cmd": "add_many", "part": 1, "accounts": [], "batch": "ab" * 16})
         assert r["ok"] is False and r["error"]["code"] == "no_batch"

@@ -51,8 +51,10 @@ def test_light_sleep_ends_at_a_press_and_counts_its_seconds(rig):
     pin = m["board"].BUTTON_B
     a = alarm.pin.PinAlarm(pin, value=False, pull=True)
     # Pressed and released within one look at the pins: the interrupt still latched it.
-    clock.events = [(42.0, lambda: hw.press("BUTTON_B")),
-                    (42.001, lambda: hw.release_button("BUTTON_B"))]
+    clock.events = [
+        (42.0, lambda: hw.press("BUTTON_B")),
+        (42.001, lambda: hw.release_button("BUTTON_B")),
+    ]
     woke = alarm.light_sleep_until_alarms(a, alarm.time.TimeAlarm(monotonic_time=1000))
     assert woke is a and alarm.wake_alarm is a
     totals = hw.power_totals()

@@ -34,7 +34,10 @@ def right_code(st):
     period boundary the status may straddle)."""
     t = st["time"]
     return st["code"] is not None and st["code"].replace(" ", "") in (
-        DEMO.at(t), DEMO.at(t - 1), DEMO.at(t + 1))
+        DEMO.at(t),
+        DEMO.at(t - 1),
+        DEMO.at(t + 1),
+    )
 
 
 def test_a_glitch_on_the_rtc_leaves_the_fob_on_its_code_screen(sim):
@@ -52,8 +55,9 @@ def test_a_glitch_on_the_rtc_leaves_the_fob_on_its_code_screen(sim):
 def test_an_rtc_fault_shows_the_clock_fault_screen_and_no_code_until_it_clears(sim):
     sim.wait_for(lambda st: st["screen"] == "code" and right_code(st), what="the code")
     sim.ok("i2c-fault rtc on")
-    st = sim.wait_for(lambda st: st["screen"] == "clock_fault", timeout=5,
-                      what="the clock-fault screen")
+    st = sim.wait_for(
+        lambda st: st["screen"] == "clock_fault", timeout=5, what="the clock-fault screen"
+    )
     assert st["code"] is None and st["faults"] == ["rtc"]
     # Held while the fault lasts; no code ever shows.
     for _ in range(10):
@@ -63,8 +67,11 @@ def test_an_rtc_fault_shows_the_clock_fault_screen_and_no_code_until_it_clears(s
     assert "Clock not answering" in sim.output()
     sim.ok("i2c-fault rtc off")
     cleared = time.monotonic()
-    st = sim.wait_for(lambda st: st["screen"] == "code" and right_code(st), timeout=10,
-                      what="the code after the fault")
+    st = sim.wait_for(
+        lambda st: st["screen"] == "code" and right_code(st),
+        timeout=10,
+        what="the code after the fault",
+    )
     assert time.monotonic() - cleared < 3.0
     assert st["boots"] == 1 and st["faults"] == []  # recovered without a restart
 
@@ -72,21 +79,30 @@ def test_an_rtc_fault_shows_the_clock_fault_screen_and_no_code_until_it_clears(s
 def test_a_display_fault_leaves_the_data_channel_answering(sim):
     sim.wait_for(lambda st: st["screen"] == "code", what="the code")
     sim.ok("i2c-fault display on")
-    st = sim.wait_for(lambda st: st["faults"] == ["display"], timeout=5,
-                      what="the display fault noticed")
+    st = sim.wait_for(
+        lambda st: st["faults"] == ["display"], timeout=5, what="the display fault noticed"
+    )
     sent = st["i2c_bytes"]
     env = dict(os.environ)
     env.pop("OTPFOB_PORT", None)
-    r = subprocess.run([OTPFOB, "--port", sim.data_url, "--json", "list"],
-                       capture_output=True, text=True, timeout=60, env=env)
+    r = subprocess.run(
+        [OTPFOB, "--port", sim.data_url, "--json", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr
     assert [a["issuer"] for a in json.loads(r.stdout)] == ["otpfob"]
     assert "Display error" in sim.output()
     # The panel received nothing while it did not acknowledge.
     assert sim.status()["i2c_bytes"] == sent
     sim.ok("i2c-fault display off")
-    st = sim.wait_for(lambda st: st["faults"] == [] and st["i2c_bytes"] > sent + 1024,
-                      timeout=5, what="the panel started again and redrawn")
+    st = sim.wait_for(
+        lambda st: st["faults"] == [] and st["i2c_bytes"] > sent + 1024,
+        timeout=5,
+        what="the panel started again and redrawn",
+    )
     assert st["screen"] == "code" and st["boots"] == 1
 
 
@@ -98,6 +114,7 @@ def test_fault_commands_name_what_is_wrong(sim):
 
 
 # -- the loop in this process, on a hand-driven clock ---------------------------------------
+
 
 class FakeClock:
     def __init__(self):
@@ -119,8 +136,13 @@ def board(tmp_path, monkeypatch):
     bus = Bus()
     bus.attach(0x68, DS3231(world)).set_epoch(T0)
     bus.attach(0x3C, SSD1306(128, 64))
-    hw = cp.Hardware(world, bus, state_dir=str(tmp_path), data_link=BufferLink(),
-                     console_link=BufferLink(connected=False))
+    hw = cp.Hardware(
+        world,
+        bus,
+        state_dir=str(tmp_path),
+        data_link=BufferLink(),
+        console_link=BufferLink(connected=False),
+    )
     hw.usb_data = True
     hw.clock = clock
     for name, mod in cp.modules(hw).items():
@@ -222,8 +244,13 @@ def test_while_the_rtc_is_unplugged_the_cli_names_the_wiring_not_the_time(sim):
     env.pop("OTPFOB_PORT", None)
 
     def otpfob(*args):
-        return subprocess.run([OTPFOB, "--port", sim.data_url, *args], capture_output=True,
-                              text=True, timeout=60, env=env)
+        return subprocess.run(
+            [OTPFOB, "--port", sim.data_url, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
 
     r = otpfob("code")
     assert r.returncode == 1 and r.stdout == ""

@@ -28,8 +28,12 @@ harness = pytest.importorskip("otpfob.sim.harness")
 
 OTPFOB = str(Path(sys.executable).with_name("otpfob"))
 OLD_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-USERS = ["alice@contoso.example", "bob@contoso.example", "carol@contoso.example",
-         "dave@contoso.example"]
+USERS = [
+    "alice@contoso.example",
+    "bob@contoso.example",
+    "carol@contoso.example",
+    "dave@contoso.example",
+]
 
 
 def otpfob(*args, timeout=90):
@@ -37,15 +41,24 @@ def otpfob(*args, timeout=90):
     env.pop("OTPFOB_PORT", None)
     # Wide enough that rich never breaks a long temporary path inside a message.
     env["COLUMNS"] = "1000"
-    return subprocess.run([OTPFOB, *args], capture_output=True, text=True, timeout=timeout,
-                          env=env)
+    return subprocess.run([OTPFOB, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def provision(tmp_path, users, urls, *extra):
     users_file = tmp_path / "users.csv"
     users_file.write_text("upn,name\n" + "".join("%s,someone\n" % u for u in users))
-    args = ["--json", "fleet", "provision", "--users", str(users_file), "--issuer", "Contoso",
-            "--out", str(tmp_path / "entra.csv"), *extra]
+    args = [
+        "--json",
+        "fleet",
+        "provision",
+        "--users",
+        str(users_file),
+        "--issuer",
+        "Contoso",
+        "--out",
+        str(tmp_path / "entra.csv"),
+        *extra,
+    ]
     for url in urls:
         args += ["--fob", url]
     r = otpfob(*args)
@@ -82,7 +95,7 @@ def test_three_fobs_at_once_then_a_rerun_that_changes_nothing(sims, tmp_path):
     assert r.returncode == 0, r.stderr
     assert out["done"] == 3 and out["pending"] == []
     by_port = {o["port"]: o for o in out["fobs"]}
-    assert [by_port[u]["upn"] for u in urls] == USERS[:3]      # in the order named
+    assert [by_port[u]["upn"] for u in urls] == USERS[:3]  # in the order named
     assert "entra.csv holds the tokens' secret keys" in " ".join(r.stderr.split())
     assert stat.S_IMODE(os.stat(tmp_path / "entra.csv").st_mode) == 0o600
 
@@ -93,7 +106,10 @@ def test_three_fobs_at_once_then_a_rerun_that_changes_nothing(sims, tmp_path):
         row = next(x for x in rows if x["serial number"] == by_port[url]["serial"])
         assert row["upn"] == by_port[url]["upn"]
         assert (row["time interval"], row["manufacturer"], row["model"]) == (
-            "30", "otpfob", "otpfob simulator")
+            "30",
+            "otpfob",
+            "otpfob simulator",
+        )
         assert len(base64.b32decode(row["secret key"])) == 20
         assert row["secret key"] not in manifest
         # The fob shows exactly the code the CSV's secret gives, at the fob's own time.
@@ -114,8 +130,10 @@ def test_three_fobs_at_once_then_a_rerun_that_changes_nothing(sims, tmp_path):
 
 
 def test_a_fob_in_use_is_refused_and_an_unfinished_one_is_redone(tmp_path):
-    with harness.SimProcess(tmp_path / "used", demo=True, autopress=True) as used, \
-            harness.SimProcess(tmp_path / "new", autopress=True) as new:
+    with (
+        harness.SimProcess(tmp_path / "used", demo=True, autopress=True) as used,
+        harness.SimProcess(tmp_path / "new", autopress=True) as new,
+    ):
         r, out = provision(tmp_path, USERS[:1], [used.data_url])
         assert r.returncode == 1
         [o] = out["fobs"]
@@ -168,9 +186,10 @@ def test_discovery_provisions_fobs_as_they_appear(sims, tmp_path):
     assert sorted(r["upn"] for r in csv_rows(tmp_path)) == USERS[:3]
 
 
-@pytest.mark.skipif(not (hasattr(FobClient, "password_set")
-                         and hasattr(FobClient, "settings_set")),
-                    reason="the fob's management password is not in this client yet")
+@pytest.mark.skipif(
+    not (hasattr(FobClient, "password_set") and hasattr(FobClient, "settings_set")),
+    reason="the fob's management password is not in this client yet",
+)
 def test_the_management_password_is_set(sims, tmp_path):
     secret_file = tmp_path / "password.txt"
     secret_file.write_text("correct horse battery\n")

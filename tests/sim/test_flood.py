@@ -24,14 +24,14 @@ import pytest
 
 from otpfob.sim.harness import SimProcess
 
-RATE = 1000                              # requests per simulated second
-DEMO_SECRET = b"12345678901234567890"    # otpfob sim --demo's public RFC 6238 test key
+RATE = 1000  # requests per simulated second
+DEMO_SECRET = b"12345678901234567890"  # otpfob sim --demo's public RFC 6238 test key
 
 
 def totp(t, secret=DEMO_SECRET, digits=6, period=30):
     mac = hmac.new(secret, struct.pack(">Q", int(t) // period), hashlib.sha1).digest()
     o = mac[-1] & 15
-    return "%0*d" % (digits, (struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 10**digits)
+    return "%0*d" % (digits, (struct.unpack(">I", mac[o : o + 4])[0] & 0x7FFFFFFF) % 10**digits)
 
 
 class Flood:
@@ -41,10 +41,10 @@ class Flood:
         self.rng = random.Random(seed)
         self.sock = socket.create_connection(address, timeout=10)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sent = 0           # request lines (every one must get exactly one reply)
+        self.sent = 0  # request lines (every one must get exactly one reply)
         self.next_id = 1
-        self.replies = []       # parsed replies, in arrival order
-        self.bad = []           # reply lines that are not JSON objects
+        self.replies = []  # parsed replies, in arrival order
+        self.bad = []  # reply lines that are not JSON objects
         self._lock = threading.Lock()
         self._closed = False
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -55,7 +55,7 @@ class Flood:
         while not self._closed:
             try:
                 chunk = self.sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -70,7 +70,7 @@ class Flood:
                 except ValueError:
                     obj = None
                 if isinstance(obj, dict):
-                    if "pending" not in obj:   # a question to the holder, then the reply
+                    if "pending" not in obj:  # a question to the holder, then the reply
                         parsed.append(obj)
                 else:
                     self.bad.append(line[:200])
@@ -103,7 +103,7 @@ class Flood:
             junk = bytes(self.rng.randrange(256) for _ in range(self.rng.randrange(1, 60)))
             return junk.replace(b"\n", b" ") + b"\n"
         else:
-            return b"x" * 2100 + b"\n"       # over the line limit
+            return b"x" * 2100 + b"\n"  # over the line limit
         return json.dumps(req).encode() + b"\n"
 
     def send(self, n):
@@ -147,7 +147,7 @@ def flood_run(state, seconds, seed, drain_timeout):
             real_start = time.monotonic()
             for second in range(seconds):
                 if second % 10 == 9:
-                    fob.press("A")      # a user now and then: the screen stays on
+                    fob.press("A")  # a user now and then: the screen stays on
                 # Enough lines that the rate since the start is RATE at the end of this
                 # second. Simulated time also runs on in real time while the host sends
                 # and polls, so aim past the second by twice what recent seconds overran.
@@ -179,11 +179,13 @@ def flood_run(state, seconds, seed, drain_timeout):
             drain_start = fob.status()["time"]
             deadline = time.monotonic() + drain_timeout
             while flood.answered < flood.sent:
-                assert time.monotonic() < deadline, "%d of %d answered" % (flood.answered,
-                                                                           flood.sent)
+                assert time.monotonic() < deadline, "%d of %d answered" % (
+                    flood.answered,
+                    flood.sent,
+                )
                 fob.advance(5)
             drain_seconds = fob.status()["time"] - drain_start
-            time.sleep(0.2)   # any reply beyond one per line would show up now
+            time.sleep(0.2)  # any reply beyond one per line would show up now
             replies = list(flood.replies)
         finally:
             flood.close()
@@ -202,13 +204,20 @@ def flood_run(state, seconds, seed, drain_timeout):
     entry = code["codes"][0]
     assert entry["code"] == totp(code["time"])
     errors = [r for r in replies if r.get("ok") is False]
-    assert all(r["error"]["code"] in ("bad_json", "bad_request", "line_too_long",
-                                      "unknown_command", "bad_secret") for r in errors)
-    return {"seconds": round(flood_seconds, 1), "sent": sent,
-            "rate": round(sent / flood_seconds, 1), "ticks_seen": ticks,
-            "answered_during_flood": answered_during,
-            "queue_drained_in_simulated_s": round(drain_seconds, 1),
-            "flood_real_s": round(flood_real, 1)}
+    assert all(
+        r["error"]["code"]
+        in ("bad_json", "bad_request", "line_too_long", "unknown_command", "bad_secret")
+        for r in errors
+    )
+    return {
+        "seconds": round(flood_seconds, 1),
+        "sent": sent,
+        "rate": round(sent / flood_seconds, 1),
+        "ticks_seen": ticks,
+        "answered_during_flood": answered_during,
+        "queue_drained_in_simulated_s": round(drain_seconds, 1),
+        "flood_real_s": round(flood_real, 1),
+    }
 
 
 def _report(figures):

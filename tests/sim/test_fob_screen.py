@@ -19,12 +19,14 @@ START = 1800000000
 def decode_big(ram, page):
     """Big-font characters drawn with their top on ``page`` (gaps become spaces)."""
     n = font.BIG_W * font.BIG_PAGES
-    glyphs = {bytes(font.BIG[font.big_offset(c):font.big_offset(c) + n]): c
-              for c in font.BIG_CHARS}
+    glyphs = {
+        bytes(font.BIG[font.big_offset(c) : font.big_offset(c) + n]): c for c in font.BIG_CHARS
+    }
     out, x, last_end = "", 0, None
     while x <= 128 - font.BIG_W:
-        cell = bytes(ram[(page + p) * 128 + x + c]
-                     for p in range(font.BIG_PAGES) for c in range(font.BIG_W))
+        cell = bytes(
+            ram[(page + p) * 128 + x + c] for p in range(font.BIG_PAGES) for c in range(font.BIG_W)
+        )
         ch = glyphs.get(cell)
         if ch is not None and any(cell):
             if last_end is not None and x - last_end > font.BIG_ADVANCE - font.BIG_W:
@@ -131,7 +133,7 @@ def test_codes_on_the_oled_match_pyotp_for_random_secrets_and_times(make_fob):
     fob = make_fob(accounts=accs)
     checked = 0
     for _ in range(4):
-        t = rng.randrange(START, START + 10 ** 8)
+        t = rng.randrange(START, START + 10**8)
         t -= t % 30 - rng.randrange(0, 12)  # keep clear of the period's end
         fob.clock(t)
         fob.press("A")  # wakes the display if it blanked, else moves on
@@ -151,8 +153,12 @@ def test_codes_on_the_oled_match_pyotp_for_random_secrets_and_times(make_fob):
 def test_eight_digit_sha256_and_steam_codes(make_fob):
     rng = random.Random(5)
     raw = [bytes(rng.randrange(256) for _ in range(20)) for _ in range(2)]
-    fob = make_fob(accounts=[Account("a", "Eight", raw[0], "SHA256", 8),
-                             Account("b", "Steam", raw[1], "STEAM", 5)])
+    fob = make_fob(
+        accounts=[
+            Account("a", "Eight", raw[0], "SHA256", 8),
+            Account("b", "Steam", raw[1], "STEAM", 5),
+        ]
+    )
     now = fob.status()["rtc_time"]
     want = pyotp.TOTP(b32(raw[0]), digits=8, digest="sha256").at(now)
     assert fob.panel_code() == want[:4] + " " + want[4:]
@@ -171,8 +177,10 @@ def test_ring_fraction_follows_seconds_left(make_fob):
         app = __import__("sys").modules["fob.app"].APP
         lay_ring = app.ui.layout
         ram = fob.sim.display.gddram
-        lit = sum((ram[(y >> 3) * 128 + x] >> (y & 7)) & 1
-                  for x, y in zip(lay_ring.ring_x, lay_ring.ring_y, strict=True))
+        lit = sum(
+            (ram[(y >> 3) * 128 + x] >> (y & 7)) & 1
+            for x, y in zip(lay_ring.ring_x, lay_ring.ring_y, strict=True)
+        )
         assert left == 30 - (st["rtc_time"] % 30)
         assert abs(lit / lay_ring.ring_n - left / 30) < 0.03, (lit, left)
         fob.advance(4)

@@ -4,7 +4,6 @@ fob for the next code, `otpfob code` with a press, and the counter surviving a r
 import json
 
 import pyotp
-
 from cli_runner import run_otpfob
 
 SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -18,10 +17,10 @@ def test_hotp_codes_on_the_fob_and_to_a_host_each_once(sim_factory, tmp_path):
     hotp = pyotp.HOTP(SECRET)
     # Back on the code screen once the add's question has gone (a busy machine is slow).
     fob.wait_for(lambda s: s["screen"] == "code", what="the code screen after the add")
-    fob.press("A")                                   # the second entry: Bank:card
+    fob.press("A")  # the second entry: Bank:card
     st = fob.wait_for(lambda s: s["label"] == "Bank:card", what="the HOTP entry")
     assert st["code"] is None
-    fob.press("C")                                   # the holder's next code
+    fob.press("C")  # the holder's next code
     assert fob.status()["code"] == hotp.at(4)
     # A host gets the next one, with a press (the simulated holder gives it).
     out = json.loads(run_otpfob(fob.data_url, "--json", "code", "card").stdout)

@@ -8,8 +8,9 @@ import urllib.parse
 
 import pytest
 from cli_runner import run_otpfob
-from otpfob import labels
 from PIL import Image
+
+from otpfob import labels
 
 try:
     labels._fonts()
@@ -43,8 +44,7 @@ def uri(name, issuer=""):
 def panel(fob, path):
     fob.screen_png(path)
     img = Image.open(path).convert("1")
-    return [[1 if img.getpixel((x, y)) else 0 for x in range(img.width)]
-            for y in range(img.height)]
+    return [[1 if img.getpixel((x, y)) else 0 for x in range(img.width)] for y in range(img.height)]
 
 
 def label_area(rows, width):
@@ -63,19 +63,22 @@ def imported(sim_factory, tmp_path, board, names):
 
 
 @pytest.mark.parametrize("board,height", [("sim", 64), ("adafruit_qtpy_rp2040", 32)])
-def test_every_script_on_the_code_screen_is_the_font_drawing_it(sim_factory, tmp_path,
-                                                                board, height):
+def test_every_script_on_the_code_screen_is_the_font_drawing_it(
+    sim_factory, tmp_path, board, height
+):
     fob = imported(sim_factory, tmp_path, board, [s[1] for s in SAMPLES])
     for i, (script, name, direction, upper) in enumerate(SAMPLES):
-        fob.wait_for(lambda st, i=i: st["screen"] == "code" and st["index"] == i,
-                     what="entry %d" % i)
+        fob.wait_for(
+            lambda st, i=i: st["screen"] == "code" and st["index"] == i, what="entry %d" % i
+        )
         assert fob.status()["label"] == name
         rows = panel(fob, tmp_path / ("%s.png" % script))
         ref = labels.one_call(name, direction, upper)
         # The label row up to where the index and ring leave room (the whole label
         # scrolls past there; its first screenful is compared).
-        width = min(len(ref[0]), 128 if height == 64 else 128 - 6 * len("%d/%d" % (
-            i + 1, len(SAMPLES))) - 2)
+        width = min(
+            len(ref[0]), 128 if height == 64 else 128 - 6 * len("%d/%d" % (i + 1, len(SAMPLES))) - 2
+        )
         assert label_area(rows, width) == [r[:width] for r in ref], script
         fob.press("A")
         fob.advance(0.3)
@@ -89,14 +92,13 @@ def test_the_list_shows_the_same_strips(sim_factory, tmp_path):
     rows = panel(fob, tmp_path / "list.png")
     for k, name in enumerate(names):
         ref = labels.one_call(name)
-        got = [r[2:2 + len(ref[0])] for r in rows[16 * k:16 * k + 16]]
+        got = [r[2 : 2 + len(ref[0])] for r in rows[16 * k : 16 * k + 16]]
         if k == 0:  # the cursor's row, inverted
             got = [[1 - v for v in r] for r in got]
         assert got == ref, name
 
 
-def test_a_rename_sends_the_new_strips_and_the_code_screen_shows_them(sim_factory,
-                                                                      tmp_path):
+def test_a_rename_sends_the_new_strips_and_the_code_screen_shows_them(sim_factory, tmp_path):
     fob = imported(sim_factory, tmp_path, "sim", ["alice"])
     r = run_otpfob(fob.data_url, "rename", "#1", "Олена", "--issuer", "Банк")
     assert r.returncode == 0, r.stderr
@@ -106,7 +108,7 @@ def test_a_rename_sends_the_new_strips_and_the_code_screen_shows_them(sim_factor
     w = len(bank[0])
     assert label_area(rows, w) == bank
     name = labels.one_call("Олена")
-    assert [r[w + 6:w + 6 + len(name[0])] for r in rows[:16]] == name
+    assert [r[w + 6 : w + 6 + len(name[0])] for r in rows[:16]] == name
 
 
 def test_a_preview_shows_the_label_and_names_what_cannot_be_drawn(tmp_path):
@@ -116,8 +118,12 @@ def test_a_preview_shows_the_label_and_names_what_cannot_be_drawn(tmp_path):
 
     exe = str(Path(sys.executable).with_name("otpfob"))
     png = tmp_path / "preview.png"
-    r = subprocess.run([exe, "add", "Bаnk:x\U0010FFFD", "--preview", "--preview-png",
-                        str(png)], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [exe, "add", "Bаnk:x\U0010fffd", "--preview", "--preview-png", str(png)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert "as the fob draws it" in r.stdout and "█" in r.stdout
     assert "U+0430 CYRILLIC SMALL LETTER A" in r.stderr

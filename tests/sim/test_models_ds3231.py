@@ -21,8 +21,12 @@ def rig(world):
 
 
 def epoch_of(t):
-    return chip.days_from_civil(t.tm_year, t.tm_mon, t.tm_mday) * 86400 + \
-        t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec
+    return (
+        chip.days_from_civil(t.tm_year, t.tm_mon, t.tm_mday) * 86400
+        + t.tm_hour * 3600
+        + t.tm_min * 60
+        + t.tm_sec
+    )
 
 
 def test_first_power_up_reads_2000_with_osf_set(rig):
@@ -75,8 +79,9 @@ def test_twelve_hour_mode_reads_pm_bit(rig):
     world, model, _, i2c = rig
     i2c.try_lock()
     # 11:59:59 PM, 31 Dec 2099 written in 12 h mode (hours: 12/24 bit, PM bit, BCD 11).
-    i2c.writeto(0x68, bytes([0x00, 0x59, 0x59, chip.HOURS_12H | chip.HOURS_PM | 0x11, 4,
-                             0x31, 0x12, 0x99]))
+    i2c.writeto(
+        0x68, bytes([0x00, 0x59, 0x59, chip.HOURS_12H | chip.HOURS_PM | 0x11, 4, 0x31, 0x12, 0x99])
+    )
     regs = bytearray(7)
     i2c.writeto_then_readfrom(0x68, b"\x00", regs)
     assert regs[2] == chip.HOURS_12H | chip.HOURS_PM | 0x11
@@ -148,13 +153,16 @@ def test_temperature_in_quarter_degrees(rig, celsius):
     assert rtc.temperature == celsius
 
 
-@pytest.mark.parametrize("aging, drift, day_error", [
-    (0, 0.0, 0.0),
-    (127, 0.0, -1.09728),     # +127 steps * 0.1 ppm slows the clock 12.7 ppm
-    (-128, 0.0, 1.10592),
-    (0, 20.0, 1.728),
-    (50, 20.0, 1.296),        # 20 ppm fast, trimmed by 5 ppm
-])
+@pytest.mark.parametrize(
+    "aging, drift, day_error",
+    [
+        (0, 0.0, 0.0),
+        (127, 0.0, -1.09728),  # +127 steps * 0.1 ppm slows the clock 12.7 ppm
+        (-128, 0.0, 1.10592),
+        (0, 20.0, 1.728),
+        (50, 20.0, 1.296),  # 20 ppm fast, trimmed by 5 ppm
+    ],
+)
 def test_aging_offset_and_drift_over_a_day(world, aging, drift, day_error):
     bus = Bus()
     model = bus.attach(0x68, chip.DS3231(world, drift_ppm=drift))
@@ -165,7 +173,7 @@ def test_aging_offset_and_drift_over_a_day(world, aging, drift, day_error):
     world.skip(86400)
     assert model.count() - (T0 - chip.EPOCH_2000) - 86400 == pytest.approx(day_error, abs=1e-6)
     # What the driver reads is the whole-second floor of the chip's count.
-    assert epoch_of(rtc.datetime) == T0 + 86400 + int((day_error // 1))
+    assert epoch_of(rtc.datetime) == T0 + 86400 + int(day_error // 1)
 
 
 def test_aging_applies_from_the_moment_it_is_written(world):
@@ -174,7 +182,7 @@ def test_aging_applies_from_the_moment_it_is_written(world):
     rtc = adafruit_ds3231.DS3231(I2C(bus))
     rtc.datetime = time.gmtime(T0)
     world.skip(86400)
-    rtc.calibration = -100      # +10 ppm from here on only
+    rtc.calibration = -100  # +10 ppm from here on only
     world.skip(86400)
     assert model.count() - (T0 - chip.EPOCH_2000) == pytest.approx(2 * 86400 + 0.864, abs=1e-6)
 
@@ -185,7 +193,7 @@ def test_state_round_trip_continues_counting_like_a_coin_cell(fake_clock):
     a.set_epoch(T0)
     a.i2c_write(bytes([chip.REG_AGING, 7]))
     state = a.to_state()
-    fake_clock.t += 3600        # simulator off for an hour
+    fake_clock.t += 3600  # simulator off for an hour
     w2 = World(epoch=1_800_003_600.0, real_clock=fake_clock, real_sleep=fake_clock.sleep)
     b = chip.DS3231(w2)
     b.from_state(state)

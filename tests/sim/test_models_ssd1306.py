@@ -44,9 +44,9 @@ def test_pixels_land_in_gddram_and_in_the_image(height):
     oled.pixel(127, height - 1, 1)
     oled.pixel(5, 9, 1)
     oled.show()
-    assert model.gddram[0] == 0x01                       # page 0, column 0, bit 0
+    assert model.gddram[0] == 0x01  # page 0, column 0, bit 0
     assert model.gddram[(height // 8 - 1) * 128 + 127] == 0x80
-    assert model.gddram[1 * 128 + 5] == 0x02             # row 9 = page 1, bit 1
+    assert model.gddram[1 * 128 + 5] == 0x02  # row 9 = page 1, bit 1
     rows = model.rows()
     assert len(rows) == height and len(rows[0]) == 128
     lit = {(x, y) for y, r in enumerate(rows) for x, v in enumerate(r) if v}
@@ -96,8 +96,20 @@ def test_windowed_write_touches_only_its_window():
 
 def test_vertical_mode_fills_down_the_pages_first():
     model, _, i2c = rig()
-    send(i2c, [0x00, chip.CMD_MEMORY_MODE, chip.MODE_VERTICAL,
-               chip.CMD_COLUMN_ADDR, 0, 127, chip.CMD_PAGE_ADDR, 0, 7])
+    send(
+        i2c,
+        [
+            0x00,
+            chip.CMD_MEMORY_MODE,
+            chip.MODE_VERTICAL,
+            chip.CMD_COLUMN_ADDR,
+            0,
+            127,
+            chip.CMD_PAGE_ADDR,
+            0,
+            7,
+        ],
+    )
     send(i2c, [0x40, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     assert [model.gddram[p * 128] for p in range(8)] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert model.gddram[1] == 9
@@ -121,8 +133,10 @@ def test_single_command_control_bytes_and_args_across_transactions():
     send(i2c, [0x80, 0x10])
     assert model.contrast == 0x10
     # Scroll set-up consumes its six argument bytes; deactivate is accepted.
-    send(i2c, [0x00, chip.CMD_SCROLL_RIGHT, 0, 0, 0, 7, 0, 0xFF, chip.CMD_SCROLL_OFF,
-               chip.CMD_NORMAL])
+    send(
+        i2c,
+        [0x00, chip.CMD_SCROLL_RIGHT, 0, 0, 0, 7, 0, 0xFF, chip.CMD_SCROLL_OFF, chip.CMD_NORMAL],
+    )
     assert not model.inverted and not model.scrolling and model.unknown_commands == []
 
 

@@ -59,7 +59,7 @@ def test_advance_runs_every_tick_of_the_span_at_full_speed():
         assert len(ticks) - count0 >= 1190
         assert real < 20
         # Each tick saw time move by its sleep, not by the whole span at once.
-        steps = [b - a for a, b in zip(ticks[count0:], ticks[count0 + 1:], strict=False)]
+        steps = [b - a for a, b in zip(ticks[count0:], ticks[count0 + 1 :], strict=False)]
         assert max(steps[:-1]) < 0.5
     finally:
         w.stop()

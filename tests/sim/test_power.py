@@ -15,10 +15,12 @@ from otpfob.cli import main
 IDLE = 30  # the firmware's default blanking time
 DEEP_AFTER = 120  # fob/power.py's default light-sleep time before deep sleep
 REPO = Path(__file__).resolve().parents[2]
-ACCOUNTS = [("Alpha", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
-            ("Bravo", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
-            ("Charlie", "MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK"),
-            ("Delta", "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU")]
+ACCOUNTS = [
+    ("Alpha", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+    ("Bravo", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+    ("Charlie", "MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK"),
+    ("Delta", "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"),
+]
 
 
 def cli(url, *args):
@@ -35,8 +37,12 @@ def fob_with_accounts(sim_factory):
     fob = sim_factory(demo=False)
     cli(fob.data_url, "time", "set")
     for issuer, secret in ACCOUNTS:
-        cli(fob.data_url, "add", "--uri",
-            "otpauth://totp/%s:user?secret=%s&issuer=%s" % (issuer, secret, issuer))
+        cli(
+            fob.data_url,
+            "add",
+            "--uri",
+            "otpauth://totp/%s:user?secret=%s&issuer=%s" % (issuer, secret, issuer),
+        )
     fob.ok("autopress off")
     fob.wait_for(lambda s: s["screen"] == "code" and s["count"] == 4, what="code screen")
     return fob
@@ -72,8 +78,10 @@ def test_a_press_wakes_the_fob_to_the_right_code_of_the_same_entry(sim_factory):
     assert st["power"] == "awake" and st["screen"] == "code"
     # The wake press is not also a "previous": the same entry, its current code.
     assert st["index"] == 2
-    assert st["code"] in (expected(shown_secret(st), st["rtc_time"]),
-                          expected(shown_secret(st), st["rtc_time"] - 1))
+    assert st["code"] in (
+        expected(shown_secret(st), st["rtc_time"]),
+        expected(shown_secret(st), st["rtc_time"] - 1),
+    )
     assert 0 < st["seconds_left"] <= 30
     # The countdown as drawn (redrawn each second; the status is read just after).
     assert (st["seconds_left"] - (30 - int(st["rtc_time"]) % 30)) % 30 in (0, 1)
@@ -102,8 +110,10 @@ def test_a_deep_sleep_wake_restores_the_entry_and_shows_its_code(sim_factory):
     st = fob.status()
     assert st["power"] == "deep_sleep" and st["display_on"] is False
     fob.press("C")
-    st = fob.wait_for(lambda s: s["screen"] == "code" and s["boots"] == boots + 1,
-                      what="code after the deep-sleep restart")
+    st = fob.wait_for(
+        lambda s: s["screen"] == "code" and s["boots"] == boots + 1,
+        what="code after the deep-sleep restart",
+    )
     # code.py started again (as after a reset), not in update mode despite the held
     # button, and on the entry shown before the sleep.
     assert st["power"] == "awake" and st["prompt"] is None
@@ -131,7 +141,7 @@ def test_a_connected_host_keeps_the_fob_awake(sim_factory):
     assert st["power"] == "awake" and st["screen"] == "off"
     # Unplugged, but the data channel open (a host on the other end): still awake.
     fob.ok("usb off")
-    host, port = fob.data_url[len("socket://"):].rsplit(":", 1)
+    host, port = fob.data_url[len("socket://") :].rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=10):
         fob.wait_for(lambda s: s["data_connected"], what="data channel connected")
         fob.advance(IDLE + 10)
@@ -144,9 +154,14 @@ def test_a_connected_host_keeps_the_fob_awake(sim_factory):
 def test_a_prompt_from_the_host_is_never_slept_through(sim_factory):
     fob = fob_with_accounts(sim_factory)
     fob.ok("usb off")
-    host, port = fob.data_url[len("socket://"):].rsplit(":", 1)
-    req = {"id": 1, "cmd": "add", "name": "eve", "issuer": "Echo",
-           "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}
+    host, port = fob.data_url[len("socket://") :].rsplit(":", 1)
+    req = {
+        "id": 1,
+        "cmd": "add",
+        "name": "eve",
+        "issuer": "Echo",
+        "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    }
     with socket.create_connection((host, int(port)), timeout=10) as s:
         s.sendall(json.dumps(req).encode() + b"\n")
         fob.wait_for(lambda st: st["screen"] == "presence", what="presence prompt")

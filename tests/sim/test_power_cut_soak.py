@@ -20,8 +20,8 @@ import time
 import zlib
 
 import pytest
-from fob.vault import Vault
 
+from fob.vault import Vault
 from otpfob.client import FobClient, FobError
 from otpfob.sim.harness import SimProcess
 from otpfob.transport import SerialTransport, TransportError, open_port
@@ -103,14 +103,14 @@ def power_cut_run(state, adds, kills, seed):
     rng = random.Random(seed)
     # Cut before these adds (one cut each), somewhere inside that add's round trip.
     cut_before = set(rng.sample(range(1, adds), kills))
-    acked = []          # (issuer, name) the fob acknowledged since the last erase, in order
+    acked = []  # (issuer, name) the fob acknowledged since the last erase, in order
     acked_total = 0
-    present_total = 0   # acknowledged adds found stored at the check before each erase
-    lost = 0            # adds whose reply never came and that the fob did not keep
-    kept_unacked = 0    # adds whose reply never came but that the fob had stored
+    present_total = 0  # acknowledged adds found stored at the check before each erase
+    lost = 0  # adds whose reply never came and that the fob did not keep
+    kept_unacked = 0  # adds whose reply never came but that the fob had stored
     restarts = 0
-    torn = 0            # slot files a cut left half written (the other slot must serve)
-    latency = 0.05      # seconds; updated from measured add round trips
+    torn = 0  # slot files a cut left half written (the other slot must serve)
+    latency = 0.05  # seconds; updated from measured add round trips
     fob = SimProcess(state, autopress=True).start()
     client = _connect(fob.data_url)
     try:
@@ -123,8 +123,9 @@ def power_cut_run(state, adds, kills, seed):
                 # Half the cuts at a random moment of the round trip, half as the fob
                 # starts writing its flash.
                 if rng.random() < 0.5:
-                    timer = threading.Timer(rng.uniform(0.0, 1.5 * latency), os.kill,
-                                            (fob.proc.pid, signal.SIGKILL))
+                    timer = threading.Timer(
+                        rng.uniform(0.0, 1.5 * latency), os.kill, (fob.proc.pid, signal.SIGKILL)
+                    )
                 else:
                     timer = _CutAtWrite(state, fob.proc.pid, 5.0)
                 timer.start()
@@ -174,9 +175,16 @@ def power_cut_run(state, adds, kills, seed):
     acked_total += len(acked)
     present_total += len(final)
     assert acked_total + lost == adds
-    return {"seed": seed, "adds": adds, "kills": restarts,
-            "acknowledged": acked_total - kept_unacked, "present": present_total, "kept_unacknowledged": kept_unacked,
-            "lost_unacknowledged": lost, "torn_slots": torn}
+    return {
+        "seed": seed,
+        "adds": adds,
+        "kills": restarts,
+        "acknowledged": acked_total - kept_unacked,
+        "present": present_total,
+        "kept_unacknowledged": kept_unacked,
+        "lost_unacknowledged": lost,
+        "torn_slots": torn,
+    }
 
 
 def _seed():

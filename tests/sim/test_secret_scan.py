@@ -24,14 +24,13 @@ import time
 from pathlib import Path
 
 import pytest
-from fob import font
+from cli_runner import OTPFOB, run_otpfob
 from PIL import Image
 
+from fob import font
 from otpfob import migration
 from otpfob.otpauth import Account, build_uri
 from otpfob.sim.harness import SimProcess
-from cli_runner import OTPFOB, run_otpfob
-
 
 
 def b32(raw, pad=False):
@@ -91,20 +90,19 @@ def screen_text(png_path):
     px = img.load()
     pages = []
     for page in range(h // 8):
-        cols = [sum(1 << bit for bit in range(8) if px[x, page * 8 + bit] > 127)
-                for x in range(w)]
+        cols = [sum(1 << bit for bit in range(8) if px[x, page * 8 + bit] > 127) for x in range(w)]
         pages.append(cols)
     small = {}
     for code in range(0x21, font.LAST + 1):  # the printable glyphs but the space
         o = font.small_offset(code)
-        small[bytes(font.SMALL[o:o + font.SMALL_W])] = chr(code)
+        small[bytes(font.SMALL[o : o + font.SMALL_W])] = chr(code)
     lines = []
     for cols in pages:
         for invert in (False, True):
             row = [(c ^ 0xFF) if invert else c for c in cols]
             text, x, last_end = "", 0, None
             while x <= w - font.SMALL_W:
-                ch = small.get(bytes(row[x:x + font.SMALL_W]))
+                ch = small.get(bytes(row[x : x + font.SMALL_W]))
                 if ch is None:
                     x += 1
                     continue
@@ -115,12 +113,13 @@ def screen_text(png_path):
                 last_end = x
             lines.append(text)
     n = font.BIG_W * font.BIG_PAGES
-    big = {bytes(font.BIG[font.big_offset(c):font.big_offset(c) + n]): c for c in font.BIG_CHARS}
+    big = {bytes(font.BIG[font.big_offset(c) : font.big_offset(c) + n]): c for c in font.BIG_CHARS}
     for page in range(len(pages) - font.BIG_PAGES + 1):
         text, x = "", 0
         while x <= w - font.BIG_W:
-            cell = bytes(pages[page + p][x + c] for p in range(font.BIG_PAGES)
-                         for c in range(font.BIG_W))
+            cell = bytes(
+                pages[page + p][x + c] for p in range(font.BIG_PAGES) for c in range(font.BIG_W)
+            )
             if any(cell) and cell in big:
                 text += big[cell]
                 x += font.BIG_W
@@ -135,15 +134,19 @@ class Session:
         self.fob = fob
         self.relay = relay
         self.tmp = tmp_path
-        self.outputs = []     # (what, text)
+        self.outputs = []  # (what, text)
         self.shots = 0
 
     def cli(self, *args, input=None, expect=0):
         r = run_otpfob(self.relay.url, *args, input=input)
         self.outputs.append(("otpfob %s: stdout" % " ".join(args), r.stdout))
         self.outputs.append(("otpfob %s: stderr" % " ".join(args), r.stderr))
-        assert r.returncode == expect, "otpfob %s -> %d\n%s%s" % (" ".join(args), r.returncode,
-                                                                  r.stdout, r.stderr)
+        assert r.returncode == expect, "otpfob %s -> %d\n%s%s" % (
+            " ".join(args),
+            r.returncode,
+            r.stdout,
+            r.stderr,
+        )
         self.look()
         return r
 
@@ -161,18 +164,22 @@ class Session:
 
 def forms(raw):
     """Every form of a secret to search for: (kind, needle) with needle str or bytes."""
-    out = [("raw", raw), ("hex", raw.hex()), ("HEX", raw.hex().upper()),
-           ("base64", base64.b64encode(raw).decode().rstrip("="))]
+    out = [
+        ("raw", raw),
+        ("hex", raw.hex()),
+        ("HEX", raw.hex().upper()),
+        ("base64", base64.b64encode(raw).decode().rstrip("=")),
+    ]
     for text in {b32(raw), b32(raw, pad=True)}:
         for i in range(max(1, len(text) - 7)):
-            out.append(("base32", text[i:i + 8].upper()))
+            out.append(("base32", text[i : i + 8].upper()))
     return out
 
 
 def text_forms(text):
     """The same for a secret that was only ever text (a rejected one)."""
     clean = text.replace(" ", "").upper()
-    return [("base32", clean[i:i + 8]) for i in range(max(1, len(clean) - 7))]
+    return [("base32", clean[i : i + 8]) for i in range(max(1, len(clean) - 7))]
 
 
 def scan(haystacks, needles):
@@ -195,8 +202,12 @@ def scan(haystacks, needles):
 def fob(tmp_path):
     with SimProcess(tmp_path / "state", autopress=True) as fob:
         # Set the clock, so that `add` can check the fob's first code.
-        subprocess.run([OTPFOB, "--port", fob.data_url, "time", "set"], check=True,
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [OTPFOB, "--port", fob.data_url, "time", "set"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         yield fob
 
 
@@ -208,14 +219,19 @@ def test_no_secret_in_any_reply_log_or_screen_of_a_session(fob, tmp_path):
     try:
         s.cli("time", "show")
         s.cli("add", "Arg:alice", b32(by_arg))
-        s.cli("add", "--uri", build_uri(Account("bob", by_uri, issuer="Uri",
-                                                algorithm="SHA256", digits=8)))
+        s.cli(
+            "add",
+            "--uri",
+            build_uri(Account("bob", by_uri, issuer="Uri", algorithm="SHA256", digits=8)),
+        )
         s.cli("add", "Prompt:carol", input=b32(by_prompt).lower() + "\n")
-        export = migration.encode_uri(migration.encode_payload(
-            [Account("erin", in_export, issuer="Export")]))
+        export = migration.encode_uri(
+            migration.encode_payload([Account("erin", in_export, issuer="Export")])
+        )
         accounts_file = tmp_path / "accounts.txt"
-        accounts_file.write_text("# accounts\n%s\n%s\n" % (
-            build_uri(Account("dave", in_file, issuer="File")), export))
+        accounts_file.write_text(
+            "# accounts\n%s\n%s\n" % (build_uri(Account("dave", in_file, issuer="File")), export)
+        )
         s.cli("import", "--dry-run", str(accounts_file))
         s.cli("import", str(accounts_file))
 
@@ -223,25 +239,30 @@ def test_no_secret_in_any_reply_log_or_screen_of_a_session(fob, tmp_path):
         # file with a bad line. Nothing is stored, nothing is echoed.
         bad = b32(rnd(20))
         bad_char = bad[:9] + "8" + bad[10:]
-        bad_len = b32(rnd(20))[:-2]    # 30 characters cannot be whole bytes
+        bad_len = b32(rnd(20))[:-2]  # 30 characters cannot be whole bytes
         bad_uri = "otpauth://totp/Bad:x?secret=%s1%s" % (bad[:12], bad[13:])
         s.cli("add", "Bad:char", bad_char, expect=1)
         s.cli("add", "Bad:len", bad_len, expect=1)
         s.cli("add", "Bad:prompt", input=bad_char + "\n", expect=1)
         s.cli("add", "--uri", bad_uri, expect=1)
         bad_file = tmp_path / "bad.txt"
-        bad_file.write_text(build_uri(Account("ok", rnd(20), issuer="Never")) + "\n"
-                            + bad_uri + "\n")
+        bad_file.write_text(
+            build_uri(Account("ok", rnd(20), issuer="Never")) + "\n" + bad_uri + "\n"
+        )
         # The bad line is skipped with a line naming it (never its secret); the good one
         # comes across, and goes again.
         s.cli("import", str(bad_file))
         s.cli("delete", "Never:ok", "--force")
-        s.cli("add", "Arg:alice", b32(by_arg), expect=1)   # a duplicate
+        s.cli("add", "Arg:alice", b32(by_arg), expect=1)  # a duplicate
 
         listed = json.loads(s.cli("--json", "list").stdout)
         assert [(a["issuer"], a["name"]) for a in listed] == [
-            ("Arg", "alice"), ("Uri", "bob"), ("Prompt", "carol"), ("File", "dave"),
-            ("Export", "erin")]
+            ("Arg", "alice"),
+            ("Uri", "bob"),
+            ("Prompt", "carol"),
+            ("File", "dave"),
+            ("Export", "erin"),
+        ]
         s.cli("list")
         s.cli("code")
         s.cli("--json", "code")
@@ -266,11 +287,17 @@ def test_no_secret_in_any_reply_log_or_screen_of_a_session(fob, tmp_path):
 
         # A presence prompt on screen, held up long enough to read it.
         fob.ok("autopress off")
-        waiting = subprocess.Popen([OTPFOB, "--port", relay.url, "delete", "erin", "--force"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waiting = subprocess.Popen(
+            [OTPFOB, "--port", relay.url, "delete", "erin", "--force"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            st = fob.wait_for(lambda st: st.get("screen") in ("presence", "prompt")
-                              or waiting.poll() is not None, what="a presence prompt")
+            st = fob.wait_for(
+                lambda st: st.get("screen") in ("presence", "prompt") or waiting.poll() is not None,
+                what="a presence prompt",
+            )
             prompt_seen = st.get("screen") in ("presence", "prompt")
             s.look()
             fob.answer(True)
@@ -283,8 +310,10 @@ def test_no_secret_in_any_reply_log_or_screen_of_a_session(fob, tmp_path):
     finally:
         relay.close()
     fob_out = list(fob._out) + list(fob._err)
-    haystacks = s.outputs + [("data channel, fob to host", bytes(relay.from_fob)),
-                             ("simulator output", "\n".join(fob_out))]
+    haystacks = s.outputs + [
+        ("data channel, fob to host", bytes(relay.from_fob)),
+        ("simulator output", "\n".join(fob_out)),
+    ]
 
     # The scan is only worth something if it saw what it should have.
     assert len(relay.from_fob) > 2000 and b'"codes"' in relay.from_fob
@@ -309,9 +338,14 @@ def test_add_without_secret_asks_at_a_hidden_prompt_and_keeps_it_out_of_argv(fob
     master, slave = pty.openpty()
     env = dict(os.environ)
     env.pop("OTPFOB_PORT", None)
-    proc = subprocess.Popen([OTPFOB, "--port", fob.data_url, "add", "Tty:user"],
-                            stdin=slave, stdout=slave, stderr=slave, env=env,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [OTPFOB, "--port", fob.data_url, "add", "Tty:user"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
     os.close(slave)
     seen = bytearray()
 
@@ -344,4 +378,4 @@ def test_add_without_secret_asks_at_a_hidden_prompt_and_keeps_it_out_of_argv(fob
     assert "Added" in text, text
     # Typed but never echoed by the terminal, nor printed.
     for i in range(len(secret) - 7):
-        assert secret[i:i + 8] not in text.upper(), text
+        assert secret[i : i + 8] not in text.upper(), text

@@ -20,7 +20,7 @@ from otpfob.otpauth import Account  # noqa: E402
 
 OTPFOB = str(Path(sys.executable).with_name("otpfob"))
 SECRET = "N52HAZTPMIQHIZLTOQQHGZLDOJSXIIJB"
-FAST = "--iterations=10000"   # each login derives the key once; keep that quick here
+FAST = "--iterations=10000"  # each login derives the key once; keep that quick here
 
 
 def otpfob(url, *args, env=None, timeout=90):
@@ -28,8 +28,14 @@ def otpfob(url, *args, env=None, timeout=90):
     for k in ("OTPFOB_PORT", "OTPFOB_PASSWORD", "OTPFOB_NEW_PASSWORD"):
         e.pop(k, None)
     e.update(env or {})
-    return subprocess.run([OTPFOB, "--port", url, *args], capture_output=True, text=True,
-                          timeout=timeout, env=e, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [OTPFOB, "--port", url, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=e,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def ok(url, *args, env=None):
@@ -46,8 +52,7 @@ def test_a_normal_boot_shows_the_host_only_the_data_channel(sim_factory):
 
 
 def _held_boot(sim_factory, tmp_path):
-    fob = sim_factory(tmp_path / "state", demo=True, autopress=False,
-                      extra_args=["--hold", "A"])
+    fob = sim_factory(tmp_path / "state", demo=True, autopress=False, extra_args=["--hold", "A"])
     st = fob.wait_for(lambda s: s["screen"] == "presence", what="update-mode question")
     assert "erase all accounts" in st["prompt"]
     fob.ok("up A")
@@ -63,8 +68,10 @@ def test_update_mode_erases_first_and_then_unlocks_usb(sim_factory, tmp_path):
     fob.answer(True)
     # Status can name the previous boot's screen for a moment after the reset, so wait
     # for the rebooted fob's own: the empty one, as nothing survived the erase.
-    st = fob.wait_for(lambda s: s["boots"] == 2 and s["firmware"] == "running"
-                      and s["screen"] == "empty", what="reset into update mode, empty")
+    st = fob.wait_for(
+        lambda s: s["boots"] == 2 and s["firmware"] == "running" and s["screen"] == "empty",
+        what="reset into update mode, empty",
+    )
     assert st["usb_console"] is True and st["usb_drive"] is True
     names = sorted(p.name for p in (tmp_path / "state").iterdir() if p.suffix == ".bin")
     assert names == ["guard_a.bin", "guard_b.bin", "vault_a.bin", "vault_b.bin"]
@@ -103,15 +110,22 @@ def test_password_from_the_cli(sim_factory):
     assert st["screen"] == "code" and st["code"] and st["code"].isdigit()
     r = otpfob(url, "--password", "wrong", "list")
     assert r.returncode != 0 and "7 tries left" in r.stderr
-    listed = json.loads(ok(url, "--json", "list", env={"OTPFOB_PASSWORD": "hunter2 hunter2"})
-                        .stdout)
+    listed = json.loads(
+        ok(url, "--json", "list", env={"OTPFOB_PASSWORD": "hunter2 hunter2"}).stdout
+    )
     assert [a["name"] for a in listed] == ["demo@example.com"]
-    info = json.loads(ok(url, "--json", "info", env={"OTPFOB_PASSWORD": "hunter2 hunter2"})
-                      .stdout)
+    info = json.loads(ok(url, "--json", "info", env={"OTPFOB_PASSWORD": "hunter2 hunter2"}).stdout)
     assert info["tries_left"] == 8 and info["accounts"] == 1
     # Change, then clear.
-    ok(url, "--password", "hunter2 hunter2", "password", "change", FAST,
-       env={"OTPFOB_NEW_PASSWORD": "correct horse"})
+    ok(
+        url,
+        "--password",
+        "hunter2 hunter2",
+        "password",
+        "change",
+        FAST,
+        env={"OTPFOB_NEW_PASSWORD": "correct horse"},
+    )
     assert otpfob(url, "--password", "hunter2 hunter2", "list").returncode != 0
     ok(url, "--password", "correct horse", "password", "clear")
     assert json.loads(ok(url, "--json", "info").stdout)["password"] is False
@@ -128,8 +142,7 @@ def test_eight_wrong_passwords_stop_the_logins_and_the_holder_decides(sim_factor
     r = otpfob(url, "--password", "wrong", "list")
     assert r.returncode != 0 and "logins are stopped" in r.stderr
     # Nothing was erased; the next login asks the holder, who allows 8 more.
-    t, out = _in_thread(lambda: otpfob(url, "--json", "list",
-                                       env={"OTPFOB_PASSWORD": "right one"}))
+    t, out = _in_thread(lambda: otpfob(url, "--json", "list", env={"OTPFOB_PASSWORD": "right one"}))
     st = fob.wait_for(lambda s: s["screen"] == "presence", what="unlock question")
     assert st["prompt"] == "Allow 8 more password tries?\n8 wrong so far"
     fob.answer(True)
@@ -154,8 +167,7 @@ def test_add_waits_for_the_button(sim_factory, answer):
     url = fob.data_url
     t, out = _in_thread(lambda: otpfob(url, "add", "bob", SECRET, "--issuer", "Mail"))
     st = fob.wait_for(lambda s: s["screen"] == "presence", what="presence prompt")
-    check = checks.text(checks.accounts([Account("bob", base64.b32decode(SECRET),
-                                                 issuer="Mail")]))
+    check = checks.text(checks.accounts([Account("bob", base64.b32decode(SECRET), issuer="Mail")]))
     assert st["prompt"] == "Add account?\nIssuer: Mail\nName: bob\nCheck: " + check
     if answer == "yes":
         fob.answer(True)
@@ -181,7 +193,7 @@ def test_clock_far_back_needs_force(sim_factory):
     # The fob saw a time a day ahead of this computer (a clock set wrongly, say)...
     now = fob.status()["rtc_time"]
     fob.clock(int(now) + 86400)
-    ok(url, "info")             # a request: the fob records the time it has seen
+    ok(url, "info")  # a request: the fob records the time it has seen
     fob.clock(int(now))
     r = otpfob(url, "time", "set")
     assert r.returncode != 0 and "behind the latest time the fob has seen" in r.stderr

@@ -16,17 +16,17 @@ import time
 from pathlib import Path
 
 import pytest
+from wires import Program
+
 from fob.guard import Guard
 from fob.vault import OsFS, Vault
-
 from otpfob import auth
 from otpfob.client import FobClient
 from otpfob.transport import SerialTransport, open_port
-from wires import Program
 
 OTPFOB = str(Path(sys.executable).with_name("otpfob"))
 PASSWORD = "correct horse"
-ITER = auth.ITERATIONS_MIN     # each login derives the key once; keep that quick here
+ITER = auth.ITERATIONS_MIN  # each login derives the key once; keep that quick here
 DEMO = ["demo@example.com"]
 
 
@@ -58,12 +58,17 @@ def _names(client):
 
 
 def _otpfob(url, *args, password=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTPFOB_") or
-           k == "OTPFOB_HOME"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTPFOB_") or k == "OTPFOB_HOME"}
     if password:
         env["OTPFOB_PASSWORD"] = password
-    return subprocess.run([OTPFOB, "--port", url, *args], capture_output=True, text=True,
-                          timeout=90, env=env, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [OTPFOB, "--port", url, *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_a_second_program_on_the_port_of_a_logged_in_host_gets_nothing(sim_factory):
@@ -76,8 +81,7 @@ def test_a_second_program_on_the_port_of_a_logged_in_host_gets_nothing(sim_facto
     attacks = [
         {"id": "list", "cmd": "list"},
         {"id": "code", "cmd": "code", "index": 0},
-        {"id": "add", "cmd": "add", "issuer": "Evil", "name": "x",
-         "secret": "JBSWY3DPEHPK3PXP"},
+        {"id": "add", "cmd": "add", "issuer": "Evil", "name": "x", "secret": "JBSWY3DPEHPK3PXP"},
         {"id": "clock", "cmd": "time_set", "time": 1_900_000_000},
         {"id": "settings", "cmd": "settings_set", "add_presence": False},
         {"id": "delete", "cmd": "delete", "index": 0},
@@ -86,14 +90,17 @@ def test_a_second_program_on_the_port_of_a_logged_in_host_gets_nothing(sim_facto
     lines = [json.dumps(a).encode() for a in attacks]
     # A replay of the host's last request, a MAC for a counter the host has not used yet
     # (reordered), and a MAC made up by the other program.
-    key, n = client._session
+    key, n = client.session
     lines.append(last_signed)
     lines.append(auth.sign_line(key, n + 5, b'{"id":"ahead","cmd":"list"}'))
     lines.append(b'{"id":"forged","cmd":"list","mac":"' + b"ab" * 32 + b'"}')
     client.transport.port.write(b"\n".join(lines) + b"\n")
     codes = {}
-    for rid in [a["id"] for a in attacks] + [json.loads(last_signed[:-74] + b"}")["id"],
-                                              "ahead", "forged"]:
+    for rid in [a["id"] for a in attacks] + [
+        json.loads(last_signed[:-74] + b"}")["id"],
+        "ahead",
+        "forged",
+    ]:
         r = client.transport.read_line(10)
         while r is not None and json.loads(r).get("id") != rid:
             r = client.transport.read_line(10)
@@ -116,16 +123,17 @@ def test_requests_queued_during_and_after_an_otpfob_login_get_auth_required(sim_
     # its, and the other program would take the channel before otpfob.
     fob.wait_for(lambda st: not st["data_connected"], what="the set-up's client gone")
     result = {}
-    run = threading.Thread(target=lambda: result.update(
-        r=_otpfob(url, "list", password=PASSWORD)))
+    run = threading.Thread(target=lambda: result.update(r=_otpfob(url, "list", password=PASSWORD)))
     run.start()
     fob.wait_for(lambda st: st["data_connected"], what="otpfob on the channel")
     # While otpfob runs, another program queues requests; the fob reads them once the
     # channel is its (the simulator serves one connection at a time, as a tty's bytes
     # from two writers end up in one stream).
     other = Program.connect(fob.data_address)
-    other.send(b'{"id":1,"cmd":"add","issuer":"Evil","name":"x","secret":"JBSWY3DPEHPK3PXP"}\n'
-               b'{"id":2,"cmd":"list"}\n{"id":3,"cmd":"settings_set","privacy":false}\n')
+    other.send(
+        b'{"id":1,"cmd":"add","issuer":"Evil","name":"x","secret":"JBSWY3DPEHPK3PXP"}\n'
+        b'{"id":2,"cmd":"list"}\n{"id":3,"cmd":"settings_set","privacy":false}\n'
+    )
     run.join(90)
     assert result["r"].returncode == 0, result["r"].stderr
     assert "demo@example.com" in result["r"].stdout
@@ -140,8 +148,7 @@ def test_requests_queued_during_and_after_an_otpfob_login_get_auth_required(sim_
 
 def test_a_partial_line_is_not_glued_to_the_next_programs_request(sim_factory):
     fob = sim_factory(demo=True)
-    glue = (b'{"id":"glued","cmd":"delete","issuer":"","name":"demo@example.com",'
-            b'"x":')
+    glue = b'{"id":"glued","cmd":"delete","issuer":"","name":"demo@example.com","x":'
     # Program A leaves half a line and goes away; B's first request must stand alone.
     a = Program.connect(fob.data_address)
     a.send(glue)
@@ -169,7 +176,7 @@ def test_after_a_newline_flood_and_a_megabyte_of_garbage_a_request_is_answered(s
     p.send(b"\n" * 10000 + b'{"id":"after-newlines","cmd":"hello"}\n')
     r = p.reply("after-newlines")
     assert r["ok"] is True
-    assert p.buf == b""             # blank lines get no reply
+    assert p.buf == b""  # blank lines get no reply
     garbage = os.urandom(1 << 20) + b'\n{"id":"after-garbage","cmd":"info"}\n'
     # Sent from another thread while this one reads, as a host does: the fob answers
     # every garbage line, and would stall on a full socket nobody reads.
@@ -183,9 +190,18 @@ def test_after_a_newline_flood_and_a_megabyte_of_garbage_a_request_is_answered(s
 
 def _wrong_try(p, rid):
     begin = p.call("b%d" % rid, "auth_begin")
-    p.send(json.dumps({"id": rid, "cmd": "auth", "challenge": "00" * 16,
-                       "fob_challenge": begin["challenge"],
-                       "response": "00" * 32}).encode() + b"\n")
+    p.send(
+        json.dumps(
+            {
+                "id": rid,
+                "cmd": "auth",
+                "challenge": "00" * 16,
+                "fob_challenge": begin["challenge"],
+                "response": "00" * 32,
+            }
+        ).encode()
+        + b"\n"
+    )
     return begin
 
 
@@ -199,7 +215,8 @@ def _mtimes(state):
 
 @pytest.mark.parametrize("cut", ["at_once", "first_write", "second_write"])
 def test_a_power_cut_during_the_eighth_wrong_try_never_erases_and_counts_the_try_or_not(
-        sim_factory, tmp_path, cut):
+    sim_factory, tmp_path, cut
+):
     state = tmp_path / "state"
     fob = _with_password(sim_factory, state_dir=state)
     p = Program.connect(fob.data_address)
@@ -209,9 +226,18 @@ def test_a_power_cut_during_the_eighth_wrong_try_never_erases_and_counts_the_try
     begin = p.call("b7", "auth_begin")
     before = _mtimes(state)
     writes = {"at_once": 0, "first_write": 1, "second_write": 2}[cut]
-    p.send(json.dumps({"id": 7, "cmd": "auth", "challenge": "00" * 16,
-                       "fob_challenge": begin["challenge"],
-                       "response": "00" * 32}).encode() + b"\n")
+    p.send(
+        json.dumps(
+            {
+                "id": 7,
+                "cmd": "auth",
+                "challenge": "00" * 16,
+                "fob_challenge": begin["challenge"],
+                "response": "00" * 32,
+            }
+        ).encode()
+        + b"\n"
+    )
     seen = 0
     deadline = time.monotonic() + 10
     while seen < writes and time.monotonic() < deadline:
@@ -238,7 +264,8 @@ def test_a_power_cut_during_the_eighth_wrong_try_never_erases_and_counts_the_try
 
 
 def test_both_password_records_damaged_stay_locked_until_a_reset_with_a_press(
-        sim_factory, tmp_path):
+    sim_factory, tmp_path
+):
     state = tmp_path / "state"
     fob = _with_password(sim_factory, state_dir=state)
     fob.stop()
@@ -253,8 +280,7 @@ def test_both_password_records_damaged_stay_locked_until_a_reset_with_a_press(
     for rid in range(3):
         assert p.call("i%d" % rid, "info")["password"] is True
         assert p.call("l%d" % rid, "list")["error"]["code"] == "auth_required"
-        assert p.call("s%d" % rid, "settings_set", privacy=True)["error"]["code"] == \
-            "auth_required"
+        assert p.call("s%d" % rid, "settings_set", privacy=True)["error"]["code"] == "auth_required"
         assert p.call("a%d" % rid, "auth_begin")["error"]["code"] == "damaged"
     p.close()
     assert {n: (state / n).read_bytes() for n in damaged} == damaged

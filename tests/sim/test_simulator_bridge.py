@@ -2,29 +2,29 @@
 drives the unmodified Adafruit drivers through the stand-in modules, and the register
 models in this process answer."""
 
-from pathlib import Path
-
 import pytest
 
+from otpfob import resources
 from otpfob.sim import bridge
 from otpfob.testing import mpy
 
 pytestmark = pytest.mark.skipif(mpy.unix_binary() is None, reason="no micropython binary")
 
 EPOCH = 1800000000
-DRIVERS = next((Path(__file__).resolve().parents[2] / ".venv" / "lib")
-               .glob("python3*/site-packages"), None)
+DRIVERS = resources.drivers_path()
 
 
 def run(script, board, on_sleep=lambda b: False, **kw):
-    res = bridge.run(script, board, on_sleep, paths=[str(DRIVERS)], heapsize=256 * 1024,
-                     timeout=60, **kw)
+    res = bridge.run(
+        script, board, on_sleep, paths=[str(DRIVERS)], heapsize=256 * 1024, timeout=60, **kw
+    )
     return res.check().stdout.split()
 
 
 def test_drivers_reach_the_chip_models_through_the_stand_in_busio():
     board = bridge.Board(EPOCH)
-    out = run(r"""
+    out = run(
+        r"""
 import board, busio, adafruit_ds3231, adafruit_ssd1306
 i2c = busio.I2C(board.SCL, board.SDA)
 rtc = adafruit_ds3231.DS3231(i2c)
@@ -45,7 +45,9 @@ try:
     i2c.writeto(0x50, b"")
 except OSError as e:
     print("errno", e.args[0])
-""", board)
+""",
+        board,
+    )
     assert out[0] == "False"  # the model was set at EPOCH: its oscillator-stop flag is clear
     assert board.rtc.epoch() == 1906547696  # 2030-06-01 12:34:56 UTC, as the driver wrote it
     assert board.panel.display_on is True
@@ -65,7 +67,8 @@ def test_pins_sleep_data_channel_and_uid_are_forwarded():
             b.send(b"ping\n")
         return t >= 1.0
 
-    out = run(r"""
+    out = run(
+        r"""
 import board, digitalio, time, usb_cdc, microcontroller, simlink
 floating = digitalio.DigitalInOut(board.BUTTON_A)
 pin = digitalio.DigitalInOut(board.BUTTON_A)
@@ -80,7 +83,10 @@ n = usb_cdc.data.in_waiting
 got = usb_cdc.data.read(n)
 usb_cdc.data.write(b"pong:" + got)
 print(n, bytes(microcontroller.cpu.uid).hex())
-""", board, on_sleep)
+""",
+        board,
+        on_sleep,
+    )
     # Released: the pull-up reads high; pressed (from 0.5 s on): low. A pin read without
     # the pull set floats low, which is how a forgotten pull-up shows.
     assert out[:3] == ["1100", "False", "1.0"]
@@ -91,8 +97,13 @@ print(n, bytes(microcontroller.cpu.uid).hex())
 
 def test_a_failing_script_reports_its_traceback_and_the_board_stays_usable():
     board = bridge.Board(EPOCH)
-    res = bridge.run("import board\nraise ValueError('boom')\n", board, lambda b: False,
-                     heapsize=64 * 1024, timeout=60)
+    res = bridge.run(
+        "import board\nraise ValueError('boom')\n",
+        board,
+        lambda b: False,
+        heapsize=64 * 1024,
+        timeout=60,
+    )
     assert res.rc != 0 and "ValueError: boom" in res.stdout + res.stderr
     with pytest.raises(AssertionError, match="boom"):
         res.check()

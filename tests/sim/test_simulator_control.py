@@ -28,7 +28,7 @@ def test_status_is_one_json_object_with_the_contract_keys(fob):
     st = json.loads(reply[3:])
     for key in ("screen", "label", "code", "seconds_left", "i2c_bytes", "time", "display_on"):
         assert key in st
-    assert st["label"] == "fixture"          # from the firmware's fob.app.APP.status()
+    assert st["label"] == "fixture"  # from the firmware's fob.app.APP.status()
     assert st["display_on"] is True
     assert st["firmware"] == "running"
     assert st["buttons"] == ["A", "B", "C"]
@@ -50,24 +50,27 @@ def test_hold_keeps_the_button_down_for_that_long_in_virtual_time(fob):
     assert st1["time"] - st0["time"] >= 2.1
 
 
-@pytest.mark.parametrize("line, needle", [
-    ("press Z", "unknown button 'Z' (this board has A, B, C)"),
-    ("press", "usage: press BUTTON"),
-    ("press A B", "usage: press BUTTON"),
-    ("hold A", "usage: hold BUTTON SECONDS"),
-    ("hold A soon", "SECONDS must be a number, got 'soon'"),
-    ("hold A -1", "SECONDS must be at least 0"),
-    ("hold Q 1", "unknown button 'Q'"),
-    ("clock yesterday", "EPOCH must be a number"),
-    ("clock 100", "EPOCH must be at least 946684800"),
-    ("clock 5000000000", "EPOCH must be at most"),
-    ("advance -5", "SECONDS must be at least 0"),
-    ("advance nan", "SECONDS must be a finite number"),
-    ("screen", "usage: screen PATH"),
-    ("status now", "usage: status"),
-    ("reboot", "unknown command 'reboot'"),
-    ("", "empty command"),
-])
+@pytest.mark.parametrize(
+    "line, needle",
+    [
+        ("press Z", "unknown button 'Z' (this board has A, B, C)"),
+        ("press", "usage: press BUTTON"),
+        ("press A B", "usage: press BUTTON"),
+        ("hold A", "usage: hold BUTTON SECONDS"),
+        ("hold A soon", "SECONDS must be a number, got 'soon'"),
+        ("hold A -1", "SECONDS must be at least 0"),
+        ("hold Q 1", "unknown button 'Q'"),
+        ("clock yesterday", "EPOCH must be a number"),
+        ("clock 100", "EPOCH must be at least 946684800"),
+        ("clock 5000000000", "EPOCH must be at most"),
+        ("advance -5", "SECONDS must be at least 0"),
+        ("advance nan", "SECONDS must be a finite number"),
+        ("screen", "usage: screen PATH"),
+        ("status now", "usage: status"),
+        ("reboot", "unknown command 'reboot'"),
+        ("", "empty command"),
+    ],
+)
 def test_bad_commands_answer_an_error_naming_the_problem(fob, line, needle):
     reply = fob.control(line)
     assert reply.startswith("error ")
@@ -136,8 +139,7 @@ def test_rtc_power_loss_sets_osf_and_the_firmware_notices(fob):
 
 def test_help_lists_the_commands(fob):
     reply = fob.ok("help")
-    for cmd in ("press", "hold", "screen", "clock", "advance", "rtc-power-loss", "status",
-                "quit"):
+    for cmd in ("press", "hold", "screen", "clock", "advance", "rtc-power-loss", "status", "quit"):
         assert cmd in reply
 
 

@@ -54,7 +54,7 @@ def test_state_survives_a_clean_restart(tmp_path):
         fob.clock(T0)
         with serial.serial_for_url(fob.data_url, timeout=5) as port:
             uid = ask(port, "uid")
-            assert ask(port, "bump") == "0"        # erased nvm reads 0xFF; +1 wraps to 0
+            assert ask(port, "bump") == "0"  # erased nvm reads 0xFF; +1 wraps to 0
             assert ask(port, "bump") == "1"
         fob.advance(5)
         assert fob.stop() == 0
@@ -67,7 +67,7 @@ def test_state_survives_a_clean_restart(tmp_path):
         assert T0 + 5 <= st["time"] <= T0 + 30
         with serial.serial_for_url(fob.data_url, timeout=5) as port:
             assert ask(port, "uid") == uid
-            assert ask(port, "nvm") == "1 1"      # nvm[0] kept; boot counter at second boot
+            assert ask(port, "nvm") == "1 1"  # nvm[0] kept; boot counter at second boot
 
 
 def test_state_survives_sigkill_and_power_loss_persists(tmp_path):
@@ -96,7 +96,7 @@ def test_drift_ppm_is_applied_and_kept_in_the_state(tmp_path):
     state = tmp_path / "state"
     with SimProcess(state, firmware=ECHO_FW, drift_ppm=100) as fob:
         fob.clock(T0)
-        fob.ok("jump 100000")       # 100 ppm of 100,000 s is 10 s
+        fob.ok("jump 100000")  # 100 ppm of 100,000 s is 10 s
         st = fob.status()
         assert st["rtc_time"] - int(st["time"]) in (9, 10, 11)
     with SimProcess(state, firmware=ECHO_FW) as fob:
@@ -127,8 +127,9 @@ def test_microcontroller_reset_reruns_boot_and_code(sim_factory):
     with serial.serial_for_url(fob.data_url, timeout=5) as port:
         boots_nvm = int(ask(port, "nvm").split()[1])
         assert ask(port, "reset") == "resetting"
-        fob.wait_for(lambda st: st["boots"] == 2 and st["firmware"] == "running",
-                     what="second boot")
+        fob.wait_for(
+            lambda st: st["boots"] == 2 and st["firmware"] == "running", what="second boot"
+        )
         assert int(ask(port, "nvm").split()[1]) == (boots_nvm + 1) & 0xFF
         assert ask(port, "still there") == "echo still there"
 
@@ -154,9 +155,20 @@ def test_missing_code_py_and_unknown_board_fail_with_a_clear_message(tmp_path):
 def test_interactive_mode_draws_half_blocks_and_takes_keys(tmp_path):
     master, slave = os.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "otpfob.sim", "--firmware", str(ECHO_FW),
-         "--state", str(tmp_path / "state")],
-        stdin=slave, stdout=slave, stderr=subprocess.PIPE, close_fds=True)
+        [
+            sys.executable,
+            "-m",
+            "otpfob.sim",
+            "--firmware",
+            str(ECHO_FW),
+            "--state",
+            str(tmp_path / "state"),
+        ],
+        stdin=slave,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        close_fds=True,
+    )
     os.close(slave)
     seen = b""
 
@@ -186,7 +198,7 @@ def test_interactive_mode_draws_half_blocks_and_takes_keys(tmp_path):
             # The press is drawn as a 4x4 block: full-block characters on the terminal.
             seen = b""
             assert read_until(lambda s: "\u2588\u2588\u2588\u2588".encode() in s)
-            os.write(master, b"\x1b[C")        # right arrow: button A
+            os.write(master, b"\x1b[C")  # right arrow: button A
             read_until(lambda s: False, timeout=0.5)
             assert ask(port, "presses") == "A=1 B=0 C=1"
         os.write(master, b"q")
@@ -199,8 +211,10 @@ def test_interactive_mode_draws_half_blocks_and_takes_keys(tmp_path):
 
 
 def test_demo_seeds_an_account_through_the_firmware_vault(sim_factory):
-    if not (REPO / "firmware" / "lib" / "fob" / "vault.py").is_file() or \
-            not (REPO / "firmware" / "code.py").is_file():
+    if (
+        not (REPO / "firmware" / "lib" / "fob" / "vault.py").is_file()
+        or not (REPO / "firmware" / "code.py").is_file()
+    ):
         pytest.skip("the firmware's vault and code.py are not written yet")
     import pyotp
 

@@ -20,17 +20,16 @@ harness = pytest.importorskip("otpfob.sim.harness")
 
 OTPFOB = str(Path(sys.executable).with_name("otpfob"))
 STEAM_ALPHABET = "23456789BCDFGHJKMNPQRTVWXY"
-SECRET = "KRSXG5CTORSWC3JAMZXXEIDPORYGM33C"      # b"TestSteam for otpfob"
+SECRET = "KRSXG5CTORSWC3JAMZXXEIDPORYGM33C"  # b"TestSteam for otpfob"
 OTHER = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
 
 
 def steam_code(b32, t, period=30):
     """Steam Guard's code: RFC 4226 dynamic truncation of HMAC-SHA1 over the TOTP
     counter, then five base-26 digits, least significant first, in Steam's alphabet."""
-    mac = hmac.new(decode_secret(b32), struct.pack(">Q", int(t) // period),
-                   hashlib.sha1).digest()
+    mac = hmac.new(decode_secret(b32), struct.pack(">Q", int(t) // period), hashlib.sha1).digest()
     offset = mac[19] & 0x0F
-    value = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
+    value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
     chars = []
     for _ in range(5):
         chars.append(STEAM_ALPHABET[value % 26])
@@ -41,8 +40,14 @@ def steam_code(b32, t, period=30):
 def otpfob(url, *args, input=None):
     env = dict(os.environ)
     env.pop("OTPFOB_PORT", None)
-    return subprocess.run([OTPFOB, "--port", url, *args], input=input, capture_output=True,
-                          text=True, timeout=60, env=env)
+    return subprocess.run(
+        [OTPFOB, "--port", url, *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def ok(url, *args, input=None):
@@ -78,21 +83,27 @@ def fob(tmp_path):
 
 def steady_code_screen(fob):
     """The status once the code screen shows a code that stays for a few more seconds."""
-    return fob.wait_for(lambda st: st["screen"] == "code" and st["code"]
-                        and 4 <= (st["seconds_left"] or 0) <= 27, timeout=30,
-                        what="a steady code screen")
+    return fob.wait_for(
+        lambda st: st["screen"] == "code" and st["code"] and 4 <= (st["seconds_left"] or 0) <= 27,
+        timeout=30,
+        what="a steady code screen",
+    )
 
 
-def test_imported_steam_secret_shows_five_steam_characters_on_the_oled_and_in_code(
-        fob, tmp_path):
+def test_imported_steam_secret_shows_five_steam_characters_on_the_oled_and_in_code(fob, tmp_path):
     url = fob.data_url
     accounts = tmp_path / "accounts.txt"
-    accounts.write_text("# a Steam Guard secret as password managers keep it\n"
-                        "steam://%s\n" % SECRET)
+    accounts.write_text(
+        "# a Steam Guard secret as password managers keep it\nsteam://%s\n" % SECRET
+    )
     assert as_json(url, "import", str(accounts))["added"] == 1
     (entry,) = as_json(url, "list")
     assert (entry["issuer"], entry["name"], entry["algorithm"], entry["digits"]) == (
-        "Steam", "Steam Guard", "STEAM", 5)
+        "Steam",
+        "Steam Guard",
+        "STEAM",
+        5,
+    )
 
     st = steady_code_screen(fob)
     shown = st["code"]
@@ -101,7 +112,7 @@ def test_imported_steam_secret_shows_five_steam_characters_on_the_oled_and_in_co
     # second either side; the code changes only every 30 s.
     t = st["rtc_time"]
     assert shown in {steam_code(SECRET, t + d) for d in (-1, 0, 1)}
-    assert big_text_on_panel(fob, tmp_path, page=2) == shown   # 128x64: the code's page
+    assert big_text_on_panel(fob, tmp_path, page=2) == shown  # 128x64: the code's page
 
     (code,) = as_json(url, "code", "steam")
     assert code["digits"] == 5 and len(code["code"]) == 5
@@ -126,12 +137,15 @@ def test_add_takes_steam_secrets_at_the_prompt_as_an_argument_and_as_uri(fob):
     assert (work["issuer"], work["algorithm"], work["digits"]) == ("Valve", "STEAM", 5)
 
 
-@pytest.mark.parametrize("args, stdin, why", [
-    (("add", "gabe"), "steam://%s0\n" % SECRET[:-1], "not valid base32"),
-    (("add", "gabe", "steam://%s?x=1" % SECRET), None, "no path or parameters"),
-    (("add", "gabe", "--algorithm", "SHA1"), "steam://%s\n" % SECRET, "leave out --algorithm"),
-    (("import", SECRET), None, "a bare secret"),
-])
+@pytest.mark.parametrize(
+    "args, stdin, why",
+    [
+        (("add", "gabe"), "steam://%s0\n" % SECRET[:-1], "not valid base32"),
+        (("add", "gabe", "steam://%s?x=1" % SECRET), None, "no path or parameters"),
+        (("add", "gabe", "--algorithm", "SHA1"), "steam://%s\n" % SECRET, "leave out --algorithm"),
+        (("import", SECRET), None, "a bare secret"),
+    ],
+)
 def test_bad_steam_input_is_refused_without_repeating_the_secret(args, stdin, why):
     # Refused before any fob is asked, so no simulator is needed.
     r = otpfob("socket://127.0.0.1:9", *args, input=stdin)
@@ -139,4 +153,4 @@ def test_bad_steam_input_is_refused_without_repeating_the_secret(args, stdin, wh
     text = r.stdout + r.stderr
     assert why in text
     for i in range(len(SECRET) - 5):
-        assert SECRET[i:i + 6] not in text, text
+        assert SECRET[i : i + 6] not in text, text

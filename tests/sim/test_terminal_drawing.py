@@ -15,15 +15,22 @@ def fake_sim(width=128, height=64, lit=()):
     for x, y in lit:
         rows[y][x] = 1
     display = SimpleNamespace(width=width, rows=lambda: [list(r) for r in rows])
-    return SimpleNamespace(display=display, bus=SimpleNamespace(lock=threading.Lock()),
-                           world=SimpleNamespace(now=lambda: 1800000000.0),
-                           firmware_state="running", last_error=None, buttons=("A", "B"))
+    return SimpleNamespace(
+        display=display,
+        bus=SimpleNamespace(lock=threading.Lock()),
+        world=SimpleNamespace(now=lambda: 1800000000.0),
+        firmware_state="running",
+        last_error=None,
+        buttons=("A", "B"),
+    )
 
 
 def terminal(size, **kw):
-    info = ["otpfob sim: data /dev/pts/7",
-            "otpfob sim: firmware output in /home/someone/a/rather/long/path/to/the/state/"
-            "folder/.sim/console.log"]
+    info = [
+        "otpfob sim: data /dev/pts/7",
+        "otpfob sim: firmware output in /home/someone/a/rather/long/path/to/the/state/"
+        "folder/.sim/console.log",
+    ]
     return Terminal(fake_sim(**kw), out=io.StringIO(), info_lines=info, size=lambda: size)
 
 
@@ -40,8 +47,10 @@ def test_quadrants_and_half_blocks_cover_their_cells():
     assert half_blocks([[1, 0], [0, 0]]) == ["\u2580 "]
 
 
-@pytest.mark.parametrize("size, drawing, body_rows", [
-    ((80, 24), "braille", 16), ((100, 40), "quadrant", 32), ((140, 45), "1:1", 32)])
+@pytest.mark.parametrize(
+    "size, drawing, body_rows",
+    [((80, 24), "braille", 16), ((100, 40), "quadrant", 32), ((140, 45), "1:1", 32)],
+)
 def test_the_drawing_fits_the_window(size, drawing, body_rows):
     t = terminal(size, lit=[(0, 0), (127, 63)])
     frame = t.frame(size)
@@ -52,8 +61,9 @@ def test_the_drawing_fits_the_window(size, drawing, body_rows):
     assert any("q quits" in ln for ln in frame)
 
 
-@pytest.mark.parametrize("size, drawing, body_rows", [
-    ((80, 24), "quadrant", 16), ((80, 17), "braille", 8)])
+@pytest.mark.parametrize(
+    "size, drawing, body_rows", [((80, 24), "quadrant", 16), ((80, 17), "braille", 8)]
+)
 def test_a_128x32_panel_fits_too(size, drawing, body_rows):
     t = terminal(size, height=32)
     frame = t.frame(size)
@@ -73,7 +83,7 @@ def test_a_resize_redraws_from_a_clean_screen():
     t.draw()
     t.out = io.StringIO()
     t.draw()
-    assert t.out.getvalue() == ""          # nothing changed, nothing written
+    assert t.out.getvalue() == ""  # nothing changed, nothing written
     sizes[0] = (140, 45)
     t.draw()
     assert t.out.getvalue().startswith("\x1b[2J") and t.drawing == "1:1"

@@ -18,7 +18,7 @@ import pytest
 harness = pytest.importorskip("otpfob.sim.harness")
 
 OTPFOB = str(Path(sys.executable).with_name("otpfob"))
-DEMO_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"   # RFC 6238's "12345678901234567890"
+DEMO_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238's "12345678901234567890"
 OTHER = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
 
 
@@ -116,10 +116,15 @@ def test_changes_from_a_raw_socket_wait_for_a_press_and_no_changes_nothing(fob, 
         refuse(fob, wire, "reset", confirm=True),
     ]
     demo = "Issuer: otpfob\nName: demo@example.com"
-    assert prompts == ["Rename #1?\n%s\nNew Issuer: otpfob\nNew Name: mallory" % demo,
-                       "Move #2 to place 1?\nIssuer: Bank\nName: alice",
-                       "Delete #1?\n" + demo, "Clock rate trim 0 to 100?", "Set typing on?",
-                       prompts[5], "Erase all accounts and the password?"]
+    assert prompts == [
+        "Rename #1?\n%s\nNew Issuer: otpfob\nNew Name: mallory" % demo,
+        "Move #2 to place 1?\nIssuer: Bank\nName: alice",
+        "Delete #1?\n" + demo,
+        "Clock rate trim 0 to 100?",
+        "Set typing on?",
+        prompts[5],
+        "Erase all accounts and the password?",
+    ]
     assert prompts[5].startswith("Clock +1 h 02 min")
     assert listing(wire) == before
     assert wire.call("aging_get")["aging"] == 0
@@ -131,13 +136,26 @@ def test_a_rename_racing_a_staged_import_shows_the_true_effect(fob, wire):
     # Part 0 stages a new account; the attacker renames the holder's real account to the
     # same name (the rename itself now needs a press: here a careless yes); the commit of
     # the batch must say it replaces, and a no keeps the real secret.
-    r = wire.call("add_many", accounts=[{"name": "x", "issuer": "Junk", "secret": OTHER}],
-                  overwrite=True, part=0, stage=True, batch="ab" * 16)
+    r = wire.call(
+        "add_many",
+        accounts=[{"name": "x", "issuer": "Junk", "secret": OTHER}],
+        overwrite=True,
+        part=0,
+        stage=True,
+        batch="ab" * 16,
+    )
     assert r["ok"] and r["staged"] == 1
     prompt, _ = approve(fob, wire, "rename", index=0, name="mallory", issuer="Bank")
     assert prompt.endswith("New Issuer: Bank\nNew Name: mallory")
-    prompt = refuse(fob, wire, "add_many", part=1, overwrite=True, batch="ab" * 16,
-                    accounts=[{"name": "mallory", "issuer": "Bank", "secret": OTHER}])
+    prompt = refuse(
+        fob,
+        wire,
+        "add_many",
+        part=1,
+        overwrite=True,
+        batch="ab" * 16,
+        accounts=[{"name": "mallory", "issuer": "Bank", "secret": OTHER}],
+    )
     assert prompt.startswith("Add 1, replace 1?\nCheck: ")
     _, r = approve(fob, wire, "code", index=0)
     assert r["codes"][0]["name"] == "mallory"
@@ -150,12 +168,12 @@ def test_a_press_that_began_before_the_prompt_does_not_answer_it(fob, wire):
     rid = wire.send("rename", index=0, name="held")
     assert wire.reply(rid)["pending"] == "presence"
     fob.wait_for(lambda s: s["screen"] == "presence", what="prompt")
-    fob.advance(1.0)        # held past the long-press time (0.8 s) under the prompt...
-    fob.ok("up A")          # ...and released: neither the long press nor the release
-    fob.advance(0.5)        # of a press begun before the prompt answers it
+    fob.advance(1.0)  # held past the long-press time (0.8 s) under the prompt...
+    fob.ok("up A")  # ...and released: neither the long press nor the release
+    fob.advance(0.5)  # of a press begun before the prompt answers it
     st = fob.status()
     assert st["screen"] == "presence" and st["prompt"].startswith("Rename")
-    fob.answer(True)        # a hold begun after the prompt does
+    fob.answer(True)  # a hold begun after the prompt does
     r = wire.reply(rid)
     assert r["ok"] is True and r["name"] == "held"
 
@@ -231,9 +249,14 @@ def test_a_clock_set_answered_seconds_later_is_still_exact(fob):
     out = {}
 
     def run():
-        out["r"] = subprocess.run([OTPFOB, "--port", fob.data_url, "--json", "time", "set"],
-                                  capture_output=True, text=True, timeout=90, env=env,
-                                  stdin=subprocess.DEVNULL)
+        out["r"] = subprocess.run(
+            [OTPFOB, "--port", fob.data_url, "--json", "time", "set"],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
@@ -254,17 +277,25 @@ def test_a_clock_set_answered_seconds_later_is_still_exact(fob):
 
 
 def test_the_cli_says_to_press_for_every_new_press(sim_factory):
-    fob = sim_factory(demo=True)   # a user stands by and approves
+    fob = sim_factory(demo=True)  # a user stands by and approves
     env = dict(os.environ)
     env.pop("OTPFOB_PORT", None)
 
     def cli(*args):
-        r = subprocess.run([OTPFOB, "--port", fob.data_url, *args], capture_output=True,
-                           text=True, timeout=90, env=env, stdin=subprocess.DEVNULL)
+        r = subprocess.run(
+            [OTPFOB, "--port", fob.data_url, *args],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
         assert r.returncode == 0, r.stderr
         return r.stderr
 
-    assert "The fob asks: Rename #1? / Issuer: otpfob / Name: demo@example.com / New Issuer: " \
+    assert (
+        "The fob asks: Rename #1? / Issuer: otpfob / Name: demo@example.com / New Issuer: "
         "otpfob / New Name: bob" in cli("rename", "demo", "bob")
+    )
     assert "Set typing on?" in cli("settings", "set", "typing", "on")
     assert "Hold A" not in cli("settings", "set", "typing", "off")

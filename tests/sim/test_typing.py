@@ -16,14 +16,20 @@ from otpfob import hid
 harness = pytest.importorskip("otpfob.sim.harness")
 
 OTPFOB = str(Path(sys.executable).with_name("otpfob"))
-SECRET = "N52HAZTPMIQHIZLTOQQHGZLDOJSXIIJB"         # b"otpfob test secret!!"
+SECRET = "N52HAZTPMIQHIZLTOQQHGZLDOJSXIIJB"  # b"otpfob test secret!!"
 
 
 def otpfob(url, *args, input=None):
     env = dict(os.environ)
     env.pop("OTPFOB_PORT", None)
-    return subprocess.run([OTPFOB, "--port", url, *args], input=input, capture_output=True,
-                          text=True, timeout=60, env=env)
+    return subprocess.run(
+        [OTPFOB, "--port", url, *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def ok(url, *args, input=None):
@@ -37,9 +43,11 @@ def as_json(url, *args, input=None):
 
 
 def steady_code_screen(fob):
-    return fob.wait_for(lambda st: st["screen"] == "code" and st["code"]
-                        and 5 <= (st["seconds_left"] or 0) <= 27, timeout=30,
-                        what="a steady code screen")
+    return fob.wait_for(
+        lambda st: st["screen"] == "code" and st["code"] and 5 <= (st["seconds_left"] or 0) <= 27,
+        timeout=30,
+        what="a steady code screen",
+    )
 
 
 def typed(state, since=0):

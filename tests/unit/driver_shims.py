@@ -7,17 +7,15 @@ import types
 
 
 def install():
+    from otpfob.sim.cp import micropython_stub
     from otpfob.sim.i2c import I2C
 
-    if "micropython" not in sys.modules:
-        try:
-            import micropython  # noqa: F401
-        except ImportError:
-            m = types.ModuleType("micropython")
-            m.const = lambda x: x
-            sys.modules["micropython"] = m
-    for name, attrs in (("busio", {"I2C": I2C, "SPI": object}),
-                        ("digitalio", {"DigitalInOut": object})):
+    # The one `micropython` stand-in (the simulator's), as tests/sim/conftest.py installs it.
+    sys.modules.setdefault("micropython", micropython_stub)
+    for name, attrs in (
+        ("busio", {"I2C": I2C, "SPI": object}),
+        ("digitalio", {"DigitalInOut": object}),
+    ):
         if name not in sys.modules:
             try:
                 __import__(name)

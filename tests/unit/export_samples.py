@@ -16,17 +16,18 @@ import subprocess
 
 import pyotp
 
-T = 1800000123          # the time codes are compared at
+T = 1800000123  # the time codes are compared at
 
 
 class Vector:
-    def __init__(self, issuer, name, secret, kind="totp", algorithm="SHA1", digits=6,
-                 period=30, counter=0):
+    def __init__(
+        self, issuer, name, secret, kind="totp", algorithm="SHA1", digits=6, period=30, counter=0
+    ):
         self.issuer = issuer
         self.name = name
-        self.secret = secret            # base32, no padding
+        self.secret = secret  # base32, no padding
         self.kind = kind
-        self.algorithm = algorithm      # SHA1, SHA256, SHA512 or STEAM
+        self.algorithm = algorithm  # SHA1, SHA256, SHA512 or STEAM
         self.digits = 5 if algorithm == "STEAM" else digits
         self.period = period
         self.counter = counter
@@ -45,25 +46,50 @@ class Vector:
         label = quote(self.label, safe="@:")
         if self.algorithm == "STEAM":
             return "otpauth://totp/%s?secret=%s&issuer=%s&encoder=steam" % (
-                label, self.secret, quote(self.issuer))
+                label,
+                self.secret,
+                quote(self.issuer),
+            )
         if self.kind == "hotp":
             return "otpauth://hotp/%s?secret=%s&issuer=%s&algorithm=%s&digits=%d&counter=%d" % (
-                label, self.secret, quote(self.issuer), self.algorithm, self.digits,
-                self.counter)
+                label,
+                self.secret,
+                quote(self.issuer),
+                self.algorithm,
+                self.digits,
+                self.counter,
+            )
         return "otpauth://totp/%s?secret=%s%s&algorithm=%s&digits=%d&period=%d" % (
-            label, self.secret, "&issuer=" + quote(self.issuer) if self.issuer else "",
-            self.algorithm, self.digits, self.period)
+            label,
+            self.secret,
+            "&issuer=" + quote(self.issuer) if self.issuer else "",
+            self.algorithm,
+            self.digits,
+            self.period,
+        )
 
 
 VECTORS = [
     Vector("Deno", "Mason", "4SJHB4GSD43FZBAI7C2HLRJGPQ"),
-    Vector("SPDX", "James", "5OM4WOOGPLQEF6UGN3CPEOOLWU", algorithm="SHA256", digits=7,
-           period=20),
-    Vector("Bücher Straße", "jürgen@例え.jp", "7ELGJSGXNCCTV3O6LKJWYFV2RA", algorithm="SHA512",
-           digits=8, period=60),
+    Vector("SPDX", "James", "5OM4WOOGPLQEF6UGN3CPEOOLWU", algorithm="SHA256", digits=7, period=20),
+    Vector(
+        "Bücher Straße",
+        "jürgen@例え.jp",
+        "7ELGJSGXNCCTV3O6LKJWYFV2RA",
+        algorithm="SHA512",
+        digits=8,
+        period=60,
+    ),
     Vector("Issuu", "James", "YOOMIXWS5GN6RTBPUFFWKTW5M4", kind="hotp", counter=1),
-    Vector("WWE", "Mason", "5VAML3X35THCEBVRLV24CGBKOY", kind="hotp", algorithm="SHA256",
-           digits=8, counter=10300),
+    Vector(
+        "WWE",
+        "Mason",
+        "5VAML3X35THCEBVRLV24CGBKOY",
+        kind="hotp",
+        algorithm="SHA256",
+        digits=8,
+        counter=10300,
+    ),
     Vector("Steam", "gabe", "JRZCL47CMXVOQMNPZR2F7J4RGI", algorithm="STEAM"),
     Vector("", "nobody@example.com", "KUVJJOM753IHTNDSZVCNKL7GII"),
 ]
@@ -77,7 +103,7 @@ def steam_reference(key, t, period=30):
     base-26 digits, least significant first, in Steam's alphabet."""
     mac = hmac.new(key, struct.pack(">Q", int(t) // period), hashlib.sha1).digest()
     offset = mac[19] & 0x0F
-    value = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
+    value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
     out = []
     for _ in range(5):
         out.append(STEAM_ALPHABET[value % 26])
@@ -104,8 +130,7 @@ def oathtool_code(v, t=T):
     if v.kind == "hotp":
         args = [tool, "--hotp", "-c", str(v.counter)]
     else:
-        args = [tool, "--totp=%s" % v.algorithm.lower(), "-s", "%ds" % v.period,
-                "-N", "@%d" % t]
+        args = [tool, "--totp=%s" % v.algorithm.lower(), "-s", "%ds" % v.period, "-N", "@%d" % t]
     args += ["-d", str(v.digits), "-b", v.secret]
     out = subprocess.run(args, capture_output=True, text=True, timeout=10)
     return out.stdout.strip() if out.returncode == 0 else None
@@ -116,10 +141,19 @@ def fob_code(account, t=T):
     from fob import otp
 
     if account.kind == "hotp":
-        return otp.hotp(account.secret, account.counter, digits=account.digits,
-                        algorithm=account.algorithm.lower())
-    return otp.totp(account.secret, t, digits=account.digits, period=account.period,
-                    algorithm=account.algorithm.lower())
+        return otp.hotp(
+            account.secret,
+            account.counter,
+            digits=account.digits,
+            algorithm=account.algorithm.lower(),
+        )
+    return otp.totp(
+        account.secret,
+        t,
+        digits=account.digits,
+        period=account.period,
+        algorithm=account.algorithm.lower(),
+    )
 
 
 def check_accounts(items, vectors):

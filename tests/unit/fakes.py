@@ -15,16 +15,16 @@ import threading
 import time
 
 from click.testing import CliRunner
+
 from fob import protocol as protocol_mod
+from fob import settings as settings_mod
 from fob import vault as vault_mod
 from fob.protocol import Protocol
 from fob.vault import Vault
-
 from otpfob.cli import main
 
-
 T0 = 1800000000
-SECRET_B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"    # 20 bytes
+SECRET_B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 20 bytes
 SECRET = base64.b32decode(SECRET_B32)
 
 
@@ -53,22 +53,32 @@ class FakePort:
 
 
 class FakeClock:
+    """The fob's clock (fob/clock.py's Clock as the firmware reads it): UTC that moves only
+    when a test moves `t` (whole seconds, or with a fraction). `reason` other than "ok"
+    makes it not valid; `fail` makes a set raise as a bus error would; `sets` records the
+    sets. The one clock fake of the unit tests."""
+
     def __init__(self, t=T0):
         self.t = t
         self.reason = "ok"
         self.fail = False
+        self.sets = []
 
     @property
     def valid(self):
         return self.reason == "ok"
 
     def now(self):
-        return self.t if self.valid else None
+        return int(self.t) if self.valid else None
+
+    def fraction(self):
+        return self.t - int(self.t)
 
     def set(self, t):
         if self.fail:
             raise OSError(5, "I2C")
         self.t = t
+        self.sets.append(t)
         self.reason = "ok"
 
 
@@ -84,12 +94,12 @@ class MemFile:
     def read(self, n=-1):
         if n < 0:
             n = len(self.buf) - self.pos
-        data = bytes(self.buf[self.pos:self.pos + n])
+        data = bytes(self.buf[self.pos : self.pos + n])
         self.pos += len(data)
         return data
 
     def write(self, data):
-        self.buf[self.pos:self.pos + len(data)] = data
+        self.buf[self.pos : self.pos + len(data)] = data
         self.pos += len(data)
         return len(data)
 
@@ -132,7 +142,7 @@ class MemFS:
 
     def listdir(self, path):
         prefix = path.rstrip("/") + "/"
-        return [k[len(prefix):] for k in self.files if k.startswith(prefix)]
+        return [k[len(prefix) :] for k in self.files if k.startswith(prefix)]
 
 
 class FakePresence:
@@ -195,25 +205,71 @@ class HeldButtons:
         self._down.discard(name)
 
 
+class Settings(settings_mod.Settings):
+    """The fob's preferences (fob/settings.py's, with its defaults), kept in memory: for
+    tests that leave the settings file out of what they count."""
+
+    def load(self):
+        pass
+
+    def save(self):
+        self.saved = True
+        return True
+
+
+BOARD_INFO = {
+    "serial": "e661abcd",
+    "board": "Test board",
+    "display": "128x64",
+    "buttons": ["A", "B"],
+}
+
+
 class Fob:
-    def __init__(self, accounts=(), presence=True):
+    """The firmware's protocol in-process: a FakePort, the vault on flash in memory
+    (`flash`, the same object as `fs`; pass one to 'restart' over the same flash), a
+    FakeClock, and a holder (`presence`, also `holder`) who answers every question with
+    `presence` (True yes, False no, None never). The one in-process fob fake
+    (fob_fakes.Fob is this one with the settings in memory and no board info).
+
+    `memory_settings` keeps the settings in memory (no settings file on the flash);
+    `see_time` makes the first request's write of the time seen here, so tests count only
+    the writes their requests make."""
+
+    def __init__(
+        self,
+        accounts=(),
+        presence=True,
+        flash=None,
+        clock=None,
+        info=None,
+        memory_settings=False,
+        see_time=True,
+    ):
         self.port = FakePort()
-        self.fs = MemFS()
+        self.fs = self.flash = flash if flash is not None else MemFS()
         self.vault = Vault("/", self.fs)
         self.vault.load()
         for a in accounts:
             self.vault.add(a)
-        self.clock = FakeClock()
-        self.presence = FakePresence(presence)
-        self.proto = Protocol(self.port, self.vault, self.clock,
-                              {"serial": "e661abcd", "board": "Test board",
-                               "display": "128x64", "buttons": ["A", "B"]},
-                              presence=self.presence)
+        self.clock = clock if clock is not None else FakeClock()
+        self.presence = self.holder = FakePresence(presence)
+        self.proto = Protocol(
+            self.port,
+            self.vault,
+            self.clock,
+            dict(BOARD_INFO) if info is None else info,
+            presence=self.presence,
+        )
+        if memory_settings:
+            self.proto.settings = Settings()
+        self.settings = self.proto.settings
         self.interim = []
-        # The first request records the time seen in the password record: done here, so
-        # tests count only the writes their requests make.
-        self.proto.guard.see_time(self.clock.now())
-        self.fs.writes = 0
+        # After login(): [session key, counter]; later requests carry the session's MAC.
+        self.session = None
+        if see_time:
+            self.proto.guard.see_time(self.clock.now())
+            self.fs.writes = 0
 
     def run(self, max_polls=10000):
         """Poll until nothing is waiting and no reply is half written."""
@@ -236,23 +292,64 @@ class Fob:
         return self.replies()
 
     def call(self, cmd, **args):
+        """The final reply to one request (a request for a press answers twice: the
+        "pending" line is kept in `interim`); signed when logged in."""
         req = {"id": 1, "cmd": cmd}
         req.update(args)
-        out = self.send(req)
-        # A request that needs a press answers twice: "pending" first, then the result.
+        line = json.dumps(req).encode()
+        if self.session is not None:
+            from otpfob import auth
+
+            line = auth.sign_line(self.session[0], self.session[1], line)
+            self.session[1] += 1
+        # Polled as final_reply does: a question nobody answers leaves the protocol busy,
+        # which is no failure here (the reply says what the fob did).
+        self.port.inbox += line + b"\n"
+        for _ in range(10000):
+            self.proto.poll()
+            if not self.port.inbox and not self.proto.pending:
+                break
+        out = self.replies()
         self.interim = [r for r in out if "pending" in r]
         out = [r for r in out if "pending" not in r]
-        assert len(out) == 1 and out[0]["id"] == 1
+        assert len(out) == 1 and out[0]["id"] == 1, out
         return out[0]
+
+    def login(self, password):
+        """Log in as otpfob does (docs/protocol.md, "Password" and "Sessions")."""
+        from otpfob import auth
+
+        self.session = None
+        begin = self.call("auth_begin")
+        fob_nonce = bytes.fromhex(begin["challenge"])
+        key = auth.derive_key(password, bytes.fromhex(begin["salt"]), begin["iterations"])
+        host_nonce = auth.new_nonce()
+        r = self.call(
+            "auth",
+            challenge=host_nonce.hex(),
+            fob_challenge=fob_nonce.hex(),
+            response=auth.host_proof(key, fob_nonce, host_nonce).hex(),
+        )
+        assert r["ok"], r
+        self.session = [auth.session_key(key, fob_nonce, host_nonce), 0]
+
+    def labels(self):
+        return [a.label() for a in self.vault.accounts]
+
+    def vault_files(self):
+        return {k: bytes(v) for k, v in self.fs.files.items() if "vault" in k}
 
     def state(self):
         # The vault's files; the password record (guard_*.bin) also keeps the highest time
         # seen, so it may change on any request.
-        return ([copy.copy(a.__dict__) for a in self.vault.accounts],
-                {k: copy.deepcopy(v) for k, v in self.fs.files.items() if "vault" in k})
+        return (
+            [copy.copy(a.__dict__) for a in self.vault.accounts],
+            {k: copy.deepcopy(v) for k, v in self.fs.files.items() if "vault" in k},
+        )
 
 
 # -- the CLI's fob on a TCP port ------------------------------------------------------
+
 
 class FakeRtc:
     """The DS3231 driver's aging offset, as protocol and provision reach it."""
@@ -338,7 +435,8 @@ class _Port:
 
 
 class SocketFob:
-    def __init__(self, root, clock=None):
+    def __init__(self, root, clock=None, serial="fake0001"):
+        self.serial = serial
         self.fs = CountingFS()
         self.vault = vault_mod.Vault(str(root), fs=self.fs)
         self.vault.load()
@@ -360,9 +458,13 @@ class SocketFob:
                 continue
             conn, _ = self.srv.accept()
             port = self._port(conn)
-            proto = protocol_mod.Protocol(port, self.vault, self.clock,
-                                          {"serial": "fake0001", "board": "test"},
-                                          presence=self.presence)
+            proto = protocol_mod.Protocol(
+                port,
+                self.vault,
+                self.clock,
+                {"serial": self.serial, "board": "test"},
+                presence=self.presence,
+            )
             with conn:
                 while not self._stop:
                     ready, _, _ = select.select([conn], [], [], 0.002)

@@ -1,105 +1,24 @@
-"""Fakes for running fob.protocol in-process: a port, flash in memory, a clock that only
-moves when told, and a holder who answers prompts as a test says."""
+"""The names some tests use for the in-process fob (fakes.Fob): a fob whose settings stay
+in memory and that tells no board info, a clock that only moves when told, flash in
+memory and a holder who answers as a test says."""
 
-import json
-
-from fob.protocol import Protocol
-from fob.vault import Vault
-from fakes import FakePort, FakePresence, MemFS, final_reply
+from fakes import FakeClock, FakePort, FakePresence, MemFS, Settings
+from fakes import Fob as _Fob
 
 T0 = 1800000000
 
-
 Port = FakePort
-
-
 # Flash: files in a dict that survive a 'restart' (a new Fob over the same Flash).
 Flash = MemFS
-
-
-class Clock:
-    """UTC that moves only when a test moves it (whole seconds plus a fraction)."""
-
-    reason = "ok"
-
-    def __init__(self, t=T0):
-        self.t = float(t)
-        self.sets = []
-
-    def now(self):
-        return int(self.t) if self.reason == "ok" else None
-
-    def fraction(self):
-        return self.t - int(self.t)
-
-    def set(self, t):
-        self.t = float(t)
-        self.sets.append(t)
-        self.reason = "ok"
-
-
+# UTC that moves only when a test moves it.
+Clock = FakeClock
 # The person at the fob: `reply` True (yes), False (no) or None (never answers).
 Holder = FakePresence
 
-
-class Settings:
-    """The fob's preferences (fob/settings.py's fields), kept in memory."""
-
-    def __init__(self):
-        self.privacy = False
-        self.idle_timeout = 30
-        self.typing = False
-        self.layout = "us"
-        self.usb_codes = False
-        self.saved = True
-
-    def save(self):
-        return True
+__all__ = ["T0", "Clock", "Flash", "Fob", "Holder", "Port", "Settings"]
 
 
-class Fob:
-    def __init__(self, accounts=(), reply=True, flash=None, clock=None):
-        self.flash = flash if flash is not None else Flash()
-        self.vault = Vault("/", self.flash)
-        self.vault.load()
-        for a in accounts:
-            self.vault.add(a)
-        self.clock = clock if clock is not None else Clock()
-        self.holder = Holder(reply)
-        self.port = Port()
-        self.proto = Protocol(self.port, self.vault, self.clock, {}, presence=self.holder)
-        self.settings = self.proto.settings = Settings()
-        # [session key, counter] after login(): later requests carry the session's MAC.
-        self.session = None
-
-    def login(self, password):
-        """Log in as otpfob does (docs/protocol.md, "Password" and "Sessions")."""
-        from otpfob import auth
-
-        self.session = None
-        begin = self.call("auth_begin")
-        fob_nonce = bytes.fromhex(begin["challenge"])
-        key = auth.derive_key(password, bytes.fromhex(begin["salt"]), begin["iterations"])
-        host_nonce = auth.new_nonce()
-        r = self.call("auth", challenge=host_nonce.hex(), fob_challenge=fob_nonce.hex(),
-                      response=auth.host_proof(key, fob_nonce, host_nonce).hex())
-        assert r["ok"], r
-        self.session = [auth.session_key(key, fob_nonce, host_nonce), 0]
-
-    def call(self, cmd, **args):
-        """The final reply to one request (a request for a press answers twice)."""
-        req = {"id": 1, "cmd": cmd}
-        req.update(args)
-        line = json.dumps(req).encode()
-        if self.session is not None:
-            from otpfob import auth
-
-            line = auth.sign_line(self.session[0], self.session[1], line)
-            self.session[1] += 1
-        return final_reply(self.proto, self.port, line)
-
-    def labels(self):
-        return [a.label() for a in self.vault.accounts]
-
-    def vault_files(self):
-        return {k: bytes(v) for k, v in self.flash.files.items() if "vault" in k}
+def Fob(accounts=(), reply=True, flash=None, clock=None):  # noqa: N802 - stands for a class
+    return _Fob(
+        accounts, reply, flash=flash, clock=clock, info={}, memory_settings=True, see_time=False
+    )

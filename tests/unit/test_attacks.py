@@ -3,8 +3,9 @@ no otpfob would, and the fob must answer with a clear error and store nothing.""
 
 import json
 
-from fob.vault import Account
 from fob_fakes import Fob
+
+from fob.vault import Account
 
 SECRET = bytes(range(20))
 B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -29,12 +30,12 @@ def test_a_lone_surrogate_in_a_name_or_issuer_is_refused_clearly_and_stores_noth
     fob = Fob([Account("alice", "Bank", SECRET)])
     before = fob.vault_files()
     for line in (
-            b'{"id":1,"cmd":"add","name":"a\\ud800b","secret":"%s"}' % B32.encode(),
-            b'{"id":1,"cmd":"add","issuer":"\\udfff","name":"x","secret":"%s"}' % B32.encode(),
-            b'{"id":1,"cmd":"add_many","accounts":[{"name":"\\ud83d","secret":"%s"}]}'
-            % B32.encode(),
-            b'{"id":1,"cmd":"rename","index":0,"name":"\\ud800"}',
-            b'{"id":1,"cmd":"rename","index":0,"name":"bob","issuer":"\\udc00"}'):
+        b'{"id":1,"cmd":"add","name":"a\\ud800b","secret":"%s"}' % B32.encode(),
+        b'{"id":1,"cmd":"add","issuer":"\\udfff","name":"x","secret":"%s"}' % B32.encode(),
+        b'{"id":1,"cmd":"add_many","accounts":[{"name":"\\ud83d","secret":"%s"}]}' % B32.encode(),
+        b'{"id":1,"cmd":"rename","index":0,"name":"\\ud800"}',
+        b'{"id":1,"cmd":"rename","index":0,"name":"bob","issuer":"\\udc00"}',
+    ):
         r = send_raw(fob, line)
         assert r["ok"] is False, (line, r)
         assert r["error"]["code"] == "bad_argument", (line, r)
@@ -44,8 +45,9 @@ def test_a_lone_surrogate_in_a_name_or_issuer_is_refused_clearly_and_stores_noth
     assert fob.holder.prompts == []
     assert fob.vault_files() == before
     # A real character outside the BMP (sent as UTF-8, as otpfob does) is fine.
-    r = send_raw(fob, ('{"id":1,"cmd":"add","name":"\U0001f600","secret":"%s"}'
-                       % B32).encode("utf-8"))
+    r = send_raw(
+        fob, ('{"id":1,"cmd":"add","name":"\U0001f600","secret":"%s"}' % B32).encode("utf-8")
+    )
     assert r["ok"] is True, r
     assert fob.labels() == ["Bank / alice", "\U0001f600"]
 
@@ -57,7 +59,7 @@ class FullPort:
     def __init__(self, port, room):
         self.port = port
         self.room = room
-        self.short = 0      # writes that did not go out whole
+        self.short = 0  # writes that did not go out whole
 
     def __getattr__(self, name):
         return getattr(self.port, name)
@@ -101,8 +103,9 @@ def test_a_host_that_stops_reading_costs_one_short_write_a_pass_and_ends_the_lon
 def _log_in_wrong(fob):
     begin = fob.call("auth_begin")
     assert begin["ok"], begin
-    return fob.call("auth", challenge="00" * 16, fob_challenge=begin["challenge"],
-                    response="00" * 32)
+    return fob.call(
+        "auth", challenge="00" * 16, fob_challenge=begin["challenge"], response="00" * 32
+    )
 
 
 def test_a_program_alone_can_make_the_fob_ask_but_never_erase_it_or_spoil_a_login():
@@ -118,11 +121,10 @@ def test_a_program_alone_can_make_the_fob_ask_but_never_erase_it_or_spoil_a_logi
     fob.holder.reply = False
     prompts = len(fob.holder.prompts)
     begin = fob.call("auth_begin")
-    fob.call("auth_begin")             # another program's, meanwhile
+    fob.call("auth_begin")  # another program's, meanwhile
     nh = auth.new_nonce()
     proof = auth.host_proof(key, bytes.fromhex(begin["challenge"]), nh)
-    r = fob.call("auth", challenge=nh.hex(), fob_challenge=begin["challenge"],
-                 response=proof.hex())
+    r = fob.call("auth", challenge=nh.hex(), fob_challenge=begin["challenge"], response=proof.hex())
     assert r["error"]["code"] == "no_challenge" and fob.proto.guard.tries == 8
     for _ in range(8):
         _log_in_wrong(fob)
@@ -147,7 +149,7 @@ def test_settings_changes_without_a_press_are_limited_so_a_host_cannot_wear_the_
     # Far more than anyone changes by hand between two plug-ins, far fewer than wear a
     # flash sector out (about 100,000 erases); then a clear error, and no press asked.
     assert 20 <= len(done) <= 200
-    assert answers[:len(done)] == done
+    assert answers[: len(done)] == done
     assert len(saves) == len(done)
     assert {r["error"]["code"] for r in refused} == {"busy"}
     assert "plug" in refused[0]["error"]["message"]

@@ -38,12 +38,15 @@ def test_decode_known_secret():
     assert base32.decode("JBSW-Y3DP-EHPK-3PXP") == b"Hello!\xde\xad\xbe\xef"
 
 
-@pytest.mark.parametrize("text, char, pos", [
-    ("JBSWY3DP!HPK3PXP", "!", 8),
-    ("JBSW Y3D1", "1", 8),
-    ("ABCDEFG0", "0", 7),
-    ("abc8defg", "8", 3),
-])
+@pytest.mark.parametrize(
+    "text, char, pos",
+    [
+        ("JBSWY3DP!HPK3PXP", "!", 8),
+        ("JBSW Y3D1", "1", 8),
+        ("ABCDEFG0", "0", 7),
+        ("abc8defg", "8", 3),
+    ],
+)
 def test_decode_names_the_bad_character_and_its_position(text, char, pos):
     with pytest.raises(ValueError) as info:
         base32.decode(text)

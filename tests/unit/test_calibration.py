@@ -24,6 +24,7 @@ def ev(at, offset, aging=0, was_set=False, before=None, aging_before=None, error
 
 # --- the estimator -----------------------------------------------------------------------------
 
+
 def test_a_10_ppm_fob_gets_100_steps_of_aging():
     est = estimate([ev(0, 0.0, was_set=True), ev(DAY, 0.864)], aging=0, now=T0 + DAY)
     assert est["ppm"] == pytest.approx(10.0, abs=1e-9)
@@ -48,8 +49,12 @@ def test_an_aging_offset_already_in_force_is_the_starting_point():
 
 def test_readings_under_an_earlier_offset_are_not_used():
     # Trimmed from 0 to 100 half a day ago: the day before does not count any more.
-    events = [ev(0, 0.0, was_set=True), ev(DAY, 0.864),
-              ev(DAY, 0.864, aging=100, aging_before=0), ev(1.5 * DAY, 0.8645, aging=100)]
+    events = [
+        ev(0, 0.0, was_set=True),
+        ev(DAY, 0.864),
+        ev(DAY, 0.864, aging=100, aging_before=0),
+        ev(1.5 * DAY, 0.8645, aging=100),
+    ]
     with pytest.raises(CalibrationError) as exc:
         estimate(events, aging=100, now=T0 + 1.5 * DAY)
     assert "span only 12 hours" in str(exc.value)
@@ -85,8 +90,9 @@ def test_a_clock_not_set_at_a_reading_ends_the_stretch():
         estimate(events, now=T0 + DAY)
 
 
-@pytest.mark.parametrize("aging, ppm, expected", [(0, 40.0, 127), (0, -30.0, -128),
-                                                   (100, 2.9, 127), (-120, -1.0, -128)])
+@pytest.mark.parametrize(
+    "aging, ppm, expected", [(0, 40.0, 127), (0, -30.0, -128), (100, 2.9, 127), (-120, -1.0, -128)]
+)
 def test_the_new_offset_is_clamped_to_the_register(aging, ppm, expected):
     events = [ev(0, 0.0, aging=aging, was_set=True), ev(DAY, ppm * 1e-6 * DAY, aging=aging)]
     est = estimate(events)
@@ -99,9 +105,11 @@ def test_the_new_offset_is_clamped_to_the_register(aging, ppm, expected):
 def test_a_set_in_between_is_accounted_for():
     # 10 ppm: 12 h then set (0.432 s off just before), 12 h more. Neither stretch is a day,
     # both together are, and the set's jump back to zero is not read as drift.
-    events = [ev(0, 0.01, was_set=True),
-              ev(DAY / 2, 0.0, was_set=True, before=0.442),
-              ev(DAY + 10, 0.4321)]
+    events = [
+        ev(0, 0.01, was_set=True),
+        ev(DAY / 2, 0.0, was_set=True, before=0.442),
+        ev(DAY + 10, 0.4321),
+    ]
     est = estimate(events, now=T0 + DAY)
     assert est["segments"] == 2 and est["span"] == pytest.approx(DAY + 5)
     assert est["ppm"] == pytest.approx(10.0, abs=0.01)
@@ -123,8 +131,7 @@ def test_measuring_noise_averages_out_over_many_readings():
 
 
 def test_rounding_goes_half_away_from_zero():
-    assert [cal._step_round(x) for x in (0.5, 1.5, 2.5, -0.5, -2.5, 0.49)] == [
-        1, 2, 3, -1, -3, 0]
+    assert [cal._step_round(x) for x in (0.5, 1.5, 2.5, -0.5, -2.5, 0.49)] == [1, 2, 3, -1, -3, 0]
 
 
 def test_predict_extrapolates_from_the_last_reading():
@@ -139,14 +146,18 @@ def test_predict_extrapolates_from_the_last_reading():
 
 def test_predict_converts_a_rate_measured_under_another_offset():
     # Measured 10 ppm with no offset; trimmed by 60 steps since (by hand): 4 ppm remain.
-    events = [ev(0, 0.0, was_set=True), ev(DAY, 0.864),
-              ev(DAY + 10, 0.8641, aging=60, aging_before=0)]
+    events = [
+        ev(0, 0.0, was_set=True),
+        ev(DAY, 0.864),
+        ev(DAY + 10, 0.8641, aging=60, aging_before=0),
+    ]
     p = predict(events, now=T0 + 2 * DAY + 10)
     assert p["ppm"] == pytest.approx(4.0) and p["drift"] == pytest.approx(0.3456)
     assert p["offset"] == pytest.approx(0.8641 + 0.3456)
 
 
 # --- the history file --------------------------------------------------------------------------
+
 
 def test_data_dir_per_platform(tmp_path):
     home = tmp_path
@@ -199,11 +210,12 @@ def test_no_serial_no_history(tmp_path):
 
 # --- measuring the offset against a simulated fob --------------------------------------------
 
+
 class VirtualFob:
     """A fob whose clock is `offset` ahead, answering once per main-loop pass."""
 
     def __init__(self, offset, loop=0.02, wire=0.0005, seed=1, valid=True):
-        self.t = 1000.0               # laptop time (virtual)
+        self.t = 1000.0  # laptop time (virtual)
         self.offset = offset
         self.loop = loop
         self.wire = wire
@@ -258,3 +270,43 @@ def test_measurement_of_an_unset_clock_gives_no_offset():
     fob = VirtualFob(0.0, valid=False)
     m = measure_offset(fob.time_get, clock=fob.clock, sleep=fob.sleep)
     assert m.offset is None and not m.valid and fob.requests == 1
+
+
+class _VirtualLink:
+    """A fob behind a link of fixed round trip, on a virtual clock: time_get takes the
+    round trip; time_set is heard half a round trip after it is sent."""
+
+    def __init__(self, now, rtt):
+        self.now, self.rtt, self.heard = now, rtt, []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def time_get(self):
+        self.now += self.rtt
+        return {"time": int(self.now), "valid": True}
+
+    def time_set(self, epoch, force=False):
+        self.heard.append((epoch, self.now + self.rtt / 2, force))
+        self.now += self.rtt
+        return {"time": epoch}
+
+
+@pytest.mark.parametrize("start, rtt", [(1800000000.2, 0.04), (1800000000.97, 0.01), (5.5, 0.3)])
+def test_timed_set_reaches_the_fob_as_the_second_turns(start, rtt):
+    link = _VirtualLink(start, rtt)
+    target, half = cal.timed_set(link, clock=link.clock, sleep=link.sleep)
+    assert half == pytest.approx(rtt / 2)
+    [(epoch, heard_at, force)] = link.heard
+    assert epoch == target and force is False
+    assert heard_at == pytest.approx(target)  # the fob's new second starts in step
+    assert target - start >= 0.05  # never a second already gone
+
+
+def test_timed_set_passes_force_on():
+    link = _VirtualLink(100.0, 0.02)
+    cal.timed_set(link, force=True, clock=link.clock, sleep=link.sleep)
+    assert link.heard[0][2] is True

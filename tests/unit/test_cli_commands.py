@@ -14,13 +14,13 @@ import pyotp
 import pytest
 import segno
 from click.testing import CliRunner
+from fakes import Cli, FakeRtc
+from fakes import SocketFob as FakeFob
+from fakes import WallClock as FakeClock
 from PIL import Image
 
 from otpfob import migration
 from otpfob.cli import main
-from fakes import Cli, FakeRtc
-from fakes import SocketFob as FakeFob
-from fakes import WallClock as FakeClock
 from otpfob.otpauth import Account, build_uri
 
 vault_mod = pytest.importorskip("fob.vault")
@@ -61,6 +61,7 @@ def labels(fob):
 
 # --- add --------------------------------------------------------------------------------------
 
+
 def test_add_with_secret_argument_stores_and_checks_the_code(fob):
     result = add(fob, "GitHub:octocat")
     assert "Added GitHub:octocat as #1" in result.stdout
@@ -68,7 +69,12 @@ def test_add_with_secret_argument_stores_and_checks_the_code(fob):
     assert SECRET not in result.output + result.stderr
     acc = fob.vault.accounts[0]
     assert (acc.issuer, acc.name, acc.algorithm, acc.digits, acc.period) == (
-        "GitHub", "octocat", "SHA1", 6, 30)
+        "GitHub",
+        "octocat",
+        "SHA1",
+        6,
+        30,
+    )
     assert acc.secret == base64.b32decode(SECRET)
 
 
@@ -80,8 +86,19 @@ def test_add_prompts_for_a_hidden_secret(fob):
 
 
 def test_add_with_options(fob):
-    add(fob, "bank", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "--issuer", "Bank", "--digits", "8",
-        "--period", "60", "--algorithm", "sha256")
+    add(
+        fob,
+        "bank",
+        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+        "--issuer",
+        "Bank",
+        "--digits",
+        "8",
+        "--period",
+        "60",
+        "--algorithm",
+        "sha256",
+    )
     a = run_json(fob, "list")[0]
     assert (a["algorithm"], a["digits"], a["period"]) == ("SHA256", 8, 60)
 
@@ -95,13 +112,25 @@ def test_add_steam_account(fob):
 
 
 def test_add_by_uri(fob):
-    a = Account("alice@example.com", b"0123456789abcdefghij", issuer="ACME Co",
-                algorithm="SHA512", digits=7, period=45)
+    a = Account(
+        "alice@example.com",
+        b"0123456789abcdefghij",
+        issuer="ACME Co",
+        algorithm="SHA512",
+        digits=7,
+        period=45,
+    )
     result = run(fob, "add", "--uri", build_uri(a))
     assert result.exit_code == 0, result.stderr
     got = fob.vault.accounts[0]
     assert (got.issuer, got.name, got.algorithm, got.digits, got.period, got.secret) == (
-        "ACME Co", "alice@example.com", "SHA512", 7, 45, b"0123456789abcdefghij")
+        "ACME Co",
+        "alice@example.com",
+        "SHA512",
+        7,
+        45,
+        b"0123456789abcdefghij",
+    )
 
 
 def test_add_by_qr_image(fob, tmp_path):
@@ -188,10 +217,15 @@ def test_add_verification_tolerates_a_period_boundary(fob, monkeypatch):
 
 # --- list, code, query ---------------------------------------------------------------------
 
+
 @pytest.fixture
 def stocked(fob):
-    for label in ("GitHub:octocat", "GitLab:octocat", "Google:alice@gmail.com",
-                  "Google:bob@gmail.com"):
+    for label in (
+        "GitHub:octocat",
+        "GitLab:octocat",
+        "Google:alice@gmail.com",
+        "Google:bob@gmail.com",
+    ):
         add(fob, label)
     return fob
 
@@ -199,8 +233,11 @@ def stocked(fob):
 def test_list_json_gives_issuer_and_name(stocked):
     rows = run_json(stocked, "list")
     assert [(r["issuer"], r["name"]) for r in rows] == [
-        ("GitHub", "octocat"), ("GitLab", "octocat"), ("Google", "alice@gmail.com"),
-        ("Google", "bob@gmail.com")]
+        ("GitHub", "octocat"),
+        ("GitLab", "octocat"),
+        ("Google", "alice@gmail.com"),
+        ("Google", "bob@gmail.com"),
+    ]
     assert all("secret" not in r for r in rows)
 
 
@@ -273,6 +310,7 @@ def test_hash_index_query(stocked):
 
 # --- delete, rename, reset ---------------------------------------------------------------
 
+
 def test_delete_asks_for_confirmation(stocked):
     result = run(stocked, "delete", "gitlab", input="n\n")
     assert result.exit_code == 3 and "nothing changed" in result.stderr
@@ -312,9 +350,16 @@ def test_reset_confirms_then_erases(stocked):
 
 # --- import ---------------------------------------------------------------------------------
 
+
 def _accounts(n, prefix="user"):
-    return [Account("%s%03d@example.com" % (prefix, i), bytes([i % 256]) + b"0123456789abcdefghi",
-                    issuer="Service%d" % (i % 9)) for i in range(n)]
+    return [
+        Account(
+            "%s%03d@example.com" % (prefix, i),
+            bytes([i % 256]) + b"0123456789abcdefghi",
+            issuer="Service%d" % (i % 9),
+        )
+        for i in range(n)
+    ]
 
 
 def test_import_text_file_of_uris(fob, tmp_path):
@@ -335,7 +380,8 @@ def test_import_migration_export_in_one_flash_write(fob):
     assert out["added"] == 12 and out["requests"] == 1
     assert fob.fs.writes - writes == 1
     assert [(a.issuer, a.name) for a in fob.vault.accounts] == [
-        (a.issuer, a.name) for a in accounts]
+        (a.issuer, a.name) for a in accounts
+    ]
 
 
 def test_import_incomplete_export_names_the_missing_part(fob):
@@ -347,9 +393,12 @@ def test_import_incomplete_export_names_the_missing_part(fob):
 
 
 def test_import_of_a_google_export_keeps_hotp_entries_with_their_counter(fob):
-    entries = [migration.encode_entry(secret=b"0123456789", name="ctr", issuer="Bank",
-                                      otp_type=migration.TYPE_HOTP, counter=7),
-               migration.encode_entry(Account("ok", b"0123456789", issuer="Fine"))]
+    entries = [
+        migration.encode_entry(
+            secret=b"0123456789", name="ctr", issuer="Bank", otp_type=migration.TYPE_HOTP, counter=7
+        ),
+        migration.encode_entry(Account("ok", b"0123456789", issuer="Fine")),
+    ]
     uri = migration.encode_uri(migration.encode_payload(entries))
     result = run(fob, "import", uri)
     assert result.exit_code == 0, result.stderr
@@ -402,14 +451,16 @@ def test_import_of_200_accounts_writes_the_flash_once(fob, tmp_path):
     assert out["requests"] > 10 and out["round_trips"] == out["requests"] + 3
     assert fob.fs.writes - writes == 1
     assert [(a.issuer, a.name) for a in fob.vault.accounts] == [
-        (a.issuer, a.name) for a in accounts]
+        (a.issuer, a.name) for a in accounts
+    ]
 
 
 def test_import_refused_in_a_late_part_stores_nothing_and_names_the_account(fob, tmp_path):
     # 269 bytes each on flash: only 152 fit the vault, and the fob finds that out after
     # many parts were staged.
-    accounts = [Account("n%03d" % i + "x" * 60, bytes([i]) * 128, issuer="i" * 64)
-                for i in range(160)]
+    accounts = [
+        Account("n%03d" % i + "x" * 60, bytes([i]) * 128, issuer="i" * 64) for i in range(160)
+    ]
     path = tmp_path / "uris.txt"
     path.write_text("".join(build_uri(a) + "\n" for a in accounts))
     writes = fob.fs.writes
@@ -459,6 +510,7 @@ def test_import_bad_line_is_skipped_with_file_and_line(fob, tmp_path):
 
 # --- info, time, selftest ---------------------------------------------------------------------
 
+
 def test_info_json_has_contract_fields(stocked):
     out = run_json(stocked, "info")
     assert out["serial"] == "fake0001" and out["accounts"] == 4
@@ -486,7 +538,7 @@ def test_time_set_aims_at_a_second_boundary(tmp_path):
     try:
         out = run_json(f, "time", "set", "--ticks", "1")
         assert out["valid"] and abs(out["drift"]) <= 0.1
-        (epoch, at), = f.clock.sets
+        ((epoch, at),) = f.clock.sets
         # The set arrived close to the laptop's whole second it names.
         assert abs(at - epoch) < 0.1
     finally:
@@ -515,15 +567,27 @@ def test_time_show_and_set_record_readings_in_the_history(tmp_path, otpfob_home)
 
 def _seed(home, events):
     home.mkdir(parents=True, exist_ok=True)
-    (home / "clock-history.json").write_text(json.dumps(
-        {"version": 1, "fobs": {"fake0001": {"events": events}}}))
+    (home / "clock-history.json").write_text(
+        json.dumps({"version": 1, "fobs": {"fake0001": {"events": events}}})
+    )
 
 
 def test_calibrate_writes_the_aging_offset_from_a_day_of_readings(tmp_path, otpfob_home):
     # Set a day ago; the fob has gained 0.864 s since: 10 ppm fast, 100 steps to trim.
     now = time.time()
-    _seed(otpfob_home, [{"at": now - 86400, "offset": 0.0, "error": 0.005, "set": True,
-                         "aging": 0, "kind": "set"}])
+    _seed(
+        otpfob_home,
+        [
+            {
+                "at": now - 86400,
+                "offset": 0.0,
+                "error": 0.005,
+                "set": True,
+                "aging": 0,
+                "kind": "set",
+            }
+        ],
+    )
     rtc = FakeRtc(0)
     f = FakeFob(tmp_path, FakeClock(offset=0.864, rtc=rtc))
     try:
@@ -564,10 +628,14 @@ def test_info_shows_the_estimated_clock_error_or_unknown(tmp_path, otpfob_home):
         assert out["clock_estimate"] is None and out["aging"] == 0
         assert "unknown" in run(f, "info").stdout
         now = time.time()
-        _seed(otpfob_home, [
-            {"at": now - 3 * 86400, "offset": 0.0, "set": True, "aging": 0},
-            {"at": now - 2 * 86400, "offset": 0.432, "aging": 0},
-            {"at": now - 86400, "offset": 0.864, "aging": 0}])
+        _seed(
+            otpfob_home,
+            [
+                {"at": now - 3 * 86400, "offset": 0.0, "set": True, "aging": 0},
+                {"at": now - 2 * 86400, "offset": 0.432, "aging": 0},
+                {"at": now - 86400, "offset": 0.864, "aging": 0},
+            ],
+        )
         est = run_json(f, "info")["clock_estimate"]
         assert abs(est["ppm"] - 5.0) < 0.01 and abs(est["since"] - 86400) < 60
         assert abs(est["offset"] - 1.296) < 0.01 and abs(est["drift"] - 0.432) < 0.01
@@ -584,6 +652,7 @@ def test_selftest_passes(fob):
 
 # --- errors without a fob -----------------------------------------------------------------------
 
+
 def test_refused_port_is_one_line_error():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -599,17 +668,19 @@ def test_silent_port_times_out():
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
     try:
-        result = CliRunner().invoke(main, ["--timeout", "0.3", "--port",
-                                           "socket://127.0.0.1:%d" % srv.getsockname()[1],
-                                           "list"])
+        result = CliRunner().invoke(
+            main,
+            ["--timeout", "0.3", "--port", "socket://127.0.0.1:%d" % srv.getsockname()[1], "list"],
+        )
         assert result.exit_code == 4 and "no reply" in result.stderr
     finally:
         srv.close()
 
 
 def test_full_fob_is_a_clear_error(fob):
-    fob.vault.add_many([vault_mod.Account("n%d" % i, "Fill", b"0123456789")
-                        for i in range(fob.vault.capacity)])
+    fob.vault.add_many(
+        [vault_mod.Account("n%d" % i, "Fill", b"0123456789") for i in range(fob.vault.capacity)]
+    )
     result = run(fob, "add", "one:more", SECRET)
     assert result.exit_code == 1 and "full" in result.stderr
     result = run(fob, "import", build_uri(_accounts(1)[0]))
@@ -631,6 +702,7 @@ def test_add_without_secret_on_empty_stdin_is_an_error(fob):
 
 
 # --- the management password ------------------------------------------------------------------
+
 
 def test_password_comes_from_the_keyring_when_remembered(fob, monkeypatch):
     import sys

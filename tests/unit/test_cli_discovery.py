@@ -12,14 +12,23 @@ from otpfob.cli import main
 
 
 def _port(device, interface, serial_number):
-    return SimpleNamespace(device=device, vid=0x239A, pid=0x80F4, interface=interface,
-                           description="Pico - " + interface, serial_number=serial_number,
-                           location=None, product="Pico")
+    return SimpleNamespace(
+        device=device,
+        vid=0x239A,
+        pid=0x80F4,
+        interface=interface,
+        description="Pico - " + interface,
+        serial_number=serial_number,
+        location=None,
+        product="Pico",
+    )
 
 
 def _fob(n):
-    return [_port("/dev/ttyACM%d" % (2 * n), "CircuitPython CDC control", "S%d" % n),
-            _port("/dev/ttyACM%d" % (2 * n + 1), "CircuitPython CDC2 data", "S%d" % n)]
+    return [
+        _port("/dev/ttyACM%d" % (2 * n), "CircuitPython CDC control", "S%d" % n),
+        _port("/dev/ttyACM%d" % (2 * n + 1), "CircuitPython CDC2 data", "S%d" % n),
+    ]
 
 
 def invoke(args, ports, monkeypatch, **kw):
@@ -31,8 +40,10 @@ def invoke(args, ports, monkeypatch, **kw):
 def test_no_fob_plugged_in(monkeypatch):
     result = invoke(["list"], [], monkeypatch)
     assert result.exit_code == 4  # no fob
-    assert result.stderr == ("otpfob: error: no fob found: plug it in, or give --port (a device "
-                             "path or a pyserial URL such as socket://HOST:PORT)\n")
+    assert result.stderr == (
+        "otpfob: error: no fob found: plug it in, or give --port (a device "
+        "path or a pyserial URL such as socket://HOST:PORT)\n"
+    )
 
 
 def test_several_fobs_under_json_is_an_error_naming_them(monkeypatch):
@@ -43,8 +54,9 @@ def test_several_fobs_under_json_is_an_error_naming_them(monkeypatch):
 
 
 def test_discovered_port_is_opened(monkeypatch, tmp_path):
-    result = invoke(["list"], [_port(str(tmp_path / "gone"), "CircuitPython CDC2 data", "X")],
-                    monkeypatch)
+    result = invoke(
+        ["list"], [_port(str(tmp_path / "gone"), "CircuitPython CDC2 data", "X")], monkeypatch
+    )
     assert result.exit_code == 4 and "no such port" in result.stderr and "gone" in result.stderr
 
 

@@ -9,13 +9,23 @@ from click.testing import CliRunner
 
 from otpfob.cli import LAZY_COMMANDS, main
 
-HEAVY = ("rich", "serial", "PIL", "zxingcpp", "otpfob.sim", "otpfob.deploy", "otpfob.qr",
-         "otpfob.migration", "fob")
+HEAVY = (
+    "rich",
+    "serial",
+    "PIL",
+    "zxingcpp",
+    "otpfob.sim",
+    "otpfob.deploy",
+    "otpfob.qr",
+    "otpfob.migration",
+    "fob",
+)
 
 
 def loaded_after(argv):
     """Top-level module names imported by running the CLI with argv in a fresh interpreter."""
-    code = textwrap.dedent("""
+    code = textwrap.dedent(
+        """
         import json, sys
         from otpfob.cli import main
         try:
@@ -23,9 +33,12 @@ def loaded_after(argv):
         except BaseException:
             pass
         sys.__stdout__.write("\\n" + json.dumps(sorted(sys.modules)))
-    """ % (argv,))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    """
+        % (argv,)
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     return set(json.loads(out.strip().splitlines()[-1]))
 
 
@@ -47,8 +60,18 @@ def test_help_lists_lazy_commands_without_loading_them():
     assert result.exit_code == 0
     for name in LAZY_COMMANDS:
         assert name in result.stdout
-    for name in ("info", "list", "add", "import", "code", "delete", "rename", "time",
-                 "reset", "selftest"):
+    for name in (
+        "info",
+        "list",
+        "add",
+        "import",
+        "code",
+        "delete",
+        "rename",
+        "time",
+        "reset",
+        "selftest",
+    ):
         assert "  %s " % name in result.stdout
 
 

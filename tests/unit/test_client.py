@@ -55,19 +55,28 @@ def test_ids_differ_between_requests():
 
 def test_stray_lines_and_other_ids_are_skipped():
     def respond(r):
-        return [b"Auto-reload is off.", b"", b"{not json", b"[1, 2]",
-                {"id": r["id"] - 1, "ok": True, "stale": True},
-                {"id": None, "ok": False, "error": {"code": "bad_json", "message": "x"}},
-                ok(r, accounts=[])]
+        return [
+            b"Auto-reload is off.",
+            b"",
+            b"{not json",
+            b"[1, 2]",
+            {"id": r["id"] - 1, "ok": True, "stale": True},
+            {"id": None, "ok": False, "error": {"code": "bad_json", "message": "x"}},
+            ok(r, accounts=[]),
+        ]
 
     assert FobClient(FakeTransport(respond)).list() == {
-        "id": pytest.approx(0, abs=1 << 30), "ok": True, "accounts": []}
+        "id": pytest.approx(0, abs=1 << 30),
+        "ok": True,
+        "accounts": [],
+    }
 
 
 def test_error_reply_raises_fob_error_with_code_and_message():
     def respond(r):
-        return [{"id": r["id"], "ok": False,
-                 "error": {"code": "duplicate", "message": "already there"}}]
+        return [
+            {"id": r["id"], "ok": False, "error": {"code": "duplicate", "message": "already there"}}
+        ]
 
     with pytest.raises(FobError) as e:
         FobClient(FakeTransport(respond)).delete(0)
@@ -93,8 +102,14 @@ def test_add_sends_base32_secret_and_all_fields():
     sent = t.sent[0]
     assert sent["cmd"] == "add"
     assert decode_secret(sent["secret"]) == b"0123456789"
-    assert (sent["name"], sent["issuer"], sent["algorithm"], sent["digits"], sent["period"],
-            sent["overwrite"]) == ("alice", "Ex", "SHA256", 8, 60, True)
+    assert (
+        sent["name"],
+        sent["issuer"],
+        sent["algorithm"],
+        sent["digits"],
+        sent["period"],
+        sent["overwrite"],
+    ) == ("alice", "Ex", "SHA256", 8, 60, True)
 
 
 def test_commands_send_protocol_arguments():
@@ -124,8 +139,10 @@ def test_commands_send_protocol_arguments():
 
 
 def _many(n, name_len=20):
-    return [Account(("u%d-" % i).ljust(name_len, "x"), bytes(range(20)), issuer="Issuer%d" % i)
-            for i in range(n)]
+    return [
+        Account(("u%d-" % i).ljust(name_len, "x"), bytes(range(20)), issuer="Issuer%d" % i)
+        for i in range(n)
+    ]
 
 
 def test_batches_fit_the_line_limit_and_keep_order():
@@ -133,8 +150,16 @@ def test_batches_fit_the_line_limit_and_keep_order():
     batches = split_batches(accounts)
     assert [a for b in batches for a in b] == accounts
     for b in batches:
-        line = encode({"id": 1 << 64, "cmd": "add_many", "overwrite": False, "part": 9999,
-                       "stage": False, "accounts": [account_fields(a) for a in b]})
+        line = encode(
+            {
+                "id": 1 << 64,
+                "cmd": "add_many",
+                "overwrite": False,
+                "part": 9999,
+                "stage": False,
+                "accounts": [account_fields(a) for a in b],
+            }
+        )
         assert len(line) <= MAX_LINE
     # Full batches: no batch could take the first account of the next one.
     assert len(batches) < 30
@@ -145,8 +170,7 @@ def test_add_staged_numbers_the_parts_and_stages_all_but_the_last():
 
     def respond(r):
         if r["stage"]:
-            return [ok(r, staged=0, part=r["part"],
-                       warnings=["accounts[%d]: weak" % r["part"]])]
+            return [ok(r, staged=0, part=r["part"], warnings=["accounts[%d]: weak" % r["part"]])]
         return [ok(r, added=60, replaced=0, indexes=list(range(60)))]
 
     t = FakeTransport(respond)
@@ -167,8 +191,13 @@ def test_add_staged_failure_sends_abort_and_raises():
         if r["cmd"] == "abort":
             return [ok(r, dropped=0)]
         if r["part"] == 2:
-            return [{"id": r["id"], "ok": False,
-                     "error": {"code": "full", "message": "accounts[40]: full"}}]
+            return [
+                {
+                    "id": r["id"],
+                    "ok": False,
+                    "error": {"code": "full", "message": "accounts[40]: full"},
+                }
+            ]
         return [ok(r, staged=1, part=r["part"])]
 
     with pytest.raises(FobError) as e:
@@ -205,6 +234,49 @@ def test_aging_commands_send_the_offset_as_an_integer():
     c = FobClient(t)
     assert c.aging_get()["aging"] == 4
     assert c.aging_set(-12.0)["aging"] == -12
-    assert [(r["cmd"], r.get("aging")) for r in t.sent] == [("aging_get", None),
-                                                            ("aging_set", -12)]
+    assert [(r["cmd"], r.get("aging")) for r in t.sent] == [("aging_get", None), ("aging_set", -12)]
     assert isinstance(t.sent[1]["aging"], int)
+
+
+def test_interruption_says_what_was_in_flight_and_what_changed_before():
+    asked = []
+
+    def respond(request):
+        if request["cmd"] == "add":
+            return [ok(request, index=0)]
+        if request["cmd"] == "delete":
+            return [{"id": request["id"], "pending": "presence", "prompt": "Delete #1?"}]
+        return [ok(request, accounts=[])]
+
+    client = FobClient(FakeTransport(respond), timeout=0.05)
+    assert "no request was in flight" in client.interruption()
+    assert "nothing was changed on the fob before it" in client.interruption()
+    client.add(Account("alice", decode_secret("JBSWY3DPEHPK3PXP")))
+    client.add(Account("bob", decode_secret("JBSWY3DPEHPK3PXP")))
+    client.list()  # a read is no change
+    assert client.changed == ["add", "add"]
+
+    def interrupt(prompt, check):
+        asked.append(prompt)
+        raise KeyboardInterrupt
+
+    client.on_prompt = interrupt
+    with pytest.raises(KeyboardInterrupt):
+        client.delete(0)
+    said = client.interruption()
+    assert asked and "question about the delete ends when the port closes" in said
+    assert "changed before it: add ×2" in said
+
+
+def test_interruption_of_a_request_not_yet_asked_about_says_it_may_have_been_made():
+    def respond(request):
+        raise KeyboardInterrupt  # as if Ctrl-C came while the line went out
+
+    client = FobClient(FakeTransport(respond))
+    with pytest.raises(KeyboardInterrupt):
+        client.rename(0, "x")
+    assert "may have made the rename" in client.interruption()
+    client = FobClient(FakeTransport(respond))
+    with pytest.raises(KeyboardInterrupt):
+        client.request("add_many", accounts=[], part=0, stage=True, batch="00" * 8)
+    assert "staged parts are dropped" in client.interruption()

@@ -4,11 +4,9 @@ import calendar
 import datetime
 import random
 
+import driver_shims  # noqa: E402
 from hypothesis import given
 from hypothesis import strategies as st
-
-
-import driver_shims  # noqa: E402
 
 driver_shims.install()
 
@@ -24,8 +22,12 @@ T0 = version.BUILD_EPOCH + 12345
 class Rig:
     def __init__(self, epoch=T0, phase=0.0):
         self.real = [100.0]
-        self.world = World(epoch=epoch + phase, real_clock=lambda: self.real[0],
-                           real_sleep=lambda s: None, wall_clock=lambda: epoch)
+        self.world = World(
+            epoch=epoch + phase,
+            real_clock=lambda: self.real[0],
+            real_sleep=lambda s: None,
+            wall_clock=lambda: epoch,
+        )
         self.chip = DS3231(self.world)
         self.chip.set_epoch(epoch)
         self.real[0] += phase  # the chip's second started `phase` ago... then moves on

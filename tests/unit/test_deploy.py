@@ -19,21 +19,32 @@ from otpfob.deploy import deploy_command, parse_boot_out
 REPO = Path(__file__).resolve().parents[2]
 BOARDS = REPO / "boards"
 
-BOOT_9 = ("Adafruit CircuitPython 9.2.1 on 2024-11-20; Raspberry Pi Pico with rp2040\n"
-          "Board ID:raspberry_pi_pico\nUID:E6614103E7123456\n")
-BOOT_10 = ("Adafruit CircuitPython 10.0.3 on 2025-10-17; Raspberry Pi Pico with rp2040\n"
-           "Board ID:raspberry_pi_pico\nUID:E6614103E7123456\n")
-BOOT_8_2 = ("Adafruit CircuitPython 8.2.0 on 2023-07-05; Raspberry Pi Pico with rp2040\n"
-            "Board ID:raspberry_pi_pico\n")
-BOOT_7_3 = ("Adafruit CircuitPython 7.3.3 on 2022-08-29; Raspberry Pi Pico with rp2040\n"
-            "Board ID:raspberry_pi_pico\n")
+BOOT_9 = (
+    "Adafruit CircuitPython 9.2.1 on 2024-11-20; Raspberry Pi Pico with rp2040\n"
+    "Board ID:raspberry_pi_pico\nUID:E6614103E7123456\n"
+)
+BOOT_10 = (
+    "Adafruit CircuitPython 10.0.3 on 2025-10-17; Raspberry Pi Pico with rp2040\n"
+    "Board ID:raspberry_pi_pico\nUID:E6614103E7123456\n"
+)
+BOOT_8_2 = (
+    "Adafruit CircuitPython 8.2.0 on 2023-07-05; Raspberry Pi Pico with rp2040\n"
+    "Board ID:raspberry_pi_pico\n"
+)
+BOOT_7_3 = (
+    "Adafruit CircuitPython 7.3.3 on 2022-08-29; Raspberry Pi Pico with rp2040\n"
+    "Board ID:raspberry_pi_pico\n"
+)
 
 
 def snapshot(root):
     """Every file under root with its bytes: what 'nothing written' is checked against."""
     root = Path(root)
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -45,8 +56,7 @@ def firmware(tmp_path):
     if not (fw / "boot.py").exists():
         (fw / "boot.py").write_text("import usb_cdc\nusb_cdc.enable(console=True, data=True)\n")
     if not (fw / "code.py").exists():
-        (fw / "code.py").write_text("import fob_board\nfrom fob.app import main\n"
-                                    "main(fob_board)\n")
+        (fw / "code.py").write_text("import fob_board\nfrom fob.app import main\nmain(fob_board)\n")
     if not (fw / "lib" / "fob" / "version.py").exists():
         (fw / "lib" / "fob" / "version.py").write_text('FIRMWARE = "0.1.0"\n')
     return fw
@@ -80,10 +90,12 @@ def run(firmware, *args):
 
 def expected_files(firmware, board="raspberry_pi_pico", ext=".py"):
     """dest -> source bytes of everything a deploy installs."""
-    out = {"boot.py": (firmware / "boot.py").read_bytes(),
-           "code.py": (firmware / "code.py").read_bytes(),
-           "fob_board.py": (BOARDS / (board + ".py")).read_bytes(),
-           "settings.toml": (firmware / "settings.toml").read_bytes()}
+    out = {
+        "boot.py": (firmware / "boot.py").read_bytes(),
+        "code.py": (firmware / "code.py").read_bytes(),
+        "fob_board.py": (BOARDS / (board + ".py")).read_bytes(),
+        "settings.toml": (firmware / "settings.toml").read_bytes(),
+    }
     for p in (firmware / "lib").rglob("*.py"):
         out[p.relative_to(firmware).as_posix()] = p.read_bytes()
     for name in deploy.ADAFRUIT_LIBS:
@@ -104,7 +116,8 @@ def expected_files(firmware, board="raspberry_pi_pico", ext=".py"):
 
 @pytest.mark.parametrize("boot_out", [BOOT_9, BOOT_10, BOOT_8_2], ids=["9.2", "10.0", "8.2"])
 def test_deploy_py_installs_firmware_board_file_and_drivers_byte_for_byte(
-        tmp_path, firmware, path_bin, boot_out):
+    tmp_path, firmware, path_bin, boot_out
+):
     drive = make_drive(tmp_path, boot_out)
     res = run(firmware, "--drive", str(drive), "--py")
     assert res.exit_code == 0, res.output
@@ -123,10 +136,12 @@ def test_deploy_py_installs_firmware_board_file_and_drivers_byte_for_byte(
     assert "No accounts" in res.output
 
 
-@pytest.mark.parametrize("boot_out,major", [(BOOT_9, 9), (BOOT_10, 10), (BOOT_8_2, 8)],
-                         ids=["9.2", "10.0", "8.2"])
+@pytest.mark.parametrize(
+    "boot_out,major", [(BOOT_9, 9), (BOOT_10, 10), (BOOT_8_2, 8)], ids=["9.2", "10.0", "8.2"]
+)
 def test_deploy_installs_the_committed_mpy_files_of_the_boards_major(
-        tmp_path, firmware, path_bin, boot_out, major):
+    tmp_path, firmware, path_bin, boot_out, major
+):
     drive = make_drive(tmp_path, boot_out)
     res = run(firmware, "--drive", str(drive))
     assert res.exit_code == 0, res.output
@@ -152,20 +167,23 @@ def test_stale_mpy_files_are_not_deployed(tmp_path, firmware, path_bin):
     assert "installing .py" in res.output
     assert "stale" in res.output and "lib/fob/otp.py" in res.output and "make mpy" in res.output
     assert (drive / "lib" / "fob" / "otp.py").read_bytes() == (
-        firmware / "lib" / "fob" / "otp.py").read_bytes()
+        firmware / "lib" / "fob" / "otp.py"
+    ).read_bytes()
     assert not list(drive.rglob("*.mpy"))
 
 
-def test_deploy_picks_board_from_board_id_and_board_option_overrides(
-        tmp_path, firmware, path_bin):
+def test_deploy_picks_board_from_board_id_and_board_option_overrides(tmp_path, firmware, path_bin):
     boot = BOOT_9.replace("raspberry_pi_pico", "adafruit_qtpy_rp2040")
     drive = make_drive(tmp_path, boot)
     assert run(firmware, "--drive", str(drive)).exit_code == 0
-    assert (drive / "fob_board.py").read_bytes() == (BOARDS / "adafruit_qtpy_rp2040.py").read_bytes()
+    assert (drive / "fob_board.py").read_bytes() == (
+        BOARDS / "adafruit_qtpy_rp2040.py"
+    ).read_bytes()
     res = run(firmware, "--drive", str(drive), "--board", "adafruit_feather_rp2040")
     assert res.exit_code == 0, res.output
     assert (drive / "fob_board.py").read_bytes() == (
-        BOARDS / "adafruit_feather_rp2040.py").read_bytes()
+        BOARDS / "adafruit_feather_rp2040.py"
+    ).read_bytes()
     assert "warning: the board reports itself as adafruit_qtpy_rp2040" in res.output
 
 
@@ -178,8 +196,7 @@ def test_circuitpython_7_3_is_refused_naming_the_version_needed(tmp_path, firmwa
     assert snapshot(drive) == before
 
 
-def test_another_projects_code_py_is_refused_and_force_overwrites_it(
-        tmp_path, firmware, path_bin):
+def test_another_projects_code_py_is_refused_and_force_overwrites_it(tmp_path, firmware, path_bin):
     drive = make_drive(tmp_path, BOOT_9)
     (drive / "code.py").write_text("import neopixel\nprint('my light show')\n")
     before = snapshot(drive)
@@ -202,8 +219,7 @@ def test_another_projects_boot_py_is_refused(tmp_path, firmware, path_bin):
     assert snapshot(drive) == before
 
 
-def test_editor_and_hidden_files_in_the_firmware_tree_are_not_copied(
-        tmp_path, firmware, path_bin):
+def test_editor_and_hidden_files_in_the_firmware_tree_are_not_copied(tmp_path, firmware, path_bin):
     (firmware / "lib" / "fob" / ".otp.py.swp").write_bytes(b"junk")
     (firmware / "lib" / "fob" / "__pycache__").mkdir(exist_ok=True)
     (firmware / "lib" / "fob" / "__pycache__" / "otp.cpython-311.pyc").write_bytes(b"junk")
@@ -239,7 +255,8 @@ def test_code_py_edited_after_our_deploy_is_refused(tmp_path, firmware, path_bin
 
 
 def test_code_txt_that_would_run_instead_is_refused_and_moved_aside_with_force(
-        tmp_path, firmware, path_bin):
+    tmp_path, firmware, path_bin
+):
     drive = make_drive(tmp_path, BOOT_9)
     (drive / "code.txt").write_text("print('runs first')\n")
     res = run(firmware, "--drive", str(drive))
@@ -250,8 +267,7 @@ def test_code_txt_that_would_run_instead_is_refused_and_moved_aside_with_force(
     assert (drive / "code.txt.disabled").read_text() == "print('runs first')\n"
 
 
-def test_files_of_an_earlier_deploy_are_cleaned_but_other_files_kept(
-        tmp_path, firmware, path_bin):
+def test_files_of_an_earlier_deploy_are_cleaned_but_other_files_kept(tmp_path, firmware, path_bin):
     drive = make_drive(tmp_path, BOOT_9)
     (firmware / "lib" / "fob" / "retired.py").write_text("X = 1\n")
     assert run(firmware, "--drive", str(drive)).exit_code == 0
@@ -266,8 +282,7 @@ def test_files_of_an_earlier_deploy_are_cleaned_but_other_files_kept(
     assert (drive / "lib" / "neopixel.py").exists()
 
 
-def test_too_little_space_is_refused_and_nothing_written(
-        tmp_path, firmware, path_bin, monkeypatch):
+def test_too_little_space_is_refused_and_nothing_written(tmp_path, firmware, path_bin, monkeypatch):
     drive = make_drive(tmp_path, BOOT_9)
     monkeypatch.setattr(deploy, "free_bytes", lambda path: 20_000)
     before = snapshot(drive)
@@ -278,7 +293,8 @@ def test_too_little_space_is_refused_and_nothing_written(
 
 
 def test_disk_filling_up_mid_copy_leaves_previous_firmware_in_place(
-        tmp_path, firmware, path_bin, monkeypatch):
+    tmp_path, firmware, path_bin, monkeypatch
+):
     drive = make_drive(tmp_path, BOOT_9)
     assert run(firmware, "--drive", str(drive)).exit_code == 0
     before = snapshot(drive)
@@ -299,7 +315,8 @@ def test_disk_filling_up_mid_copy_leaves_previous_firmware_in_place(
 
 
 def test_read_only_drive_is_refused_with_the_maintenance_hint(
-        tmp_path, firmware, path_bin, monkeypatch):
+    tmp_path, firmware, path_bin, monkeypatch
+):
     drive = make_drive(tmp_path, BOOT_9)
     monkeypatch.setattr(deploy, "drive_writable", lambda path: False)
     before = snapshot(drive)
@@ -315,15 +332,22 @@ def test_dry_run_lists_files_and_sizes_and_writes_nothing(tmp_path, firmware, pa
     res = run(firmware, "--drive", str(drive), "--dry-run")
     assert res.exit_code == 0, res.output
     assert snapshot(drive) == before
-    for dest in ("boot.py", "code.py", "fob_board.py", "lib/adafruit_ssd1306.mpy",
-                 "lib/adafruit_register/i2c_bit.mpy", "lib/fob/version.mpy"):
+    for dest in (
+        "boot.py",
+        "code.py",
+        "fob_board.py",
+        "lib/adafruit_ssd1306.mpy",
+        "lib/adafruit_register/i2c_bit.mpy",
+        "lib/fob/version.mpy",
+    ):
         assert dest in res.output
     assert "dry run: nothing written" in res.output
     assert "total" in res.output
 
 
 def test_verification_catches_a_corrupted_copy_and_replaces_nothing(
-        tmp_path, firmware, path_bin, monkeypatch):
+    tmp_path, firmware, path_bin, monkeypatch
+):
     drive = make_drive(tmp_path, BOOT_9)
     real = deploy.write_file
 
@@ -362,8 +386,7 @@ def test_missing_board_id_asks_for_board_option(tmp_path, firmware, path_bin):
     assert res.exit_code != 0 and "--board" in res.output
 
 
-def test_folder_without_boot_out_is_not_taken_for_a_circuitpy_drive(
-        tmp_path, firmware, path_bin):
+def test_folder_without_boot_out_is_not_taken_for_a_circuitpy_drive(tmp_path, firmware, path_bin):
     res = run(firmware, "--drive", str(tmp_path))
     assert res.exit_code != 0 and "boot_out.txt" in res.output
 
@@ -396,8 +419,9 @@ def test_boot_out_parsing_reads_version_board_and_uid():
     assert info.version == (9, 2, 1) and info.board_id == "raspberry_pi_pico"
     assert info.uid == "E6614103E7123456"
     assert info.board_name == "Raspberry Pi Pico with rp2040"
-    beta = parse_boot_out("Adafruit CircuitPython 10.0.0-beta.2 on 2025-07-01; X with rp2350\n"
-                          "Board ID:x\n")
+    beta = parse_boot_out(
+        "Adafruit CircuitPython 10.0.0-beta.2 on 2025-07-01; X with rp2350\nBoard ID:x\n"
+    )
     assert beta.version == (10, 0, 0) and beta.version_text == "10.0.0-beta.2"
     with pytest.raises(deploy.DeployError, match="CircuitPython"):
         parse_boot_out("MicroPython v1.22.0 on 2024-01-01\n")
@@ -433,12 +457,14 @@ def uncompiled(firmware):
 
 
 def test_mpy_files_installed_with_a_matching_circuitpython_mpy_cross(
-        tmp_path, uncompiled, path_bin):
+    tmp_path, uncompiled, path_bin
+):
     firmware = uncompiled
     drive = make_drive(tmp_path, BOOT_9)
     assert run(firmware, "--drive", str(drive)).exit_code == 0  # an earlier .py deploy
-    fake_mpy_cross(path_bin, "CircuitPython 9.2.1 on 2024-11-20; mpy-cross emitting mpy v6.3",
-                   "mpy-cross-cp9")
+    fake_mpy_cross(
+        path_bin, "CircuitPython 9.2.1 on 2024-11-20; mpy-cross emitting mpy v6.3", "mpy-cross-cp9"
+    )
     res = run(firmware, "--drive", str(drive))
     assert res.exit_code == 0, res.output
     assert "installing .mpy" in res.output
@@ -578,7 +604,8 @@ def test_via_repl_refuses_another_projects_code_py(firmware, board_fs):
 
 
 def test_via_repl_corrupted_transfer_is_caught_and_nothing_replaced(
-        firmware, board_fs, monkeypatch):
+    firmware, board_fs, monkeypatch
+):
     (board_fs.root / "boot_out.txt").write_text(BOOT_9)
     monkeypatch.setenv("FAKE_CORRUPT", "lib/fob/version.mpy")
     res = run(firmware, "--via-repl", "--repl-port", "/dev/ttyACM0")
@@ -690,8 +717,7 @@ def test_one_flow_installs_through_any_target_with_the_file_interface(firmware, 
 def test_one_flow_replaces_nothing_when_the_read_back_differs(firmware, path_bin):
     class Flaky(MemoryTarget):
         def read_back(self, rels):
-            return [b"x" if r.startswith("lib/fob/otp.mpy") else self.files.get(r)
-                    for r in rels]
+            return [b"x" if r.startswith("lib/fob/otp.mpy") else self.files.get(r) for r in rels]
 
     target = Flaky({"boot_out.txt": BOOT_9.encode()})
     with pytest.raises(deploy.DeployError, match=r"lib/fob/otp.mpy: \d+ bytes, expected"):
@@ -722,13 +748,13 @@ def test_the_slow_steps_of_a_deploy_show_progress_while_they_run(firmware, path_
     assert deploy._spinner() is None
 
 
-def test_deploy_writes_the_pystack_setting_and_keeps_the_drives_other_settings(
-        tmp_path, firmware):
+def test_deploy_writes_the_pystack_setting_and_keeps_the_drives_other_settings(tmp_path, firmware):
     # CircuitPython 8 and 9 give the RP2040 1536 bytes of Python call stack, less than an
     # import's staged part needs ("pystack exhausted" on 8.2.6 and 9.2.8, make test-realcp).
     drive = make_drive(tmp_path, BOOT_9)
     (drive / "settings.toml").write_text(
-        'CIRCUITPY_WIFI_SSID = "home"\nCIRCUITPY_PYSTACK_SIZE = 1024\n# mine\n')
+        'CIRCUITPY_WIFI_SSID = "home"\nCIRCUITPY_PYSTACK_SIZE = 1024\n# mine\n'
+    )
     assert run(firmware, "--drive", str(drive), "--py").exit_code == 0
     text = (drive / "settings.toml").read_text()
     assert 'CIRCUITPY_WIFI_SSID = "home"' in text and "# mine" in text
@@ -740,3 +766,28 @@ def test_deploy_writes_the_pystack_setting_and_keeps_the_drives_other_settings(
     fresh = make_drive(tmp_path / "b", BOOT_9) if (tmp_path / "b").mkdir() is None else None
     assert run(firmware, "--drive", str(fresh), "--py").exit_code == 0
     assert (fresh / "settings.toml").read_bytes() == (firmware / "settings.toml").read_bytes()
+
+
+def test_via_repl_without_mpremote_names_the_extra_to_install(monkeypatch, tmp_path):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(deploy.sys, "executable", str(tmp_path / "python"))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "mpremote" else real(name, *a)
+    )
+    with pytest.raises(deploy.DeployError, match=r"pip install 'otpfob\[repl\]'"):
+        deploy.Mpremote("/dev/ttyACM0")
+
+
+def test_the_extras_the_messages_name_are_declared():
+    from pathlib import Path
+
+    import tomllib
+
+    repo = Path(__file__).resolve().parents[2]
+    extras = tomllib.loads((repo / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert any(r.startswith("mpremote") for r in extras["repl"])
+    assert any(r.startswith("keyring") for r in extras["keyring"])
+    assert any(r.startswith("pykeepass") for r in extras["keepass"])

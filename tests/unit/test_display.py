@@ -3,10 +3,8 @@ and flushes send only the changed windows."""
 
 import random
 
-import pytest
-
-
 import driver_shims  # noqa: E402
+import pytest
 
 driver_shims.install()
 
@@ -54,7 +52,7 @@ def test_a_wake_lights_the_panel_only_after_the_new_frame_is_sent():
 
 def ram_matches(d, model):
     n = d.pages * d.width
-    return bytes(model.gddram[:n]) == bytes(d.buf[1:1 + n])
+    return bytes(model.gddram[:n]) == bytes(d.buf[1 : 1 + n])
 
 
 @pytest.mark.parametrize("height", [64, 32])

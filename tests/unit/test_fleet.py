@@ -32,16 +32,16 @@ class FakeFob:
     def __init__(self, serial, accounts=(), board="Raspberry Pi Pico", password=None):
         self.serial = serial
         self.board = board
-        self.accounts = [dict(a) for a in accounts]   # issuer, name, secret (bytes)
-        self.offset = None                          # clock: None = not set
+        self.accounts = [dict(a) for a in accounts]  # issuer, name, secret (bytes)
+        self.offset = None  # clock: None = not set
         self.password = password
         self.logged_in = False
         self.add_presence = True
         self.calls = []
-        self.fail = {}                              # method -> exception, raised once
+        self.fail = {}  # method -> exception, raised once
         self.prompts = 0
         self.on_prompt = None
-        self.slow = 0                               # seconds `info` takes
+        self.slow = 0  # seconds `info` takes
 
     # plumbing
     def __enter__(self):
@@ -64,9 +64,13 @@ class FakeFob:
     def info(self):
         self._call("info")
         time.sleep(self.slow)
-        return {"serial": self.serial, "board": self.board, "accounts": len(self.accounts),
-                "password": self.password is not None,
-                "time": None if self.offset is None else int(time.time() + self.offset)}
+        return {
+            "serial": self.serial,
+            "board": self.board,
+            "accounts": len(self.accounts),
+            "password": self.password is not None,
+            "time": None if self.offset is None else int(time.time() + self.offset),
+        }
 
     def time_get(self):
         self._call("time_get")
@@ -93,17 +97,24 @@ class FakeFob:
 
     def list(self):
         self._call("list")
-        return {"accounts": [{"index": i, "issuer": a["issuer"], "name": a["name"]}
-                             for i, a in enumerate(self.accounts)]}
+        return {
+            "accounts": [
+                {"index": i, "issuer": a["issuer"], "name": a["name"]}
+                for i, a in enumerate(self.accounts)
+            ]
+        }
 
     def add(self, account, overwrite=False):
         self._call("add", changes=self.add_presence)
         for a in self.accounts:
-            if (a["issuer"].lower(), a["name"].lower()) == (account.issuer.lower(),
-                                                            account.name.lower()):
+            if (a["issuer"].lower(), a["name"].lower()) == (
+                account.issuer.lower(),
+                account.name.lower(),
+            ):
                 raise FobError("duplicate", "an account for %s already exists" % account.label)
-        self.accounts.append({"issuer": account.issuer, "name": account.name,
-                              "secret": account.secret})
+        self.accounts.append(
+            {"issuer": account.issuer, "name": account.name, "secret": account.secret}
+        )
         # As the firmware does: the new account's code at the fob's time, in the reply.
         index = len(self.accounts) - 1
         out = {"index": index, "replaced": False}
@@ -132,13 +143,23 @@ class FakeFob:
         now = int(time.time() + self.offset)
         a = self.accounts[index]
         totp = pyotp.TOTP(base64.b32encode(a["secret"]).decode())
-        return {"time": now, "codes": [{"index": index, "issuer": a["issuer"],
-                                        "name": a["name"], "code": totp.at(now),
-                                        "seconds_left": 30 - now % 30}]}
+        return {
+            "time": now,
+            "codes": [
+                {
+                    "index": index,
+                    "issuer": a["issuer"],
+                    "name": a["name"],
+                    "code": totp.at(now),
+                    "seconds_left": 30 - now % 30,
+                }
+            ],
+        }
 
     def secret_of(self, issuer, name):
-        return next(a["secret"] for a in self.accounts if (a["issuer"], a["name"]) == (issuer,
-                                                                                       name))
+        return next(
+            a["secret"] for a in self.accounts if (a["issuer"], a["name"]) == (issuer, name)
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -187,10 +208,10 @@ USERS = ["alice@contoso.example", "bob@contoso.example", "carol@contoso.example"
 
 # --- the users file -----------------------------------------------------------------------
 
+
 def test_users_come_from_the_upn_column(tmp_path):
     f = tmp_path / "users.csv"
-    f.write_bytes("\ufeffName,UPN\nAlice,alice@x.example\n,\nBob, bob@x.example \n"
-                  .encode("utf-8"))
+    f.write_bytes("\ufeffName,UPN\nAlice,alice@x.example\n,\nBob, bob@x.example \n".encode("utf-8"))
     assert fleet.read_users(f) == ["alice@x.example", "bob@x.example"]
 
 
@@ -217,18 +238,28 @@ def test_the_example_users_file_reads():
 
 # --- a run --------------------------------------------------------------------------------
 
+
 def test_each_user_gets_the_next_fob_and_a_row_in_the_entra_csv(tmp_path):
     fobs = fobs_named("aa01", "aa02", "aa03")
-    fobs["port0"].slow = 0.3                    # the first fob answers last
+    fobs["port0"].slow = 0.3  # the first fob answers last
     run = run_ports(tmp_path, fobs, USERS)
 
     assert [o.result for o in run.outcomes] == ["done"] * 3
     table = rows(tmp_path)
-    assert table[0] == ["upn", "serial number", "secret key", "time interval",
-                        "manufacturer", "model"]
+    assert table[0] == [
+        "upn",
+        "serial number",
+        "secret key",
+        "time interval",
+        "manufacturer",
+        "model",
+    ]
     # In the order the fobs were named, although they ran at the same time.
     assert sorted((r[1], r[0]) for r in table[1:]) == [
-        ("aa01", USERS[0]), ("aa02", USERS[1]), ("aa03", USERS[2])]
+        ("aa01", USERS[0]),
+        ("aa02", USERS[1]),
+        ("aa03", USERS[2]),
+    ]
     for upn, serial, key, interval, maker, model in table[1:]:
         fob = next(f for f in fobs.values() if f.serial == serial)
         # Exactly the secret the fob holds: 160 random bits, base32 without padding.
@@ -249,11 +280,42 @@ def test_the_csv_is_private_and_the_manifest_holds_no_secret(tmp_path):
         assert r[2] not in text and r[2].lower() not in text
     entries = manifest(tmp_path)
     assert {s: (e["upn"], e["state"]) for s, e in entries.items()} == {
-        "aa01": (USERS[0], "done"), "aa02": (USERS[1], "done")}
+        "aa01": (USERS[0], "done"),
+        "aa02": (USERS[1], "done"),
+    }
     assert set(entries["aa01"]) == {"upn", "issuer", "state", "time", "port"}
     # No temporary files left next to them.
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["entra.csv",
-                                                         "entra.csv.manifest.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entra.csv", "entra.csv.manifest.json"]
+
+
+def test_a_rerun_never_appends_secrets_through_a_link_put_in_place_of_the_csv(tmp_path):
+    run_ports(tmp_path, fobs_named("aa01"), USERS[:1])
+    elsewhere = tmp_path / "elsewhere.csv"
+    os.replace(tmp_path / "entra.csv", elsewhere)
+    before = elsewhere.read_bytes()
+    os.symlink(elsewhere, tmp_path / "entra.csv")
+    with pytest.raises(fleet.FleetError, match="link"):
+        fleet.SecretsCsv(tmp_path / "entra.csv", {"aa01"})
+    assert elsewhere.read_bytes() == before
+
+
+def test_a_rerun_reopens_the_csv_without_following_a_link(tmp_path, monkeypatch):
+    # The link check and the reopen are two steps: a link swapped in between is refused by
+    # the reopen itself (O_NOFOLLOW), so nothing is appended through it.
+    run_ports(tmp_path, fobs_named("aa01"), USERS[:1])
+    target = tmp_path / "target.csv"
+    target.write_text("not yours\n")
+    real_keep = fleet.SecretsCsv._keep_only
+
+    def swap_after_check(self, keep):
+        real_keep(self, keep)
+        os.remove(self.path)
+        os.symlink(target, self.path)
+
+    monkeypatch.setattr(fleet.SecretsCsv, "_keep_only", swap_after_check)
+    with pytest.raises(fleet.FleetError, match="not a link"):
+        fleet.SecretsCsv(tmp_path / "entra.csv", {"aa01"})
+    assert target.read_text() == "not yours\n"
 
 
 def test_a_rerun_skips_done_users_and_never_touches_a_done_fob(tmp_path):
@@ -264,9 +326,11 @@ def test_a_rerun_skips_done_users_and_never_touches_a_done_fob(tmp_path):
         fob.calls.clear()
     fobs["port2"] = FakeFob("aa03")
     run = run_ports(tmp_path, fobs, USERS)
-    assert [(o.serial, o.result, o.upn) for o in sorted(run.outcomes, key=lambda o: o.port)] \
-        == [("aa01", "skipped", USERS[0]), ("aa02", "skipped", USERS[1]),
-            ("aa03", "done", USERS[2])]
+    assert [(o.serial, o.result, o.upn) for o in sorted(run.outcomes, key=lambda o: o.port)] == [
+        ("aa01", "skipped", USERS[0]),
+        ("aa02", "skipped", USERS[1]),
+        ("aa03", "done", USERS[2]),
+    ]
     assert run.already == USERS[:2] and run.pending == []
     assert fobs["port0"].calls == ["info"] and fobs["port1"].calls == ["info"]
     assert rows(tmp_path)[:3] == before and rows(tmp_path)[3][:2] == [USERS[2], "aa03"]
@@ -305,12 +369,10 @@ def test_the_same_fob_on_two_ports_is_provisioned_once(tmp_path):
 
 
 def test_a_fob_that_cannot_be_opened_fails_with_the_reason(tmp_path):
-    fobs = {"port0": TransportError("busy", "fob busy: port0 is in use"),
-            "port1": FakeFob("aa02")}
+    fobs = {"port0": TransportError("busy", "fob busy: port0 is in use"), "port1": FakeFob("aa02")}
     run = run_ports(tmp_path, fobs, USERS[:1])
     out = {o.port: o for o in run.outcomes}
-    assert (out["port0"].result, out["port0"].detail) == ("failed",
-                                                          "fob busy: port0 is in use")
+    assert (out["port0"].result, out["port0"].detail) == ("failed", "fob busy: port0 is in use")
     assert (out["port1"].result, out["port1"].upn) == ("done", USERS[0])
 
 
@@ -334,12 +396,15 @@ def test_a_code_mismatch_writes_no_row(tmp_path):
 
 # --- interrupted runs ---------------------------------------------------------------------
 
+
 def test_an_interrupted_fob_is_redone_cleanly(tmp_path):
     fob = FakeFob("aa01")
     fob.fail["list"] = TransportError("io", "lost the connection to the fob (cable)")
     run = run_ports(tmp_path, {"port0": fob}, USERS[:1])
     assert (run.outcomes[0].result, run.outcomes[0].detail) == (
-        "failed", "lost the connection to the fob (cable)")
+        "failed",
+        "lost the connection to the fob (cable)",
+    )
     assert manifest(tmp_path)["aa01"]["state"] == "started"
     assert len(fob.accounts) == 1 and run.pending == USERS[:1]
     first = fob.accounts[0]["secret"]
@@ -354,8 +419,7 @@ def test_an_interrupted_fob_is_redone_cleanly(tmp_path):
     assert fob.accounts[0]["secret"] != first
 
 
-def test_a_crash_between_the_row_and_the_manifest_drops_the_row_and_redoes(tmp_path,
-                                                                             monkeypatch):
+def test_a_crash_between_the_row_and_the_manifest_drops_the_row_and_redoes(tmp_path, monkeypatch):
     fob = FakeFob("aa01")
     real_mark = fleet.Manifest.mark
 
@@ -367,7 +431,7 @@ def test_a_crash_between_the_row_and_the_manifest_drops_the_row_and_redoes(tmp_p
     monkeypatch.setattr(fleet.Manifest, "mark", crash_on_done)
     run = run_ports(tmp_path, {"port0": fob}, USERS[:1])
     assert run.outcomes[0].result == "failed"
-    assert len(rows(tmp_path)) == 2           # the row made it, the manifest did not
+    assert len(rows(tmp_path)) == 2  # the row made it, the manifest did not
     monkeypatch.setattr(fleet.Manifest, "mark", real_mark)
 
     run = make_fleet(tmp_path, {"port0": fob}, USERS[:1])
@@ -376,8 +440,7 @@ def test_a_crash_between_the_row_and_the_manifest_drops_the_row_and_redoes(tmp_p
     run.run_ports(["port0"])
     run.close()
     table = rows(tmp_path)
-    assert len(table) == 2 and base64.b32decode(table[1][2]) == fob.secret_of("Contoso",
-                                                                              USERS[0])
+    assert len(table) == 2 and base64.b32decode(table[1][2]) == fob.secret_of("Contoso", USERS[0])
     assert stat.S_IMODE(os.stat(tmp_path / "entra.csv").st_mode) == 0o600
 
 
@@ -390,9 +453,10 @@ def test_an_output_file_from_elsewhere_is_not_reused(tmp_path):
 
 # --- password and presence ----------------------------------------------------------------
 
+
 def test_the_password_is_set_and_adds_need_no_extra_press(tmp_path):
     fobs = fobs_named("aa01", "aa02")
-    fobs["port1"].password = "s3cret pass"          # set by an earlier, interrupted run
+    fobs["port1"].password = "s3cret pass"  # set by an earlier, interrupted run
     said = []
 
     class Recorder(fleet.Reporter):
@@ -415,8 +479,10 @@ def test_a_fob_with_a_password_needs_the_password_file(tmp_path):
     run = run_ports(tmp_path, fobs, USERS[:1])
     assert "--password-file" in run.outcomes[0].detail
     run = run_ports(tmp_path, fobs, USERS[:1], password="mine")
-    assert (run.outcomes[0].result, run.outcomes[0].detail) == ("failed",
-                                                                "wrong password, 9 tries left")
+    assert (run.outcomes[0].result, run.outcomes[0].detail) == (
+        "failed",
+        "wrong password, 9 tries left",
+    )
     assert fobs["port0"].accounts == []
 
 
@@ -429,8 +495,13 @@ def test_presence_watch_reports_interim_lines_and_passes_everything_on():
             return self.lines.pop(0) if self.lines else None
 
     prompts = []
-    inner = Lines([b'{"id": 5, "pending": "presence", "prompt": "add Contoso:alice?"}',
-                   b'{"id": 5, "ok": true}', b'not json "pending"'])
+    inner = Lines(
+        [
+            b'{"id": 5, "pending": "presence", "prompt": "add Contoso:alice?"}',
+            b'{"id": 5, "ok": true}',
+            b'not json "pending"',
+        ]
+    )
     watch = fleet.PresenceWatch(inner, lambda prompt, check: prompts.append(prompt))
     got = [watch.read_line(1) for _ in range(4)]
     assert got[1] == b'{"id": 5, "ok": true}' and got[3] is None
@@ -438,6 +509,7 @@ def test_presence_watch_reports_interim_lines_and_passes_everything_on():
 
 
 # --- fobs as they are plugged in ----------------------------------------------------------
+
 
 class Port:
     def __init__(self, device):
@@ -458,7 +530,7 @@ def test_discovery_takes_fobs_as_they_are_plugged_in(tmp_path):
 
     run = make_fleet(tmp_path, fobs, USERS)
     stop = threading.Event()
-    timer = threading.Timer(10, stop.set)       # a hung test ends; the asserts then fail
+    timer = threading.Timer(10, stop.set)  # a hung test ends; the asserts then fail
     timer.start()
     try:
         run.run_discovery(list_ports=lister, stop=stop, poll=0.01)
@@ -467,7 +539,10 @@ def test_discovery_takes_fobs_as_they_are_plugged_in(tmp_path):
         run.close()
     assert not stop.is_set() and run.pending == []
     assert sorted((o.serial, o.result) for o in run.outcomes) == [
-        ("aa01", "done"), ("aa02", "done"), ("aa03", "done")]
+        ("aa01", "done"),
+        ("aa02", "done"),
+        ("aa03", "done"),
+    ]
     assert all(f.calls.count("add") == 1 for f in fobs.values())
     assert len(rows(tmp_path)) == 4
 
@@ -484,6 +559,7 @@ def test_discovery_stops_when_asked(tmp_path):
 
 # --- the command --------------------------------------------------------------------------
 
+
 def test_fleet_help_loads_nothing_heavy():
     code = textwrap.dedent("""
         import json, sys
@@ -494,8 +570,9 @@ def test_fleet_help_loads_nothing_heavy():
             pass
         sys.__stdout__.write("\\n" + json.dumps(sorted(sys.modules)))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     mods = set(json.loads(out.strip().splitlines()[-1]))
     assert "otpfob.fleet" in mods
     assert not {m for m in mods if m.split(".")[0] in ("rich", "serial")}
@@ -504,15 +581,28 @@ def test_fleet_help_loads_nothing_heavy():
 def test_the_command_reports_a_bad_users_file(tmp_path):
     users = tmp_path / "users.csv"
     users.write_text("mail\nx@y.example\n")
-    result = CliRunner().invoke(main, ["fleet", "provision", "--users", str(users),
-                                       "--issuer", "Contoso", "--out",
-                                       str(tmp_path / "out.csv"), "--fob", "socket://x:1"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "fleet",
+            "provision",
+            "--users",
+            str(users),
+            "--issuer",
+            "Contoso",
+            "--out",
+            str(tmp_path / "out.csv"),
+            "--fob",
+            "socket://x:1",
+        ],
+    )
     assert result.exit_code == 1
     assert "no upn column" in result.output
     assert not (tmp_path / "out.csv").exists()
 
 
 # --- PSKC out, and both files read back by `otpfob import` ---------------------------------
+
 
 def _codes_match(accounts, fobs):
     """Each imported account holds the secret its fob holds, and its code is pyotp's."""
@@ -531,12 +621,13 @@ def test_pskc_out_with_a_password_reads_back_and_resumes(tmp_path):
 
     out = tmp_path / "tokens.pskc"
     fobs = fobs_named("aa01", "aa02")
-    run = run_ports(tmp_path, fobs, USERS[:2], out=out, out_format="pskc",
-                    pskc_password="pskc pass")
+    run = run_ports(
+        tmp_path, fobs, USERS[:2], out=out, out_format="pskc", pskc_password="pskc pass"
+    )
     assert [o.result for o in run.outcomes] == ["done", "done"]
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     text = out.read_text()
-    assert "pbkdf2" in text and "PlainValue>" in text      # counters/intervals are plain
+    assert "pbkdf2" in text and "PlainValue>" in text  # counters/intervals are plain
     for f in fobs.values():
         assert base64.b64encode(f.accounts[0]["secret"]).decode() not in text
     got = collect([("file", str(out))], Passwords("pskc pass"))
@@ -551,8 +642,7 @@ def test_pskc_out_with_a_password_reads_back_and_resumes(tmp_path):
     assert len(got.items) == 3
     _codes_match([a for a, _ in got.items], fobs)
     with pytest.raises(fleet.FleetError, match="cannot be read"):
-        make_fleet(tmp_path, fobs, USERS, out=out, out_format="pskc",
-                   pskc_password="wrong")
+        make_fleet(tmp_path, fobs, USERS, out=out, out_format="pskc", pskc_password="wrong")
 
 
 def test_pskc_out_with_a_preshared_key_and_without_any(tmp_path):
@@ -583,8 +673,18 @@ def test_the_entra_csv_reads_back(tmp_path):
 def test_the_command_wants_a_password_or_key_for_pskc(tmp_path):
     users = tmp_path / "users.csv"
     users.write_text("upn\nx@y.example\n")
-    base = ["fleet", "provision", "--users", str(users), "--issuer", "Contoso", "--out",
-            str(tmp_path / "out.pskc"), "--fob", "socket://127.0.0.1:1"]
+    base = [
+        "fleet",
+        "provision",
+        "--users",
+        str(users),
+        "--issuer",
+        "Contoso",
+        "--out",
+        str(tmp_path / "out.pskc"),
+        "--fob",
+        "socket://127.0.0.1:1",
+    ]
     result = CliRunner().invoke(main, base + ["--format", "pskc"])
     assert result.exit_code == 1 and "--pskc-password-file or --pskc-key-file" in result.output
     key = tmp_path / "key.hex"

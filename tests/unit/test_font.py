@@ -7,15 +7,17 @@ STEAM = "23456789BCDFGHJKMNPQRTVWXY"
 
 def big_bitmap(ch):
     o = font.big_offset(ch)
-    g = font.BIG[o:o + font.BIG_W * font.BIG_PAGES]
-    return [[(g[(y // 8) * font.BIG_W + x] >> (y % 8)) & 1 for x in range(font.BIG_W)]
-            for y in range(8 * font.BIG_PAGES)]
+    g = font.BIG[o : o + font.BIG_W * font.BIG_PAGES]
+    return [
+        [(g[(y // 8) * font.BIG_W + x] >> (y % 8)) & 1 for x in range(font.BIG_W)]
+        for y in range(8 * font.BIG_PAGES)
+    ]
 
 
 def test_small_font_covers_printable_ascii_in_seven_rows():
     assert len(font.SMALL) == (font.LAST - font.FIRST + 1) * font.SMALL_W
     for c in range(0x20, font.LAST + 1):
-        cols = font.SMALL[font.small_offset(c):font.small_offset(c) + font.SMALL_W]
+        cols = font.SMALL[font.small_offset(c) : font.small_offset(c) + font.SMALL_W]
         assert all(b & 0x80 == 0 for b in cols), chr(c)  # row 7 is the cell's gap
         if chr(c) != " ":
             assert any(cols), chr(c)
@@ -25,7 +27,7 @@ def test_small_glyphs_are_distinct_for_letters_and_digits():
     seen = {}
     for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz":
         o = font.small_offset(ord(ch))
-        seen.setdefault(bytes(font.SMALL[o:o + 5]), []).append(ch)
+        seen.setdefault(bytes(font.SMALL[o : o + 5]), []).append(ch)
     assert all(len(v) == 1 for v in seen.values()), [v for v in seen.values() if len(v) > 1]
 
 
@@ -38,7 +40,7 @@ def test_big_font_has_digits_and_the_steam_alphabet_all_distinct():
     glyphs = {}
     for ch in "0123456789" + STEAM + "*-":
         assert font.big_offset(ch) >= 0, ch
-        glyphs.setdefault(bytes(font.BIG[font.big_offset(ch):font.big_offset(ch) + 30]), ch)
+        glyphs.setdefault(bytes(font.BIG[font.big_offset(ch) : font.big_offset(ch) + 30]), ch)
     assert len(glyphs) == len(set("0123456789" + STEAM + "*-"))
     assert font.big_offset("A") == -1
 
@@ -68,7 +70,7 @@ def test_the_label_marks_light_the_bottom_row_no_glyph_lights():
     # The bar between issuer and name: one column lit top to bottom; a space at either
     # end of a field: a line on the bottom row (fob/ui.py drawn()).
     def cols(c):
-        return font.SMALL[font.small_offset(c):font.small_offset(c) + font.SMALL_W]
+        return font.SMALL[font.small_offset(c) : font.small_offset(c) + font.SMALL_W]
 
     assert list(cols(font.SEP)) == [0, 0, 0xFF, 0, 0]
     assert list(cols(font.EDGE)) == [0x80] * 5

@@ -14,21 +14,28 @@ import time
 from urllib.parse import quote
 
 import pytest
-from fob import base32
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fob import base32
 from otpfob import migration
 from otpfob.migration import MigrationError
-from otpfob.otpauth import (Account, OtpauthError, decode_secret, encode_secret, parse_lines,
-                             parse_uri)
+from otpfob.otpauth import (
+    Account,
+    OtpauthError,
+    decode_secret,
+    encode_secret,
+    parse_lines,
+    parse_uri,
+)
 
 # One input must be handled in well under this (real seconds, on a slow shared machine);
 # a hang is cut off by SIGALRM after HANG_SECONDS.
 CALL_SECONDS = 1.0
 HANG_SECONDS = 10
-FUZZ = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-                deadline=None)
+FUZZ = settings(
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None
+)
 
 
 class Hang(Exception):
@@ -69,8 +76,9 @@ def check_error(exc, kind, secret_text="", rest=""):
     from there)."""
     if exc is None:
         return
-    assert type(exc) is kind or (isinstance(exc, kind) and kind is not ValueError), \
+    assert type(exc) is kind or (isinstance(exc, kind) and kind is not ValueError), (
         "%s raised %s: %s" % (kind.__name__, type(exc).__name__, exc)
+    )
     message = str(exc)
     assert message.strip(), "%s without a message" % type(exc).__name__
     if message.startswith(KNOWN_LEAKS):
@@ -78,9 +86,8 @@ def check_error(exc, kind, secret_text="", rest=""):
     clean = "".join(c for c in secret_text.upper() if c.isalnum())
     rest = "".join(c for c in rest.upper() if c.isalnum())
     for i in range(len(clean) - 7):
-        run = clean[i:i + 8]
-        assert run not in message.upper() or run in rest, "the error quotes the secret: " \
-            + message
+        run = clean[i : i + 8]
+        assert run not in message.upper() or run in rest, "the error quotes the secret: " + message
 
 
 # -- base32 ------------------------------------------------------------------------------
@@ -90,8 +97,9 @@ b32_texts = st.one_of(
     st.text(max_size=300),
     st.text(alphabet=B32 + B32.lower() + " -=\t\r\n018ıſ", max_size=300),
     st.binary(max_size=300).map(lambda b: base64.b32encode(b).decode()),
-    st.tuples(st.binary(min_size=1, max_size=100), st.integers(0, 200), st.characters())
-    .map(lambda t: _insert(base64.b32encode(t[0]).decode(), t[1], t[2])),
+    st.tuples(st.binary(min_size=1, max_size=100), st.integers(0, 200), st.characters()).map(
+        lambda t: _insert(base64.b32encode(t[0]).decode(), t[1], t[2])
+    ),
 )
 
 
@@ -130,18 +138,66 @@ def test_fuzz_host_base32_agrees_with_the_firmware(text):
 
 # -- otpauth:// ------------------------------------------------------------------------------
 
-uri_parts = st.sampled_from(["otpauth://totp/", "otpauth://TOTP/", "otpauth://hotp/",
-                             "otpauth://steam/", "otpauth-migration://offline?data=",
-                             "otpauth:/totp/", "otpauth://totp", "http://totp/",
-                             "otpauth://[totp/", "otpauth://totp:99999999/", "", " "])
-labels = st.text(max_size=80) | st.sampled_from(["Example:alice", "Example%3Aalice", ":",
-                                                   "%3A", "a:b:c", "%", "%zz", "%ff%fe"])
-param_names = st.sampled_from(["secret", "issuer", "algorithm", "digits", "period", "encoder",
-                               "counter", "SECRET", "image", ""])
+uri_parts = st.sampled_from(
+    [
+        "otpauth://totp/",
+        "otpauth://TOTP/",
+        "otpauth://hotp/",
+        "otpauth://steam/",
+        "otpauth-migration://offline?data=",
+        "otpauth:/totp/",
+        "otpauth://totp",
+        "http://totp/",
+        "otpauth://[totp/",
+        "otpauth://totp:99999999/",
+        "",
+        " ",
+    ]
+)
+labels = st.text(max_size=80) | st.sampled_from(
+    ["Example:alice", "Example%3Aalice", ":", "%3A", "a:b:c", "%", "%zz", "%ff%fe"]
+)
+param_names = st.sampled_from(
+    [
+        "secret",
+        "issuer",
+        "algorithm",
+        "digits",
+        "period",
+        "encoder",
+        "counter",
+        "SECRET",
+        "image",
+        "",
+    ]
+)
 param_values = st.one_of(
-    st.text(max_size=60), b32_texts,
-    st.sampled_from(["6", "7", "8", "5", "0", "-1", "30", "86400", "86401", "1e3", "٣٠",
-                     "9" * 5000, "SHA1", "sha256", "SHA-512", "MD5", "steam", "STEAM", ""]))
+    st.text(max_size=60),
+    b32_texts,
+    st.sampled_from(
+        [
+            "6",
+            "7",
+            "8",
+            "5",
+            "0",
+            "-1",
+            "30",
+            "86400",
+            "86401",
+            "1e3",
+            "٣٠",
+            "9" * 5000,
+            "SHA1",
+            "sha256",
+            "SHA-512",
+            "MD5",
+            "steam",
+            "STEAM",
+            "",
+        ]
+    ),
+)
 
 
 @st.composite
@@ -151,8 +207,9 @@ def uris(draw):
     params = draw(st.lists(st.tuples(param_names, param_values), max_size=7))
     sep = draw(st.sampled_from(["&", ";", "&&"]))
     enc = draw(st.booleans())
-    query = sep.join("%s=%s" % (k, quote(v, safe="", errors="surrogatepass") if enc
-                      else v) for k, v in params)
+    query = sep.join(
+        "%s=%s" % (k, quote(v, safe="", errors="surrogatepass") if enc else v) for k, v in params
+    )
     return draw(uri_parts) + draw(labels) + draw(st.sampled_from(["?", "#", "?&", ""])) + query
 
 
@@ -172,7 +229,7 @@ def test_fuzz_otpauth_uri_parses_or_says_why(uri):
 def _secret_in(uri):
     low = uri.lower()
     at = low.find("secret=")
-    return uri[at + 7:].split("&")[0] if at >= 0 else ""
+    return uri[at + 7 :].split("&")[0] if at >= 0 else ""
 
 
 @pytest.mark.fuzz
@@ -187,8 +244,9 @@ def test_fuzz_otpauth_lines_parse_or_name_the_line(lines):
 
 # -- Google Authenticator exports --------------------------------------------------------------
 
-varints = st.one_of(st.integers(0, 10), st.integers(0, 2**64 - 1),
-                    st.sampled_from([2**31, 2**32, 2**63, 2**64 - 1]))
+varints = st.one_of(
+    st.integers(0, 10), st.integers(0, 2**64 - 1), st.sampled_from([2**31, 2**32, 2**63, 2**64 - 1])
+)
 
 
 @st.composite
@@ -196,26 +254,35 @@ def entries(draw):
     secret = draw(st.binary(max_size=140))
     name = draw(st.text(max_size=70))
     issuer = draw(st.text(max_size=70))
-    out = migration.encode_entry(secret=secret, name=name, issuer=issuer,
-                                 algorithm=draw(varints), digits=draw(varints),
-                                 otp_type=draw(varints))
+    out = migration.encode_entry(
+        secret=secret,
+        name=name,
+        issuer=issuer,
+        algorithm=draw(varints),
+        digits=draw(varints),
+        otp_type=draw(varints),
+    )
     if draw(st.integers(0, 4)) == 0:
-        out += draw(st.binary(max_size=20))   # unknown or broken trailing fields
+        out += draw(st.binary(max_size=20))  # unknown or broken trailing fields
     return out
 
 
 @st.composite
 def payloads(draw):
-    data = migration.encode_payload(draw(st.lists(entries(), max_size=4)),
-                                    batch_size=draw(varints), batch_index=draw(varints),
-                                    batch_id=draw(varints), version=draw(varints))
+    data = migration.encode_payload(
+        draw(st.lists(entries(), max_size=4)),
+        batch_size=draw(varints),
+        batch_index=draw(varints),
+        batch_id=draw(varints),
+        version=draw(varints),
+    )
     for _ in range(draw(st.integers(0, 3))):
         if not data:
             break
         pos = draw(st.integers(0, len(data) - 1))
         op = draw(st.integers(0, 2))
         if op == 0:
-            data = data[:pos] + bytes([draw(st.integers(0, 255))]) + data[pos + 1:]
+            data = data[:pos] + bytes([draw(st.integers(0, 255))]) + data[pos + 1 :]
         elif op == 1:
             data = data[:pos]
         else:
@@ -245,17 +312,25 @@ def test_fuzz_migration_export_reads_or_says_why(datas):
 
 @pytest.mark.fuzz
 @FUZZ
-@given(st.text(max_size=300) | st.sampled_from(["otpauth-migration://offline?data=",
-                                                 "otpauth-migration://[offline?data=AA",
-                                                 "otpauth-migration://offline?data=%%%",
-                                                 "otpauth-migration://offline?data=A",
-                                                 "otpauth-migration://online?data=AAAA"]))
+@given(
+    st.text(max_size=300)
+    | st.sampled_from(
+        [
+            "otpauth-migration://offline?data=",
+            "otpauth-migration://[offline?data=AA",
+            "otpauth-migration://offline?data=%%%",
+            "otpauth-migration://offline?data=A",
+            "otpauth-migration://online?data=AAAA",
+        ]
+    )
+)
 def test_fuzz_migration_uri_text_reads_or_says_why(text):
     out, exc = bounded(migration.decode_uri, text)
     check_error(exc, MigrationError)
 
 
 # -- what the fuzzing found, kept as plain cases --------------------------------------------
+
 
 def test_export_claiming_a_huge_number_of_codes_is_refused_at_once():
     # merge() used to list every missing part of a batch_size it took on trust: a crafted

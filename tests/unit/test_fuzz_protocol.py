@@ -21,17 +21,20 @@ import time
 from pathlib import Path
 
 import pytest
-from fob import policy, protocol
-from fob.protocol import Protocol
-from fob.vault import Account, Vault
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from fob import policy, protocol
+from fob.protocol import Protocol
+from fob.vault import Account, Vault
+
 REPO = Path(__file__).resolve().parents[2]
 T0 = 1800000000
-STORED = [("alice@example.com", "Example", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "SHA1"),
-          ("bob", "Bank", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "SHA256"),
-          ("ops", "", "MZXW6YTBOJUWU4DBNRZGK3DBMV2GK43UMZXW6YTB", "SHA512")]
+STORED = [
+    ("alice@example.com", "Example", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "SHA1"),
+    ("bob", "Bank", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "SHA256"),
+    ("ops", "", "MZXW6YTBOJUWU4DBNRZGK3DBMV2GK43UMZXW6YTB", "SHA512"),
+]
 # Real seconds one request may take on a slow, shared machine; a hang shows up as a
 # SIGALRM well past it.
 REQUEST_SECONDS = 2.0
@@ -48,7 +51,7 @@ def documented_codes():
 CODES = documented_codes()
 
 
-from fakes import FakePort  # noqa: E402
+from fakes import FakeClock, FakePort  # noqa: E402
 
 
 class Port(FakePort):
@@ -57,20 +60,6 @@ class Port(FakePort):
     def __init__(self):
         FakePort.__init__(self)
         self.connected = True
-
-
-class Clock:
-    reason = "ok"
-    valid = True
-
-    def __init__(self):
-        self.t = T0
-
-    def now(self):
-        return self.t
-
-    def set(self, t):
-        self.t = t
 
 
 class Presence:
@@ -98,8 +87,9 @@ def make_protocol(root, yes):
     for name, issuer, secret, alg in STORED:
         vault.add(Account(name, issuer, base64.b32decode(secret), algorithm=alg))
     port = Port()
-    proto = Protocol(port, vault, Clock(), {"serial": "e661abcd", "board": "Test"},
-                     presence=Presence(yes))
+    proto = Protocol(
+        port, vault, FakeClock(), {"serial": "e661abcd", "board": "Test"}, presence=Presence(yes)
+    )
     return proto, port, vault
 
 
@@ -108,8 +98,9 @@ def files(root):
 
 
 def accounts(vault):
-    return [(a.name, a.issuer, bytes(a.secret), a.algorithm, a.digits, a.period)
-            for a in vault.accounts]
+    return [
+        (a.name, a.issuer, bytes(a.secret), a.algorithm, a.digits, a.period) for a in vault.accounts
+    ]
 
 
 def secret_forms():
@@ -121,8 +112,8 @@ def secret_forms():
         forms.add(raw.hex())
         forms.add(raw.hex().upper())
         for i in range(len(b32) - 7):
-            forms.add(b32[i:i + 8])
-            forms.add(b32[i:i + 8].lower())
+            forms.add(b32[i : i + 8])
+            forms.add(b32[i : i + 8].lower())
     return forms
 
 
@@ -134,43 +125,133 @@ SECRET_FORMS = secret_forms()
 COMMANDS = policy.names()
 
 small_text = st.text(max_size=12)
-edge_ints = st.sampled_from([0, 1, -1, 2, 5, 6, 8, 9, 29, 30, 64, 65, 127, 128, -128, -129,
-                             199, 200, 9999, 10000, 86400, 86401, 946684799, 946684800,
-                             T0, 4102444799, 4102444800, 2**31, 2**32, 2**63, -2**63, 2**70])
+edge_ints = st.sampled_from(
+    [
+        0,
+        1,
+        -1,
+        2,
+        5,
+        6,
+        8,
+        9,
+        29,
+        30,
+        64,
+        65,
+        127,
+        128,
+        -128,
+        -129,
+        199,
+        200,
+        9999,
+        10000,
+        86400,
+        86401,
+        946684799,
+        946684800,
+        T0,
+        4102444799,
+        4102444800,
+        2**31,
+        2**32,
+        2**63,
+        -(2**63),
+        2**70,
+    ]
+)
 any_json = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | edge_ints
-    | st.floats(allow_nan=False) | small_text,
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | edge_ints
+    | st.floats(allow_nan=False)
+    | small_text,
     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(small_text, kids, max_size=3),
-    max_leaves=8)
-labels = st.sampled_from(["", " ", "alice@example.com", "ALICE@EXAMPLE.COM", "Example",
-                          "bob", "x" * 64, "x" * 65, "é" * 32, "é" * 33, "a\nb", "a\x00b",
-                          "\u202e", "ops"]) | small_text
-secrets_text = (st.sampled_from(["", "A", "AA", "AAAA", "GEZDGNBV", "GEZDGNBVGY3TQOJQ",
-                                 "JBSWY3DPEHPK3PXP====", "JBSWY3DP=EHPK3PXP", "0O1I8B",
-                                 "gezd gnbv-gy3t", "A" * 205, "A" * 206, "A" * 512, "A" * 513,
-                                 "JBSWY3DPEHPK3PXP\n", "ıııı", "\udcff"])
-                | st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ234567abc =-018", max_size=40))
-hex_text = st.sampled_from(["", "00" * 16, "00" * 32, "zz" * 16, "0" * 31, "ab" * 200]) \
-    | st.text(alphabet="0123456789abcdefXYZ", max_size=70)
+    max_leaves=8,
+)
+labels = (
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "alice@example.com",
+            "ALICE@EXAMPLE.COM",
+            "Example",
+            "bob",
+            "x" * 64,
+            "x" * 65,
+            "é" * 32,
+            "é" * 33,
+            "a\nb",
+            "a\x00b",
+            "\u202e",
+            "ops",
+        ]
+    )
+    | small_text
+)
+secrets_text = st.sampled_from(
+    [
+        "",
+        "A",
+        "AA",
+        "AAAA",
+        "GEZDGNBV",
+        "GEZDGNBVGY3TQOJQ",
+        "JBSWY3DPEHPK3PXP====",
+        "JBSWY3DP=EHPK3PXP",
+        "0O1I8B",
+        "gezd gnbv-gy3t",
+        "A" * 205,
+        "A" * 206,
+        "A" * 512,
+        "A" * 513,
+        "JBSWY3DPEHPK3PXP\n",
+        "ıııı",
+        "\udcff",
+    ]
+) | st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ234567abc =-018", max_size=40)
+hex_text = st.sampled_from(["", "00" * 16, "00" * 32, "zz" * 16, "0" * 31, "ab" * 200]) | st.text(
+    alphabet="0123456789abcdefXYZ", max_size=70
+)
 
 ARGS = {
-    "name": labels, "issuer": labels, "secret": secrets_text,
+    "name": labels,
+    "issuer": labels,
+    "secret": secrets_text,
     "algorithm": st.sampled_from(["SHA1", "sha256", "Sha512", "STEAM", "MD5", "", "SHA-1"]),
-    "digits": edge_ints, "period": edge_ints, "overwrite": st.booleans(),
-    "part": edge_ints, "stage": st.booleans(), "index": edge_ints, "to": edge_ints,
-    "all": st.booleans(), "confirm": st.booleans(), "time": edge_ints, "aging": edge_ints,
-    "force": st.booleans(), "iterations": edge_ints,
-    "salt": hex_text, "key": hex_text, "wrapped": hex_text, "challenge": hex_text,
+    "digits": edge_ints,
+    "period": edge_ints,
+    "overwrite": st.booleans(),
+    "part": edge_ints,
+    "stage": st.booleans(),
+    "index": edge_ints,
+    "to": edge_ints,
+    "all": st.booleans(),
+    "confirm": st.booleans(),
+    "time": edge_ints,
+    "aging": edge_ints,
+    "force": st.booleans(),
+    "iterations": edge_ints,
+    "salt": hex_text,
+    "key": hex_text,
+    "wrapped": hex_text,
+    "challenge": hex_text,
     "response": hex_text,
 }
 
 
 @st.composite
 def account_items(draw):
-    keys = draw(st.sets(st.sampled_from(["name", "issuer", "secret", "algorithm", "digits",
-                                         "period"])))
-    item = {k: draw(ARGS[k] | any_json) if draw(st.integers(0, 9)) == 0 else draw(ARGS[k])
-            for k in sorted(keys)}
+    keys = draw(
+        st.sets(st.sampled_from(["name", "issuer", "secret", "algorithm", "digits", "period"]))
+    )
+    item = {
+        k: draw(ARGS[k] | any_json) if draw(st.integers(0, 9)) == 0 else draw(ARGS[k])
+        for k in sorted(keys)
+    }
     return item if draw(st.integers(0, 9)) else draw(any_json)
 
 
@@ -180,7 +261,7 @@ def requests(draw):
     # Mostly well-formed envelopes, so most requests get as far as their arguments.
     kind = draw(st.integers(0, 19))
     if kind < 17:
-        req["id"] = draw(st.integers(-2**40, 2**40))
+        req["id"] = draw(st.integers(-(2**40), 2**40))
     elif kind < 19:
         req["id"] = draw(st.text(max_size=70) | any_json)
     kind = draw(st.integers(0, 19))
@@ -198,11 +279,23 @@ def requests(draw):
 
 raw_lines = st.one_of(
     st.binary(max_size=200).map(lambda b: b.replace(b"\n", b"") + b"\n"),
-    st.sampled_from([b"[]\n", b"null\n", b"1e999999\n", b'{"id": NaN, "cmd": "hello"}\n',
-                     b'{"id": 1, "cmd": "hello"\n', b"[" * 2000 + b"\n", b"{" * 1000 + b"\n",
-                     b'{"id": 1, "cmd": "hello", "id": 2}\n', b'"\xff\xfe"\n',
-                     b'{"id": 1, "cmd": "add", "secret": "' + b"A" * 2100 + b'"}\n',
-                     b"x" * 2048 + b"\n", b"x" * 2049 + b"\n", b"\r\n"]),
+    st.sampled_from(
+        [
+            b"[]\n",
+            b"null\n",
+            b"1e999999\n",
+            b'{"id": NaN, "cmd": "hello"}\n',
+            b'{"id": 1, "cmd": "hello"\n',
+            b"[" * 2000 + b"\n",
+            b"{" * 1000 + b"\n",
+            b'{"id": 1, "cmd": "hello", "id": 2}\n',
+            b'"\xff\xfe"\n',
+            b'{"id": 1, "cmd": "add", "secret": "' + b"A" * 2100 + b'"}\n',
+            b"x" * 2048 + b"\n",
+            b"x" * 2049 + b"\n",
+            b"\r\n",
+        ]
+    ),
 )
 
 
@@ -248,22 +341,24 @@ def check_reply(req_line, replies):
         assert e["code"] in CODES, "undocumented error code %r" % e["code"]
         assert isinstance(e["message"], str) and e["message"].strip()
     try:
-        sent = json.loads(req_line.decode("utf-8"))   # strict, as the fob reads it
+        sent = json.loads(req_line.decode("utf-8"))  # strict, as the fob reads it
     except (ValueError, RecursionError):
         sent = None
     rid = sent.get("id") if isinstance(sent, dict) else None
     valid_id = (isinstance(rid, int) and not isinstance(rid, bool)) or (
-        isinstance(rid, str) and len(rid) <= 64)
+        isinstance(rid, str) and len(rid) <= 64
+    )
     if valid_id and len(req_line.rstrip(b"\r\n")) <= protocol.MAX_LINE:
         assert r["id"] == rid, (req_line[:120], r)
     return r
 
 
 @pytest.mark.fuzz
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-          deadline=None)
-@given(st.lists(st.one_of(requests(), requests(), requests(), raw_lines), min_size=1, max_size=6),
-       st.booleans())
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None)
+@given(
+    st.lists(st.one_of(requests(), requests(), requests(), raw_lines), min_size=1, max_size=6),
+    st.booleans(),
+)
 def test_fuzz_requests_answered_in_time_and_rejections_leave_the_flash_alone(lines, yes):
     old = signal.signal(signal.SIGALRM, _alarm)
     try:

@@ -4,9 +4,8 @@ the real adafruit_hid on the simulator's fake usb_hid and supervisor."""
 import sys
 import time
 
-import pytest
-
 import driver_shims  # noqa: E402
+import pytest
 
 driver_shims.install()
 
@@ -27,6 +26,7 @@ UP = bytes(8)
 
 
 # -- the decoder ------------------------------------------------------------------------------
+
 
 def test_decoder_reads_digits_and_enter_as_a_us_host_does():
     # 4 (0x21), 2 (0x1F), 0 (0x27), Enter (0x28), each pressed and released.
@@ -53,11 +53,14 @@ def test_decoder_knows_the_layouts_differ():
     assert hid.decode([report(0x1E, shift=True), UP], "fr") == "1"
 
 
-@pytest.mark.parametrize("reports, why", [
-    ([b"\x00" * 7], "7 bytes"),
-    ([report(0x65), UP], "0x65"),
-    ([report(0x1E)], "still held"),
-])
+@pytest.mark.parametrize(
+    "reports, why",
+    [
+        ([b"\x00" * 7], "7 bytes"),
+        ([report(0x65), UP], "0x65"),
+        ([report(0x1E)], "still held"),
+    ],
+)
 def test_decoder_refuses_what_a_keyboard_would_not_send(reports, why):
     with pytest.raises(hid.HidDecodeError, match=why):
         hid.decode(reports)
@@ -69,6 +72,7 @@ def test_decoder_refuses_an_unknown_layout():
 
 
 # -- the fob's key table, checked against the decoder's independent layouts ------------------
+
 
 def strokes_as_reports(strokes):
     out = []
@@ -101,6 +105,7 @@ def test_fob_keys_refuse_what_a_code_never_holds():
 
 # -- hidtype on fake USB ----------------------------------------------------------------------
 
+
 @pytest.fixture
 def usb(tmp_path, monkeypatch):
     """The fake supervisor and usb_hid installed as the fob's modules; restores after."""
@@ -131,7 +136,6 @@ def test_type_code_in_a_french_layout_reads_back_as_digits_on_a_french_host(usb)
 
 def test_type_code_unloads_itself_and_adafruit_hid(usb):
     import fob
-
     from fob import hidtype as again
 
     assert again.type_code("1", "us") == hidtype.NOTE_TYPED
@@ -153,8 +157,7 @@ def test_without_a_usb_host_type_code_gives_up_at_once(usb, monkeypatch):
 def test_a_host_gone_after_the_check_ends_in_a_note_within_a_second_or_so(usb, monkeypatch):
     runtime = usb.mods["supervisor"].runtime
     answers = iter((True,))  # connected at the fob's own check, gone for adafruit_hid's
-    monkeypatch.setattr(type(runtime), "usb_connected",
-                        property(lambda self: next(answers, False)))
+    monkeypatch.setattr(type(runtime), "usb_connected", property(lambda self: next(answers, False)))
     t0 = time.monotonic()
     assert hidtype.type_code("123456", "us") == hidtype.NOTE_BUSY
     assert time.monotonic() - t0 < 3

@@ -7,24 +7,33 @@ import base64
 
 import pyotp
 import pytest
-from fob import counters as counters_mod
-from fob.vault import Account, Vault
+from fakes import MemFS
 from fob_fakes import Fob
 
-from fakes import MemFS
+from fob import counters as counters_mod
+from fob.vault import Account, Vault
 from otpfob import check as checks
 
 # RFC 4226 appendix D: the secret "12345678901234567890" and its codes for counters 0-9.
 RFC_KEY = b"12345678901234567890"
 RFC_B32 = base64.b32encode(RFC_KEY).decode()
-RFC_CODES = ["755224", "287082", "359152", "969429", "338314", "254676", "287922",
-             "162583", "399871", "520489"]
+RFC_CODES = [
+    "755224",
+    "287082",
+    "359152",
+    "969429",
+    "338314",
+    "254676",
+    "287922",
+    "162583",
+    "399871",
+    "520489",
+]
 
 
 def hotp_fob(counter=3, **kw):
     fob = Fob(**kw)
-    r = fob.call("add", issuer="Bank", name="card", secret=RFC_B32, type="hotp",
-                 counter=counter)
+    r = fob.call("add", issuer="Bank", name="card", secret=RFC_B32, type="hotp", counter=counter)
     assert r["ok"], r
     return fob
 
@@ -38,13 +47,12 @@ def test_an_hotp_account_is_stored_with_its_counter_and_listed_as_such():
     assert (item["type"], item["counter"]) == ("hotp", 3)
     assert "hotp" in fob.call("info")["types"]
     # The add gives no code: it would use a counter value up.
-    assert "code" not in fob.call("add", issuer="Bank", name="card2", secret=RFC_B32,
-                                  type="hotp")
+    assert "code" not in fob.call("add", issuer="Bank", name="card2", secret=RFC_B32, type="hotp")
 
 
 def test_each_code_a_host_asks_for_is_the_next_one_and_needs_a_press():
     fob = hotp_fob(3)
-    fob.settings.usb_codes = True       # codes over USB without a press: not for HOTP
+    fob.settings.usb_codes = True  # codes over USB without a press: not for HOTP
     got = []
     for n in range(3):
         r = fob.call("code", index=0)
@@ -53,7 +61,8 @@ def test_each_code_a_host_asks_for_is_the_next_one_and_needs_a_press():
         got.append(entry["code"])
     assert got == RFC_CODES[3:6]
     assert [p.split("\n")[0] for p in fob.holder.prompts[-3:]] == [
-        "Send the next code of #1 to the computer?"] * 3
+        "Send the next code of #1 to the computer?"
+    ] * 3
     assert fob.vault.counters().get(fob.vault.accounts[0]) == 6
     # A no gives nothing and moves nothing.
     fob.holder.reply = False
@@ -99,11 +108,11 @@ def test_a_rename_keeps_the_counter_and_a_reset_forgets_it():
 def test_a_staged_import_keeps_each_hotp_counter_and_the_check_value_covers_it():
     fob = Fob()
     token = "ab" * 16
-    accounts = [{"issuer": "Bank", "name": "card", "secret": RFC_B32, "type": "hotp",
-                 "counter": 8},
-                {"issuer": "Mail", "name": "alice", "secret": RFC_B32}]
-    assert fob.call("add_many", accounts=accounts[:1], batch=token, part=0,
-                    stage=True)["ok"]
+    accounts = [
+        {"issuer": "Bank", "name": "card", "secret": RFC_B32, "type": "hotp", "counter": 8},
+        {"issuer": "Mail", "name": "alice", "secret": RFC_B32},
+    ]
+    assert fob.call("add_many", accounts=accounts[:1], batch=token, part=0, stage=True)["ok"]
     assert fob.call("add_many", accounts=accounts[1:], batch=token, part=1)["added"] == 2
     card = fob.vault.accounts[0]
     assert card.hotp and fob.vault.counters().get(card) == 8
@@ -112,12 +121,15 @@ def test_a_staged_import_keeps_each_hotp_counter_and_the_check_value_covers_it()
     assert fob.holder.prompts[-1] == "Add 2 accounts?\nCheck: " + checks.text(h)
 
 
-@pytest.mark.parametrize("args, why", [
-    ({"type": "hotp", "counter": -1}, "counter"),
-    ({"type": "hotp", "counter": 2 ** 32}, "counter"),
-    ({"type": "hotp", "algorithm": "STEAM"}, "Steam"),
-    ({"type": "event"}, "type"),
-])
+@pytest.mark.parametrize(
+    "args, why",
+    [
+        ({"type": "hotp", "counter": -1}, "counter"),
+        ({"type": "hotp", "counter": 2**32}, "counter"),
+        ({"type": "hotp", "algorithm": "STEAM"}, "Steam"),
+        ({"type": "event"}, "type"),
+    ],
+)
 def test_bad_hotp_arguments_are_refused_clearly(args, why):
     fob = Fob()
     r = fob.call("add", name="x", secret=RFC_B32, **args)
@@ -132,3 +144,25 @@ def test_a_vault_record_of_an_hotp_account_survives_a_reload():
     v.add(Account("card", "Bank", RFC_KEY, hotp=True))
     again = Vault("/", fs)
     assert again.load() == "ok" and again.accounts[0].hotp
+
+
+def test_the_clients_typed_accounts_and_codes_keep_every_member_the_fob_gives():
+    from otpfob.client import Code, Credential
+
+    fob = hotp_fob(3)
+    fob.call("add", issuer="Mail", name="alice", secret=RFC_B32, period=60, digits=8)
+    fob.settings.usb_codes = True
+    listed = fob.call("list")["accounts"]
+    creds = [Credential.from_reply(e) for e in listed]
+    assert [c.to_json() for c in creds] == listed
+    assert (creds[0].kind, creds[0].counter, creds[0].label) == ("hotp", 3, "Bank:card")
+    assert (creds[1].kind, creds[1].period, creds[1].digits) == ("totp", 60, 8)
+    every = fob.call("code", all=True)
+    codes = [Code.from_reply(e, every["time"]) for e in every["codes"]]
+    assert [c.to_json() for c in codes] == [dict(e, time=every["time"]) for e in every["codes"]]
+    assert codes[0].value is None and codes[0].error[0] == "hotp"
+    assert codes[1].value == pyotp.TOTP(RFC_B32, digits=8, interval=60).at(every["time"])
+    one = fob.call("code", index=0)
+    code = Code.from_reply(one["codes"][0], one["time"])
+    assert code.to_json() == dict(one["codes"][0], time=one["time"])
+    assert (code.kind, code.counter, code.value) == ("hotp", 3, RFC_CODES[3])

@@ -8,8 +8,8 @@ import json
 
 import pytest
 from export_samples import VECTORS, check_accounts, reference_code
-
 from fakes import Cli
+
 from otpfob.importers import pskc as pskc_format
 
 PASSWORD = "s3cret pass"
@@ -28,12 +28,12 @@ def uri_file(tmp_path, vectors, name="list.txt"):
 
 
 def labels(fob):
-    return sorted(("%s:%s" % (a.issuer, a.name)) if a.issuer else a.name
-                  for a in fob.vault.accounts)
+    return sorted(
+        ("%s:%s" % (a.issuer, a.name)) if a.issuer else a.name for a in fob.vault.accounts
+    )
 
 
-def test_hotp_lines_are_skipped_on_a_fob_without_hotp_and_the_rest_comes_across(
-        old_fob, tmp_path):
+def test_hotp_lines_are_skipped_on_a_fob_without_hotp_and_the_rest_comes_across(old_fob, tmp_path):
     socket_fob = old_fob
     cli = Cli(socket_fob.url)
     result = cli("import", str(uri_file(tmp_path, VECTORS)))
@@ -50,8 +50,13 @@ def test_hotp_lines_are_skipped_on_a_fob_without_hotp_and_the_rest_comes_across(
     for v in VECTORS:
         for a in socket_fob.vault.accounts:
             if a.name == v.name and (a.issuer or "") == v.issuer and v.kind == "totp":
-                assert otp.totp(a.secret, 1800000123, digits=a.digits, period=a.period,
-                                algorithm=a.algorithm.lower()) == reference_code(v)
+                assert otp.totp(
+                    a.secret,
+                    1800000123,
+                    digits=a.digits,
+                    period=a.period,
+                    algorithm=a.algorithm.lower(),
+                ) == reference_code(v)
 
 
 def hotp_of(fob):
@@ -60,8 +65,7 @@ def hotp_of(fob):
     return {(a.issuer, a.name): counters.get(a) for a in fob.vault.accounts if a.hotp}
 
 
-def test_hotp_accounts_are_stored_with_their_counters_and_give_the_next_codes(
-        socket_fob, tmp_path):
+def test_hotp_accounts_are_stored_with_their_counters_and_give_the_next_codes(socket_fob, tmp_path):
     cli = Cli(socket_fob.url)
     out = cli.json("import", str(uri_file(tmp_path, VECTORS)))
     assert (out["added"], out["skipped"]) == (7, [])
@@ -99,10 +103,12 @@ def test_dry_run_says_per_account_what_and_why(old_fob, tmp_path):
     result = cli("import", "--dry-run", str(path))
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert any(line.startswith("refuse   Deno:Mason") and "already on the fob" in line
-               for line in lines)
-    assert any(line.startswith("skip     Issuu:James") and "no HOTP codes" in line
-               for line in lines)
+    assert any(
+        line.startswith("refuse   Deno:Mason") and "already on the fob" in line for line in lines
+    )
+    assert any(
+        line.startswith("skip     Issuu:James") and "no HOTP codes" in line for line in lines
+    )
     assert any(line.startswith("skip     Old:md5") and "MD5" in line for line in lines)
     assert any(line.startswith("add      Steam:gabe") for line in lines)
     assert "would be added, 0 replaced, 3 skipped, 1 refused" in result.stdout
@@ -140,19 +146,30 @@ def test_two_secrets_under_one_label_store_nothing_and_name_both(socket_fob, tmp
     assert socket_fob.vault.accounts == []
 
 
-
 def _pskc(tmp_path, password):
     vectors = [v for v in VECTORS if v.kind == "totp" and v.algorithm != "STEAM" and v.issuer]
     path = tmp_path / "seeds.pskc"
-    path.write_bytes(pskc_format.write(
-        [{"upn": v.name, "serial": str(n), "secret": v.key, "period": v.period,
-          "digits": v.digits, "algorithm": v.algorithm, "issuer": v.issuer}
-         for n, v in enumerate(vectors)], password=password))
+    path.write_bytes(
+        pskc_format.write(
+            [
+                {
+                    "upn": v.name,
+                    "serial": str(n),
+                    "secret": v.key,
+                    "period": v.period,
+                    "digits": v.digits,
+                    "algorithm": v.algorithm,
+                    "issuer": v.issuer,
+                }
+                for n, v in enumerate(vectors)
+            ],
+            password=password,
+        )
+    )
     return path, vectors
 
 
-def test_password_from_a_file_the_environment_or_the_prompt(socket_fob, tmp_path,
-                                                            monkeypatch):
+def test_password_from_a_file_the_environment_or_the_prompt(socket_fob, tmp_path, monkeypatch):
     path, vectors = _pskc(tmp_path, PASSWORD)
     cli = Cli(socket_fob.url)
     result = cli("import", str(path))
@@ -194,8 +211,9 @@ def test_the_prompt_asks_on_a_terminal(socket_fob, tmp_path, monkeypatch):
 def _as_account(a):
     from otpfob.otpauth import Account
 
-    return Account(a.name, a.secret, issuer=a.issuer, algorithm=a.algorithm, digits=a.digits,
-                   period=a.period)
+    return Account(
+        a.name, a.secret, issuer=a.issuer, algorithm=a.algorithm, digits=a.digits, period=a.period
+    )
 
 
 def test_an_unknown_file_is_described(socket_fob, tmp_path):
@@ -212,10 +230,19 @@ def test_entra_csv_and_pskc_written_by_fleet_read_back(socket_fob, tmp_path):
     key = tmp_path / "key.hex"
     key.write_text("00112233445566778899aabbccddeeff\n")
     psk = tmp_path / "psk.pskc"
-    psk.write_bytes(pskc_format.write(
-        [{"upn": "carol@x.example", "serial": "9", "secret": VECTORS[0].key,
-          "issuer": "Contoso"}], key=bytes.fromhex("00112233445566778899aabbccddeeff")))
-    rows = Cli(socket_fob.url).json("import", "--dry-run", "--pskc-key-file", str(key),
-                                    str(psk))
+    psk.write_bytes(
+        pskc_format.write(
+            [
+                {
+                    "upn": "carol@x.example",
+                    "serial": "9",
+                    "secret": VECTORS[0].key,
+                    "issuer": "Contoso",
+                }
+            ],
+            key=bytes.fromhex("00112233445566778899aabbccddeeff"),
+        )
+    )
+    rows = Cli(socket_fob.url).json("import", "--dry-run", "--pskc-key-file", str(key), str(psk))
     assert [(r["label"], r["action"]) for r in rows] == [("Contoso:carol@x.example", "add")]
     assert json.dumps(rows).find(VECTORS[0].secret) == -1

@@ -4,6 +4,7 @@ import sys
 import types
 
 import pytest
+
 from otpfob import auth, keystore
 from otpfob.cli import password as password_commands
 
@@ -37,11 +38,11 @@ def test_put_get_forget_per_serial(fake_keyring):
 
 
 def test_without_keyring_nothing_is_remembered(monkeypatch):
-    monkeypatch.setitem(sys.modules, "keyring", None)    # import keyring -> ImportError
+    monkeypatch.setitem(sys.modules, "keyring", None)  # import keyring -> ImportError
     assert keystore.available() is False and keystore.get("e661aaaa") is None
     with pytest.raises(keystore.KeystoreError) as e:
         keystore.put("e661aaaa", "pw")
-    assert "not installed" in str(e.value)
+    assert "pip install 'otpfob[keyring]'" in str(e.value)
 
 
 def test_a_keyring_without_backend_counts_as_none(fake_keyring, monkeypatch):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from otpfob import client as wire
 from otpfob import labels
 from otpfob.otpauth import Account
@@ -21,9 +22,17 @@ except labels.FontMissing as exc:  # make setup installs fonts-unifont and libfr
     pytest.skip(str(exc), allow_module_level=True)
 
 SCRIPTS = {
-    "latin": "Sparkasse München", "greek": "Ελλάδα", "cyrillic": "Банк", "hebrew": "שלום",
-    "arabic": "مرحبا", "chinese": "银行", "japanese": "東京タワー", "korean": "서울",
-    "thai": "ธนาคาร", "devanagari": "हिन्दी", "symbols": "— “A” … € © ™",
+    "latin": "Sparkasse München",
+    "greek": "Ελλάδα",
+    "cyrillic": "Банк",
+    "hebrew": "שלום",
+    "arabic": "مرحبا",
+    "chinese": "银行",
+    "japanese": "東京タワー",
+    "korean": "서울",
+    "thai": "ธนาคาร",
+    "devanagari": "हिन्दी",
+    "symbols": "— “A” … € © ™",
     "emoji": "😀🔑",
 }
 
@@ -38,10 +47,9 @@ def test_every_script_becomes_a_strip_the_same_as_the_font_draws_it(script):
     text = SCRIPTS[script]
     s = labels.render(text)
     assert s.data is not None and s.marked == [] and s.missing == [], (s.marked, s.problem)
-    ref = pixels(text, "rtl" if script in ("hebrew", "arabic") else None,
-                 upper=script == "emoji")
+    ref = pixels(text, "rtl" if script in ("hebrew", "arabic") else None, upper=script == "emoji")
     assert s.rows == ref
-    assert any(s.data[:s.width])  # the upper page is lit, as the fob requires
+    assert any(s.data[: s.width])  # the upper page is lit, as the fob requires
 
 
 def test_plain_ascii_gets_no_strip():
@@ -59,14 +67,17 @@ def test_arabic_letters_join_and_run_right_to_left():
     assert len(apart[0]) == joined.width and joined.rows != apart
 
 
-@pytest.mark.parametrize("a,b,marked", [
-    ("Bаnk é", "Bank é", "\u0430"),          # Cyrillic a in a Latin word
-    ("alice\u0301", "alicé", "\u0301"),       # decomposed against precomposed
-    ("Ба\u200bнк", "Банк", "\u200b"),         # an invisible character
-    ("Банк\u00a0X", "Банк X", "\u00a0"),      # a no-break space
-    ("❤\ufe0f", "❤", "\ufe0f"),               # a variation selector
-    ("Банк ", "Банк", " "),                   # a space at the end
-])
+@pytest.mark.parametrize(
+    "a,b,marked",
+    [
+        ("Bаnk é", "Bank é", "\u0430"),  # Cyrillic a in a Latin word
+        ("alice\u0301", "alicé", "\u0301"),  # decomposed against precomposed
+        ("Ба\u200bнк", "Банк", "\u200b"),  # an invisible character
+        ("Банк\u00a0X", "Банк X", "\u00a0"),  # a no-break space
+        ("❤\ufe0f", "❤", "\ufe0f"),  # a variation selector
+        ("Банк ", "Банк", " "),  # a space at the end
+    ],
+)
 def test_what_would_pass_for_another_text_is_drawn_as_its_code_point(a, b, marked):
     sa, sb = labels.render(a), labels.render(b)
     assert marked in sa.marked
@@ -79,11 +90,11 @@ def test_a_text_of_one_script_is_drawn_as_itself():
 
 
 def test_a_character_the_font_lacks_is_named_to_the_admin():
-    s = labels.render("Bank \U000E0061x")  # a tag character: invisible
+    s = labels.render("Bank \U000e0061x")  # a tag character: invisible
     assert s.marked
-    s = labels.render("x\U0010FFFD")  # private use, not in the font
-    assert "\U0010FFFD" in s.missing
-    warnings = labels.problems("", "x\U0010FFFD")
+    s = labels.render("x\U0010fffd")  # private use, not in the font
+    assert "\U0010fffd" in s.missing
+    warnings = labels.problems("", "x\U0010fffd")
     assert any("U+10FFFD" in w and "not in the fob's font" in w for w in warnings)
 
 
@@ -116,10 +127,18 @@ def test_import_parts_carry_the_strips_within_the_line_limit_and_in_order():
     got = {}
     seen = []
     for n, (accs, pieces) in enumerate(parts):
-        line = wire.encode({"id": 1 << 64, "cmd": "add_many",
-                            "accounts": [wire.account_fields(a) for a in accs],
-                            "overwrite": False, "part": n, "stage": True, "batch": "0" * 32,
-                            "strips": pieces})
+        line = wire.encode(
+            {
+                "id": 1 << 64,
+                "cmd": "add_many",
+                "accounts": [wire.account_fields(a) for a in accs],
+                "overwrite": False,
+                "part": n,
+                "stage": True,
+                "batch": "0" * 32,
+                "strips": pieces,
+            }
+        )
         assert len(line) + 74 <= 2048
         for p in pieces:
             at = p.get("at", 0)
@@ -138,15 +157,46 @@ def row(issuer, name):
 
 
 LOOKALIKES = [
-    ("", "Bank:alice"), ("Bank", ""), ("", "Bank"), ("Bank ", "alice"),
-    ("", "Bank / alice"), ("Bank /", "alice"), ("Bank", "alice "), ("", "alicé"),
-    ("", "alicè"), ("", "alice\u0301"), ("", "аlice"), ("", "alice"), ("Банк", "Олена"),
-    ("Банк", "Олeна"), ("Банк:Олена", ""), ("", "Банк:Олена"), ("银行", "张伟"),
-    ("银行:张伟", ""), ("", "银行|张伟"), ("Bank", "al\u200bice"), ("Bank", "al\u00adice"),
-    ("", "Bank\u2002alice"), ("", "Bank alice"), ("Bank", "alice"), (" Bank", "alice"),
-    ("Bank", "alice  "), ("", " "), ("", "  "), ("", "\u00a0"), ("", "ไทย"), ("", "ไทย\u200b"),
-    ("", "😀"), ("", "😀\ufe0f"), ("", "שלום"), ("", "\u200fשלום"), ("", "Ｂank"),
-    ("Bank", "ａlice"), ("", "e\u0301\u0323"), ("", "e\u0323\u0301"), ("", "ẹ\u0301"),
+    ("", "Bank:alice"),
+    ("Bank", ""),
+    ("", "Bank"),
+    ("Bank ", "alice"),
+    ("", "Bank / alice"),
+    ("Bank /", "alice"),
+    ("Bank", "alice "),
+    ("", "alicé"),
+    ("", "alicè"),
+    ("", "alice\u0301"),
+    ("", "аlice"),
+    ("", "alice"),
+    ("Банк", "Олена"),
+    ("Банк", "Олeна"),
+    ("Банк:Олена", ""),
+    ("", "Банк:Олена"),
+    ("银行", "张伟"),
+    ("银行:张伟", ""),
+    ("", "银行|张伟"),
+    ("Bank", "al\u200bice"),
+    ("Bank", "al\u00adice"),
+    ("", "Bank\u2002alice"),
+    ("", "Bank alice"),
+    ("Bank", "alice"),
+    (" Bank", "alice"),
+    ("Bank", "alice  "),
+    ("", " "),
+    ("", "  "),
+    ("", "\u00a0"),
+    ("", "ไทย"),
+    ("", "ไทย\u200b"),
+    ("", "😀"),
+    ("", "😀\ufe0f"),
+    ("", "שלום"),
+    ("", "\u200fשלום"),
+    ("", "Ｂank"),
+    ("Bank", "ａlice"),
+    ("", "e\u0301\u0323"),
+    ("", "e\u0323\u0301"),
+    ("", "ẹ\u0301"),
 ]
 
 
@@ -173,15 +223,19 @@ ALPHABET = "aаеeoоcсpрxх éèê\u0301\u200b бБ银行:|/ ֹ"
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.text(ALPHABET, max_size=4), st.text(ALPHABET, min_size=1,
-                                                                 max_size=4)),
-                min_size=2, max_size=6, unique=True))
+@given(
+    st.lists(
+        st.tuples(st.text(ALPHABET, max_size=4), st.text(ALPHABET, min_size=1, max_size=4)),
+        min_size=2,
+        max_size=6,
+        unique=True,
+    )
+)
 def test_labels_planned_together_never_draw_alike(pairs):
     strips, _ = labels.plan(pairs)
     drawn = {}
     for issuer, name in pairs:
-        rows = json.dumps(labels.fob_row(issuer, name, (strips.get(issuer),
-                                                        strips.get(name))))
+        rows = json.dumps(labels.fob_row(issuer, name, (strips.get(issuer), strips.get(name))))
         assert rows not in drawn, ((issuer, name), drawn.get(rows))
         drawn[rows] = (issuer, name)
 
@@ -195,7 +249,8 @@ SECRET = "JBSWY3DPEHPK3PXP"
 
 
 def test_an_add_whose_strips_do_not_fit_its_line_sends_them_ahead_and_a_rename_its_own(
-        cli, socket_fob):
+    cli, socket_fob
+):
     from fob import labels as fob_labels
 
     issuer, name = " ".join(["Ünïcödé"] * 4), "ñ" + "x" * 60
@@ -217,8 +272,9 @@ def test_an_add_whose_strips_do_not_fit_its_line_sends_them_ahead_and_a_rename_i
 
 def test_an_import_warns_naming_what_shows_as_a_code_point(cli, socket_fob, tmp_path):
     src = tmp_path / "a.txt"
-    src.write_text("otpauth://totp/B%D0%B0nk:alice?secret=" + SECRET + "&issuer=B%D0%B0nk\n",
-                   encoding="utf-8")
+    src.write_text(
+        "otpauth://totp/B%D0%B0nk:alice?secret=" + SECRET + "&issuer=B%D0%B0nk\n", encoding="utf-8"
+    )
     r = cli("import", str(src))
     assert r.exit_code == 0, r.output + r.stderr
     assert "U+0430 CYRILLIC SMALL LETTER A" in r.stderr

@@ -7,9 +7,10 @@ the strips here are made up (the host's rendering is tests/unit/test_label_rende
 import base64
 
 import pytest
+from fob_fakes import Flash, Fob
+
 from fob import label_store, labels
 from fob.vault import Account
-from fob_fakes import Fob, Flash
 
 B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 TOKEN = "cd" * 16
@@ -49,13 +50,23 @@ def fresh_module_state():
 
 def test_an_add_stores_its_strips_only_at_the_yes():
     no = Fob(reply=False)
-    r = no.call("add", issuer="Банк", name="Олена", secret=B32,
-                strips=[piece("Банк", strip(30)), piece("Олена", strip(40, 2))])
+    r = no.call(
+        "add",
+        issuer="Банк",
+        name="Олена",
+        secret=B32,
+        strips=[piece("Банк", strip(30)), piece("Олена", strip(40, 2))],
+    )
     assert r["error"]["code"] == "refused"
     assert strip_files(no) == []
     fob = Fob()
-    r = fob.call("add", issuer="Банк", name="Олена", secret=B32,
-                 strips=[piece("Банк", strip(30)), piece("Олена", strip(40, 2))])
+    r = fob.call(
+        "add",
+        issuer="Банк",
+        name="Олена",
+        secret=B32,
+        strips=[piece("Банк", strip(30)), piece("Олена", strip(40, 2))],
+    )
     assert r["ok"], r
     assert stored(fob, "Банк") == strip(30) and stored(fob, "Олена") == strip(40, 2)
     assert len(strip_files(fob)) == 2
@@ -64,9 +75,14 @@ def test_an_add_stores_its_strips_only_at_the_yes():
 def test_the_question_of_an_add_draws_the_strips_it_came_with():
     fob = Fob()
     fob.holder.reply = None  # the question stays
-    fob.proto.port.inbox += b'{"id": 1, "cmd": "add", "issuer": "Bank", "name": "\\u0430lice", ' \
-        b'"secret": "' + B32.encode() + b'", "strips": [' + \
-        (b'{"text": "\\u0430lice", "data": "%s"}' % base64.b64encode(strip(33)))  + b']}\n'
+    fob.proto.port.inbox += (
+        b'{"id": 1, "cmd": "add", "issuer": "Bank", "name": "\\u0430lice", '
+        b'"secret": "'
+        + B32.encode()
+        + b'", "strips": ['
+        + (b'{"text": "\\u0430lice", "data": "%s"}' % base64.b64encode(strip(33)))
+        + b"]}\n"
+    )
     for _ in range(5):
         fob.proto.poll()
     prompt = fob.holder.prompts[-1]
@@ -102,10 +118,12 @@ def test_a_column_lit_top_to_bottom_loses_its_top_pixel_so_only_the_bar_is():
 
 def test_a_stored_strip_an_account_uses_is_not_written_over():
     fob = Fob()
-    assert fob.call("add", issuer="Банк", name="a", secret=B32,
-                    strips=[piece("Банк", strip(20, 1))])["ok"]
-    assert fob.call("add", issuer="Банк", name="b", secret=B32,
-                    strips=[piece("Банк", strip(20, 9))])["ok"]
+    assert fob.call(
+        "add", issuer="Банк", name="a", secret=B32, strips=[piece("Банк", strip(20, 1))]
+    )["ok"]
+    assert fob.call(
+        "add", issuer="Банк", name="b", secret=B32, strips=[piece("Банк", strip(20, 9))]
+    )["ok"]
     assert stored(fob, "Банк") == strip(20, 1)
     # ... and the second add's question showed the stored one, the one the fob draws.
     assert labels.held is None
@@ -114,12 +132,14 @@ def test_a_stored_strip_an_account_uses_is_not_written_over():
 def test_delete_and_rename_remove_the_strips_no_account_has_any_more():
     fob = Fob()
     for name in ("a", "b"):
-        assert fob.call("add", issuer="Банк", name=name, secret=B32,
-                        strips=[piece("Банк", strip(20))])["ok"]
+        assert fob.call(
+            "add", issuer="Банк", name=name, secret=B32, strips=[piece("Банк", strip(20))]
+        )["ok"]
     assert fob.call("delete", index=0)["ok"]
     assert stored(fob, "Банк") is not None  # "b" has it still
-    assert fob.call("rename", index=0, issuer="Bank", name="Олена",
-                    strips=[piece("Олена", strip(12, 3))])["ok"]
+    assert fob.call(
+        "rename", index=0, issuer="Bank", name="Олена", strips=[piece("Олена", strip(12, 3))]
+    )["ok"]
     assert stored(fob, "Банк") is None and stored(fob, "Олена") == strip(12, 3)
     assert fob.call("delete", index=0)["ok"]
     assert strip_files(fob) == []
@@ -128,12 +148,23 @@ def test_delete_and_rename_remove_the_strips_no_account_has_any_more():
 def test_an_import_sends_a_long_strip_in_pieces_over_its_parts():
     fob = Fob()
     long = strip(600, 4)
-    r0 = fob.call("add_many", part=0, batch=TOKEN, stage=True, accounts=[],
-                  strips=[piece("東京タワー", long[:500], 0, len(long))])
+    r0 = fob.call(
+        "add_many",
+        part=0,
+        batch=TOKEN,
+        stage=True,
+        accounts=[],
+        strips=[piece("東京タワー", long[:500], 0, len(long))],
+    )
     assert r0["ok"], r0
-    r1 = fob.call("add_many", part=1, batch=TOKEN, stage=False,
-                  accounts=[{"issuer": "東京タワー", "name": "taro", "secret": B32}],
-                  strips=[piece("東京タワー", long[500:], 500, len(long))])
+    r1 = fob.call(
+        "add_many",
+        part=1,
+        batch=TOKEN,
+        stage=False,
+        accounts=[{"issuer": "東京タワー", "name": "taro", "secret": B32}],
+        strips=[piece("東京タワー", long[500:], 500, len(long))],
+    )
     assert r1["ok"] and r1["added"] == 1, r1
     assert stored(fob, "東京タワー") == long
     assert label_store.written == 0  # the yes
@@ -142,10 +173,22 @@ def test_an_import_sends_a_long_strip_in_pieces_over_its_parts():
 def test_a_piece_out_of_order_drops_the_batch_and_its_strips():
     fob = Fob()
     long = strip(300)
-    assert fob.call("add_many", part=0, batch=TOKEN, stage=True, accounts=[],
-                    strips=[piece("Банк", long[:100], 0, 600)])["ok"]
-    r = fob.call("add_many", part=1, batch=TOKEN, stage=True, accounts=[],
-                 strips=[piece("Банк", long[200:300], 200, 600)])
+    assert fob.call(
+        "add_many",
+        part=0,
+        batch=TOKEN,
+        stage=True,
+        accounts=[],
+        strips=[piece("Банк", long[:100], 0, 600)],
+    )["ok"]
+    r = fob.call(
+        "add_many",
+        part=1,
+        batch=TOKEN,
+        stage=True,
+        accounts=[],
+        strips=[piece("Банк", long[200:300], 200, 600)],
+    )
     assert r["error"]["code"] == "bad_argument" and "does not follow" in r["error"]["message"]
     # The next request finds the batch gone and removes what it wrote.
     assert fob.call("abort", batch=TOKEN)["dropped"] == 0
@@ -154,12 +197,20 @@ def test_a_piece_out_of_order_drops_the_batch_and_its_strips():
 
 def test_an_aborted_import_leaves_no_strip_behind_but_keeps_the_ones_in_use():
     fob = Fob()
-    assert fob.call("add", issuer="Банк", name="a", secret=B32,
-                    strips=[piece("Банк", strip(20))])["ok"]
-    assert fob.call("add_many", part=0, batch=TOKEN, stage=True,
-                    accounts=[{"issuer": "Банк", "name": "b", "secret": B32},
-                              {"issuer": "Почта", "name": "c", "secret": B32}],
-                    strips=[piece("Банк", strip(20, 5)), piece("Почта", strip(8))])["ok"]
+    assert fob.call("add", issuer="Банк", name="a", secret=B32, strips=[piece("Банк", strip(20))])[
+        "ok"
+    ]
+    assert fob.call(
+        "add_many",
+        part=0,
+        batch=TOKEN,
+        stage=True,
+        accounts=[
+            {"issuer": "Банк", "name": "b", "secret": B32},
+            {"issuer": "Почта", "name": "c", "secret": B32},
+        ],
+        strips=[piece("Банк", strip(20, 5)), piece("Почта", strip(8))],
+    )["ok"]
     assert stored(fob, "Почта") == strip(8) and stored(fob, "Банк") == strip(20)
     assert fob.call("abort", batch=TOKEN)["dropped"] == 2
     assert stored(fob, "Почта") is None and stored(fob, "Банк") == strip(20)
@@ -168,15 +219,21 @@ def test_an_aborted_import_leaves_no_strip_behind_but_keeps_the_ones_in_use():
 def test_strips_sent_without_a_yes_are_limited_per_power_up():
     fob = Fob()
     label_store.written = label_store.UNPRESSED_MAX
-    r = fob.call("add_many", part=0, batch=TOKEN, stage=True, accounts=[],
-                 strips=[piece("Банк", strip(4))])
+    r = fob.call(
+        "add_many", part=0, batch=TOKEN, stage=True, accounts=[], strips=[piece("Банк", strip(4))]
+    )
     assert r["error"]["code"] == "busy"
 
 
 def test_a_reset_erases_every_strip():
     fob = Fob()
-    assert fob.call("add", issuer="Банк", name="Олена", secret=B32,
-                    strips=[piece("Банк", strip(5)), piece("Олена", strip(6))])["ok"]
+    assert fob.call(
+        "add",
+        issuer="Банк",
+        name="Олена",
+        secret=B32,
+        strips=[piece("Банк", strip(5)), piece("Олена", strip(6))],
+    )["ok"]
     assert fob.call("reset", confirm=True)["ok"]
     assert strip_files(fob) == []
 
@@ -192,7 +249,7 @@ def test_a_damaged_or_foreign_strip_file_is_no_strip():
     assert stored(fob, "Олена") is None
     # Another text's file under this name (a CRC collision) is not this text's strip.
     other = "Олег".encode()
-    forged = bytes((0x4C, 1, len(other))) + other + good[3 + len("Олена".encode()):]
+    forged = bytes((0x4C, 1, len(other))) + other + good[3 + len("Олена".encode()) :]
     fob.flash.files[path] = bytearray(forged)
     assert stored(fob, "Олена") is None
     fob.flash.files[path] = bytearray(good)
@@ -225,8 +282,7 @@ def test_a_cut_before_the_vault_is_written_leaves_the_vault_and_no_strip_in_use(
     flash.cut = False
     again = Fob(flash=flash)
     assert [a.name for a in again.vault.accounts] == ["Олена"]
-    assert again.call("add", name="Мария", secret=B32,
-                      strips=[piece("Мария", strip(7, 6))])["ok"]
+    assert again.call("add", name="Мария", secret=B32, strips=[piece("Мария", strip(7, 6))])["ok"]
     assert stored(again, "Мария") == strip(7, 6)
 
 
@@ -240,8 +296,12 @@ def test_the_batch_last_part_keeps_its_strips_while_its_question_waits():
     fob.holder.reply = None
     fob.proto.port.inbox += (
         b'{"id": 5, "cmd": "add_many", "accounts": [{"name": "\\u041e", "secret": "'
-        + B32.encode() + b'"}, {"name": "x", "secret": "' + B32.encode() + b'"}], '
-        b'"strips": [{"text": "\\u041e", "data": "' + base64.b64encode(strip(6)) + b'"}]}\n')
+        + B32.encode()
+        + b'"}, {"name": "x", "secret": "'
+        + B32.encode()
+        + b'"}], '
+        b'"strips": [{"text": "\\u041e", "data": "' + base64.b64encode(strip(6)) + b'"}]}\n'
+    )
     for _ in range(5):
         fob.proto.poll()
     assert fob.proto.question is not None
@@ -257,6 +317,8 @@ def test_the_batch_last_part_keeps_its_strips_while_its_question_waits():
 
 def test_an_account_object_text_keys_match_the_file_names():
     acc = Account("Олена", "Банк", b"0123456789")
-    assert label_store.keys_of([acc]) == [label_store.key("Банк".encode()),
-                                          label_store.key("Олена".encode())]
+    assert label_store.keys_of([acc]) == [
+        label_store.key("Банк".encode()),
+        label_store.key("Олена".encode()),
+    ]
     assert labels.name("Банк".encode()) == "%08x" % label_store.key("Банк".encode())

@@ -15,15 +15,21 @@ KEY = b"Hello!\xde\xad\xbe\xef"
 # lengths), independent of the module's encoder: secret=KEY, name "alice@example.com",
 # issuer "Example", algorithm SHA1 (1), digits SIX (1), type TOTP (2); version 1,
 # batch_size 1, batch_index 0, batch_id 123456 (varint c0 c4 07).
-_OTP = (b"\x0a\x0a" + KEY + b"\x12\x11alice@example.com" + b"\x1a\x07Example"
-        + b"\x20\x01\x28\x01\x30\x02")
+_OTP = (
+    b"\x0a\x0a"
+    + KEY
+    + b"\x12\x11alice@example.com"
+    + b"\x1a\x07Example"
+    + b"\x20\x01\x28\x01\x30\x02"
+)
 HAND_PAYLOAD = b"\x0a" + bytes([len(_OTP)]) + _OTP + b"\x10\x01\x18\x01\x20\x00\x28\xc0\xc4\x07"
 
 
 def test_hand_encoded_export_decodes():
     p = migration.decode_payload(HAND_PAYLOAD)
-    assert [(a.issuer, a.name, a.algorithm, a.digits, a.period, a.secret) for a in p.accounts] \
-        == [("Example", "alice@example.com", "SHA1", 6, 30, KEY)]
+    assert [(a.issuer, a.name, a.algorithm, a.digits, a.period, a.secret) for a in p.accounts] == [
+        ("Example", "alice@example.com", "SHA1", 6, 30, KEY)
+    ]
     assert (p.version, p.batch_size, p.batch_index, p.batch_id) == (1, 1, 0, 123456)
 
 
@@ -33,8 +39,9 @@ def test_encoder_matches_hand_encoding():
 
 
 def test_uri_with_percent_encoded_base64_decodes():
-    uri = "otpauth-migration://offline?data=" + quote(base64.b64encode(HAND_PAYLOAD).decode(),
-                                                      safe="")
+    uri = "otpauth-migration://offline?data=" + quote(
+        base64.b64encode(HAND_PAYLOAD).decode(), safe=""
+    )
     p = migration.decode_uri(uri)
     assert p.accounts[0].name == "alice@example.com"
 
@@ -58,42 +65,55 @@ def test_name_prefix_gives_issuer_when_issuer_missing():
 
 
 def test_algorithms_and_eight_digits_map():
-    entries = [migration.encode_entry(secret=KEY, name="n%d" % alg, algorithm=alg, digits=2)
-               for alg in (1, 2, 3)]
+    entries = [
+        migration.encode_entry(secret=KEY, name="n%d" % alg, algorithm=alg, digits=2)
+        for alg in (1, 2, 3)
+    ]
     p = migration.decode_payload(migration.encode_payload(entries))
     assert [(a.algorithm, a.digits) for a in p.accounts] == [
-        ("SHA1", 8), ("SHA256", 8), ("SHA512", 8)]
+        ("SHA1", 8),
+        ("SHA256", 8),
+        ("SHA512", 8),
+    ]
 
 
 def test_hotp_entries_keep_their_counter_and_md5_is_skipped_and_named():
     entries = [
-        migration.encode_entry(secret=KEY, name="counter", issuer="Bank",
-                               otp_type=migration.TYPE_HOTP, counter=77),
+        migration.encode_entry(
+            secret=KEY, name="counter", issuer="Bank", otp_type=migration.TYPE_HOTP, counter=77
+        ),
         migration.encode_entry(secret=KEY, name="old", issuer="Legacy", algorithm=4),
         migration.encode_entry(secret=KEY, name="good", issuer="Fine"),
     ]
     p = migration.decode_payload(migration.encode_payload(entries))
     assert [(a.label, a.kind, a.counter) for a in p.accounts] == [
-        ("Bank:counter", "hotp", 77), ("Fine:good", "totp", 0)]
+        ("Bank:counter", "hotp", 77),
+        ("Fine:good", "totp", 0),
+    ]
     assert len(p.skipped) == 1
     assert "Legacy:old" in p.skipped[0] and "MD5" in p.skipped[0]
     assert all("\xde\xad" not in s for s in p.skipped)
 
 
 def test_unknown_fields_are_ignored():
-    extra = b"\x38\x05" + b"\x42\x03abc"   # field 7 varint (counter), field 8 bytes
-    p = migration.decode_payload(migration.encode_payload(
-        [migration.encode_entry(secret=KEY, name="a") + extra]) + b"\x30\x09")
+    extra = b"\x38\x05" + b"\x42\x03abc"  # field 7 varint (counter), field 8 bytes
+    p = migration.decode_payload(
+        migration.encode_payload([migration.encode_entry(secret=KEY, name="a") + extra])
+        + b"\x30\x09"
+    )
     assert p.accounts[0].name == "a"
 
 
-@pytest.mark.parametrize("data, words", [
-    (HAND_PAYLOAD[:20], "truncated"),
-    (b"\x0a\xff", "truncated"),
-    (b"\x0b", "wire type"),
-    (b"\x00\x01", "field number 0"),
-    (b"\x10" + b"\xff" * 11, "too long"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (HAND_PAYLOAD[:20], "truncated"),
+        (b"\x0a\xff", "truncated"),
+        (b"\x0b", "wire type"),
+        (b"\x00\x01", "field number 0"),
+        (b"\x10" + b"\xff" * 11, "too long"),
+    ],
+)
 def test_corrupt_payloads_raise_clear_errors(data, words):
     with pytest.raises(MigrationError, match=words):
         migration.decode_payload(data)
@@ -109,8 +129,10 @@ def test_bad_base64_and_bad_uris():
 
 
 def _accounts(n):
-    return [Account("user%d" % i, bytes([i % 256, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
-                    issuer="Svc%d" % (i % 7)) for i in range(n)]
+    return [
+        Account("user%d" % i, bytes([i % 256, 1, 2, 3, 4, 5, 6, 7, 8, 9]), issuer="Svc%d" % (i % 7))
+        for i in range(n)
+    ]
 
 
 def test_multi_code_export_merges_in_order():
@@ -143,16 +165,30 @@ def test_negative_batch_id_round_trips():
     assert migration.decode_uri(uri).batch_id == -5
 
 
-@given(st.lists(st.tuples(st.binary(min_size=2, max_size=64),
-                          st.text(min_size=1, max_size=20).filter(
-                              lambda s: s.strip() and ":" not in s
-                              and all(ord(c) >= 0x20 and c != "\x7f" for c in s)
-                              and len(s.encode()) <= 64 and s == s.strip()),
-                          st.sampled_from(["SHA1", "SHA256", "SHA512"]),
-                          st.sampled_from([6, 8])), max_size=12))
+@given(
+    st.lists(
+        st.tuples(
+            st.binary(min_size=2, max_size=64),
+            st.text(min_size=1, max_size=20).filter(
+                lambda s: (
+                    s.strip()
+                    and ":" not in s
+                    and all(ord(c) >= 0x20 and c != "\x7f" for c in s)
+                    and len(s.encode()) <= 64
+                    and s == s.strip()
+                )
+            ),
+            st.sampled_from(["SHA1", "SHA256", "SHA512"]),
+            st.sampled_from([6, 8]),
+        ),
+        max_size=12,
+    )
+)
 def test_encode_decode_round_trip(rows):
-    accounts = [Account(name, secret, issuer="Iss", algorithm=alg, digits=d)
-                for secret, name, alg, d in rows]
+    accounts = [
+        Account(name, secret, issuer="Iss", algorithm=alg, digits=d)
+        for secret, name, alg, d in rows
+    ]
     p = migration.decode_uri(migration.encode_uri(migration.encode_payload(accounts)))
     assert p.accounts == accounts
 

@@ -11,8 +11,18 @@ from hypothesis import strategies as st
 from fob import hmac, otp
 
 RFC4226_KEY = b"12345678901234567890"
-RFC4226_CODES = ["755224", "287082", "359152", "969429", "338314",
-                 "254676", "287922", "162583", "399871", "520489"]
+RFC4226_CODES = [
+    "755224",
+    "287082",
+    "359152",
+    "969429",
+    "338314",
+    "254676",
+    "287922",
+    "162583",
+    "399871",
+    "520489",
+]
 
 # RFC 6238 Appendix B: the seeds are "1234567890" repeated to 20, 32 and 64 bytes.
 SEEDS = {
@@ -58,7 +68,7 @@ def _steam_reference(key, t):
     # least significant first, in Steam's alphabet.
     mac = std_hmac.new(key, struct.pack(">Q", t // 30), hashlib.sha1).digest()
     off = mac[-1] & 15
-    value = int.from_bytes(mac[off:off + 4], "big") & 0x7FFFFFFF
+    value = int.from_bytes(mac[off : off + 4], "big") & 0x7FFFFFFF
     out = ""
     for _ in range(5):
         value, r = divmod(value, 26)
@@ -160,16 +170,19 @@ def test_hotp_matches_pyotp_for_any_8_byte_counter(key, counter):
     assert otp.hotp(key, counter) == ref.at(counter)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"digits": 5}, "digits"),
-    ({"digits": 9}, "digits"),
-    ({"digits": "6"}, "digits"),
-    ({"algorithm": "md5"}, "algorithm"),
-    ({"algorithm": 1}, "algorithm"),
-    ({"period": 0}, "period"),
-    ({"period": -30}, "period"),
-    ({"period": 1.5}, "period"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"digits": 5}, "digits"),
+        ({"digits": 9}, "digits"),
+        ({"digits": "6"}, "digits"),
+        ({"algorithm": "md5"}, "algorithm"),
+        ({"algorithm": 1}, "algorithm"),
+        ({"period": 0}, "period"),
+        ({"period": -30}, "period"),
+        ({"period": 1.5}, "period"),
+    ],
+)
 def test_totp_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         otp.totp(b"key", 1700000000, **kwargs)
@@ -202,8 +215,12 @@ def test_key_and_mismatched_algorithm_is_an_error():
 
 def test_error_messages_never_contain_the_key():
     secret = b"my-very-secret-key"
-    for call in (lambda: otp.totp(secret, -1), lambda: otp.totp(secret, 0, digits=4),
-                 lambda: otp.hotp(secret, -5), lambda: otp.totp(secret, 0, period=0)):
+    for call in (
+        lambda: otp.totp(secret, -1),
+        lambda: otp.totp(secret, 0, digits=4),
+        lambda: otp.hotp(secret, -5),
+        lambda: otp.totp(secret, 0, period=0),
+    ):
         with pytest.raises(ValueError) as info:
             call()
         assert "secret" not in str(info.value)
@@ -215,8 +232,21 @@ def test_seconds_left_counts_down_within_a_period():
     assert otp.seconds_left(89, 30) == 1
 
 
-COUNTER_EDGES = [0, 1, 255, 256, 2**16, 2**30 - 1, 2**30, 2**31, 2**32 - 1, 2**32,
-                 2**40 + 12345, 2**63, 2**64 - 1]
+COUNTER_EDGES = [
+    0,
+    1,
+    255,
+    256,
+    2**16,
+    2**30 - 1,
+    2**30,
+    2**31,
+    2**32 - 1,
+    2**32,
+    2**40 + 12345,
+    2**63,
+    2**64 - 1,
+]
 
 
 @pytest.mark.parametrize("alg", ["sha1", "sha256", "sha512"])
@@ -231,8 +261,12 @@ def test_hmac_of_a_counter_matches_stdlib_at_byte_and_word_edges(alg, native):
         assert bytes(mac.digest_counter(counter)) == expected, counter
 
 
-@given(key=st.binary(min_size=1, max_size=150), counter=st.integers(0, 2**64 - 1),
-       alg=st.sampled_from(["sha1", "sha256", "sha512"]), native=st.booleans())
+@given(
+    key=st.binary(min_size=1, max_size=150),
+    counter=st.integers(0, 2**64 - 1),
+    alg=st.sampled_from(["sha1", "sha256", "sha512"]),
+    native=st.booleans(),
+)
 def test_hmac_of_any_counter_matches_stdlib(key, counter, alg, native):
     mac = hmac.HMAC(key, alg, allow_native=native)
     expected = std_hmac.new(key, counter.to_bytes(8, "big"), alg).digest()
@@ -257,5 +291,7 @@ def test_hmac_of_a_counter_past_8_bytes_is_refused(native):
     with pytest.raises(ValueError, match="8 bytes"):
         mac.digest_counter(2**64)
     # The refusal leaves the object usable.
-    assert bytes(mac.digest_counter(7)) == std_hmac.new(b"key", (7).to_bytes(8, "big"),
-                                                        "sha1").digest()
+    assert (
+        bytes(mac.digest_counter(7))
+        == std_hmac.new(b"key", (7).to_bytes(8, "big"), "sha1").digest()
+    )

@@ -21,10 +21,17 @@ KEY = base64.b32decode(SECRET)
 
 
 def test_full_uri_gives_every_field():
-    a = parse_uri("otpauth://totp/ACME%20Co:john.doe@email.com?secret=HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ"
-                  "&issuer=ACME%20Co&algorithm=SHA256&digits=8&period=60")
+    a = parse_uri(
+        "otpauth://totp/ACME%20Co:john.doe@email.com?secret=HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ"
+        "&issuer=ACME%20Co&algorithm=SHA256&digits=8&period=60"
+    )
     assert (a.issuer, a.name, a.algorithm, a.digits, a.period) == (
-        "ACME Co", "john.doe@email.com", "SHA256", 8, 60)
+        "ACME Co",
+        "john.doe@email.com",
+        "SHA256",
+        8,
+        60,
+    )
     assert a.secret == base64.b32decode("HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ")
     assert a.warnings == []
 
@@ -61,8 +68,12 @@ def test_matching_issuer_parameter_gives_no_warning():
 
 
 def test_secret_case_padding_and_spaces_are_tolerated():
-    for s in ("jbswy3dpehpk3pxp", "JBSW Y3DP EHPK 3PXP", "JBSWY3DPEHPK3PXP====",
-              "jbsw-y3dp-ehpk-3pxp"):
+    for s in (
+        "jbswy3dpehpk3pxp",
+        "JBSW Y3DP EHPK 3PXP",
+        "JBSWY3DPEHPK3PXP====",
+        "jbsw-y3dp-ehpk-3pxp",
+    ):
         assert decode_secret(s) == KEY
 
 
@@ -95,40 +106,50 @@ def test_padding_in_the_middle_is_refused():
 
 
 def test_hotp_uri_keeps_type_and_counter():
-    a = parse_uri("otpauth://hotp/Bank:a?secret=%s&counter=41&digits=8&algorithm=SHA256"
-                  % SECRET)
-    assert (a.kind, a.counter, a.digits, a.algorithm, a.label) == ("hotp", 41, 8, "SHA256",
-                                                                   "Bank:a")
+    a = parse_uri("otpauth://hotp/Bank:a?secret=%s&counter=41&digits=8&algorithm=SHA256" % SECRET)
+    assert (a.kind, a.counter, a.digits, a.algorithm, a.label) == (
+        "hotp",
+        41,
+        8,
+        "SHA256",
+        "Bank:a",
+    )
     assert parse_uri(build_uri(a)) == a
 
 
-@pytest.mark.parametrize("uri, words", [
-    ("otpauth://hotp/a?secret=%s" % SECRET, "needs a counter"),
-    ("otpauth://hotp/a?secret=%s&counter=-1" % SECRET, "counter must be between"),
-    ("otpauth://hotp/a?secret=%s&counter=4294967296" % SECRET, "counter must be between"),
-    ("otpauth://hotp/a?secret=%s&counter=1&encoder=steam" % SECRET, "time-based"),
-])
+@pytest.mark.parametrize(
+    "uri, words",
+    [
+        ("otpauth://hotp/a?secret=%s" % SECRET, "needs a counter"),
+        ("otpauth://hotp/a?secret=%s&counter=-1" % SECRET, "counter must be between"),
+        ("otpauth://hotp/a?secret=%s&counter=4294967296" % SECRET, "counter must be between"),
+        ("otpauth://hotp/a?secret=%s&counter=1&encoder=steam" % SECRET, "time-based"),
+    ],
+)
 def test_bad_hotp_uris_say_what_is_wrong(uri, words):
     with pytest.raises(OtpauthError, match=words):
         parse_uri(uri)
 
 
-@pytest.mark.parametrize("uri, words", [
-    ("http://totp/a?secret=" + SECRET, "otpauth://"),
-    ("otpauth://xotp/a?secret=" + SECRET, "totp"),
-    ("otpauth://totp/a", "no secret"),
-    ("otpauth://totp/a?secret=", "empty"),
-    ("otpauth://totp/?secret=" + SECRET, "account name"),
-    ("otpauth://totp/Issuer:?secret=" + SECRET, "empty account name"),
-    ("otpauth://totp/a?secret=%s&digits=5" % SECRET, "digits must be 6, 7 or 8"),
-    ("otpauth://totp/a?secret=%s&digits=six" % SECRET, "digits must be a whole number"),
-    ("otpauth://totp/a?secret=%s&period=0" % SECRET, "period"),
-    ("otpauth://totp/a?secret=%s&period=100000" % SECRET, "period"),
-    ("otpauth://totp/a?secret=%s&algorithm=MD5" % SECRET, "algorithm"),
-    ("otpauth://totp/a?secret=%s&secret=AAAAAAAA" % SECRET, "twice"),
-    ("otpauth://totp/a?secret=AE", "2 to 128 bytes"),
-    ("otpauth-migration://offline?data=AAAA", "otpfob import"),
-])
+@pytest.mark.parametrize(
+    "uri, words",
+    [
+        ("http://totp/a?secret=" + SECRET, "otpauth://"),
+        ("otpauth://xotp/a?secret=" + SECRET, "totp"),
+        ("otpauth://totp/a", "no secret"),
+        ("otpauth://totp/a?secret=", "empty"),
+        ("otpauth://totp/?secret=" + SECRET, "account name"),
+        ("otpauth://totp/Issuer:?secret=" + SECRET, "empty account name"),
+        ("otpauth://totp/a?secret=%s&digits=5" % SECRET, "digits must be 6, 7 or 8"),
+        ("otpauth://totp/a?secret=%s&digits=six" % SECRET, "digits must be a whole number"),
+        ("otpauth://totp/a?secret=%s&period=0" % SECRET, "period"),
+        ("otpauth://totp/a?secret=%s&period=100000" % SECRET, "period"),
+        ("otpauth://totp/a?secret=%s&algorithm=MD5" % SECRET, "algorithm"),
+        ("otpauth://totp/a?secret=%s&secret=AAAAAAAA" % SECRET, "twice"),
+        ("otpauth://totp/a?secret=AE", "2 to 128 bytes"),
+        ("otpauth-migration://offline?data=AAAA", "otpfob import"),
+    ],
+)
 def test_bad_uris_say_what_is_wrong(uri, words):
     with pytest.raises(OtpauthError) as e:
         parse_uri(uri)
@@ -171,7 +192,7 @@ def test_steam_issuer_with_other_settings_is_not_taken_for_steam():
 
 
 def test_short_secret_is_accepted_with_a_warning():
-    a = parse_uri("otpauth://totp/a?secret=GEZDGNBV")   # 5 bytes
+    a = parse_uri("otpauth://totp/a?secret=GEZDGNBV")  # 5 bytes
     assert any("40 bits" in w for w in a.warnings)
 
 
@@ -186,8 +207,14 @@ def test_repr_never_contains_the_secret():
 
 
 def test_build_then_parse_round_trip_with_awkward_labels():
-    a = Account("alice smith+tag@example.com", KEY, issuer="ACME & Sons: West",
-                algorithm="SHA512", digits=8, period=45)
+    a = Account(
+        "alice smith+tag@example.com",
+        KEY,
+        issuer="ACME & Sons: West",
+        algorithm="SHA512",
+        digits=8,
+        period=45,
+    )
     b = parse_uri(build_uri(a))
     assert b == a
 
@@ -200,7 +227,9 @@ def test_build_steam_uri_round_trip():
 
 def test_parse_lines_skips_blanks_and_comments_and_names_bad_line():
     text = "# exported\n\notpauth://totp/A:a?secret=%s\n  otpauth://totp/B:b?secret=%s\n" % (
-        SECRET, SECRET)
+        SECRET,
+        SECRET,
+    )
     assert [a.label for a in parse_lines(text)] == ["A:a", "B:b"]
     with pytest.raises(OtpauthError, match="line 5: .*position 1"):
         parse_lines(text + "otpauth://totp/C?secret=0000\n")
@@ -224,12 +253,24 @@ def test_decode_secret_either_decodes_or_raises_otpauth_error(text):
 
 # -- steam:// secrets (as Bitwarden and other password managers keep Steam Guard's) ------
 
-@pytest.mark.parametrize("text", ["steam://" + SECRET, "  STEAM://" + SECRET.lower() + "/ ",
-                                  "steam://" + " ".join((SECRET[:8], SECRET[8:]))])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "steam://" + SECRET,
+        "  STEAM://" + SECRET.lower() + "/ ",
+        "steam://" + " ".join((SECRET[:8], SECRET[8:])),
+    ],
+)
 def test_steam_secret_is_a_steam_guard_account(text):
     a = parse_uri(text)
     assert (a.issuer, a.name, a.algorithm, a.digits, a.period) == (
-        "Steam", "Steam Guard", "STEAM", 5, 30)
+        "Steam",
+        "Steam Guard",
+        "STEAM",
+        5,
+        30,
+    )
     assert a.secret == KEY
 
 
@@ -242,24 +283,31 @@ def test_steam_secret_takes_a_label_from_the_caller():
 def test_steam_lines_mix_with_otpauth_lines():
     text = "# mine\nsteam://%s\notpauth://totp/A:a?secret=%s\n" % (SECRET, SECRET)
     accounts = parse_lines(text)
-    assert [(a.label, a.algorithm) for a in accounts] == [("Steam:Steam Guard", "STEAM"),
-                                                          ("A:a", "SHA1")]
+    assert [(a.label, a.algorithm) for a in accounts] == [
+        ("Steam:Steam Guard", "STEAM"),
+        ("A:a", "SHA1"),
+    ]
 
 
-@pytest.mark.parametrize("text, words", [
-    ("steam://", "empty"),
-    ("steam://" + SECRET[:-1] + "1", "character '1' at position 16"),
-    ("steam://%s?issuer=x" % SECRET, "no path or parameters"),
-    ("steam://%s/extra" % SECRET, "no path or parameters"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("steam://", "empty"),
+        ("steam://" + SECRET[:-1] + "1", "character '1' at position 16"),
+        ("steam://%s?issuer=x" % SECRET, "no path or parameters"),
+        ("steam://%s/extra" % SECRET, "no path or parameters"),
+    ],
+)
 def test_bad_steam_secrets_say_why_without_the_secret(text, words):
     with pytest.raises(OtpauthError, match=words) as e:
         parse_uri(text)
     assert SECRET[:6] not in str(e.value) and SECRET[4:10] not in str(e.value)
 
 
-@pytest.mark.parametrize("text", [SECRET, SECRET + ":" + SECRET, "otpauth://%s?x=1" % SECRET,
-                                  "otpauth://totp&secret=" + SECRET])
+@pytest.mark.parametrize(
+    "text",
+    [SECRET, SECRET + ":" + SECRET, "otpauth://%s?x=1" % SECRET, "otpauth://totp&secret=" + SECRET],
+)
 def test_text_that_is_no_uri_is_refused_without_quoting_it(text):
     # A bare secret pasted where a URI goes, or a URI broken before its '/'.
     with pytest.raises(OtpauthError) as e:

@@ -6,14 +6,15 @@ import base64
 import json
 
 import pytest
+from fakes import SECRET, T0, FakeTime, Fob
+
 from fob import guard, wire
 from fob.vault import Account
 from otpfob import auth
 from otpfob import check as checks
 from otpfob.client import FobClient, FobError
-from fakes import SECRET, T0, FakeTime, Fob
 
-ITER = auth.ITERATIONS_MIN   # keeps each login to a few milliseconds here
+ITER = auth.ITERATIONS_MIN  # keeps each login to a few milliseconds here
 
 
 class LoopTransport:
@@ -87,9 +88,15 @@ def test_set_password_needs_a_press_and_then_locks_all_but_hello_and_info():
     for held in ("accounts", "tries_left", "bytes_used", "time", "capacity"):
         assert held not in info
     other.hello()
-    for call in (other.list, other.time_get, lambda: other.code(0),
-                 lambda: other.add(acc("b")), lambda: other.delete(0),
-                 lambda: other.aging_get(), other.selftest):
+    for call in (
+        other.list,
+        other.time_get,
+        lambda: other.code(0),
+        lambda: other.add(acc("b")),
+        lambda: other.delete(0),
+        lambda: other.aging_get(),
+        other.selftest,
+    ):
         with pytest.raises(FobError) as e:
             call()
         assert e.value.code == "auth_required"
@@ -128,12 +135,17 @@ def test_nothing_on_the_wire_reveals_the_key_or_replays():
     begin = fresh.request("auth_begin")
     host_nonce = auth.new_nonce()
     good = auth.host_proof(new_key, bytes.fromhex(begin["challenge"]), host_nonce)
-    fresh.request("auth", challenge=host_nonce.hex(), fob_challenge=begin["challenge"],
-                  response=good.hex())
+    fresh.request(
+        "auth", challenge=host_nonce.hex(), fob_challenge=begin["challenge"], response=good.hex()
+    )
     fresh.request("auth_begin")
     with pytest.raises(FobError) as e:
-        fresh.request("auth", challenge=host_nonce.hex(), fob_challenge=begin["challenge"],
-                      response=good.hex())
+        fresh.request(
+            "auth",
+            challenge=host_nonce.hex(),
+            fob_challenge=begin["challenge"],
+            response=good.hex(),
+        )
     assert e.value.code == "no_challenge"
 
 
@@ -178,13 +190,13 @@ def test_only_the_holder_lets_a_locked_login_try_again_a_bounded_number_of_times
     clock = [1000.0]
     monkeypatch.setattr(wire, "time", FakeTime(clock))
     fob, link, client = with_password(accounts=[acc("a")])
-    fob.presence.reply = False          # the holder says no
+    fob.presence.reply = False  # the holder says no
     for _ in range(guard.TRIES):
         with pytest.raises(FobError):
             client.login("wrong")
     n = len(fob.presence.prompts)
     with pytest.raises(FobError) as e:
-        client.login("correct horse")   # even the right password: the holder said no
+        client.login("correct horse")  # even the right password: the holder said no
     assert e.value.code == "refused"
     assert fob.presence.prompts[n:] == ["Allow 8 more password tries?\n8 wrong so far"]
     assert fob.proto.guard.locked
@@ -213,7 +225,7 @@ def test_only_the_holder_lets_a_locked_login_try_again_a_bounded_number_of_times
 def test_a_login_says_how_many_wrong_tries_came_before_it():
     fob, link, client = with_password()
     fob.presence.reply = True
-    for _ in range(guard.TRIES + 3):   # 8, the holder's yes, then 3 more
+    for _ in range(guard.TRIES + 3):  # 8, the holder's yes, then 3 more
         with pytest.raises(FobError):
             client.login("wrong")
     told = []
@@ -237,8 +249,9 @@ def test_the_try_is_saved_before_the_check():
     begin = client.request("auth_begin")
     fob.fs.broken = True
     with pytest.raises(FobError) as e:
-        client.request("auth", challenge="00" * 16, fob_challenge=begin["challenge"],
-                       response="00" * 32)
+        client.request(
+            "auth", challenge="00" * 16, fob_challenge=begin["challenge"], response="00" * 32
+        )
     assert e.value.code == "io"
     fob.fs.broken = False
     assert fob.proto.guard.tries == guard.TRIES
@@ -272,7 +285,8 @@ def test_change_and_clear_need_login_and_a_press():
     client.login("correct horse")
     client.password_set("battery staple", iterations=ITER)
     assert fob.presence.prompts[-1] == "Change password?\nCheck: " + checks.text(
-        checks.password(fob.proto.guard.key))
+        checks.password(fob.proto.guard.key)
+    )
     with pytest.raises(FobError):
         FobClient(link, timeout=1.0).login("correct horse")
     client.login("battery staple")
@@ -309,15 +323,19 @@ def test_refused_or_unanswered_changes_nothing(reply, code, monkeypatch):
     monkeypatch.setattr(wire, "time", clock)
     before = fob.state()
     client.timeout = 1000
-    calls = [lambda: client.add(acc("b")), lambda: client.delete(0), client.reset,
-             lambda: client.add(acc("a"), overwrite=True),
-             lambda: client.add_many([acc("x"), acc("y")]),
-             lambda: client.password_set("pw", iterations=ITER)]
+    calls = [
+        lambda: client.add(acc("b")),
+        lambda: client.delete(0),
+        client.reset,
+        lambda: client.add(acc("a"), overwrite=True),
+        lambda: client.add_many([acc("x"), acc("y")]),
+        lambda: client.password_set("pw", iterations=ITER),
+    ]
     for call in calls:
         with pytest.raises(FobError) as e:
             call()
         assert e.value.code == code
-        clock.clock[0] += 3600         # past the cooldown a no starts
+        clock.clock[0] += 3600  # past the cooldown a no starts
     assert fob.state() == before and client.info()["password"] is False
     b = checks.text(checks.accounts([acc("b")]))
     a = checks.text(checks.accounts([acc("a")]))
@@ -327,7 +345,8 @@ def test_refused_or_unanswered_changes_nothing(reply, code, monkeypatch):
         "Delete #1?\nIssuer: Example\nName: a",
         "Erase all accounts and the password?",
         "Replace #1?\nIssuer: Example\nName: a\nCheck: " + a,
-        "Add 2 accounts?\nCheck: " + xy]
+        "Add 2 accounts?\nCheck: " + xy,
+    ]
     assert fob.presence.prompts[5].startswith("Set password?\nCheck: ")
 
 
@@ -369,7 +388,7 @@ def test_time_far_back_needs_force_and_a_press():
     with pytest.raises(FobError) as e:
         client.time_set(T0)
     assert e.value.code == "time_backwards" and "2 h" in e.value.message
-    client.time_set(T0 + 7200 - 20)     # within 30 s and the window: a normal correction
+    client.time_set(T0 + 7200 - 20)  # within 30 s and the window: a normal correction
     assert len(fob.presence.prompts) == 1
     reply = client.request("time_set", time=T0, force=True)
     assert reply["time"] == T0 and fob.presence.prompts[-1] == "Clock -1 h 59 min?"
@@ -382,7 +401,7 @@ def test_time_far_back_needs_force_and_a_press():
 def test_highest_time_is_remembered_across_restarts():
     fob, link, client = make()
     client.time_set(T0 + 86400 * 3)
-    fob.clock.t = T0     # the chip reset to an earlier time
+    fob.clock.t = T0  # the chip reset to an earlier time
     g = guard.Guard("/", fob.fs)
     assert g.high_time == T0 + 86400 * 3
     fob2 = Fob()
@@ -409,6 +428,7 @@ def test_errors_and_replies_carry_no_key_material():
 
 # -- sessions: after a login only the program that logged in is answered ------------------
 
+
 def logged_in():
     fob, link, client = with_password(accounts=[acc("a")])
     client.login("correct horse")
@@ -422,8 +442,13 @@ def test_requests_after_login_carry_a_mac_that_a_second_program_lacks():
     assert link.sent[-1][-74:-66] == b',"mac":"'
     other = FobClient(link, timeout=1.0)
     before = fob.state()
-    for call in (other.list, lambda: other.add(acc("b")), lambda: other.delete(0),
-                 lambda: other.time_set(T0 + 3600), lambda: other.settings_set(privacy=True)):
+    for call in (
+        other.list,
+        lambda: other.add(acc("b")),
+        lambda: other.delete(0),
+        lambda: other.time_set(T0 + 3600),
+        lambda: other.settings_set(privacy=True),
+    ):
         with pytest.raises(FobError) as e:
             call()
         assert e.value.code == "auth_required"
@@ -439,13 +464,13 @@ def test_a_replayed_or_reordered_request_is_refused_and_changes_nothing():
     client.delete(issuer="Example", name="b")
     deleted = link.sent[-1]
     before = fob.state()
-    for line in (added, deleted):          # replayed
+    for line in (added, deleted):  # replayed
         out = fob.send(line + b"\n")
         assert [r["error"]["code"] for r in out] == ["auth_required"]
     assert fob.state() == before
     # Two requests signed for the next counters, sent in the wrong order: the later one
     # is refused; the earlier one still fits, as the refusal moved nothing.
-    key, n = client._session
+    key, n = client.session
     first = auth.sign_line(key, n, b'{"id":"one","cmd":"list"}')
     second = auth.sign_line(key, n + 1, b'{"id":"two","cmd":"list"}')
     out = fob.send(second + b"\n")
@@ -469,7 +494,7 @@ def test_only_the_program_that_logged_in_can_log_out_and_the_client_does_on_clos
     fob, link, client = logged_in()
     other = FobClient(link, timeout=1.0)
     assert other.logout() == {"id": other._next_id - 1, "ok": True, "logged_out": False}
-    other.request("auth_begin")        # another program's login attempt
+    other.request("auth_begin")  # another program's login attempt
     assert client.list()["ok"] is True
     assert fob.proto.session is not None
     client.close()
@@ -480,7 +505,7 @@ def test_only_the_program_that_logged_in_can_log_out_and_the_client_does_on_clos
 def test_a_lost_session_makes_the_client_log_in_again():
     fob, link, client = logged_in()
     client.password_provider = lambda c: "correct horse"
-    fob.proto.logout()                 # the fob ended it (idle, port closed)
+    fob.proto.logout()  # the fob ended it (idle, port closed)
     assert [a["name"] for a in client.list()["accounts"]] == ["a"]
     assert client.logged_in and fob.proto.session is not None
 
@@ -490,7 +515,7 @@ def test_the_session_ends_after_five_idle_minutes(monkeypatch):
     monkeypatch.setattr(wire, "time", FakeTime(clock))
     fob, link, client = logged_in()
     clock[0] += 299
-    client.list()                      # a signed request keeps it alive
+    client.list()  # a signed request keeps it alive
     clock[0] += 299
     fob.proto.poll()
     # Another program's requests do not.
@@ -505,11 +530,11 @@ def test_the_session_ends_after_five_idle_minutes(monkeypatch):
 
 def test_the_session_ends_when_a_port_that_was_closed_opens():
     fob, link, client = with_password()
-    fob.port.connected = False         # logged in by a host that never raised DTR
+    fob.port.connected = False  # logged in by a host that never raised DTR
     fob.proto.poll()
     client.login("correct horse")
     client.list()
-    fob.port.connected = True          # now a program opened the port
+    fob.port.connected = True  # now a program opened the port
     fob.proto.poll()
     with pytest.raises(FobError) as e:
         client.list()
@@ -517,6 +542,7 @@ def test_the_session_ends_when_a_port_that_was_closed_opens():
 
 
 # -- fail closed -------------------------------------------------------------------------
+
 
 def _damage_both(fob):
     for name in ("/guard_a.bin", "/guard_b.bin"):
@@ -526,7 +552,7 @@ def _damage_both(fob):
 def test_a_damaged_record_stays_password_set_until_a_reset_with_a_press():
     fob, link, client = with_password(accounts=[acc("a")])
     _damage_both(fob)
-    fob.proto._guard = None            # a restart: the record is read again
+    fob.proto._guard = None  # a restart: the record is read again
     damaged = {k: bytes(v) for k, v in fob.fs.files.items() if "guard" in k}
     other = FobClient(link, timeout=1.0)
     for _ in range(3):
@@ -556,7 +582,8 @@ def test_a_power_cut_during_a_wrong_try_never_erases_and_keeps_the_count(monkeyp
 
     def cut(self):
         real(self)
-        raise KeyboardInterrupt("power cut")   # right after the try was counted
+        raise KeyboardInterrupt("power cut")  # right after the try was counted
+
     monkeypatch.setattr(guard.Guard, "save", cut)
     with pytest.raises(KeyboardInterrupt):
         client.login("wrong")
@@ -576,8 +603,9 @@ def test_a_record_of_older_firmware_is_read_with_all_its_unlocks():
     fob, link, client = with_password()
     g = fob.proto.guard
     # The version 1 layout: no unlocks byte.
-    old = struct.pack("<4sBBIBI16s32sI", b"OTPG", 1, 1, g.seq + 1, 3, g.iterations, g.salt,
-                      g.key, g.high_time)
+    old = struct.pack(
+        "<4sBBIBI16s32sI", b"OTPG", 1, 1, g.seq + 1, 3, g.iterations, g.salt, g.key, g.high_time
+    )
     for name in ("/guard_a.bin", "/guard_b.bin"):
         fob.fs.files[name] = bytearray(old + struct.pack("<I", crc32(old)))
     g = guard.Guard("/", fob.fs)
@@ -586,6 +614,7 @@ def test_a_record_of_older_firmware_is_read_with_all_its_unlocks():
 
 
 # -- the channel: partial lines and blank lines ----------------------------------------
+
 
 def test_a_partial_line_is_dropped_two_seconds_after_its_first_byte(monkeypatch):
     clock = [1000.0]
@@ -606,7 +635,7 @@ def test_a_partial_line_is_dropped_when_the_port_changes_hands():
     fob.port.connected = True
     fob.port.inbox += b'{"id": 1, "cmd": "delete", "index": 0, "x": "'
     fob.run()
-    fob.port.connected = False        # that program went away
+    fob.port.connected = False  # that program went away
     fob.proto.poll()
     fob.port.connected = True
     out = fob.send(b'{"id": 2, "cmd": "hello"}\n')

@@ -5,18 +5,24 @@ test_trust_e2e.py)."""
 import base64
 
 import pytest
+from fob_fakes import T0, Clock, Flash, Fob
+
 from fob import access, clockset, commands, policy, prefs, provision
 from fob.question import wrap
 from fob.vault import Account
-from fob_fakes import T0, Clock, Fob, Flash
 from otpfob import check as checks
 
 SECRET = base64.b32decode("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 OTHER = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
 TOKEN = "ab" * 16
-MODULES = {"commands": commands, "provision": provision, "access": access,
-           "clockset": clockset, "prefs": prefs}
+MODULES = {
+    "commands": commands,
+    "provision": provision,
+    "access": access,
+    "clockset": clockset,
+    "prefs": prefs,
+}
 
 
 def bank(name="alice", secret=SECRET):
@@ -61,8 +67,9 @@ def _with_password(fob):
 
     salt = b"s" * 16
     key = auth.derive_key("correct horse", salt, auth.ITERATIONS_MIN)
-    assert fob.call("password_set", salt=salt.hex(), iterations=auth.ITERATIONS_MIN,
-                    key=key.hex())["ok"]
+    assert fob.call("password_set", salt=salt.hex(), iterations=auth.ITERATIONS_MIN, key=key.hex())[
+        "ok"
+    ]
 
 
 @pytest.mark.parametrize("row", policy.TABLE, ids=[r[0] for r in policy.TABLE])
@@ -81,17 +88,35 @@ def test_with_a_password_only_open_commands_answer_without_a_login(row):
 # Every change to what the fob shows, refused on the fob: the exact prompt, and nothing
 # changed (the vault files, the clock, the settings).
 CHANGES = [
-    ("add", {"name": "bob", "issuer": "Bank", "secret": OTHER},
-     "Add account?\nIssuer: Bank\nName: bob\nCheck: " + check_of(("Bank", "bob", OTHER))),
-    ("add", {"name": "alice", "issuer": "Bank", "secret": OTHER, "overwrite": True},
-     "Replace #1?\nIssuer: Bank\nName: alice\nCheck: " + check_of(("Bank", "alice", OTHER))),
-    ("add_many", {"accounts": [{"name": "x", "secret": OTHER}, {"name": "y", "secret": OTHER},
-                               {"name": "alice", "issuer": "Bank", "secret": OTHER}],
-                  "overwrite": True}, "Add 2, replace 1?\nCheck: " + check_of(
-        ("", "x", OTHER), ("", "y", OTHER), ("Bank", "alice", OTHER))),
+    (
+        "add",
+        {"name": "bob", "issuer": "Bank", "secret": OTHER},
+        "Add account?\nIssuer: Bank\nName: bob\nCheck: " + check_of(("Bank", "bob", OTHER)),
+    ),
+    (
+        "add",
+        {"name": "alice", "issuer": "Bank", "secret": OTHER, "overwrite": True},
+        "Replace #1?\nIssuer: Bank\nName: alice\nCheck: " + check_of(("Bank", "alice", OTHER)),
+    ),
+    (
+        "add_many",
+        {
+            "accounts": [
+                {"name": "x", "secret": OTHER},
+                {"name": "y", "secret": OTHER},
+                {"name": "alice", "issuer": "Bank", "secret": OTHER},
+            ],
+            "overwrite": True,
+        },
+        "Add 2, replace 1?\nCheck: "
+        + check_of(("", "x", OTHER), ("", "y", OTHER), ("Bank", "alice", OTHER)),
+    ),
     ("delete", {"index": 0}, "Delete #1?\nIssuer: Bank\nName: alice"),
-    ("rename", {"index": 0, "name": "bob"},
-     "Rename #1?\nIssuer: Bank\nName: alice\nNew Issuer: Bank\nNew Name: bob"),
+    (
+        "rename",
+        {"index": 0, "name": "bob"},
+        "Rename #1?\nIssuer: Bank\nName: alice\nNew Issuer: Bank\nNew Name: bob",
+    ),
     ("move", {"index": 1, "to": 0}, "Move #2 to place 1?\nIssuer: Mail\nName: carol"),
     ("reset", {"confirm": True}, "Erase all accounts and the password?"),
     ("time_set", {"time": T0 + 3720}, "Clock +1 h 02 min?"),
@@ -99,8 +124,11 @@ CHANGES = [
     ("time_set", {"time": T0 - 2, "force": True}, "Clock -2.00 s?"),
     ("settings_set", {"typing": True}, "Set typing on?"),
     ("settings_set", {"usb_codes": True}, "Set codes to computers without a press?"),
-    ("password_set", {"salt": "00" * 16, "iterations": 10000, "key": "11" * 32},
-     "Set password?\nCheck: " + checks.text(checks.password(b"\x11" * 32))),
+    (
+        "password_set",
+        {"salt": "00" * 16, "iterations": 10000, "key": "11" * 32},
+        "Set password?\nCheck: " + checks.text(checks.password(b"\x11" * 32)),
+    ),
     ("code", {"index": 1}, "Send the code of #2 to the computer?\nIssuer: Mail\nName: carol"),
     ("code", {}, "Send 2 codes to the computer?"),
 ]
@@ -134,14 +162,17 @@ def test_prompts_are_whole_and_two_different_changes_never_read_alike():
     # Nothing is cut (the fob pages and scrolls a long question); an entry is named by
     # its number, and its issuer and name each have a row, so "Bank" + "alice" never
     # reads like the name "Bank / alice".
-    accounts = [Account("n" * 64, "i" * 64, SECRET), bank(), Account("Bank / alice", "",
-                                                                      SECRET)]
+    accounts = [Account("n" * 64, "i" * 64, SECRET), bank(), Account("Bank / alice", "", SECRET)]
     prompts = []
-    for cmd, args in (("rename", {"index": 0, "name": "m" * 64}), ("delete", {"index": 1}),
-                      ("delete", {"index": 2}), ("move", {"index": 0, "to": 1}),
-                      ("add", {"name": "z" * 64, "issuer": "y" * 64, "secret": OTHER}),
-                      ("add", {"name": "alice", "issuer": "Bank", "secret": OTHER}),
-                      ("add", {"name": "Bank / alice", "issuer": "", "secret": OTHER})):
+    for cmd, args in (
+        ("rename", {"index": 0, "name": "m" * 64}),
+        ("delete", {"index": 1}),
+        ("delete", {"index": 2}),
+        ("move", {"index": 0, "to": 1}),
+        ("add", {"name": "z" * 64, "issuer": "y" * 64, "secret": OTHER}),
+        ("add", {"name": "alice", "issuer": "Bank", "secret": OTHER}),
+        ("add", {"name": "Bank / alice", "issuer": "", "secret": OTHER}),
+    ):
         fob = Fob(accounts if cmd != "add" else (), reply=False)
         fob.call(cmd, **args)
         prompts += fob.holder.prompts
@@ -161,21 +192,38 @@ def test_a_rename_between_staged_parts_cannot_turn_an_add_into_a_silent_replace(
     # The batch adds "Bank / mallory"; meanwhile the host renames the holder's real
     # account to that name. The commit must say it replaces, not that it adds.
     fob = Fob([bank()])
-    assert fob.call("add_many", accounts=[{"name": "x", "secret": OTHER}], overwrite=True,
-                    batch=TOKEN, part=0, stage=True)["staged"] == 1
+    assert (
+        fob.call(
+            "add_many",
+            accounts=[{"name": "x", "secret": OTHER}],
+            overwrite=True,
+            batch=TOKEN,
+            part=0,
+            stage=True,
+        )["staged"]
+        == 1
+    )
     assert fob.call("rename", index=0, name="mallory")["name"] == "mallory"
-    r = fob.call("add_many", accounts=[{"name": "mallory", "issuer": "Bank",
-                                        "secret": OTHER}], overwrite=True, batch=TOKEN,
-                 part=1)
+    r = fob.call(
+        "add_many",
+        accounts=[{"name": "mallory", "issuer": "Bank", "secret": OTHER}],
+        overwrite=True,
+        batch=TOKEN,
+        part=1,
+    )
     assert r["replaced"] == 1
-    assert [p.split("\n")[0] for p in fob.holder.prompts] == ["Rename #1?",
-                                                              "Add 1, replace 1?"]
+    assert [p.split("\n")[0] for p in fob.holder.prompts] == ["Rename #1?", "Add 1, replace 1?"]
 
 
 def test_a_rename_between_parts_of_a_batch_without_overwrite_is_refused_at_commit():
     fob = Fob([bank()])
-    fob.call("add_many", accounts=[{"name": "mallory", "issuer": "Bank", "secret": OTHER}],
-             batch=TOKEN, part=0, stage=True)
+    fob.call(
+        "add_many",
+        accounts=[{"name": "mallory", "issuer": "Bank", "secret": OTHER}],
+        batch=TOKEN,
+        part=0,
+        stage=True,
+    )
     fob.call("rename", index=0, name="mallory")
     before = fob.vault_files()
     r = fob.call("add_many", accounts=[{"name": "y", "secret": OTHER}], batch=TOKEN, part=1)
@@ -212,11 +260,12 @@ def _with_password_logged_in(fob):
 
 # -- the clock window -----------------------------------------------------------------------
 
+
 def test_small_moves_pass_until_the_window_is_used_however_they_are_split():
     fob = Fob(reply=False)
     moved = 0
     for i in range(40):
-        step = 10 if i % 2 == 0 else -7        # forward and back, in small steps
+        step = 10 if i % 2 == 0 else -7  # forward and back, in small steps
         r = fob.call("time_set", time=int(fob.clock.t) + step)
         if not r["ok"]:
             break
@@ -274,11 +323,11 @@ def test_a_clock_that_is_not_set_is_set_only_with_a_press():
 def test_a_pressed_set_adds_the_time_the_press_took(monkeypatch):
     # The host's time plus the time since its request came: the holder took 10.3 s.
     class Time:
-        ns = 5 * 10 ** 9
+        ns = 5 * 10**9
         slept = []
 
         def monotonic_ns(self):
-            self.ns += 10 ** 7  # every look at the clock is a pass of 10 ms later
+            self.ns += 10**7  # every look at the clock is a pass of 10 ms later
             return self.ns
 
         def sleep(self, s):
@@ -291,7 +340,7 @@ def test_a_pressed_set_adds_the_time_the_press_took(monkeypatch):
 
     def ask(prompt):
         fob.holder.prompts.append(prompt)
-        fake.ns += 10300 * 10 ** 6
+        fake.ns += 10300 * 10**6
         fob.holder.answer = True
 
     fob.holder.ask = ask
@@ -300,11 +349,12 @@ def test_a_pressed_set_adds_the_time_the_press_took(monkeypatch):
     # waited for over passes of the loop and one short sleep at the end, not one long one.
     assert fob.clock.sets == [T0 + 3611]
     assert len(fake.slept) == 1 and 0 < fake.slept[0] <= clockset._WAIT_SLEEP
-    assert abs((fake.ns - 5 * 10 ** 9) / 1e9 - 11.0) < 0.05
+    assert abs((fake.ns - 5 * 10**9) / 1e9 - 11.0) < 0.05
     assert r["ok"]
 
 
 # -- the questions: one at a time, none a stranger can borrow or flood -------------------
+
 
 def _send(fob, rid, cmd, signed=False, polls=5, **args):
     """One request line and a few passes; the lines the fob wrote, parsed."""
@@ -326,9 +376,9 @@ def _send(fob, rid, cmd, signed=False, polls=5, **args):
     return out
 
 
-def test_while_a_question_waits_reads_are_answered_and_another_question_is_busy(
-        monkeypatch):
+def test_while_a_question_waits_reads_are_answered_and_another_question_is_busy(monkeypatch):
     from fakes import FakeTime
+
     from fob import wire
 
     monkeypatch.setattr(wire, "time", FakeTime())
@@ -346,6 +396,7 @@ def test_while_a_question_waits_reads_are_answered_and_another_question_is_busy(
 
 def test_the_logged_in_host_takes_the_screen_from_a_stranger(monkeypatch):
     from fakes import FakeTime
+
     from fob import wire
 
     monkeypatch.setattr(wire, "time", FakeTime())
@@ -364,6 +415,7 @@ def test_the_logged_in_host_takes_the_screen_from_a_stranger(monkeypatch):
 
 def test_after_an_unanswered_question_strangers_wait_longer_each_time(monkeypatch):
     from fakes import FakeTime
+
     from fob import ask, wire
 
     clock = FakeTime()
@@ -378,7 +430,7 @@ def test_after_an_unanswered_question_strangers_wait_longer_each_time(monkeypatc
             if code != "cooldown":
                 break
             clock.clock[0] += 1
-        assert code == "refused"       # the next question, put and refused
+        assert code == "refused"  # the next question, put and refused
         waits.append(round(clock.clock[0] - start))
     assert waits == [ask.COOLDOWN, 60, 120, 240, ask.COOLDOWN_MAX, ask.COOLDOWN_MAX]
     # A yes starts again from the shortest wait.

@@ -137,8 +137,7 @@ def test_a_board_without_sleep_modes_stays_awake(monkeypatch, board, no_host):
     assert p.step() is False and fake.calls == []
 
 
-def test_light_sleep_on_level_alarms_with_pull_ups_then_wake_to_the_ui(monkeypatch, board,
-                                                                       no_host):
+def test_light_sleep_on_level_alarms_with_pull_ups_then_wake_to_the_ui(monkeypatch, board, no_host):
     ui, buttons = FakeUI(), FakeButtons()
     fake = FakeAlarm()
     p = make(monkeypatch, board, fake, ui, buttons)
@@ -155,8 +154,7 @@ def test_light_sleep_on_level_alarms_with_pull_ups_then_wake_to_the_ui(monkeypat
     assert ui.woken == 1
 
 
-def test_after_the_light_sleep_deadline_the_entry_goes_to_sleep_memory(monkeypatch, board,
-                                                                       no_host):
+def test_after_the_light_sleep_deadline_the_entry_goes_to_sleep_memory(monkeypatch, board, no_host):
     ui = FakeUI(count=7, index=300 % 7)
     fake = FakeAlarm(woke_by="time")
     p = make(monkeypatch, board, fake, ui)
@@ -195,8 +193,9 @@ def test_a_failing_sleep_leaves_the_fob_awake_for_good(monkeypatch, board, no_ho
     assert p.step() is False  # no second try
 
 
-@pytest.mark.parametrize("volts,pct", [(3.2, 0), (3.3, 0), (3.7, 30), (3.85, 63),
-                                       (4.2, 100), (4.3, 100)])
+@pytest.mark.parametrize(
+    "volts,pct", [(3.2, 0), (3.3, 0), (3.7, 30), (3.85, 63), (4.2, 100), (4.3, 100)]
+)
 def test_gauge_percentages(volts, pct):
     assert power.percent(volts) == pct
 
@@ -234,8 +233,7 @@ class FakeDog:
     @mode.setter
     def mode(self, value):
         if self.major == 8 and self._mode == "RESET" and value != "RESET":
-            raise TypeError("WatchDogTimer.mode cannot be changed once set to "
-                            "WatchDogMode.RESET")
+            raise TypeError("WatchDogTimer.mode cannot be changed once set to WatchDogMode.RESET")
         self._mode = value
 
     def __getattr__(self, name):
@@ -245,8 +243,7 @@ class FakeDog:
 
     def _deinit(self):
         if self.major == 8:
-            raise RuntimeError("WatchDogTimer cannot be deinitialized once mode is set to "
-                               "RESET")
+            raise RuntimeError("WatchDogTimer cannot be deinitialized once mode is set to RESET")
         self._mode = None
 
     def feed(self):
@@ -288,8 +285,9 @@ def sleeping(monkeypatch, board, major, press_after=None):
 
 
 @pytest.mark.parametrize("major", [9, 10])
-def test_the_watchdog_is_stopped_for_a_sleep_on_circuitpython_9_and_10(monkeypatch, board,
-                                                                       no_host, major):
+def test_the_watchdog_is_stopped_for_a_sleep_on_circuitpython_9_and_10(
+    monkeypatch, board, no_host, major
+):
     p, fake, dog, clock, ui = sleeping(monkeypatch, board, major)
     with pytest.raises(SystemExit):
         p.step()
@@ -300,7 +298,8 @@ def test_the_watchdog_is_stopped_for_a_sleep_on_circuitpython_9_and_10(monkeypat
 
 
 def test_on_circuitpython_8_the_light_sleep_feeds_a_watchdog_it_cannot_stop(
-        monkeypatch, board, no_host):
+    monkeypatch, board, no_host
+):
     p, fake, dog, clock, ui = sleeping(monkeypatch, board, 8)
     start = clock.t
     with pytest.raises(SystemExit):
@@ -315,8 +314,7 @@ def test_on_circuitpython_8_the_light_sleep_feeds_a_watchdog_it_cannot_stop(
     assert fake.calls[-1][0] == "deep" and clock.t == pytest.approx(start + power.DEEP_AFTER)
 
 
-def test_on_circuitpython_8_a_press_still_wakes_the_fob_between_feeds(monkeypatch, board,
-                                                                      no_host):
+def test_on_circuitpython_8_a_press_still_wakes_the_fob_between_feeds(monkeypatch, board, no_host):
     p, fake, dog, clock, ui = sleeping(monkeypatch, board, 8, press_after=10.5)
     assert p.step() is True
     assert ui.woken == 1 and [c[0] for c in fake.calls] == ["light"] * 3

@@ -8,13 +8,13 @@ import struct
 
 import pyotp
 import pytest
-from fob import otp, policy, provision, wire
-from fob.protocol import MAX_LINE
-from fob.vault import Account
+from fakes import SECRET, SECRET_B32, T0, FakePort, Fob
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes import SECRET, SECRET_B32, T0, FakePort, Fob
+from fob import otp, policy, provision, wire
+from fob.protocol import MAX_LINE
+from fob.vault import Account
 
 # A staged batch's token, as a host picks it at random (docs/protocol.md, add_many).
 TOKEN = "ab" * 16
@@ -38,11 +38,16 @@ def acc(name="alice@example.com", issuer="Example", secret=SECRET, **kw):
 
 @pytest.fixture
 def fob():
-    return Fob([acc(), acc("bob", "Bank", b"0123456789abcdefghij", algorithm="SHA256",
-                           digits=8, period=60)])
+    return Fob(
+        [
+            acc(),
+            acc("bob", "Bank", b"0123456789abcdefghij", algorithm="SHA256", digits=8, period=60),
+        ]
+    )
 
 
 # -- hello / info / time -------------------------------------------------------------
+
 
 def test_hello_and_info_describe_the_fob(fob):
     for cmd in ("hello", "info"):
@@ -62,8 +67,14 @@ def test_hello_and_info_describe_the_fob(fob):
 
 def test_time_get_and_set(fob):
     # A clock without a DS3231 behind it has no aging offset to report.
-    assert ok(fob.call("time_get")) == {"id": 1, "ok": True, "time": T0, "valid": True,
-                                         "clock": "ok", "aging": None}
+    assert ok(fob.call("time_get")) == {
+        "id": 1,
+        "ok": True,
+        "time": T0,
+        "valid": True,
+        "clock": "ok",
+        "aging": None,
+    }
     fob.clock.reason = "power_lost"
     r = ok(fob.call("time_get"))
     assert r["time"] is None and r["valid"] is False and r["clock"] == "power_lost"
@@ -88,13 +99,15 @@ def test_time_set_on_a_failing_rtc_is_an_io_error(fob):
 
 # -- add -----------------------------------------------------------------------------
 
+
 def test_add_stores_the_account_with_defaults(fob):
     r = ok(fob.call("add", name="carol", issuer="Mail", secret="jbsw y3dp ehpk 3pxp"))
     # The reply carries the new account's code at the fob's time: a host checks the add
     # without asking for a code (which would need another press).
-    mac = hmac.new(base64.b32decode("JBSWY3DPEHPK3PXP"), struct.pack(">Q", T0 // 30),
-                   hashlib.sha1).digest()
-    code = "%06d" % ((struct.unpack(">I", mac[(mac[-1] & 15):][:4])[0] & 0x7FFFFFFF) % 10**6)
+    mac = hmac.new(
+        base64.b32decode("JBSWY3DPEHPK3PXP"), struct.pack(">Q", T0 // 30), hashlib.sha1
+    ).digest()
+    code = "%06d" % ((struct.unpack(">I", mac[(mac[-1] & 15) :][:4])[0] & 0x7FFFFFFF) % 10**6)
     assert r == {"id": 1, "ok": True, "index": 2, "replaced": False, "code": code, "time": T0}
     a = fob.vault.accounts[2]
     assert (a.name, a.issuer, a.secret) == ("carol", "Mail", base64.b32decode("JBSWY3DPEHPK3PXP"))
@@ -116,20 +129,23 @@ def test_add_with_clock_not_set_records_created_zero(fob):
 
 
 def test_short_secret_is_accepted_with_a_warning(fob):
-    r = ok(fob.call("add", name="weak", secret="MFRGGZDF"))   # 5 bytes
+    r = ok(fob.call("add", name="weak", secret="MFRGGZDF"))  # 5 bytes
     assert "40 bits" in r["warning"]
     assert len(fob.vault.accounts) == 3
 
 
-@pytest.mark.parametrize("secret, words", [
-    (None, "base32"),
-    (12345, "base32"),
-    ("JBSWY3DP!", "secret"),
-    ("ME======", "1 bytes"),
-    ("", "secret"),
-    (base64.b32encode(b"x" * 129).decode(), "129 bytes"),
-    ("A" * 600, "too long"),
-])
+@pytest.mark.parametrize(
+    "secret, words",
+    [
+        (None, "base32"),
+        (12345, "base32"),
+        ("JBSWY3DP!", "secret"),
+        ("ME======", "1 bytes"),
+        ("", "secret"),
+        (base64.b32encode(b"x" * 129).decode(), "129 bytes"),
+        ("A" * 600, "too long"),
+    ],
+)
 def test_bad_secret_is_rejected_without_echoing_it(fob, secret, words):
     before = fob.state()
     args = {"name": "n"}
@@ -142,20 +158,23 @@ def test_bad_secret_is_rejected_without_echoing_it(fob, secret, words):
     assert fob.state() == before
 
 
-@pytest.mark.parametrize("args, words", [
-    (dict(name="n" * 65), "name is 65 bytes"),
-    (dict(name=5), "name must be a string"),
-    (dict(issuer=["x"]), "issuer must be a string"),
-    (dict(name="", issuer=""), "both empty"),
-    (dict(name="a\tb"), "control"),
-    (dict(algorithm="MD5"), "algorithm"),
-    (dict(digits=9), "digits"),
-    (dict(digits="6"), "digits"),
-    (dict(algorithm="STEAM", digits=6), "digits"),
-    (dict(period=0), "period"),
-    (dict(period=True), "period"),
-    (dict(overwrite="yes"), "overwrite"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (dict(name="n" * 65), "name is 65 bytes"),
+        (dict(name=5), "name must be a string"),
+        (dict(issuer=["x"]), "issuer must be a string"),
+        (dict(name="", issuer=""), "both empty"),
+        (dict(name="a\tb"), "control"),
+        (dict(algorithm="MD5"), "algorithm"),
+        (dict(digits=9), "digits"),
+        (dict(digits="6"), "digits"),
+        (dict(algorithm="STEAM", digits=6), "digits"),
+        (dict(period=0), "period"),
+        (dict(period=True), "period"),
+        (dict(overwrite="yes"), "overwrite"),
+    ],
+)
 def test_add_rejects_bad_arguments_naming_them(fob, args, words):
     before = fob.state()
     req = {"name": "n", "secret": SECRET_B32}
@@ -167,12 +186,21 @@ def test_add_rejects_bad_arguments_naming_them(fob, args, words):
 
 def test_add_duplicate_then_overwrite_in_place(fob):
     before = fob.state()
-    msg = err(fob.call("add", name="ALICE@example.com", issuer="example", secret="MFRGGZDFMZTWQ2LK"),
-              "duplicate")
+    msg = err(
+        fob.call("add", name="ALICE@example.com", issuer="example", secret="MFRGGZDFMZTWQ2LK"),
+        "duplicate",
+    )
     assert "alice@example.com" in msg.lower()
     assert fob.state() == before
-    r = ok(fob.call("add", name="ALICE@example.com", issuer="example",
-                    secret="MFRGGZDFMZTWQ2LK", overwrite=True))
+    r = ok(
+        fob.call(
+            "add",
+            name="ALICE@example.com",
+            issuer="example",
+            secret="MFRGGZDFMZTWQ2LK",
+            overwrite=True,
+        )
+    )
     assert r["index"] == 0 and r["replaced"] is True
     assert fob.vault.accounts[0].secret == b"abcdefghij"
     assert len(fob.vault.accounts) == 2
@@ -195,13 +223,26 @@ def test_flash_failure_is_an_io_error_and_changes_nothing(fob):
 
 # -- add_many ------------------------------------------------------------------------
 
+
 def test_add_many_adds_all_in_one_write(fob):
     fob.fs.writes = 0
-    r = ok(fob.call("add_many", accounts=[
-        {"name": "n1", "secret": SECRET_B32},
-        {"name": "n2", "issuer": "I", "secret": "MFRGGZDF", "algorithm": "SHA256", "digits": 8},
-        {"name": "alice@example.com", "issuer": "Example", "secret": "MFRGGZDFMZTWQ2LK"},
-    ], overwrite=True))
+    r = ok(
+        fob.call(
+            "add_many",
+            accounts=[
+                {"name": "n1", "secret": SECRET_B32},
+                {
+                    "name": "n2",
+                    "issuer": "I",
+                    "secret": "MFRGGZDF",
+                    "algorithm": "SHA256",
+                    "digits": 8,
+                },
+                {"name": "alice@example.com", "issuer": "Example", "secret": "MFRGGZDFMZTWQ2LK"},
+            ],
+            overwrite=True,
+        )
+    )
     assert r["added"] == 2 and r["replaced"] == 1 and r["indexes"] == [2, 3, 0]
     assert r["warnings"] == ["accounts[1]: secret is only 40 bits; RFC 4226 asks for at least 128"]
     assert fob.fs.writes == 1
@@ -215,10 +256,19 @@ def test_a_long_change_is_made_a_step_a_pass_and_requests_meanwhile_wait_their_t
 
     items = [{"name": "u%03d" % i, "secret": SECRET_B32} for i in range(120)]
     for part in range(6):  # staged as the CLI sends it: lines stay under MAX_LINE
-        ok(fob.call("add_many", accounts=items[part * 20:part * 20 + 20], batch=TOKEN,
-                    part=part, stage=True))
-    fob.port.inbox += json.dumps({"id": 7, "cmd": "add_many", "accounts": [],
-                                  "batch": TOKEN, "part": 6}).encode() + b"\n"
+        ok(
+            fob.call(
+                "add_many",
+                accounts=items[part * 20 : part * 20 + 20],
+                batch=TOKEN,
+                part=part,
+                stage=True,
+            )
+        )
+    fob.port.inbox += (
+        json.dumps({"id": 7, "cmd": "add_many", "accounts": [], "batch": TOKEN, "part": 6}).encode()
+        + b"\n"
+    )
     writes = []
     real = vault_edit._write_slot_steps
 
@@ -256,8 +306,9 @@ def test_a_long_change_is_made_a_step_a_pass_and_requests_meanwhile_wait_their_t
 
 
 def test_the_holders_delete_waits_while_a_hosts_change_is_written(fob):
-    steps = fob.vault.steps("add", fob.vault.accounts[0].__class__(
-        "carol", "Ex", b"12345678901234567890"))
+    steps = fob.vault.steps(
+        "add", fob.vault.accounts[0].__class__("carol", "Ex", b"12345678901234567890")
+    )
     next(steps)
     assert fob.vault.busy
     with pytest.raises(Exception) as e:
@@ -268,17 +319,32 @@ def test_the_holders_delete_waits_while_a_hosts_change_is_written(fob):
     assert not fob.vault.busy and [a.name for a in fob.vault.accounts][-1] == "carol"
 
 
-@pytest.mark.parametrize("items, code, where", [
-    ([{"name": "ok", "secret": SECRET_B32}, {"name": "bad", "secret": "!!"}], "bad_secret",
-     "accounts[1]"),
-    ([{"name": "ok", "secret": SECRET_B32}, {"name": "bad", "secret": SECRET_B32, "digits": 4}],
-     "bad_argument", "accounts[1]"),
-    ([{"name": "ok", "secret": SECRET_B32}, "not an object"], "bad_argument", "accounts[1]"),
-    ([{"name": "ok", "secret": SECRET_B32}, {"name": "OK", "secret": SECRET_B32}], "duplicate",
-     "accounts[1]"),
-    ([{"name": "bob", "issuer": "bank", "secret": SECRET_B32}], "duplicate", "accounts[0]"),
-    ([{"name": "n" * 70, "secret": SECRET_B32}], "bad_argument", "accounts[0]"),
-])
+@pytest.mark.parametrize(
+    "items, code, where",
+    [
+        (
+            [{"name": "ok", "secret": SECRET_B32}, {"name": "bad", "secret": "!!"}],
+            "bad_secret",
+            "accounts[1]",
+        ),
+        (
+            [
+                {"name": "ok", "secret": SECRET_B32},
+                {"name": "bad", "secret": SECRET_B32, "digits": 4},
+            ],
+            "bad_argument",
+            "accounts[1]",
+        ),
+        ([{"name": "ok", "secret": SECRET_B32}, "not an object"], "bad_argument", "accounts[1]"),
+        (
+            [{"name": "ok", "secret": SECRET_B32}, {"name": "OK", "secret": SECRET_B32}],
+            "duplicate",
+            "accounts[1]",
+        ),
+        ([{"name": "bob", "issuer": "bank", "secret": SECRET_B32}], "duplicate", "accounts[0]"),
+        ([{"name": "n" * 70, "secret": SECRET_B32}], "bad_argument", "accounts[0]"),
+    ],
+)
 def test_add_many_is_all_or_nothing(fob, items, code, where):
     before = fob.state()
     msg = err(fob.call("add_many", accounts=items), code)
@@ -293,9 +359,11 @@ def test_add_many_needs_a_list(fob):
 
 # -- staged add_many batches ---------------------------------------------------------
 
+
 def _items(first, n, secret=SECRET_B32):
-    return [{"name": "u%03d" % i, "issuer": "Batch", "secret": secret}
-            for i in range(first, first + n)]
+    return [
+        {"name": "u%03d" % i, "issuer": "Batch", "secret": secret} for i in range(first, first + n)
+    ]
 
 
 class FakeTime:
@@ -319,8 +387,15 @@ def test_staged_parts_write_the_vault_once_at_the_last_part(fob):
     fob.fs.writes = 0
     before = fob.state()
     r0 = ok(fob.call("add_many", accounts=_items(0, 3), batch=TOKEN, part=0, stage=True))
-    r1 = ok(fob.call("add_many", accounts=_items(3, 2) + [
-        {"name": "weak", "secret": "MFRGGZDF"}], batch=TOKEN, part=1, stage=True))
+    r1 = ok(
+        fob.call(
+            "add_many",
+            accounts=_items(3, 2) + [{"name": "weak", "secret": "MFRGGZDF"}],
+            batch=TOKEN,
+            part=1,
+            stage=True,
+        )
+    )
     assert (r0["staged"], r0["part"], r1["staged"], r1["part"]) == (3, 0, 6, 1)
     # The weak secret is element 5 of the batch, not of its own request.
     assert r1["warnings"] == ["accounts[5]: secret is only 40 bits; RFC 4226 asks for at least 128"]
@@ -329,24 +404,44 @@ def test_staged_parts_write_the_vault_once_at_the_last_part(fob):
     assert fob.fs.writes == 1 and fob.proto.stage is None
     assert (r["added"], r["replaced"], r["indexes"]) == (8, 0, list(range(2, 10)))
     assert [a.name for a in fob.vault.accounts][2:] == [
-        "u000", "u001", "u002", "u003", "u004", "weak", "u006", "u007"]
+        "u000",
+        "u001",
+        "u002",
+        "u003",
+        "u004",
+        "weak",
+        "u006",
+        "u007",
+    ]
 
 
 def test_staged_batch_with_overwrite_counts_replacements(fob):
     fob.fs.writes = 0
-    ok(fob.call("add_many", accounts=[{"name": "Alice@example.com", "issuer": "example",
-                                       "secret": "MFRGGZDFMZTWQ2LK"}],
-                batch=TOKEN, part=0, stage=True, overwrite=True))
+    ok(
+        fob.call(
+            "add_many",
+            accounts=[
+                {"name": "Alice@example.com", "issuer": "example", "secret": "MFRGGZDFMZTWQ2LK"}
+            ],
+            batch=TOKEN,
+            part=0,
+            stage=True,
+            overwrite=True,
+        )
+    )
     r = ok(fob.call("add_many", accounts=_items(0, 1), batch=TOKEN, part=1, overwrite=True))
     assert (r["added"], r["replaced"], r["indexes"]) == (1, 1, [0, 2])
     assert fob.fs.writes == 1 and fob.vault.accounts[0].secret == b"abcdefghij"
 
 
-@pytest.mark.parametrize("second, code, where", [
-    (_items(1, 1), "duplicate", "accounts[2]"),                  # same as element 1
-    ([{"name": "bob", "issuer": "BANK", "secret": SECRET_B32}], "duplicate", "accounts[2]"),
-    ([{"name": "x", "secret": "!!"}], "bad_secret", "accounts[2]"),
-])
+@pytest.mark.parametrize(
+    "second, code, where",
+    [
+        (_items(1, 1), "duplicate", "accounts[2]"),  # same as element 1
+        ([{"name": "bob", "issuer": "BANK", "secret": SECRET_B32}], "duplicate", "accounts[2]"),
+        ([{"name": "x", "secret": "!!"}], "bad_secret", "accounts[2]"),
+    ],
+)
 def test_a_failing_part_drops_the_whole_batch(fob, second, code, where):
     before = fob.state()
     ok(fob.call("add_many", accounts=_items(0, 2), batch=TOKEN, part=0, stage=True))
@@ -367,12 +462,14 @@ def test_staged_batch_checks_capacity_against_the_total():
 
 
 def test_staged_batch_checks_vault_bytes_against_the_total():
-    big = "A" * 205    # 128 bytes once decoded
+    big = "A" * 205  # 128 bytes once decoded
     f = Fob()
     # 269 bytes each on flash: the 40960-byte vault takes 152 of them, fewer than 200.
     for p in range(50):
-        items = [{"name": "n%03d" % (4 * p + i) + "x" * 60, "issuer": "i" * 64, "secret": big}
-                 for i in range(4)]
+        items = [
+            {"name": "n%03d" % (4 * p + i) + "x" * 60, "issuer": "i" * 64, "secret": big}
+            for i in range(4)
+        ]
         r = f.call("add_many", accounts=items, batch=TOKEN, part=p, stage=True)
         if not r["ok"]:
             break
@@ -385,8 +482,7 @@ def test_abort_drops_the_batch(fob):
     ok(fob.call("add_many", accounts=_items(0, 4), batch=TOKEN, part=0, stage=True))
     # Another program can neither drop the batch nor start one of its own over it.
     assert ok(fob.call("abort", batch="cd" * 16))["dropped"] == 0
-    err(fob.call("add_many", accounts=_items(9, 1), batch="cd" * 16, part=0, stage=True),
-        "busy")
+    err(fob.call("add_many", accounts=_items(9, 1), batch="cd" * 16, part=0, stage=True), "busy")
     err(fob.call("add_many", accounts=_items(9, 1), batch="cd" * 16, part=1), "no_batch")
     assert provision.staged(fob.proto) == 4
     assert ok(fob.call("abort", batch=TOKEN))["dropped"] == 4
@@ -442,16 +538,19 @@ def test_port_that_never_reports_a_host_keeps_the_batch_until_timeout(fob):
 
 # A request that cannot be the batch sender's part (no part, no token or another's)
 # leaves the batch alone; a part of the batch that fails drops all of it.
-@pytest.mark.parametrize("args, code, kept", [
-    ({"stage": True, "batch": TOKEN}, "bad_argument", 1),          # no part
-    ({"part": 1, "stage": True}, "bad_argument", 1),              # no batch token
-    ({"part": 1, "stage": True, "batch": "cd" * 16}, "no_batch", 1),  # another sender's
-    ({"part": 1, "stage": True, "batch": "ab"}, "bad_argument", 1),   # a token too short
-    ({"part": -1, "stage": True, "batch": TOKEN}, "bad_argument", 1),
-    ({"stage": "yes", "part": 1, "batch": TOKEN}, "bad_argument", 0),
-    ({"part": 2, "stage": True, "batch": TOKEN}, "no_batch", 0),  # part 1 is next
-    ({"part": 1, "overwrite": True, "batch": TOKEN}, "bad_argument", 0),  # overwrite differs
-])
+@pytest.mark.parametrize(
+    "args, code, kept",
+    [
+        ({"stage": True, "batch": TOKEN}, "bad_argument", 1),  # no part
+        ({"part": 1, "stage": True}, "bad_argument", 1),  # no batch token
+        ({"part": 1, "stage": True, "batch": "cd" * 16}, "no_batch", 1),  # another sender's
+        ({"part": 1, "stage": True, "batch": "ab"}, "bad_argument", 1),  # a token too short
+        ({"part": -1, "stage": True, "batch": TOKEN}, "bad_argument", 1),
+        ({"stage": "yes", "part": 1, "batch": TOKEN}, "bad_argument", 0),
+        ({"part": 2, "stage": True, "batch": TOKEN}, "no_batch", 0),  # part 1 is next
+        ({"part": 1, "overwrite": True, "batch": TOKEN}, "bad_argument", 0),  # overwrite differs
+    ],
+)
 def test_batch_part_errors(fob, args, code, kept):
     before = fob.state()
     ok(fob.call("add_many", accounts=_items(0, 1), batch=TOKEN, part=0, stage=True))
@@ -483,22 +582,42 @@ def test_plain_add_many_leaves_a_staged_batch_alone(fob):
 
 
 def test_staged_batch_never_echoes_secrets(fob):
-    out = json.dumps([fob.call("add_many", accounts=_items(0, 2), batch=TOKEN, part=0, stage=True),
-                      fob.call("add_many", accounts=[{"name": "w", "secret": "MFRGGZDF"}],
-                               part=1, stage=True),
-                      fob.call("add_many", accounts=[], batch=TOKEN, part=2)])
+    out = json.dumps(
+        [
+            fob.call("add_many", accounts=_items(0, 2), batch=TOKEN, part=0, stage=True),
+            fob.call(
+                "add_many", accounts=[{"name": "w", "secret": "MFRGGZDF"}], part=1, stage=True
+            ),
+            fob.call("add_many", accounts=[], batch=TOKEN, part=2),
+        ]
+    )
     assert SECRET_B32[:8] not in out and "MFRGGZDF" not in out
 
 
 # -- list / delete / rename / move ---------------------------------------------------
 
+
 def test_list_gives_every_field_but_the_secret(fob):
     r = ok(fob.call("list"))
     assert r["accounts"] == [
-        {"index": 0, "issuer": "Example", "name": "alice@example.com", "algorithm": "SHA1",
-         "digits": 6, "period": 30, "created": 0},
-        {"index": 1, "issuer": "Bank", "name": "bob", "algorithm": "SHA256", "digits": 8,
-         "period": 60, "created": 0},
+        {
+            "index": 0,
+            "issuer": "Example",
+            "name": "alice@example.com",
+            "algorithm": "SHA1",
+            "digits": 6,
+            "period": 30,
+            "created": 0,
+        },
+        {
+            "index": 1,
+            "issuer": "Bank",
+            "name": "bob",
+            "algorithm": "SHA256",
+            "digits": 8,
+            "period": 60,
+            "created": 0,
+        },
     ]
 
 
@@ -511,7 +630,7 @@ def test_long_list_is_written_over_several_polls_as_one_line():
     f.port.inbox += b'{"id": 9, "cmd": "list"}\n'
     f.proto.poll()
     first = bytes(f.port.out)
-    assert first and b"\n" not in first       # started, not finished in one pass
+    assert first and b"\n" not in first  # started, not finished in one pass
     f.run()
     r = ok(f.replies()[0])
     assert [a["name"] for a in r["accounts"]] == ["user%03d" % i for i in range(100)]
@@ -525,15 +644,18 @@ def test_delete_by_index_and_by_issuer_and_name(fob):
     assert fob.vault.accounts == []
 
 
-@pytest.mark.parametrize("args, code", [
-    (dict(index=2), "not_found"),
-    (dict(index=-1), "not_found"),
-    (dict(index="0"), "bad_argument"),
-    (dict(issuer="Nobody", name="x"), "not_found"),
-    (dict(name="bob"), "not_found"),       # issuer defaults to ""
-    (dict(index=0, name="bob"), "bad_argument"),
-    (dict(), "bad_argument"),
-])
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (dict(index=2), "not_found"),
+        (dict(index=-1), "not_found"),
+        (dict(index="0"), "bad_argument"),
+        (dict(issuer="Nobody", name="x"), "not_found"),
+        (dict(name="bob"), "not_found"),  # issuer defaults to ""
+        (dict(index=0, name="bob"), "bad_argument"),
+        (dict(), "bad_argument"),
+    ],
+)
 def test_delete_errors(fob, args, code):
     before = fob.state()
     err(fob.call("delete", **args), code)
@@ -545,20 +667,25 @@ def test_rename_and_move(fob):
     assert r == {"id": 1, "ok": True, "index": 0, "issuer": "Example", "name": "alice2"}
     ok(fob.call("rename", index=1, name="bob", issuer="Bank 2"))
     assert ok(fob.call("move", index=1, to=0))["index"] == 0
-    assert [(a.issuer, a.name) for a in fob.vault.accounts] == [("Bank 2", "bob"),
-                                                              ("Example", "alice2")]
+    assert [(a.issuer, a.name) for a in fob.vault.accounts] == [
+        ("Bank 2", "bob"),
+        ("Example", "alice2"),
+    ]
 
 
-@pytest.mark.parametrize("cmd, args, code", [
-    ("rename", dict(index=5, name="x"), "not_found"),
-    ("rename", dict(index=0), "bad_argument"),
-    ("rename", dict(index=0, name="bob", issuer="bank"), "duplicate"),
-    ("rename", dict(index=0, name="x", issuer=3), "bad_argument"),
-    ("rename", dict(index=0, name="x" * 65), "bad_argument"),
-    ("move", dict(index=0, to=2), "not_found"),
-    ("move", dict(index=0), "bad_argument"),
-    ("move", dict(index=None, to=1), "bad_argument"),
-])
+@pytest.mark.parametrize(
+    "cmd, args, code",
+    [
+        ("rename", dict(index=5, name="x"), "not_found"),
+        ("rename", dict(index=0), "bad_argument"),
+        ("rename", dict(index=0, name="bob", issuer="bank"), "duplicate"),
+        ("rename", dict(index=0, name="x", issuer=3), "bad_argument"),
+        ("rename", dict(index=0, name="x" * 65), "bad_argument"),
+        ("move", dict(index=0, to=2), "not_found"),
+        ("move", dict(index=0), "bad_argument"),
+        ("move", dict(index=None, to=1), "bad_argument"),
+    ],
+)
 def test_rename_and_move_errors(fob, cmd, args, code):
     before = fob.state()
     err(fob.call(cmd, **args), code)
@@ -567,10 +694,11 @@ def test_rename_and_move_errors(fob, cmd, args, code):
 
 # -- code ----------------------------------------------------------------------------
 
+
 def _steam(secret, t):
     mac = hmac.new(secret, struct.pack(">Q", t // 30), hashlib.sha1).digest()
     o = mac[-1] & 15
-    n = struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF
+    n = struct.unpack(">I", mac[o : o + 4])[0] & 0x7FFFFFFF
     out = ""
     for _ in range(5):
         out += "23456789BCDFGHJKMNPQRTVWXY"[n % 26]
@@ -587,8 +715,12 @@ def test_code_for_all_accounts_matches_reference(fob):
     assert [c["index"] for c in codes] == [0, 1, 2]
     assert codes[0]["code"] == pyotp.TOTP(SECRET_B32).at(T0 + 7)
     assert codes[0]["seconds_left"] == 30 - (T0 + 7) % 30
-    bob = pyotp.TOTP(base64.b32encode(b"0123456789abcdefghij").decode(), digits=8,
-                     digest=hashlib.sha256, interval=60)
+    bob = pyotp.TOTP(
+        base64.b32encode(b"0123456789abcdefghij").decode(),
+        digits=8,
+        digest=hashlib.sha256,
+        interval=60,
+    )
     assert codes[1]["code"] == bob.at(T0 + 7) and codes[1]["seconds_left"] == 60 - (T0 + 7) % 60
     assert codes[2]["code"] == _steam(b"steam-secret-bytes!!", T0 + 7)
     assert codes[1]["issuer"] == "Bank" and codes[1]["name"] == "bob"
@@ -622,6 +754,7 @@ def test_code_engine_failure_is_reported_per_account_without_detail(fob, monkeyp
 
 
 # -- reset / selftest ----------------------------------------------------------------
+
 
 def test_reset_needs_confirm_then_wipes(fob):
     before = fob.state()
@@ -658,6 +791,7 @@ def test_selftest_module_is_dropped_after_the_reply(fob):
     import sys
 
     import fob as package
+
     ok(fob.call("selftest"))
     assert "fob.selftest" not in sys.modules and not hasattr(package, "selftest")
 
@@ -666,6 +800,7 @@ def test_everyday_commands_do_not_load_the_provisioning_module(monkeypatch):
     import sys
 
     import fob as package
+
     monkeypatch.delitem(sys.modules, "fob.provision", raising=False)
     monkeypatch.delattr(package, "provision", raising=False)
     f = Fob([acc()])
@@ -678,31 +813,38 @@ def test_everyday_commands_do_not_load_the_provisioning_module(monkeypatch):
 
 # -- framing and request errors ------------------------------------------------------
 
-@pytest.mark.parametrize("line, code", [
-    (b"hello\n", "bad_json"),
-    (b"{\"id\": 1, \"cmd\": \"hello\"\n", "bad_json"),
-    (b"[1, 2]\n", "bad_json"),
-    (b"\"text\"\n", "bad_json"),
-    (b"\xff\xfe{}\n", "bad_json"),
-    (b"{\"cmd\": \"hello\"}\n", "bad_request"),
-    (b"{\"id\": 1.5, \"cmd\": \"hello\"}\n", "bad_request"),
-    (b"{\"id\": [1], \"cmd\": \"hello\"}\n", "bad_request"),
-    (b"{\"id\": true, \"cmd\": \"hello\"}\n", "bad_request"),
-    (b"{\"id\": \"" + b"x" * 65 + b"\", \"cmd\": \"hello\"}\n", "bad_request"),
-])
+
+@pytest.mark.parametrize(
+    "line, code",
+    [
+        (b"hello\n", "bad_json"),
+        (b'{"id": 1, "cmd": "hello"\n', "bad_json"),
+        (b"[1, 2]\n", "bad_json"),
+        (b'"text"\n', "bad_json"),
+        (b"\xff\xfe{}\n", "bad_json"),
+        (b'{"cmd": "hello"}\n', "bad_request"),
+        (b'{"id": 1.5, "cmd": "hello"}\n', "bad_request"),
+        (b'{"id": [1], "cmd": "hello"}\n', "bad_request"),
+        (b'{"id": true, "cmd": "hello"}\n', "bad_request"),
+        (b'{"id": "' + b"x" * 65 + b'", "cmd": "hello"}\n', "bad_request"),
+    ],
+)
 def test_unusable_requests_get_an_error_with_id_null(fob, line, code):
     out = fob.send(line)
     assert len(out) == 1 and out[0]["id"] is None
     err(out[0], code)
 
 
-@pytest.mark.parametrize("req, code", [
-    ({"id": 3}, "bad_request"),
-    ({"id": 3, "cmd": 5}, "bad_request"),
-    ({"id": 3, "cmd": "frobnicate"}, "unknown_command"),
-    ({"id": 3, "cmd": "__init__"}, "unknown_command"),
-    ({"id": 3, "cmd": "HELLO"}, "unknown_command"),
-])
+@pytest.mark.parametrize(
+    "req, code",
+    [
+        ({"id": 3}, "bad_request"),
+        ({"id": 3, "cmd": 5}, "bad_request"),
+        ({"id": 3, "cmd": "frobnicate"}, "unknown_command"),
+        ({"id": 3, "cmd": "__init__"}, "unknown_command"),
+        ({"id": 3, "cmd": "HELLO"}, "unknown_command"),
+    ],
+)
 def test_request_errors_keep_the_id(fob, req, code):
     out = fob.send(req)
     assert out[0]["id"] == 3
@@ -723,15 +865,19 @@ def test_request_byte_by_byte_across_polls(fob):
     fob.port.inbox += b"\r\n"
     fob.run()
     out = fob.replies()
-    assert out[0] == {"id": 42, "pending": "presence", "timeout": 30, "check": True,
-                      "prompt": "Add account?\nIssuer: \nName: é ✓"}
+    assert out[0] == {
+        "id": 42,
+        "pending": "presence",
+        "timeout": 30,
+        "check": True,
+        "prompt": "Add account?\nIssuer: \nName: é ✓",
+    }
     assert out[1]["id"] == 42 and out[1]["ok"] is True
     assert fob.vault.accounts[-1].name == "é ✓"
 
 
 def test_several_requests_in_one_read_are_answered_in_order(fob):
-    data = b"".join(json.dumps({"id": i, "cmd": "time_get"}).encode() + b"\n"
-                    for i in range(10))
+    data = b"".join(json.dumps({"id": i, "cmd": "time_get"}).encode() + b"\n" for i in range(10))
     data += b"\n  \r\n" + b'{"id": 99, "cmd": "nope"}\n'
     out = fob.send(data)
     assert [r["id"] for r in out] == list(range(10)) + [99]
@@ -813,27 +959,57 @@ VALID = [
     {"id": 2, "cmd": "list"},
     {"id": 3, "cmd": "code"},
     {"id": 4, "cmd": "code", "index": 1},
-    {"id": 5, "cmd": "add", "name": "fuzz", "issuer": "F", "secret": "KRSXG5DTMVRXEZLUKRSXG5DT",
-     "algorithm": "SHA256", "digits": 8, "period": 60},
-    {"id": 6, "cmd": "add_many", "accounts": [{"name": "m1", "secret": "NBSWY3DPNBSWY3DPNBSWY3DP"},
-                                              {"name": "m2", "secret": "ORSXG5BAORSXG5BAORSXG5BA"}]},
+    {
+        "id": 5,
+        "cmd": "add",
+        "name": "fuzz",
+        "issuer": "F",
+        "secret": "KRSXG5DTMVRXEZLUKRSXG5DT",
+        "algorithm": "SHA256",
+        "digits": 8,
+        "period": 60,
+    },
+    {
+        "id": 6,
+        "cmd": "add_many",
+        "accounts": [
+            {"name": "m1", "secret": "NBSWY3DPNBSWY3DPNBSWY3DP"},
+            {"name": "m2", "secret": "ORSXG5BAORSXG5BAORSXG5BA"},
+        ],
+    },
     {"id": 7, "cmd": "delete", "index": 0},
     {"id": 8, "cmd": "rename", "index": 1, "name": "renamed"},
     {"id": 9, "cmd": "move", "index": 0, "to": 2},
     {"id": 10, "cmd": "time_set", "time": T0},
     {"id": 11, "cmd": "delete", "issuer": "Example", "name": "s1"},
     {"id": 12, "cmd": "reset", "confirm": True},
-    {"id": 13, "cmd": "add_many", "part": 0, "stage": True, "batch": TOKEN,
-     "accounts": [{"name": "b1", "secret": "NBSWY3DPNBSWY3DPNBSWY3DP"}]},
-    {"id": 14, "cmd": "add_many", "part": 1, "batch": TOKEN, "accounts": [
-        {"name": "b2", "secret": "ORSXG5BAORSXG5BAORSXG5BA"}]},
+    {
+        "id": 13,
+        "cmd": "add_many",
+        "part": 0,
+        "stage": True,
+        "batch": TOKEN,
+        "accounts": [{"name": "b1", "secret": "NBSWY3DPNBSWY3DPNBSWY3DP"}],
+    },
+    {
+        "id": 14,
+        "cmd": "add_many",
+        "part": 1,
+        "batch": TOKEN,
+        "accounts": [{"name": "b2", "secret": "ORSXG5BAORSXG5BAORSXG5BA"}],
+    },
     {"id": 15, "cmd": "abort", "batch": TOKEN},
 ]
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
     | st.text(max_size=40),
-    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
+    lambda kids: (
+        st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4)
+    ),
     max_leaves=10,
 )
 
@@ -859,12 +1035,27 @@ def frames(draw):
         return bytes(data) + b"\n"
     if kind == 2:
         req = json.loads(base)
-        key = draw(st.sampled_from(sorted(req) + ["index", "to", "name", "issuer", "secret",
-                                                   "accounts", "digits", "period", "time",
-                                                   "part", "stage"]))
+        key = draw(
+            st.sampled_from(
+                sorted(req)
+                + [
+                    "index",
+                    "to",
+                    "name",
+                    "issuer",
+                    "secret",
+                    "accounts",
+                    "digits",
+                    "period",
+                    "time",
+                    "part",
+                    "stage",
+                ]
+            )
+        )
         req[key] = draw(json_values)
         return json.dumps(req).encode() + b"\n"
-    return base[:draw(st.integers(0, len(base)))] + b"\n"
+    return base[: draw(st.integers(0, len(base)))] + b"\n"
 
 
 def _secret_forms(fob):
@@ -882,14 +1073,24 @@ def _secret_forms(fob):
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(frames(), min_size=1, max_size=8), st.booleans())
 def test_fuzz_frames_never_crash_never_leak_and_rejections_change_nothing(frame_list, split):
-    fob = Fob([Account("s%d" % i, "Example", base64.b32decode(b), algorithm=alg,
-                       digits=6 if alg == "SHA1" else 8) for i, (b, alg) in enumerate(STORED)])
+    fob = Fob(
+        [
+            Account(
+                "s%d" % i,
+                "Example",
+                base64.b32decode(b),
+                algorithm=alg,
+                digits=6 if alg == "SHA1" else 8,
+            )
+            for i, (b, alg) in enumerate(STORED)
+        ]
+    )
     for frame in frame_list:
         before = fob.state()
         secrets = _secret_forms(fob)
         if split:
             for i in range(0, len(frame), 7):
-                fob.port.inbox += frame[i:i + 7]
+                fob.port.inbox += frame[i : i + 7]
                 fob.proto.poll()
         else:
             fob.port.inbox += frame
@@ -900,9 +1101,18 @@ def test_fuzz_frames_never_crash_never_leak_and_rejections_change_nothing(frame_
             assert set(reply) >= {"id", "ok"}
             if reply["ok"] is False:
                 assert reply["error"]["code"] in (
-                    "bad_json", "bad_request", "line_too_long", "unknown_command", "bad_secret",
-                    "bad_argument", "duplicate", "full", "not_found", "clock_not_set",
-                    "no_batch")
+                    "bad_json",
+                    "bad_request",
+                    "line_too_long",
+                    "unknown_command",
+                    "bad_secret",
+                    "bad_argument",
+                    "duplicate",
+                    "full",
+                    "not_found",
+                    "clock_not_set",
+                    "no_batch",
+                )
                 assert fob.state() == before or len(out) > 1
             else:
                 assert "error" not in reply
@@ -916,11 +1126,13 @@ def test_fuzz_frames_never_crash_never_leak_and_rejections_change_nothing(frame_
 # -- aging offset (clock calibration) --------------------------------------------------------
 # These run the real Clock and adafruit_ds3231 driver over the simulator's DS3231 model.
 
+
 def _rtc_rig(drift_ppm=0.0, epoch=T0):
     import sys
     import types
 
     from otpfob.sim.i2c import I2C, Bus
+
     if "busio" not in sys.modules:
         try:
             import busio  # noqa: F401
@@ -934,8 +1146,9 @@ def _rtc_rig(drift_ppm=0.0, epoch=T0):
     from otpfob.sim.world import World
 
     real = [100.0]
-    world = World(epoch=epoch, real_clock=lambda: real[0], real_sleep=lambda s: None,
-                  wall_clock=lambda: epoch)
+    world = World(
+        epoch=epoch, real_clock=lambda: real[0], real_sleep=lambda s: None, wall_clock=lambda: epoch
+    )
     chip = DS3231(world, drift_ppm=drift_ppm)
     chip.set_epoch(epoch)
     bus = Bus()

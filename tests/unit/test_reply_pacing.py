@@ -5,6 +5,7 @@ import json
 import types
 
 from fakes import SECRET, Fob
+
 from fob.vault import Account
 
 

@@ -15,7 +15,8 @@ def test_a_checkout_uses_its_own_folders_and_the_installed_drivers():
     assert resources.boards_dir() == REPO / "boards"
     assert resources.drivers_dir() is None
     assert resources.driver("adafruit_ssd1306") == Path(
-        importlib.util.find_spec("adafruit_ssd1306").origin)
+        importlib.util.find_spec("adafruit_ssd1306").origin
+    )
     assert resources.driver("adafruit_register").is_dir()
     assert resources.driver("adafruit_no_such_driver") is None
     assert resources.driver_versions() == {}
@@ -29,8 +30,9 @@ def test_an_installed_package_uses_its_bundled_copies(tmp_path, monkeypatch):
     drivers = bundled / "drivers"
     (drivers / "adafruit_register").mkdir(parents=True)
     (drivers / "adafruit_ssd1306.py").write_text("# driver\n")
-    (drivers / "drivers.json").write_text(json.dumps(
-        {"versions": {"adafruit-circuitpython-ssd1306": "2.12.24"}, "files": {}}))
+    (drivers / "drivers.json").write_text(
+        json.dumps({"versions": {"adafruit-circuitpython-ssd1306": "2.12.24"}, "files": {}})
+    )
     monkeypatch.setattr(resources, "BUNDLED", bundled)
     assert resources.bundled()
     assert resources.firmware_dir() == bundled / "firmware"
@@ -41,3 +43,10 @@ def test_an_installed_package_uses_its_bundled_copies(tmp_path, monkeypatch):
     assert resources.driver("adafruit_ds3231") is None
     assert resources.driver_versions() == {"adafruit-circuitpython-ssd1306": "2.12.24"}
     assert str(bundled) in resources.where()
+
+
+def test_drivers_path_holds_the_pinned_drivers_for_another_interpreter():
+    folder = resources.drivers_path()
+    for name in ("adafruit_ssd1306.py", "adafruit_ds3231.py", "adafruit_register"):
+        assert (folder / name).exists(), name
+    assert (folder / "adafruit_ssd1306.py") == resources.driver("adafruit_ssd1306")

@@ -12,7 +12,6 @@ import time
 import pytest
 import segno
 from export_samples import VECTORS, check_accounts
-
 from fakes import Cli
 
 SHOW = r"""
@@ -30,15 +29,21 @@ root.mainloop()
 def x_display(tmp_path):
     xvfb = shutil.which("Xvfb")
     if xvfb is None:
-        pytest.skip("Xvfb is not installed (make setup installs the xvfb package where it "
-                    "may); the screen test needs an X server")
+        pytest.skip(
+            "Xvfb is not installed (make setup installs the xvfb package where it "
+            "may); the screen test needs an X server"
+        )
     for n in range(40):
         display = ":%d" % (170 + (os.getpid() + n) % 300)
         if os.path.exists("/tmp/.X11-unix/X%s" % display[1:]) or os.path.exists(
-                "/tmp/.X%s-lock" % display[1:]):
+            "/tmp/.X%s-lock" % display[1:]
+        ):
             continue
-        proc = subprocess.Popen([xvfb, display, "-screen", "0", "800x600x24", "-nolisten",
-                                 "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [xvfb, display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and proc.poll() is None:
             if os.path.exists("/tmp/.X11-unix/X%s" % display[1:]):
@@ -60,7 +65,7 @@ def test_add_screen_reads_the_qr_code_shown(x_display, socket_fob, tmp_path, mon
         import tkinter  # noqa: F401
     except ImportError:
         pytest.skip("Tk (tkinter) is not available to show a window on the virtual screen")
-    v = VECTORS[2]          # SHA-512, 8 digits, 60 s, non-ASCII label
+    v = VECTORS[2]  # SHA-512, 8 digits, 60 s, non-ASCII label
     png = tmp_path / "qr.png"
     segno.make_qr(v.uri(), error="m").save(str(png), scale=4, border=4)
     env = dict(os.environ, DISPLAY=x_display)
@@ -70,7 +75,7 @@ def test_add_screen_reads_the_qr_code_shown(x_display, socket_fob, tmp_path, mon
         from otpfob.qr import QrError, read_screen
 
         deadline = time.monotonic() + 15
-        while True:         # until the window is drawn
+        while True:  # until the window is drawn
             try:
                 read_screen()
                 break
@@ -87,8 +92,19 @@ def test_add_screen_reads_the_qr_code_shown(x_display, socket_fob, tmp_path, mon
     from otpfob.otpauth import Account
 
     a = socket_fob.vault.accounts[0]
-    check_accounts([Account(a.name, a.secret, issuer=a.issuer, algorithm=a.algorithm,
-                            digits=a.digits, period=a.period)], [v])
+    check_accounts(
+        [
+            Account(
+                a.name,
+                a.secret,
+                issuer=a.issuer,
+                algorithm=a.algorithm,
+                digits=a.digits,
+                period=a.period,
+            )
+        ],
+        [v],
+    )
 
 
 def test_add_screen_without_a_display_says_what_to_do(socket_fob, monkeypatch):

@@ -8,7 +8,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_every_test_the_security_page_names_exists():
     text = (REPO / "docs" / "security.md").read_text()
-    table = text[text.index("## Claims and the tests that show them"):]
+    table = text[text.index("## Claims and the tests that show them") :]
     named = 0
     for row in table.splitlines():
         if not row.startswith("| ") or row.startswith("| claim") or row.startswith("|---"):

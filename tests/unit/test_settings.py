@@ -4,11 +4,11 @@ import json
 import sys
 
 import pytest
+
 from fob import hidtype, prefs
 from fob.protocol import Protocol
 from fob.settings import FILE_NAME, Settings
 from fob.vault import Vault
-
 from otpfob.sim import cp
 from otpfob.sim.i2c import Bus
 from otpfob.sim.world import World
@@ -17,6 +17,7 @@ T0 = 1800000000
 
 
 # -- the file ---------------------------------------------------------------------------------
+
 
 def test_typing_is_off_and_the_layout_us_by_default(tmp_path):
     s = Settings(str(tmp_path))
@@ -36,13 +37,16 @@ def test_typing_and_layout_survive_a_restart(tmp_path):
     assert (again.privacy, again.idle_timeout) == (False, 30)
 
 
-@pytest.mark.parametrize("line, typing, layout", [
-    ("typing=yes\nlayout=\n", False, "us"),           # only "1" turns typing on
-    ("typing\nlayout\n", False, "us"),
-    ("typing=1\nlayout=de\n", True, "de"),
-    # Checked where it is used (typing says "Unknown layout"), not in RAM for good.
-    ("typing=1\nlayout=dvorak\n", True, "dvorak"),
-])
+@pytest.mark.parametrize(
+    "line, typing, layout",
+    [
+        ("typing=yes\nlayout=\n", False, "us"),  # only "1" turns typing on
+        ("typing\nlayout\n", False, "us"),
+        ("typing=1\nlayout=de\n", True, "de"),
+        # Checked where it is used (typing says "Unknown layout"), not in RAM for good.
+        ("typing=1\nlayout=dvorak\n", True, "dvorak"),
+    ],
+)
 def test_a_damaged_file_falls_back_to_defaults_value_by_value(tmp_path, line, typing, layout):
     (tmp_path / FILE_NAME).write_text(line)
     s = Settings(str(tmp_path))
@@ -56,16 +60,9 @@ def test_the_host_is_offered_exactly_the_layouts_the_fob_can_type():
 # -- the commands -----------------------------------------------------------------------------
 
 # The protocol tests' port: bytes in, bytes out.
+from fakes import FakeClock, final_reply  # noqa: E402
 from fakes import FakePort as Port  # noqa: E402
 from fakes import FakePresence as Presence  # noqa: E402
-from fakes import final_reply  # noqa: E402
-
-
-class Clock:
-    reason = "ok"
-
-    def now(self):
-        return T0
 
 
 class Fob:
@@ -77,7 +74,7 @@ class Fob:
         self.vault = Vault(self.root)
         self.vault.load()
         self.presence = Presence(reply)
-        self.proto = Protocol(self.port, self.vault, Clock(), {}, presence=self.presence)
+        self.proto = Protocol(self.port, self.vault, FakeClock(), {}, presence=self.presence)
         # The UI's Settings object, which the protocol must change in place (a new one
         # would leave the screen on the old values until a restart).
         self.settings = Settings(self.root)
@@ -113,8 +110,7 @@ def test_hello_lists_the_settings_commands(fob):
 
 def test_settings_get_reports_every_setting(fob):
     r = ok(fob.call("settings_get"))
-    assert (r["privacy"], r["idle_timeout"], r["typing"], r["layout"]) == (False, 30, False,
-                                                                          "us")
+    assert (r["privacy"], r["idle_timeout"], r["typing"], r["layout"]) == (False, 30, False, "us")
     assert r["layouts"] == ["us", "de", "fr"]
     assert r["saved"] is True
 
@@ -128,8 +124,7 @@ def test_settings_set_changes_the_live_settings_and_the_file(fob, tmp_path):
     assert (s.typing, s.layout, s.idle_timeout, s.privacy) == (True, "de", 60, True)
     # ...and the file, after a restart.
     again = Settings(str(tmp_path))
-    assert (again.typing, again.layout, again.idle_timeout, again.privacy) == (True, "de",
-                                                                              60, True)
+    assert (again.typing, again.layout, again.idle_timeout, again.privacy) == (True, "de", 60, True)
     # Typing on was asked for on the fob (it weakens a check); off and the rest were not.
     assert fob.presence.prompts == ["Set typing on?"]
     r = ok(fob.call("settings_set", typing=False))
@@ -137,12 +132,18 @@ def test_settings_set_changes_the_live_settings_and_the_file(fob, tmp_path):
     assert len(fob.presence.prompts) == 1
 
 
-@pytest.mark.parametrize("first, args, prompt", [
-    ({}, {"typing": True}, "Set typing on?"),
-    ({"privacy": True}, {"privacy": False}, "Set privacy off?"),
-    ({"privacy": True}, {"privacy": False, "typing": True, "layout": "fr"},
-     "Set privacy off, typing on?"),
-])
+@pytest.mark.parametrize(
+    "first, args, prompt",
+    [
+        ({}, {"typing": True}, "Set typing on?"),
+        ({"privacy": True}, {"privacy": False}, "Set privacy off?"),
+        (
+            {"privacy": True},
+            {"privacy": False, "typing": True, "layout": "fr"},
+            "Set privacy off, typing on?",
+        ),
+    ],
+)
 def test_a_setting_that_weakens_a_check_waits_for_a_press(tmp_path, first, args, prompt):
     fob = Fob(tmp_path, reply=False)
     fob.settings.privacy = first.get("privacy", False)
@@ -158,18 +159,21 @@ def test_stricter_settings_need_no_press(fob):
     assert fob.presence.prompts == []
 
 
-@pytest.mark.parametrize("args, words", [
-    ({"typing": "on"}, "typing must be true or false"),
-    ({"privacy": 1}, "privacy must be true or false"),
-    ({"idle_timeout": 4}, "idle_timeout must be 5 to 3600"),
-    ({"idle_timeout": 3601}, "idle_timeout must be 5 to 3600"),
-    ({"idle_timeout": "60"}, "idle_timeout must be an integer"),
-    ({"layout": "dvorak"}, "layout must be one of us, de, fr"),
-    ({"layout": 1}, "layout must be a string"),
-    ({}, "give at least one of privacy, idle_timeout, typing, layout"),
-    # One bad value spoils the whole request: the good one is not applied either.
-    ({"typing": True, "layout": "xx"}, "layout must be one of"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        ({"typing": "on"}, "typing must be true or false"),
+        ({"privacy": 1}, "privacy must be true or false"),
+        ({"idle_timeout": 4}, "idle_timeout must be 5 to 3600"),
+        ({"idle_timeout": 3601}, "idle_timeout must be 5 to 3600"),
+        ({"idle_timeout": "60"}, "idle_timeout must be an integer"),
+        ({"layout": "dvorak"}, "layout must be one of us, de, fr"),
+        ({"layout": 1}, "layout must be a string"),
+        ({}, "give at least one of privacy, idle_timeout, typing, layout"),
+        # One bad value spoils the whole request: the good one is not applied either.
+        ({"typing": True, "layout": "xx"}, "layout must be one of"),
+    ],
+)
 def test_bad_values_are_refused_by_name_and_change_nothing(fob, tmp_path, args, words):
     message = err(fob.call("settings_set", **args), "bad_argument")
     assert words in message
@@ -196,9 +200,9 @@ def test_settings_get_tells_whether_the_usb_keyboard_is_up(fob, tmp_path, monkey
     hw = cp.Hardware(World(epoch=T0), Bus(), state_dir=str(tmp_path))
     usb_hid = cp.modules(hw, ("usb_hid",))["usb_hid"]
     monkeypatch.setitem(sys.modules, "usb_hid", usb_hid)
-    assert ok(fob.call("settings_get"))["keyboard"] is True   # CircuitPython's default
+    assert ok(fob.call("settings_get"))["keyboard"] is True  # CircuitPython's default
     hw.in_boot = True
-    usb_hid.disable()                                          # boot.py with typing off
+    usb_hid.disable()  # boot.py with typing off
     assert ok(fob.call("settings_get"))["keyboard"] is False
     monkeypatch.delitem(sys.modules, "usb_hid")
-    assert ok(fob.call("settings_get"))["keyboard"] is None   # no usb_hid at all
+    assert ok(fob.call("settings_get"))["keyboard"] is None  # no usb_hid at all

@@ -1,6 +1,6 @@
 import hashlib
-import sys
 import hmac as std_hmac
+import sys
 
 import pytest
 from hypothesis import given
@@ -78,15 +78,20 @@ def test_hmac_rfc2202_and_rfc4231_vectors():
         mac = hmac.HMAC(b"\x0b" * 20, "sha1", allow_native=native)
         assert mac.digest(b"Hi There").hex() == "b617318655057264e28bc0b6fb378c8ef146be00"
         mac = hmac.HMAC(b"\xaa" * 80, "sha1", allow_native=native)
-        assert (mac.digest(b"Test Using Larger Than Block-Size Key - Hash Key First").hex()
-                == "aa4ae5e15272d00e95705637ce8a3b55ed402112")
+        assert (
+            mac.digest(b"Test Using Larger Than Block-Size Key - Hash Key First").hex()
+            == "aa4ae5e15272d00e95705637ce8a3b55ed402112"
+        )
         mac = hmac.HMAC(b"Jefe", "sha256", allow_native=native)
-        assert (mac.digest(b"what do ya want for nothing?").hex()
-                == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        assert (
+            mac.digest(b"what do ya want for nothing?").hex()
+            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        )
         mac = hmac.HMAC(b"Jefe", "sha512", allow_native=native)
         assert mac.digest(b"what do ya want for nothing?").hex() == (
             "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
-            "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737")
+            "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+        )
 
 
 def test_unknown_hash_name_is_a_value_error():
@@ -169,7 +174,7 @@ def test_compress_reads_the_block_at_an_offset(name):
     a = list(mod.IV)
     b = list(mod.IV)
     mod.compress(a, data, 37)
-    mod.compress(b, data[37:37 + mod.BLOCK_SIZE], 0)
+    mod.compress(b, data[37 : 37 + mod.BLOCK_SIZE], 0)
     assert a == b
 
 
@@ -204,7 +209,7 @@ def test_wide_compress_agrees_with_the_16_bit_one(block, start):
 
 @given(block=st.binary(min_size=64, max_size=64), start=st.binary(min_size=20, max_size=20))
 def test_wide_compress_into_out_leaves_the_state(block, start):
-    state = [int.from_bytes(start[i:i + 4], "big") for i in range(0, 20, 4)]
+    state = [int.from_bytes(start[i : i + 4], "big") for i in range(0, 20, 4)]
     before = list(state)
     out = bytearray(20)
     sha1_wide.compress(state, block, 0, out)
@@ -241,5 +246,7 @@ def test_pure_sha1_and_its_hmac_match_the_stdlib_with_either_module(wide, key, m
         mac = hmac.HMAC(key, "sha1", allow_native=False)
         assert mac._mod is (sha1_wide if wide else sha1)
         assert mac.digest(msg) == std_hmac.new(key, msg, "sha1").digest()
-        assert mac.digest_counter(0x1_0000_0001) == std_hmac.new(
-            key, (0x1_0000_0001).to_bytes(8, "big"), "sha1").digest()
+        assert (
+            mac.digest_counter(0x1_0000_0001)
+            == std_hmac.new(key, (0x1_0000_0001).to_bytes(8, "big"), "sha1").digest()
+        )

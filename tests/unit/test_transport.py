@@ -10,19 +10,50 @@ from otpfob import transport
 from otpfob.transport import TransportError, connect, discover, find_data_ports, open_port
 
 
-def port(device, vid=None, pid=None, interface=None, description="n/a", serial_number=None,
-         location=None, product=None):
-    return SimpleNamespace(device=device, vid=vid, pid=pid, interface=interface,
-                           description=description, serial_number=serial_number,
-                           location=location, product=product)
+def port(
+    device,
+    vid=None,
+    pid=None,
+    interface=None,
+    description="n/a",
+    serial_number=None,
+    location=None,
+    product=None,
+):
+    return SimpleNamespace(
+        device=device,
+        vid=vid,
+        pid=pid,
+        interface=interface,
+        description=description,
+        serial_number=serial_number,
+        location=location,
+        product=product,
+    )
 
 
 # What pyserial reports on Linux for a Pico running CircuitPython with usb_cdc data enabled.
 LINUX_PICO = [
-    port("/dev/ttyACM0", 0x239A, 0x80F4, "CircuitPython CDC control",
-         "Pico - CircuitPython CDC control", "E6614C311B7A6F2B", "1-1.3:1.0", "Pico"),
-    port("/dev/ttyACM1", 0x239A, 0x80F4, "CircuitPython CDC2 data",
-         "Pico - CircuitPython CDC2 data", "E6614C311B7A6F2B", "1-1.3:1.2", "Pico"),
+    port(
+        "/dev/ttyACM0",
+        0x239A,
+        0x80F4,
+        "CircuitPython CDC control",
+        "Pico - CircuitPython CDC control",
+        "E6614C311B7A6F2B",
+        "1-1.3:1.0",
+        "Pico",
+    ),
+    port(
+        "/dev/ttyACM1",
+        0x239A,
+        0x80F4,
+        "CircuitPython CDC2 data",
+        "Pico - CircuitPython CDC2 data",
+        "E6614C311B7A6F2B",
+        "1-1.3:1.2",
+        "Pico",
+    ),
 ]
 UNRELATED = [
     port("/dev/ttyS0"),

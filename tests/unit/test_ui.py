@@ -5,18 +5,17 @@ import hashlib
 import hmac
 import struct
 
+import driver_shims  # noqa: E402
 import pytest
 
-
-import driver_shims  # noqa: E402
-
 driver_shims.install()
+
+from fakes import FakeClock, HeldButtons  # noqa: E402
 
 from fob import font, question, ui  # noqa: E402
 from fob.display import Display  # noqa: E402
 from fob.settings import Settings  # noqa: E402
 from fob.vault import Account, Vault  # noqa: E402
-from fakes import HeldButtons  # noqa: E402
 from otpfob.sim.i2c import I2C, Bus  # noqa: E402
 from otpfob.sim.ssd1306 import SSD1306  # noqa: E402
 
@@ -26,8 +25,8 @@ T0 = 1800000000 - 1800000000 % 30  # the start of a period
 def rfc6238(secret, t, digits=6, period=30, alg="sha1"):
     mac = hmac.new(secret, struct.pack(">Q", t // period), getattr(hashlib, alg)).digest()
     o = mac[-1] & 15
-    v = struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF
-    return str(v % 10 ** digits).zfill(digits)
+    v = struct.unpack(">I", mac[o : o + 4])[0] & 0x7FFFFFFF
+    return str(v % 10**digits).zfill(digits)
 
 
 class FakeOtp:
@@ -52,32 +51,22 @@ class FakeOtp:
         return rfc6238(bytes(secret), counter * 30, digits, 30, algorithm.lower())
 
 
-class FakeClock:
-    def __init__(self, epoch):
-        self.epoch = epoch
-        self.reason = "ok"
-
-    def now(self):
-        return self.epoch if self.reason == "ok" else None
-
-    @property
-    def valid(self):
-        return self.reason == "ok"
-
-
 def decode_big(frame, width, page):
     """Read the big-font characters drawn with their top on ``page`` (gaps become spaces)."""
     glyphs = {}
     n = font.BIG_W * font.BIG_PAGES
     for ch in font.BIG_CHARS:
         o = font.big_offset(ch)
-        glyphs[bytes(font.BIG[o:o + n])] = ch
+        glyphs[bytes(font.BIG[o : o + n])] = ch
     out = ""
     x = 0
     last_end = None
     while x <= width - font.BIG_W:
-        cell = bytes(frame[(page + p) * width + x + c]
-                     for p in range(font.BIG_PAGES) for c in range(font.BIG_W))
+        cell = bytes(
+            frame[(page + p) * width + x + c]
+            for p in range(font.BIG_PAGES)
+            for c in range(font.BIG_W)
+        )
         ch = glyphs.get(cell)
         if ch is not None and cell.strip(b"\0"):
             if last_end is not None and x - last_end > font.BIG_ADVANCE - font.BIG_W:
@@ -94,25 +83,39 @@ SECRETS = [b"12345678901234567890", b"another secret key!!", b"\x01\x02\x03\x04\
 
 
 class Rig:
-    def __init__(self, tmp_path, accounts=3, height=64, buttons=("A", "B", "C"), privacy=False,
-                 digits=6):
+    def __init__(
+        self, tmp_path, accounts=3, height=64, buttons=("A", "B", "C"), privacy=False, digits=6
+    ):
         bus = Bus()
         self.model = bus.attach(0x3C, SSD1306(128, height))
         self.display = Display(I2C(bus), 128, height)
         self.vault = Vault(str(tmp_path))
         self.vault.load()
         for i in range(accounts):
-            self.vault.add(Account("user%d@example.com" % i, "Issuer%d" % i,
-                                   SECRETS[i % len(SECRETS)], digits=digits))
+            self.vault.add(
+                Account(
+                    "user%d@example.com" % i,
+                    "Issuer%d" % i,
+                    SECRETS[i % len(SECRETS)],
+                    digits=digits,
+                )
+            )
         self.settings = Settings(str(tmp_path))
         self.settings.privacy = privacy
         self.clock = FakeClock(T0 + 3)
         self.t = [1000.0]
         self.otp = FakeOtp()
         self.buttons = HeldButtons(lambda: self.t[0], buttons)
-        self.ui = ui.UI(self.display, self.vault, self.clock, self.settings, buttons,
-                        otp_module=self.otp, monotonic=lambda: self.t[0],
-                        buttons=self.buttons)
+        self.ui = ui.UI(
+            self.display,
+            self.vault,
+            self.clock,
+            self.settings,
+            buttons,
+            otp_module=self.otp,
+            monotonic=lambda: self.t[0],
+            buttons=self.buttons,
+        )
         self.tick()
 
     def tick(self, seconds=0.0, dt=0.25):
@@ -120,7 +123,7 @@ class Rig:
         while True:
             step = min(dt, end - self.t[0])
             self.t[0] += step
-            self.clock.epoch = T0 + 3 + int(self.t[0] - 1000.0)
+            self.clock.t = T0 + 3 + int(self.t[0] - 1000.0)
             if self.ui.update():
                 self.display.flush()
             if self.t[0] >= end - 1e-9:
@@ -192,7 +195,7 @@ def test_ring_lit_is_proportional_to_time_left():
 @pytest.mark.parametrize("height", [64, 32])
 def test_code_screen_shows_the_current_code_in_big_digits(tmp_path, height):
     r = Rig(tmp_path, height=height)
-    want = rfc6238(SECRETS[0], r.clock.epoch)
+    want = rfc6238(SECRETS[0], r.clock.t)
     assert r.status["screen"] == "code"
     assert r.status["code"] == want
     assert r.code_on_panel() == want[:3] + " " + want[3:]
@@ -203,7 +206,7 @@ def test_code_screen_shows_the_current_code_in_big_digits(tmp_path, height):
 @pytest.mark.parametrize("digits", [7, 8])
 def test_long_codes_are_grouped_and_fit(tmp_path, digits):
     r = Rig(tmp_path, digits=digits)
-    want = rfc6238(SECRETS[0], r.clock.epoch, digits)
+    want = rfc6238(SECRETS[0], r.clock.t, digits)
     assert r.code_on_panel() == ui.group(want)
 
 
@@ -223,12 +226,12 @@ def test_last_seconds_mark_the_ring_and_show_the_next_code(tmp_path):
     assert r.status["seconds_left"] == 5
     nxt = rfc6238(SECRETS[0], T0 + 30)
     page = r.ui.layout.next_page
-    text = bytes(r.model.gddram[page * 128:(page + 1) * 128])
+    text = bytes(r.model.gddram[page * 128 : (page + 1) * 128])
     expect = Display.__new__(Display)
     expect.buf = bytearray(1 + 128 * 8)
     expect.width, expect.height, expect.pages = 128, 64, 8
     expect.text("next " + ui.group(nxt), 0, page)
-    assert text[:80] == bytes(expect.buf[1 + page * 128:1 + page * 128 + 80])
+    assert text[:80] == bytes(expect.buf[1 + page * 128 : 1 + page * 128 + 80])
     # Dashed: about half of the remaining arc is lit.
     assert abs(r.ring_fraction() - 5 / 30 / 2) < 0.04
     r.tick(5)
@@ -245,13 +248,13 @@ def test_codes_are_computed_once_per_period(tmp_path):
     assert r.otp.calls == 2
     r.tick(10)  # the next period reuses it
     assert r.otp.calls == 2
-    assert r.status["code"] == rfc6238(SECRETS[0], r.clock.epoch)
+    assert r.status["code"] == rfc6238(SECRETS[0], r.clock.t)
 
 
 def test_next_and_previous(tmp_path):
     r = Rig(tmp_path)
     r.press("A")
-    assert r.status["index"] == 1 and r.status["code"] == rfc6238(SECRETS[1], r.clock.epoch)
+    assert r.status["index"] == 1 and r.status["code"] == rfc6238(SECRETS[1], r.clock.t)
     r.press("B")
     r.press("B")
     assert r.status["index"] == 2 and r.status["label"] == "Issuer2:user2@example.com"
@@ -273,7 +276,7 @@ def test_privacy_hides_codes_until_selected_then_again_after_timeout(tmp_path):
     assert r.status["code"] is None
     assert r.code_on_panel() == "*** ***"
     r.press("C")  # select: reveal
-    want = rfc6238(SECRETS[0], r.clock.epoch)
+    want = rfc6238(SECRETS[0], r.clock.t)
     assert r.status["code"] == want and r.code_on_panel() == ui.group(want)
     r.tick(ui.REVEAL_SECONDS - 1)
     assert r.status["code"] is not None
@@ -296,7 +299,7 @@ def test_idle_blank_and_the_first_press_only_wakes(tmp_path):
     assert r.model.display_on and r.status["screen"] == "code" and r.status["index"] == 0
     r.press("A")
     assert r.status["index"] == 1
-    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.epoch)
+    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.t)
 
 
 def test_idle_timeout_comes_from_settings(tmp_path):
@@ -371,6 +374,8 @@ def test_confirmation_names_the_entry_by_number_issuer_and_name(tmp_path):
     expect.text("Delete #1?", 0, 0)
     expect.text("Issuer: Issuer0", 0, 1)
     assert bytes(r.model.gddram[:256]) == bytes(expect.buf[1:257])
+
+
 def test_untouched_menu_cancels_itself(tmp_path):
     r = Rig(tmp_path)
     r.press("A", "long")
@@ -398,7 +403,7 @@ def test_no_accounts_screen(tmp_path):
     r.vault.add(Account("bob", "Example", SECRETS[1]))
     r.tick(1)
     assert r.status["screen"] == "code"
-    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.epoch)
+    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.t)
 
 
 def test_one_button_board_short_is_next_long_is_menu(tmp_path):
@@ -459,7 +464,7 @@ def test_vault_changes_from_the_host_are_picked_up(tmp_path):
     r.vault.delete(2)
     r.tick(0.25)
     assert r.status["index"] == 1 and r.status["count"] == 2
-    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.epoch)
+    assert r.status["code"] == rfc6238(SECRETS[1], r.clock.t)
 
 
 def test_code_screen_costs_few_bus_bytes_per_second(tmp_path):
@@ -474,6 +479,7 @@ def test_code_screen_costs_few_bus_bytes_per_second(tmp_path):
 
 
 # -- typing the code as a USB keyboard (settings.typing) -----------------------------------
+
 
 class FakeTyper:
     """Stands in for fob/hidtype.py: records the code on screen when asked to type, and
@@ -518,7 +524,7 @@ def test_with_typing_on_a_long_a_types_the_code_shown(tmp_path, typer, buttons, 
     r.settings.layout = "fr"
     r.press("A")  # the second account
     shown = r.status["code"]
-    assert shown == rfc6238(SECRETS[1], r.clock.epoch)
+    assert shown == rfc6238(SECRETS[1], r.clock.t)
     r.press("A", "long")
     assert typer.typed == [(shown, "fr")]
     # Typed: the code screen stays as it was.
@@ -526,8 +532,7 @@ def test_with_typing_on_a_long_a_types_the_code_shown(tmp_path, typer, buttons, 
 
 
 @pytest.mark.parametrize("buttons, keys", [(("A", "B", "C"), ("B", "C")), (("A", "B"), ("B",))])
-def test_with_typing_on_the_menu_stays_on_the_other_long_presses(tmp_path, typer, buttons,
-                                                                 keys):
+def test_with_typing_on_the_menu_stays_on_the_other_long_presses(tmp_path, typer, buttons, keys):
     for key in keys:
         (tmp_path / key).mkdir()
         r = Rig(tmp_path / key, buttons=buttons)
@@ -587,7 +592,6 @@ def test_real_typing_of_a_steam_code_reads_back_on_a_us_host(tmp_path, monkeypat
     # The real fob/hidtype.py and adafruit_hid on the simulator's fake USB, with the
     # real OTP engine: the code drawn is the text the host receives.
     from fob import otp
-
     from otpfob import hid
 
     _, keyboard = real_usb(tmp_path, monkeypatch)
@@ -639,18 +643,20 @@ def shows_row(r, text, page):
     expect.buf = bytearray(1 + 128 * h // 8)
     expect.width, expect.height, expect.pages = 128, h, h // 8
     expect.text(text, 0, page)
-    return bytes(r.model.gddram[page * 128:(page + 1) * 128]) == \
-        bytes(expect.buf[1 + page * 128:1 + (page + 1) * 128])
+    return bytes(r.model.gddram[page * 128 : (page + 1) * 128]) == bytes(
+        expect.buf[1 + page * 128 : 1 + (page + 1) * 128]
+    )
 
 
 def test_a_long_question_counts_a_hold_only_once_it_was_shown_whole(tmp_path):
-    r = Rig(tmp_path, height=32)   # three rows for the question, one for the hint
-    r.ui.ask("Rename #1?\nIssuer: Issuer0\nName: user0@example.com\nNew Issuer: Issuer0\n"
-             "New Name: bob")
+    r = Rig(tmp_path, height=32)  # three rows for the question, one for the hint
+    r.ui.ask(
+        "Rename #1?\nIssuer: Issuer0\nName: user0@example.com\nNew Issuer: Issuer0\nNew Name: bob"
+    )
     r.tick(0.1)
     assert shows_row(r, "reading...", 3) and shows_row(r, "Rename #1?", 0)
     r.tick(question.GUARD_SECONDS)
-    r.hold("A", question.PAGE_SECONDS)          # the second page is not shown yet
+    r.hold("A", question.PAGE_SECONDS)  # the second page is not shown yet
     assert r.ui.answer is None and r.status["screen"] == "presence"
     r.until_ready()
     assert shows_row(r, "hold A=yes  B=no", 3)
@@ -663,7 +669,7 @@ def test_the_hint_says_how_to_answer_on_a_one_button_board(tmp_path):
     r.ui.ask("Delete #1?\nIssuer: Issuer0\nName: user0@example.com")
     r.until_ready()
     assert shows_row(r, "hold=yes  tap=no", 7)
-    r.press("A")                                 # a tap is a no
+    r.press("A")  # a tap is a no
     assert r.ui.answer is False
 
 
@@ -671,12 +677,11 @@ def test_an_hotp_entry_shows_no_code_until_asked_and_then_the_next_one_each_time
     r = Rig(tmp_path, accounts=1)
     r.vault.add(Account("card", "Bank", SECRETS[0], hotp=True))
     r.vault.counters().save(((r.vault.accounts[1], 7),))
-    r.press("A")                               # to the HOTP entry
-    assert r.status["code"] is None and decode_big(r.model.gddram, 128, 2).strip() == \
-        "--- ---"
-    r.press("C")                               # the next code: counter 7
+    r.press("A")  # to the HOTP entry
+    assert r.status["code"] is None and decode_big(r.model.gddram, 128, 2).strip() == "--- ---"
+    r.press("C")  # the next code: counter 7
     assert r.status["code"] == rfc6238(SECRETS[0], 7 * 30)
-    assert decode_big(r.model.gddram, 128, 2) .replace(" ", "") == r.status["code"]
+    assert decode_big(r.model.gddram, 128, 2).replace(" ", "") == r.status["code"]
     r.press("C")
     assert r.status["code"] == rfc6238(SECRETS[0], 8 * 30)
     assert r.vault.counters().get(r.vault.accounts[1]) == 9
@@ -703,6 +708,7 @@ def test_an_hotp_code_is_not_shown_when_its_counter_cannot_be_saved(tmp_path):
 
 # Labels drawn from strips (fob/labels.py): made-up strips written as the fob stores them.
 
+
 def label_strip(width, seed=3):
     top = bytes(((seed * 29 + c * 13) & 0x7F) | 2 for c in range(width))
     return top + bytes(((seed * 41 + c * 5) & 0xFF) | 0x20 for c in range(width))
@@ -724,8 +730,9 @@ def labelled_rig(tmp_path, height=64, names=("Олена",), issuer="Банк"):
 
 def pages_at(model, page, x0, width):
     ram = model.gddram
-    return (bytes(ram[page * 128 + x0:page * 128 + x0 + width])
-            + bytes(ram[(page + 1) * 128 + x0:(page + 1) * 128 + x0 + width]))
+    return bytes(ram[page * 128 + x0 : page * 128 + x0 + width]) + bytes(
+        ram[(page + 1) * 128 + x0 : (page + 1) * 128 + x0 + width]
+    )
 
 
 @pytest.mark.parametrize("height", [64, 32])
@@ -738,7 +745,7 @@ def test_a_label_with_strips_is_drawn_two_pages_high_issuer_bar_name(tmp_path, h
     assert bar == bytes((0, 0, 0xFF, 0, 0, 0)) * 2
     shown = pages_at(rig.model, 0, 26, 23)
     room = 128 - 26 - rig.ui._label_room()
-    assert shown[:min(23, room)] == name[:min(23, room)]
+    assert shown[: min(23, room)] == name[: min(23, room)]
     if height == 32:
         # The code in the small font doubled, on pages 2-3, left of the ring.
         from fob import labels
@@ -750,7 +757,9 @@ def test_a_label_with_strips_is_drawn_two_pages_high_issuer_bar_name(tmp_path, h
         labels.medium(d, text, (lay.code_x1 - labels.medium_width(text)) // 2, 2)
         assert bytes(rig.model.gddram[256:512]) and all(
             rig.model.gddram[p * 128 + x] == d.buf[1 + p * 128 + x]
-            for p in (2, 3) for x in range(lay.code_x1))
+            for p in (2, 3)
+            for x in range(lay.code_x1)
+        )
     else:
         assert rig.code_on_panel() == ui.group(rig.ui.shown_code)
 
@@ -786,7 +795,7 @@ def test_the_list_gives_a_label_with_strips_two_pages_and_the_cursor_covers_them
     # Rows: two pages, two pages, one page; the first is the cursor's (inverted).
     assert pages_at(rig.model, 0, 2, 20) == bytes(b ^ 0xFF for b in label_strip(20, 0))
     assert pages_at(rig.model, 2, 2, 20) == label_strip(20, 0)
-    assert any(ram[4 * 128 + x] for x in range(2, 60)) and not any(ram[5 * 128:6 * 128])
+    assert any(ram[4 * 128 + x] for x in range(2, 60)) and not any(ram[5 * 128 : 6 * 128])
 
 
 def test_a_question_draws_a_field_strip_after_the_field_name(tmp_path):
@@ -802,12 +811,12 @@ def test_a_question_draws_a_field_strip_after_the_field_name(tmp_path):
     # Title on page 0; "Issuer: " on page 2 (the row's lower page), the strip after it.
     x = font.text_width("Issuer: ") + 1
     assert pages_at(rig.model, 1, x, 20) == label_strip(20, 0)
-    assert any(ram[2 * 128 + c] for c in range(x - 1)) and not any(ram[128:128 + x - 1])
+    assert any(ram[2 * 128 + c] for c in range(x - 1)) and not any(ram[128 : 128 + x - 1])
     assert labels.held is None  # taken by this question
     # The rest of the question on the next page: the new name from the request.
     rig.tick(2.5)
     rows = rig.ui.q.rows
     # Title, issuer, name and new issuer fill the seven rows above the hint.
-    assert rows[rig.ui.q.top:] == ["New Name: Ліна"]
+    assert rows[rig.ui.q.top :] == ["New Name: Ліна"]
     x = font.text_width("New Name: ") + 1
     assert pages_at(rig.model, 0, x, 17) == new

@@ -6,6 +6,7 @@ import random
 import zlib
 
 import pytest
+
 from fob import vault as vault_mod
 from fob.vault import CAPACITY, Account, Vault, VaultError
 
@@ -13,6 +14,7 @@ ROOT = "/state"
 
 
 # -- a file layer in memory, optionally losing power after a number of steps -----------
+
 
 class PowerCut(OSError):
     pass
@@ -29,7 +31,7 @@ class MemFile:
         self.pos = 0
 
     def read(self, n):
-        data = bytes(self.fs.files[self.path][self.pos:self.pos + n])
+        data = bytes(self.fs.files[self.path][self.pos : self.pos + n])
         self.pos += len(data)
         return data
 
@@ -37,14 +39,16 @@ class MemFile:
         data = bytes(data)
         keep = self.fs.step_bytes(len(data))
         buf = self.fs.files[self.path]
-        buf[self.pos:self.pos + keep] = data[:keep]
+        buf[self.pos : self.pos + keep] = data[:keep]
         self.pos += keep
         if keep < len(data):
             if self.fs.junk:
                 # What FAT can leave behind: the clusters were allocated and the length
                 # updated, but the sectors hold whatever was there before.
                 end = self.pos + len(data) - keep
-                buf[self.pos:end] = bytes(self.fs.rng.randrange(256) for _ in range(end - self.pos))
+                buf[self.pos : end] = bytes(
+                    self.fs.rng.randrange(256) for _ in range(end - self.pos)
+                )
             raise PowerCut("power cut while writing")
         return len(data)
 
@@ -124,6 +128,7 @@ def reload_snapshot(files):
 
 # -- round trips and the format ------------------------------------------------------
 
+
 def test_new_vault_is_empty_and_loads_as_new():
     v = loaded(MemFS())
     assert v.accounts == [] and v.status == "new"
@@ -135,10 +140,24 @@ def test_every_field_survives_a_reload():
     fs = MemFS()
     v = loaded(fs)
     accounts = [
-        acc("bob", "GitHub", bytes(range(20)), algorithm="SHA1", digits=6, period=30,
-            created=1800000000),
-        acc("čeněk@příklad.cz", "Bánk ✓", bytes(range(32)), algorithm="SHA256", digits=8,
-            period=60, created=0xFFFFFFFF),
+        acc(
+            "bob",
+            "GitHub",
+            bytes(range(20)),
+            algorithm="SHA1",
+            digits=6,
+            period=30,
+            created=1800000000,
+        ),
+        acc(
+            "čeněk@příklad.cz",
+            "Bánk ✓",
+            bytes(range(32)),
+            algorithm="SHA256",
+            digits=8,
+            period=60,
+            created=0xFFFFFFFF,
+        ),
         acc("x", "", b"\x00\xff" * 32, algorithm="SHA512", digits=7, period=86400),
         acc("steam user", "Steam", b"\xaa" * 10, algorithm="STEAM", digits=5, period=30),
     ]
@@ -157,7 +176,7 @@ def test_slot_file_has_header_sequence_and_zlib_crc():
     v.add(acc("second"))
     data = bytes(fs.files[ROOT + "/vault_b.bin"])
     assert data[:4] == b"OTPV" and data[4] == 1
-    assert int.from_bytes(data[6:8], "little") == 2   # two accounts
+    assert int.from_bytes(data[6:8], "little") == 2  # two accounts
     assert int.from_bytes(data[8:12], "little") == 2  # second save
     assert int.from_bytes(data[-4:], "little") == zlib.crc32(data[:-4])
 
@@ -177,8 +196,9 @@ def test_pure_crc32_matches_zlib():
     for n in (0, 1, 7, 100, 1000):
         data = bytes(rng.randrange(256) for _ in range(n))
         assert vault_mod._crc32_pure(data) == zlib.crc32(data)
-        assert vault_mod._crc32_pure(data[n // 2:], vault_mod._crc32_pure(data[:n // 2])) \
-            == zlib.crc32(data)
+        assert vault_mod._crc32_pure(
+            data[n // 2 :], vault_mod._crc32_pure(data[: n // 2])
+        ) == zlib.crc32(data)
 
 
 def test_real_filesystem_round_trip(tmp_path):
@@ -199,27 +219,31 @@ def test_account_repr_hides_the_secret():
 
 # -- validation and limits -----------------------------------------------------------
 
-@pytest.mark.parametrize("bad, words", [
-    (dict(name="n" * 65), "name is 65 bytes"),
-    (dict(name="é" * 33), "name is 66 bytes"),
-    (dict(issuer="i" * 65), "issuer is 65 bytes"),
-    (dict(name="", issuer=""), "both empty"),
-    (dict(name="a\nb"), "control"),
-    (dict(name=b"bytes"), "name must be text"),
-    (dict(secret=b"x"), "secret is 1 bytes"),
-    (dict(secret=b"x" * 129), "secret is 129 bytes"),
-    (dict(secret="JBSWY3DP"), "secret must be bytes"),
-    (dict(algorithm="MD5"), "algorithm"),
-    (dict(algorithm="sha1"), "algorithm"),
-    (dict(digits=5), "digits"),
-    (dict(digits=9), "digits"),
-    (dict(digits=True), "digits"),
-    (dict(algorithm="STEAM", digits=6), "5 digits"),
-    (dict(period=0), "period"),
-    (dict(period=86401), "period"),
-    (dict(period=30.0), "period"),
-    (dict(created=-1), "created"),
-])
+
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (dict(name="n" * 65), "name is 65 bytes"),
+        (dict(name="é" * 33), "name is 66 bytes"),
+        (dict(issuer="i" * 65), "issuer is 65 bytes"),
+        (dict(name="", issuer=""), "both empty"),
+        (dict(name="a\nb"), "control"),
+        (dict(name=b"bytes"), "name must be text"),
+        (dict(secret=b"x"), "secret is 1 bytes"),
+        (dict(secret=b"x" * 129), "secret is 129 bytes"),
+        (dict(secret="JBSWY3DP"), "secret must be bytes"),
+        (dict(algorithm="MD5"), "algorithm"),
+        (dict(algorithm="sha1"), "algorithm"),
+        (dict(digits=5), "digits"),
+        (dict(digits=9), "digits"),
+        (dict(digits=True), "digits"),
+        (dict(algorithm="STEAM", digits=6), "5 digits"),
+        (dict(period=0), "period"),
+        (dict(period=86401), "period"),
+        (dict(period=30.0), "period"),
+        (dict(created=-1), "created"),
+    ],
+)
 def test_invalid_account_is_rejected_with_a_reason_and_nothing_written(bad, words):
     fs = MemFS()
     v = loaded(fs)
@@ -245,8 +269,9 @@ def test_limits_at_the_edge_are_accepted():
 def test_capacity_is_at_least_200_then_full():
     fs = MemFS()
     v = loaded(fs)
-    batch = [acc("user%03d@example.com" % i, "Service %d" % i, bytes([i]) * 20)
-             for i in range(CAPACITY)]
+    batch = [
+        acc("user%03d@example.com" % i, "Service %d" % i, bytes([i]) * 20) for i in range(CAPACITY)
+    ]
     v.add_many(batch)
     assert len(v.accounts) == CAPACITY >= 200
     assert v.bytes_free > 0
@@ -269,6 +294,7 @@ def test_byte_budget_full_is_reported():
 
 
 # -- duplicates, overwrite, edits ------------------------------------------------------
+
 
 def test_duplicate_is_case_insensitive_on_issuer_and_name():
     v = loaded(MemFS())
@@ -314,8 +340,12 @@ def test_add_many_is_all_or_nothing_and_one_write():
         assert fs.writes() == [] and fs.files == before
         assert [a.name for a in v.accounts] == ["existing"] and v.generation == gen
     fs.log.clear()
-    assert v.add_many(good + [acc("existing", secret=b"replaced!!")], overwrite=True) \
-        == [1, 2, 3, 0]
+    assert v.add_many(good + [acc("existing", secret=b"replaced!!")], overwrite=True) == [
+        1,
+        2,
+        3,
+        0,
+    ]
     assert len(fs.writes()) == 1
     assert loaded(MemFS(fs.files)).accounts == v.accounts
 
@@ -342,7 +372,11 @@ def test_delete_rename_move_persist_and_keep_order():
     v.rename(1, "E2")
     again = loaded(MemFS(fs.files))
     assert [(a.issuer, a.name) for a in again.accounts] == [
-        ("NewIssuer", "B2"), ("Example", "E2"), ("Example", "d"), ("Example", "a")]
+        ("NewIssuer", "B2"),
+        ("Example", "E2"),
+        ("Example", "d"),
+        ("Example", "a"),
+    ]
     assert again.accounts[0].secret == b"12345678901234567890"
 
 
@@ -416,6 +450,7 @@ def test_read_only_drive_gives_io_error_and_keeps_memory():
 
 # -- power cuts ----------------------------------------------------------------------
 
+
 def _base_files():
     fs = MemFS()
     v = loaded(fs)
@@ -483,8 +518,8 @@ def test_corrupting_any_byte_of_the_newest_slot_falls_back_to_the_older_one():
     fs = MemFS()
     v = loaded(fs)
     v.add(acc("a"))
-    older = snapshot(v)          # in slot A
-    v.add(acc("b"))              # slot B, newest
+    older = snapshot(v)  # in slot A
+    v.add(acc("b"))  # slot B, newest
     newest = ROOT + "/vault_b.bin"
     data = bytes(fs.files[newest])
     for i in range(len(data)):
@@ -521,7 +556,7 @@ def test_valid_crc_with_impossible_content_is_rejected():
     v.add(acc("b"))
     newest = ROOT + "/vault_b.bin"
     data = bytearray(fs.files[newest])
-    data[12] = 9                       # algorithm 9 does not exist
+    data[12] = 9  # algorithm 9 does not exist
     data[-4:] = zlib.crc32(bytes(data[:-4])).to_bytes(4, "little")
     fs.files[newest] = data
     assert [a.name for a in loaded(MemFS(fs.files)).accounts] == ["a"]
@@ -532,5 +567,5 @@ def test_higher_sequence_wins_regardless_of_slot_name():
     v = loaded(fs)
     v.add(acc("1"))
     v.add(acc("2"))
-    v.add(acc("3"))   # slot A, sequence 3
+    v.add(acc("3"))  # slot A, sequence 3
     assert [a.name for a in loaded(MemFS(fs.files)).accounts] == ["1", "2", "3"]

@@ -2,12 +2,15 @@
 them from there (the vault's write streams records from where they are)."""
 
 import pytest
+
 from fob.vault import Account, Batch, Vault, VaultError
 
 
 def accounts(n, salt=0):
-    return [Account("user%d" % i, "Service%d" % i, bytes((i + j + salt) & 0xFF for j in range(20)))
-            for i in range(n)]
+    return [
+        Account("user%d" % i, "Service%d" % i, bytes((i + j + salt) & 0xFF for j in range(20)))
+        for i in range(n)
+    ]
 
 
 def test_a_batch_gives_back_every_account_it_was_given():

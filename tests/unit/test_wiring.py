@@ -21,7 +21,8 @@ def test_committed_pages_are_identical_to_a_fresh_generation(tmp_path):
     assert sorted(written) == sorted(p.name for p in tmp_path.iterdir())
     for name in written:
         assert (DOCS / name).read_bytes() == (tmp_path / name).read_bytes(), (
-            "docs/boards/%s is out of date: run python -m otpfob.wiring docs/boards" % name)
+            "docs/boards/%s is out of date: run python -m otpfob.wiring docs/boards" % name
+        )
 
 
 def test_every_hardware_board_has_a_page_and_the_simulator_none():
@@ -70,8 +71,10 @@ def test_each_drawn_wire_runs_from_its_board_pin_to_the_right_part_pins(board_id
 
     wires = {}
     for g in root.iter(SVG + "g"):
-        lines = [[tuple(map(int, p.split(","))) for p in pl.get("points").split()]
-                 for pl in g.iter(SVG + "polyline")]
+        lines = [
+            [tuple(map(int, p.split(","))) for p in pl.get("points").split()]
+            for pl in g.iter(SVG + "polyline")
+        ]
         start_y = lines[0][0][1]
         ends = sorted((part_at(seg[1][1]), labels[seg[1][1]][0]) for seg in lines[2:])
         wires.setdefault(g.get("class"), []).append((labels[start_y][0], ends))
@@ -88,11 +91,16 @@ def test_each_drawn_wire_runs_from_its_board_pin_to_the_right_part_pins(board_id
     for name, pin in cfg["BUTTONS"]:
         ((start, ends),) = wires["net-" + name]
         assert start.startswith(pin + "  ")
-        assert ends == [(("Button %s" % name) + ends[0][0][len("Button X"):], "leg 1 (to pin)")]
-    grounded = [(p.split()[0] + " " + p.split()[1].rstrip(","), pin)
-                for _, ends in wires["net-GND"] for p, pin in ends]
-    assert ("DS3231 RTC", "GND") in grounded and ("SSD1306 %dx%d" % (
-        cfg["DISPLAY_WIDTH"], cfg["DISPLAY_HEIGHT"]), "GND") in grounded
+        assert ends == [(("Button %s" % name) + ends[0][0][len("Button X") :], "leg 1 (to pin)")]
+    grounded = [
+        (p.split()[0] + " " + p.split()[1].rstrip(","), pin)
+        for _, ends in wires["net-GND"]
+        for p, pin in ends
+    ]
+    assert ("DS3231 RTC", "GND") in grounded and (
+        "SSD1306 %dx%d" % (cfg["DISPLAY_WIDTH"], cfg["DISPLAY_HEIGHT"]),
+        "GND",
+    ) in grounded
     for name, _ in cfg["BUTTONS"]:
         assert ("Button " + name, "leg 2 (to GND)") in grounded
 
@@ -120,10 +128,14 @@ def test_pages_follow_a_change_in_the_board_file(tmp_path):
     boards = _boards_copy(tmp_path)
     f = boards / "raspberry_pi_pico.py"
     text = f.read_text()
-    text = text.replace('I2C_SCL = "GP5"', 'I2C_SCL = "GP1"').replace(
-        'I2C_SDA = "GP4"', 'I2C_SDA = "GP0"').replace("DISPLAY_HEIGHT = 64", "DISPLAY_HEIGHT = 32")
-    text = text.replace('BUTTONS = (("A", "GP15"), ("B", "GP14"), ("C", "GP13"))',
-                        'BUTTONS = (("A", "GP22"),)')
+    text = (
+        text.replace('I2C_SCL = "GP5"', 'I2C_SCL = "GP1"')
+        .replace('I2C_SDA = "GP4"', 'I2C_SDA = "GP0"')
+        .replace("DISPLAY_HEIGHT = 64", "DISPLAY_HEIGHT = 32")
+    )
+    text = text.replace(
+        'BUTTONS = (("A", "GP15"), ("B", "GP14"), ("C", "GP13"))', 'BUTTONS = (("A", "GP22"),)'
+    )
     f.write_text(text)
     out = wiring.render("raspberry_pi_pico", boards)
     page = out["raspberry_pi_pico.md"]
@@ -162,8 +174,37 @@ def test_check_mode_fails_on_stale_pages_and_passes_after_writing(tmp_path, caps
 
 
 def test_module_entry_point_writes_the_pages(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "otpfob.wiring", str(tmp_path)],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-m", "otpfob.wiring", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "raspberry_pi_pico.svg").is_file()
     assert "wrote" in res.stdout
+
+
+def test_the_pages_board_is_the_simulators_less_sleep_and_battery(monkeypatch):
+    # web/fob/fob_board.py takes boards/sim.py (served beside it as sim_board.py) and
+    # drops what a page cannot do; the page's files include it.
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    from otpfob import web
+
+    repo = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("sim_board", repo / "boards" / "sim.py")
+    sim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sim)
+    monkeypatch.setitem(sys.modules, "sim_board", sim)
+    spec = importlib.util.spec_from_file_location("page_board", repo / "web/fob/fob_board.py")
+    page = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(page)
+    for key in ("I2C_SCL", "I2C_SDA", "DISPLAY_WIDTH", "DISPLAY_HEIGHT", "BUTTONS", "RTC_ADDRESS"):
+        assert getattr(page, key) == getattr(sim, key), key
+    for key in ("SLEEP_MODES", "BATTERY_PIN", "BATTERY_DIVIDER"):
+        assert hasattr(sim, key) and not hasattr(page, key), key
+    assert page.STATE_DIR == "/state" and page.NAME != sim.NAME
+    assert web.fob_files()["sim_board.py"] == repo / "boards" / "sim.py"

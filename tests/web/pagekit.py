@@ -34,11 +34,15 @@ class AdminPage:
 
         try:
             self.page.wait_for_function(
-                "n => (window.otpfobAdmin.finished || 0) > n", arg=self.started,
-                timeout=timeout * 1000)
+                "n => (window.otpfobAdmin.finished || 0) > n",
+                arg=self.started,
+                timeout=timeout * 1000,
+            )
         except PlaywrightTimeout:
-            raise AssertionError("the action did not end within %d s; the page shows: %r"
-                                 % (timeout, self.page.inner_text("main"))) from None
+            raise AssertionError(
+                "the action did not end within %d s; the page shows: %r"
+                % (timeout, self.page.inner_text("main"))
+            ) from None
         error = self.page.inner_text("#message")
         return ("error", error) if error else ("ok", self.page.inner_text("#notice"))
 
@@ -95,8 +99,12 @@ class AdminPage:
 
     def accounts(self):
         rows = self.page.locator("#accounts tbody tr")
-        return [rows.nth(i).locator("td").nth(1).inner_text() + ":" +
-                rows.nth(i).locator("td").nth(2).inner_text() for i in range(rows.count())]
+        return [
+            rows.nth(i).locator("td").nth(1).inner_text()
+            + ":"
+            + rows.nth(i).locator("td").nth(2).inner_text()
+            for i in range(rows.count())
+        ]
 
     def codes(self, yes=None):
         """(fob time, {label: code}) from Show codes; `yes` answers the fob's question
@@ -104,8 +112,10 @@ class AdminPage:
         self.click("Show codes", yes)
         self.ok()
         got = self.page.evaluate("() => window.otpfobAdmin.lastCodes")
-        return got["time"], {("%s:%s" % (c["issuer"], c["name"]) if c["issuer"] else c["name"]):
-                             c["code"] for c in got["codes"]}
+        return got["time"], {
+            ("%s:%s" % (c["issuer"], c["name"]) if c["issuer"] else c["name"]): c["code"]
+            for c in got["codes"]
+        }
 
     def fill_dialog(self, values):
         self.page.wait_for_selector("#ask-dialog[open]")
@@ -129,8 +139,12 @@ def fob_keys(page):
 def keyboard_yes(page, hold=1.9):
     """A yes from the keyboard, as a person gives it: once the fob counts a hold (its
     status says so), key A held until the bar is full."""
-    wait(lambda: page.evaluate("""async () => { const s = await window.otpfobAdmin.fob.status();
-        return !!(s && s.prompt_ready); }"""), 30, "the fob to count a hold")
+    wait(
+        lambda: page.evaluate("""async () => { const s = await window.otpfobAdmin.fob.status();
+        return !!(s && s.prompt_ready); }"""),
+        30,
+        "the fob to count a hold",
+    )
     page.keyboard.down("a")
     time.sleep(hold)
     page.keyboard.up("a")
@@ -179,4 +193,3 @@ def qr_png(text, path):
 
     segno.make(text, error="m").save(str(path), scale=6, border=4)
     return path
-

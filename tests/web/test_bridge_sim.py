@@ -45,8 +45,9 @@ def admin(page, sim, bridge_server):
     return a
 
 
-def test_the_page_provisions_the_simulator_through_the_bridge(admin, page, sim, tmp_path,
-                                                               clock_history_home):
+def test_the_page_provisions_the_simulator_through_the_bridge(
+    admin, page, sim, tmp_path, clock_history_home
+):
     admin.click("Set clock")
     assert "Set the fob's clock to" in admin.ok()
     # The reading went into the clock history the CLI keeps (here a test folder).
@@ -55,11 +56,13 @@ def test_the_page_provisions_the_simulator_through_the_bridge(admin, page, sim, 
     assert "a drift estimate needs readings at least a day apart" in admin.error()
     kind, text = admin.add_uri(build_uri(Account("octocat", GIT, issuer="GitHub")), yes=None)
     assert kind == "ok" and "Added GitHub:octocat as #1" in text and "matches" in text, text
-    kind, text = admin.add_qr(qr_png(build_uri(Account("me", MAIL, issuer="Mail")),
-                                     tmp_path / "mail.png"), yes=None)
+    kind, text = admin.add_qr(
+        qr_png(build_uri(Account("me", MAIL, issuer="Mail")), tmp_path / "mail.png"), yes=None
+    )
     assert kind == "ok" and "Added Mail:me" in text, text
-    export = migration.export_uris([Account("shopper", SHOP, issuer="Shop"),
-                                    Account("saver", BANK, issuer="Bank")])[0]
+    export = migration.export_uris(
+        [Account("shopper", SHOP, issuer="Shop"), Account("saver", BANK, issuer="Bank")]
+    )[0]
     lines = tmp_path / "export.txt"
     lines.write_text(export + "\n")
     kind, text = admin.import_files([lines], yes=None)
@@ -73,13 +76,22 @@ def test_the_page_provisions_the_simulator_through_the_bridge(admin, page, sim, 
     form.get_by_label("Digits").select_option("8")
     admin.click("Add account")
     assert "Added Cloud:ops as #5" in admin.ok()
-    assert admin.accounts() == ["GitHub:octocat", "Mail:me", "Shop:shopper", "Bank:saver",
-                                "Cloud:ops"]
+    assert admin.accounts() == [
+        "GitHub:octocat",
+        "Mail:me",
+        "Shop:shopper",
+        "Bank:saver",
+        "Cloud:ops",
+    ]
     fob_time, codes = admin.codes()
-    expect_codes(fob_time, codes, {"GitHub:octocat": GIT, "Mail:me": MAIL,
-                                   "Shop:shopper": SHOP, "Bank:saver": BANK})
-    assert codes["Cloud:ops"] == pyotp.TOTP(b32(CLOUD), digits=8,
-                                            digest=hashlib.sha256).at(fob_time)
+    expect_codes(
+        fob_time,
+        codes,
+        {"GitHub:octocat": GIT, "Mail:me": MAIL, "Shop:shopper": SHOP, "Bank:saver": BANK},
+    )
+    assert codes["Cloud:ops"] == pyotp.TOTP(b32(CLOUD), digits=8, digest=hashlib.sha256).at(
+        fob_time
+    )
     assert sim.status()["count"] == 5
     admin.click("Self-test")
     assert "all passed" in admin.ok()
@@ -111,7 +123,7 @@ def test_the_page_provisions_the_simulator_through_the_bridge(admin, page, sim, 
     assert "Add account?\nIssuer: Nope\nName: no" in shown, shown
     want = check.text(check.accounts([nope]))
     assert "The fob must show %s" % want in shown
-    assert "Check: " + want in sim.status()["prompt"]    # what the fob draws
+    assert "Check: " + want in sim.status()["prompt"]  # what the fob draws
     assert "Hold A on the fob until the bar is full to say yes" in shown
     sim.answer(False)
     text = admin.error()
@@ -131,8 +143,11 @@ def test_the_page_provisions_the_simulator_through_the_bridge(admin, page, sim, 
     # once, in the CLI's words.
     other = another_program(sim)
     outcome = []
-    asking = threading.Thread(target=lambda: outcome.append(
-        pytest.raises(FobError, other.add, Account("theirs", SHOP, issuer="Other")).value.code))
+    asking = threading.Thread(
+        target=lambda: outcome.append(
+            pytest.raises(FobError, other.add, Account("theirs", SHOP, issuer="Other")).value.code
+        )
+    )
     asking.start()
     sim.wait_for(lambda st: st.get("prompt"), what="the other program's question")
     admin.click("Add account")
@@ -224,8 +239,9 @@ def test_logins_report_wrong_tries_and_a_locked_fob_asks_its_holder(admin, page,
         admin.click("Reload the list")
         admin.login("hunter22")
         assert "List reloaded" in admin.ok()
-        assert ("2 wrong password tries on this fob since your last login: someone may be "
-                "guessing") in warnings(page)
+        assert (
+            "2 wrong password tries on this fob since your last login: someone may be guessing"
+        ) in warnings(page)
 
         # Before a login the fob tells the page only what a login needs.
         kind, text = reconnect(admin, page)
@@ -241,8 +257,9 @@ def test_logins_report_wrong_tries_and_a_locked_fob_asks_its_holder(admin, page,
         admin.click("Log in")
         admin.login("typo")
         text = admin.error()
-        assert "8 wrong passwords: logins are stopped until the holder allows more tries" \
-            in text, text
+        assert "8 wrong passwords: logins are stopped until the holder allows more tries" in text, (
+            text
+        )
         assert "Log in again: the fob then asks its holder to allow 8 more tries" in text
 
         # The next login asks the holder on the fob; the page mirrors the question.
@@ -295,7 +312,7 @@ def test_logins_report_wrong_tries_and_a_locked_fob_asks_its_holder(admin, page,
 def erase_by_another_program(sim):
     other = another_program(sim)
     try:
-        other.reset()       # the holder pressed for it (the simulator's autopress)
+        other.reset()  # the holder pressed for it (the simulator's autopress)
     finally:
         other.close()
 
@@ -310,8 +327,10 @@ def test_a_fob_that_lost_its_password_is_not_worked_on(admin, page, sim):
     erase_by_another_program(sim)
     admin.click("Refresh")
     text = admin.error()
-    assert "has no password, but a password was typed for it on this page: it may have " \
-           "been reset (erased) by someone else" in text, text
+    assert (
+        "has no password, but a password was typed for it on this page: it may have "
+        "been reset (erased) by someone else" in text
+    ), text
     assert page.locator("#admin").is_hidden()
     assert page.locator("#downgrade").is_visible()
     # Connecting again stops the same way: this browser remembers it had a password.
@@ -358,26 +377,36 @@ def record_sent_lines(page):
 
 
 def test_imports_skip_what_the_fob_cannot_hold_and_their_batches_are_the_pages(
-        admin, page, sim, tmp_path):
+    admin, page, sim, tmp_path
+):
     good = Account("a", GIT, issuer="Ex")
     lines = tmp_path / "list.txt"
-    lines.write_text("\n".join([
-        build_uri(good),
-        build_uri(Account("card", BANK, issuer="Bank", kind="hotp", counter=3)),
-        "otpauth://totp/Old:md5?secret=JBSWY3DPEHPK3PXP&algorithm=MD5",
-        build_uri(good),
-        "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PX0"]) + "\n")
+    lines.write_text(
+        "\n".join(
+            [
+                build_uri(good),
+                build_uri(Account("card", BANK, issuer="Bank", kind="hotp", counter=3)),
+                "otpauth://totp/Old:md5?secret=JBSWY3DPEHPK3PXP&algorithm=MD5",
+                build_uri(good),
+                "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PX0",
+            ]
+        )
+        + "\n"
+    )
     kind, text = admin.import_files([lines], yes=None)
     assert kind == "ok", text
-    assert text == "Imported 2 accounts (2 new, 0 replaced); 2 entries skipped (listed above).", text
+    assert text == "Imported 2 accounts (2 new, 0 replaced); 2 entries skipped (listed above).", (
+        text
+    )
     shown = warnings(page)
     for line in [
-            "Ex:a appears 2 times with the same secret (list.txt line 1 and list.txt line 4); "
-            "counted once",
-            "skipped Old:md5 (list.txt line 3): algorithm must be one of SHA1, SHA256, SHA512, "
-            "STEAM, not 'MD5'",
-            "skipped X:y (list.txt line 5): secret is not valid base32: character '0' at "
-            "position 16 (did you mean O?)"]:
+        "Ex:a appears 2 times with the same secret (list.txt line 1 and list.txt line 4); "
+        "counted once",
+        "skipped Old:md5 (list.txt line 3): algorithm must be one of SHA1, SHA256, SHA512, "
+        "STEAM, not 'MD5'",
+        "skipped X:y (list.txt line 5): secret is not valid base32: character '0' at "
+        "position 16 (did you mean O?)",
+    ]:
         assert "Warning: " + line in shown, (line, shown)
     # The fob lists "hotp": the HOTP account goes in with its counter.
     assert not [s for s in shown if "Bank:card" in s], shown
@@ -387,13 +416,21 @@ def test_imports_skip_what_the_fob_cannot_hold_and_their_batches_are_the_pages(
     # not fit; nothing is stored, and the page's abort names its own batch.
     record_sent_lines(page)
     big = tmp_path / "big.txt"
-    big.write_text("".join(build_uri(Account("n%03d" % i + "x" * 60, bytes([i % 256]) * 128,
-                                             issuer="I" * 64)) + "\n" for i in range(160)))
+    big.write_text(
+        "".join(
+            build_uri(Account("n%03d" % i + "x" * 60, bytes([i % 256]) * 128, issuer="I" * 64))
+            + "\n"
+            for i in range(160)
+        )
+    )
     kind, text = admin.import_files([big], yes=None)
     assert kind == "error" and "import stopped, nothing was stored:" in text, text
     assert "full" in text or "room" in text, text
-    sent = [json.loads(line) for line in page.evaluate("() => window.sentLines")
-            if '"add_many"' in line or '"abort"' in line]
+    sent = [
+        json.loads(line)
+        for line in page.evaluate("() => window.sentLines")
+        if '"add_many"' in line or '"abort"' in line
+    ]
     parts = [m for m in sent if m["cmd"] == "add_many"]
     assert len(parts) > 3 and len({m["batch"] for m in parts}) == 1
     assert [m["part"] for m in parts] == list(range(len(parts)))
@@ -434,9 +471,18 @@ def test_the_page_refuses_a_fob_with_older_firmware(page, bridge_server):
                     while b"\n" in buf:
                         line, buf = buf.split(b"\n", 1)
                         rid = json.loads(line).get("id")
-                        conn.sendall(json.dumps({"id": rid, "ok": True, "protocol": 1,
-                                                 "serial": "0ldf0b", "password": False})
-                                     .encode() + b"\n")
+                        conn.sendall(
+                            json.dumps(
+                                {
+                                    "id": rid,
+                                    "ok": True,
+                                    "protocol": 1,
+                                    "serial": "0ldf0b",
+                                    "password": False,
+                                }
+                            ).encode()
+                            + b"\n"
+                        )
 
     threading.Thread(target=serve, daemon=True).start()
     try:
@@ -444,8 +490,10 @@ def test_the_page_refuses_a_fob_with_older_firmware(page, bridge_server):
         page.goto(srv.url)
         kind, text = AdminPage(page).connect("Connect")
         assert kind == "error"
-        assert text == ("Error: fob 0ldf0b runs older firmware (protocol 1; this page speaks "
-                        "2): update it with `otpfob deploy`"), text
+        assert text == (
+            "Error: fob 0ldf0b runs older firmware (protocol 1; this page speaks "
+            "2): update it with `otpfob deploy`"
+        ), text
         assert page.locator("#admin").is_hidden()
     finally:
         lst.close()

@@ -32,19 +32,26 @@ def accounts_check(accounts):
         issuer, name = a["issuer"].encode(), a["name"].encode()
         secret = bytes.fromhex(a["secret"])
         hotp = a.get("type") == "hotp"
-        part = (bytes([len(issuer)]) + issuer + bytes([len(name)]) + name
-                + bytes([len(secret)]) + secret
-                + bytes([ALGORITHMS.index(a["algorithm"]),
-                         5 if a["algorithm"] == "STEAM" else a["digits"]])
-                + struct.pack(">I", 0 if hotp else a["period"]) + bytes([1 if hotp else 0])
-                + struct.pack(">I", a.get("counter", 0) if hotp else 0))
+        part = (
+            bytes([len(issuer)])
+            + issuer
+            + bytes([len(name)])
+            + name
+            + bytes([len(secret)])
+            + secret
+            + bytes(
+                [ALGORITHMS.index(a["algorithm"]), 5 if a["algorithm"] == "STEAM" else a["digits"]]
+            )
+            + struct.pack(">I", 0 if hotp else a["period"])
+            + bytes([1 if hotp else 0])
+            + struct.pack(">I", a.get("counter", 0) if hotp else 0)
+        )
         h = hashlib.sha1(h + part).digest()
     return shown(h)
 
 
 def password_check(key):
-    return shown(hashlib.sha1(hashlib.sha1(b"otpfob check").digest() + b"password"
-                              + key).digest())
+    return shown(hashlib.sha1(hashlib.sha1(b"otpfob check").digest() + b"password" + key).digest())
 
 
 def test_the_pages_check_values_follow_the_protocol_definition(tmp_path):
@@ -53,20 +60,27 @@ def test_the_pages_check_values_follow_the_protocol_definition(tmp_path):
     for n in range(40):
         batch = []
         for i in range(rng.randint(1, 5)):
-            a = {"issuer": rng.choice(["", "Example", "Caf\u00e9", "x" * 64]),
-                 "name": "user%d-%d" % (n, i),
-                 "secret": bytes(rng.randrange(256) for _ in range(rng.randint(2, 64))).hex(),
-                 "algorithm": rng.choice(ALGORITHMS), "digits": rng.choice([5, 6, 7, 8]),
-                 "period": rng.choice([30, 60, 86400])}
+            a = {
+                "issuer": rng.choice(["", "Example", "Caf\u00e9", "x" * 64]),
+                "name": "user%d-%d" % (n, i),
+                "secret": bytes(rng.randrange(256) for _ in range(rng.randint(2, 64))).hex(),
+                "algorithm": rng.choice(ALGORITHMS),
+                "digits": rng.choice([5, 6, 7, 8]),
+                "period": rng.choice([30, 60, 86400]),
+            }
             if rng.random() < 0.3:
-                a.update(type="hotp", counter=rng.randrange(2 ** 32))
+                a.update(type="hotp", counter=rng.randrange(2**32))
             batch.append(a)
         batches.append(batch)
     keys = [bytes(rng.randrange(256) for _ in range(32)).hex() for _ in range(10)]
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"batches": batches, "keys": keys}))
-    res = subprocess.run(["node", str(HERE / "check_value.mjs"), str(spec)],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        ["node", str(HERE / "check_value.mjs"), str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     page = json.loads(res.stdout)
     want = [accounts_check(b) for b in batches]
@@ -78,13 +92,32 @@ def test_the_pages_check_values_follow_the_protocol_definition(tmp_path):
     from otpfob.otpauth import Account
 
     # (Only batches the CLI can hold: digits 6-8, no Steam HOTP.)
-    usable = [i for i, b in enumerate(batches) if all(
-        a["algorithm"] == "STEAM" or a["digits"] >= 6 for a in b)
-        and not any(a.get("type") == "hotp" and a["algorithm"] == "STEAM" for a in b)]
+    usable = [
+        i
+        for i, b in enumerate(batches)
+        if all(a["algorithm"] == "STEAM" or a["digits"] >= 6 for a in b)
+        and not any(a.get("type") == "hotp" and a["algorithm"] == "STEAM" for a in b)
+    ]
     assert len(usable) > 10
-    cli = [check.text(check.accounts([Account(
-        a["name"], bytes.fromhex(a["secret"]), issuer=a["issuer"], algorithm=a["algorithm"],
-        digits=a["digits"], period=a["period"], kind=a.get("type", "totp"),
-        counter=a.get("counter", 0)) for a in batches[i]])) for i in usable]
+    cli = [
+        check.text(
+            check.accounts(
+                [
+                    Account(
+                        a["name"],
+                        bytes.fromhex(a["secret"]),
+                        issuer=a["issuer"],
+                        algorithm=a["algorithm"],
+                        digits=a["digits"],
+                        period=a["period"],
+                        kind=a.get("type", "totp"),
+                        counter=a.get("counter", 0),
+                    )
+                    for a in batches[i]
+                ]
+            )
+        )
+        for i in usable
+    ]
     assert [page["batches"][i] for i in usable] == cli
     assert page["keys"] == [check.text(check.password(bytes.fromhex(k))) for k in keys]

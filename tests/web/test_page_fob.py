@@ -3,8 +3,7 @@ WebAssembly port, in the page): every step an admin takes, each code checked aga
 pyotp at the fob's own time. The holder's answers are key presses on the page's fob."""
 
 import pytest
-from pagekit import (AdminPage, expect_codes, fob_keys, qr_png, save_screenshot, wait,
-                     warnings)
+from pagekit import AdminPage, expect_codes, fob_keys, qr_png, save_screenshot, wait, warnings
 
 from otpfob import migration
 from otpfob.otpauth import Account, build_uri
@@ -48,20 +47,40 @@ def test_the_page_provisions_the_fob_on_the_page(admin, page, tmp_path):
 
     # An import: a text file of otpauth lines and a Google Authenticator export's QR.
     lines = tmp_path / "accounts.txt"
-    lines.write_text("# two accounts\n%s\n%s\n" % (
-        build_uri(Account("dan", DAN, issuer="Mail")),
-        build_uri(Account("bob", BOB, issuer="Bank"))))
-    export = migration.export_uris([Account("erin", ERIN, issuer="Shop"),
-                                    Account("frank", FRANK, issuer="Cloud")])[0]
+    lines.write_text(
+        "# two accounts\n%s\n%s\n"
+        % (
+            build_uri(Account("dan", DAN, issuer="Mail")),
+            build_uri(Account("bob", BOB, issuer="Bank")),
+        )
+    )
+    export = migration.export_uris(
+        [Account("erin", ERIN, issuer="Shop"), Account("frank", FRANK, issuer="Cloud")]
+    )[0]
     kind, text = admin.import_files([lines, qr_png(export, tmp_path / "export.png")])
     assert kind == "ok" and "Imported 4 accounts (4 new, 0 replaced)" in text, text
-    assert admin.accounts() == ["Example:alice@example.com", "Forge:carol", "Mail:dan",
-                                "Bank:bob", "Shop:erin", "Cloud:frank"]
+    assert admin.accounts() == [
+        "Example:alice@example.com",
+        "Forge:carol",
+        "Mail:dan",
+        "Bank:bob",
+        "Shop:erin",
+        "Cloud:frank",
+    ]
 
     fob_time, codes = admin.codes(True)
-    expect_codes(fob_time, codes, {"Example:alice@example.com": ALICE, "Forge:carol": CAROL,
-                                   "Mail:dan": DAN, "Bank:bob": BOB, "Shop:erin": ERIN,
-                                   "Cloud:frank": FRANK})
+    expect_codes(
+        fob_time,
+        codes,
+        {
+            "Example:alice@example.com": ALICE,
+            "Forge:carol": CAROL,
+            "Mail:dan": DAN,
+            "Bank:bob": BOB,
+            "Shop:erin": ERIN,
+            "Cloud:frank": FRANK,
+        },
+    )
     save_screenshot(page, "web-accounts.png")
 
     admin.click("Rename Example:alice@example.com")
@@ -112,8 +131,9 @@ def test_a_password_then_a_wrong_one_then_the_right_one(admin, page):
     admin.login("correct horse")
     assert "Logged in" in admin.ok()
     # The wrong try in between is reported at the right login, as the CLI warns.
-    assert ("1 wrong password try on this fob since your last login: someone may be "
-            "guessing") in warnings(page)
+    assert (
+        "1 wrong password try on this fob since your last login: someone may be guessing"
+    ) in warnings(page)
     assert admin.accounts() == []
     # A page whose port goes away (no logout) ends its session on the fob, as a USB host
     # that closes the port does: the link state of the fob's data channel.
@@ -135,7 +155,8 @@ def fake_picture_script(png_path):
     import base64
 
     data = base64.b64encode(png_path.read_bytes()).decode()
-    return """
+    return (
+        """
       (() => {
         const stream = async () => {
           const img = new Image();
@@ -152,7 +173,9 @@ def fake_picture_script(png_path):
         };
         navigator.mediaDevices.getUserMedia = stream;
         navigator.mediaDevices.getDisplayMedia = stream;
-      })();""" % data
+      })();"""
+        % data
+    )
 
 
 def test_add_from_the_camera_and_from_a_shared_screen(page, server, tmp_path):

@@ -24,8 +24,9 @@ def unnamed_controls(page):
             continue
         if not ((node.get("name") or {}).get("value") or "").strip():
             out.append(role)
-    return out, [n for n in tree if (n.get("role") or {}).get("value") in ROLES
-                 and not n.get("ignored")]
+    return out, [
+        n for n in tree if (n.get("role") or {}).get("value") in ROLES and not n.get("ignored")
+    ]
 
 
 def focused_name(page):
@@ -64,7 +65,7 @@ def test_every_control_has_an_accessible_name_and_the_named_ones_exist(connected
 def test_an_admin_adds_and_deletes_with_the_keyboard_alone(connected, page):
     page.locator("#main").focus()
     tab_to(page, "A secret")
-    page.keyboard.press("ArrowRight")          # the radio group: An otpauth:// URI
+    page.keyboard.press("ArrowRight")  # the radio group: An otpauth:// URI
     assert page.get_by_label("An otpauth:// URI").is_checked()
     tab_to(page, "otpauth:// URI")
     page.keyboard.type(build_uri(Account("kb", b"keyboard-secret-0123", issuer="Keys")))
@@ -72,13 +73,13 @@ def test_an_admin_adds_and_deletes_with_the_keyboard_alone(connected, page):
     connected.started = connected.finished()
     page.keyboard.press("Enter")
     page.wait_for_selector("#presence:not([hidden])")
-    keyboard_yes(page)                          # the fob's button A, from the keyboard
+    keyboard_yes(page)  # the fob's button A, from the keyboard
     assert "Added Keys:kb" in connected.ok()
     tab_to(page, "Delete Keys:kb")
     connected.started = connected.finished()
     page.keyboard.press("Enter")
     page.wait_for_selector("#ask-dialog[open]")
-    page.keyboard.press("Enter")                # the dialog's OK has the focus
+    page.keyboard.press("Enter")  # the dialog's OK has the focus
     page.wait_for_selector("#presence:not([hidden])")
     keyboard_yes(page)
     assert "Deleted Keys:kb" in connected.ok()
@@ -89,8 +90,9 @@ def test_the_page_reflows_on_a_narrow_window_and_at_200_percent(connected, page)
     for width in (640, 320):
         page.set_viewport_size({"width": width, "height": 800})
         time.sleep(0.3)
-        overflow = page.evaluate("() => document.documentElement.scrollWidth - "
-                                 "document.documentElement.clientWidth")
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         assert overflow <= 0, (width, overflow)
         for name in ("Add account", "Import", "Set clock", "Delete otpfob:demo@example.com"):
             box = page.get_by_role("button", name=name, exact=name == "Import").bounding_box()
@@ -119,8 +121,8 @@ def test_the_page_asks_nothing_of_any_other_server(connected, page, server):
     page.on("request", lambda r: seen.append(r.url))
     page.reload()
     connected.connect("Try it without hardware")
-    kind, text = connected.add_uri(build_uri(Account("n", b"nowhere-secret-01234",
-                                                     issuer="Net")))
+    kind, text = connected.add_uri(build_uri(Account("n", b"nowhere-secret-01234", issuer="Net")))
     assert kind == "ok", text
-    assert seen and all(u.startswith(server.url) or u.startswith(("blob:", "data:"))
-                        for u in seen), [u for u in seen if not u.startswith(server.url)]
+    assert seen and all(
+        u.startswith(server.url) or u.startswith(("blob:", "data:")) for u in seen
+    ), [u for u in seen if not u.startswith(server.url)]

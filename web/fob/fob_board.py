@@ -1,13 +1,9 @@
-# The board of the fob on the web page: the simulator's names (boards/sim.py), served by
-# the page's stand-in modules (otpfob's sim/mpy_stubs/simlink.py) and its chip models in
-# JavaScript (web/fob/). No sleep and no battery: a page has no alarm module.
+# The board of the fob on the web page: the simulator's (boards/sim.py, which the page
+# serves beside this file as sim_board.py), with the stand-in modules of the page
+# (otpfob's sim/mpy_stubs/simlink.py) and its chip models in JavaScript (web/fob/). No
+# sleep and no battery: a page has no alarm module and no cell.
+from sim_board import *  # noqa: F403 - the pins, the display and the buttons
+
 NAME = "otpfob on a web page"
-I2C_SCL = "SCL"
-I2C_SDA = "SDA"
-I2C_FREQUENCY = 400000
-DISPLAY_WIDTH = 128
-DISPLAY_HEIGHT = 64
-DISPLAY_ADDRESS = 0x3C
-RTC_ADDRESS = 0x68
-BUTTONS = (("A", "BUTTON_A"), ("B", "BUTTON_B"), ("C", "BUTTON_C"))
 STATE_DIR = "/state"
+del SLEEP_MODES, BATTERY_PIN, BATTERY_DIVIDER  # noqa: F821

@@ -5,9 +5,22 @@ import sys
 import click
 
 from ..codecheck import added
-from .util import (EXIT_USAGE, ExpectedError, confirm, explain, expected_error_types,
-                   filter_accounts, group_code, label_of, label_strips, numbered, pass_state,
-                   plural, resolve, show_previews)
+from .util import (
+    EXIT_USAGE,
+    ExpectedError,
+    OtpfobError,
+    confirm,
+    explain,
+    filter_accounts,
+    group_code,
+    label_of,
+    label_strips,
+    numbered,
+    pass_state,
+    plural,
+    resolve,
+    show_previews,
+)
 
 ALGORITHM_CHOICES = ("SHA1", "SHA256", "SHA512", "STEAM")
 
@@ -21,7 +34,7 @@ def list_(state):
 
     Example: otpfob list --json
     """
-    accounts = state.client().list()["accounts"]
+    accounts = state.client().credentials()
     if state.json:
         state.emit_json([numbered(a) for a in accounts])
         return
@@ -36,45 +49,90 @@ def list_(state):
     table.add_column("Account")
     table.add_column("Type")
     for i, a in enumerate(accounts, 1):
-        if a.get("algorithm") == "STEAM":
+        if a.algorithm == "STEAM":
             kind = "Steam"
-        elif a.get("type") == "hotp":
-            kind = "HOTP, %s, %s digits" % (a.get("algorithm"), a.get("digits"))
+        elif a.kind == "hotp":
+            kind = "HOTP, %s, %s digits" % (a.algorithm, a.digits)
         else:
-            kind = "%s, %s digits, %ss" % (a.get("algorithm"), a.get("digits"), a.get("period"))
-        table.add_row(str(i), a.get("issuer") or "", a["name"], kind)
+            kind = "%s, %s digits, %ss" % (a.algorithm, a.digits, a.period)
+        table.add_row(str(i), a.issuer, a.name, kind)
     state.console().print(table)
 
 
 @click.command()
 @click.argument("name", required=False)
 @click.argument("secret", required=False)
-@click.option("--issuer", help="Issuer (service name). NAME may also be ISSUER:NAME.")
-@click.option("--digits", type=click.Choice(["6", "7", "8"]), help="Code length [6].")
-@click.option("--period", type=click.IntRange(1, 86400), help="Seconds per code [30].")
-@click.option("--algorithm", type=click.Choice(ALGORITHM_CHOICES, case_sensitive=False),
-              help="HMAC algorithm, or STEAM for Steam Guard [SHA1].")
-@click.option("--hotp", is_flag=True,
-              help="A counter-based (HOTP) account: the fob shows the next code at a press.")
-@click.option("--counter", type=click.IntRange(0, 0xFFFFFFFF),
-              help="With --hotp: the counter of the next code [0].")
-@click.option("--uri", help="An otpauth://totp/ or otpauth://hotp/ URI (as in a QR code), "
-              "or a steam://BASE32 secret.")
-@click.option("--qr", "qr_image", type=click.Path(dir_okay=False),
-              help="An image (screenshot, photo) of the service's QR code.")
-@click.option("--screen", is_flag=True,
-              help="Find the service's QR code on this computer's screen.")
-@click.option("--as-totp", is_flag=True,
-              help="Keep an issuer=Steam URI without encoder=steam a plain TOTP account.")
-@click.option("-f", "--force", is_flag=True,
-              help="Replace an existing account with the same label.")
-@click.option("--preview", is_flag=True,
-              help="Show the label as the fob will draw it, in the terminal; add nothing.")
-@click.option("--preview-png", type=click.Path(dir_okay=False),
-              help="Save the label as the fob will draw it to this PNG; add nothing.")
+# The short flags are ykman's for `ykman oath accounts add` (-i, -d, -a, -c, -P, -f).
+@click.option("-i", "--issuer", help="Issuer (service name). NAME may also be ISSUER:NAME.")
+@click.option("-d", "--digits", type=click.Choice(["6", "7", "8"]), help="Code length [6].")
+@click.option("-P", "--period", type=click.IntRange(1, 86400), help="Seconds per code [30].")
+@click.option(
+    "-a",
+    "--algorithm",
+    type=click.Choice(ALGORITHM_CHOICES, case_sensitive=False),
+    help="HMAC algorithm, or STEAM for Steam Guard [SHA1].",
+)
+@click.option(
+    "--hotp",
+    is_flag=True,
+    help="A counter-based (HOTP) account: the fob shows the next code at a press.",
+)
+@click.option(
+    "-c",
+    "--counter",
+    type=click.IntRange(0, 0xFFFFFFFF),
+    help="With --hotp: the counter of the next code [0].",
+)
+@click.option(
+    "--uri",
+    help="An otpauth://totp/ or otpauth://hotp/ URI (as in a QR code), or a steam://BASE32 secret.",
+)
+@click.option(
+    "--qr",
+    "qr_image",
+    type=click.Path(dir_okay=False),
+    help="An image (screenshot, photo) of the service's QR code.",
+)
+@click.option(
+    "--screen", is_flag=True, help="Find the service's QR code on this computer's screen."
+)
+@click.option(
+    "--as-totp",
+    is_flag=True,
+    help="Keep an issuer=Steam URI without encoder=steam a plain TOTP account.",
+)
+@click.option(
+    "-f", "--force", is_flag=True, help="Replace an existing account with the same label."
+)
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Show the label as the fob will draw it, in the terminal; add nothing.",
+)
+@click.option(
+    "--preview-png",
+    type=click.Path(dir_okay=False),
+    help="Save the label as the fob will draw it to this PNG; add nothing.",
+)
 @pass_state
-def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, uri, qr_image,
-        screen, as_totp, force, preview, preview_png):
+def add(
+    state,
+    name,
+    secret,
+    issuer,
+    digits,
+    period,
+    algorithm,
+    hotp,
+    counter,
+    uri,
+    qr_image,
+    screen,
+    as_totp,
+    force,
+    preview,
+    preview_png,
+):
     """Add one account.
 
     Give NAME and leave out SECRET to type the base32 secret at a hidden prompt (so it stays
@@ -92,8 +150,7 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
     """
     from ..otpauth import is_steam, parse_uri
 
-    if name is not None and is_steam(name) and secret is None and not (uri or qr_image
-                                                                       or screen):
+    if name is not None and is_steam(name) and secret is None and not (uri or qr_image or screen):
         # `otpfob add steam://...`: the secret, not a label (it must never become one).
         name, secret = None, name
 
@@ -110,8 +167,7 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
         if secret is not None:
             raise click.UsageError("SECRET comes from the URI; do not give it too")
         if digits or period or algorithm or hotp:
-            raise click.UsageError("--digits, --period, --algorithm and --hotp come from the "
-                                   "URI")
+            raise click.UsageError("--digits, --period, --algorithm and --hotp come from the URI")
         if qr_image or screen:
             uri = _uri_from_qr(state, qr_image)
         try:
@@ -124,13 +180,14 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
             new_name, new_issuer = split_label(name, issuer)
             account = account.replace(
                 name=new_name or account.name,
-                issuer=account.issuer if new_issuer is None else new_issuer, warnings=[])
+                issuer=account.issuer if new_issuer is None else new_issuer,
+                warnings=[],
+            )
     elif secret is not None and is_steam(secret) and not name:
         account = _steam_account(secret, None, issuer, digits, period, algorithm, hotp)
     else:
         if not name:
-            raise click.UsageError("give NAME (and optionally SECRET), --uri, --qr or "
-                                   "--screen")
+            raise click.UsageError("give NAME (and optionally SECRET), --uri, --qr or --screen")
         name, issuer = split_label(name, issuer)
         if secret is None:
             secret = read_secret()
@@ -142,8 +199,7 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
                 if period:
                     raise click.UsageError("an HOTP account has no period")
                 if (algorithm or "").upper() == "STEAM":
-                    raise click.UsageError("Steam Guard codes are time-based: leave out "
-                                           "--hotp")
+                    raise click.UsageError("Steam Guard codes are time-based: leave out --hotp")
                 account = account.replace(kind="hotp", counter=counter or 0)
         for w in account.warnings:
             state.warn(w)
@@ -156,9 +212,10 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
         from ..client import takes_hotp
 
         if not takes_hotp(client.info()):
-            raise ExpectedError("%s is an HOTP (counter-based) account, and this fob's "
-                                "firmware shows no HOTP codes; update it with `otpfob deploy`"
-                                % account.label)
+            raise ExpectedError(
+                "%s is an HOTP (counter-based) account, and this fob's "
+                "firmware shows no HOTP codes; update it with `otpfob deploy`" % account.label
+            )
     try:
         reply, ok, message = added(client, account, overwrite=force, strips=strips)
     except Exception as exc:
@@ -171,15 +228,25 @@ def add(state, name, secret, issuer, digits, period, algorithm, hotp, counter, u
         ok, message = None, None
     verb = "Replaced" if reply.get("replaced") else "Added"
     if state.json:
-        state.emit_json({"index": index + 1, "issuer": account.issuer, "name": account.name,
-                         "type": account.kind, "replaced": bool(reply.get("replaced")),
-                         "verified": ok, "message": message})
+        state.emit_json(
+            {
+                "index": index + 1,
+                "issuer": account.issuer,
+                "name": account.name,
+                "type": account.kind,
+                "replaced": bool(reply.get("replaced")),
+                "verified": ok,
+                "message": message,
+            }
+        )
     else:
         state.note("%s %s as #%d." % (verb, account.label, index + 1))
     if account.is_hotp:
         if not state.json:
-            state.note("HOTP account: the fob shows its next code (counter %d) at a press."
-                       % account.counter)
+            state.note(
+                "HOTP account: the fob shows its next code (counter %d) at a press."
+                % account.counter
+            )
         return
     if ok is False:
         raise ExpectedError("%s was stored, but %s" % (account.label, message))
@@ -201,14 +268,17 @@ def _uri_from_qr(state, qr_image):
         raise ExpectedError(str(exc)) from None
     found = [t for t in texts if t.lower().startswith("otpauth:") or is_steam(t)]
     if any(t.lower().startswith("otpauth-migration:") for t in texts):
-        raise ExpectedError("%s holds a Google Authenticator export; use `otpfob import`%s"
-                            % (where, (" " + qr_image) if qr_image else
-                               " with a screenshot of it"))
+        raise ExpectedError(
+            "%s holds a Google Authenticator export; use `otpfob import`%s"
+            % (where, (" " + qr_image) if qr_image else " with a screenshot of it")
+        )
     if not found:
         raise ExpectedError("%s: the QR code holds no otpauth:// URI" % where)
     if len(found) > 1:
-        raise ExpectedError("%s holds %d account QR codes; use `otpfob import` with a "
-                            "screenshot" % (where, len(found)))
+        raise ExpectedError(
+            "%s holds %d account QR codes; use `otpfob import` with a "
+            "screenshot" % (where, len(found))
+        )
     return found[0]
 
 
@@ -220,9 +290,14 @@ def _plain_account(secret, name, issuer, digits, period, algorithm):
     except OtpauthError as exc:
         raise ExpectedError(str(exc)) from None
     algo = (algorithm or "SHA1").upper()
-    return Account(name, key, issuer=issuer or "", algorithm=algo,
-                   digits=int(digits) if digits else (5 if algo == "STEAM" else 6),
-                   period=period or 30)
+    return Account(
+        name,
+        key,
+        issuer=issuer or "",
+        algorithm=algo,
+        digits=int(digits) if digits else (5 if algo == "STEAM" else 6),
+        period=period or 30,
+    )
 
 
 def _steam_account(secret, name, issuer, digits, period, algorithm, hotp=False):
@@ -230,9 +305,11 @@ def _steam_account(secret, name, issuer, digits, period, algorithm, hotp=False):
     from ..otpauth import OtpauthError, parse_steam
 
     if (algorithm and algorithm.upper() != "STEAM") or digits or period or hotp:
-        raise click.UsageError("a steam:// secret is a Steam Guard account (5 characters "
-                               "every 30 s): leave out --algorithm, --digits, --period and "
-                               "--hotp")
+        raise click.UsageError(
+            "a steam:// secret is a Steam Guard account (5 characters "
+            "every 30 s): leave out --algorithm, --digits, --period and "
+            "--hotp"
+        )
     try:
         return parse_steam(secret, name, issuer)
     except OtpauthError as exc:
@@ -263,19 +340,24 @@ def _explain_add_error(exc, account):
 
     if isinstance(exc, FobError):
         if exc.code == "duplicate":
-            return ExpectedError("%s is already on the fob; add --force (-f) to replace it"
-                                 % account.label)
+            return ExpectedError(
+                "%s is already on the fob; add --force (-f) to replace it" % account.label
+            )
         if exc.code == "full":
-            return ExpectedError("the fob is full: %s; `otpfob delete` makes room"
-                                 % exc.message)
-    if isinstance(exc, expected_error_types()):
+            return ExpectedError("the fob is full: %s; `otpfob delete` makes room" % exc.message)
+    if isinstance(exc, OtpfobError):
         return explain(exc)
     return exc
 
+
 @click.command()
 @click.argument("query", required=False)
-@click.option("-s", "--single", is_flag=True,
-              help="Print only the code of the one account QUERY names (for scripts).")
+@click.option(
+    "-s",
+    "--single",
+    is_flag=True,
+    help="Print only the code of the one account QUERY names (for scripts).",
+)
 @pass_state
 def code(state, query, single):
     """Show current codes (all accounts, or those QUERY matches).
@@ -288,44 +370,45 @@ def code(state, query, single):
     """
     client = state.client()
     if single:
-        accounts = client.list()["accounts"]
+        accounts = client.credentials()
         if query is not None:
             chosen = resolve(accounts, query)
         elif len(accounts) == 1:
             chosen = accounts[0]
         else:
-            raise ExpectedError("--single needs a QUERY that names one account (the fob has "
-                                "%s)" % plural(len(accounts), "account"), EXIT_USAGE)
-        reply = client.code(chosen["index"])
-        entry = (reply.get("codes") or [{}])[0]
-        if not entry.get("code"):
-            raise ExpectedError("%s: %s" % (label_of(chosen), (entry.get("error") or {}).get(
-                "message", "the fob gave no code")))
+            raise ExpectedError(
+                "--single needs a QUERY that names one account (the fob has "
+                "%s)" % plural(len(accounts), "account"),
+                EXIT_USAGE,
+            )
+        got = client.codes(chosen.index)
+        if not got or not got[0].value:
+            why = got[0].error if got else None
+            raise ExpectedError(
+                "%s: %s" % (chosen.label, why[1] if why else "the fob gave no code")
+            )
         if state.json:
-            state.emit_json(dict(numbered(entry), time=reply.get("time")))
+            state.emit_json(numbered(got[0]))
         else:
-            click.echo(entry["code"])
+            click.echo(got[0].value)
         return
     if query is None:
         with state.activity("Computing the codes on the fob"):
-            reply = client.code()
-        entries = reply.get("codes", [])
+            codes = client.codes()
     else:
-        accounts = client.list()["accounts"]
-        chosen = filter_accounts(accounts, query)
-        if len(chosen) == 1:
-            reply = client.code(chosen[0]["index"])
-            entries = reply.get("codes", [])
+        chosen_ones = filter_accounts(client.credentials(), query)
+        if len(chosen_ones) == 1:
+            codes = client.codes(chosen_ones[0].index)
         else:
             with state.activity("Computing the codes on the fob"):
-                reply = client.code()
-            wanted = {a["index"] for a in chosen}
-            entries = [e for e in reply.get("codes", []) if e.get("index") in wanted]
+                codes = client.codes()
+            wanted = {a.index for a in chosen_ones}
+            codes = [c for c in codes if c.index in wanted]
     if state.json:
         # The fob's time of the computation makes each code checkable against other tools.
-        state.emit_json([dict(numbered(e), time=reply.get("time")) for e in entries])
+        state.emit_json([numbered(c) for c in codes])
         return
-    if not entries:
+    if not codes:
         state.note("The fob has no accounts yet.")
         return
     from rich.table import Table
@@ -336,13 +419,13 @@ def code(state, query, single):
     table.add_column("Account")
     table.add_column("Code", justify="right", style="bold")
     table.add_column("Left", justify="right")
-    for e in entries:
-        shown = group_code(e.get("code")) if e.get("code") else (
-            "error: %s" % (e.get("error") or {}).get("message", "?"))
-        left = ("HOTP #%s" % e.get("counter")) if e.get("type") == "hotp" else \
-            "%ss" % e.get("seconds_left")
-        table.add_row(str(e.get("index", 0) + 1), e.get("issuer") or "", e["name"], shown,
-                      left)
+    for c in codes:
+        if c.value:
+            shown = group_code(c.value)
+        else:
+            shown = "error: %s" % (c.error[1] if c.error else "?")
+        left = ("HOTP #%s" % c.counter) if c.kind == "hotp" else "%ss" % c.seconds_left
+        table.add_row(str(c.index + 1), c.issuer, c.name, shown, left)
     state.console().print(table)
 
 
@@ -356,10 +439,14 @@ def delete(state, query, force):
     Example: otpfob delete '#2' --force
     """
     client = state.client()
-    target = resolve(client.list()["accounts"], query)
-    confirm(state, "Delete %s from the fob?" % label_of(target), force)
-    reply = client.delete(issuer=target.get("issuer") or "", name=target["name"])
-    gone = reply.get("deleted", target)
+    target = resolve(client.credentials(), query)
+    confirm(state, "Delete %s from the fob?" % target.label, force)
+    reply = client.delete(issuer=target.issuer, name=target.name)
+    gone = reply.get("deleted") or {
+        "index": target.index,
+        "issuer": target.issuer,
+        "name": target.name,
+    }
     if state.json:
         state.emit_json(numbered(gone))
     else:
@@ -382,11 +469,15 @@ def rename(state, query, new_name, issuer):
     if issuer:
         check_label("issuer", issuer)
     client = state.client()
-    accounts = client.list()["accounts"]
+    accounts = client.credentials()
     target = resolve(accounts, query)
-    strips = label_strips(state, client, [(target.get("issuer") or "" if issuer is None
-                                           else issuer, new_name)], accounts)
-    reply = client.rename(target["index"], new_name, issuer, strips=strips)
+    strips = label_strips(
+        state,
+        client,
+        [(target.issuer if issuer is None else issuer, new_name)],
+        accounts,
+    )
+    reply = client.rename(target.index, new_name, issuer, strips=strips)
     result = numbered(reply)
     if state.json:
         state.emit_json(result)

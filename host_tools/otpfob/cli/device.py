@@ -1,9 +1,65 @@
-"""Commands about the fob as a whole: info, reset, selftest."""
+"""Commands about the fob as a whole: devices, info, reset, selftest."""
 
 import click
 
 from .clock import clock_estimate, estimate_text
-from .util import ExpectedError, clock_text, confirm, pass_state, plural, utc
+from .util import ExpectedError, OtpfobError, clock_text, confirm, pass_state, plural, utc
+
+
+@click.command()
+@pass_state
+def devices(state):
+    """List the fobs plugged in: port, serial, board and firmware.
+
+    Each fob is asked for its hello (which needs no password and changes nothing); a port
+    another program holds shows as busy. Pick one with --device SERIAL (or --port).
+
+    Example: otpfob devices --json
+    """
+    from ..client import identify
+    from ..transport import TransportError, find_data_ports, list_serial_ports, usb_serial
+
+    if state.port:
+        usb = {state.port: None}
+    else:
+        usb = {p.device: usb_serial(p) for p in find_data_ports(list_serial_ports())}
+    rows = []
+    for port in usb:
+        row = {
+            "port": port,
+            "serial": usb.get(port),
+            "board": None,
+            "firmware": None,
+            "protocol": None,
+            "state": "ok",
+        }
+        try:
+            hello = identify(port, state.timeout)
+        except (TransportError, OtpfobError) as exc:
+            row["state"] = "busy" if getattr(exc, "code", None) == "busy" else str(exc)
+        else:
+            row.update(
+                serial=hello.get("serial") or row["serial"],
+                board=hello.get("board"),
+                firmware=hello.get("firmware"),
+                protocol=hello.get("protocol"),
+            )
+        rows.append(row)
+    if state.json:
+        state.emit_json(rows)
+        return
+    if not rows:
+        state.note("No fob is plugged in (none shows the otpfob data channel).")
+        return
+    from rich.table import Table
+
+    table = Table()
+    for title in ("Port", "Serial", "Board", "Firmware", "State"):
+        table.add_column(title)
+    for r in rows:
+        firmware = "%s (protocol %s)" % (r["firmware"], r["protocol"]) if r["firmware"] else ""
+        table.add_row(r["port"], r["serial"] or "?", r["board"] or "", firmware, r["state"])
+    state.console().print(table)
 
 
 @click.command()
@@ -26,9 +82,13 @@ def info(state):
     hidden = "accounts" not in data
     est = clock_estimate(state, data.get("serial"), data.get("aging"))
     if state.json:
-        data["clock_estimate"] = None if est is None else {
-            k: (None if v is None else round(v, 4 if k != "ppm" else 3))
-            for k, v in est.items()}
+        data["clock_estimate"] = (
+            None
+            if est is None
+            else {
+                k: (None if v is None else round(v, 4 if k != "ppm" else 3)) for k, v in est.items()
+            }
+        )
         state.emit_json(data)
         return
     from rich.table import Table
@@ -50,17 +110,33 @@ def info(state):
     rows += [
         ("Accounts", "%s of %s" % (data.get("accounts"), data.get("capacity"))),
         ("Flash", "%s bytes used, %s free" % (data.get("bytes_used"), data.get("bytes_free"))),
-        ("Time", utc(data.get("time")) if data.get("time") is not None
-         else clock_text(data.get("clock"))),
+        (
+            "Time",
+            utc(data.get("time"))
+            if data.get("time") is not None
+            else clock_text(data.get("clock")),
+        ),
         ("Clock error", estimate_text(est) if data.get("time") is not None else "-"),
         ("Aging offset", data.get("aging")),
-        ("Password", ("set, %s left before logins stop until you allow more on the fob"
-                      % plural(data.get("tries_left") or 0, "try", "tries"))
-         if data.get("password") else "none"),
-        ("Codes over USB", "without a press (turned on by the holder)" if data.get("usb_codes")
-         else "only with a press on the fob"),
-        ("Press to add", "no (turned off by the admin)" if data.get("add_presence") is False
-         else "yes"),
+        (
+            "Password",
+            (
+                "set, %s left before logins stop until you allow more on the fob"
+                % plural(data.get("tries_left") or 0, "try", "tries")
+            )
+            if data.get("password")
+            else "none",
+        ),
+        (
+            "Codes over USB",
+            "without a press (turned on by the holder)"
+            if data.get("usb_codes")
+            else "only with a press on the fob",
+        ),
+        (
+            "Press to add",
+            "no (turned off by the admin)" if data.get("add_presence") is False else "yes",
+        ),
     ]
     if data.get("battery"):
         rows.append(("Battery", _battery_text(data["battery"])))
@@ -89,10 +165,14 @@ def reset(state, force):
     # it then tells a host that has not logged in nothing of what it holds.
     info = client.info()
     count = info.get("accounts")
-    what = ("every account" if count is None else "all " + plural(count, "account")
-            if count != 1 else "1 account")
-    confirm(state, "Erase %s and the password on the fob? This cannot be undone." % what,
-            force)
+    what = (
+        "every account"
+        if count is None
+        else "all " + plural(count, "account")
+        if count != 1
+        else "1 account"
+    )
+    confirm(state, "Erase %s and the password on the fob? This cannot be undone." % what, force)
     reply = client.reset()
     from ..known import KnownFobs
 

@@ -8,8 +8,7 @@ import sys
 
 import click
 
-from .util import (EXIT_REFUSED, ExpectedError, label_strips, pass_state, plural,
-                   show_previews)
+from .util import EXIT_REFUSED, ExpectedError, label_strips, pass_state, plural, show_previews
 
 NO_HOTP = "this fob's firmware shows no HOTP codes (update it with `otpfob deploy`)"
 PASSWORD_ENV = "OTPFOB_EXPORT_PASSWORD"
@@ -25,12 +24,15 @@ def _inputs(sources):
             inputs.append(("file", source))
         elif _looks_like_secret(source):
             # A bare secret given by mistake: say so without repeating it.
-            raise ExpectedError("an argument is neither a file nor an otpauth:// URI or "
-                                "steam:// secret (a bare secret? `otpfob add NAME` asks for "
-                                "one)")
+            raise ExpectedError(
+                "an argument is neither a file nor an otpauth:// URI or "
+                "steam:// secret (a bare secret? `otpfob add NAME` asks for "
+                "one)"
+            )
         else:
-            raise ExpectedError("%s: no such file (and not an otpauth:// URI or steam:// "
-                                "secret)" % source)
+            raise ExpectedError(
+                "%s: no such file (and not an otpauth:// URI or steam:// secret)" % source
+            )
     return inputs
 
 
@@ -46,8 +48,10 @@ def passwords_for(state, password_file, key_file, stdin_used):
         given = os.environ[PASSWORD_ENV]
     ask = None
     if given is None and not stdin_used and not state.json and _on_a_terminal():
+
         def ask(prompt):
             return click.prompt(prompt, hide_input=True, err=True)
+
     key = read_key_file(key_file) if key_file else None
     return Passwords(given, ask, key)
 
@@ -61,11 +65,11 @@ def _first_line(path, option):
         with open(path, encoding="utf-8") as f:
             line = f.readline().rstrip("\r\n")
     except OSError as exc:
-        raise ExpectedError("%s: cannot read %s (%s)" % (option, path, exc.strerror or exc)) \
-            from None
+        raise ExpectedError(
+            "%s: cannot read %s (%s)" % (option, path, exc.strerror or exc)
+        ) from None
     if not line:
-        raise ExpectedError("%s: the first line of %s (the password) is empty"
-                            % (option, path))
+        raise ExpectedError("%s: the first line of %s (the password) is empty" % (option, path))
     return line
 
 
@@ -94,7 +98,7 @@ def read_sources(state, sources, fmt=None, as_totp=False, passwords=None):
     except Exception as exc:
         from ..otpauth import OtpauthError
 
-        if isinstance(exc, OtpauthError):   # an incomplete Google export, for one
+        if isinstance(exc, OtpauthError):  # an incomplete Google export, for one
             raise ExpectedError(str(exc)) from None
         raise
     for account, where in collected.items:
@@ -114,7 +118,7 @@ def _name_element(message, accounts):
     """The fob numbers a batch's elements ("accounts[12]: ..."); name the account instead."""
     m = re.match(r"accounts\[(\d+)\]: ", message)
     if m and int(m.group(1)) < len(accounts):
-        return "%s: %s" % (accounts[int(m.group(1))].label, message[m.end():])
+        return "%s: %s" % (accounts[int(m.group(1))].label, message[m.end() :])
     return message
 
 
@@ -124,30 +128,72 @@ def _conflict_text(conflicts):
 
 @click.command(name="import")
 @click.argument("sources", nargs=-1, required=True, metavar="FILE|URI...")
-@click.option("--format", "fmt", metavar="NAME",
-              help="Read every FILE as this format instead of recognising it (the formats: "
-                   "docs/admin.md, or an unknown file's error).")
-@click.option("-n", "--dry-run", is_flag=True,
-              help="Say per account what would be added, replaced or skipped, and why; "
-                   "change nothing.")
-@click.option("--skip-existing", is_flag=True,
-              help="Leave accounts the fob already has as they are (skip them).")
-@click.option("--replace", "-f", "--force", "replace", is_flag=True,
-              help="Replace accounts the fob already has with the imported ones.")
-@click.option("--as-totp", is_flag=True,
-              help="Keep issuer=Steam accounts without encoder=steam as plain TOTP.")
-@click.option("--export-password-file", type=click.Path(dir_okay=False),
-              help="File whose first line is the password of an encrypted export (else "
-                   "OTPFOB_EXPORT_PASSWORD, else asked for).")
-@click.option("--pskc-key-file", type=click.Path(dir_okay=False),
-              help="The pre-shared key of an encrypted PSKC file (hex, or 16/24/32 bytes).")
-@click.option("--preview", is_flag=True,
-              help="Show each label as the fob will draw it, in the terminal; import nothing.")
-@click.option("--preview-png", type=click.Path(dir_okay=False),
-              help="Save the labels as the fob will draw them to this PNG; import nothing.")
+@click.option(
+    "--format",
+    "fmt",
+    metavar="NAME",
+    help="Read every FILE as this format instead of recognising it (the formats: "
+    "docs/admin.md, or an unknown file's error).",
+)
+@click.option(
+    "-n",
+    "--dry-run",
+    is_flag=True,
+    help="Say per account what would be added, replaced or skipped, and why; change nothing.",
+)
+@click.option(
+    "--skip-existing",
+    is_flag=True,
+    help="Leave accounts the fob already has as they are (skip them).",
+)
+@click.option(
+    "--replace",
+    "-f",
+    "--force",
+    "replace",
+    is_flag=True,
+    help="Replace accounts the fob already has with the imported ones.",
+)
+@click.option(
+    "--as-totp",
+    is_flag=True,
+    help="Keep issuer=Steam accounts without encoder=steam as plain TOTP.",
+)
+@click.option(
+    "--export-password-file",
+    type=click.Path(dir_okay=False),
+    help="File whose first line is the password of an encrypted export (else "
+    "OTPFOB_EXPORT_PASSWORD, else asked for).",
+)
+@click.option(
+    "--pskc-key-file",
+    type=click.Path(dir_okay=False),
+    help="The pre-shared key of an encrypted PSKC file (hex, or 16/24/32 bytes).",
+)
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Show each label as the fob will draw it, in the terminal; import nothing.",
+)
+@click.option(
+    "--preview-png",
+    type=click.Path(dir_okay=False),
+    help="Save the labels as the fob will draw them to this PNG; import nothing.",
+)
 @pass_state
-def import_(state, sources, fmt, dry_run, skip_existing, replace, as_totp,
-            export_password_file, pskc_key_file, preview, preview_png):
+def import_(
+    state,
+    sources,
+    fmt,
+    dry_run,
+    skip_existing,
+    replace,
+    as_totp,
+    export_password_file,
+    pskc_key_file,
+    preview,
+    preview_png,
+):
     """Import accounts from exports, URI lists, QR images or URIs.
 
     Each FILE is recognised by its content: Aegis, 2FAS, andOTP, FreeOTP, FreeOTP+,
@@ -170,13 +216,20 @@ def import_(state, sources, fmt, dry_run, skip_existing, replace, as_totp,
     for skip in collected.skipped:
         state.warn("skipped %s" % skip.line())
     if collected.conflicts and not dry_run:
-        raise ExpectedError("different secrets under one label: %s. Nothing was stored: "
-                            "keep one of each (rename or delete the other in the app it came "
-                            "from) and import again" % _conflict_text(collected.conflicts))
+        raise ExpectedError(
+            "different secrets under one label: %s. Nothing was stored: "
+            "keep one of each (rename or delete the other in the app it came "
+            "from) and import again" % _conflict_text(collected.conflicts)
+        )
     if not collected.items and not collected.conflicts:
-        raise ExpectedError("nothing to import%s" % (
-            " (%s skipped, listed above)" % plural(len(collected.skipped), "entry", "entries")
-            if collected.skipped else ""))
+        raise ExpectedError(
+            "nothing to import%s"
+            % (
+                " (%s skipped, listed above)" % plural(len(collected.skipped), "entry", "entries")
+                if collected.skipped
+                else ""
+            )
+        )
     if preview or preview_png:
         show_previews(state, [(a.issuer, a.name) for a, _ in collected.items], preview_png)
         return
@@ -184,10 +237,16 @@ def import_(state, sources, fmt, dry_run, skip_existing, replace, as_totp,
 
     client = state.client()
     info = client.info()
-    existing = client.list()["accounts"]
-    plan = plan_import([a for a, _ in collected.items], existing, info.get("capacity"),
-                       replace, skip_existing, takes_hotp(info),
-                       [w for _, w in collected.items])
+    existing = client.credentials()
+    plan = plan_import(
+        [a for a, _ in collected.items],
+        existing,
+        info.get("capacity"),
+        replace,
+        skip_existing,
+        takes_hotp(info),
+        [w for _, w in collected.items],
+    )
     if dry_run:
         show_plan(state, plan, collected)
         return
@@ -197,14 +256,17 @@ def import_(state, sources, fmt, dry_run, skip_existing, replace, as_totp,
     refused = [row for row in plan if row["action"] == "refuse"]
     clashes = [row["label"] for row in refused if row["reason"] == "already on the fob"]
     if clashes:
-        raise ExpectedError("already on the fob: %s; --skip-existing leaves them as they are, "
-                            "--replace replaces them" % ", ".join(clashes))
+        raise ExpectedError(
+            "already on the fob: %s; --skip-existing leaves them as they are, "
+            "--replace replaces them" % ", ".join(clashes)
+        )
     if refused:
         room = max(0, info["capacity"] - len(existing))
         new = sum(1 for row in plan if row["action"] == "add")
-        raise ExpectedError("the fob is full: it has room for %s, the import has %d new "
-                            "ones; `otpfob delete` makes room"
-                            % (plural(room, "more account"), new))
+        raise ExpectedError(
+            "the fob is full: it has room for %s, the import has %d new "
+            "ones; `otpfob delete` makes room" % (plural(room, "more account"), new)
+        )
     accounts = [row["account"] for row in plan if row["action"] in ("add", "replace")]
     skipped = len(collected.skipped) + sum(1 for row in plan if row["action"] == "skip")
     if not accounts:
@@ -216,54 +278,85 @@ def import_(state, sources, fmt, dry_run, skip_existing, replace, as_totp,
     try:
         # One batch on the fob: checked part by part, written to flash once at the end.
         with state.activity("Importing %s" % plural(len(accounts), "account")):
-            parts, reply = client.add_staged(accounts, overwrite=replace,
-                                             max_line=info.get("max_line") or 2048,
-                                             strips=strips)
+            parts, reply = client.add_staged(
+                accounts, overwrite=replace, max_line=info.get("max_line") or 2048, strips=strips
+            )
     except FobError as exc:
         if exc.code in ("refused", "presence_timeout"):
-            raise ExpectedError("import %s; nothing was stored" % exc.message,
-                                EXIT_REFUSED) from None
+            raise ExpectedError(
+                "import %s; nothing was stored" % exc.message, EXIT_REFUSED
+            ) from None
         if exc.code == "timeout":
             # The last part may have been written with only its reply lost.
-            raise ExpectedError("import stopped: %s; the fob stores an import whole or not "
-                                "at all, `otpfob list` shows which" % exc.message) from None
-        raise ExpectedError("import stopped, nothing was stored: %s"
-                            % _name_element(exc.message, accounts)) from None
+            raise ExpectedError(
+                "import stopped: %s; the fob stores an import whole or not "
+                "at all, `otpfob list` shows which" % exc.message
+            ) from None
+        raise ExpectedError(
+            "import stopped, nothing was stored: %s" % _name_element(exc.message, accounts)
+        ) from None
     for w in reply["warnings"]:
         state.warn(_name_element(w, accounts))
-    _report(state, reply.get("added", 0), reply.get("replaced", 0), parts,
-            client.round_trips, skipped, plan, collected)
+    _report(
+        state,
+        reply.get("added", 0),
+        reply.get("replaced", 0),
+        parts,
+        client.round_trips,
+        skipped,
+        plan,
+        collected,
+    )
 
 
 def _report(state, added, replaced, parts, round_trips, skipped, plan, collected):
     if state.json:
-        state.emit_json({
-            "added": added, "replaced": replaced, "requests": parts,
-            "round_trips": round_trips,
-            "skipped": [{"label": s.label, "where": s.where, "reason": s.reason}
-                        for s in collected.skipped]
-            + [{"label": r["label"], "where": r["where"], "reason": r["reason"]}
-               for r in plan if r["action"] == "skip"]})
+        state.emit_json(
+            {
+                "added": added,
+                "replaced": replaced,
+                "requests": parts,
+                "round_trips": round_trips,
+                "skipped": [
+                    {"label": s.label, "where": s.where, "reason": s.reason}
+                    for s in collected.skipped
+                ]
+                + [
+                    {"label": r["label"], "where": r["where"], "reason": r["reason"]}
+                    for r in plan
+                    if r["action"] == "skip"
+                ],
+            }
+        )
         return
-    text = "Imported %s (%d new, %d replaced)" % (plural(added + replaced, "account"), added,
-                                                  replaced)
+    text = "Imported %s (%d new, %d replaced)" % (
+        plural(added + replaced, "account"),
+        added,
+        replaced,
+    )
     if skipped:
         text += "; %s skipped (listed above)" % plural(skipped, "entry", "entries")
     state.note(text + ".")
 
 
-def plan_import(accounts, existing, capacity, replace, skip_existing=False, hotp=True,
-                wheres=None):
+def plan_import(accounts, existing, capacity, replace, skip_existing=False, hotp=True, wheres=None):
     """What an import would do to each account: add, replace (--replace), skip (already on
     the fob with --skip-existing, or HOTP on a fob without it) or refuse (already on the
     fob without either flag, or no room left), in the order given."""
-    present = {((e.get("issuer") or "").lower(), e["name"].lower()): e for e in existing}
+    present = {(e.issuer.lower(), e.name.lower()): e for e in existing}
     room = None if capacity is None else capacity - len(existing)
     plan = []
     for n, a in enumerate(accounts):
-        row = {"label": a.label, "issuer": a.issuer, "name": a.name, "type": a.kind,
-               "algorithm": a.algorithm, "digits": a.digits, "account": a,
-               "where": wheres[n] if wheres else ""}
+        row = {
+            "label": a.label,
+            "issuer": a.issuer,
+            "name": a.name,
+            "type": a.kind,
+            "algorithm": a.algorithm,
+            "digits": a.digits,
+            "account": a,
+            "where": wheres[n] if wheres else "",
+        }
         if a.is_hotp:
             row["counter"] = a.counter
         else:
@@ -272,7 +365,7 @@ def plan_import(accounts, existing, capacity, replace, skip_existing=False, hotp
         if a.is_hotp and not hotp:
             row["action"], row["reason"] = "skip", NO_HOTP
         elif on_fob is not None:
-            row["index"] = on_fob["index"] + 1
+            row["index"] = on_fob.index + 1
             if replace:
                 row["action"] = "replace"
             elif skip_existing:
@@ -291,11 +384,19 @@ def plan_import(accounts, existing, capacity, replace, skip_existing=False, hotp
 
 def show_plan(state, plan, collected):
     rows = [{k: v for k, v in r.items() if k != "account"} for r in plan]
-    rows += [{"label": s.label, "where": s.where, "action": "skip", "reason": s.reason}
-             for s in collected.skipped]
-    rows += [{"label": label, "where": " and ".join(wheres), "action": "refuse",
-              "reason": "different secrets under one label"}
-             for label, wheres in collected.conflicts]
+    rows += [
+        {"label": s.label, "where": s.where, "action": "skip", "reason": s.reason}
+        for s in collected.skipped
+    ]
+    rows += [
+        {
+            "label": label,
+            "where": " and ".join(wheres),
+            "action": "refuse",
+            "reason": "different secrets under one label",
+        }
+        for label, wheres in collected.conflicts
+    ]
     if state.json:
         state.emit_json(rows)
         return
@@ -306,13 +407,20 @@ def show_plan(state, plan, collected):
         if row.get("reason"):
             line += " (%s)" % row["reason"]
         click.echo(line)
-    counts = {k: sum(1 for r in rows if r["action"] == k)
-              for k in ("add", "replace", "skip", "refuse")}
+    counts = {
+        k: sum(1 for r in rows if r["action"] == k) for k in ("add", "replace", "skip", "refuse")
+    }
     hints = []
     if any(r.get("reason") == "already on the fob" for r in rows):
-        hints.append("--replace replaces the ones already on the fob, --skip-existing "
-                     "leaves them")
-    state.note("Dry run, nothing changed: %s would be added, %d replaced, %d skipped, %d "
-               "refused%s." % (plural(counts["add"], "account"), counts["replace"],
-                               counts["skip"], counts["refuse"],
-                               "; " + "; ".join(hints) if hints else ""))
+        hints.append("--replace replaces the ones already on the fob, --skip-existing leaves them")
+    state.note(
+        "Dry run, nothing changed: %s would be added, %d replaced, %d skipped, %d "
+        "refused%s."
+        % (
+            plural(counts["add"], "account"),
+            counts["replace"],
+            counts["skip"],
+            counts["refuse"],
+            "; " + "; ".join(hints) if hints else "",
+        )
+    )

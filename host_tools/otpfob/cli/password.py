@@ -22,12 +22,10 @@ def _new_password(state):
         return pw
     if state.json or not sys.stdin.isatty():
         raise ExpectedError("no new password: set OTPFOB_NEW_PASSWORD or run in a terminal")
-    return click.prompt("New password", hide_input=True, confirmation_prompt="Repeat it",
-                        err=True)
+    return click.prompt("New password", hide_input=True, confirmation_prompt="Repeat it", err=True)
 
 
-ITERATIONS_HELP = ("PBKDF2-HMAC-SHA256 iterations on this computer for each login "
-                   "(at least 10000).")
+ITERATIONS_HELP = "PBKDF2-HMAC-SHA256 iterations on this computer for each login (at least 10000)."
 
 
 # auth.ITERATIONS, written out so that loading the CLI does not import hashlib (a test
@@ -36,9 +34,13 @@ DEFAULT_ITERATIONS = 600_000
 
 
 def _iterations_option(f):
-    return click.option("--iterations", type=click.IntRange(10000, 100000000),
-                        default=DEFAULT_ITERATIONS, show_default=True,
-                        help=ITERATIONS_HELP)(f)
+    return click.option(
+        "--iterations",
+        type=click.IntRange(10000, 100000000),
+        default=DEFAULT_ITERATIONS,
+        show_default=True,
+        help=ITERATIONS_HELP,
+    )(f)
 
 
 def _password_done(state, text, reply):
@@ -63,9 +65,13 @@ def password_set(state, iterations):
     new = _new_password(state)
     reply = client.password_set(new, iterations=iterations)
     _record(client, True)
-    _password_done(state, "Password set: from now on the fob answers only info until "
-                   "it is given (8 wrong tries in a row stop the logins until you allow "
-                   "more on the fob).", reply)
+    _password_done(
+        state,
+        "Password set: from now on the fob answers only info until "
+        "it is given (8 wrong tries in a row stop the logins until you allow "
+        "more on the fob).",
+        reply,
+    )
 
 
 @password_group.command(name="change")
@@ -95,7 +101,7 @@ def password_change(state, iterations):
 def password_clear(state):
     """Remove the password (log in, then press the fob's button).
 
-    Example: otpfob -P "$OLD" password clear
+    Example: otpfob --password "$OLD" password clear
     """
     client = state.client()
     if not client.info().get("password"):
@@ -152,6 +158,8 @@ def _record(client, password):
 def _current_password(state, client):
     password = state.get_password(client, "Current password")
     if password is None:
-        raise ExpectedError("this fob is protected by a password: give --password, set "
-                            "OTPFOB_PASSWORD, or run interactively")
+        raise ExpectedError(
+            "this fob is protected by a password: give --password, set "
+            "OTPFOB_PASSWORD, or run interactively"
+        )
     return password

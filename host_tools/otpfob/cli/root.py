@@ -10,8 +10,15 @@ import importlib
 import click
 
 from . import accounts, clock, device, importer, password, settings
-from .util import (EXIT_ERROR, ExpectedError, State, add_global_options, explain,
-                   expected_error_types, one_line)
+from .util import (
+    EXIT_INTERRUPTED,
+    ExpectedError,
+    OtpfobError,
+    State,
+    add_global_options,
+    explain,
+    one_line,
+)
 
 # name -> (module, attribute, short help shown by --help without importing the module)
 LAZY_COMMANDS = {
@@ -34,8 +41,9 @@ class FobGroup(click.Group):
         try:
             cmd = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
-            raise ExpectedError("the %s command is not available in this installation (%s)"
-                                % (name, exc)) from None
+            raise ExpectedError(
+                "the %s command is not available in this installation (%s)" % (name, exc)
+            ) from None
         add_short_flags(cmd)
         add_examples(cmd, name)
         if name in LAZY_GLOBALS:
@@ -72,16 +80,32 @@ class FobGroup(click.Group):
             raise
         except click.ClickException as exc:
             raise one_line(exc, ctx) from None
-        except click.Abort:
-            raise ExpectedError("aborted", EXIT_ERROR) from None
+        except (KeyboardInterrupt, click.Abort):
+            # Ctrl-C (click turns one at a prompt into Abort): exit 130 as shells do, with
+            # what was and was not changed instead of click's bare "Aborted!".
+            raise ExpectedError(
+                "interrupted: %s" % _state(ctx).interruption(), EXIT_INTERRUPTED
+            ) from None
         except Exception as exc:
-            if isinstance(exc, expected_error_types()):
-                raise explain(exc) from None
+            if isinstance(exc, OtpfobError):
+                err = explain(exc)
+                if getattr(exc, "code", None) == "io" and _state(ctx).connected:
+                    # The fob went away mid-run (unplugged): say what that left behind.
+                    err = ExpectedError(
+                        "%s; %s" % (err.format_message(), _state(ctx).interruption()),
+                        err.exit_code,
+                    )
+                raise err from None
             raise
 
 
+def _state(ctx):
+    state = ctx.find_object(State)
+    return state if state is not None else State(ctx, None, False, 5.0)
+
+
 # Long options of the lazily loaded commands that get the short flag the rest have.
-SHORT_FLAGS = {"--force": "-f", "--json": "-j", "--port": "-p", "--password": "-P"}
+SHORT_FLAGS = {"--force": "-f", "--json": "-j"}
 
 # The global options a lazily loaded command also takes after its name (fleet reports in
 # JSON; deploy and sim neither talk to a fob's data channel nor print JSON).
@@ -90,10 +114,9 @@ LAZY_GLOBALS = {"fleet": ("--json",)}
 # Examples for the lazily loaded commands whose own help has none.
 LAZY_EXAMPLES = {
     "deploy": "Example: otpfob deploy --drive /media/$USER/CIRCUITPY --dry-run",
-    "fleet": "Example: otpfob fleet provision --users users.csv --issuer Example "
-             "--out entra.csv",
+    "fleet": "Example: otpfob fleet provision --users users.csv --issuer Example --out entra.csv",
     "fleet provision": "Example: otpfob fleet provision --users users.csv --issuer Example "
-                       "--out entra.csv --fob /dev/ttyACM1 --fob /dev/ttyACM3",
+    "--out entra.csv --fob /dev/ttyACM1 --fob /dev/ttyACM3",
     "sim": "Example: otpfob sim --demo --state ~/.otpfob-sim",
     "web": "Example: otpfob web --serial-bridge socket://127.0.0.1:7701",
 }
@@ -120,35 +143,71 @@ def add_short_flags(cmd):
 
 
 @click.group(cls=FobGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-p", "--port", envvar="OTPFOB_PORT", metavar="PORT|URL",
-              help="Device path or pyserial URL (socket://HOST:PORT) of the fob's data "
-                   "channel. Found by its USB interface when omitted. Env: OTPFOB_PORT.")
+@click.option(
+    "-p",
+    "--port",
+    envvar="OTPFOB_PORT",
+    metavar="PORT|URL",
+    help="Device path or pyserial URL (socket://HOST:PORT) of the fob's data "
+    "channel. Found by its USB interface when omitted. Env: OTPFOB_PORT.",
+)
+@click.option(
+    "-d",
+    "--device",
+    envvar="OTPFOB_DEVICE",
+    metavar="SERIAL",
+    help="The fob with this serial, when several are plugged in (`otpfob devices` lists "
+    "them). Env: OTPFOB_DEVICE.",
+)
 @click.option("-j", "--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--timeout", type=float, default=5.0, show_default=True, envvar="OTPFOB_TIMEOUT",
-              help="Seconds to wait for each reply.")
-@click.option("-P", "--password", envvar="OTPFOB_PASSWORD", metavar="PASSWORD",
-              help="The fob's management password, when it has one (else asked for). "
-                   "Env: OTPFOB_PASSWORD.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=5.0,
+    show_default=True,
+    envvar="OTPFOB_TIMEOUT",
+    help="Seconds to wait for each reply.",
+)
+@click.option(
+    "--password",
+    envvar="OTPFOB_PASSWORD",
+    metavar="PASSWORD",
+    help="The fob's management password, when it has one (else asked for). Env: OTPFOB_PASSWORD.",
+)
 @click.version_option(package_name="otpfob", message="otpfob %(version)s")
 @click.pass_context
-def main(ctx, port, as_json, timeout, password):
+def main(ctx, port, device, as_json, timeout, password):
     """Provision and use an otpfob TOTP token.
 
     QUERY arguments match "issuer:name" as a case-insensitive substring; an exact match
     wins, and #N picks the N-th account of `otpfob list` (the `index` --json prints).
-    --json, --port and --password may also follow the command (`otpfob list -j`).
-    Exit status: 0 ok, 1 error, 2 usage, 3 refused on the fob or not confirmed, 4 no fob.
+    --json, --port and --password may also follow the command (`otpfob list -j`); short
+    flags mean what they mean in `ykman oath accounts` (add -P is the period).
+    Exit status: 0 ok, 1 error, 2 usage, 3 refused on the fob or not confirmed, 4 no fob,
+    130 interrupted (Ctrl-C; the message says what was and was not changed).
 
     \b
     Examples:
       otpfob add GitHub:octocat          (asks for the secret)
       otpfob code -s github              (just the code, for scripts)
     """
-    ctx.obj = State(ctx, port, as_json, timeout, password)
+    ctx.obj = State(ctx, port, as_json, timeout, password, device)
 
 
-for command in (device.info, accounts.list_, accounts.add, importer.import_, accounts.code,
-                accounts.delete, accounts.rename, settings.settings_group, clock.time_group,
-                device.reset, device.selftest, password.password_group):
+for command in (
+    device.devices,
+    device.info,
+    accounts.list_,
+    accounts.add,
+    importer.import_,
+    accounts.code,
+    accounts.delete,
+    accounts.rename,
+    settings.settings_group,
+    clock.time_group,
+    device.reset,
+    device.selftest,
+    password.password_group,
+):
     main.add_command(command)
     add_global_options(command)

@@ -4,13 +4,33 @@ import click
 
 from .util import ExpectedError, pass_state
 
-
-SETTING_KINDS = {"privacy": "bool", "idle_timeout": "int", "typing": "bool", "layout": "str",
-                 "add_presence": "bool", "usb_codes": "bool"}
-_BOOL_WORDS = {"on": True, "off": False, "true": True, "false": False, "yes": True,
-               "no": False, "1": True, "0": False}
-_SETTINGS_SHOWN = ("typing", "layout", "privacy", "idle_timeout", "add_presence", "usb_codes",
-                   "keyboard")
+SETTING_KINDS = {
+    "privacy": "bool",
+    "idle_timeout": "int",
+    "typing": "bool",
+    "layout": "str",
+    "add_presence": "bool",
+    "usb_codes": "bool",
+}
+_BOOL_WORDS = {
+    "on": True,
+    "off": False,
+    "true": True,
+    "false": False,
+    "yes": True,
+    "no": False,
+    "1": True,
+    "0": False,
+}
+_SETTINGS_SHOWN = (
+    "typing",
+    "layout",
+    "privacy",
+    "idle_timeout",
+    "add_presence",
+    "usb_codes",
+    "keyboard",
+)
 
 
 def parse_setting(key, value):
@@ -28,8 +48,9 @@ def parse_setting(key, value):
         try:
             return name, int(text)
         except ValueError:
-            raise ExpectedError("%s must be a whole number of seconds, not %r"
-                                % (name, value)) from None
+            raise ExpectedError(
+                "%s must be a whole number of seconds, not %r" % (name, value)
+            ) from None
     return name, text.lower()
 
 
@@ -40,8 +61,9 @@ def _settings_call(fn, **kw):
         return fn(**kw)
     except FobError as exc:
         if exc.code == "unknown_command":
-            raise ExpectedError("this fob's firmware has no settings commands; update it "
-                                "with `otpfob deploy`") from None
+            raise ExpectedError(
+                "this fob's firmware has no settings commands; update it with `otpfob deploy`"
+            ) from None
         raise ExpectedError(exc.message) from None
 
 
@@ -64,8 +86,9 @@ def _show_settings(state, data):
         elif key == "layout":
             text = "%s (of %s)" % (value, ", ".join(data.get("layouts") or ()))
         elif key == "keyboard":
-            text = {True: "enabled now", False: "not enabled now",
-                    None: "not available"}.get(value, str(value))
+            text = {True: "enabled now", False: "not enabled now", None: "not available"}.get(
+                value, str(value)
+            )
         else:
             text = words.get(value, str(value))
         table.add_row(key, text)
@@ -75,8 +98,7 @@ def _show_settings(state, data):
 def _keyboard_hint(data):
     """What to do when the USB keyboard is not (or still) there as typing asks."""
     if data.get("typing") and data.get("keyboard") is False:
-        return ("unplug the fob and plug it in again: its USB keyboard is switched on at "
-                "plug-in")
+        return "unplug the fob and plug it in again: its USB keyboard is switched on at plug-in"
     if not data.get("typing") and data.get("keyboard"):
         return "the USB keyboard stays until the fob is unplugged and plugged in again"
     return None
@@ -133,16 +155,24 @@ def settings_set(state, pairs):
     # A fob ignores names it does not know (protocol rule), so check each one took.
     missing = [k for k in wanted if k not in data]
     if missing:
-        raise ExpectedError("this fob's firmware has no setting %s; update it with "
-                            "`otpfob deploy`" % ", ".join(missing))
+        raise ExpectedError(
+            "this fob's firmware has no setting %s; update it with "
+            "`otpfob deploy`" % ", ".join(missing)
+        )
     if data.get("saved") is False:
-        state.warn("the fob could not write its settings file (is its drive writable by "
-                   "the computer?); the new settings hold until it restarts")
+        state.warn(
+            "the fob could not write its settings file (is its drive writable by "
+            "the computer?); the new settings hold until it restarts"
+        )
     hint = _keyboard_hint(data) if "typing" in wanted else None
     if hint:
         state.warn(hint)
     if not state.json:
-        state.note("Changed %s." % ", ".join("%s to %s" % (
-            k, ("on" if v else "off") if isinstance(v, bool) else v)
-            for k, v in wanted.items()))
+        state.note(
+            "Changed %s."
+            % ", ".join(
+                "%s to %s" % (k, ("on" if v else "off") if isinstance(v, bool) else v)
+                for k, v in wanted.items()
+            )
+        )
     _show_settings(state, data)

@@ -9,24 +9,26 @@ import click
 
 from ..codecheck import group_code  # noqa: F401 - shown by several commands
 
+# The exit statuses (docs/admin.md lists them for scripts) and the errors' base class.
+from ..errors import (  # noqa: F401 - the exit statuses, for the command modules
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_NO_FOB,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    OtpfobError,
+)
 
 # The wire protocol this otpfob speaks (docs/protocol.md); older firmware is refused.
 PROTOCOL = 2
 
-# Exit statuses (docs/admin.md lists them for scripts).
-EXIT_OK = 0
-EXIT_ERROR = 1          # anything else that went wrong
-EXIT_USAGE = 2          # the command line itself is wrong
-EXIT_REFUSED = 3        # refused on the fob, or not confirmed at the prompt / under --json
-EXIT_NO_FOB = 4         # no fob found, the port cannot be opened, or the fob does not answer
 
-# FobError codes that say the person at the fob (or at the prompt) said no.
-_REFUSED_CODES = ("refused", "presence_timeout", "cooldown")
-# ... and the hint that names the fix, where the fob's message does not.
+# The fix for a fob error code, added where the fob's message does not name one.
 _FOB_HINTS = {
     "clock_not_set": "run `otpfob time set`",
     "clock_fault": "check the wiring between the board and the DS3231; the fob tries again "
-                   "by itself",
+    "by itself",
     "no_password": "`otpfob password set` gives the fob one",
     "full": "`otpfob delete` makes room",
     "unknown_command": "update the fob's firmware with `otpfob deploy`",
@@ -35,53 +37,29 @@ _FOB_HINTS = {
 }
 
 
-class ExpectedError(click.ClickException):
-    """An error the user can act on: one line on stderr, no traceback, and the exit status
-    that says which kind (EXIT_*)."""
+class ExpectedError(OtpfobError, click.ClickException):
+    """An error the command line raises itself: one line on stderr, no traceback, and the
+    exit status that says which kind (EXIT_*). Every other OtpfobError becomes one in
+    explain()."""
 
     def __init__(self, message, exit_code=EXIT_ERROR):
         click.ClickException.__init__(self, message)
-        self.exit_code = exit_code
+        self.exit_status = self.exit_code = exit_code
 
     def show(self, file=None):
         click.echo("otpfob: error: %s" % self.format_message(), err=True)
 
 
-def expected_error_types():
-    # Only modules already loaded can have raised; importing the rest here would cost time.
-    types = []
-    for module, name in (("otpfob.transport", "TransportError"), ("otpfob.client", "FobError"),
-                         ("otpfob.otpauth", "OtpauthError"), ("otpfob.qr", "QrError"),
-                         ("otpfob.auth", "PasswordError"),
-                         ("otpfob.keystore", "KeystoreError"),
-                         ("otpfob.deploy", "DeployError"), ("otpfob.fleet", "FleetError"),
-                         ("otpfob.calibration", "CalibrationError")):
-        mod = sys.modules.get(module)
-        if mod is not None and hasattr(mod, name):
-            types.append(getattr(mod, name))
-    return tuple(types)
-
-
 def explain(exc):
-    """The ExpectedError for an error of a known kind (a transport, fob or input error),
-    with the exit status of its kind and the fix when the message does not name one."""
+    """The ExpectedError for an OtpfobError: its message (with the fix, for a fob's error
+    whose message does not name one) and its exit status."""
     if isinstance(exc, ExpectedError):
         return exc
     message = str(exc)
-    kind = type(exc).__name__
-    if kind == "TransportError":
-        return ExpectedError(message, EXIT_NO_FOB)
-    if kind == "FobError":
-        code = getattr(exc, "code", None)
-        message = getattr(exc, "message", message)
-        if code == "timeout":
-            return ExpectedError(message, EXIT_NO_FOB)
-        if code in _REFUSED_CODES:
-            return ExpectedError(message, EXIT_REFUSED)
-        hint = _FOB_HINTS.get(code)
-        if hint and "otpfob " not in message:
-            message = "%s; %s" % (message, hint)
-    return ExpectedError(message)
+    hint = _FOB_HINTS.get(exc.fob_code) if isinstance(exc, OtpfobError) else None
+    if hint and "otpfob " not in message:
+        message = "%s; %s" % (message, hint)
+    return ExpectedError(message, getattr(exc, "exit_status", EXIT_ERROR))
 
 
 def one_line(exc, ctx=None):
@@ -110,9 +88,11 @@ def plural(n, word, many=None):
 class State:
     """Per-invocation settings and the lazily opened connection to the fob."""
 
-    def __init__(self, ctx, port, as_json, timeout, password=None):
+    def __init__(self, ctx, port, as_json, timeout, password=None, device=None):
         self.ctx = ctx
         self.port = port
+        # --device SERIAL: the fob with that serial among those plugged in (otpfob devices).
+        self.device = device
         self.json = as_json
         self.timeout = timeout
         self.password = password
@@ -124,6 +104,17 @@ class State:
         self._activity = None
 
     @property
+    def connected(self):
+        """True once this invocation opened a connection to a fob."""
+        return self._client is not None
+
+    def interruption(self):
+        """What an interruption left on the fob, in words (client.interruption)."""
+        if self._client is None:
+            return "nothing was sent to the fob, so nothing on it changed"
+        return self._client.interruption()
+
+    @property
     def interactive(self):
         return not self.json and sys.stdin.isatty()
 
@@ -133,7 +124,8 @@ class State:
             from ..transport import connect
 
             check_port(self.port)
-            transport = connect(self.port, choose=self._choose if self.interactive else None)
+            port = self.port or (self._find_device() if self.device else None)
+            transport = connect(port, choose=self._choose if self.interactive else None)
             self._client = FobClient(transport, timeout=self.timeout)
             self._client.on_prompt = self._press_prompt
             self._client.on_failed_tries = self._failed_tries
@@ -151,10 +143,17 @@ class State:
 
         hello = client.hello()
         serial = hello.get("serial")
+        if self.device and str(serial or "").lower() != self.device.lower():
+            raise ExpectedError(
+                "the fob on %s is %s, not %s (--device); `otpfob devices` lists them"
+                % (self.port or "the port", serial or "of unknown serial", self.device),
+                EXIT_NO_FOB,
+            )
         if isinstance(hello.get("protocol"), int) and hello["protocol"] < PROTOCOL:
-            raise ExpectedError("fob %s runs older firmware (protocol %d; this otpfob speaks "
-                                "%d): update it with `otpfob deploy`"
-                                % (serial or "?", hello["protocol"], PROTOCOL))
+            raise ExpectedError(
+                "fob %s runs older firmware (protocol %d; this otpfob speaks "
+                "%d): update it with `otpfob deploy`" % (serial or "?", hello["protocol"], PROTOCOL)
+            )
         known = KnownFobs()
         if hello.get("password"):
             known.record(serial, True)
@@ -173,7 +172,8 @@ class State:
             "fob %s has no password, but %s: it may have been reset (erased) by someone "
             "else, so check what it holds before you trust it. `otpfob password set` "
             "protects it again; `otpfob password forget` makes this computer accept it "
-            "without one" % (serial or "?", why))
+            "without one" % (serial or "?", why)
+        )
 
     def _press_prompt(self, prompt, check=None):
         lines = [line for line in prompt.split("\n") if line]
@@ -184,8 +184,10 @@ class State:
         self._stderr(text)
 
     def _failed_tries(self, n):
-        self.warn("%s on this fob since your last login: someone may be guessing"
-                  % plural(n, "wrong password try", "wrong password tries"))
+        self.warn(
+            "%s on this fob since your last login: someone may be guessing"
+            % plural(n, "wrong password try", "wrong password tries")
+        )
 
     def _stderr(self, text):
         if self._activity is not None:
@@ -216,6 +218,35 @@ class State:
         if not sys.stdin.isatty() or self.json:
             return None
         return click.prompt(what + " of fob %s" % (serial or "?"), hide_input=True, err=True)
+
+    def _find_device(self):
+        """The port of the plugged-in fob whose serial is --device: by the USB serial
+        number where the system shows it, else by asking each fob."""
+        from ..client import identify
+        from ..transport import TransportError, find_data_ports, list_serial_ports, usb_serial
+
+        want = self.device.lower()
+        ports = find_data_ports(list_serial_ports())
+        for p in ports:
+            if usb_serial(p) == want:
+                return p.device
+        seen = []
+        for p in ports:
+            if usb_serial(p) is not None:
+                seen.append(usb_serial(p))
+                continue
+            try:
+                serial = str(identify(p.device, self.timeout).get("serial") or "")
+            except (TransportError, OtpfobError):
+                continue
+            if serial.lower() == want:
+                return p.device
+            seen.append(serial or "?")
+        raise ExpectedError(
+            "no fob with serial %s is plugged in (%s); `otpfob devices` lists them"
+            % (self.device, "found: %s" % ", ".join(seen) if seen else "found none"),
+            EXIT_NO_FOB,
+        )
 
     def _choose(self, ports):
         from ..transport import describe
@@ -259,14 +290,20 @@ class Activity:
     def __enter__(self):
         if self.live:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
-                                       SpinnerColumn, TextColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+            )
 
             columns = [SpinnerColumn(), TextColumn("{task.description}")]
             if self.total is not None:
                 columns += [BarColumn(), MofNCompleteColumn()]
-            self._progress = Progress(*columns, console=Console(stderr=True, highlight=False),
-                                      transient=True)
+            self._progress = Progress(
+                *columns, console=Console(stderr=True, highlight=False), transient=True
+            )
             self._progress.start()
             self._task = self._progress.add_task(self.text, total=self.total)
             self.state._activity = self
@@ -302,10 +339,14 @@ def check_port(port):
     import os
     import re
 
-    if port and re.fullmatch(r"[\w.\-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5}", port) \
-            and not os.path.exists(port):
-        raise ExpectedError("no such port: %s; did you mean socket://%s?" % (port, port),
-                            EXIT_USAGE)
+    if (
+        port
+        and re.fullmatch(r"[\w.\-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5}", port)
+        and not os.path.exists(port)
+    ):
+        raise ExpectedError(
+            "no such port: %s; did you mean socket://%s?" % (port, port), EXIT_USAGE
+        )
 
 
 def _set_on_state(attr):
@@ -314,27 +355,50 @@ def _set_on_state(attr):
         if value and state is not None:
             setattr(state, attr, value)
         return value
+
     return callback
 
 
 def _global_params():
     # The global options again, after the command (`otpfob list -j`, as ykman and git
-    # take them); given there they win over the ones before it.
+    # take them); given there they win over the ones before it. After a command --port and
+    # --password have no short flag: `ykman oath accounts add -p` is the password and -P
+    # the period, so neither short flag may mean something else here (docs/admin.md).
+    def option(opts, attr, help, **kw):
+        return click.Option(
+            opts + ["_" + attr], expose_value=False, callback=_set_on_state(attr), help=help, **kw
+        )
+
     return [
-        click.Option(["-j", "--json", "_json"], is_flag=True, expose_value=False,
-                     callback=_set_on_state("json"),
-                     help="Machine-readable output (also before the command)."),
-        click.Option(["-p", "--port", "_port"], metavar="PORT|URL", expose_value=False,
-                     callback=_set_on_state("port"),
-                     help="The fob's data channel (also before the command)."),
-        click.Option(["-P", "--password", "_password"], metavar="PASSWORD",
-                     expose_value=False, callback=_set_on_state("password"),
-                     help="The fob's management password (also before the command)."),
+        option(
+            ["-j", "--json"],
+            "json",
+            "Machine-readable output (also before the command).",
+            is_flag=True,
+        ),
+        option(
+            ["--port"],
+            "port",
+            "The fob's data channel (also before the command).",
+            metavar="PORT|URL",
+        ),
+        option(
+            ["--device"],
+            "device",
+            "The fob with this serial (also before the command; `otpfob devices`).",
+            metavar="SERIAL",
+        ),
+        option(
+            ["--password"],
+            "password",
+            "The fob's management password (also before the command).",
+            metavar="PASSWORD",
+        ),
     ]
 
 
 def add_global_options(cmd, only=None):
-    """Add --json/-j, --port/-p and --password/-P (or those of `only`, long names) to a
+    """Add --json/-j, --port and --password (or those of `only`, long names) to a
     command and its subcommands, where the command does not use the flag already."""
     used = {o for p in cmd.params for o in p.opts + p.secondary_opts}
     for param in _global_params():
@@ -347,12 +411,16 @@ def add_global_options(cmd, only=None):
 
 
 def label_of(entry):
+    """ "issuer:name" of a Credential or Code (client.py), or of a reply's account dict."""
+    if not isinstance(entry, dict):
+        return entry.label
     issuer = entry.get("issuer") or ""
     return "%s:%s" % (issuer, entry["name"]) if issuer else entry["name"]
 
 
 def resolve(accounts, query):
-    """The one account QUERY names, or an ExpectedError listing the candidates."""
+    """The one account (a client.Credential) QUERY names, or an ExpectedError listing the
+    candidates."""
     q = query.strip().lower()
     if q.startswith("#") and q[1:].isdigit():
         n = int(q[1:])
@@ -364,12 +432,13 @@ def resolve(accounts, query):
         raise ExpectedError("no account matches %r" % query)
     if len(matches) == 1:
         return matches[0]
-    for key in (label_of, lambda a: a["name"], lambda a: a.get("issuer") or ""):
+    for key in (label_of, lambda a: a.name, lambda a: a.issuer):
         exact = [a for a in matches if key(a).lower() == q]
         if len(exact) == 1:
             return exact[0]
-    raise ExpectedError("%r is ambiguous; it matches %s" % (
-        query, ", ".join(label_of(a) for a in matches)))
+    raise ExpectedError(
+        "%r is ambiguous; it matches %s" % (query, ", ".join(label_of(a) for a in matches))
+    )
 
 
 def filter_accounts(accounts, query):
@@ -397,8 +466,9 @@ def confirm(state, question, force):
     if force:
         return
     if state.json:
-        raise ExpectedError("refusing without confirmation under --json; add --force (-f)",
-                            EXIT_REFUSED)
+        raise ExpectedError(
+            "refusing without confirmation under --json; add --force (-f)", EXIT_REFUSED
+        )
     if not click.confirm(question, default=False, err=True):
         raise ExpectedError("not confirmed; nothing changed", EXIT_REFUSED)
 
@@ -406,6 +476,8 @@ def confirm(state, question, force):
 def numbered(entry):
     """An account as JSON shows it: `index` is the N of #N (1 for the first account), the
     same number `otpfob list` shows and QUERY takes."""
+    if not isinstance(entry, dict):
+        entry = entry.to_json()
     out = {k: v for k, v in entry.items() if k not in ("id", "ok")}
     if isinstance(out.get("index"), int):
         out["index"] += 1
@@ -430,8 +502,8 @@ def label_strips(state, client, pairs, existing=None):
     from ..client import takes_strips
 
     if existing is None:
-        existing = client.list()["accounts"]
-    texts = [t for a in existing for t in (a.get("issuer"), a.get("name"))]
+        existing = client.credentials()
+    texts = [t for a in existing for t in (a.issuer, a.name)]
     strips, warnings = plan(pairs, texts, takes_strips(client.info()))
     for w in warnings:
         state.warn(w)

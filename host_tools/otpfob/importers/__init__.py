@@ -13,19 +13,61 @@ function.
 
 import importlib
 import os
+from typing import TYPE_CHECKING
 
-from .base import (ImportFileError, MissingExtra, PasswordNeeded, Passwords, Skip, Source,
-                   WrongPassword, Found)
+from .base import (
+    Found,
+    ImportFileError,
+    MissingExtra,
+    PasswordNeeded,
+    Passwords,
+    Skip,
+    Source,
+    WrongPassword,
+)
 
-__all__ = ["FORMATS", "Collected", "ImportFileError", "MissingExtra", "PasswordNeeded",
-           "Passwords", "Skip", "Source", "WrongPassword", "collect", "describe", "detect",
-           "format_names", "module"]
+if TYPE_CHECKING:
+    from ..otpauth import Account
+
+__all__ = [
+    "FORMATS",
+    "Collected",
+    "ImportFileError",
+    "MissingExtra",
+    "PasswordNeeded",
+    "Passwords",
+    "Skip",
+    "Source",
+    "WrongPassword",
+    "collect",
+    "describe",
+    "detect",
+    "format_names",
+    "module",
+]
 
 # Detection order: the most specific content checks first; the URI list (any text whose
 # first line is a URI) and images last.
-FORMATS = ("aegis", "twofas", "bitwarden", "freeotp_plus", "freeotp", "andotp", "authpro",
-           "proton", "lastpass", "steam", "ente", "onepassword", "keepass", "pskc", "entra",
-           "google", "uri_list", "image")
+FORMATS = (
+    "aegis",
+    "twofas",
+    "bitwarden",
+    "freeotp_plus",
+    "freeotp",
+    "andotp",
+    "authpro",
+    "proton",
+    "lastpass",
+    "steam",
+    "ente",
+    "onepassword",
+    "keepass",
+    "pskc",
+    "entra",
+    "google",
+    "uri_list",
+    "image",
+)
 
 
 def module(name):
@@ -45,22 +87,24 @@ def detect(source):
             return mod
     from . import andotp
 
-    if source.json is None and andotp.looks_encrypted(source.data) and not _known_binary(
-            source):
+    if source.json is None and andotp.looks_encrypted(source.data) and not _known_binary(source):
         return andotp
     return None
 
 
-_MAGIC = ((b"SQLite format 3\x00", "a SQLite database (an app's own storage: export from "
-                                   "the app instead)"),
-          (b"%PDF", "a PDF document (print-outs of QR codes: take a screenshot of each "
-                    "code instead)"),
-          (b"\x1f\x8b", "a gzip-compressed file (unpack it first)"),
-          (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive (unpack it first)"),
-          (b"Rar!", "a RAR archive (unpack it first)"),
-          (b"\x03\xd9\xa2\x9a", "a KeePass 1.x or unknown KeePass database"),
-          (b"-----BEGIN PGP", "an OpenPGP-encrypted file (decrypt it first)"),
-          (b"age-encryption.org", "an age-encrypted file (decrypt it first)"))
+_MAGIC = (
+    (
+        b"SQLite format 3\x00",
+        "a SQLite database (an app's own storage: export from the app instead)",
+    ),
+    (b"%PDF", "a PDF document (print-outs of QR codes: take a screenshot of each code instead)"),
+    (b"\x1f\x8b", "a gzip-compressed file (unpack it first)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive (unpack it first)"),
+    (b"Rar!", "a RAR archive (unpack it first)"),
+    (b"\x03\xd9\xa2\x9a", "a KeePass 1.x or unknown KeePass database"),
+    (b"-----BEGIN PGP", "an OpenPGP-encrypted file (decrypt it first)"),
+    (b"age-encryption.org", "an age-encrypted file (decrypt it first)"),
+)
 
 
 def _known_binary(source):
@@ -114,11 +158,11 @@ class Collected:
     """The outcome of reading every input: what can go to the fob and what cannot."""
 
     def __init__(self):
-        self.items = []         # (Account, where), one per distinct account
-        self.skipped = []       # Skip
-        self.notices = []       # lines for the person importing
-        self.conflicts = []     # (label, [where, ...]): different secrets under one label
-        self.formats = []       # (where, format TITLE)
+        self.items = []  # (Account, where), one per distinct account
+        self.skipped = []  # Skip
+        self.notices = []  # lines for the person importing
+        self.conflicts = []  # (label, [where, ...]): different secrets under one label
+        self.formats = []  # (where, format TITLE)
 
 
 def _identity(account):
@@ -126,8 +170,16 @@ def _identity(account):
 
 
 def _fields(account):
-    return (account.secret, account.algorithm, account.digits, account.period, account.kind,
-            account.counter, account.issuer, account.name)
+    return (
+        account.secret,
+        account.algorithm,
+        account.digits,
+        account.period,
+        account.kind,
+        account.counter,
+        account.issuer,
+        account.name,
+    )
 
 
 def collect(inputs, passwords=None, fmt=None, as_totp=False):
@@ -144,8 +196,9 @@ def collect(inputs, passwords=None, fmt=None, as_totp=False):
     if fmt is not None:
         names = format_names()
         if fmt not in names:
-            raise ImportFileError("unknown format %r; the formats are: %s"
-                                  % (fmt, ", ".join(sorted(names))))
+            raise ImportFileError(
+                "unknown format %r; the formats are: %s" % (fmt, ", ".join(sorted(names)))
+            )
         forced = module(names[fmt])
     for kind, *rest in inputs:
         if kind == "uri":
@@ -160,14 +213,23 @@ def collect(inputs, passwords=None, fmt=None, as_totp=False):
                 source = Source(data.encode("utf-8") if isinstance(data, str) else data, where)
             mod = forced or detect(source)
             if mod is None:
-                raise ImportFileError("%s is %s. otpfob reads: %s. --format NAME forces one "
-                                      "(%s)" % (source.where, describe(source), supported(),
-                                                ", ".join(sorted(format_names()))))
+                raise ImportFileError(
+                    "%s is %s. otpfob reads: %s. --format NAME forces one "
+                    "(%s)"
+                    % (
+                        source.where,
+                        describe(source),
+                        supported(),
+                        ", ".join(sorted(format_names())),
+                    )
+                )
             mod.read(source, found)
             out.formats.append((source.where, mod.TITLE))
             if source.encoding == "Latin-1" and mod.NAME != "image":
-                out.notices.append("%s is not UTF-8; read it as Latin-1 (save it as UTF-8 if "
-                                   "names look wrong)" % source.where)
+                out.notices.append(
+                    "%s is not UTF-8; read it as Latin-1 (save it as UTF-8 if "
+                    "names look wrong)" % source.where
+                )
     # Google Authenticator exports: one batch may span several QR codes and files, so
     # they are merged at the end and put in where the first of them was.
     exported = []
@@ -179,8 +241,10 @@ def collect(inputs, passwords=None, fmt=None, as_totp=False):
         for note in skipped:
             label, _, reason = note.partition(": ")
             found.skip(label, "Google Authenticator export", reason or note)
-        exported = [(steam_rule(a, as_totp), where.get(id(a), "Google Authenticator export"))
-                    for a in accounts]
+        exported = [
+            (steam_rule(a, as_totp), where.get(id(a), "Google Authenticator export"))
+            for a in accounts
+        ]
     items = []
     for kind, i in found.sequence:
         if kind == "item":
@@ -197,9 +261,9 @@ def collect(inputs, passwords=None, fmt=None, as_totp=False):
 def _dedupe(items, out):
     """Identical entries count once (with a notice); different entries under one label
     are conflicts, named with every place they came from, and none of them is kept."""
-    seen = {}
-    repeats = {}
-    conflicts = {}
+    seen: dict[tuple[str, str], tuple[Account, str]] = {}
+    repeats: dict[tuple[str, str], list[str]] = {}
+    conflicts: dict[tuple[str, str], list[str]] = {}
     for account, where in items:
         key = _identity(account)
         first = seen.get(key)
@@ -210,10 +274,12 @@ def _dedupe(items, out):
             repeats.setdefault(key, [first[0].label, first[1]]).append(where)
             continue
         conflicts.setdefault(key, [first[0].label, first[1]]).append(where)
-    for key, (label, first, *more) in repeats.items():
+    for key, (label, first_where, *more) in repeats.items():
         if key not in conflicts:
-            out.notices.append("%s appears %d times with the same secret (%s and %s); "
-                               "counted once" % (label, len(more) + 1, first, _join(more)))
+            out.notices.append(
+                "%s appears %d times with the same secret (%s and %s); "
+                "counted once" % (label, len(more) + 1, first_where, _join(more))
+            )
     for label, *wheres in conflicts.values():
         out.conflicts.append((label, _unique(wheres)))
     out.items = [(a, w) for key, (a, w) in seen.items() if key not in conflicts]
@@ -240,8 +306,9 @@ def _read_file(path):
 
         return Source(sys.stdin.buffer.read(), "stdin")
     if os.path.isdir(path):
-        raise ImportFileError("%s is a folder; give the files in it (%s)"
-                              % (path, os.path.join(path, "*")))
+        raise ImportFileError(
+            "%s is a folder; give the files in it (%s)" % (path, os.path.join(path, "*"))
+        )
     try:
         with open(path, "rb") as f:
             return Source(f.read(), path)

@@ -7,8 +7,16 @@ which the fob cannot show)."""
 
 import json
 
-from .base import (ImportFileError, WrongPassword, aes_gcm_open, b64, int_of, text_of,
-                   unhex)
+from .base import (
+    ImportFileError,
+    WrongPassword,
+    aes_gcm_open,
+    b64,
+    int_of,
+    object_of,
+    text_of,
+    unhex,
+)
 
 NAME = "aegis"
 TITLE = "Aegis vault export (.json, plain or encrypted)"
@@ -39,17 +47,27 @@ def _entry(entry, where, found):
         return
     issuer, name = text_of(entry.get("issuer")), text_of(entry.get("name"))
     kind = text_of(entry.get("type")).lower()
-    info = entry.get("info") if isinstance(entry.get("info"), dict) else {}
+    info = object_of(entry, "info")
     if kind not in TYPES:
-        found.skip("%s:%s" % (issuer, name) if issuer else name, where,
-                   "%s codes are not supported by the fob" % (kind.upper() or "untyped"))
+        found.skip(
+            "%s:%s" % (issuer, name) if issuer else name,
+            where,
+            "%s codes are not supported by the fob" % (kind.upper() or "untyped"),
+        )
         return
     otp_kind, algorithm = TYPES[kind]
     try:
-        found.add(where, name, text_of(info.get("secret")), issuer=issuer,
-                  algorithm=algorithm or text_of(info.get("algo")) or "SHA1",
-                  digits=int_of(info.get("digits"), 6), period=int_of(info.get("period"), 30),
-                  kind=otp_kind, counter=int_of(info.get("counter"), 0))
+        found.add(
+            where,
+            name,
+            text_of(info.get("secret")),
+            issuer=issuer,
+            algorithm=algorithm or text_of(info.get("algo")) or "SHA1",
+            digits=int_of(info.get("digits"), 6),
+            period=int_of(info.get("period"), 30),
+            kind=otp_kind,
+            counter=int_of(info.get("counter"), 0),
+        )
     except ValueError as exc:
         found.skip("%s:%s" % (issuer, name) if issuer else name, where, str(exc))
 
@@ -57,43 +75,60 @@ def _entry(entry, where, found):
 def _decrypt(header, blob, source, found):
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-    slots = [s for s in header.get("slots") or () if isinstance(s, dict)
-             and s.get("type") == PASSWORD_SLOT]
+    slots = [
+        s
+        for s in header.get("slots") or ()
+        if isinstance(s, dict) and s.get("type") == PASSWORD_SLOT
+    ]
     params = header.get("params") or {}
     if not slots or not isinstance(params, dict):
-        raise ImportFileError("%s: the Aegis vault is encrypted but has no password slot "
-                              "(export it again with a password, or unencrypted)"
-                              % source.where)
+        raise ImportFileError(
+            "%s: the Aegis vault is encrypted but has no password slot "
+            "(export it again with a password, or unencrypted)" % source.where
+        )
     password = found.passwords.get(source.where).encode("utf-8")
     master = None
     for slot in slots:
         try:
-            kdf = Scrypt(salt=unhex(slot["salt"], "salt"), length=32, n=int(slot["n"]),
-                         r=int(slot["r"]), p=int(slot["p"]))
+            kdf = Scrypt(
+                salt=unhex(slot["salt"], "salt"),
+                length=32,
+                n=int(slot["n"]),
+                r=int(slot["r"]),
+                p=int(slot["p"]),
+            )
             key = kdf.derive(password)
             kp = slot["key_params"]
-            master = aes_gcm_open(key, unhex(kp["nonce"], "nonce"),
-                                  unhex(slot["key"], "key") + unhex(kp["tag"], "tag"),
-                                  what=source.where)
+            master = aes_gcm_open(
+                key,
+                unhex(kp["nonce"], "nonce"),
+                unhex(slot["key"], "key") + unhex(kp["tag"], "tag"),
+                what=source.where,
+            )
             break
         except WrongPassword:
             continue
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ImportFileError):
                 raise
-            raise ImportFileError("%s: a password slot of the Aegis vault is damaged (%s)"
-                                  % (source.where, exc)) from None
+            raise ImportFileError(
+                "%s: a password slot of the Aegis vault is damaged (%s)" % (source.where, exc)
+            ) from None
     if master is None:
-        raise WrongPassword("wrong password for %s (no password slot of the Aegis vault "
-                            "opens with it)" % source.where)
+        raise WrongPassword(
+            "wrong password for %s (no password slot of the Aegis vault "
+            "opens with it)" % source.where
+        )
     try:
-        plain = aes_gcm_open(master, unhex(params["nonce"], "nonce"),
-                             b64(blob, "db") + unhex(params["tag"], "tag"), what=source.where)
+        plain = aes_gcm_open(
+            master,
+            unhex(params["nonce"], "nonce"),
+            b64(blob, "db") + unhex(params["tag"], "tag"),
+            what=source.where,
+        )
     except KeyError:
-        raise ImportFileError("%s: the Aegis vault has no nonce or tag" % source.where) \
-            from None
+        raise ImportFileError("%s: the Aegis vault has no nonce or tag" % source.where) from None
     try:
         return json.loads(plain.decode("utf-8"))
     except ValueError:
-        raise ImportFileError("%s: the decrypted Aegis vault is not JSON" % source.where) \
-            from None
+        raise ImportFileError("%s: the decrypted Aegis vault is not JSON" % source.where) from None

@@ -8,7 +8,7 @@ SHA-256 of the password as the key."""
 import json
 import struct
 
-from .base import ImportFileError, WrongPassword, aes_gcm_open, int_of, pbkdf2, text_of
+from .base import ImportFileError, WrongPassword, add_typed, aes_gcm_open, pbkdf2, text_of
 
 NAME = "andotp"
 TITLE = "andOTP backup (.json plain, or .json.aes encrypted)"
@@ -20,8 +20,11 @@ MAX_ROUNDS = 10000000
 
 
 def _is_entries(doc):
-    return isinstance(doc, list) and doc and all(
-        isinstance(e, dict) and "secret" in e and "type" in e and "label" in e for e in doc)
+    return (
+        isinstance(doc, list)
+        and doc
+        and all(isinstance(e, dict) and "secret" in e and "type" in e and "label" in e for e in doc)
+    )
 
 
 def looks_encrypted(data):
@@ -54,20 +57,8 @@ def _entry(entry, where, found):
     issuer, name = text_of(entry.get("issuer")), text_of(entry.get("label"))
     if "issuer" not in entry and " - " in name:
         issuer, name = (p.strip() for p in name.split(" - ", 1))
-    kind = text_of(entry.get("type")).upper()
-    label = "%s:%s" % (issuer, name) if issuer else name
-    if kind not in ("TOTP", "HOTP", "STEAM"):
-        found.skip(label, where, "%s codes are not supported by the fob" % (kind or "untyped"))
-        return
-    try:
-        found.add(where, name, text_of(entry.get("secret")), issuer=issuer,
-                  algorithm="STEAM" if kind == "STEAM" else text_of(entry.get("algorithm"))
-                  or "SHA1",
-                  digits=int_of(entry.get("digits"), 6), period=int_of(entry.get("period"), 30),
-                  kind="hotp" if kind == "HOTP" else "totp",
-                  counter=int_of(entry.get("counter"), 0))
-    except ValueError as exc:
-        found.skip(label, where, str(exc))
+    kind = text_of(entry.get("type"))
+    add_typed(found, where, issuer, name, text_of(entry.get("secret")), kind, entry)
 
 
 def _decrypt(data, source, found):
@@ -79,18 +70,20 @@ def _decrypt(data, source, found):
     tries = []
     if looks_encrypted(data):
         rounds = struct.unpack(">I", data[:4])[0]
-        salt = data[4:4 + SALT]
+        salt = data[4 : 4 + SALT]
         tries.append((pbkdf2(password, salt, rounds, 32, "sha1"), 4 + SALT))
     tries.append((hashlib.sha256(password.encode("utf-8")).digest(), 0))
     for key, start in tries:
         try:
-            plain = aes_gcm_open(key, data[start:start + NONCE], data[start + NONCE:],
-                                 what=source.where)
+            plain = aes_gcm_open(
+                key, data[start : start + NONCE], data[start + NONCE :], what=source.where
+            )
         except WrongPassword:
             continue
         try:
             return json.loads(plain.decode("utf-8"))
         except ValueError:
-            raise ImportFileError("%s: the decrypted andOTP backup is not JSON"
-                                  % source.where) from None
+            raise ImportFileError(
+                "%s: the decrypted andOTP backup is not JSON" % source.where
+            ) from None
     raise WrongPassword("wrong password for %s (or not an andOTP backup)" % source.where)

@@ -29,9 +29,10 @@ def detect(source):
 def read(source, found):
     doc = source.json
     if source.data.startswith(LEGACY_HEADER):
-        raise ImportFileError("%s is an encrypted backup of an old Authenticator Pro; make a "
-                              "new backup with a current version (or without a password)"
-                              % source.where)
+        raise ImportFileError(
+            "%s is an encrypted backup of an old Authenticator Pro; make a "
+            "new backup with a current version (or without a password)" % source.where
+        )
     if source.data.startswith(HEADER):
         doc = _decrypt(source, found)
     if not isinstance(doc, dict) or not isinstance(doc.get("Authenticators"), list):
@@ -49,18 +50,28 @@ def _entry(item, where, found):
     try:
         kind = int_of(item.get("Type"), 2)
         if kind not in TYPES:
-            found.skip(label, where, "%s codes are not supported by the fob"
-                       % TYPE_NAMES.get(kind, "type %d" % kind))
+            found.skip(
+                label,
+                where,
+                "%s codes are not supported by the fob" % TYPE_NAMES.get(kind, "type %d" % kind),
+            )
             return
         otp_kind, steam = TYPES[kind]
         algorithm = ALGORITHMS.get(int_of(item.get("Algorithm"), 0))
         if algorithm is None:
             found.skip(label, where, "unknown algorithm %r" % item.get("Algorithm"))
             return
-        found.add(where, name or issuer, text_of(item.get("Secret")), issuer=issuer if name
-                  else "", algorithm=steam or algorithm, digits=int_of(item.get("Digits"), 6),
-                  period=int_of(item.get("Period"), 30), kind=otp_kind,
-                  counter=int_of(item.get("Counter"), 0))
+        found.add(
+            where,
+            name or issuer,
+            text_of(item.get("Secret")),
+            issuer=issuer if name else "",
+            algorithm=steam or algorithm,
+            digits=int_of(item.get("Digits"), 6),
+            period=int_of(item.get("Period"), 30),
+            kind=otp_kind,
+            counter=int_of(item.get("Counter"), 0),
+        )
     except ValueError as exc:
         found.skip(label, where, str(exc))
 
@@ -68,13 +79,13 @@ def _entry(item, where, found):
 def _decrypt(source, found):
     from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-    data = source.data[len(HEADER):]
+    data = source.data[len(HEADER) :]
     if len(data) < 16 + 12 + 16:
         raise ImportFileError("%s: the Authenticator Pro backup is too short" % source.where)
     salt, nonce = data[:16], data[16:28]
-    key = Argon2id(salt=salt, length=32, iterations=3, lanes=4,
-                   memory_cost=64 * 1024).derive(
-        found.passwords.get(source.where).encode("utf-8"))
+    key = Argon2id(salt=salt, length=32, iterations=3, lanes=4, memory_cost=64 * 1024).derive(
+        found.passwords.get(source.where).encode("utf-8")
+    )
     plain = aes_gcm_open(key, nonce, data[28:], what=source.where)
     try:
         return json.loads(plain.decode("utf-8"))

@@ -39,7 +39,7 @@ class Source:
     def __init__(self, data, where):
         self.data = bytes(data)
         self.where = where
-        self.encoding = None    # set by .text: "UTF-8", "UTF-16" or "Latin-1"
+        self.encoding = None  # set by .text: "UTF-8", "UTF-16" or "Latin-1"
 
     @functools.cached_property
     def text(self):
@@ -102,7 +102,7 @@ class Passwords:
     def __init__(self, given=None, ask=None, key=None):
         self.given = given
         self.ask = ask
-        self.key = key      # a PSKC pre-shared key (bytes), when one was given
+        self.key = key  # a PSKC pre-shared key (bytes), when one was given
         self.used = False
 
     def get(self, what):
@@ -113,9 +113,11 @@ class Passwords:
             password = self.ask("Password of %s" % what)
             if password:
                 return password
-        raise PasswordNeeded("%s is encrypted: give its password with --export-password-file "
-                             "FILE or OTPFOB_EXPORT_PASSWORD, or run on a terminal to be "
-                             "asked" % what)
+        raise PasswordNeeded(
+            "%s is encrypted: give its password with --export-password-file "
+            "FILE or OTPFOB_EXPORT_PASSWORD, or run on a terminal to be "
+            "asked" % what
+        )
 
 
 class Skip:
@@ -134,16 +136,26 @@ class Found:
     """Accounts (with where each came from) and skipped entries of one or more files."""
 
     def __init__(self, passwords=None, as_totp=False):
-        self.items = []             # (Account, where)
-        self.skipped = []           # Skip
-        self.notices = []           # lines about the file as a whole
-        self.payloads = []          # Google Authenticator export parts, merged at the end
-        self.sequence = []          # ("item", index) and ("export", None), in file order
+        self.items = []  # (Account, where)
+        self.skipped = []  # Skip
+        self.notices = []  # lines about the file as a whole
+        self.payloads = []  # Google Authenticator export parts, merged at the end
+        self.sequence = []  # ("item", index) and ("export", None), in file order
         self.passwords = passwords or Passwords()
         self.as_totp = as_totp
 
-    def add(self, where, name, secret, issuer="", algorithm="SHA1", digits=6, period=30,
-            kind="totp", counter=0):
+    def add(
+        self,
+        where,
+        name,
+        secret,
+        issuer="",
+        algorithm="SHA1",
+        digits=6,
+        period=30,
+        kind="totp",
+        counter=0,
+    ):
         """An account from its fields; an entry the fob cannot hold becomes a Skip.
         `secret` is bytes, or base32 text."""
         label = "%s:%s" % (issuer, name) if issuer else name
@@ -152,9 +164,16 @@ class Found:
                 secret = decode_secret(secret)
             if str(algorithm).upper() == "STEAM":
                 digits = 5
-            account = Account((name or "").strip(), secret, issuer=(issuer or "").strip(),
-                              algorithm=algorithm, digits=digits, period=period, kind=kind,
-                              counter=counter)
+            account = Account(
+                (name or "").strip(),
+                secret,
+                issuer=(issuer or "").strip(),
+                algorithm=algorithm,
+                digits=digits,
+                period=period,
+                kind=kind,
+                counter=counter,
+            )
         except OtpauthError as exc:
             self.skip(label, where, str(exc))
             return None
@@ -177,8 +196,9 @@ class Found:
                 if issuer and not account.issuer:
                     account = account.replace(issuer=issuer)
         except OtpauthError as exc:
-            self.skip(uri_label(text) or ":".join(p for p in (issuer, name) if p) or None,
-                      where, str(exc))
+            self.skip(
+                uri_label(text) or ":".join(p for p in (issuer, name) if p) or None, where, str(exc)
+            )
             return None
         return self.keep(account, where)
 
@@ -203,6 +223,7 @@ class Found:
 
 
 # --- small readers several formats use ----------------------------------------------------
+
 
 def uri_label(text):
     """The label part of an otpauth:// URI ("Issuer:name"), for naming a URI that cannot be
@@ -239,8 +260,9 @@ def unhex(text, what="value"):
 
 def signed_bytes(values, what="secret"):
     """A Java byte[] as JSON writes it: numbers from -128 to 127."""
-    if not isinstance(values, list) or not all(isinstance(v, int) and -128 <= v <= 255
-                                               for v in values):
+    if not isinstance(values, list) or not all(
+        isinstance(v, int) and -128 <= v <= 255 for v in values
+    ):
         raise ImportFileError("%s is not a list of bytes" % what)
     return bytes(v & 0xFF for v in values)
 
@@ -250,6 +272,56 @@ def text_of(value):
     if value is None:
         return ""
     return str(value).strip()
+
+
+def list_in(doc, key, test=None, every=False):
+    """True when `doc` is a JSON object whose `key` is a list and, with `test`, any (or with
+    `every`, every) item passes it: how the JSON formats recognise themselves."""
+    items = doc.get(key) if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        return False
+    if test is None:
+        return True
+    return all(map(test, items)) if every else any(map(test, items))
+
+
+def items_of(source, doc, key, what):
+    """The list `doc[key]`, or an ImportFileError saying the file is not `what`."""
+    items = doc.get(key) if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        raise ImportFileError("%s: not %s" % (source.where, what))
+    return items
+
+
+def add_typed(found, where, issuer, name, secret, kind, fields):
+    """Add an entry an app stores with its type ("TOTP", "HOTP" or "STEAM", any case) and
+    its other fields in `fields` (algorithm, digits, period, counter); another type, or a
+    value the fob cannot take, is skipped naming the entry."""
+    label = "%s:%s" % (issuer, name) if issuer else name
+    kind = kind.upper()
+    if kind not in ("TOTP", "HOTP", "STEAM"):
+        found.skip(label, where, "%s codes are not supported by the fob" % (kind or "untyped"))
+        return
+    try:
+        found.add(
+            where,
+            name,
+            secret,
+            issuer=issuer,
+            algorithm="STEAM" if kind == "STEAM" else text_of(fields.get("algorithm")) or "SHA1",
+            digits=int_of(fields.get("digits"), 6),
+            period=int_of(fields.get("period"), 30),
+            kind="hotp" if kind == "HOTP" else "totp",
+            counter=int_of(fields.get("counter"), 0),
+        )
+    except ValueError as exc:
+        found.skip(label, where, str(exc))
+
+
+def object_of(parent, key):
+    """The JSON object `parent[key]`, or {} when it is missing or not an object."""
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def int_of(value, default):
@@ -269,8 +341,7 @@ def aes_gcm_open(key, nonce, data, aad=None, what="the file"):
     try:
         return AESGCM(key).decrypt(nonce, data, aad)
     except InvalidTag:
-        raise WrongPassword("wrong password for %s (it could not be decrypted)" % what) \
-            from None
+        raise WrongPassword("wrong password for %s (it could not be decrypted)" % what) from None
     except ValueError as exc:
         raise ImportFileError("%s is damaged: %s" % (what, exc)) from None
 
@@ -279,8 +350,12 @@ def pbkdf2(password, salt, iterations, length=32, hash_name="sha256"):
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-    algorithm = {"sha1": hashes.SHA1, "sha256": hashes.SHA256,
-                 "sha512": hashes.SHA512}[hash_name]()
+    kinds: dict[str, type[hashes.HashAlgorithm]] = {
+        "sha1": hashes.SHA1,
+        "sha256": hashes.SHA256,
+        "sha512": hashes.SHA512,
+    }
+    algorithm = kinds[hash_name]()
     if isinstance(password, str):
         password = password.encode("utf-8")
     return PBKDF2HMAC(algorithm, length, salt, iterations).derive(password)

@@ -16,7 +16,7 @@ import hmac
 import io
 import json
 
-from .base import ImportFileError, WrongPassword, b64, int_of, pbkdf2, text_of
+from .base import ImportFileError, WrongPassword, b64, int_of, object_of, pbkdf2, text_of
 
 NAME = "bitwarden"
 TITLE = "Bitwarden export (.json, password-protected .json, .csv)"
@@ -44,9 +44,11 @@ def read(source, found):
         return
     if doc.get("encrypted"):
         if not doc.get("passwordProtected"):
-            raise ImportFileError("%s is an account-restricted Bitwarden export, which only "
-                                  "the Bitwarden account that made it can read; export again "
-                                  "as \"Password protected\" or unencrypted" % source.where)
+            raise ImportFileError(
+                "%s is an account-restricted Bitwarden export, which only "
+                "the Bitwarden account that made it can read; export again "
+                'as "Password protected" or unencrypted' % source.where
+            )
         doc = _decrypt(doc, source, found)
     items = doc.get("items") if isinstance(doc, dict) else None
     if not isinstance(items, list):
@@ -55,29 +57,40 @@ def read(source, found):
     for item in items:
         if not isinstance(item, dict):
             continue
-        login = item.get("login") if isinstance(item.get("login"), dict) else {}
+        login = object_of(item, "login")
         totp = text_of(login.get("totp"))
         if totp:
             n += 1
-            entry(found, totp, text_of(item.get("name")), text_of(login.get("username")),
-                  "%s item %r" % (source.where, text_of(item.get("name")) or n))
+            entry(
+                found,
+                totp,
+                text_of(item.get("name")),
+                text_of(login.get("username")),
+                "%s item %r" % (source.where, text_of(item.get("name")) or n),
+            )
 
 
 def _read_csv(source, found):
     from ..textfile import sniff_delimiter
 
     text = source.text or ""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""),
-                            delimiter=sniff_delimiter(source.first_line()))
+    reader = csv.DictReader(
+        io.StringIO(text.lstrip("\ufeff"), newline=""),
+        delimiter=sniff_delimiter(source.first_line()),
+    )
     try:
         for row in reader:
             totp = text_of(row.get("login_totp"))
             if totp:
-                entry(found, totp, text_of(row.get("name")), text_of(row.get("login_username")),
-                      "%s line %d" % (source.where, reader.line_num))
+                entry(
+                    found,
+                    totp,
+                    text_of(row.get("name")),
+                    text_of(row.get("login_username")),
+                    "%s line %d" % (source.where, reader.line_num),
+                )
     except csv.Error as exc:
-        raise ImportFileError("%s: not a readable CSV file (%s)" % (source.where, exc)) \
-            from None
+        raise ImportFileError("%s: not a readable CSV file (%s)" % (source.where, exc)) from None
 
 
 def entry(found, totp, item_name, username, where):
@@ -88,8 +101,12 @@ def entry(found, totp, item_name, username, where):
     elif low.startswith("steam://"):
         found.uri(totp, where, name=username or item_name or None)
     else:
-        found.add(where, username or item_name, totp.replace(" ", ""),
-                  issuer=item_name if username else "")
+        found.add(
+            where,
+            username or item_name,
+            totp.replace(" ", ""),
+            issuer=item_name if username else "",
+        )
 
 
 def _stretch(key, info):
@@ -112,8 +129,13 @@ def derive(password, doc):
 
         memory = int_of(doc.get("kdfMemory"), 64)
         lanes = int_of(doc.get("kdfParallelism"), 4)
-        return Argon2id(salt=hashlib.sha256(salt).digest(), length=32, iterations=rounds,
-                        lanes=lanes, memory_cost=memory * 1024).derive(password.encode("utf-8"))
+        return Argon2id(
+            salt=hashlib.sha256(salt).digest(),
+            length=32,
+            iterations=rounds,
+            lanes=lanes,
+            memory_cost=memory * 1024,
+        ).derive(password.encode("utf-8"))
     raise ImportFileError("unknown kdfType %r" % doc.get("kdfType"))
 
 
@@ -148,5 +170,6 @@ def _decrypt(doc, source, found):
     try:
         return json.loads(plain.decode("utf-8"))
     except ValueError:
-        raise ImportFileError("%s: the decrypted Bitwarden export is not JSON"
-                              % source.where) from None
+        raise ImportFileError(
+            "%s: the decrypted Bitwarden export is not JSON" % source.where
+        ) from None

@@ -4,8 +4,8 @@ encrypted export ({"kdfParams", "encryptedData", "encryptionNonce"}) uses libsod
 XChaCha20-Poly1305 secret stream, which the `cryptography` package does not offer: such a
 file gets an error that says which export to make instead."""
 
-from .base import ImportFileError
 from . import uri_list
+from .base import ImportFileError
 
 NAME = "ente"
 TITLE = "Ente Auth export (plain text)"
@@ -21,7 +21,8 @@ def detect(source):
 
 def read(source, found):
     if _encrypted(source.json):
-        raise ImportFileError("%s is an encrypted Ente Auth export, which otpfob cannot open; "
-                              "in Ente Auth choose Settings > Data > Export codes > Plain text"
-                              % source.where)
+        raise ImportFileError(
+            "%s is an encrypted Ente Auth export, which otpfob cannot open; "
+            "in Ente Auth choose Settings > Data > Export codes > Plain text" % source.where
+        )
     uri_list.read(source, found)

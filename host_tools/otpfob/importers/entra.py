@@ -17,8 +17,9 @@ HEADER = ("upn", "serial number", "secret key", "time interval", "manufacturer",
 def _columns(line):
     from ..textfile import sniff_delimiter
 
-    return [c.strip().lower() for c in next(csv.reader([line], delimiter=sniff_delimiter(
-        line)), [])]
+    return [
+        c.strip().lower() for c in next(csv.reader([line], delimiter=sniff_delimiter(line)), [])
+    ]
 
 
 def detect(source):
@@ -30,12 +31,11 @@ def read(source, found):
     from ..textfile import sniff_delimiter
 
     text = (source.text or "").lstrip("\ufeff")
-    reader = csv.DictReader(io.StringIO(text, newline=""),
-                            delimiter=sniff_delimiter(source.first_line()))
-    if not reader.fieldnames or "secret key" not in [c.strip().lower()
-                                                     for c in reader.fieldnames]:
-        raise ImportFileError("%s: not an Entra token CSV (no \"secret key\" column)"
-                              % source.where)
+    reader = csv.DictReader(
+        io.StringIO(text, newline=""), delimiter=sniff_delimiter(source.first_line())
+    )
+    if not reader.fieldnames or "secret key" not in [c.strip().lower() for c in reader.fieldnames]:
+        raise ImportFileError('%s: not an Entra token CSV (no "secret key" column)' % source.where)
     try:
         for row in reader:
             row = {(k or "").strip().lower(): v for k, v in row.items()}
@@ -44,11 +44,14 @@ def read(source, found):
             if not upn and not text_of(row.get("secret key")):
                 continue
             try:
-                found.add(where, upn, text_of(row.get("secret key")).replace(" ", ""),
-                          issuer=text_of(row.get("manufacturer")),
-                          period=int_of(row.get("time interval"), 30))
+                found.add(
+                    where,
+                    upn,
+                    text_of(row.get("secret key")).replace(" ", ""),
+                    issuer=text_of(row.get("manufacturer")),
+                    period=int_of(row.get("time interval"), 30),
+                )
             except ValueError as exc:
                 found.skip(upn, where, str(exc))
     except csv.Error as exc:
-        raise ImportFileError("%s: not a readable CSV file (%s)" % (source.where, exc)) \
-            from None
+        raise ImportFileError("%s: not a readable CSV file (%s)" % (source.where, exc)) from None

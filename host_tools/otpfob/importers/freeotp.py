@@ -15,7 +15,7 @@ the fob holds the counter of its next code, as an otpauth:// URI does."""
 import json
 
 from . import javaser
-from .base import (ImportFileError, aes_gcm_open, int_of, pbkdf2, signed_bytes, text_of)
+from .base import ImportFileError, aes_gcm_open, int_of, pbkdf2, signed_bytes, text_of
 
 NAME = "freeotp"
 TITLE = "FreeOTP tokens.xml (1.x) or backup (2.x, with its password)"
@@ -27,8 +27,11 @@ def detect(source):
     if javaser.is_serialized(source.data):
         return True
     root = source.xml
-    return root is not None and root.tag == "map" and any(
-        el.tag == "string" and '"secret"' in (el.text or "") for el in root)
+    return (
+        root is not None
+        and root.tag == "map"
+        and any(el.tag == "string" and '"secret"' in (el.text or "") for el in root)
+    )
 
 
 def read(source, found):
@@ -68,12 +71,17 @@ def token_entry(token, where, found, secret=None, next_counter=0):
     try:
         if secret is None:
             secret = signed_bytes(token.get("secret"))
-        found.add(where, name or issuer, secret, issuer=issuer,
-                  algorithm=text_of(token.get("algo")) or "SHA1",
-                  digits=int_of(token.get("digits"), 6), period=int_of(token.get("period"), 30),
-                  kind=kind.lower(),
-                  counter=int_of(token.get("counter"), 0) + (next_counter if kind == "HOTP"
-                                                              else 0))
+        found.add(
+            where,
+            name or issuer,
+            secret,
+            issuer=issuer,
+            algorithm=text_of(token.get("algo")) or "SHA1",
+            digits=int_of(token.get("digits"), 6),
+            period=int_of(token.get("period"), 30),
+            kind=kind.lower(),
+            counter=int_of(token.get("counter"), 0) + (next_counter if kind == "HOTP" else 0),
+        )
     except ValueError as exc:
         found.skip(label, where, str(exc))
 
@@ -86,17 +94,22 @@ def gcm_nonce(der):
         der = der[2:]
     if der[:1] != b"\x04" or len(der) < 2 or len(der) < 2 + der[1]:
         raise ImportFileError("the cipher parameters hold no nonce")
-    return der[2:2 + der[1]]
+    return der[2 : 2 + der[1]]
 
 
 def _open_key(key_obj, key, what):
     if not isinstance(key_obj, dict) or key_obj.get("mCipher") != "AES/GCM/NoPadding":
-        raise ImportFileError("%s: unexpected cipher %r" % (what, (key_obj or {}).get(
-            "mCipher") if isinstance(key_obj, dict) else None))
-    return aes_gcm_open(key, gcm_nonce(signed_bytes(key_obj.get("mParameters"),
-                                                    "parameters")),
-                        signed_bytes(key_obj.get("mCipherText"), "cipher text"),
-                        aad=text_of(key_obj.get("mToken")).encode("utf-8"), what=what)
+        raise ImportFileError(
+            "%s: unexpected cipher %r"
+            % (what, (key_obj or {}).get("mCipher") if isinstance(key_obj, dict) else None)
+        )
+    return aes_gcm_open(
+        key,
+        gcm_nonce(signed_bytes(key_obj.get("mParameters"), "parameters")),
+        signed_bytes(key_obj.get("mCipherText"), "cipher text"),
+        aad=text_of(key_obj.get("mToken")).encode("utf-8"),
+        what=what,
+    )
 
 
 def _read_v2(source, found):
@@ -109,8 +122,9 @@ def _read_v2(source, found):
     except javaser.JavaSerError as exc:
         raise ImportFileError("%s: not a FreeOTP backup (%s)" % (source.where, exc)) from None
     except (KeyError, ValueError, TypeError, AttributeError):
-        raise ImportFileError("%s: the FreeOTP backup has no usable master key"
-                              % source.where) from None
+        raise ImportFileError(
+            "%s: the FreeOTP backup has no usable master key" % source.where
+        ) from None
     key = pbkdf2(found.passwords.get(source.where), salt, rounds, 32, kdf)
     master_key = _open_key(master.get("mEncryptedKey"), key, source.where)
     n = 0

@@ -12,8 +12,7 @@ def detect(source):
     text = source.text
     if text is None:
         return False
-    return any(line.lower().startswith("otpauth-migration:")
-               for _, line in uri_list.lines(text))
+    return any(line.lower().startswith("otpauth-migration:") for _, line in uri_list.lines(text))
 
 
 def read(source, found):

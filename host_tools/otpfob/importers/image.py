@@ -6,8 +6,7 @@ from . import uri_list
 NAME = "image"
 TITLE = "images of QR codes (PNG, JPEG, GIF, BMP, TIFF, WebP)"
 
-MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00",
-         b"MM\x00*")
+MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 
 
 def is_image(data):

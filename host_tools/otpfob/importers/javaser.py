@@ -39,8 +39,9 @@ def _mutf8(raw):
     except UnicodeDecodeError:
         pass
     try:
-        return raw.decode("utf-8", "surrogatepass").encode("utf-16", "surrogatepass") \
-            .decode("utf-16")
+        return (
+            raw.decode("utf-8", "surrogatepass").encode("utf-16", "surrogatepass").decode("utf-16")
+        )
     except UnicodeError:
         raise JavaSerError("a string is not valid modified UTF-8") from None
 
@@ -53,8 +54,7 @@ def _to_mutf8(text):
         elif ord(ch) > 0xFFFF:
             pair = ch.encode("utf-16-be")
             for i in (0, 2):
-                out += chr(int.from_bytes(pair[i:i + 2], "big")).encode("utf-8",
-                                                                      "surrogatepass")
+                out += chr(int.from_bytes(pair[i : i + 2], "big")).encode("utf-8", "surrogatepass")
         else:
             out += ch.encode("utf-8")
     return bytes(out)
@@ -69,7 +69,7 @@ class _Reader:
     def take(self, n):
         if self.pos + n > len(self.data):
             raise JavaSerError("the file ends too early")
-        out = self.data[self.pos:self.pos + n]
+        out = self.data[self.pos : self.pos + n]
         self.pos += n
         return out
 
@@ -114,9 +114,9 @@ def read_hashmap(data):
     name = r.utf()
     if name != HASHMAP:
         raise JavaSerError("the object is a %s, not a %s" % (name, HASHMAP))
-    r.take(8)                       # serialVersionUID
+    r.take(8)  # serialVersionUID
     r.handles.append("<class>")
-    r.u8()                          # flags
+    r.u8()  # flags
     sizes = {"B": 1, "C": 2, "D": 8, "F": 4, "I": 4, "J": 8, "S": 2, "Z": 1}
     skip = 0
     for _ in range(r.u16()):
@@ -128,10 +128,10 @@ def read_hashmap(data):
     if r.u8() != TC_ENDBLOCKDATA or r.u8() != TC_NULL:
         raise JavaSerError("the HashMap's class description is not the usual one")
     r.handles.append("<object>")
-    r.take(skip)                    # loadFactor, threshold
+    r.take(skip)  # loadFactor, threshold
     if r.u8() != TC_BLOCKDATA or r.u8() < 8:
         raise JavaSerError("the HashMap has no size block")
-    r.i32()                         # capacity
+    r.i32()  # capacity
     size = r.i32()
     if not 0 <= size <= 100000:
         raise JavaSerError("the HashMap claims %d entries" % size)
@@ -144,6 +144,7 @@ def read_hashmap(data):
 
 def write_hashmap(mapping):
     """The serialization of a java.util.HashMap<String, String> holding `mapping`."""
+
     def utf(text):
         raw = _to_mutf8(text)
         return struct.pack(">H", len(raw)) + raw

@@ -25,8 +25,10 @@ def _module():
     except ImportError:
         from .base import MissingExtra
 
-        raise MissingExtra("reading KeePass databases needs pykeepass: pip install "
-                           "'otpfob[keepass]' (pipx: pipx inject otpfob pykeepass)") from None
+        raise MissingExtra(
+            "reading KeePass databases needs pykeepass: pip install "
+            "'otpfob[keepass]' (pipx: pipx inject otpfob pykeepass)"
+        ) from None
     return pykeepass
 
 
@@ -40,27 +42,38 @@ def read(source, found):
     try:
         db = pk.PyKeePass(io.BytesIO(source.data), password=password)
     except CredentialsError:
-        raise WrongPassword("wrong password for %s (or it needs a key file, which otpfob "
-                            "does not take)" % source.where) from None
+        raise WrongPassword(
+            "wrong password for %s (or it needs a key file, which otpfob "
+            "does not take)" % source.where
+        ) from None
     except Exception as exc:  # noqa: BLE001 - pykeepass raises many kinds for a bad file
-        raise ImportFileError("%s: not a readable KeePass database (%s)"
-                              % (source.where, exc)) from None
+        raise ImportFileError(
+            "%s: not a readable KeePass database (%s)" % (source.where, exc)
+        ) from None
     for entry in db.entries:
         group = entry.group
-        if group is not None and db.recyclebin_group is not None and (
-                group.uuid == db.recyclebin_group.uuid):
+        if (
+            group is not None
+            and db.recyclebin_group is not None
+            and (group.uuid == db.recyclebin_group.uuid)
+        ):
             continue
         _entry(entry, source.where, found)
 
 
 def _secret(fields, prefix):
-    for suffix, decode in (("-Secret-Base32", None), ("-Secret-Hex", unhex),
-                           ("-Secret-Base64", b64), ("-Secret", None)):
+    for suffix, decode in (
+        ("-Secret-Base32", None),
+        ("-Secret-Hex", unhex),
+        ("-Secret-Base64", b64),
+        ("-Secret", None),
+    ):
         value = text_of(fields.get(prefix + suffix))
         if value:
             if decode is None:
-                return value.replace(" ", "") if suffix.endswith("Base32") else \
-                    value.encode("utf-8")
+                return (
+                    value.replace(" ", "") if suffix.endswith("Base32") else value.encode("utf-8")
+                )
             return decode(value, prefix + suffix)
     return None
 
@@ -78,25 +91,43 @@ def _entry(entry, where, found):
         if fields.get("TOTP Seed"):
             period, _, digits = text_of(fields.get("TOTP Settings") or "30;6").partition(";")
             steam = digits.strip().upper() == "S"
-            found.add(where, name, text_of(fields["TOTP Seed"]).replace(" ", ""),
-                      issuer=issuer, algorithm="STEAM" if steam else "SHA1",
-                      digits=5 if steam else int_of(digits, 6), period=int_of(period, 30))
+            found.add(
+                where,
+                name,
+                text_of(fields["TOTP Seed"]).replace(" ", ""),
+                issuer=issuer,
+                algorithm="STEAM" if steam else "SHA1",
+                digits=5 if steam else int_of(digits, 6),
+                period=int_of(period, 30),
+            )
             return
         secret = _secret(fields, "TimeOtp")
         if secret is not None:
-            algorithm = ALGORITHMS.get(text_of(fields.get("TimeOtp-Algorithm")) or
-                                       "HMAC-SHA-1")
+            algorithm = ALGORITHMS.get(text_of(fields.get("TimeOtp-Algorithm")) or "HMAC-SHA-1")
             if algorithm is None:
-                found.skip(title, where, "algorithm %s is not supported"
-                           % fields.get("TimeOtp-Algorithm"))
+                found.skip(
+                    title, where, "algorithm %s is not supported" % fields.get("TimeOtp-Algorithm")
+                )
                 return
-            found.add(where, name, secret, issuer=issuer, algorithm=algorithm,
-                      digits=int_of(fields.get("TimeOtp-Length"), 6),
-                      period=int_of(fields.get("TimeOtp-Period"), 30))
+            found.add(
+                where,
+                name,
+                secret,
+                issuer=issuer,
+                algorithm=algorithm,
+                digits=int_of(fields.get("TimeOtp-Length"), 6),
+                period=int_of(fields.get("TimeOtp-Period"), 30),
+            )
             return
         secret = _secret(fields, "HmacOtp")
         if secret is not None:
-            found.add(where, name, secret, issuer=issuer, kind="hotp",
-                      counter=int_of(fields.get("HmacOtp-Counter"), 0))
+            found.add(
+                where,
+                name,
+                secret,
+                issuer=issuer,
+                kind="hotp",
+                counter=int_of(fields.get("HmacOtp-Counter"), 0),
+            )
     except (ValueError, ImportFileError) as exc:
         found.skip(title, where, str(exc))

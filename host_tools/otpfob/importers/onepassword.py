@@ -5,7 +5,7 @@ A bare secret is labelled with the item's title (issuer) and username (name)."""
 
 import json
 
-from .base import ImportFileError, text_of
+from .base import ImportFileError, object_of, text_of
 from .bitwarden import entry
 
 NAME = "1password"
@@ -43,12 +43,17 @@ def read(source, found):
 def _item(item, where, found):
     if not isinstance(item, dict) or item.get("state") == "archived":
         return
-    details = item.get("details") if isinstance(item.get("details"), dict) else {}
+    details = object_of(item, "details")
     title = text_of((item.get("overview") or {}).get("title"))
     user = _username(details)
     for section in details.get("sections") or ():
         for field in (section or {}).get("fields") or ():
             value = (field or {}).get("value")
             if isinstance(value, dict) and text_of(value.get("totp")):
-                entry(found, text_of(value["totp"]), title, user,
-                      "%s item %r" % (where, title or item.get("uuid")))
+                entry(
+                    found,
+                    text_of(value["totp"]),
+                    title,
+                    user,
+                    "%s item %r" % (where, title or item.get("uuid")),
+                )

@@ -2,23 +2,21 @@
 {"uri": "otpauth://...", "entry_type": "Totp" or "Steam", "name": ...}, ...}]}. The name
 in content is the account name shown in the app."""
 
-from .base import ImportFileError, text_of
+from .base import items_of, list_in, text_of
 
 NAME = "proton"
 TITLE = "Proton Authenticator export (.json)"
 
 
 def detect(source):
-    doc = source.json
-    return isinstance(doc, dict) and isinstance(doc.get("entries"), list) and any(
-        isinstance(e, dict) and isinstance(e.get("content"), dict) for e in doc["entries"])
+    return list_in(
+        source.json, "entries", lambda e: isinstance(e, dict) and isinstance(e.get("content"), dict)
+    )
 
 
 def read(source, found):
-    doc = source.json
-    if not isinstance(doc, dict) or not isinstance(doc.get("entries"), list):
-        raise ImportFileError("%s: not a Proton Authenticator export" % source.where)
-    for n, item in enumerate(doc["entries"], 1):
+    entries = items_of(source, source.json, "entries", "a Proton Authenticator export")
+    for n, item in enumerate(entries, 1):
         where = "%s entry %d" % (source.where, n)
         content = item.get("content") if isinstance(item, dict) else None
         if not isinstance(content, dict):

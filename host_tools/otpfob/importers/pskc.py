@@ -12,9 +12,17 @@ TITLE = "PSKC key container (RFC 6030; token vendors' seed files, otpfob fleet's
 NS = "urn:ietf:params:xml:ns:keyprov:pskc"
 HOTP = "urn:ietf:params:xml:ns:keyprov:pskc:hotp"
 TOTP = "urn:ietf:params:xml:ns:keyprov:pskc:totp"
-SUITES = {"HMAC-SHA1": "SHA1", "HMAC-SHA256": "SHA256", "HMAC-SHA512": "SHA512",
-          "HMAC-SHA-1": "SHA1", "HMAC-SHA-256": "SHA256", "HMAC-SHA-512": "SHA512",
-          "SHA1": "SHA1", "SHA256": "SHA256", "SHA512": "SHA512"}
+SUITES = {
+    "HMAC-SHA1": "SHA1",
+    "HMAC-SHA256": "SHA256",
+    "HMAC-SHA512": "SHA512",
+    "HMAC-SHA-1": "SHA1",
+    "HMAC-SHA-256": "SHA256",
+    "HMAC-SHA-512": "SHA512",
+    "SHA1": "SHA1",
+    "SHA256": "SHA256",
+    "SHA512": "SHA512",
+}
 
 
 def read_key(path):
@@ -23,15 +31,18 @@ def read_key(path):
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as exc:
-        raise ImportFileError("cannot read the key file %s (%s)" % (path, exc.strerror or exc)) \
-            from None
+        raise ImportFileError(
+            "cannot read the key file %s (%s)" % (path, exc.strerror or exc)
+        ) from None
     try:
         key = bytes.fromhex(raw.strip().decode("ascii"))
     except (UnicodeDecodeError, ValueError):
         key = raw
     if len(key) not in (16, 24, 32):
-        raise ImportFileError("the key file %s holds %d bytes; an AES key is 16, 24 or 32 "
-                              "bytes (or their hex)" % (path, len(key)))
+        raise ImportFileError(
+            "the key file %s holds %d bytes; an AES key is 16, 24 or 32 "
+            "bytes (or their hex)" % (path, len(key))
+        )
     return key
 
 
@@ -46,12 +57,18 @@ def write(tokens, password=None, key=None):
 
     container = PSKC()
     for t in tokens:
-        container.add_key(secret=t["secret"], algorithm=TOTP,
-                          response_length=t.get("digits", 6),
-                          time_interval=t.get("period", 30), serial=t["serial"],
-                          manufacturer=t.get("manufacturer"), model=t.get("model"),
-                          key_userid=t["upn"], issuer=t.get("issuer"),
-                          algorithm_suite="HMAC-" + t.get("algorithm", "SHA1"))
+        container.add_key(
+            secret=t["secret"],
+            algorithm=TOTP,
+            response_length=t.get("digits", 6),
+            time_interval=t.get("period", 30),
+            serial=t["serial"],
+            manufacturer=t.get("manufacturer"),
+            model=t.get("model"),
+            key_userid=t["upn"],
+            issuer=t.get("issuer"),
+            algorithm_suite="HMAC-" + t.get("algorithm", "SHA1"),
+        )
     if password is not None:
         container.encryption.setup_pbkdf2(password)
     elif key is not None:
@@ -78,8 +95,15 @@ def read_tokens(data, password=None, key=None):
                 container.encryption.derive_key(password or "")
             else:
                 container.encryption.key = key
-        return [{"upn": text_of(k.key_userid), "serial": text_of(k.serial),
-                 "secret": k.secret, "issuer": text_of(k.issuer)} for k in container.keys]
+        return [
+            {
+                "upn": text_of(k.key_userid),
+                "serial": text_of(k.serial),
+                "secret": k.secret,
+                "issuer": text_of(k.issuer),
+            }
+            for k in container.keys
+        ]
     except (DecryptionError, KeyDerivationError) as exc:
         raise WrongPassword("wrong password or key (%s)" % exc) from None
     except ParseError as exc:
@@ -100,8 +124,7 @@ def read(source, found):
     try:
         container = PSKC(io.BytesIO(source.data))
     except ParseError as exc:
-        raise ImportFileError("%s: not a readable PSKC file (%s)" % (source.where, exc)) \
-            from None
+        raise ImportFileError("%s: not a readable PSKC file (%s)" % (source.where, exc)) from None
     if container.encryption.is_encrypted:
         _unlock(container, source, found)
     for n, key in enumerate(container.keys, 1):
@@ -109,8 +132,7 @@ def read(source, found):
         try:
             secret = key.secret
         except DecryptionError as exc:
-            raise WrongPassword("wrong password or key for %s (%s)" % (source.where, exc)) \
-                from None
+            raise WrongPassword("wrong password or key for %s (%s)" % (source.where, exc)) from None
         _key(key, secret, where, found)
 
 
@@ -126,21 +148,30 @@ def _unlock(container, source, found):
         return
     key = found.passwords.key
     if key is None:
-        raise ImportFileError("%s is encrypted with a pre-shared key: give it with "
-                              "--pskc-key-file FILE (hex)" % source.where)
+        raise ImportFileError(
+            "%s is encrypted with a pre-shared key: give it with "
+            "--pskc-key-file FILE (hex)" % source.where
+        )
     enc.key = key
 
 
 def _key(key, secret, where, found):
     device = key.device
-    name = text_of(key.key_userid) or text_of(key.device_userid) or text_of(
-        key.friendly_name) or text_of(device.serial if device else None)
+    name = (
+        text_of(key.key_userid)
+        or text_of(key.device_userid)
+        or text_of(key.friendly_name)
+        or text_of(device.serial if device else None)
+    )
     issuer = text_of(key.issuer) or text_of(key.manufacturer)
     algorithm = text_of(key.algorithm)
     label = "%s:%s" % (issuer, name) if issuer else name
     if algorithm not in (HOTP, TOTP):
-        found.skip(label, where, "algorithm %s is not HOTP or TOTP"
-                   % (algorithm.rsplit(":", 1)[-1] or "(none)"))
+        found.skip(
+            label,
+            where,
+            "algorithm %s is not HOTP or TOTP" % (algorithm.rsplit(":", 1)[-1] or "(none)"),
+        )
         return
     if secret is None:
         found.skip(label, where, "the key has no secret")
@@ -150,6 +181,14 @@ def _key(key, secret, where, found):
         found.skip(label, where, "algorithm suite %s is not supported" % key.algorithm_suite)
         return
     hotp = algorithm == HOTP
-    found.add(where, name or "token", secret, issuer=issuer, algorithm=suite,
-              digits=key.response_length or 6, period=key.time_interval or 30,
-              kind="hotp" if hotp else "totp", counter=(key.counter or 0) if hotp else 0)
+    found.add(
+        where,
+        name or "token",
+        secret,
+        issuer=issuer,
+        algorithm=suite,
+        digits=key.response_length or 6,
+        period=key.time_interval or 30,
+        kind="hotp" if hotp else "totp",
+        counter=(key.counter or 0) if hotp else 0,
+    )

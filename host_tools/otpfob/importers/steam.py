@@ -16,18 +16,23 @@ def detect(source):
     # Aegis reads Steam's own app data too: {"accounts": {id: {...maFile fields...}}}.
     accounts = doc.get("accounts") if isinstance(doc, dict) else None
     return isinstance(accounts, dict) and any(
-        isinstance(a, dict) and "shared_secret" in a for a in accounts.values())
+        isinstance(a, dict) and "shared_secret" in a for a in accounts.values()
+    )
 
 
 def read(source, found):
     doc = source.json
     if isinstance(doc, dict) and isinstance(doc.get("entries"), list) and "encrypted" in doc:
-        raise ImportFileError("%s is Steam Desktop Authenticator's manifest.json; import the "
-                              ".maFile files next to it" % source.where)
+        raise ImportFileError(
+            "%s is Steam Desktop Authenticator's manifest.json; import the "
+            ".maFile files next to it" % source.where
+        )
     if not isinstance(doc, dict):
-        raise ImportFileError("%s: not a Steam Desktop Authenticator .maFile (an encrypted "
-                              "one must be decrypted in SDA first: Manage encryption > Remove "
-                              "encryption)" % source.where)
+        raise ImportFileError(
+            "%s: not a Steam Desktop Authenticator .maFile (an encrypted "
+            "one must be decrypted in SDA first: Manage encryption > Remove "
+            "encryption)" % source.where
+        )
     accounts = [doc] if "shared_secret" in doc else list((doc.get("accounts") or {}).values())
     for n, item in enumerate(accounts, 1):
         where = source.where if len(accounts) == 1 else "%s account %d" % (source.where, n)

@@ -6,7 +6,7 @@ otp's "tokenType" (TOTP, HOTP or STEAM) is missing before schema 3, meaning TOTP
 
 import json
 
-from .base import ImportFileError, aes_gcm_open, b64, int_of, pbkdf2, text_of
+from .base import ImportFileError, add_typed, aes_gcm_open, b64, object_of, pbkdf2, text_of
 
 NAME = "2fas"
 TITLE = "2FAS backup (.2fas, any schema version, plain or with a password)"
@@ -16,8 +16,11 @@ ROUNDS = 10000
 
 def detect(source):
     doc = source.json
-    return isinstance(doc, dict) and "schemaVersion" in doc and (
-        "services" in doc or "servicesEncrypted" in doc)
+    return (
+        isinstance(doc, dict)
+        and "schemaVersion" in doc
+        and ("services" in doc or "servicesEncrypted" in doc)
+    )
 
 
 def read(source, found):
@@ -35,7 +38,7 @@ def _service(service, where, found):
     if not isinstance(service, dict):
         found.skip(None, where, "not a service entry")
         return
-    otp = service.get("otp") if isinstance(service.get("otp"), dict) else {}
+    otp = object_of(service, "otp")
     issuer = text_of(service.get("name")) or text_of(otp.get("issuer"))
     name = text_of(otp.get("account"))
     if not name:
@@ -43,32 +46,23 @@ def _service(service, where, found):
         label = text_of(otp.get("label"))
         name = label.split(":", 1)[1].strip() if ":" in label else label
     name = name or issuer
-    kind = (text_of(otp.get("tokenType")) or "TOTP").upper()
-    label = "%s:%s" % (issuer, name) if issuer else name
-    if kind not in ("TOTP", "HOTP", "STEAM"):
-        found.skip(label, where, "%s codes are not supported by the fob" % kind)
-        return
-    try:
-        found.add(where, name, text_of(service.get("secret")), issuer=issuer,
-                  algorithm="STEAM" if kind == "STEAM" else text_of(otp.get("algorithm"))
-                  or "SHA1",
-                  digits=int_of(otp.get("digits"), 6), period=int_of(otp.get("period"), 30),
-                  kind="hotp" if kind == "HOTP" else "totp",
-                  counter=int_of(otp.get("counter"), 0))
-    except ValueError as exc:
-        found.skip(label, where, str(exc))
+    kind = text_of(otp.get("tokenType")) or "TOTP"
+    add_typed(found, where, issuer, name, text_of(service.get("secret")), kind, otp)
 
 
 def _decrypt(blob, source, found):
     parts = str(blob).split(":")
     if len(parts) < 3:
-        raise ImportFileError("%s: the 2FAS backup's encrypted services are damaged "
-                              "(expected data:salt:iv)" % source.where)
+        raise ImportFileError(
+            "%s: the 2FAS backup's encrypted services are damaged "
+            "(expected data:salt:iv)" % source.where
+        )
     data, salt, iv = (b64(p, "encrypted services") for p in parts[:3])
     key = pbkdf2(found.passwords.get(source.where), salt, ROUNDS, 32, "sha256")
     plain = aes_gcm_open(key, iv, data, what=source.where)
     try:
         return json.loads(plain.decode("utf-8"))
     except ValueError:
-        raise ImportFileError("%s: the decrypted 2FAS services are not JSON" % source.where) \
-            from None
+        raise ImportFileError(
+            "%s: the decrypted 2FAS services are not JSON" % source.where
+        ) from None

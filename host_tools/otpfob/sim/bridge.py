@@ -57,8 +57,9 @@ class Board:
 
     def __init__(self, epoch, height=64, uid=b"\x00" * 8, drift_ppm=0.0):
         self.us = 0  # virtual microseconds since start; moved by the firmware's sleeps
-        self.world = World(epoch=epoch, real_clock=self.monotonic, real_sleep=_no_sleep,
-                           wall_clock=lambda: epoch)
+        self.world = World(
+            epoch=epoch, real_clock=self.monotonic, real_sleep=_no_sleep, wall_clock=lambda: epoch
+        )
         self.bus = Bus()
         self.rtc = self.bus.attach(0x68, DS3231(self.world, drift_ppm=drift_ppm))
         self.rtc.set_epoch(epoch)
@@ -99,8 +100,11 @@ class Board:
                 return self.requests
             op, a, b, c = head.unpack(h)
             self.requests += 1
-            data = read(b) if b and op in (OP_WRITE, OP_WRITE_READ, OP_PIN_NAME,
-                                           OP_DATA_WRITE) else b""
+            data = (
+                read(b)
+                if b and op in (OP_WRITE, OP_WRITE_READ, OP_PIN_NAME, OP_DATA_WRITE)
+                else b""
+            )
             os.write(wfd, self.answer(op, a, b, c, data, on_sleep))
 
     def answer(self, op, a, b, c, data, on_sleep):
@@ -180,18 +184,20 @@ class Result:
 
     def check(self):
         if self.rc != 0:
-            raise AssertionError("MicroPython exited %s\n--- stdout\n%s\n--- stderr\n%s"
-                                 % (self.rc, self.stdout[-4000:], self.stderr[-4000:]))
+            raise AssertionError(
+                "MicroPython exited %s\n--- stdout\n%s\n--- stderr\n%s"
+                % (self.rc, self.stdout[-4000:], self.stderr[-4000:])
+            )
         return self
 
 
-def run(script, board, on_sleep, paths=(), heapsize=128 * 1024, hide=(), timeout=600,
-        stubs=STUBS):
+def run(script, board, on_sleep, paths=(), heapsize=128 * 1024, hide=(), timeout=600, stubs=STUBS):
     """Run ``script`` under the unix port with ``board`` behind the stand-ins.
 
     ``paths`` go first on sys.path, then ``stubs`` (a folder holding the stand-ins,
     plain or compiled to .mpy). The script runs after the preamble; when it ends (or
     fails) the result carries its exit status, output and the board as left."""
+
     def start(tmp, to_host_w, to_fw_r):
         src = Path(tmp) / "run.py"
         src.write_text(preamble(list(paths) + [str(stubs)], to_host_w, to_fw_r, hide) + script)
@@ -211,8 +217,14 @@ def _serve_process(start, board, on_sleep, timeout):
         err = open(Path(tmp) / "err", "w+")
         try:
             argv, env = start(tmp, to_host_w, to_fw_r)
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    env=env, pass_fds=(to_host_w, to_fw_r))
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=env,
+                pass_fds=(to_host_w, to_fw_r),
+            )
         finally:
             os.close(to_host_w)
             os.close(to_fw_r)
@@ -266,8 +278,17 @@ def preamble_wasm(mounted, hide=()):
     return "\n".join(lines) + "\n"
 
 
-def run_wasm(script, board, on_sleep, paths=(), heapsize=136 * 1024, hide=(), timeout=600,
-             stubs=STUBS, state=None):
+def run_wasm(
+    script,
+    board,
+    on_sleep,
+    paths=(),
+    heapsize=136 * 1024,
+    hide=(),
+    timeout=600,
+    stubs=STUBS,
+    state=None,
+):
     """Run ``script`` on the 32-bit WebAssembly port (Node) with ``board`` behind the
     stand-ins. The script defines ``tick()`` (one pass of the loop; 0 ends the run), called
     from the top level, and ``finish()``, called after; see testing/wasm_bridge.mjs.
@@ -282,13 +303,22 @@ def run_wasm(script, board, on_sleep, paths=(), heapsize=136 * 1024, hide=(), ti
         for f in sorted(Path(state).rglob("*")):
             if f.is_file() and "mpy" not in f.relative_to(state).parts[:1]:
                 files["/state/" + f.relative_to(state).as_posix()] = str(f)
+
     def start(tmp, to_host_w, to_fw_r):
         import json
 
         spec = Path(tmp) / "spec.json"
-        spec.write_text(json.dumps({"heapsize": heapsize, "files": files,
-                                    "script": preamble_wasm(mounted, hide) + script,
-                                    "out_fd": to_host_w, "in_fd": to_fw_r}))
+        spec.write_text(
+            json.dumps(
+                {
+                    "heapsize": heapsize,
+                    "files": files,
+                    "script": preamble_wasm(mounted, hide) + script,
+                    "out_fd": to_host_w,
+                    "in_fd": to_fw_r,
+                }
+            )
+        )
         env = dict(os.environ, OTPFOB_NODE_MODULES=str(NODE_MODULES))
         return ["node", str(runner), str(spec)], env
 

@@ -92,8 +92,9 @@ class TcpLink(BufferLink):
             with self._client_lock:
                 self._clients.append(client)
                 self.connected = True
-            threading.Thread(target=self._receive, args=(client,), name="data-tcp-client",
-                             daemon=True).start()
+            threading.Thread(
+                target=self._receive, args=(client,), name="data-tcp-client", daemon=True
+            ).start()
 
     def _receive(self, client):
         try:

@@ -42,8 +42,15 @@ def seed_demo(state_dir, firmware_dir):
         v.load()
         if v.accounts:
             return False
-        acc = vault.Account(name=DEMO_NAME, issuer=DEMO_ISSUER, secret=DEMO_SECRET,
-                            algorithm="SHA1", digits=6, period=30, created=int(time.time()))
+        acc = vault.Account(
+            name=DEMO_NAME,
+            issuer=DEMO_ISSUER,
+            secret=DEMO_SECRET,
+            algorithm="SHA1",
+            digits=6,
+            period=30,
+            created=int(time.time()),
+        )
         v.add(acc)
         return True
     finally:
@@ -55,30 +62,73 @@ def seed_demo(state_dir, firmware_dir):
 
 @click.command("sim")
 @click.option("--headless", is_flag=True, help="No terminal display; drive it via --control.")
-@click.option("--data", "data_addr", metavar="HOST:PORT|pty",
-              help="Serve the data channel on TCP, or on a pty with 'pty' (default: a pty, "
-                   "or a free TCP port when headless).")
-@click.option("--control", "control_addr", metavar="HOST:PORT",
-              help="Serve the control port here (default when headless: a free port).")
-@click.option("--state", "state_dir", type=click.Path(file_okay=False),
-              help="The fob's flash: vault, nvm and RTC state (default: a new temp folder).")
-@click.option("--board", default="sim", show_default=True,
-              help="Board file from boards/ (e.g. adafruit_qtpy_rp2040 for 128x32).")
-@click.option("--demo", is_flag=True,
-              help="Seed a demo account if the vault is empty and set the RTC to now.")
-@click.option("--firmware", "firmware_dir", type=click.Path(file_okay=False, exists=True),
-              help="Firmware folder with code.py (default: the repository's firmware/).")
-@click.option("--drift-ppm", type=float, default=None,
-              help="The RTC crystal's error in ppm (kept in the state).")
-@click.option("--hold", "hold_button", metavar="BUTTON", default=None,
-              help="Hold this button down from power-on (as when plugging in with a finger "
-                   "on it) until the control port's `up BUTTON`.")
-@click.option("--autopress", is_flag=True,
-              help="Answer every press prompt of the fob with yes, as a user standing by "
-                   "would (for scripts against a headless fob; the control port's "
-                   "`autopress on|off` switches it later).")
-def sim(headless, data_addr, control_addr, state_dir, board, demo, firmware_dir, drift_ppm,
-        hold_button, autopress):
+@click.option(
+    "--data",
+    "data_addr",
+    metavar="HOST:PORT|pty",
+    help="Serve the data channel on TCP, or on a pty with 'pty' (default: a pty, "
+    "or a free TCP port when headless).",
+)
+@click.option(
+    "--control",
+    "control_addr",
+    metavar="HOST:PORT",
+    help="Serve the control port here (default when headless: a free port).",
+)
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False),
+    help="The fob's flash: vault, nvm and RTC state (default: a new temp folder).",
+)
+@click.option(
+    "--board",
+    default="sim",
+    show_default=True,
+    help="Board file from boards/ (e.g. adafruit_qtpy_rp2040 for 128x32).",
+)
+@click.option(
+    "--demo", is_flag=True, help="Seed a demo account if the vault is empty and set the RTC to now."
+)
+@click.option(
+    "--firmware",
+    "firmware_dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Firmware folder with code.py (default: the repository's firmware/).",
+)
+@click.option(
+    "--drift-ppm",
+    type=float,
+    default=None,
+    help="The RTC crystal's error in ppm (kept in the state).",
+)
+@click.option(
+    "--hold",
+    "hold_button",
+    metavar="BUTTON",
+    default=None,
+    help="Hold this button down from power-on (as when plugging in with a finger "
+    "on it) until the control port's `up BUTTON`.",
+)
+@click.option(
+    "--autopress",
+    is_flag=True,
+    help="Answer every press prompt of the fob with yes, as a user standing by "
+    "would (for scripts against a headless fob; the control port's "
+    "`autopress on|off` switches it later).",
+)
+def sim(
+    headless,
+    data_addr,
+    control_addr,
+    state_dir,
+    board,
+    demo,
+    firmware_dir,
+    drift_ppm,
+    hold_button,
+    autopress,
+):
     """Run the fob's firmware on simulated hardware."""
     firmware_dir = Path(firmware_dir or FIRMWARE_DIR)
     if state_dir is None:
@@ -97,8 +147,9 @@ def sim(headless, data_addr, control_addr, state_dir, board, demo, firmware_dir,
     if demo:
         seed_demo(state_dir, firmware_dir)
     try:
-        simulator = Simulator(state_dir, firmware_dir=firmware_dir, board=board,
-                              drift_ppm=drift_ppm, data_link=link)
+        simulator = Simulator(
+            state_dir, firmware_dir=firmware_dir, board=board, drift_ppm=drift_ppm, data_link=link
+        )
     except ValueError as e:
         raise click.ClickException(str(e)) from None
     if demo:
@@ -118,8 +169,8 @@ def sim(headless, data_addr, control_addr, state_dir, board, demo, firmware_dir,
 
     cfg = simulator.board_cfg
     info = [
-        "otpfob sim: board %s (%dx%d), state %s" % (simulator.board_id(), cfg.DISPLAY_WIDTH,
-                                                  cfg.DISPLAY_HEIGHT, state_dir),
+        "otpfob sim: board %s (%dx%d), state %s"
+        % (simulator.board_id(), cfg.DISPLAY_WIDTH, cfg.DISPLAY_HEIGHT, state_dir),
         "otpfob sim: data %s" % link.url,
     ]
     if control is not None:

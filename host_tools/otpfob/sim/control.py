@@ -13,13 +13,15 @@ from otpfob.sim.ds3231 import EPOCH_2000
 
 # The DS3231's calendar runs from 2000; its leap-year rule holds until 2100.
 CLOCK_MIN = EPOCH_2000
-CLOCK_MAX = 4102444800 - 1   # 2099-12-31 23:59:59
+CLOCK_MAX = 4102444800 - 1  # 2099-12-31 23:59:59
 MAX_HOLD = 3600.0
 
-HELP = ("commands: press BUTTON | hold BUTTON SECONDS | answer yes|no | screen PATH | "
-        "clock EPOCH | "
-        "down BUTTON | up BUTTON | advance SECONDS | jump SECONDS | rtc-power-loss | "
-        "autopress on|off | usb on|off | battery VOLTS|none | status | quit | help")
+HELP = (
+    "commands: press BUTTON | hold BUTTON SECONDS | answer yes|no | screen PATH | "
+    "clock EPOCH | "
+    "down BUTTON | up BUTTON | advance SECONDS | jump SECONDS | rtc-power-loss | "
+    "autopress on|off | usb on|off | battery VOLTS|none | status | quit | help"
+)
 I2C_FAULT_USAGE = "i2c-fault rtc|display on|off|glitch"
 HELP += " | " + I2C_FAULT_USAGE
 
@@ -172,8 +174,11 @@ class Controller:
         if part not in ("rtc", "display") or mode not in ("on", "off", "glitch"):
             raise CommandError("usage: %s (got %r)" % (I2C_FAULT_USAGE, " ".join(parts[1:])))
         self.sim.i2c_fault(part, mode)
-        return {"on": "%s stops acknowledging" % part, "off": "%s answers again" % part,
-                "glitch": "the next %s transaction fails" % part}[mode]
+        return {
+            "on": "%s stops acknowledging" % part,
+            "off": "%s answers again" % part,
+            "glitch": "the next %s transaction fails" % part,
+        }[mode]
 
     def cmd_status(self, parts):
         _args(parts, 0, "status")
@@ -225,9 +230,12 @@ class ControlServer:
         self._server.controller = self.controller
         self._server.command_lock = threading.Lock()
         self.address = self._server.server_address[:2]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.1},
-                                        name="control", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="control",
+            daemon=True,
+        )
         self._thread.start()
 
     def close(self):

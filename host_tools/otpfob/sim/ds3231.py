@@ -10,46 +10,48 @@ Runs on CPython and MicroPython (no CPython-only modules).
 try:
     from micropython import const
 except ImportError:
+
     def const(x):
         return x
 
+
 # Register map (datasheet Figure 1, "Timekeeping Registers").
-REG_SECONDS = const(0x00)   # BCD 00-59
-REG_MINUTES = const(0x01)   # BCD 00-59
-REG_HOURS = const(0x02)     # bit 6 12/24, bit 5 AM/PM or 20 h, BCD hours
-REG_DAY = const(0x03)       # day of week 1-7, user-defined meaning
-REG_DATE = const(0x04)      # BCD 01-31
-REG_MONTH = const(0x05)     # bit 7 century, BCD 01-12
-REG_YEAR = const(0x06)      # BCD 00-99
-REG_ALARM1 = const(0x07)    # 0x07-0x0A: alarm 1 seconds, minutes, hours, day/date
-REG_ALARM2 = const(0x0B)    # 0x0B-0x0D: alarm 2 minutes, hours, day/date
+REG_SECONDS = const(0x00)  # BCD 00-59
+REG_MINUTES = const(0x01)  # BCD 00-59
+REG_HOURS = const(0x02)  # bit 6 12/24, bit 5 AM/PM or 20 h, BCD hours
+REG_DAY = const(0x03)  # day of week 1-7, user-defined meaning
+REG_DATE = const(0x04)  # BCD 01-31
+REG_MONTH = const(0x05)  # bit 7 century, BCD 01-12
+REG_YEAR = const(0x06)  # BCD 00-99
+REG_ALARM1 = const(0x07)  # 0x07-0x0A: alarm 1 seconds, minutes, hours, day/date
+REG_ALARM2 = const(0x0B)  # 0x0B-0x0D: alarm 2 minutes, hours, day/date
 REG_CONTROL = const(0x0E)
 REG_STATUS = const(0x0F)
-REG_AGING = const(0x10)     # signed aging offset
+REG_AGING = const(0x10)  # signed aging offset
 REG_TEMP_MSB = const(0x11)  # signed integer degrees C
 REG_TEMP_LSB = const(0x12)  # bits 7:6 quarter degrees
-REG_COUNT = const(0x13)     # the register pointer wraps to 0x00 after 0x12
+REG_COUNT = const(0x13)  # the register pointer wraps to 0x00 after 0x12
 
 # Hours register bits (datasheet "Clock and Calendar").
-HOURS_12H = const(0x40)     # 1 = 12-hour mode
-HOURS_PM = const(0x20)      # in 12-hour mode: 1 = PM
+HOURS_12H = const(0x40)  # 1 = 12-hour mode
+HOURS_PM = const(0x20)  # in 12-hour mode: 1 = PM
 MONTH_CENTURY = const(0x80)  # toggles when the years register rolls over from 99 to 00
 
 # Control register bits (datasheet "Control Register (0Eh)").
-CTRL_EOSC = const(0x80)     # 1 = oscillator stops when running from VBAT
-CTRL_BBSQW = const(0x40)    # battery-backed square wave enable
-CTRL_CONV = const(0x20)     # force a temperature conversion (self-clearing)
+CTRL_EOSC = const(0x80)  # 1 = oscillator stops when running from VBAT
+CTRL_BBSQW = const(0x40)  # battery-backed square wave enable
+CTRL_CONV = const(0x20)  # force a temperature conversion (self-clearing)
 CTRL_RS2 = const(0x10)
 CTRL_RS1 = const(0x08)
-CTRL_INTCN = const(0x04)    # 1 = INT/SQW pin is the alarm interrupt
+CTRL_INTCN = const(0x04)  # 1 = INT/SQW pin is the alarm interrupt
 CTRL_A2IE = const(0x02)
 CTRL_A1IE = const(0x01)
 CTRL_POWER_ON = const(0x1C)  # INTCN, RS2, RS1 set at power-on
 
 # Status register bits (datasheet "Status Register (0Fh)").
-STAT_OSF = const(0x80)      # oscillator stopped: set at first power-up and on power loss
+STAT_OSF = const(0x80)  # oscillator stopped: set at first power-up and on power loss
 STAT_EN32KHZ = const(0x08)
-STAT_BSY = const(0x04)      # TCXO busy (read-only)
+STAT_BSY = const(0x04)  # TCXO busy (read-only)
 STAT_A2F = const(0x02)
 STAT_A1F = const(0x01)
 STAT_POWER_ON = const(0x88)  # OSF and EN32kHz set at power-on
@@ -59,8 +61,8 @@ STAT_CLEAR_ONLY = const(0x83)  # OSF, A2F, A1F: writing 0 clears, writing 1 is i
 # (datasheet "Aging Offset", typical frequency-vs-aging curve).
 AGING_PPM_PER_STEP = 0.1
 
-EPOCH_2000 = 946684800      # Unix time of the chip's calendar origin
-_DAYS_TO_2000 = 10957       # days from 1970-01-01 to 2000-01-01
+EPOCH_2000 = 946684800  # Unix time of the chip's calendar origin
+_DAYS_TO_2000 = 10957  # days from 1970-01-01 to 2000-01-01
 
 
 def days_from_civil(y, m, d):
@@ -195,15 +197,17 @@ class DS3231:
         else:
             hour_reg = bcd(hour)
         century = MONTH_CENTURY if (years // 100) % 2 else 0
-        return bytearray((
-            bcd(secs % 60),
-            bcd((secs // 60) % 60),
-            hour_reg,
-            (days + self._wday_shift) % 7 + 1,
-            bcd(d),
-            century | bcd(m),
-            bcd(years % 100),
-        ))
+        return bytearray(
+            (
+                bcd(secs % 60),
+                bcd((secs // 60) % 60),
+                hour_reg,
+                (days + self._wday_shift) % 7 + 1,
+                bcd(d),
+                century | bcd(m),
+                bcd(years % 100),
+            )
+        )
 
     def _load_time_bytes(self, t, seconds_written, count_now):
         secs = unbcd(t[REG_SECONDS] & 0x7F)

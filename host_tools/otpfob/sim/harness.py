@@ -25,9 +25,22 @@ class SimError(RuntimeError):
 
 
 class SimProcess:
-    def __init__(self, state_dir, board="sim", demo=False, firmware=None, drift_ppm=None,
-                 data="tcp", extra_args=(), start_timeout=30.0, command_timeout=60.0,
-                 env=None, autopress=False, command=None, cwd=None):
+    def __init__(
+        self,
+        state_dir,
+        board="sim",
+        demo=False,
+        firmware=None,
+        drift_ppm=None,
+        data="tcp",
+        extra_args=(),
+        start_timeout=30.0,
+        command_timeout=60.0,
+        env=None,
+        autopress=False,
+        command=None,
+        cwd=None,
+    ):
         self.state_dir = Path(state_dir)
         # What starts the simulator (default: this interpreter's otpfob), and where.
         self.command = list(command or [sys.executable, "-m", "otpfob.sim"])
@@ -55,9 +68,17 @@ class SimProcess:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self):
-        args = self.command + ["--headless", "--state", str(self.state_dir),
-                "--board", self.board, "--control", "127.0.0.1:0",
-                "--data", "pty" if self.data == "pty" else "127.0.0.1:0"]
+        args = self.command + [
+            "--headless",
+            "--state",
+            str(self.state_dir),
+            "--board",
+            self.board,
+            "--control",
+            "127.0.0.1:0",
+            "--data",
+            "pty" if self.data == "pty" else "127.0.0.1:0",
+        ]
         if self.demo:
             args.append("--demo")
         if self.firmware is not None:
@@ -67,24 +88,33 @@ class SimProcess:
         args += self.extra_args
         env = dict(os.environ if self.env is None else self.env)
         env["PYTHONUNBUFFERED"] = "1"
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=env, cwd=self.cwd)
+        self.proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=self.cwd,
+        )
         ready = threading.Event()
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self._out, ready),
-                         daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.proc.stderr, self._err, None),
-                         daemon=True).start()
+        threading.Thread(
+            target=self._pump, args=(self.proc.stdout, self._out, ready), daemon=True
+        ).start()
+        threading.Thread(
+            target=self._pump, args=(self.proc.stderr, self._err, None), daemon=True
+        ).start()
         deadline = time.monotonic() + self.start_timeout
         while not ready.wait(0.05):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.kill()
-                raise SimError("simulator did not start (exit %s)\n%s"
-                               % (self.proc.returncode, self.output()))
+                raise SimError(
+                    "simulator did not start (exit %s)\n%s" % (self.proc.returncode, self.output())
+                )
         for line in list(self._out):
             if line.startswith("otpfob sim: data "):
                 self.data_url = line.split("data ", 1)[1].strip()
                 if self.data_url.startswith("socket://"):
-                    host, port = self.data_url[len("socket://"):].rsplit(":", 1)
+                    host, port = self.data_url[len("socket://") :].rsplit(":", 1)
                     self.data_address = (host, int(port))
             elif line.startswith("otpfob sim: control "):
                 host, port = line.split("control ", 1)[1].strip().rsplit(":", 1)
@@ -93,9 +123,13 @@ class SimProcess:
             self.kill()
             raise SimError("simulator printed no addresses\n" + self.output())
         # Ready once the firmware loop sleeps for the first time (or the firmware ended).
-        self.wait_for(lambda st: st["firmware"] in ("done", "crashed")
-                      or (st["firmware"] == "running" and st["sleeps"] > 0),
-                      what="firmware start")
+        self.wait_for(
+            lambda st: (
+                st["firmware"] in ("done", "crashed")
+                or (st["firmware"] == "running" and st["sleeps"] > 0)
+            ),
+            what="firmware start",
+        )
         if self.autopress:
             self.ok("autopress on")
         return self
@@ -205,11 +239,14 @@ class SimProcess:
             if predicate(st):
                 return st
             if st.get("firmware") == "crashed":
-                raise SimError("firmware crashed waiting for %s: %s\n%s"
-                               % (what, st.get("error"), self.output()))
+                raise SimError(
+                    "firmware crashed waiting for %s: %s\n%s"
+                    % (what, st.get("error"), self.output())
+                )
             if time.monotonic() > deadline:
-                raise SimError("timed out waiting for %s; last status %s\n%s"
-                               % (what, st, self.output()))
+                raise SimError(
+                    "timed out waiting for %s; last status %s\n%s" % (what, st, self.output())
+                )
             time.sleep(0.05)
 
     def screen_png(self, path):

@@ -110,8 +110,9 @@ class I2C:
 
     def _check(self, need_lock=True):
         if self._deinited:
-            raise ValueError("Object has been deinitialized and can no longer be used. "
-                             "Create a new object.")
+            raise ValueError(
+                "Object has been deinitialized and can no longer be used. Create a new object."
+            )
         if need_lock and not self._locked:
             raise RuntimeError("Function requires lock")
 
@@ -143,8 +144,9 @@ class I2C:
         data = self._bus.read(address, end - start)
         buffer[start:end] = data
 
-    def writeto_then_readfrom(self, address, buffer_out, buffer_in, *, out_start=0,
-                              out_end=None, in_start=0, in_end=None):
+    def writeto_then_readfrom(
+        self, address, buffer_out, buffer_in, *, out_start=0, out_end=None, in_start=0, in_end=None
+    ):
         self._check()
         if out_end is None:
             out_end = len(buffer_out)

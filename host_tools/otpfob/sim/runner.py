@@ -37,8 +37,8 @@ BOARDS_DIR = resources.boards_dir()
 
 PRESS_SECONDS = 0.1
 SETTLE_SECONDS = 0.1
-LONG_HOLD_SECONDS = 1.0   # longer than the firmware's long-press threshold
-AUTOPRESS_POLL = 0.05     # real seconds between looks at the screen
+LONG_HOLD_SECONDS = 1.0  # longer than the firmware's long-press threshold
+AUTOPRESS_POLL = 0.05  # real seconds between looks at the screen
 # The firmware's yes: A held until the bar is full (fob/ui.py HOLD_SECONDS), and a little.
 YES_HOLD_SECONDS = 1.8
 HW_FILE = "hw.json"
@@ -55,8 +55,15 @@ def load_board(board, boards_dir=BOARDS_DIR):
     spec = importlib.util.spec_from_file_location("fob_board", str(path))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    for name in ("I2C_SCL", "I2C_SDA", "DISPLAY_WIDTH", "DISPLAY_HEIGHT", "DISPLAY_ADDRESS",
-                 "RTC_ADDRESS", "BUTTONS"):
+    for name in (
+        "I2C_SCL",
+        "I2C_SDA",
+        "DISPLAY_WIDTH",
+        "DISPLAY_HEIGHT",
+        "DISPLAY_ADDRESS",
+        "RTC_ADDRESS",
+        "BUTTONS",
+    ):
         if not hasattr(mod, name):
             raise ValueError("board file %s lacks %s" % (path, name))
     return mod
@@ -99,8 +106,16 @@ class StateStore:
 
 
 class Simulator:
-    def __init__(self, state_dir, firmware_dir=None, board="sim", drift_ppm=None,
-                 data_link=None, console_link=None, boards_dir=BOARDS_DIR):
+    def __init__(
+        self,
+        state_dir,
+        firmware_dir=None,
+        board="sim",
+        drift_ppm=None,
+        data_link=None,
+        console_link=None,
+        boards_dir=BOARDS_DIR,
+    ):
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.firmware_dir = Path(firmware_dir or FIRMWARE_DIR).resolve()
@@ -115,8 +130,9 @@ class Simulator:
         self.store = StateStore(self.state_dir)
         saved = self.store.load_hw() or {}
 
-        self.world = World(epoch=time.time() + saved.get("world_offset", 0.0),
-                           lock=threading.Lock())
+        self.world = World(
+            epoch=time.time() + saved.get("world_offset", 0.0), lock=threading.Lock()
+        )
         self.bus = Bus(lock=threading.RLock())
         self.rtc = DS3231(self.world)
         if "rtc" in saved:
@@ -131,9 +147,15 @@ class Simulator:
 
         self.data_link = data_link if data_link is not None else BufferLink(threading.Lock())
         self.console_link = console_link or BufferLink(threading.Lock(), connected=False)
-        self.hw = cp.Hardware(self.world, self.bus, board_id=self.board_id(),
-                              state_dir=str(self.state_dir), uid=self.store.uid(),
-                              data_link=self.data_link, console_link=self.console_link)
+        self.hw = cp.Hardware(
+            self.world,
+            self.bus,
+            board_id=self.board_id(),
+            state_dir=str(self.state_dir),
+            uid=self.store.uid(),
+            data_link=self.data_link,
+            console_link=self.console_link,
+        )
         self.hw.nvm_path = self.store.nvm_path
         self.hw.battery_pin = getattr(self.board_cfg, "BATTERY_PIN", None)
         self.hw.battery_divider = getattr(self.board_cfg, "BATTERY_DIVIDER", 2)
@@ -155,14 +177,16 @@ class Simulator:
 
     # -- persistence -----------------------------------------------------------------------
     def save(self):
-        self.store.save_hw({"world_offset": self.world.now() - time.time(),
-                            "rtc": self.rtc.to_state()})
+        self.store.save_hw(
+            {"world_offset": self.world.now() - time.time(), "rtc": self.rtc.to_state()}
+        )
 
     # -- operations for the control port and the terminal ---------------------------------
     def button_pin(self, name):
         if name not in self.buttons:
-            raise ValueError("unknown button %r (this board has %s)"
-                             % (name, ", ".join(sorted(self.buttons))))
+            raise ValueError(
+                "unknown button %r (this board has %s)" % (name, ", ".join(sorted(self.buttons)))
+            )
         return self.buttons[name]
 
     def press(self, name, seconds=PRESS_SECONDS):
@@ -226,8 +250,9 @@ class Simulator:
     def i2c_fault(self, part, mode):
         """``part`` "rtc" or "display"; ``mode`` "on" (it stops acknowledging, like a loose
         wire), "off" (it answers again) or "glitch" (its next transaction fails once)."""
-        address = {"rtc": self.board_cfg.RTC_ADDRESS,
-                   "display": self.board_cfg.DISPLAY_ADDRESS}[part]
+        address = {"rtc": self.board_cfg.RTC_ADDRESS, "display": self.board_cfg.DISPLAY_ADDRESS}[
+            part
+        ]
         with self.bus.lock:
             self.bus.set_fault(address, {"on": True, "off": False, "glitch": 1}[mode])
 
@@ -248,31 +273,33 @@ class Simulator:
                 out["status_error"] = "%s: %s" % (type(e).__name__, e)
         if out["screen"] is None and not self.display.display_on:
             out["screen"] = "off"
-        out.update({
-            "i2c_bytes": self.display.bytes_received,
-            "i2c_transactions": self.display.transactions,
-            "time": self.world.now(),
-            "display_on": self.display.display_on,
-            "rtc_time": self.rtc.epoch(),
-            "rtc_lost_power": self.rtc.osf,
-            "firmware": self.firmware_state,
-            "error": self.last_error,
-            "boots": self.boots,
-            "sleeps": self.world.sleeps - self._sleeps_at_code,
-            "board": self.board_id(),
-            "buttons": sorted(self.buttons),
-            "data_connected": self.data_link.up,
-            # Bytes a host sent that the firmware has not read yet.
-            "data_waiting": self.data_link.available(),
-            # What a host plugged in would see: the REPL console and the CIRCUITPY drive.
-            "usb_console": bool(self.hw.usb_console),
-            "usb_drive": bool(self.hw.usb_drive),
-            "usb_host": bool(self.hw.usb_host),
-            "power": self.hw.power,
-            "power_seconds": self.hw.power_totals(),
-            "display_lit_seconds": self.display.lit_seconds(),
-            "battery_volts": self.hw.battery_volts,
-        })
+        out.update(
+            {
+                "i2c_bytes": self.display.bytes_received,
+                "i2c_transactions": self.display.transactions,
+                "time": self.world.now(),
+                "display_on": self.display.display_on,
+                "rtc_time": self.rtc.epoch(),
+                "rtc_lost_power": self.rtc.osf,
+                "firmware": self.firmware_state,
+                "error": self.last_error,
+                "boots": self.boots,
+                "sleeps": self.world.sleeps - self._sleeps_at_code,
+                "board": self.board_id(),
+                "buttons": sorted(self.buttons),
+                "data_connected": self.data_link.up,
+                # Bytes a host sent that the firmware has not read yet.
+                "data_waiting": self.data_link.available(),
+                # What a host plugged in would see: the REPL console and the CIRCUITPY drive.
+                "usb_console": bool(self.hw.usb_console),
+                "usb_drive": bool(self.hw.usb_drive),
+                "usb_host": bool(self.hw.usb_host),
+                "power": self.hw.power,
+                "power_seconds": self.hw.power_totals(),
+                "display_lit_seconds": self.display.lit_seconds(),
+                "battery_volts": self.hw.battery_volts,
+            }
+        )
         return out
 
     # -- power (sim/cp/alarm.py) -----------------------------------------------------------
@@ -401,8 +428,10 @@ class Simulator:
     def run(self):
         """Run the firmware until quit; returns the process exit code."""
         drivers = self.drivers_dir
-        for p in ([str(drivers)] if drivers else []) + [str(self.firmware_dir),
-                                                         str(self.firmware_dir / "lib")]:
+        for p in ([str(drivers)] if drivers else []) + [
+            str(self.firmware_dir),
+            str(self.firmware_dir / "lib"),
+        ]:
             if p in sys.path:
                 sys.path.remove(p)
             sys.path.insert(0, p)

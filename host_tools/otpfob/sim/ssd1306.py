@@ -14,15 +14,17 @@ Runs on CPython and MicroPython; Pillow is imported only by ``render_png``.
 try:
     from micropython import const
 except ImportError:
+
     def const(x):
         return x
 
+
 # Control byte (datasheet 8.1.5.2).
-CTRL_CO = const(0x80)        # continuation: 1 = one byte then another control byte
-CTRL_DC = const(0x40)        # 1 = data (GDDRAM), 0 = command
+CTRL_CO = const(0x80)  # continuation: 1 = one byte then another control byte
+CTRL_DC = const(0x40)  # 1 = data (GDDRAM), 0 = command
 
 # Fundamental commands (datasheet 10.1, table 9-1).
-CMD_CONTRAST = const(0x81)         # + 1 byte
+CMD_CONTRAST = const(0x81)  # + 1 byte
 CMD_ENTIRE_ON_RESUME = const(0xA4)
 CMD_ENTIRE_ON = const(0xA5)
 CMD_NORMAL = const(0xA6)
@@ -31,36 +33,36 @@ CMD_DISPLAY_OFF = const(0xAE)
 CMD_DISPLAY_ON = const(0xAF)
 CMD_NOP = const(0xE3)
 # Scrolling (10.2).
-CMD_SCROLL_RIGHT = const(0x26)     # + 6 bytes
-CMD_SCROLL_LEFT = const(0x27)      # + 6 bytes
-CMD_SCROLL_VRIGHT = const(0x29)    # + 5 bytes
-CMD_SCROLL_VLEFT = const(0x2A)     # + 5 bytes
+CMD_SCROLL_RIGHT = const(0x26)  # + 6 bytes
+CMD_SCROLL_LEFT = const(0x27)  # + 6 bytes
+CMD_SCROLL_VRIGHT = const(0x29)  # + 5 bytes
+CMD_SCROLL_VLEFT = const(0x2A)  # + 5 bytes
 CMD_SCROLL_OFF = const(0x2E)
 CMD_SCROLL_ON = const(0x2F)
-CMD_VSCROLL_AREA = const(0xA3)     # + 2 bytes
+CMD_VSCROLL_AREA = const(0xA3)  # + 2 bytes
 # Addressing (10.3).
-CMD_LOW_COLUMN = const(0x00)       # 0x00-0x0F, page mode
-CMD_HIGH_COLUMN = const(0x10)      # 0x10-0x1F, page mode
-CMD_MEMORY_MODE = const(0x20)      # + 1 byte: 0 horizontal, 1 vertical, 2 page
-CMD_COLUMN_ADDR = const(0x21)      # + 2 bytes: start, end
-CMD_PAGE_ADDR = const(0x22)        # + 2 bytes: start, end
-CMD_PAGE_START = const(0xB0)       # 0xB0-0xB7, page mode
+CMD_LOW_COLUMN = const(0x00)  # 0x00-0x0F, page mode
+CMD_HIGH_COLUMN = const(0x10)  # 0x10-0x1F, page mode
+CMD_MEMORY_MODE = const(0x20)  # + 1 byte: 0 horizontal, 1 vertical, 2 page
+CMD_COLUMN_ADDR = const(0x21)  # + 2 bytes: start, end
+CMD_PAGE_ADDR = const(0x22)  # + 2 bytes: start, end
+CMD_PAGE_START = const(0xB0)  # 0xB0-0xB7, page mode
 # Hardware configuration (10.4).
-CMD_START_LINE = const(0x40)       # 0x40-0x7F
-CMD_SEG_REMAP = const(0xA0)        # 0xA0 / 0xA1
-CMD_MULTIPLEX = const(0xA8)        # + 1 byte: mux ratio - 1 (15..63)
+CMD_START_LINE = const(0x40)  # 0x40-0x7F
+CMD_SEG_REMAP = const(0xA0)  # 0xA0 / 0xA1
+CMD_MULTIPLEX = const(0xA8)  # + 1 byte: mux ratio - 1 (15..63)
 CMD_COM_SCAN_INC = const(0xC0)
 CMD_COM_SCAN_DEC = const(0xC8)
-CMD_DISPLAY_OFFSET = const(0xD3)   # + 1 byte
-CMD_COM_PINS = const(0xDA)         # + 1 byte
+CMD_DISPLAY_OFFSET = const(0xD3)  # + 1 byte
+CMD_COM_PINS = const(0xDA)  # + 1 byte
 # Timing and driving (10.5), charge pump (application note).
-CMD_CLOCK_DIV = const(0xD5)        # + 1 byte
-CMD_PRECHARGE = const(0xD9)        # + 1 byte
-CMD_VCOMH = const(0xDB)            # + 1 byte
-CMD_CHARGE_PUMP = const(0x8D)      # + 1 byte
-CMD_IREF = const(0xAD)             # + 1 byte (later SSD1306 revisions; drivers send it)
-CMD_FADE = const(0x23)             # + 1 byte (SSD1306B)
-CMD_ZOOM = const(0xD6)             # + 1 byte (SSD1306B)
+CMD_CLOCK_DIV = const(0xD5)  # + 1 byte
+CMD_PRECHARGE = const(0xD9)  # + 1 byte
+CMD_VCOMH = const(0xDB)  # + 1 byte
+CMD_CHARGE_PUMP = const(0x8D)  # + 1 byte
+CMD_IREF = const(0xAD)  # + 1 byte (later SSD1306 revisions; drivers send it)
+CMD_FADE = const(0x23)  # + 1 byte (SSD1306B)
+CMD_ZOOM = const(0xD6)  # + 1 byte (SSD1306B)
 
 MODE_HORIZONTAL = const(0)
 MODE_VERTICAL = const(1)
@@ -70,11 +72,25 @@ COLUMNS = const(128)
 PAGES = const(8)
 
 _ARGS = {
-    CMD_CONTRAST: 1, CMD_MEMORY_MODE: 1, CMD_COLUMN_ADDR: 2, CMD_PAGE_ADDR: 2,
-    CMD_MULTIPLEX: 1, CMD_DISPLAY_OFFSET: 1, CMD_COM_PINS: 1, CMD_CLOCK_DIV: 1,
-    CMD_PRECHARGE: 1, CMD_VCOMH: 1, CMD_CHARGE_PUMP: 1, CMD_IREF: 1, CMD_FADE: 1,
-    CMD_ZOOM: 1, CMD_SCROLL_RIGHT: 6, CMD_SCROLL_LEFT: 6, CMD_SCROLL_VRIGHT: 5,
-    CMD_SCROLL_VLEFT: 5, CMD_VSCROLL_AREA: 2,
+    CMD_CONTRAST: 1,
+    CMD_MEMORY_MODE: 1,
+    CMD_COLUMN_ADDR: 2,
+    CMD_PAGE_ADDR: 2,
+    CMD_MULTIPLEX: 1,
+    CMD_DISPLAY_OFFSET: 1,
+    CMD_COM_PINS: 1,
+    CMD_CLOCK_DIV: 1,
+    CMD_PRECHARGE: 1,
+    CMD_VCOMH: 1,
+    CMD_CHARGE_PUMP: 1,
+    CMD_IREF: 1,
+    CMD_FADE: 1,
+    CMD_ZOOM: 1,
+    CMD_SCROLL_RIGHT: 6,
+    CMD_SCROLL_LEFT: 6,
+    CMD_SCROLL_VRIGHT: 5,
+    CMD_SCROLL_VLEFT: 5,
+    CMD_VSCROLL_AREA: 2,
 }
 
 

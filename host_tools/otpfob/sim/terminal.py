@@ -19,16 +19,34 @@ import tty
 HALF = {(0, 0): " ", (1, 0): "\u2580", (0, 1): "\u2584", (1, 1): "\u2588"}
 # Quadrant block elements by (top left, top right, bottom left, bottom right).
 QUADRANT = {
-    (0, 0, 0, 0): " ", (1, 0, 0, 0): "\u2598", (0, 1, 0, 0): "\u259d",
-    (1, 1, 0, 0): "\u2580", (0, 0, 1, 0): "\u2596", (1, 0, 1, 0): "\u258c",
-    (0, 1, 1, 0): "\u259e", (1, 1, 1, 0): "\u259b", (0, 0, 0, 1): "\u2597",
-    (1, 0, 0, 1): "\u259a", (0, 1, 0, 1): "\u2590", (1, 1, 0, 1): "\u259c",
-    (0, 0, 1, 1): "\u2584", (1, 0, 1, 1): "\u2599", (0, 1, 1, 1): "\u259f",
+    (0, 0, 0, 0): " ",
+    (1, 0, 0, 0): "\u2598",
+    (0, 1, 0, 0): "\u259d",
+    (1, 1, 0, 0): "\u2580",
+    (0, 0, 1, 0): "\u2596",
+    (1, 0, 1, 0): "\u258c",
+    (0, 1, 1, 0): "\u259e",
+    (1, 1, 1, 0): "\u259b",
+    (0, 0, 0, 1): "\u2597",
+    (1, 0, 0, 1): "\u259a",
+    (0, 1, 0, 1): "\u2590",
+    (1, 1, 0, 1): "\u259c",
+    (0, 0, 1, 1): "\u2584",
+    (1, 0, 1, 1): "\u2599",
+    (0, 1, 1, 1): "\u259f",
     (1, 1, 1, 1): "\u2588",
 }
 # Braille dot bits by (x, y) inside a 2x4 cell (Unicode's dot numbering 1-8).
-BRAILLE_BITS = ((0, 0, 0x01), (0, 1, 0x02), (0, 2, 0x04), (1, 0, 0x08), (1, 1, 0x10),
-                (1, 2, 0x20), (0, 3, 0x40), (1, 3, 0x80))
+BRAILLE_BITS = (
+    (0, 0, 0x01),
+    (0, 1, 0x02),
+    (0, 2, 0x04),
+    (1, 0, 0x08),
+    (1, 1, 0x10),
+    (1, 2, 0x20),
+    (0, 3, 0x40),
+    (1, 3, 0x80),
+)
 BRAILLE_BASE = 0x2800
 
 HOLD_SECONDS = 2.0  # longer than the fob's hold for a yes (fob/ui.py HOLD_SECONDS)
@@ -36,11 +54,18 @@ TAP_SECONDS = 0.1
 
 # Arrow keys and Enter stand for the buttons: next/confirm (A) and previous/cancel (B).
 KEYS = {
-    "a": ("A", TAP_SECONDS), "b": ("B", TAP_SECONDS), "c": ("C", TAP_SECONDS),
-    "A": ("A", HOLD_SECONDS), "B": ("B", HOLD_SECONDS), "C": ("C", HOLD_SECONDS),
-    "\x1b[C": ("A", TAP_SECONDS), "\x1b[B": ("A", TAP_SECONDS),
-    "\x1b[D": ("B", TAP_SECONDS), "\x1b[A": ("B", TAP_SECONDS),
-    "\r": ("A", TAP_SECONDS), "\n": ("A", TAP_SECONDS),
+    "a": ("A", TAP_SECONDS),
+    "b": ("B", TAP_SECONDS),
+    "c": ("C", TAP_SECONDS),
+    "A": ("A", HOLD_SECONDS),
+    "B": ("B", HOLD_SECONDS),
+    "C": ("C", HOLD_SECONDS),
+    "\x1b[C": ("A", TAP_SECONDS),
+    "\x1b[B": ("A", TAP_SECONDS),
+    "\x1b[D": ("B", TAP_SECONDS),
+    "\x1b[A": ("B", TAP_SECONDS),
+    "\r": ("A", TAP_SECONDS),
+    "\n": ("A", TAP_SECONDS),
 }
 
 
@@ -63,10 +88,20 @@ def half_blocks(rows):
 def quadrants(rows):
     """Text of a 1-bit image, 2x2 pixels per character."""
     width = len(rows[0]) if rows else 0
-    return ["".join(QUADRANT[(_pixel(rows, x, y), _pixel(rows, x + 1, y),
-                              _pixel(rows, x, y + 1), _pixel(rows, x + 1, y + 1))]
-                    for x in range(0, width, 2))
-            for y in range(0, len(rows), 2)]
+    return [
+        "".join(
+            QUADRANT[
+                (
+                    _pixel(rows, x, y),
+                    _pixel(rows, x + 1, y),
+                    _pixel(rows, x, y + 1),
+                    _pixel(rows, x + 1, y + 1),
+                )
+            ]
+            for x in range(0, width, 2)
+        )
+        for y in range(0, len(rows), 2)
+    ]
 
 
 def braille(rows):
@@ -86,8 +121,7 @@ def braille(rows):
 
 
 # Largest first: the first whose frame fits the window is drawn.
-DRAWINGS = (("1:1", half_blocks, 1, 2), ("quadrant", quadrants, 2, 2),
-            ("braille", braille, 2, 4))
+DRAWINGS = (("1:1", half_blocks, 1, 2), ("quadrant", quadrants, 2, 2), ("braille", braille, 2, 4))
 
 
 def choose_drawing(width, height, columns, rows):
@@ -117,8 +151,8 @@ def parse_keys(data):
     """Split terminal input into key names (escape sequences kept whole)."""
     out, i = [], 0
     while i < len(data):
-        if data[i] == "\x1b" and data[i + 1:i + 2] == "[" and i + 2 < len(data):
-            out.append(data[i:i + 3])
+        if data[i] == "\x1b" and data[i + 1 : i + 2] == "[" and i + 2 < len(data):
+            out.append(data[i : i + 3])
             i += 3
         else:
             out.append(data[i])
@@ -137,13 +171,14 @@ class Terminal:
         self._last = None
         self._last_size = None
         self._message = ""
-        self.drawing = None     # the name of the drawing last chosen
+        self.drawing = None  # the name of the drawing last chosen
 
     def help_lines(self):
         names = sorted(self.sim.buttons)
         keys = ", ".join("%s/%s" % (n.lower(), n) for n in names)
-        return ["keys: %s tap/hold (2 s) buttons %s; arrows, Enter; q quits"
-                % (keys, "/".join(names))]
+        return [
+            "keys: %s tap/hold (2 s) buttons %s; arrows, Enter; q quits" % (keys, "/".join(names))
+        ]
 
     def _text_lines(self, width):
         st_time = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.sim.world.now()))
@@ -167,8 +202,9 @@ class Terminal:
         # column free.
         usable = None if cols is None else max(1, cols - 1)
         text = self._text_lines(usable)
-        self.drawing, draw = choose_drawing(width, len(rows), usable,
-                                            None if height is None else height - len(text))
+        self.drawing, draw = choose_drawing(
+            width, len(rows), usable, None if height is None else height - len(text)
+        )
         body = draw(rows)
         border = "+" + "-" * len(body[0] if body else "") + "+"
         frame = [border] + ["|" + ln + "|" for ln in body] + [border] + text
@@ -186,8 +222,7 @@ class Terminal:
         self._last = frame
         self._last_size = size
         clear = "\x1b[2J" if resized else ""
-        self.out.write(clear + "\x1b[H" + "\r\n".join(ln + "\x1b[K" for ln in frame)
-                       + "\x1b[J")
+        self.out.write(clear + "\x1b[H" + "\r\n".join(ln + "\x1b[K" for ln in frame) + "\x1b[J")
         self.out.flush()
 
     def _tap(self, button, seconds):

@@ -49,12 +49,12 @@ class World:
         self._lock = lock or _NoLock()
         wall = wall_clock or _time.time
         self._start = self._real()
-        self._skipped = 0.0      # fast-forwarded seconds (written under the lock)
-        self._pending = 0.0      # fast-forward still to consume
-        self._sleeps = 0         # firmware sleep() calls, to tell a live loop from a stall
+        self._skipped = 0.0  # fast-forwarded seconds (written under the lock)
+        self._pending = 0.0  # fast-forward still to consume
+        self._sleeps = 0  # firmware sleep() calls, to tell a live loop from a stall
         self.stopping = False
         self.firmware_running = False
-        self._offset = (wall() if epoch is None else epoch)
+        self._offset = wall() if epoch is None else epoch
 
     # -- time ------------------------------------------------------------------------------
     def monotonic(self):

@@ -47,9 +47,10 @@ def unix_binary():
 
 
 def wasm_available():
-    return shutil.which("node") is not None and (
-        NODE_MODULES / "@micropython" / "micropython-webassembly-pyscript"
-    ).is_dir()
+    return (
+        shutil.which("node") is not None
+        and (NODE_MODULES / "@micropython" / "micropython-webassembly-pyscript").is_dir()
+    )
 
 
 def _preamble(paths, hide):
@@ -77,7 +78,10 @@ def run_unix(script, paths=(str(FIRMWARE_LIB),), heapsize=64000, hide=(), timeou
     try:
         proc = subprocess.run(
             [unix_binary(), "-X", "heapsize=%d" % heapsize, name],
-            capture_output=True, text=True, timeout=timeout, cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
         )
     finally:
         os.unlink(name)
@@ -106,8 +110,11 @@ def run_wasm(script, paths=(str(FIRMWARE_LIB),), heapsize=256 * 1024, hide=(), t
     env = dict(os.environ, OTPFOB_NODE_MODULES=str(NODE_MODULES))
     try:
         proc = subprocess.run(
-            ["node", str(WASM_RUNNER), name], capture_output=True, text=True,
-            timeout=timeout, env=env,
+            ["node", str(WASM_RUNNER), name],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
         )
     finally:
         os.unlink(name)

@@ -26,16 +26,25 @@ class PackagingError(RuntimeError):
 def _run(argv, **kwargs):
     res = subprocess.run(argv, capture_output=True, text=True, **kwargs)
     if res.returncode != 0:
-        raise PackagingError("%s failed (exit %d):\n%s%s" % (
-            " ".join(str(a) for a in argv), res.returncode, res.stdout[-3000:],
-            res.stderr[-3000:]))
+        raise PackagingError(
+            "%s failed (exit %d):\n%s%s"
+            % (
+                " ".join(str(a) for a in argv),
+                res.returncode,
+                res.stdout[-3000:],
+                res.stderr[-3000:],
+            )
+        )
     return res
 
 
 def _build_pins():
     """The pins of what building otpfob needs (pyproject's [build-system] requires)."""
-    out = [line.strip() for line in (REPO / "requirements-dev.txt").read_text().splitlines()
-           if line.strip().startswith(("setuptools==", "pip=="))]
+    out = [
+        line.strip()
+        for line in (REPO / "requirements-dev.txt").read_text().splitlines()
+        if line.strip().startswith(("setuptools==", "pip=="))
+    ]
     if len(out) != 2:
         raise PackagingError("requirements-dev.txt must pin setuptools and pip")
     return out
@@ -48,30 +57,66 @@ def wheelhouse(path=WHEELHOUSE):
     path = Path(path)
     stamp = path / _STAMP
     drivers = REPO / "requirements-drivers.txt"
-    wanted = "\n".join([(REPO / "requirements-host.txt").read_text(), drivers.read_text()]
-                       + _build_pins())
+    wanted = "\n".join(
+        [(REPO / "requirements-host.txt").read_text(), drivers.read_text()] + _build_pins()
+    )
     if stamp.is_file() and stamp.read_text() == wanted:
         return path
     path.mkdir(parents=True, exist_ok=True)
-    _run([sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(path),
-          "-r", str(REPO / "requirements-host.txt")] + _build_pins())
-    _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest",
-          str(path), "-r", str(drivers)])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--dest",
+            str(path),
+            "-r",
+            str(REPO / "requirements-host.txt"),
+        ]
+        + _build_pins()
+    )
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--dest",
+            str(path),
+            "-r",
+            str(drivers),
+        ]
+    )
     stamp.write_text(wanted)
     return path
 
 
 # What a source tree is made of, for a clean copy to build from.
-SOURCE = ("pyproject.toml", "README.md", "requirements-host.txt", "requirements-dev.txt",
-          "requirements-drivers.txt", "firmware", "boards", "host_tools", "web")
+SOURCE = (
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "THIRD_PARTY_NOTICES.md",
+    "LICENSES",
+    "requirements-host.txt",
+    "requirements-dev.txt",
+    "requirements-drivers.txt",
+    "firmware",
+    "boards",
+    "host_tools",
+    "web",
+)
 
 
 def copy_source(dest, repo=REPO):
     """The project's source files, without build leftovers or caches."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".*", "bundled",
-                                    "vendor")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".*", "bundled", "vendor")
     for name in SOURCE:
         src = Path(repo) / name
         if src.is_dir():
@@ -95,13 +140,14 @@ def build(outdir, source=None):
     if source is None:
         with tempfile.TemporaryDirectory(prefix="otpfob-src-") as tmp:
             return build(outdir, copy_source(Path(tmp) / "otpfob"))
-    _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(outdir),
-          str(source)])
+    _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(outdir), str(source)])
     wheels = sorted(outdir.glob("otpfob-*.whl"))
     sdists = sorted(outdir.glob("otpfob-*.tar.gz"))
     if len(wheels) != 1 or len(sdists) != 1:
-        raise PackagingError("expected one wheel and one sdist in %s, found %s"
-                             % (outdir, sorted(p.name for p in outdir.iterdir())))
+        raise PackagingError(
+            "expected one wheel and one sdist in %s, found %s"
+            % (outdir, sorted(p.name for p in outdir.iterdir()))
+        )
     return wheels[0], sdists[0]
 
 
@@ -123,9 +169,12 @@ if __name__ == "__main__":
 def clean_env():
     """This environment without what would let a subprocess see the checkout or this
     venv, and with pip's own configuration files ignored."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONSTARTUP")
-           and not k.startswith("PIP_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONSTARTUP")
+        and not k.startswith("PIP_")
+    }
     env["PIP_CONFIG_FILE"] = os.devnull
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     return env
@@ -150,5 +199,16 @@ def install(env_dir, target):
     env = clean_env()
     env["PIP_NO_INDEX"] = "1"
     env["PIP_FIND_LINKS"] = str(wheelhouse())
-    return _run([sys.executable, "-m", "pip", "--python", str(bin_path(env_dir, "python")),
-                 "install", "--quiet", str(target)], env=env)
+    return _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(bin_path(env_dir, "python")),
+            "install",
+            "--quiet",
+            str(target),
+        ],
+        env=env,
+    )

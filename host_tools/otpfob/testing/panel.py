@@ -30,7 +30,7 @@ def _glyphs():
     if _GLYPHS is None:
         f = font()
         n = f.BIG_W * f.BIG_PAGES
-        _GLYPHS = {bytes(f.BIG[f.big_offset(c):f.big_offset(c) + n]): c for c in f.BIG_CHARS}
+        _GLYPHS = {bytes(f.BIG[f.big_offset(c) : f.big_offset(c) + n]): c for c in f.BIG_CHARS}
     return _GLYPHS
 
 
@@ -41,8 +41,9 @@ def big_text(ram, page, width=COLUMNS):
     glyphs = _glyphs()
     out, x = "", 0
     while x <= width - f.BIG_W:
-        cell = bytes(ram[(page + p) * COLUMNS + x + c]
-                     for p in range(f.BIG_PAGES) for c in range(f.BIG_W))
+        cell = bytes(
+            ram[(page + p) * COLUMNS + x + c] for p in range(f.BIG_PAGES) for c in range(f.BIG_W)
+        )
         ch = glyphs.get(cell) if any(cell) else None
         if ch is not None:
             out += ch

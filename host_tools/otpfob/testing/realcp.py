@@ -108,29 +108,38 @@ def missing():
     set-up step not done."""
     folder = images_dir()
     if not images(folder):
-        return ("no CircuitPython images (N.N.N.uf2) in %s: set CP_IMAGES to the folder that "
-                "has them" % folder)
+        return (
+            "no CircuitPython images (N.N.N.uf2) in %s: set CP_IMAGES to the folder that "
+            "has them" % folder
+        )
     if not (folder / "bootrom.ts").is_file():
         return "no bootrom.ts (the RP2040 bootrom) next to the images in %s" % folder
     emu = emulator_dir()
     if not all((emu / f).is_file() for f in EMULATOR_FILES):
         return "no emulator (%s) in %s: set CP_EMU to the folder that has them" % (
-            ", ".join(EMULATOR_FILES), emu)
+            ", ".join(EMULATOR_FILES),
+            emu,
+        )
     if not all((BUILD / f).is_file() for f in EMULATOR_FILES):
         return "the emulator is not set up in %s: run make test-realcp" % BUILD
     if not (REPO / "node_modules" / "rp2040js").is_dir():
         return "rp2040js is not installed: run make test-realcp (npm ci)"
     for tool in ("node", "mkfs.fat", "mcopy"):
         if shutil.which(tool) is None:
-            return "%s is not installed: run make test-realcp (it installs mtools and " \
-                   "dosfstools)" % tool
+            return (
+                "%s is not installed: run make test-realcp (it installs mtools and "
+                "dosfstools)" % tool
+            )
     return None
 
 
 def otpfob_command():
     exe = Path(sys.executable).with_name("otpfob")
-    return [str(exe)] if exe.exists() else [sys.executable, "-c",
-                                            "from otpfob.cli import main; main()"]
+    return (
+        [str(exe)]
+        if exe.exists()
+        else [sys.executable, "-c", "from otpfob.cli import main; main()"]
+    )
 
 
 def board_pins(board_file):
@@ -138,8 +147,12 @@ def board_pins(board_file):
     ns = {}
     exec(compile(Path(board_file).read_text(), str(board_file), "exec"), ns)
     gp = lambda name: int(str(name).removeprefix("GP"))  # noqa: E731
-    return ["--i2c-pins", "%d,%d" % (gp(ns["I2C_SDA"]), gp(ns["I2C_SCL"])),
-            "--buttons", ",".join("%s:%d" % (b, gp(p)) for b, p in ns["BUTTONS"])]
+    return [
+        "--i2c-pins",
+        "%d,%d" % (gp(ns["I2C_SDA"]), gp(ns["I2C_SCL"])),
+        "--buttons",
+        ",".join("%s:%d" % (b, gp(p)) for b, p in ns["BUTTONS"]),
+    ]
 
 
 # --------------------------------------------------------------------------- the emulator
@@ -148,15 +161,36 @@ def board_pins(board_file):
 class Emulator:
     """One realcp.mjs process: a chip, its panel, clock chip and buttons."""
 
-    def __init__(self, uf2, work, fs=None, fs_image=None, usb=True, xip=False, epoch=None,
-                 pins=None, rtc_ok=False):
+    def __init__(
+        self,
+        uf2,
+        work,
+        fs=None,
+        fs_image=None,
+        usb=True,
+        xip=False,
+        epoch=None,
+        pins=None,
+        rtc_ok=False,
+    ):
         self.work = Path(work)
         self.work.mkdir(parents=True, exist_ok=True)
         self.log = self.work / "console.log"
         self.trace = self.work / "trace.jsonl"
-        cmd = ["node", str(DRIVER), "--emu", str(BUILD), "--uf2", str(uf2),
-               "--bootrom", str(Path(uf2).with_name("bootrom.ts")),
-               "--log", str(self.log), "--trace", str(self.trace)]
+        cmd = [
+            "node",
+            str(DRIVER),
+            "--emu",
+            str(BUILD),
+            "--uf2",
+            str(uf2),
+            "--bootrom",
+            str(Path(uf2).with_name("bootrom.ts")),
+            "--log",
+            str(self.log),
+            "--trace",
+            str(self.trace),
+        ]
         cmd += ["--fs", str(fs)] if fs is not None else ["--fs-image", str(fs_image)]
         if not usb:
             cmd.append("--no-usb")
@@ -168,8 +202,9 @@ class Emulator:
             cmd.append("--rtc-ok")  # the DS3231 keeps time (else it lost power)
         cmd += pins or board_pins(resources.boards_dir() / (BOARD + ".py"))
         self._stderr = open(self.work / "emulator.stderr", "ab")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=self._stderr, start_new_session=True
+        )
         line = self.proc.stdout.readline()
         if not line:
             raise RealcpError("the emulator did not start: see %s" % self._stderr.name)
@@ -189,8 +224,10 @@ class Emulator:
             while b"\n" not in self._ctl_buf:
                 chunk = self._ctl.recv(65536)
                 if not chunk:
-                    raise RealcpError("the emulator closed its control port (exit %s): see %s"
-                                      % (self.proc.poll(), self._stderr.name))
+                    raise RealcpError(
+                        "the emulator closed its control port (exit %s): see %s"
+                        % (self.proc.poll(), self._stderr.name)
+                    )
                 self._ctl_buf += chunk
             reply, self._ctl_buf = self._ctl_buf.split(b"\n", 1)
         reply = reply.decode()
@@ -243,11 +280,15 @@ class Emulator:
             if got:
                 return got
             if self.proc.poll() is not None:
-                raise RealcpError("the emulator ended (exit %s) waiting for %s: see %s"
-                                  % (self.proc.returncode, what, self._stderr.name))
+                raise RealcpError(
+                    "the emulator ended (exit %s) waiting for %s: see %s"
+                    % (self.proc.returncode, what, self._stderr.name)
+                )
             if time.monotonic() > deadline:
-                raise RealcpError("timed out after %d s waiting for %s (emulated %.1f s; "
-                                  "console log %s)" % (timeout, what, self.sim_s(), self.log))
+                raise RealcpError(
+                    "timed out after %d s waiting for %s (emulated %.1f s; "
+                    "console log %s)" % (timeout, what, self.sim_s(), self.log)
+                )
             time.sleep(every)
 
     def wait_sim(self, seconds, timeout=900):
@@ -318,8 +359,9 @@ class Proxy:
                 if not data:
                     break
                 if self._log is not None:
-                    self._log.write(b"%s %.3f %s\n" % (b"<" if from_fob else b">",
-                                                      time.monotonic(), data))
+                    self._log.write(
+                        b"%s %.3f %s\n" % (b"<" if from_fob else b">", time.monotonic(), data)
+                    )
                     self._log.flush()
                 if not from_fob:
                     dst.sendall(data)
@@ -369,7 +411,8 @@ def deploy(drive, version, fmt="mpy"):
     drive.mkdir(parents=True)
     (drive / "boot_out.txt").write_text(
         "Adafruit CircuitPython %s on 2025-01-01; Raspberry Pi Pico with rp2040\n"
-        "Board ID:%s\n" % (version, BOARD))
+        "Board ID:%s\n" % (version, BOARD)
+    )
     cmd = otpfob_command() + ["deploy", "--drive", str(drive), "--board", BOARD, "--force"]
     if fmt == "py":
         cmd.append("--py")
@@ -415,16 +458,19 @@ class Fob:
     def start(self):
         deploy(self.drive, self.version, self.fmt)
         self.emu = Emulator(self.uf2, self.work / "emu", fs=self.drive, xip=self.xip)
-        self.proxy = Proxy(self.emu.data_port, self._prompted, self.work / "emu" / "data.log",
-                           self._replied)
+        self.proxy = Proxy(
+            self.emu.data_port, self._prompted, self.work / "emu" / "data.log", self._replied
+        )
         return self
 
     def _prompted(self, reply):
         if self.answer is not None:
             # The button is let go before the client hears the answer: a hold still going
             # would be down already when the next question comes, and count for nothing.
-            self._hand = (reply.get("id"), self.emu.sim_s() + self.answer.after
-                          + self.answer.hold + 0.1)
+            self._hand = (
+                reply.get("id"),
+                self.emu.sim_s() + self.answer.after + self.answer.hold + 0.1,
+            )
             self.emu.gesture(self.answer)
 
     def _replied(self, line):
@@ -455,8 +501,7 @@ class Fob:
         self.close()
 
     def wait_connected(self, timeout=600):
-        self.emu.wait(lambda: self.emu.status()["usb_connected"], "the USB data channel",
-                      timeout)
+        self.emu.wait(lambda: self.emu.status()["usb_connected"], "the USB data channel", timeout)
 
     def cli(self, *args, timeout=3600, check=True, env=None):
         """`otpfob --port <the fob> --json ARGS` with the fob's questions answered."""
@@ -468,14 +513,22 @@ class Fob:
         t0 = self.emu.sim_s()
         full_env = dict(os.environ, OTPFOB_HOME=str(self.work / "home"))
         full_env.update(env or {})
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                           env=full_env, cwd=self.work)
-        res = CliResult(argv, r.returncode, r.stdout, r.stderr, self.emu.sim_s() - t0,
-                        self.emu.passes())
+        r = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=self.work
+        )
+        res = CliResult(
+            argv, r.returncode, r.stdout, r.stderr, self.emu.sim_s() - t0, self.emu.passes()
+        )
         if check and r.returncode != 0:
-            raise RealcpError("otpfob %s failed (exit %d): %s\n(console log: %s)"
-                              % (" ".join(str(a) for a in args), r.returncode,
-                                 (r.stderr or r.stdout).strip()[-600:], self.emu.log))
+            raise RealcpError(
+                "otpfob %s failed (exit %d): %s\n(console log: %s)"
+                % (
+                    " ".join(str(a) for a in args),
+                    r.returncode,
+                    (r.stderr or r.stdout).strip()[-600:],
+                    self.emu.log,
+                )
+            )
         return res
 
 
@@ -491,15 +544,19 @@ def totp(secret, t, digits=6, period=30, algorithm="SHA1"):
     class Ref(pyotp.TOTP):
         min_secret_length_bits = 80
 
-    digest = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256,
-              "SHA512": hashlib.sha512}[algorithm.upper()]
+    digest = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}[
+        algorithm.upper()
+    ]
     return Ref(secret, digits=digits, interval=period, digest=digest).at(int(t))
 
 
 def frames(events, since=0.0):
     """The panel's frames in the trace from emulated time `since`: [(t, on, rtc, ram)]."""
-    return [(e["t"], e["on"], e["rtc"], bytes.fromhex(e["ram"]), e) for e in events
-            if e["ev"] == "oled" and e["t"] >= since]
+    return [
+        (e["t"], e["on"], e["rtc"], bytes.fromhex(e["ram"]), e)
+        for e in events
+        if e["ev"] == "oled" and e["t"] >= since
+    ]
 
 
 def first_right_code(events, account, since):
@@ -547,9 +604,15 @@ class Account:
     period: int = 30
 
     def uri(self):
-        return ("otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=%s&digits=%d&period=%d"
-                % (self.issuer, self.name, self.secret, self.issuer, self.algorithm,
-                   self.digits, self.period))
+        return "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=%s&digits=%d&period=%d" % (
+            self.issuer,
+            self.name,
+            self.secret,
+            self.issuer,
+            self.algorithm,
+            self.digits,
+            self.period,
+        )
 
     def code(self, t):
         return totp(self.secret, t, self.digits, self.period, self.algorithm)
@@ -565,9 +628,16 @@ def accounts(n, seed=19):
     for i in range(n):
         raw = hashlib.sha256(b"otpfob realcp %d %d" % (seed, i)).digest()[:20]
         algorithm = "SHA256" if i % 25 == 7 else "SHA512" if i % 50 == 13 else "SHA1"
-        out.append(Account("Issuer%03d" % i, "user%03d@example.com" % i,
-                           base64.b32encode(raw).decode().rstrip("="), algorithm,
-                           8 if i % 40 == 21 else 6, 60 if i % 60 == 33 else 30))
+        out.append(
+            Account(
+                "Issuer%03d" % i,
+                "user%03d@example.com" % i,
+                base64.b32encode(raw).decode().rstrip("="),
+                algorithm,
+                8 if i % 40 == 21 else 6,
+                60 if i % 60 == 33 else 30,
+            )
+        )
     return out
 
 
@@ -578,14 +648,16 @@ def check_codes(listed, replies, accts):
     for item in replies:
         a = by_label.get((item.get("issuer"), item.get("name")))
         if a is None:
-            bad.append("%s:%s is not an account the run added" % (item.get("issuer"),
-                                                                  item.get("name")))
+            bad.append(
+                "%s:%s is not an account the run added" % (item.get("issuer"), item.get("name"))
+            )
             continue
         want = a.code(item["time"])
         if item.get("code") != want:
-            bad.append("%s:%s shows %s at %s, pyotp says %s" % (a.issuer, a.name,
-                                                                item.get("code"),
-                                                                item["time"], want))
+            bad.append(
+                "%s:%s shows %s at %s, pyotp says %s"
+                % (a.issuer, a.name, item.get("code"), item["time"], want)
+            )
     return bad
 
 
@@ -619,30 +691,54 @@ class Run:
     firings. A command that fails is recorded and the run goes on; `errors` holds what
     stopped the run itself."""
 
-    def __init__(self, version, uf2, work, fmt="mpy", steps=("provision", "sleep", "manage"),
-                 accounts_n=ACCOUNTS, say=None):
+    def __init__(
+        self,
+        version,
+        uf2,
+        work,
+        fmt="mpy",
+        steps=("provision", "sleep", "manage"),
+        accounts_n=ACCOUNTS,
+        say=None,
+    ):
         self.version = version
         self.fob = Fob(version, uf2, work, fmt)
         self.work = Path(work)
         self.steps = steps
         self.accounts = accounts(accounts_n)
         self.say = say or (lambda text: None)
-        self.r = {"image": version, "format": fmt, "accounts": accounts_n, "ops": {},
-                  "errors": [], "heap": {}}
+        self.r = {
+            "image": version,
+            "format": fmt,
+            "accounts": accounts_n,
+            "ops": {},
+            "errors": [],
+            "heap": {},
+        }
 
     def op(self, name, *args, **kw):
         res = self.fob.cli(*args, check=False, **kw)
         p = res.passes
-        rec = {"seconds": round(res.seconds, 3),
-               "longest_pass": round(max(p["longest"], p["open"]), 3),
-               "over_1s": p["over"], "returncode": res.returncode}
+        rec = {
+            "seconds": round(res.seconds, 3),
+            "longest_pass": round(max(p["longest"], p["open"]), 3),
+            "over_1s": p["over"],
+            "returncode": res.returncode,
+        }
         if res.returncode != 0:
             rec["error"] = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["?"]
             rec["error"] = rec["error"][0][-300:]
         self.r["ops"][name] = rec
-        self.say("%s %s: %s, %.2f s emulated, longest pass %.3f s"
-                 % (self.version, name, "ok" if res.returncode == 0 else rec["error"],
-                    res.seconds, rec["longest_pass"]))
+        self.say(
+            "%s %s: %s, %.2f s emulated, longest pass %.3f s"
+            % (
+                self.version,
+                name,
+                "ok" if res.returncode == 0 else rec["error"],
+                res.seconds,
+                rec["longest_pass"],
+            )
+        )
         return res
 
     def ok(self, name):
@@ -689,8 +785,10 @@ class Run:
     def provision(self):
         fob, emu, r = self.fob, self.fob.emu, self.r
         fob.wait_connected()
-        lit = emu.wait(lambda: next((e for e in emu.events if e["ev"] == "oled" and e["on"]),
-                                    None), "the first screen")
+        lit = emu.wait(
+            lambda: next((e for e in emu.events if e["ev"] == "oled" and e["on"]), None),
+            "the first screen",
+        )
         r["boot_s"] = lit["t"]
         self.heap("at boot")
         self.op("time set", "time", "set")
@@ -707,7 +805,8 @@ class Run:
         listed = self.json_of(self.op("list", "list"), [])
         r["listed"] = len(listed)
         r["list_matches"] = [(x["issuer"], x["name"]) for x in listed] == [
-            (a.issuer, a.name) for a in self.accounts]
+            (a.issuer, a.name) for a in self.accounts
+        ]
         codes = self.json_of(self.op("code", "code"), [])
         r["codes"] = len(codes)
         r["code_mismatches"] = check_codes(listed, codes, self.accounts)
@@ -720,10 +819,12 @@ class Run:
             renamed.name = "renamed@example.com"
         after = self.json_of(self.op("list after delete and rename", "list"), [])
         r["edits_ok"] = [(x["issuer"], x["name"]) for x in after] == [
-            (a.issuer, a.name) for a in self.accounts]
+            (a.issuer, a.name) for a in self.accounts
+        ]
         if self.ok("delete"):
             r["edits_ok"] = r["edits_ok"] and (gone.issuer, gone.name) not in [
-                (x["issuer"], x["name"]) for x in after]
+                (x["issuer"], x["name"]) for x in after
+            ]
         self.heap("after the edits")
 
     def load_vault(self):
@@ -735,8 +836,11 @@ class Run:
         emu.ctl("fs-image %s" % image)
         with tempfile.TemporaryDirectory(prefix="otpfob-vault-") as folder:
             for name in write_vault(folder, self.accounts):
-                subprocess.run(["mcopy", "-o", "-i", str(image), str(Path(folder) / name),
-                                "::" + name], check=True, capture_output=True)
+                subprocess.run(
+                    ["mcopy", "-o", "-i", str(image), str(Path(folder) / name), "::" + name],
+                    check=True,
+                    capture_output=True,
+                )
         emu.ctl("fs-load %s usb" % image)
         self.fob.wait_connected()
 
@@ -749,43 +853,65 @@ class Run:
         emu.power_cycle(usb=False)
         t_on = emu.sim_s()
         emu.poll()
-        ev, code, wrong = emu.wait(lambda: _got(first_right_code(emu.events, shown, t_on)),
-                                   "the right code after power-on")
-        r["power_on"] = {"to_code_s": round(ev["t"] - t_on, 3), "wrong_codes": wrong,
-                         "waits_s": _first(emu.events, "fs", t_on, "t", t_on),
-                         "steps": _steps(emu.events, t_on, ev["t"])}
+        ev, code, wrong = emu.wait(
+            lambda: _got(first_right_code(emu.events, shown, t_on)), "the right code after power-on"
+        )
+        r["power_on"] = {
+            "to_code_s": round(ev["t"] - t_on, 3),
+            "wrong_codes": wrong,
+            "waits_s": _first(emu.events, "fs", t_on, "t", t_on),
+            "steps": _steps(emu.events, t_on, ev["t"]),
+        }
         self.say("%s power-on -> code %.2f s" % (self.version, ev["t"] - t_on))
         # Dark after IDLE s; a minute of light sleep that must stay dark; then a press.
         emu.press_after_dark(WAKE.button, ASLEEP)
         dark = emu.wait(lambda: _dark_after(emu.events, ev["t"]), "the panel to go dark")
-        press = emu.wait(lambda: first_event(emu.events, "press", dark["t"]),
-                         "the wake press after a minute asleep", timeout=1200)
-        lit_between = [e["t"] for e in emu.events if e["ev"] == "oled" and e["on"]
-                       and dark["t"] < e["t"] < press["t"]]
-        r["light"] = {"dark_at": dark["t"], "asleep_s": round(press["t"] - dark["t"], 3),
-                      "lit_while_asleep": lit_between}
-        ev, code, wrong = emu.wait(lambda: _got(first_right_code(emu.events, shown,
-                                                                 press["t"])),
-                                   "the right code after the light-sleep wake")
+        press = emu.wait(
+            lambda: first_event(emu.events, "press", dark["t"]),
+            "the wake press after a minute asleep",
+            timeout=1200,
+        )
+        lit_between = [
+            e["t"]
+            for e in emu.events
+            if e["ev"] == "oled" and e["on"] and dark["t"] < e["t"] < press["t"]
+        ]
+        r["light"] = {
+            "dark_at": dark["t"],
+            "asleep_s": round(press["t"] - dark["t"], 3),
+            "lit_while_asleep": lit_between,
+        }
+        ev, code, wrong = emu.wait(
+            lambda: _got(first_right_code(emu.events, shown, press["t"])),
+            "the right code after the light-sleep wake",
+        )
         r["light"].update(self.latency(press, ev, wrong))
         self.say("%s light sleep -> code %.3f s" % (self.version, r["light"]["press_to_code_s"]))
         # Dark again; light sleep until the deep-sleep deadline; deep sleep; a press.
         dark = emu.wait(lambda: _dark_after(emu.events, ev["t"]), "the panel to go dark again")
-        dormant = emu.wait(lambda: first_event(emu.events, "dormant", dark["t"]),
-                           "deep sleep (the crystal dormant)", timeout=1800)
+        dormant = emu.wait(
+            lambda: first_event(emu.events, "dormant", dark["t"]),
+            "deep sleep (the crystal dormant)",
+            timeout=1800,
+        )
         r["deep"] = {"light_sleep_before_s": round(dormant["t"] - dark["t"], 3)}
         emu.gesture(WAKE)
-        press = emu.wait(lambda: first_event(emu.events, "press", dormant["t"]),
-                         "the wake press")
-        ev, code, wrong = emu.wait(lambda: _got(first_right_code(emu.events, shown,
-                                                                 press["t"])),
-                                   "the right code after the deep-sleep wake")
+        press = emu.wait(lambda: first_event(emu.events, "press", dormant["t"]), "the wake press")
+        ev, code, wrong = emu.wait(
+            lambda: _got(first_right_code(emu.events, shown, press["t"])),
+            "the right code after the deep-sleep wake",
+        )
         r["deep"].update(self.latency(press, ev, wrong))
         reset = first_event(emu.events, "reset", press["t"])
         r["deep"]["reset_after_press_s"] = round(reset["t"] - press["t"], 3) if reset else None
         r["deep"]["steps"] = _steps(emu.events, press["t"], ev["t"])
-        r["deep"]["waits_s"] = _first(emu.events, "fs", reset["t"] if reset else press["t"],
-                                      "t", reset["t"] if reset else press["t"])
+        r["deep"]["waits_s"] = _first(
+            emu.events,
+            "fs",
+            reset["t"] if reset else press["t"],
+            "t",
+            reset["t"] if reset else press["t"],
+        )
         self.say("%s deep sleep -> code %.3f s" % (self.version, r["deep"]["press_to_code_s"]))
         emu.ctl("xip off")
         emu.power_cycle(usb=True)
@@ -794,22 +920,37 @@ class Run:
     @staticmethod
     def latency(press, ev, wrong):
         seconds = ev["t"] - press["t"]
-        return {"press_to_code_s": round(seconds, 3),
-                "board_estimate_s": estimate(seconds, ev["xm"] - press["xm"],
-                                             ev["i2cb"] - press["i2cb"]),
-                "wrong_codes": wrong}
+        return {
+            "press_to_code_s": round(seconds, 3),
+            "board_estimate_s": estimate(
+                seconds, ev["xm"] - press["xm"], ev["i2cb"] - press["i2cb"]
+            ),
+            "wrong_codes": wrong,
+        }
 
     # -- 4 ---------------------------------------------------------------------------------
     def manage(self):
         fob, r = self.fob, self.r
         if "sleep" not in self.steps and "provision" not in self.steps:
             fob.wait_connected()
-        self.op("password set", "password", "set", "--iterations", "10000",
-                env={"OTPFOB_NEW_PASSWORD": PASSWORD})
+        self.op(
+            "password set",
+            "password",
+            "set",
+            "--iterations",
+            "10000",
+            env={"OTPFOB_NEW_PASSWORD": PASSWORD},
+        )
         if self.ok("password set"):
             fob.password = PASSWORD
-            self.op("password change", "password", "change", "--iterations", "10000",
-                    env={"OTPFOB_NEW_PASSWORD": NEW_PASSWORD})
+            self.op(
+                "password change",
+                "password",
+                "change",
+                "--iterations",
+                "10000",
+                env={"OTPFOB_NEW_PASSWORD": NEW_PASSWORD},
+            )
             if self.ok("password change"):
                 fob.password = NEW_PASSWORD
         listed = self.json_of(self.op("list with the password", "list"), [])
@@ -841,22 +982,35 @@ def write_vault(folder, accts, created=1_800_000_000):
     vault = firmware_module("fob.vault")
     v = vault.Vault(str(folder))
     v.load()
-    v.add_many([vault.Account(a.name, a.issuer,
-                              base64.b32decode(a.secret + "=" * (-len(a.secret) % 8)),
-                              a.algorithm, a.digits, a.period, created) for a in accts])
+    v.add_many(
+        [
+            vault.Account(
+                a.name,
+                a.issuer,
+                base64.b32decode(a.secret + "=" * (-len(a.secret) % 8)),
+                a.algorithm,
+                a.digits,
+                a.period,
+                created,
+            )
+            for a in accts
+        ]
+    )
     return sorted(p.name for p in Path(folder).iterdir() if p.name.startswith("vault_"))
 
 
-def run_images(images, out, fmt="mpy", steps=("provision", "sleep", "manage"),
-               accounts_n=ACCOUNTS, say=None):
+def run_images(
+    images, out, fmt="mpy", steps=("provision", "sleep", "manage"), accounts_n=ACCOUNTS, say=None
+):
     """Run on every image side by side (a thread each, around its emulator); results by
     version. Each run's folder is out/<version> (out/<version>-py for .py files)."""
     results = {}
 
     def one(version):
         folder = Path(out) / (version if fmt == "mpy" else "%s-%s" % (version, fmt))
-        results[version] = Run(version, images[version], folder, fmt, steps=steps,
-                               accounts_n=accounts_n, say=say).run()
+        results[version] = Run(
+            version, images[version], folder, fmt, steps=steps, accounts_n=accounts_n, say=say
+        ).run()
 
     threads = [threading.Thread(target=one, args=(v,)) for v in images]
     for t in threads:
@@ -876,8 +1030,7 @@ def first_event(events, kind, since):
 
 
 def _dark_after(events, since):
-    return next((e for e in events if e["ev"] == "oled" and not e["on"] and e["t"] > since),
-                None)
+    return next((e for e in events if e["ev"] == "oled" and not e["on"] and e["t"] > since), None)
 
 
 def _steps(events, since, code_at):
@@ -904,40 +1057,70 @@ def report(results):
     """Lines of figures for runs' results (make test-realcp's summary, bench.realcp)."""
     out = []
     for r in results:
-        out.append("CircuitPython %s, %s files: %s emulated s in %s s of wall time%s"
-                   % (r["image"], r["format"], r.get("sim_s"), r.get("wall_s"),
-                      "" if not r.get("errors") else "; ERRORS: " + " | ".join(r["errors"])))
+        out.append(
+            "CircuitPython %s, %s files: %s emulated s in %s s of wall time%s"
+            % (
+                r["image"],
+                r["format"],
+                r.get("sim_s"),
+                r.get("wall_s"),
+                "" if not r.get("errors") else "; ERRORS: " + " | ".join(r["errors"]),
+            )
+        )
         if "boot_s" in r:
             out.append("  boot (power-on, USB host) to the first screen: %.2f s" % r["boot_s"])
         for name, op in r.get("ops", {}).items():
             over = ", ".join("%.2f s at %.1f" % (g, t) for t, g in op["over_1s"])
-            out.append("  %-32s %7.2f s  longest pass %6.3f s%s"
-                       % (name, op["seconds"], op["longest_pass"],
-                          "  (over 1 s: %s)" % over if over else ""))
+            out.append(
+                "  %-32s %7.2f s  longest pass %6.3f s%s"
+                % (
+                    name,
+                    op["seconds"],
+                    op["longest_pass"],
+                    "  (over 1 s: %s)" % over if over else "",
+                )
+            )
         for when, h in r.get("heap", {}).items():
             if h:
-                out.append("  heap %-27s free %7d B, low-water mark %7d B"
-                           % (when, h["free"], h["low"]))
+                out.append(
+                    "  heap %-27s free %7d B, low-water mark %7d B" % (when, h["free"], h["low"])
+                )
         if "power_on" in r:
             p = r["power_on"]
-            out.append("  power-on (no USB) to the right code: %.3f s (CircuitPython's own "
-                       "start before it reads CIRCUITPY: %s s)" % (p["to_code_s"], p["waits_s"]))
+            out.append(
+                "  power-on (no USB) to the right code: %.3f s (CircuitPython's own "
+                "start before it reads CIRCUITPY: %s s)" % (p["to_code_s"], p["waits_s"])
+            )
         for kind in ("light", "deep"):
             w = r.get(kind)
             if w and "press_to_code_s" in w:
                 est = w["board_estimate_s"]
-                out.append("  %s-sleep wake: press -> right code %.3f s (board estimate "
-                           "%.2f-%.2f s)%s" % (kind, w["press_to_code_s"], est[0], est[1],
-                                               "; wrong codes shown: %s" % w["wrong_codes"]
-                                               if w["wrong_codes"] else ""))
+                out.append(
+                    "  %s-sleep wake: press -> right code %.3f s (board estimate "
+                    "%.2f-%.2f s)%s"
+                    % (
+                        kind,
+                        w["press_to_code_s"],
+                        est[0],
+                        est[1],
+                        "; wrong codes shown: %s" % w["wrong_codes"] if w["wrong_codes"] else "",
+                    )
+                )
         for kind, label in (("power_on", "power-on"), ("deep", "deep-sleep wake")):
             steps = (r.get(kind) or {}).get("steps")
             if steps:
-                out.append("  %s, s from the %s: %s" % (
-                    label, "power-on" if kind == "power_on" else "press",
-                    ", ".join("%s %s" % (k, v) for k, v in steps.items() if v is not None)))
+                out.append(
+                    "  %s, s from the %s: %s"
+                    % (
+                        label,
+                        "power-on" if kind == "power_on" else "press",
+                        ", ".join("%s %s" % (k, v) for k, v in steps.items() if v is not None),
+                    )
+                )
         if "light" in r:
-            out.append("  light sleep: %.1f s asleep, lit meanwhile: %s"
-                       % (r["light"]["asleep_s"], r["light"]["lit_while_asleep"] or "never"))
+            out.append(
+                "  light sleep: %.1f s asleep, lit meanwhile: %s"
+                % (r["light"]["asleep_s"], r["light"]["lit_while_asleep"] or "never")
+            )
         out.append("  watchdog fired at: %s" % (r.get("watchdog_fired") or "never"))
     return out

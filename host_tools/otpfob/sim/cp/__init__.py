@@ -26,8 +26,17 @@ class DeepSleepRequested(BaseException):
 
 
 class Hardware:
-    def __init__(self, world, bus, board_id="sim", state_dir=None, uid=None,
-                 data_link=None, console_link=None, nvm_size=4096):
+    def __init__(
+        self,
+        world,
+        bus,
+        board_id="sim",
+        state_dir=None,
+        uid=None,
+        data_link=None,
+        console_link=None,
+        nvm_size=4096,
+    ):
         self.world = world
         self.bus = bus
         self.board_id = board_id
@@ -44,7 +53,7 @@ class Hardware:
         # boot.py calls usb_cdc.enable(data=True).
         self.usb_console = True
         self.usb_data = False
-        self.usb_drive = True   # CIRCUITPY shown to the host unless boot.py hides it
+        self.usb_drive = True  # CIRCUITPY shown to the host unless boot.py hides it
         self.usb_calls = []
         self.storage_calls = []
         self.reset_calls = []
@@ -81,6 +90,7 @@ class Hardware:
         p = self.pins.get(name)
         if p is None:
             from otpfob.sim.cp.board import Pin
+
             p = Pin(name)
             self.pins[name] = p
         return p
@@ -112,9 +122,20 @@ class Hardware:
         p.external = None
 
 
-NAMES = ("board", "busio", "digitalio", "usb_cdc", "storage", "microcontroller",
-         "supervisor", "time", "usb_hid", "alarm", "analogio",
-         "watchdog")  # the modes of microcontroller.watchdog
+NAMES = (
+    "board",
+    "busio",
+    "digitalio",
+    "usb_cdc",
+    "storage",
+    "microcontroller",
+    "supervisor",
+    "time",
+    "usb_hid",
+    "alarm",
+    "analogio",
+    "watchdog",
+)  # the modes of microcontroller.watchdog
 
 
 def modules(hardware, names=NAMES):

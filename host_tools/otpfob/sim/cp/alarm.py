@@ -68,8 +68,7 @@ def _validate(alarms):
 
 
 def _arm(alarms):
-    return [(a, a.pin.falls, a.pin.rises) if isinstance(a, PinAlarm) else (a, 0, 0)
-            for a in alarms]
+    return [(a, a.pin.falls, a.pin.rises) if isinstance(a, PinAlarm) else (a, 0, 0) for a in alarms]
 
 
 def _level(a):
@@ -124,8 +123,11 @@ def light_sleep_until_alarms(*alarms):
     # The RP2040's watchdog counts on through a light sleep: one left running resets the
     # board when the sleep outlasts its timeout, as it would on the chip.
     dog = hw.watchdog
-    if dog is not None and dog.mode is not None and \
-            hw.world.monotonic() - start > (dog.timeout or 0):
+    if (
+        dog is not None
+        and dog.mode is not None
+        and hw.world.monotonic() - start > (dog.timeout or 0)
+    ):
         from otpfob.sim.cp import microcontroller
 
         microcontroller.reset()

@@ -37,8 +37,9 @@ class DigitalInOut:
 
     def _check(self):
         if self._deinited:
-            raise ValueError("Object has been deinitialized and can no longer be used. "
-                             "Create a new object.")
+            raise ValueError(
+                "Object has been deinitialized and can no longer be used. Create a new object."
+            )
 
     def deinit(self):
         if not self._deinited:

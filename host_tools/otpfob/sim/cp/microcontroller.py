@@ -35,7 +35,7 @@ class _Nvm:
                 try:
                     with open(self._path, "rb") as f:
                         stored = f.read()
-                    buf[0:len(stored)] = stored[:self._size]
+                    buf[0 : len(stored)] = stored[: self._size]
                 except OSError:
                     pass
             self._buf = buf
@@ -51,8 +51,11 @@ class _Nvm:
     def __setitem__(self, i, v):
         buf = self._data()
         if isinstance(i, slice):
-            start, stop, step = i.indices(len(buf)) if hasattr(i, "indices") else \
-                (i.start or 0, len(buf) if i.stop is None else i.stop, 1)
+            start, stop, step = (
+                i.indices(len(buf))
+                if hasattr(i, "indices")
+                else (i.start or 0, len(buf) if i.stop is None else i.stop, 1)
+            )
             if step != 1 or len(v) != stop - start:
                 raise ValueError("Slice and value different lengths.")
             buf[start:stop] = v

@@ -8,9 +8,14 @@ def _record(name, args):
 
 
 def remount(mount_path, readonly=False, *, disable_concurrent_write_protection=False):
-    _record("remount", {"mount_path": mount_path, "readonly": readonly,
-                        "disable_concurrent_write_protection":
-                            disable_concurrent_write_protection})
+    _record(
+        "remount",
+        {
+            "mount_path": mount_path,
+            "readonly": readonly,
+            "disable_concurrent_write_protection": disable_concurrent_write_protection,
+        },
+    )
 
 
 def disable_usb_drive():

@@ -44,6 +44,13 @@ def enable_autoreload():
     runtime.autoreload = True
 
 
-def set_next_code_file(filename, *, reload_on_success=False, reload_on_error=False,
-                       sticky_on_success=False, sticky_on_error=False, sticky_on_reload=False):
+def set_next_code_file(
+    filename,
+    *,
+    reload_on_success=False,
+    reload_on_error=False,
+    sticky_on_success=False,
+    sticky_on_error=False,
+    sticky_on_reload=False,
+):
     _cp.hw.reset_calls.append(("set_next_code_file", filename))

@@ -121,7 +121,7 @@ class Serial:
 
     def readinto(self, buf):
         got = self.read(len(buf))
-        buf[0:len(got)] = got
+        buf[0 : len(got)] = got
         return len(got)
 
     def readline(self, size=-1):

@@ -21,8 +21,17 @@ _NO_DESCRIPTOR = b""
 class Device:
     """``usb_hid.Device``: one HID interface with its usage and report lengths."""
 
-    def __init__(self, *, report_descriptor=_NO_DESCRIPTOR, usage_page, usage, report_ids,
-                 in_report_lengths, out_report_lengths, name=""):
+    def __init__(
+        self,
+        *,
+        report_descriptor=_NO_DESCRIPTOR,
+        usage_page,
+        usage,
+        report_ids,
+        in_report_lengths,
+        out_report_lengths,
+        name="",
+    ):
         self.report_descriptor = bytes(report_descriptor)
         self.usage_page = usage_page
         self.usage = usage
@@ -54,13 +63,30 @@ class Device:
 
 
 # CircuitPython's built-in devices (report ids and lengths as its descriptors declare).
-Device.KEYBOARD = Device(usage_page=0x01, usage=0x06, report_ids=(1,), in_report_lengths=(8,),
-                         out_report_lengths=(1,), name="KEYBOARD")
-Device.MOUSE = Device(usage_page=0x01, usage=0x02, report_ids=(2,), in_report_lengths=(4,),
-                      out_report_lengths=(0,), name="MOUSE")
-Device.CONSUMER_CONTROL = Device(usage_page=0x0C, usage=0x01, report_ids=(3,),
-                                 in_report_lengths=(2,), out_report_lengths=(0,),
-                                 name="CONSUMER_CONTROL")
+Device.KEYBOARD = Device(
+    usage_page=0x01,
+    usage=0x06,
+    report_ids=(1,),
+    in_report_lengths=(8,),
+    out_report_lengths=(1,),
+    name="KEYBOARD",
+)
+Device.MOUSE = Device(
+    usage_page=0x01,
+    usage=0x02,
+    report_ids=(2,),
+    in_report_lengths=(4,),
+    out_report_lengths=(0,),
+    name="MOUSE",
+)
+Device.CONSUMER_CONTROL = Device(
+    usage_page=0x0C,
+    usage=0x01,
+    report_ids=(3,),
+    in_report_lengths=(2,),
+    out_report_lengths=(0,),
+    name="CONSUMER_CONTROL",
+)
 _DEFAULT = (Device.KEYBOARD, Device.MOUSE, Device.CONSUMER_CONTROL)
 
 devices = ()
@@ -74,8 +100,9 @@ def _chosen():
 def enable(devices, boot_device=0):
     hw = _cp.hw
     devices = tuple(devices)
-    hw.usb_calls.append(("usb_hid.enable", {"devices": [d.name for d in devices],
-                                            "boot_device": boot_device}))
+    hw.usb_calls.append(
+        ("usb_hid.enable", {"devices": [d.name for d in devices], "boot_device": boot_device})
+    )
     if not hw.in_boot:
         raise RuntimeError("Cannot change USB devices now")
     for d in devices:
