@@ -170,25 +170,28 @@ def strips_of(accounts):
     return labels.plan([(a.issuer, a.name) for a in accounts])[0]
 
 
-def import_lines(accounts, overwrite=True, first_id=100, strips=None):
-    """The request lines `otpfob import` sends for ``accounts`` (client.add_staged)."""
+def import_lines(accounts, overwrite=True, first_id=100, strips=None, batch_max=100):
+    """The request lines `otpfob import` sends for ``accounts`` (client.add_staged): in
+    batches of the fob's limits.batch_max, each in staged parts with its own token."""
     from otpfob.client import account_fields, encode, split_parts
 
-    parts = split_parts(accounts, strips or {}, overwrite)
     lines = []
-    for n, (part, pieces) in enumerate(parts):
-        req = {
-            "id": first_id + n,
-            "cmd": "add_many",
-            "accounts": [account_fields(a) for a in part],
-            "overwrite": bool(overwrite),
-            "part": n,
-            "batch": "ab" * 16,
-            "stage": n < len(parts) - 1,
-        }
-        if pieces:
-            req["strips"] = pieces
-        lines.append(encode(req) + b"\n")
+    for start in range(0, len(accounts), batch_max):
+        batch = accounts[start : start + batch_max]
+        parts = split_parts(batch, strips or {}, overwrite)
+        for n, (part, pieces) in enumerate(parts):
+            req = {
+                "id": first_id + len(lines),
+                "cmd": "add_many",
+                "accounts": [account_fields(a) for a in part],
+                "overwrite": bool(overwrite),
+                "part": n,
+                "batch": "%032x" % (start + 1),
+                "stage": n < len(parts) - 1,
+            }
+            if pieces:
+                req["strips"] = pieces
+            lines.append(encode(req) + b"\n")
     return lines
 
 

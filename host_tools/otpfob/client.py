@@ -69,6 +69,11 @@ class FobError(OtpfobError):
         self.code = code
         self.message = message
         self.fob_code = code
+        # For an import in batches (add_staged): the accounts stored by the batches
+        # before the one that failed, and where that one began ("accounts[N]" counts
+        # from there).
+        self.stored = 0
+        self.offset = 0
 
     def __str__(self) -> str:
         return self.message
@@ -480,6 +485,39 @@ class FobClient:
         )
 
     def add_staged(
+        self,
+        accounts: Sequence[Account],
+        overwrite: bool = False,
+        max_line: int = MAX_LINE,
+        strips: Strips | None = None,
+        batch_max: int | None = None,
+    ) -> tuple[int, Reply]:
+        """Store `accounts` in batches of at most `batch_max` (the fob's
+        limits.batch_max; None: one batch), each as add_batch stores it: one question,
+        one check value and one flash write a batch. Returns (parts sent, the replies
+        summed: added, replaced, indexes, warnings). A failure in a later batch leaves the
+        earlier ones stored: the FobError then carries `stored`, how many accounts were.
+        """
+        size = batch_max or len(accounts) or 1
+        total = 0
+        out: Reply = {"added": 0, "replaced": 0, "indexes": [], "warnings": []}
+        for start in range(0, max(len(accounts), 1), size):
+            try:
+                parts, reply = self.add_batch(
+                    accounts[start : start + size], overwrite, max_line, strips
+                )
+            except FobError as exc:
+                exc.stored = out["added"] + out["replaced"]
+                exc.offset = start
+                raise
+            total += parts
+            for key in ("added", "replaced"):
+                out[key] += reply.get(key, 0)
+            out["indexes"] += reply.get("indexes") or []
+            out["warnings"] += reply.get("warnings") or []
+        return total, out
+
+    def add_batch(
         self,
         accounts: Sequence[Account],
         overwrite: bool = False,

@@ -439,23 +439,26 @@ def test_big_import_splits_into_line_sized_requests(fob):
     assert len(fob.vault.accounts) == 60
 
 
-def test_import_of_200_accounts_writes_the_flash_once(fob, tmp_path):
+def test_import_of_200_accounts_in_batches_of_the_fobs_batch_max(fob, tmp_path):
     accounts = _accounts(200)
     path = tmp_path / "uris.txt"
     path.write_text("".join(build_uri(a) + "\n" for a in accounts))
     writes = fob.fs.writes
     out = run_json(fob, "import", str(path))
     assert (out["added"], out["replaced"]) == (200, 0)
-    # Many requests (the 2048-byte line limit) but a single vault write; besides the
-    # parts: hello (is the fob still protected?), info and list.
+    # Many requests (the 2048-byte line limit) in two batches of the fob's batch_max (100),
+    # one vault write each; besides the parts: hello (is the fob still protected?), info
+    # and list.
     assert out["requests"] > 10 and out["round_trips"] == out["requests"] + 3
-    assert fob.fs.writes - writes == 1
+    assert fob.fs.writes - writes == 2
     assert [(a.issuer, a.name) for a in fob.vault.accounts] == [
         (a.issuer, a.name) for a in accounts
     ]
 
 
-def test_import_refused_in_a_late_part_stores_nothing_and_names_the_account(fob, tmp_path):
+def test_import_refused_in_a_late_batch_keeps_the_batches_before_it_and_names_the_account(
+    fob, tmp_path
+):
     # 269 bytes each on flash: only 152 fit the vault, and the fob finds that out after
     # many parts were staged.
     accounts = [
@@ -466,9 +469,10 @@ def test_import_refused_in_a_late_part_stores_nothing_and_names_the_account(fob,
     writes = fob.fs.writes
     result = run(fob, "import", str(path))
     assert result.exit_code == 1
-    assert "nothing was stored" in result.stderr and "full" in result.stderr
-    assert accounts[152].label in result.stderr
-    assert fob.vault.accounts == [] and fob.fs.writes == writes
+    # The first batch (100, the fob's batch_max) is stored; the second is refused whole.
+    assert "the first 100 accounts (whole batches) were stored" in result.stderr
+    assert "full" in result.stderr and accounts[152].label in result.stderr
+    assert len(fob.vault.accounts) == 100 and fob.fs.writes == writes + 1
 
 
 def test_import_warnings_name_the_account(fob, tmp_path):

@@ -250,12 +250,12 @@ def test_add_many_adds_all_in_one_write(fob):
 
 
 def test_a_long_change_is_made_a_step_a_pass_and_requests_meanwhile_wait_their_turn(fob):
-    # 120 accounts: placed and written over many passes of the loop (fob/wire.py's WORK),
+    # 100 accounts (a batch's most): placed and written over many passes of the loop (fob/wire.py's WORK),
     # none doing more than a step's worth; a request sent meanwhile is answered after it.
     from fob import vault_edit
 
-    items = [{"name": "u%03d" % i, "secret": SECRET_B32} for i in range(120)]
-    for part in range(6):  # staged as the CLI sends it: lines stay under MAX_LINE
+    items = [{"name": "u%03d" % i, "secret": SECRET_B32} for i in range(100)]
+    for part in range(5):  # staged as the CLI sends it: lines stay under MAX_LINE
         ok(
             fob.call(
                 "add_many",
@@ -266,7 +266,7 @@ def test_a_long_change_is_made_a_step_a_pass_and_requests_meanwhile_wait_their_t
             )
         )
     fob.port.inbox += (
-        json.dumps({"id": 7, "cmd": "add_many", "accounts": [], "batch": TOKEN, "part": 6}).encode()
+        json.dumps({"id": 7, "cmd": "add_many", "accounts": [], "batch": TOKEN, "part": 5}).encode()
         + b"\n"
     )
     writes = []
@@ -297,12 +297,12 @@ def test_a_long_change_is_made_a_step_a_pass_and_requests_meanwhile_wait_their_t
     out = [json.loads(line) for line in text.splitlines()]
     final = [r for r in out if "pending" not in r]
     assert [r["id"] for r in final] == [7, 8], out
-    assert final[0]["ok"] and final[0]["added"] == 120
-    assert len(final[1]["accounts"]) == 122
-    # 120 placed in steps of _STEP_RECORDS, then 122 records written the same way.
-    assert passes >= 120 // vault_edit._STEP_RECORDS * 2
-    assert len(writes) >= 120 // vault_edit._STEP_RECORDS
-    assert not fob.vault.busy and len(fob.vault.accounts) == 122
+    assert final[0]["ok"] and final[0]["added"] == 100
+    assert len(final[1]["accounts"]) == 102
+    # 100 placed in steps of _STEP_RECORDS, then 102 records written the same way.
+    assert passes >= 100 // vault_edit._STEP_RECORDS * 2
+    assert len(writes) >= 100 // vault_edit._STEP_RECORDS
+    assert not fob.vault.busy and len(fob.vault.accounts) == 102
 
 
 def test_the_holders_delete_waits_while_a_hosts_change_is_written(fob):
@@ -463,8 +463,9 @@ def test_staged_batch_checks_capacity_against_the_total():
 
 def test_staged_batch_checks_vault_bytes_against_the_total():
     big = "A" * 205  # 128 bytes once decoded
-    f = Fob()
-    # 269 bytes each on flash: the 40960-byte vault takes 152 of them, fewer than 200.
+    # 269 bytes each on flash: the 40960-byte vault takes 152 of them; 80 are there.
+    f = Fob([acc("p%03d" % i + "x" * 60, "i" * 64, b"\0" * 128) for i in range(80)])
+    before = f.state()
     for p in range(50):
         items = [
             {"name": "n%03d" % (4 * p + i) + "x" * 60, "issuer": "i" * 64, "secret": big}
@@ -473,8 +474,18 @@ def test_staged_batch_checks_vault_bytes_against_the_total():
         r = f.call("add_many", accounts=items, batch=TOKEN, part=p, stage=True)
         if not r["ok"]:
             break
-    assert "bytes free" in err(r, "full") and p == 38
-    assert f.vault.accounts == [] and provision.staged(f.proto) == 0 and f.fs.writes == 0
+    assert "bytes free" in err(r, "full") and p == 18
+    assert f.state() == before and provision.staged(f.proto) == 0
+
+
+def test_a_batch_holds_at_most_batch_max_accounts(fob):
+    # Staged in RAM until its commit: a host splits more into batches (hello says how many).
+    assert ok(fob.call("hello"))["limits"]["batch_max"] == 100
+    for p in range(5):
+        ok(fob.call("add_many", accounts=_items(20 * p, 20), batch=TOKEN, part=p, stage=True))
+    msg = err(fob.call("add_many", accounts=_items(100, 1), batch=TOKEN, part=5), "full")
+    assert msg.startswith("accounts[100]: ") and "at most 100" in msg
+    assert provision.staged(fob.proto) == 0 and len(fob.vault.accounts) == 2
 
 
 def test_abort_drops_the_batch(fob):

@@ -702,7 +702,7 @@ async function doImport() {
     try {
       [, reply] = await busy(`Importing ${accounts.length} accounts`, (progress) =>
         state.client.addStaged(accounts, form.overwrite.checked, info.max_line || 2048,
-          progress), 1);
+          progress, (info.limits || {}).batch_max), 1);
     } catch (err) {
       if (err instanceof FobError && ["refused", "presence_timeout"].includes(err.code)) {
         throw new FobError(err.code, `import ${err.message}; nothing was stored`);
@@ -710,6 +710,10 @@ async function doImport() {
       if (err instanceof FobError && err.code === "timeout") {
         throw new FobError(err.code, `import stopped: ${err.message}; the fob stores an ` +
           "import whole or not at all, Reload the list shows which");
+      }
+      if (err instanceof FobError && err.stored) {
+        throw new FobError(err.code, `import stopped: ${err.message}; the first ` +
+          `${err.stored} accounts (whole batches) were stored, the rest was not`);
       }
       if (err instanceof FobError) {
         throw new FobError(err.code, "import stopped, nothing was stored: " +

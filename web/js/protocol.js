@@ -233,7 +233,31 @@ export class FobClient {
   // to flash once at the last part. The batch is this page's: every part carries its
   // token, which the fob never sends back. `progress(done, total)` follows the parts. On
   // any failure nothing is stored, and `abort` drops what the fob may still hold.
-  async addStaged(accounts, overwrite = false, maxLine = MAX_LINE, progress = null) {
+  async addStaged(accounts, overwrite = false, maxLine = MAX_LINE, progress = null,
+    batchMax = null) {
+    // In batches of at most the fob's limits.batch_max, each a question of its own; a
+    // failure in a later batch leaves the earlier ones stored (err.stored says how many).
+    const size = batchMax || accounts.length || 1;
+    if (accounts.length > size) {
+      const sum = { added: 0, replaced: 0, indexes: [], warnings: [] };
+      let sent = 0;
+      for (let at = 0; at < accounts.length; at += size) {
+        let got;
+        try {
+          got = await this.addStaged(accounts.slice(at, at + size), overwrite, maxLine,
+            progress);
+        } catch (err) {
+          err.stored = sum.added + sum.replaced;
+          throw err;
+        }
+        sent += got[0];
+        sum.added += got[1].added || 0;
+        sum.replaced += got[1].replaced || 0;
+        sum.indexes.push(...(got[1].indexes || []));
+        sum.warnings.push(...(got[1].warnings || []));
+      }
+      return [sent, sum];
+    }
     const parts = splitBatches(accounts, overwrite, maxLine);
     const batch = auth.hex(auth.random(16));
     const check = await accountsCheck(accounts);

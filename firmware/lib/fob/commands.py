@@ -3,8 +3,8 @@
 # framing. Each takes the Protocol and the request and returns what fob/policy.py says.
 from fob import policy, version
 from fob.args import get_bool, get_int
-from fob.vault import ALGORITHMS, ISSUER_MAX, NAME_MAX, PERIOD_MAX, SECRET_MAX, SECRET_MIN, \
-    VaultError
+from fob.vault import ALGORITHMS, BATCH_MAX, ISSUER_MAX, NAME_MAX, PERIOD_MAX, SECRET_MAX, \
+    SECRET_MIN, VaultError
 from fob.wire import ACT, LONG, MAX_LINE, NEED_PRESS
 
 try:
@@ -34,7 +34,7 @@ def c_hello(p, req):
         "limits": {"name": NAME_MAX, "issuer": ISSUER_MAX, "secret_min": SECRET_MIN,
                    "secret_max": SECRET_MAX, "period_max": PERIOD_MAX,
                    # Label strips (fob/labels.py): rows high, most columns.
-                   "strip_height": 16, "strip_width": 640},
+                   "strip_height": 16, "strip_width": 640, "batch_max": BATCH_MAX},
         "heap": _heap(),
     }
     for k in ("display", "buttons"):

@@ -14,7 +14,7 @@ from fob.args import get_str as _get_str
 from fob.commands import entry as _entry
 from fob.font import plain
 from fob.vault import (ALGORITHMS, CAPACITY, PERIOD_MAX, SECRET_MAX, SECRET_MIN, Account, Batch,
-                       VaultError, key_hash, record_size)
+                       BATCH_MAX, VaultError, key_hash, record_size)
 from fob.wire import ACT, NEED_PRESS, WORK
 from fob.wire import monotonic as _monotonic
 
@@ -407,6 +407,9 @@ def _stage_items(p, st, items):
             if _find(staged, _position(hashes, h & _HASH_MASK), key) is not None:
                 raise VaultError("duplicate", "the same account appears twice: "
                                  + acc.label())
+            if len(staged) >= BATCH_MAX:
+                raise VaultError("full", "a batch has room for at most %d accounts; send the rest "
+                                 "in another batch" % BATCH_MAX)
             i = _find(accounts, keys.get(h), key)
             size = record_size(acc)
             if i is None:

@@ -166,6 +166,12 @@ def _key(name_issuer, name_len):
     return bytes(name_issuer).lower() + bytes((name_len,))
 
 
+# The most accounts one add_many batch holds (staged in RAM until its commit): 200 staged
+# left CircuitPython 10.2.1 with 17 KB free at best and ran out of memory at times on the
+# last part; hosts split larger imports into batches (hello's limits.batch_max).
+BATCH_MAX = 100
+
+
 def key_hash(key):
     """A small int for a key (issuer and name), the same on every port: CRC-32 in C.
     With hash() instead, staging 13 accounts of an import on CircuitPython 10.2.1 took

@@ -278,8 +278,14 @@ def import_(
     try:
         # One batch on the fob: checked part by part, written to flash once at the end.
         with state.activity("Importing %s" % plural(len(accounts), "account")):
+            # In batches of the most the fob holds at once (its limits.batch_max; each
+            # batch is a question of its own), all in this one command.
             parts, reply = client.add_staged(
-                accounts, overwrite=replace, max_line=info.get("max_line") or 2048, strips=strips
+                accounts,
+                overwrite=replace,
+                max_line=info.get("max_line") or 2048,
+                strips=strips,
+                batch_max=(info.get("limits") or {}).get("batch_max"),
             )
     except FobError as exc:
         if exc.code in ("refused", "presence_timeout"):
@@ -291,6 +297,14 @@ def import_(
             raise ExpectedError(
                 "import stopped: %s; the fob stores an import whole or not "
                 "at all, `otpfob list` shows which" % exc.message
+            ) from None
+        stored = getattr(exc, "stored", 0)
+        accounts = accounts[getattr(exc, "offset", 0) :]
+        if stored:
+            raise ExpectedError(
+                "import stopped: %s; the first %s (whole batches) were stored, the rest "
+                "was not: `otpfob list` shows them"
+                % (_name_element(exc.message, accounts), plural(stored, "account"))
             ) from None
         raise ExpectedError(
             "import stopped, nothing was stored: %s" % _name_element(exc.message, accounts)
