@@ -250,7 +250,10 @@ class Batch(_Records):
         c[at:at + len(r)] = r
 
     def clear(self):
-        self.__init__()
+        self.chunks = []
+        self.where = array("H")
+        self.size = 0
+        self.fill = 0
 
     def __getitem__(self, i):
         n = len(self)

@@ -243,21 +243,15 @@ def _commit_steps(v, items, scrub=False, written=None):
             slot = other
         except (OSError, v.M.VaultError):
             pass
-    # The new records are read back from the slot just written, which also checks it.
-    # The old ones go first: both at once did not fit a board's heap at 200 accounts
-    # (CircuitPython 10.2.1: a delete ran out of memory with 22 KB free). Flash is the
-    # truth from here: if the read-back fails, the vault is loaded again from whichever
-    # slot is valid, as at a boot.
+    # The new records are read back from the slot just written, which also checks it;
+    # until then the old ones stay, so a failure leaves the vault in RAM as it was.
     items = None
-    base = None
     if written is not None:
         written()
     yield
-    v.recs = v.M.Records()
     recs = v.read_slot(slot, used - _HEADER_SIZE - _CRC_SIZE)
-    heap.sample()  # the new records
+    heap.sample()  # the old records and the new
     if recs is None:
-        v.load()
         raise v.M.VaultError("io", "the vault did not read back as written")
     v.recs = recs
     v.seq = seq
