@@ -96,7 +96,7 @@ def main():
             writes = vault_sequence(state) - seq
             print(
                 "  import (one otpfob import):  %.2f s wall, %d add_many requests, "
-                "%d round trips, %d vault writes  [target < 2 s, 1 write]"
+                "%d round trips, %d vault writes  [target < 2 s, one write a batch of 100]"
                 % (wall, out["requests"], out["round_trips"], writes)
             )
             if out["added"] != len(accs):
