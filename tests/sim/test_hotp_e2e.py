@@ -17,9 +17,14 @@ def test_hotp_codes_on_the_fob_and_to_a_host_each_once(sim_factory, tmp_path):
     hotp = pyotp.HOTP(SECRET)
     # Back on the code screen once the add's question has gone (a busy machine is slow).
     fob.wait_for(lambda s: s["screen"] == "code", what="the code screen after the add")
-    fob.press("A")  # the second entry: Bank:card
-    st = fob.wait_for(lambda s: s["label"] == "Bank:card", what="the HOTP entry")
-    assert st["code"] is None
+    # The second entry: Bank:card (a first press only wakes a panel that went dark while
+    # a busy machine ran the add).
+    for _ in range(3):
+        fob.press("A")
+        st = fob.status()
+        if st["label"] == "Bank:card":
+            break
+    assert st["label"] == "Bank:card" and st["code"] is None, st
     fob.press("C")  # the holder's next code
     assert fob.status()["code"] == hotp.at(4)
     # A host gets the next one, with a press (the simulated holder gives it).
