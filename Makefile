@@ -78,8 +78,13 @@ $(CHROMIUM_STAMP): | $(STAMP)
 
 setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP) $(FONT_STAMP) $(XVFB_STAMP) $(CHROMIUM_STAMP)
 
+# The CPython unit tests run in processes of their own: the simulator's in-process runs
+# (tests/sim) load the firmware afresh with its fake time and board modules, and unit
+# tests that met those modules in the same worker failed (WorldStopped, errors of another
+# load's classes).
 test: setup
-	$(BIN)/pytest -n 2 -q tests
+	$(BIN)/pytest -n 2 -q tests/unit
+	$(BIN)/pytest -n 2 -q tests --ignore=tests/unit
 
 # Tier 5: the deployed firmware on real CircuitPython images in an emulated RP2040 (not part
 # of make test: minutes per image, the images side by side). CP_IMAGES holds the images
