@@ -26,6 +26,20 @@ from otpfob.cli import main
 T0 = 1800000000
 SECRET_B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 20 bytes
 SECRET = base64.b32decode(SECRET_B32)
+# RFC 4226 appendix D: the secret "12345678901234567890" and its codes for counters 0-9.
+RFC4226_KEY = b"12345678901234567890"
+RFC4226_CODES = [
+    "755224",
+    "287082",
+    "359152",
+    "969429",
+    "338314",
+    "254676",
+    "287922",
+    "162583",
+    "399871",
+    "520489",
+]
 
 
 class FakePort:

@@ -7,28 +7,15 @@ import base64
 
 import pyotp
 import pytest
-from fakes import MemFS
+from fakes import RFC4226_CODES, RFC4226_KEY, MemFS
 from fob_fakes import Fob
 
 from fob import counters as counters_mod
 from fob.vault import Account, Vault
 from otpfob import check as checks
 
-# RFC 4226 appendix D: the secret "12345678901234567890" and its codes for counters 0-9.
-RFC_KEY = b"12345678901234567890"
+RFC_KEY, RFC_CODES = RFC4226_KEY, RFC4226_CODES
 RFC_B32 = base64.b32encode(RFC_KEY).decode()
-RFC_CODES = [
-    "755224",
-    "287082",
-    "359152",
-    "969429",
-    "338314",
-    "254676",
-    "287922",
-    "162583",
-    "399871",
-    "520489",
-]
 
 
 def hotp_fob(counter=3, **kw):

@@ -304,18 +304,13 @@ class Protocol:
                 self._work = [rid, result[1]]
             elif result is not None:
                 self.reply(rid, result)
+        except VaultError as e:
+            self.error(rid, "bad_argument" if e.code == "bad_account" else e.code,
+                       e.message)
         except MemoryError:
             self.error(rid, "internal", "out of memory")
         except Exception as e:
-            # A VaultError by what it carries, not by its class: the simulator and the
-            # tests load the firmware afresh, and an error of one load is not an instance
-            # of another load's class.
-            code = getattr(e, "code", None)
-            if isinstance(e, VaultError) or isinstance(code, str):
-                self.error(rid, "bad_argument" if code == "bad_account" else code,
-                           e.message)
-            else:
-                self.error(rid, "internal", "internal error (%s)" % type(e).__name__)
+            self.error(rid, "internal", "internal error (%s)" % type(e).__name__)
 
     def reply(self, rid, result, interim=False):
         """Writes a reply: a dict (ok, or an interim line), or a long reply (a tuple:

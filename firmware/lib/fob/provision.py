@@ -344,7 +344,7 @@ def add_many(p, req):
 
     def work():
         # A step a loop pass (fob/wire.py's WORK): 200 accounts are placed and written
-        # over many passes while the fob goes on ticking and answering "busy".
+        # over many passes while the fob goes on ticking.
         old = len(p.vault.accounts)
         _save_counters(p.vault, [(accounts[j], c) for j, c in st[_S_COUNTERS]])
         indexes = yield from p.vault.steps("add_many", accounts, overwrite)

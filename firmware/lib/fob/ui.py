@@ -406,7 +406,7 @@ class UI:
             self.answer = yes
             return
         self.nav = CODE
-        if yes and self.vault.busy:
+        if yes and self.busy:
             self.notify("Busy: saving a change")
         elif yes:
             # The holder's own delete, confirmed: a flash error is said, not left to the
@@ -498,7 +498,7 @@ class UI:
         """An HOTP entry's next code: its counter is saved moved on first, so no code is
         ever shown twice, even across a power cut."""
         acc = self._acc
-        if self.vault.busy:
+        if self.busy:
             # A host's change is being written; the counters with it.
             self.notify("Busy: saving a change")
             return

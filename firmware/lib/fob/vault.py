@@ -199,6 +199,9 @@ class _Records:
     half again for a typical record); packed records save that many times over."""
 
     def __init__(self):
+        self.clear()
+
+    def clear(self):
         self.chunks = []
         self.where = array("H")  # per account: its chunk, then its start in that chunk
         self.size = 0  # bytes of all records
@@ -248,12 +251,6 @@ class Batch(_Records):
         # ran out of memory staging the last parts of a 200-account import.
         c, at = self._place(len(r), _CHUNK)
         c[at:at + len(r)] = r
-
-    def clear(self):
-        self.chunks = []
-        self.where = array("H")
-        self.size = 0
-        self.fill = 0
 
     def __getitem__(self, i):
         n = len(self)
@@ -582,5 +579,4 @@ _Names.Account = Account
 _Names.VaultError = VaultError
 _Names.validate = validate
 _Names.Batch = Batch
-_Names.Records = _Records
 Vault.M = _Names
