@@ -478,6 +478,19 @@ def test_staged_batch_checks_vault_bytes_against_the_total():
     assert f.state() == before and provision.staged(f.proto) == 0
 
 
+def test_a_batch_token_is_hex_digits_only(fob):
+    # A token the fob would hold but no hex-speaking host could repeat is refused, and
+    # holds nobody's import up (found by the frame fuzzer: a leading space).
+    for bad in (" " + "ba" * 16, "xy" * 16, "ab" * 7):
+        msg = err(
+            fob.call("add_many", accounts=_items(0, 1), batch=bad, part=0, stage=True),
+            "bad_argument",
+        )
+        assert "hex digits" in msg
+    assert provision.staged(fob.proto) == 0
+    ok(fob.call("add_many", accounts=_items(0, 1), batch=TOKEN, part=0, stage=True))
+
+
 def test_a_batch_holds_at_most_batch_max_accounts(fob):
     # Staged in RAM until its commit: a host splits more into batches (hello says how many).
     assert ok(fob.call("hello"))["limits"]["batch_max"] == 100

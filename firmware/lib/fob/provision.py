@@ -256,7 +256,7 @@ def expire(p, linked):
 
 def _token(req):
     t = _get_str(req, "batch")
-    if not _TOKEN_MIN <= len(t) <= _TOKEN_MAX:
+    if not _TOKEN_MIN <= len(t) <= _TOKEN_MAX or t.strip("0123456789abcdefABCDEF"):
         raise _bad("batch must be %d to %d hex digits" % (_TOKEN_MIN, _TOKEN_MAX))
     return t
 
