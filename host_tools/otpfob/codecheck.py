@@ -75,6 +75,19 @@ def added(client, account, overwrite=False, strips=None, max_line=2048):
     return reply, ok, message
 
 
+def clock_drift(fob_time, before, after):
+    """How far the fob's reading (whole seconds: t stands for somewhere in [t, t+1)) lies
+    outside [before, after], the span of the request on this computer's clock; 0 inside.
+    The fob read its clock somewhere in that span, which holds the holder's press and can
+    be many seconds long, so its middle is no estimate of when."""
+    mid = fob_time + 0.5
+    if mid > after:
+        return mid - after
+    if mid < before:
+        return mid - before
+    return 0.0
+
+
 def verify_code(account, reply, before, after):
     """Compare the code in an add's reply (computed by the fob when it stored the account,
     between `before` and `after` on this computer's clock) with the host's own.
@@ -101,8 +114,7 @@ def verify_code(account, reply, before, after):
         return True, "the fob's code %s matches" % group_code(got)
     fob_time = reply.get("time")
     if fob_time is not None:
-        # A whole-second reading t stands for somewhere in [t, t+1).
-        drift = fob_time + 0.5 - (before + after) / 2
+        drift = clock_drift(fob_time, before, after)
         if abs(drift) >= 1.5:
             return False, (
                 "the fob's code %s differs from this computer's %s: the fob's clock "

@@ -55,8 +55,10 @@ export async function verifyAdd(account, reply, before, after) {
   if (strict.has(got)) return [true, `the fob's code ${groupCode(got)} matches`];
   const fobTime = reply.time;
   if (fobTime !== null && fobTime !== undefined) {
-    // A whole-second reading t stands for somewhere in [t, t+1).
-    const drift = fobTime + 0.5 - (before + after) / 2;
+    // A whole-second reading t stands for somewhere in [t, t+1); the fob read it somewhere
+    // in [before, after], which holds the holder's press (codecheck.clock_drift).
+    const mid = fobTime + 0.5;
+    const drift = mid > after ? mid - after : mid < before ? mid - before : 0;
     if (Math.abs(drift) >= 1.5) {
       return [false, `the fob's code ${groupCode(got)} differs from this computer's ` +
         `${groupCode(mine)}: the fob's clock is off by ${drift >= 0 ? "+" : ""}` +
