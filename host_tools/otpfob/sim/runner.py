@@ -203,21 +203,38 @@ class Simulator:
     def answer(self, yes, within=60.0):
         """Answer the question on the fob as its holder would: yes is A held until the bar
         is full, once the fob counts a hold (its first moment over, the question shown
-        whole); no is a tap (B, or A on a one-button board). Runs the world on meanwhile.
-        Raises ValueError when no question comes up within `within` seconds."""
-        waited = 0.0
+        whole); no is a tap (B, or A on a one-button board). Waits in real time, as the
+        world's clock runs. Raises ValueError when no question comes up within `within`
+        seconds."""
+        deadline = time.monotonic() + within
         while True:
             st = self.status()
             if st.get("screen") in ("presence", "confirm") and st.get("prompt_ready"):
                 break
-            if waited >= within:
+            if time.monotonic() >= deadline:
                 raise ValueError("no question on the fob to answer")
-            self.advance(0.1)
-            waited += 0.1
+            time.sleep(AUTOPRESS_POLL)
         if yes:
-            self.press("A", YES_HOLD_SECONDS)
+            self._hold_yes(st["screen"])
         else:
             self.press("B" if "B" in self.buttons else "A")
+
+    def _hold_yes(self, screen):
+        """A held in real time, as the world's clock runs, until the question on `screen`
+        is gone (the bar full), as a holder lets go then. `press` would move the world on
+        by the hold, and the fob's clock would end ahead of the host's (an add's code
+        check then finds the fob's code of the next period). A button still down
+        afterwards would keep the fob awake and count for whatever comes next."""
+        self.set_button("A", True)
+        until = time.monotonic() + YES_HOLD_SECONDS + 1.0
+        try:
+            while time.monotonic() < until and not self.quitting:
+                time.sleep(AUTOPRESS_POLL)
+                if self.status().get("screen") != screen:
+                    break
+        finally:
+            self.set_button("A", False)
+        time.sleep(SETTLE_SECONDS)
 
     def set_button(self, name, down):
         pin = self.button_pin(name)
@@ -362,21 +379,7 @@ class Simulator:
         while self._autopress is stop and not self.quitting:
             st = self.status()
             if st.get("screen") == "presence" and st.get("prompt_ready"):
-                # Held in real time, as the world's clock runs: `press` would move the
-                # world on by the hold, and many answers would leave the fob's clock
-                # ahead of the host's. Let go once the question is gone, as a holder
-                # does when the bar is full: a button still down afterwards would keep
-                # the fob awake and count for whatever comes next.
-                self.set_button("A", True)
-                until = time.monotonic() + YES_HOLD_SECONDS + 1.0
-                try:
-                    while time.monotonic() < until and not self.quitting:
-                        time.sleep(AUTOPRESS_POLL)
-                        if self.status().get("screen") != "presence":
-                            break
-                finally:
-                    self.set_button("A", False)
-                time.sleep(SETTLE_SECONDS)
+                self._hold_yes("presence")
             time.sleep(AUTOPRESS_POLL)
 
     def request_quit(self):
