@@ -165,7 +165,9 @@ class FakeFob:
 @pytest.fixture(autouse=True)
 def quick_clock(monkeypatch):
     """`set_clock` waits for a whole second; the fakes do not need that."""
-    monkeypatch.setattr(fleet, "set_clock", lambda client: client.time_set(int(time.time())))
+    monkeypatch.setattr(
+        fleet.provisioning, "set_clock", lambda client: client.time_set(int(time.time()))
+    )
 
 
 def make_fleet(tmp_path, fobs, users, **kw):
