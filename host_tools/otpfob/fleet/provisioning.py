@@ -263,7 +263,12 @@ class Fleet:
                 self._busy.discard(serial)
 
     def _give(self, client, port, info, serial, entry, upn):
-        """The steps that change the fob, in an order that a rerun can always finish."""
+        """The steps that change the fob, in an order that a rerun can always finish.
+
+        A fresh fob asks its holder three times: the first clock set, the password and the
+        add (twice without --password-file). Protocol 2 has no request that does them
+        under one question, and turning adds' press off would itself take a press (and
+        leave the fob weaker should the run stop before it is turned on again)."""
         from ..client import FobError
         from ..codecheck import added
         from ..otpauth import Account
@@ -276,14 +281,15 @@ class Fleet:
         self.manifest.mark(serial, upn=upn, issuer=self.issuer, state="started", port=port)
         say(port, "setting the clock")
         set_clock(client)
-        if self.password is not None:
-            if not info.get("password"):
-                say(port, "setting the password")
-                client.password_set(self.password)
-                client.login(self.password)
-            # One button press for the password is enough; the add is the admin's, logged in.
-            client.settings_set(add_presence=False)
+        if self.password is not None and not info.get("password"):
+            say(port, "setting the password")
+            client.password_set(self.password)
+            client.login(self.password)
         if entry is not None:
+            if self.password is not None:
+                # Earlier versions turned adds' press off for the add; a run of theirs that
+                # stopped half-way left it off. Turning it on asks no press.
+                client.settings_set(add_presence=True)
             # An earlier run on this fob did not finish: remove what it added (only that).
             say(port, "removing the unfinished account")
             try:
@@ -306,8 +312,6 @@ class Fleet:
             raise FleetError("the fob does not list %s:%s after adding it" % (self.issuer, upn))
         if ok is not True:
             raise FleetError("%s:%s was added, but %s" % (self.issuer, upn, message))
-        if self.password is not None:
-            client.settings_set(add_presence=True)
         self.csv.add_token(upn, serial, account.secret, info.get("board"), self.issuer)
         self.manifest.mark(serial, upn=upn, issuer=self.issuer, state="done", port=port)
 
