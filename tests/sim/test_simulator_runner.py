@@ -2,6 +2,7 @@
 channel over TCP and pty, state across restarts, resets, crashes, board files."""
 
 import base64
+import json
 import os
 import select
 import subprocess
@@ -36,6 +37,33 @@ def test_code_py_runs_and_echoes_over_tcp_with_pyserial(sim_factory):
         fob.press("C")
         assert ask(port, "presses") == "A=0 B=0 C=1"
     assert fob.status()["boots"] == 1
+
+
+def test_a_second_program_on_the_tcp_port_is_answered_while_the_first_stays_on(sim_factory):
+    # As on a USB serial port, any number of programs share the port: a second `otpfob`
+    # is answered, not left waiting for the first to leave (which it never does here).
+    fob = sim_factory(demo=True)
+    with serial.serial_for_url(fob.data_url, timeout=5) as first:
+        assert '"ok": true' in ask(first, '{"id": 41, "cmd": "hello"}')
+        otpfob = str(Path(sys.executable).with_name("otpfob"))
+        env = dict(os.environ)
+        env.pop("OTPFOB_PORT", None)
+        second = subprocess.run(
+            [otpfob, "--port", fob.data_url, "--json", "info"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert second.returncode == 0, second.stderr
+        assert json.loads(second.stdout)["accounts"] == 1
+        # The first program is still on and still answered, its own reply found by id
+        # among the lines the port carried for the second.
+        first.write(b'{"id": 42, "cmd": "hello"}\n')
+        lines = []
+        while not lines or (lines[-1] and b'"id": 42' not in lines[-1]):
+            lines.append(first.readline())  # b"" after 5 s of nothing: the test fails
+        assert b'"id": 42' in lines[-1], lines
 
 
 def test_data_channel_over_a_pty(sim_factory):
