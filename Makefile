@@ -81,10 +81,12 @@ setup: $(STAMP) $(NODE_STAMP) $(OATH_STAMP) $(FONT_STAMP) $(XVFB_STAMP) $(CHROMI
 # The CPython unit tests run in processes of their own: the simulator's in-process runs
 # (tests/sim) load the firmware afresh with its fake time and board modules, and unit
 # tests that met those modules in the same worker failed (WorldStopped, errors of another
-# load's classes).
+# load's classes). The rest runs three at a time on two cores: its tests mostly wait in
+# real time (a holder's 1.5 s press, a simulated fob's seconds), and a whole run kept the
+# two cores less than half busy.
 test: setup
 	$(BIN)/pytest -n 2 -q tests/unit
-	$(BIN)/pytest -n 2 -q tests --ignore=tests/unit
+	$(BIN)/pytest -n 3 -q tests --ignore=tests/unit
 
 # Tier 5: the deployed firmware on real CircuitPython images in an emulated RP2040 (not part
 # of make test: minutes per image, the images side by side). CP_IMAGES holds the images

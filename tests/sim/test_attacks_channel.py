@@ -46,6 +46,12 @@ def test_a_program_that_never_reads_does_not_stop_the_fob(sim_factory):
     assert st["time"] - time0 > elapsed - 1
     assert st["screen"] == "code"
     deaf.close()
+    # A port closed and opened again is apart by at least a few of the fob's passes on
+    # USB (the host's close, then the next open, each a USB transfer); here the next
+    # program waits for the fob to pass a few times after the close came.
+    fob.wait_for(lambda s: not s["data_connected"], what="the leave")
+    passes = _loop_passes(fob)
+    fob.wait_for(lambda s: s["sleeps"] > passes + 2, what="passes after the leave")
     # The next program on the port is answered.
     with socket.create_connection(fob.data_address, timeout=15) as s:
         f = s.makefile("rb")

@@ -7,8 +7,9 @@ second; a host sending faster than that builds a queue, which the fob works off 
 flood. Simulated time only moves at the control port's `advance` (plus real time, which
 the pacing counts too), so the flood is paced against the fob's own clock.
 
-The simulator runs a simulated minute of it in a few real seconds, so `make test` floods
-for the whole minute; `make soak` for ten.
+The simulator works through each simulated second's thousand requests on this machine's
+processor, about a real second each when it is not busy; `make test` floods for 20
+simulated seconds, `make soak` for ten minutes.
 """
 
 import hashlib
@@ -225,10 +226,10 @@ def _report(figures):
 
 
 @pytest.mark.slow
-def test_flood_of_1000_requests_a_second_for_a_minute_keeps_the_screen_ticking(tmp_path):
-    figures = flood_run(tmp_path / "state", seconds=60, seed=1, drain_timeout=120)
+def test_flood_of_1000_requests_a_second_for_20_seconds_keeps_the_screen_ticking(tmp_path):
+    figures = flood_run(tmp_path / "state", seconds=20, seed=1, drain_timeout=60)
     _report(figures)
-    assert figures["ticks_seen"] == 60
+    assert figures["ticks_seen"] == 20
 
 
 @pytest.mark.soak

@@ -33,16 +33,18 @@ def expected(secret, epoch):
     return pyotp.TOTP(secret).at(int(epoch))
 
 
-def fob_with_accounts(sim_factory):
+def fob_with_accounts(sim_factory, tmp_path):
+    # One import, one press for all four (an add each would be a press each).
     fob = sim_factory(demo=False)
     cli(fob.data_url, "time", "set")
-    for issuer, secret in ACCOUNTS:
-        cli(
-            fob.data_url,
-            "add",
-            "--uri",
-            "otpauth://totp/%s:user?secret=%s&issuer=%s" % (issuer, secret, issuer),
+    listing = tmp_path / "accounts.txt"
+    listing.write_text(
+        "".join(
+            "otpauth://totp/%s:user?secret=%s&issuer=%s\n" % (issuer, secret, issuer)
+            for issuer, secret in ACCOUNTS
         )
+    )
+    cli(fob.data_url, "import", str(listing))
     fob.ok("autopress off")
     fob.wait_for(lambda s: s["screen"] == "code" and s["count"] == 4, what="code screen")
     return fob
@@ -52,8 +54,10 @@ def shown_secret(st):
     return dict(ACCOUNTS)[st["label"].split(":")[0]]
 
 
-def test_the_fob_light_sleeps_after_the_idle_time_with_the_panel_switched_off(sim_factory):
-    fob = fob_with_accounts(sim_factory)
+def test_the_fob_light_sleeps_after_the_idle_time_with_the_panel_switched_off(
+    sim_factory, tmp_path
+):
+    fob = fob_with_accounts(sim_factory, tmp_path)
     fob.ok("usb off")
     fob.advance(IDLE - 2)
     st = fob.status()
@@ -65,8 +69,8 @@ def test_the_fob_light_sleeps_after_the_idle_time_with_the_panel_switched_off(si
     assert st["display_on"] is False and st["screen"] == "off"
 
 
-def test_a_press_wakes_the_fob_to_the_right_code_of_the_same_entry(sim_factory):
-    fob = fob_with_accounts(sim_factory)
+def test_a_press_wakes_the_fob_to_the_right_code_of_the_same_entry(sim_factory, tmp_path):
+    fob = fob_with_accounts(sim_factory, tmp_path)
     fob.press("A")
     fob.press("A")
     assert fob.status()["index"] == 2
@@ -90,8 +94,8 @@ def test_a_press_wakes_the_fob_to_the_right_code_of_the_same_entry(sim_factory):
     assert fob.status()["index"] == 3
 
 
-def test_a_long_wake_press_is_not_a_long_press_action(sim_factory):
-    fob = fob_with_accounts(sim_factory)
+def test_a_long_wake_press_is_not_a_long_press_action(sim_factory, tmp_path):
+    fob = fob_with_accounts(sim_factory, tmp_path)
     fob.ok("usb off")
     fob.advance(IDLE + 5)
     assert fob.status()["power"] == "light_sleep"
@@ -100,8 +104,8 @@ def test_a_long_wake_press_is_not_a_long_press_action(sim_factory):
     assert st["screen"] == "code" and st["index"] == 0  # no menu, no "next"
 
 
-def test_a_deep_sleep_wake_restores_the_entry_and_shows_its_code(sim_factory):
-    fob = fob_with_accounts(sim_factory)
+def test_a_deep_sleep_wake_restores_the_entry_and_shows_its_code(sim_factory, tmp_path):
+    fob = fob_with_accounts(sim_factory, tmp_path)
     fob.press("B")  # 4 -> index 3
     assert fob.status()["index"] == 3
     boots = fob.status()["boots"]
@@ -121,8 +125,8 @@ def test_a_deep_sleep_wake_restores_the_entry_and_shows_its_code(sim_factory):
     assert st["code"] == expected(shown_secret(st), st["rtc_time"])
 
 
-def test_privacy_hides_the_code_again_after_a_wake(sim_factory):
-    fob = fob_with_accounts(sim_factory)
+def test_privacy_hides_the_code_again_after_a_wake(sim_factory, tmp_path):
+    fob = fob_with_accounts(sim_factory, tmp_path)
     cli(fob.data_url, "settings", "set", "privacy", "on")
     fob.ok("usb off")
     fob.press("C")  # reveal
@@ -134,8 +138,8 @@ def test_privacy_hides_the_code_again_after_a_wake(sim_factory):
     assert st["screen"] == "code" and st["code"] is None  # hidden
 
 
-def test_a_connected_host_keeps_the_fob_awake(sim_factory):
-    fob = fob_with_accounts(sim_factory)
+def test_a_connected_host_keeps_the_fob_awake(sim_factory, tmp_path):
+    fob = fob_with_accounts(sim_factory, tmp_path)
     fob.advance(IDLE + DEEP_AFTER + 60)  # plugged in (the default): no sleep at all
     st = fob.status()
     assert st["power"] == "awake" and st["screen"] == "off"
@@ -151,8 +155,8 @@ def test_a_connected_host_keeps_the_fob_awake(sim_factory):
     assert fob.status()["power"] == "light_sleep"
 
 
-def test_a_prompt_from_the_host_is_never_slept_through(sim_factory):
-    fob = fob_with_accounts(sim_factory)
+def test_a_prompt_from_the_host_is_never_slept_through(sim_factory, tmp_path):
+    fob = fob_with_accounts(sim_factory, tmp_path)
     fob.ok("usb off")
     host, port = fob.data_url[len("socket://") :].rsplit(":", 1)
     req = {
@@ -181,8 +185,8 @@ def test_a_prompt_from_the_host_is_never_slept_through(sim_factory):
     assert fob.status()["power"] == "light_sleep"
 
 
-def test_the_battery_gauge_and_info_report_the_cell(sim_factory):
-    fob = fob_with_accounts(sim_factory)
+def test_the_battery_gauge_and_info_report_the_cell(sim_factory, tmp_path):
+    fob = fob_with_accounts(sim_factory, tmp_path)
     # On USB power (no cell in the simulator yet): no percentage, no warning.
     info = cli(fob.data_url, "info")
     assert info["battery"]["external"] is True and info["battery"]["low"] is False
@@ -213,7 +217,7 @@ def lit_in(png, x0, x1, y0, y1):
 
 
 def test_the_gauge_is_drawn_in_the_corner_of_the_code_screen(sim_factory, tmp_path):
-    fob = fob_with_accounts(sim_factory)
+    fob = fob_with_accounts(sim_factory, tmp_path)
     fob.advance(1)
     fob.screen_png(str(tmp_path / "usb.png"))
     assert lit_in(tmp_path / "usb.png", 114, 128, 0, 8) == 0  # on USB power: no gauge

@@ -197,7 +197,7 @@ def _report(figures):
 
 @pytest.mark.slow
 def test_power_cuts_during_adds_lose_no_acknowledged_account(tmp_path):
-    figures = power_cut_run(tmp_path / "state", adds=40, kills=3, seed=_seed())
+    figures = power_cut_run(tmp_path / "state", adds=24, kills=3, seed=_seed())
     _report(figures)
     assert figures["kills"] == 3
 

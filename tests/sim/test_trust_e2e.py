@@ -204,8 +204,11 @@ def test_clock_pushes_stop_at_the_window_and_no_future_code_leaves(sim_factory, 
     fob.wait_for(lambda s: s["screen"] == "presence", what="clock prompt")
     fob.answer(False)
     assert wire.reply(rid)["error"]["code"] == "refused"
-    # Split into back-and-forth moves makes no difference.
-    for move in (-5, 5):
+    # Split into back-and-forth moves makes no difference. What is left of the window is
+    # under 15 s (the last +15 did not fit) but may be more than a few seconds, as each
+    # push measured 15 s less the time its request took: these moves exceed it whatever
+    # the load (a forward one by more than the request's time).
+    for move in (-20, 20):
         fob.ok("jump %d" % (COOLDOWN_MAX + 1))
         t = wire.call("time_get")["time"]
         rid = wire.send("time_set", time=t + move)
