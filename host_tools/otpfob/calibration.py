@@ -423,13 +423,14 @@ def estimate(events, aging=None, min_span=MIN_SPAN, now=None):
         elif not usable:
             why = "there is only one clock reading since the clock was last set or trimmed"
         else:
-            why = "the clock readings since it was last set or trimmed span only %s" % _duration(
-                span
+            why = (
+                "the clock readings since it was last set or trimmed span only %s"
+                % duration_text(span)
             )
         raise CalibrationError(
             "%s; a drift estimate needs readings at least %s apart: run "
             "`otpfob time show` again after %s"
-            % (why, _duration(min_span), _utc(math.ceil(after / 60) * 60)),
+            % (why, duration_text(min_span), _utc(math.ceil(after / 60) * 60)),
             after=after,
         )
     rate = _pooled_slope(usable)
@@ -462,7 +463,7 @@ def _ready_at(segs, span, min_span, now):
     return max(now, first + min_span - (span - last.span))
 
 
-def _duration(seconds):
+def duration_text(seconds):
     seconds = abs(seconds)
     if seconds >= 86400 * 1.5:
         return "%.1f days" % (seconds / 86400)

@@ -436,7 +436,8 @@ def describe(ch):
 # --- the label row as the fob draws it (its own drawing code, run here) ---------------------
 
 
-def _firmware(name):
+def firmware_module(name):
+    """The firmware's module fob.NAME, imported from the firmware folder when need be."""
     import importlib
     import sys
 
@@ -466,10 +467,10 @@ def fob_row(issuer, name, strips=None):
     """Rows of pixels of a label as the fob draws it in a row of the list, whole (not
     clipped): `strips` is (issuer strip data, name strip data), each None for a field the
     fob draws with its own font. The firmware's own drawing code does the drawing."""
-    font = _firmware("font")
-    labels = _firmware("labels")
-    ui = _firmware("ui")
-    display = _firmware("display")
+    font = firmware_module("font")
+    labels = firmware_module("labels")
+    ui = firmware_module("ui")
+    display = firmware_module("display")
     strips = strips if strips is not None else (None, None)
     if strips[0] is None and strips[1] is None:
         text = ui.drawn(_Fields(issuer, name))

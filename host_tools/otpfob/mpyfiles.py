@@ -39,27 +39,28 @@ def _sha(data):
 
 
 def root(firmware_dir=None):
-    from . import deploy
+    from .deploy import plan
 
-    return Path(firmware_dir or deploy.FIRMWARE_DIR) / FOLDER
+    return Path(firmware_dir or plan.FIRMWARE_DIR) / FOLDER
 
 
 def sources(firmware_dir=None):
     """[(drive path of the .py, source Path, where it comes from)] of every file a deploy
     compiles: the firmware's lib/ and the pinned drivers' files."""
-    from . import deploy, resources
+    from . import resources
+    from .deploy import plan
 
-    firmware_dir = Path(firmware_dir or deploy.FIRMWARE_DIR)
+    firmware_dir = Path(firmware_dir or plan.FIRMWARE_DIR)
     out = []
-    for p in deploy.firmware_files(firmware_dir):
+    for p in plan.firmware_files(firmware_dir):
         dest = p.relative_to(firmware_dir).as_posix()
-        if dest.endswith(".py") and dest not in deploy.KEEP_SOURCE:
+        if dest.endswith(".py") and dest not in plan.KEEP_SOURCE:
             out.append((dest, p, "firmware/" + dest))
     versions = {}
     for name, (version, tops) in resources.driver_distributions().items():
         for top in tops:
             versions[top] = "%s %s" % (name, version)
-    for dest, p in deploy.library_sources():
+    for dest, p in plan.library_sources():
         top = PurePosixPath(dest).parts[1].removesuffix(".py")
         out.append((dest, p, versions.get(top, top)))
     return out

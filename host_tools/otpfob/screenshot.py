@@ -20,7 +20,7 @@ def seed(state):
     from otpfob import labels
     from otpfob.sim.command import DEMO_SECRET
 
-    labels._firmware("vault")
+    labels.firmware_module("vault")
     from fob import label_store
     from fob.vault import Account, Vault
 

@@ -94,6 +94,8 @@ def test_three_fobs_at_once_then_a_rerun_that_changes_nothing(sims, tmp_path):
     r, out = provision(tmp_path, USERS[:3], urls)
     assert r.returncode == 0, r.stderr
     assert out["done"] == 3 and out["pending"] == []
+    # Without a password, two presses a fresh fob: the first clock set and the add.
+    assert r.stderr.count("hold A on fob") == 2 * 3, r.stderr
     by_port = {o["port"]: o for o in out["fobs"]}
     assert [by_port[u]["upn"] for u in urls] == USERS[:3]  # in the order named
     assert "entra.csv holds the tokens' secret keys" in " ".join(r.stderr.split())
@@ -196,8 +198,13 @@ def test_the_management_password_is_set(sims, tmp_path):
     url = sims[0].data_url
     r, out = provision(tmp_path, USERS[:1], [url], "--password-file", str(secret_file))
     assert r.returncode == 0, r.stderr
-    assert "hold A on fob" in r.stderr
+    # The real firmware asks three times on a fresh fob: the first clock set, the password
+    # and the add (docs/admin.md, "Fleet provisioning", says so).
+    assert r.stderr.count("hold A on fob") == 3, r.stderr
     info = json.loads(otpfob("--port", url, "--json", "info").stdout)
+    login = ("--password", "correct horse battery")
+    shown = otpfob("--port", url, *login, "--json", "settings", "show")
+    assert json.loads(shown.stdout)["add_presence"] is True, shown.stderr
     assert info["password"] is True
     [row] = csv_rows(tmp_path)
     [entry] = fob_codes(url, "--password", "correct horse battery")

@@ -2,8 +2,11 @@
 channel over TCP and pty, state across restarts, resets, crashes, board files."""
 
 import base64
+import errno
+import json
 import os
 import select
+import socket
 import subprocess
 import sys
 import time
@@ -36,6 +39,33 @@ def test_code_py_runs_and_echoes_over_tcp_with_pyserial(sim_factory):
         fob.press("C")
         assert ask(port, "presses") == "A=0 B=0 C=1"
     assert fob.status()["boots"] == 1
+
+
+def test_a_second_program_on_the_tcp_port_is_answered_while_the_first_stays_on(sim_factory):
+    # As on a USB serial port, any number of programs share the port: a second `otpfob`
+    # is answered, not left waiting for the first to leave (which it never does here).
+    fob = sim_factory(demo=True)
+    with serial.serial_for_url(fob.data_url, timeout=5) as first:
+        assert '"ok": true' in ask(first, '{"id": 41, "cmd": "hello"}')
+        otpfob = str(Path(sys.executable).with_name("otpfob"))
+        env = dict(os.environ)
+        env.pop("OTPFOB_PORT", None)
+        second = subprocess.run(
+            [otpfob, "--port", fob.data_url, "--json", "info"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert second.returncode == 0, second.stderr
+        assert json.loads(second.stdout)["accounts"] == 1
+        # The first program is still on and still answered, its own reply found by id
+        # among the lines the port carried for the second.
+        first.write(b'{"id": 42, "cmd": "hello"}\n')
+        lines = []
+        while not lines or (lines[-1] and b'"id": 42' not in lines[-1]):
+            lines.append(first.readline())  # b"" after 5 s of nothing: the test fails
+        assert b'"id": 42' in lines[-1], lines
 
 
 def test_data_channel_over_a_pty(sim_factory):
@@ -189,6 +219,8 @@ def test_interactive_mode_draws_half_blocks_and_takes_keys(tmp_path):
         text = seen.decode("utf-8", "replace")
         assert "keys: a/A, b/B, c/C" in text
         pty_path = text.split("otpfob sim: data ", 1)[1].split()[0].replace("\x1b[K", "")
+        # The start says how to reach the fob, not only where its channel is.
+        assert "From another terminal: otpfob --port %s info" % pty_path in text
         with serial.Serial(pty_path, timeout=5) as port:
             # The first frame is drawn while code.py still starts: wait for its loop.
             assert ask(port, "ready?") == "echo ready?"
@@ -208,6 +240,35 @@ def test_interactive_mode_draws_half_blocks_and_takes_keys(tmp_path):
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+@pytest.mark.parametrize("option", ["--data", "--control"])
+def test_a_port_in_use_is_one_clear_line_naming_the_option(tmp_path, option):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        res = subprocess.run(
+            [sys.executable, "-m", "otpfob.sim", "--headless", "--firmware", str(ECHO_FW)]
+            + ["--state", str(tmp_path / "state"), option, "127.0.0.1:%d" % port],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr
+    assert res.stderr.strip() == (
+        "Error: %s: 127.0.0.1:%d is in use by another program (another `otpfob sim`?): "
+        "stop it, or give %s another port (%s 127.0.0.1:0 picks a free one)"
+        % (option, port, option, option)
+    )
+
+
+def test_other_listen_failures_say_what_to_change():
+    from otpfob.sim.command import listen_error
+
+    denied = listen_error(OSError(errno.EACCES, "Permission denied"), "--data", ("0.0.0.0", 80))
+    assert "0.0.0.0:80 needs privileges" in denied.message and "above 1023" in denied.message
+    gone = listen_error(OSError(errno.EADDRNOTAVAIL, "x"), "--control", ("10.9.9.9", 7702))
+    assert gone.message == "--control: 10.9.9.9 is not an address of this computer; 127.0.0.1 is"
 
 
 def test_demo_seeds_an_account_through_the_firmware_vault(sim_factory):

@@ -10,11 +10,13 @@ import pytest
 from otpfob.sim.terminal import Terminal, braille, half_blocks, quadrants
 
 
-def fake_sim(width=128, height=64, lit=()):
+def fake_sim(width=128, height=64, lit=(), display_on=True):
     rows = [[0] * width for _ in range(height)]
     for x, y in lit:
         rows[y][x] = 1
-    display = SimpleNamespace(width=width, rows=lambda: [list(r) for r in rows])
+    display = SimpleNamespace(
+        width=width, rows=lambda: [list(r) for r in rows], display_on=display_on
+    )
     return SimpleNamespace(
         display=display,
         bus=SimpleNamespace(lock=threading.Lock()),
@@ -71,10 +73,21 @@ def test_a_128x32_panel_fits_too(size, drawing, body_rows):
     assert sum(1 for ln in frame if ln.startswith("|")) == body_rows
 
 
-def test_a_tiny_window_is_cut_never_wrapped():
+def test_a_tiny_window_is_cut_never_wrapped_and_says_what_size_it_needs():
     t = terminal((40, 10))
     frame = t.frame((40, 10))
     assert len(frame) == 10 and max(len(ln) for ln in frame) <= 39
+    # The first line, cut to the window, tells what to do about it.
+    assert frame[0].startswith("Window too small: the fob needs 67x")
+    assert not any("too small" in ln for ln in t.frame((80, 24)))
+
+
+def test_a_dark_screen_says_the_fob_sleeps_and_how_to_wake_it():
+    asleep = terminal((80, 24), display_on=False)
+    text = " ".join(asleep.frame((80, 24)))
+    assert "The fob sleeps" in text and "press a (button A) to wake it" in text
+    awake = terminal((80, 24))
+    assert "sleeps" not in " ".join(awake.frame((80, 24)))
 
 
 def test_a_resize_redraws_from_a_clean_screen():

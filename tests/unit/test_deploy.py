@@ -80,12 +80,12 @@ def make_drive(tmp_path, boot_out, name="CIRCUITPY"):
 
 def run(firmware, *args):
     """The click command, with the test's firmware tree in place of the repository's."""
-    saved = deploy.FIRMWARE_DIR
-    deploy.FIRMWARE_DIR = firmware
+    saved = deploy.plan.FIRMWARE_DIR
+    deploy.plan.FIRMWARE_DIR = firmware
     try:
         return CliRunner().invoke(deploy_command, list(args), catch_exceptions=False)
     finally:
-        deploy.FIRMWARE_DIR = saved
+        deploy.plan.FIRMWARE_DIR = saved
 
 
 def expected_files(firmware, board="raspberry_pi_pico", ext=".py"):
@@ -284,7 +284,7 @@ def test_files_of_an_earlier_deploy_are_cleaned_but_other_files_kept(tmp_path, f
 
 def test_too_little_space_is_refused_and_nothing_written(tmp_path, firmware, path_bin, monkeypatch):
     drive = make_drive(tmp_path, BOOT_9)
-    monkeypatch.setattr(deploy, "free_bytes", lambda path: 20_000)
+    monkeypatch.setattr(deploy.targets, "free_bytes", lambda path: 20_000)
     before = snapshot(drive)
     res = run(firmware, "--drive", str(drive))
     assert res.exit_code != 0
@@ -299,7 +299,7 @@ def test_disk_filling_up_mid_copy_leaves_previous_firmware_in_place(
     assert run(firmware, "--drive", str(drive)).exit_code == 0
     before = snapshot(drive)
     (firmware / "code.py").write_text((firmware / "code.py").read_text() + "# v2\n")
-    real = deploy.write_file
+    real = deploy.targets.write_file
     calls = []
 
     def fill_up(path, data):
@@ -308,7 +308,7 @@ def test_disk_filling_up_mid_copy_leaves_previous_firmware_in_place(
             raise OSError(28, "No space left on device")
         real(path, data)
 
-    monkeypatch.setattr(deploy, "write_file", fill_up)
+    monkeypatch.setattr(deploy.targets, "write_file", fill_up)
     res = run(firmware, "--drive", str(drive))
     assert res.exit_code != 0 and "filled up" in res.output
     assert snapshot(drive) == before
@@ -318,7 +318,7 @@ def test_read_only_drive_is_refused_with_the_maintenance_hint(
     tmp_path, firmware, path_bin, monkeypatch
 ):
     drive = make_drive(tmp_path, BOOT_9)
-    monkeypatch.setattr(deploy, "drive_writable", lambda path: False)
+    monkeypatch.setattr(deploy.targets, "drive_writable", lambda path: False)
     before = snapshot(drive)
     res = run(firmware, "--drive", str(drive))
     assert res.exit_code != 0
@@ -349,14 +349,14 @@ def test_verification_catches_a_corrupted_copy_and_replaces_nothing(
     tmp_path, firmware, path_bin, monkeypatch
 ):
     drive = make_drive(tmp_path, BOOT_9)
-    real = deploy.write_file
+    real = deploy.targets.write_file
 
     def corrupting(path, data):
         if "adafruit_ds3231" in str(path):
             data = bytes([data[0] ^ 0x20]) + data[1:]
         real(path, data)
 
-    monkeypatch.setattr(deploy, "write_file", corrupting)
+    monkeypatch.setattr(deploy.targets, "write_file", corrupting)
     before = snapshot(drive)
     res = run(firmware, "--drive", str(drive))
     assert res.exit_code != 0
@@ -392,7 +392,7 @@ def test_folder_without_boot_out_is_not_taken_for_a_circuitpy_drive(tmp_path, fi
 
 
 def test_no_drive_found_explains_maintenance_mode(firmware, path_bin, monkeypatch):
-    monkeypatch.setattr(deploy, "find_drives", lambda: [])
+    monkeypatch.setattr(deploy.discovery, "find_drives", lambda: [])
     res = run(firmware)
     assert res.exit_code != 0
     assert "no CIRCUITPY drive found" in res.output
@@ -405,13 +405,13 @@ def test_drive_is_found_among_candidates_by_its_boot_out(tmp_path, monkeypatch):
     empty = tmp_path / "CIRCUITPY1"
     empty.mkdir()
     real = make_drive(tmp_path, BOOT_9)
-    monkeypatch.setattr(deploy, "_linux_candidates", lambda: [empty, real, real])
+    monkeypatch.setattr(deploy.discovery, "linux_candidates", lambda: [empty, real, real])
     assert deploy.find_drives() == [real]
     assert deploy.find_drive() == real
 
 
 def test_mount_point_escapes_are_decoded():
-    assert deploy._unescape_mount("/media/a\\040b/CIRCUITPY") == "/media/a b/CIRCUITPY"
+    assert deploy.discovery.unescape_mount("/media/a\\040b/CIRCUITPY") == "/media/a b/CIRCUITPY"
 
 
 def test_boot_out_parsing_reads_version_board_and_uid():
@@ -745,7 +745,7 @@ def test_the_slow_steps_of_a_deploy_show_progress_while_they_run(firmware, path_
     assert seen and seen[0][1].startswith("copying %d files" % (len(expected_files(firmware)) + 1))
     assert not showing  # every step's progress ended with it
     # Without a terminal the command shows none (its output stays plain for logs).
-    assert deploy._spinner() is None
+    assert deploy.command.spinner() is None
 
 
 def test_deploy_writes_the_pystack_setting_and_keeps_the_drives_other_settings(tmp_path, firmware):
@@ -770,7 +770,7 @@ def test_deploy_writes_the_pystack_setting_and_keeps_the_drives_other_settings(t
 
 def test_via_repl_without_mpremote_names_the_extra_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    monkeypatch.setattr(deploy.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "mpremote" else real(name, *a)

@@ -77,7 +77,8 @@ class FakeFob:
         return {"time": None if self.offset is None else int(time.time() + self.offset)}
 
     def time_set(self, epoch):
-        self._call("time_set")
+        # As the firmware: the first set of a clock that is not set asks the holder.
+        self._call("time_set", changes=self.offset is None)
         self.offset = epoch - time.time()
         return {"time": epoch}
 
@@ -92,7 +93,8 @@ class FakeFob:
         self.password = password
 
     def settings_set(self, add_presence=None):
-        self._call("settings_set")
+        # As the firmware: turning adds' press off weakens a check, so it asks.
+        self._call("settings_set", changes=add_presence is False)
         self.add_presence = add_presence
 
     def list(self):
@@ -165,7 +167,9 @@ class FakeFob:
 @pytest.fixture(autouse=True)
 def quick_clock(monkeypatch):
     """`set_clock` waits for a whole second; the fakes do not need that."""
-    monkeypatch.setattr(fleet, "set_clock", lambda client: client.time_set(int(time.time())))
+    monkeypatch.setattr(
+        fleet.provisioning, "set_clock", lambda client: client.time_set(int(time.time()))
+    )
 
 
 def make_fleet(tmp_path, fobs, users, **kw):
@@ -454,9 +458,10 @@ def test_an_output_file_from_elsewhere_is_not_reused(tmp_path):
 # --- password and presence ----------------------------------------------------------------
 
 
-def test_the_password_is_set_and_adds_need_no_extra_press(tmp_path):
+def test_a_fresh_fob_asks_once_each_for_the_clock_the_password_and_the_add(tmp_path):
     fobs = fobs_named("aa01", "aa02")
     fobs["port1"].password = "s3cret pass"  # set by an earlier, interrupted run
+    fobs["port1"].offset = 0.0  # and its clock with it
     said = []
 
     class Recorder(fleet.Reporter):
@@ -467,11 +472,33 @@ def test_the_password_is_set_and_adds_need_no_extra_press(tmp_path):
     assert [o.result for o in run.outcomes] == ["done", "done"]
     for fob in fobs.values():
         assert fob.password == "s3cret pass" and fob.add_presence is True
-    # One press: the password on the new fob; none for the add.
-    assert fobs["port0"].prompts == 1 and fobs["port1"].prompts == 0
-    assert said == ["hold A on fob aa01 to confirm"]
+    # Three presses on the fresh fob (docs/admin.md says so); the other asks only for its add.
+    assert fobs["port0"].prompts == 3 and fobs["port1"].prompts == 1
+    assert said.count("hold A on fob aa01 to confirm") == 3
     calls = fobs["port0"].calls
-    assert calls.index("password_set") < calls.index("add")
+    assert calls.index("time_set") < calls.index("password_set") < calls.index("add")
+    # Adds' press is never turned off: that would ask a press of its own.
+    assert "settings_set" not in calls + fobs["port1"].calls
+
+
+def test_a_fresh_fob_without_a_password_asks_twice(tmp_path):
+    fobs = fobs_named("aa01")
+    run = run_ports(tmp_path, fobs, USERS[:1])
+    assert [o.result for o in run.outcomes] == ["done"]
+    assert fobs["port0"].prompts == 2  # the first clock set and the add
+    assert "password_set" not in fobs["port0"].calls
+
+
+def test_a_rerun_turns_adds_press_back_on_where_an_earlier_version_left_it_off(tmp_path):
+    fob = FakeFob("aa01", password="s3cret pass")
+    fob.offset, fob.add_presence = 0.0, False
+    fleet.Manifest(tmp_path / "entra.csv.manifest.json").mark(
+        "aa01", upn=USERS[0], issuer="Contoso", state="started", port="port0"
+    )
+    run = run_ports(tmp_path, {"port0": fob}, USERS[:1], password="s3cret pass")
+    assert [o.result for o in run.outcomes] == ["done"]
+    assert fob.add_presence is True
+    assert fob.calls.index("settings_set") < fob.calls.index("add")
 
 
 def test_a_fob_with_a_password_needs_the_password_file(tmp_path):

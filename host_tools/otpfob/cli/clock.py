@@ -76,9 +76,9 @@ def _events(state, serial):
 
 
 def _duration(seconds):
-    from ..calibration import _duration as text
+    from ..calibration import duration_text
 
-    return text(seconds)
+    return duration_text(seconds)
 
 
 def clock_estimate(state, serial, aging=None):

@@ -1,5 +1,6 @@
 """``otpfob sim``: run the firmware on the simulated board."""
 
+import errno
 import importlib
 import os
 import signal
@@ -27,6 +28,23 @@ def parse_address(text, what):
     if not sep or not port.isdigit() or int(port) > 65535:
         raise click.BadParameter("expected HOST:PORT, got %r" % text, param_hint=what)
     return (host or "127.0.0.1", int(port))
+
+
+def listen_error(exc, option, address):
+    """The one-line error for a port `otpfob sim` cannot listen on (a ClickException)."""
+    where = "%s:%d" % address
+    if exc.errno == errno.EADDRINUSE:
+        why = (
+            "%s is in use by another program (another `otpfob sim`?): stop it, or give "
+            "%s another port (%s %s:0 picks a free one)" % (where, option, option, address[0])
+        )
+    elif exc.errno == errno.EACCES:
+        why = "%s needs privileges to listen on; give %s a port above 1023" % (where, option)
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        why = "%s is not an address of this computer; 127.0.0.1 is" % address[0]
+    else:
+        why = "cannot listen on %s: %s" % (where, exc.strerror or exc)
+    return click.ClickException("%s: %s" % (option, why))
 
 
 def seed_demo(state_dir, firmware_dir):
@@ -136,14 +154,14 @@ def sim(
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
 
-    if data_addr == "pty":
+    if data_addr == "pty" or not (data_addr or headless):
         link = PtyLink()
-    elif data_addr:
-        link = TcpLink(*parse_address(data_addr, "--data"))
-    elif headless:
-        link = TcpLink("127.0.0.1", 0)
     else:
-        link = PtyLink()
+        address = parse_address(data_addr, "--data") if data_addr else ("127.0.0.1", 0)
+        try:
+            link = TcpLink(*address)
+        except OSError as e:
+            raise listen_error(e, "--data", address) from None
     if demo:
         seed_demo(state_dir, firmware_dir)
     try:
@@ -165,7 +183,11 @@ def sim(
     control = None
     if control_addr or headless:
         addr = parse_address(control_addr, "--control") if control_addr else ("127.0.0.1", 0)
-        control = ControlServer(simulator, *addr)
+        try:
+            control = ControlServer(simulator, *addr)
+        except OSError as e:
+            link.close()
+            raise listen_error(e, "--control", addr) from None
 
     cfg = simulator.board_cfg
     info = [
@@ -201,6 +223,10 @@ def sim(
 
         console_log = state_dir / ".sim" / "console.log"
         info.append("otpfob sim: firmware output in %s" % console_log)
+        info.append(
+            "From another terminal: otpfob --port %s info (or export OTPFOB_PORT=%s)"
+            % (link.url, link.url)
+        )
         sys.stdout = open(console_log, "a", buffering=1)
         terminal = Terminal(simulator, out=sys.__stdout__, info_lines=info)
         terminal.start()

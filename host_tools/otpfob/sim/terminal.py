@@ -185,7 +185,13 @@ class Terminal:
         status = "world %s   firmware %s" % (st_time, self.sim.firmware_state)
         if self.sim.last_error:
             status += "   error: " + self.sim.last_error
-        lines = [status, self._message] + self.info_lines + self.help_lines()
+        lines = [status, self._message]
+        if self.sim.firmware_state in ("running", "deep_sleep") and not self.sim.display.display_on:
+            # As on the fob: dark after 30 s idle, and the first press only wakes it.
+            lines.append(
+                "The fob sleeps (its screen is off after 30 s idle): press a (button A) to wake it."
+            )
+        lines += self.info_lines + self.help_lines()
         if width is None:
             return lines
         out = []
@@ -208,6 +214,10 @@ class Terminal:
         body = draw(rows)
         border = "+" + "-" * len(body[0] if body else "") + "+"
         frame = [border] + ["|" + ln + "|" for ln in body] + [border] + text
+        if size is not None and (len(body) + 2 > height or len(border) > usable):
+            # Even the smallest drawing does not fit: say so first, where it is seen.
+            need = (len(border) + 1, len(frame))
+            frame.insert(0, "Window too small: the fob needs %dx%d characters." % need)
         if size is not None:
             # Even the smallest drawing may not fit a tiny window: cut, never wrap.
             frame = [ln[:usable] for ln in frame[:height]]
