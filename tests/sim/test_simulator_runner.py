@@ -291,3 +291,40 @@ def test_demo_seeds_an_account_through_the_firmware_vault(sim_factory):
     totp = pyotp.TOTP(base64.b32encode(DEMO_SECRET).decode())
     # The code drawn belongs to the RTC's time (or the second before, across a period edge).
     assert st["code"].replace(" ", "") in (totp.at(st["rtc_time"]), totp.at(st["rtc_time"] - 1))
+
+
+def _sim_cli(*args):
+    from click.testing import CliRunner
+
+    from otpfob.cli import main
+
+    return CliRunner().invoke(main, ["sim", *args])
+
+
+def test_scripts_drive_a_running_simulator_through_its_state_folder(tmp_path):
+    state = tmp_path / "state"
+    with SimProcess(state, demo=True) as fob:
+        control = state / ".sim" / "control"
+        assert control.read_text().strip() == "%s:%d" % fob.control_address
+        fob.wait_for(lambda s: s["screen"] == "code", what="the code screen")
+        shown = _sim_cli("status", "--state", str(state))
+        assert shown.exit_code == 0, shown.output
+        assert json.loads(shown.output)["screen"] == "code"
+        # A long press of A opens the menu: the helper's hold is the control port's.
+        held = _sim_cli("--state", str(state), "hold", "A", "1.2")
+        assert held.exit_code == 0, held.output
+        assert fob.status()["screen"] == "menu"
+        # The control port's errors come out as the command's own, exit 1.
+        wrong = _sim_cli("press", "Z", "--state", str(state))
+        assert wrong.exit_code == 1 and "unknown button 'Z'" in wrong.output
+        png = tmp_path / "oled.png"
+        saved = _sim_cli("screen", str(png), "--control", "%s:%d" % fob.control_address)
+        assert saved.exit_code == 0, saved.output
+        assert Image.open(png).size == (128, 64)
+        raw = _sim_cli("control", "--state", str(state), "usb", "off")
+        assert raw.exit_code == 0 and fob.status()["usb_host"] is False
+    # A simulator that stopped takes its address with it, and the helpers say so.
+    assert not control.exists()
+    gone = _sim_cli("status", "--state", str(state))
+    assert gone.exit_code == 1
+    assert "no simulator runs with the state folder" in gone.output

@@ -78,7 +78,22 @@ def seed_demo(state_dir, firmware_dir):
             del sys.modules[name]
 
 
-@click.command("sim")
+# Where a running simulator leaves its control port's address, in its state folder, for
+# `otpfob sim press` and the other script helpers below.
+CONTROL_FILE = Path(".sim") / "control"
+DEFAULT_STATE = ".sim-state"  # make sim's
+
+
+def write_control_file(state_dir, address):
+    path = Path(state_dir) / CONTROL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("%s:%d\n" % address)
+    return path
+
+
+# `otpfob sim` runs the simulator; `otpfob sim press A` and the other subcommands talk to
+# one that runs.
+@click.group("sim", invoke_without_command=True)
 @click.option("--headless", is_flag=True, help="No terminal display; drive it via --control.")
 @click.option(
     "--data",
@@ -135,7 +150,9 @@ def seed_demo(state_dir, firmware_dir):
     "would (for scripts against a headless fob; the control port's "
     "`autopress on|off` switches it later).",
 )
+@click.pass_context
 def sim(
+    ctx,
     headless,
     data_addr,
     control_addr,
@@ -147,7 +164,13 @@ def sim(
     hold_button,
     autopress,
 ):
-    """Run the fob's firmware on simulated hardware."""
+    """Run the fob's firmware on simulated hardware.
+
+    A running simulator is driven from scripts with the subcommands (`otpfob sim press A`,
+    `otpfob sim answer yes`, `otpfob sim status`, ...): they find it through its state
+    folder (--state, default .sim-state as `make sim` uses) or its --control address."""
+    if ctx.invoked_subcommand is not None:
+        return
     firmware_dir = Path(firmware_dir or FIRMWARE_DIR)
     if state_dir is None:
         state_dir = tempfile.mkdtemp(prefix="otpfob-sim-")
@@ -180,14 +203,15 @@ def sim(
         except ValueError as e:
             raise click.ClickException(str(e)) from None
 
-    control = None
-    if control_addr or headless:
-        addr = parse_address(control_addr, "--control") if control_addr else ("127.0.0.1", 0)
-        try:
-            control = ControlServer(simulator, *addr)
-        except OSError as e:
-            link.close()
-            raise listen_error(e, "--control", addr) from None
+    # The control port always runs (on a free port of this computer unless --control says
+    # where): `otpfob sim press A` and the other helpers find it through the state folder.
+    addr = parse_address(control_addr, "--control") if control_addr else ("127.0.0.1", 0)
+    try:
+        control = ControlServer(simulator, *addr)
+    except OSError as e:
+        link.close()
+        raise listen_error(e, "--control", addr) from None
+    control_file = write_control_file(state_dir, control.address)
 
     cfg = simulator.board_cfg
     info = [
@@ -195,8 +219,7 @@ def sim(
         % (simulator.board_id(), cfg.DISPLAY_WIDTH, cfg.DISPLAY_HEIGHT, state_dir),
         "otpfob sim: data %s" % link.url,
     ]
-    if control is not None:
-        info.append("otpfob sim: control %s:%d" % control.address)
+    info.append("otpfob sim: control %s:%d" % control.address)
 
     def on_signal(signum, frame):
         simulator.request_quit()
@@ -238,7 +261,89 @@ def sim(
             sys.stdout = sys.__stdout__
             for line in info:
                 print(line)
-        if control is not None:
-            control.close()
+        control.close()
+        try:
+            control_file.unlink()
+        except OSError:
+            pass
         link.close()
     sys.exit(rc)
+
+
+# -- helpers for scripts: one control-port request each ----------------------------------
+
+
+def _control_address(control_addr, state_dir):
+    if control_addr:
+        return parse_address(control_addr, "--control")
+    path = Path(state_dir or DEFAULT_STATE) / CONTROL_FILE
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        raise click.ClickException(
+            "no simulator runs with the state folder %s (%s not found): start one with "
+            "`make sim` or `otpfob sim --state %s`, or give --control HOST:PORT"
+            % (state_dir or DEFAULT_STATE, path, state_dir or DEFAULT_STATE)
+        ) from None
+    return parse_address(text, str(path))
+
+
+def _send(control_addr, state_dir, line):
+    from otpfob.sim.control import request
+
+    address = _control_address(control_addr, state_dir)
+    try:
+        answer = request(address, line, timeout=120.0)
+    except OSError as e:
+        raise click.ClickException(
+            "the simulator's control port %s:%d does not answer (%s): has it stopped?"
+            % (address[0], address[1], e.strerror or e)
+        ) from None
+    status, _, rest = answer.partition(" ")
+    if status != "ok":
+        raise click.ClickException(rest or answer)
+    return rest
+
+
+def _helper(name, usage, help_text):
+    """A subcommand that sends `name ARGS...` to the control port and prints its answer."""
+
+    @sim.command(name, help=help_text, short_help=help_text.split(". ")[0].rstrip("."))
+    @click.argument("args", nargs=-1, metavar=usage)
+    @click.option(
+        "--control",
+        "control_addr",
+        metavar="HOST:PORT",
+        envvar="OTPFOB_SIM_CONTROL",
+        help="The simulator's control port (default: from its state folder).",
+    )
+    @click.option(
+        "--state",
+        "state_dir",
+        type=click.Path(file_okay=False),
+        help="The running simulator's state folder (default: .sim-state).",
+    )
+    @click.pass_context
+    def command(ctx, args, control_addr, state_dir):
+        # `otpfob sim --state DIR press A` names the folder before the subcommand.
+        state_dir = state_dir or ctx.parent.params.get("state_dir")
+        control_addr = control_addr or ctx.parent.params.get("control_addr")
+        words = args if name == "control" else (name,) + args
+        if not words:
+            raise click.UsageError("give the control line to send, e.g. `help`")
+        rest = _send(control_addr, state_dir, " ".join(words))
+        if rest:
+            click.echo(rest)
+
+    return command
+
+
+for _name, _usage, _help in (
+    ("press", "BUTTON", "Press a button (A, B or C) for 0.1 s, as a tap."),
+    ("hold", "BUTTON SECONDS", "Hold a button down for SECONDS, then let go."),
+    ("answer", "yes|no", "Answer the fob's question: yes holds A until the bar is full."),
+    ("status", "", "Print the simulated fob's state (screen, label, time, power) as JSON."),
+    ("screen", "PATH", "Save the OLED's pixels as a PNG at PATH."),
+    ("control", "LINE...", "Send any control-port line (`otpfob sim control help`)."),
+):
+    _helper(_name, _usage, _help)
