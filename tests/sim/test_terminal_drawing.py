@@ -106,3 +106,18 @@ def test_without_a_window_size_the_drawing_is_1_to_1():
     t = Terminal(fake_sim(), out=io.StringIO(), size=lambda: None)
     t.draw()
     assert t.drawing == "1:1"
+
+
+def test_in_braille_the_line_under_the_screen_says_what_it_shows():
+    t = terminal((80, 24))
+    t.sim.status = lambda: {"screen": "code", "label": "Банк / олена", "code": "123 456"}
+    frame = t.frame((80, 24))
+    assert t.drawing == "braille"
+    under = frame.index("+" + "-" * 64 + "+", 1) + 1
+    assert frame[under] == "On the screen: Банк / олена  123 456"
+    t.sim.status = lambda: {"screen": "presence", "label": None, "prompt": "Delete\n#3 Bank?"}
+    assert "On the screen: Delete #3 Bank?" in t.frame((80, 24))
+    # Where the pixels are drawn large enough to read, no such line.
+    big = terminal((140, 45))
+    big.sim.status = t.sim.status
+    assert not any(ln.startswith("On the screen") for ln in big.frame((140, 45)))

@@ -199,6 +199,21 @@ class Terminal:
             out.extend(textwrap.wrap(line, width, break_on_hyphens=False) or [""])
         return out
 
+    def _screen_text(self):
+        """What the screen shows, in words: the question, or the label and its code."""
+        status = getattr(self.sim, "status", None)
+        if status is None:
+            return None
+        try:
+            st = status()
+        except Exception:
+            return None
+        if st.get("prompt"):
+            return "On the screen: " + " ".join(str(st["prompt"]).split())
+        if st.get("label"):
+            return "On the screen: %s  %s" % (st["label"], st.get("code") or "")
+        return None
+
     def frame(self, size=None):
         with self.sim.bus.lock:
             rows = self.sim.display.rows()
@@ -213,6 +228,11 @@ class Terminal:
         )
         body = draw(rows)
         border = "+" + "-" * len(body[0] if body else "") + "+"
+        shown = self._screen_text() if self.drawing == "braille" else None
+        if shown:
+            # Braille dots halve the panel's pixels: a label drawn in them is hard to
+            # read, so the line under the screen says in text what it shows.
+            text = [shown if usable is None else shown[:usable]] + text
         frame = [border] + ["|" + ln + "|" for ln in body] + [border] + text
         if size is not None and (len(body) + 2 > height or len(border) > usable):
             # Even the smallest drawing does not fit: say so first, where it is seen.
