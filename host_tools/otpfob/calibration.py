@@ -147,12 +147,13 @@ def _round(v, digits):
     return None if v is None else round(v, digits)
 
 
-def timed_set(client, force=False, clock=None, sleep=None):
+def timed_set(client, force=False, clock=None, sleep=None, send=None):
     """Set the fob's clock so that it ticks in step with this computer's: the DS3231
     restarts its second when the time is written, so the request is timed to reach the fob
     as this computer's clock turns to a whole second, half the median of three round trips
     early. Returns (the second set, half the round trip). `otpfob time set` and `otpfob
-    fleet` both set clocks with it."""
+    fleet` both set clocks with it. `send(second)`: the request that carries the time,
+    instead of time_set (a fresh fob's setup)."""
     # Looked up at each call: tests move this computer's clock by replacing time.time.
     clock = clock or time.time
     sleep = sleep or time.sleep
@@ -167,7 +168,9 @@ def timed_set(client, force=False, clock=None, sleep=None):
     if target - half - now < 0.05:  # too close to sleep accurately: the next second
         target += 1
     sleep(max(0.0, target - half - clock()))
-    if force:
+    if send is not None:
+        send(target)
+    elif force:
         client.time_set(target, force=True)
     else:
         client.time_set(target)

@@ -75,6 +75,13 @@ def password(key: bytes) -> bytes:
     return _sha1(start() + b"password" + key)
 
 
+def setup(time: int, key: bytes | None, items=()) -> bytes:
+    """The chain for a fresh fob's setup: its time, the new password key (None: no
+    password) and the chain of the accounts (as `accounts`)."""
+    key = key or b""
+    return _sha1(start() + b"setup" + struct.pack(">IB", time, len(key)) + key + accounts(items))
+
+
 def text(h: bytes) -> str:
     """The top 20 bits of the chain as the fob draws them: "XX-XX"."""
     n = int.from_bytes(h[:3], "big") >> 4

@@ -50,6 +50,7 @@ CHANGES = frozenset(
         "password_set",
         "password_clear",
         "settings_set",
+        "setup",
     )
 )
 
@@ -690,6 +691,51 @@ class FobClient:
             self._login = (key, self._login[1], self._login[2])
         return reply
 
+    def setup(
+        self,
+        epoch: int | None = None,
+        password: str | None = None,
+        accounts: Sequence[Account] = (),
+        iterations: int = auth.ITERATIONS,
+        force: bool = False,
+    ) -> Reply:
+        """A fresh fob's clock, first password and first accounts under one press (the fob
+        refuses with not_fresh once it has a password or an account; `takes_setup` says
+        whether its firmware knows the request). The clock is set as a pressed time_set
+        (the time the press took added); the reply carries time_set's, password_set's
+        and add_many's members, and `codes`: each account's code at the fob's time.
+        `epoch` None: this computer's time, the request timed as `time set` times its
+        (otpfob.calibration.timed_set) once the password's key is derived."""
+        params: dict[str, Any] = {}
+        if force:
+            params["force"] = True
+        key = None
+        if password is not None:
+            salt = auth.new_salt()
+            key = auth.derive_key(password, salt, iterations)
+            params.update(salt=salt.hex(), iterations=int(iterations), key=key.hex())
+        params["accounts"] = [account_fields(a) for a in accounts]
+        replies: builtins.list[Reply] = []
+
+        def send(second: int) -> None:
+            replies.append(
+                self.request(
+                    "setup",
+                    timeout=max(self.timeout, 40),
+                    check=checks.text(checks.setup(second, key, accounts)),
+                    time=second,
+                    **params,
+                )
+            )
+
+        if epoch is None:
+            from otpfob.calibration import timed_set
+
+            timed_set(self, send=send)
+        else:
+            send(int(epoch))
+        return replies[0]
+
     def password_clear(self) -> Reply:
         reply = self.request("password_clear")
         self._login = None
@@ -755,6 +801,13 @@ def _own(strips: Strips | None, *texts: str | None) -> dict[str, bytes]:
     if not strips:
         return {}
     return {t: strips[t] for t in texts if t and t in strips}
+
+
+def takes_setup(info: object) -> bool:
+    """True when the fob's `hello`/`info` lists "setup" among its capabilities: its
+    firmware takes a fresh fob's clock, password and accounts under one press."""
+    caps = info.get("capabilities") if isinstance(info, dict) else None
+    return isinstance(caps, list) and "setup" in caps
 
 
 def takes_strips(info: object) -> bool:

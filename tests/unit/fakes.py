@@ -195,6 +195,26 @@ class FakeTime:
     time = monotonic
 
 
+class PassTime:
+    """A `time` module for fob/clockset.py (monkeypatch.setattr(clockset, "time", ...)):
+    every look at monotonic_ns is a loop pass `pass_ms` later, and a sleep is recorded
+    (`slept`) and moves it on, so a pressed set's wait for the next second takes passes,
+    not real time."""
+
+    def __init__(self, pass_ms=10):
+        self.ns = 5 * 10**9
+        self.pass_ns = pass_ms * 10**6
+        self.slept = []
+
+    def monotonic_ns(self):
+        self.ns += self.pass_ns
+        return self.ns
+
+    def sleep(self, s):
+        self.slept.append(s)
+        self.ns += int(s * 1e9)
+
+
 class HeldButtons:
     """fob/buttons.py's view of the buttons for the UI's questions: when each press began
     and whether a button is held, on a clock the test moves (`now()`)."""

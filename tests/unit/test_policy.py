@@ -7,7 +7,7 @@ import base64
 import pytest
 from fob_fakes import T0, Clock, Flash, Fob
 
-from fob import access, clockset, commands, policy, prefs, provision
+from fob import access, clockset, commands, fresh, policy, prefs, provision
 from fob.question import wrap
 from fob.vault import Account
 from otpfob import check as checks
@@ -22,6 +22,7 @@ MODULES = {
     "access": access,
     "clockset": clockset,
     "prefs": prefs,
+    "fresh": fresh,
 }
 
 

@@ -70,6 +70,9 @@ TABLE = (
     ("settings_set", "prefs", LOGIN | ASKS | QUIET, "settings_prompt"),
     ("password_set", "access", LOGIN | PRESS, "password_prompt"),
     ("password_clear", "access", LOGIN | PRESS, "Clear password?"),
+    # A fresh fob's clock, first password and first accounts under one question; refused
+    # (not_fresh) once the fob has a password or an account (fob/fresh.py).
+    ("setup", "fresh", PRESS, "setup_prompt"),
 )
 
 # Changes without a press that write the flash (QUIET rows), per power-up.
@@ -97,6 +100,8 @@ def _module(name):
         from fob import clockset as mod
     elif name == "prefs":
         from fob import prefs as mod
+    elif name == "fresh":
+        from fob import fresh as mod
     else:
         from fob import access as mod
     return mod

@@ -53,6 +53,23 @@ def set_clock(client):
     timed_set(client)
 
 
+def set_up(client, account, password=None):
+    """A fresh fob's clock (timed as `set_clock`), password and `account` under one
+    press; returns (reply, ok, message) as codecheck.added does, the reply with the
+    account's `index`, `code` and the fob's `time`."""
+    import time
+
+    from ..codecheck import verify_code
+
+    before = time.time()
+    reply = dict(client.setup(password=password, accounts=[account]))
+    after = time.time()
+    reply["index"] = reply["indexes"][0]
+    reply["code"] = reply["codes"][0]
+    ok, message = verify_code(account, reply, before, after)
+    return reply, ok, message
+
+
 class Outcome:
     __slots__ = ("port", "serial", "upn", "result", "detail")
 
@@ -265,15 +282,26 @@ class Fleet:
     def _give(self, client, port, info, serial, entry, upn):
         """The steps that change the fob, in an order that a rerun can always finish.
 
-        A fresh fob asks its holder three times: the first clock set, the password and the
-        add (twice without --password-file). Protocol 2 has no request that does them
-        under one question, and turning adds' press off would itself take a press (and
-        leave the fob weaker should the run stop before it is turned on again)."""
-        from ..client import FobError
+        A fresh fob (no password, no accounts) whose firmware knows `setup` is asked once:
+        its clock, password and account under one question. Other fobs, and firmware
+        without it, take the single requests: the clock set, the password and the add ask
+        three times (twice without --password-file) on a fresh fob."""
+        from ..client import FobError, takes_setup
         from ..codecheck import added
         from ..otpauth import Account
 
         say = self.reporter.status
+        account = Account(upn, secrets.token_bytes(SECRET_BYTES), issuer=self.issuer, period=PERIOD)
+        if not info.get("password") and not info.get("accounts") and takes_setup(info):
+            # From here on the fob changes: a rerun must know to clean up after this run.
+            self.manifest.mark(serial, upn=upn, issuer=self.issuer, state="started", port=port)
+            say(port, "setting up the clock, %sand %s" % (
+                "the password " if self.password is not None else "", upn))
+            reply, ok, message = set_up(client, account, self.password)
+            if self.password is not None:
+                client.login(self.password)
+            self._record(client, port, info, serial, upn, account, reply, ok, message)
+            return
         if info.get("password"):
             say(port, "logging in")
             client.login(self.password)
@@ -298,8 +326,12 @@ class Fleet:
                 if exc.code != "not_found":
                     raise
         say(port, "adding %s" % upn)
-        account = Account(upn, secrets.token_bytes(SECRET_BYTES), issuer=self.issuer, period=PERIOD)
         reply, ok, message = added(client, account)
+        self._record(client, port, info, serial, upn, account, reply, ok, message)
+
+    def _record(self, client, port, info, serial, upn, account, reply, ok, message):
+        """The account checked on the fob (listed, its code this computer's), then its
+        token recorded and the fob marked done."""
         index = reply.get("index")
         # The fob confirms the account, and its code matches this computer's own TOTP.
         listed = client.list()["accounts"]
