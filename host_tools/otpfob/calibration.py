@@ -14,7 +14,9 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .errors import OtpfobError
 
@@ -147,7 +149,13 @@ def _round(v, digits):
     return None if v is None else round(v, digits)
 
 
-def timed_set(client, force=False, clock=None, sleep=None, send=None):
+def timed_set(
+    client: Any,
+    force: bool = False,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], object] | None = None,
+    send: Callable[[int], object] | None = None,
+) -> tuple[int, float]:
     """Set the fob's clock so that it ticks in step with this computer's: the DS3231
     restarts its second when the time is written, so the request is timed to reach the fob
     as this computer's clock turns to a whole second, half the median of three round trips

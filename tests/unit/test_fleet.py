@@ -164,6 +164,37 @@ class FakeFob:
         )
 
 
+class SetupFob(FakeFob):
+    """A fob whose firmware knows `setup` (hello's capabilities say so): a fresh fob's
+    clock, password and accounts under one press."""
+
+    def info(self):
+        out = super().info()
+        out["capabilities"] = ["hello", "info", "time_set", "password_set", "add", "setup"]
+        return out
+
+    def setup(self, epoch=None, password=None, accounts=()):
+        self._call("setup")
+        if self.password is not None or self.accounts:
+            raise FobError("not_fresh", "setup is only for a fresh fob")
+        if self.on_prompt is not None:
+            self.prompts += 1
+            self.on_prompt("confirm on the fob")
+        self.offset = 0.0
+        if password is not None:
+            self.password = password
+        for a in accounts:
+            self.accounts.append({"issuer": a.issuer, "name": a.name, "secret": a.secret})
+        now = self.code_of(0)
+        return {
+            "time": now["time"],
+            "password": password is not None,
+            "added": len(accounts),
+            "indexes": list(range(len(accounts))),
+            "codes": [self.code_of(i)["code"] for i in range(len(accounts))],
+        }
+
+
 @pytest.fixture(autouse=True)
 def quick_clock(monkeypatch):
     """`set_clock` waits for a whole second; the fakes do not need that."""
@@ -458,7 +489,47 @@ def test_an_output_file_from_elsewhere_is_not_reused(tmp_path):
 # --- password and presence ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("password", [None, "s3cret pass"])
+def test_a_fresh_fob_with_setup_asks_once(tmp_path, password):
+    fobs = {"port0": SetupFob("aa01"), "port1": SetupFob("aa02")}
+    fobs["port1"].password = "s3cret pass"  # set by an earlier, interrupted run
+    fobs["port1"].offset = 0.0
+    ports = ["port0", "port1"] if password else ["port0"]
+    said = []
+
+    class Recorder(fleet.Reporter):
+        def say(self, text):
+            said.append(text)
+
+    run = run_ports(tmp_path, fobs, USERS[:2], ports, password=password, reporter=Recorder())
+    assert [o.result for o in run.outcomes] == ["done"] * len(ports)
+    assert fobs["port0"].prompts == 1 and said.count("hold A on fob aa01 to confirm") == 1
+    assert fobs["port0"].password == password
+    calls = fobs["port0"].calls
+    assert "setup" in calls
+    for single in ("time_set", "password_set", "add"):
+        assert single not in calls
+    # The fob that is not fresh (a password) takes the single requests: its add's press.
+    if password:
+        assert "setup" not in fobs["port1"].calls and fobs["port1"].prompts == 1
+    # The row is the fob's account and code.
+    for row in rows(tmp_path)[1:]:
+        fob = next(f for f in fobs.values() if f.serial == row[1])
+        assert base64.b32decode(row[2]) == fob.secret_of("Contoso", row[0])
+
+
+def test_a_fresh_fob_whose_setup_fails_records_nothing_and_is_redone(tmp_path):
+    fobs = {"port0": SetupFob("aa01")}
+    fobs["port0"].fail["setup"] = FobError("refused", "the holder said no")
+    run = run_ports(tmp_path, fobs, USERS[:1])
+    assert [o.result for o in run.outcomes] == ["failed"]
+    assert manifest(tmp_path)["aa01"]["state"] == "started" and rows(tmp_path)[1:] == []
+    run = run_ports(tmp_path, fobs, USERS[:1])
+    assert [o.result for o in run.outcomes] == ["done"] and fobs["port0"].prompts == 1
+
+
 def test_a_fresh_fob_asks_once_each_for_the_clock_the_password_and_the_add(tmp_path):
+    # Firmware without setup (its capabilities lack it): the single requests.
     fobs = fobs_named("aa01", "aa02")
     fobs["port1"].password = "s3cret pass"  # set by an earlier, interrupted run
     fobs["port1"].offset = 0.0  # and its clock with it
@@ -482,6 +553,7 @@ def test_a_fresh_fob_asks_once_each_for_the_clock_the_password_and_the_add(tmp_p
 
 
 def test_a_fresh_fob_without_a_password_asks_twice(tmp_path):
+    # Firmware without setup, as above.
     fobs = fobs_named("aa01")
     run = run_ports(tmp_path, fobs, USERS[:1])
     assert [o.result for o in run.outcomes] == ["done"]

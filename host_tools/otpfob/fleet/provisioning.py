@@ -295,8 +295,11 @@ class Fleet:
         if not info.get("password") and not info.get("accounts") and takes_setup(info):
             # From here on the fob changes: a rerun must know to clean up after this run.
             self.manifest.mark(serial, upn=upn, issuer=self.issuer, state="started", port=port)
-            say(port, "setting up the clock, %sand %s" % (
-                "the password " if self.password is not None else "", upn))
+            say(
+                port,
+                "setting up the clock, %sand %s"
+                % ("the password " if self.password is not None else "", upn),
+            )
             reply, ok, message = set_up(client, account, self.password)
             if self.password is not None:
                 client.login(self.password)
