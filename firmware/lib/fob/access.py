@@ -10,11 +10,7 @@ from fob.vault import VaultError as _error
 from fob.wire import ACT, NEED_PRESS, port_linked
 from fob.wire import monotonic as _clock
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 # Labels that keep the uses of the key apart (host proof, fob proof, key wrap, session).
 HOST_LABEL = b"otpfob host"

@@ -6,12 +6,7 @@ import time
 
 from fob import version
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 # DS3231 registers (datasheet, figure 1).

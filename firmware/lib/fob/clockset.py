@@ -9,11 +9,7 @@ from fob.vault import VaultError
 from fob.wire import ACT, NEED_PRESS, WORK
 from fob.wire import monotonic as _monotonic
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 # The DS3231 counts years 2000-2099 only.
 _TIME_MIN = 946684800

@@ -7,11 +7,7 @@ from fob.vault import ALGORITHMS, BATCH_MAX, ISSUER_MAX, NAME_MAX, PERIOD_MAX, S
     SECRET_MIN, VaultError
 from fob.wire import ACT, LONG, MAX_LINE, NEED_PRESS
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 _RTC_SECONDS = const(0x00)  # DS3231 seconds register, BCD
 

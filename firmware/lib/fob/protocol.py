@@ -13,11 +13,7 @@ import json
 from fob.vault import VaultError
 from fob.wire import MAX_LINE, WORK, monotonic, port_linked
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 _READ_CHUNK = const(512)
 # Work per main-loop pass: a request that reaches a command costs _REQUEST_COST, a line

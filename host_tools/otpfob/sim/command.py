@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from otpfob.resources import use_firmware
 from otpfob.sim.channel import PtyLink, TcpLink
 from otpfob.sim.control import ControlServer
 from otpfob.sim.runner import FIRMWARE_DIR, Simulator
@@ -31,8 +32,8 @@ def parse_address(text, what):
 
 def seed_demo(state_dir, firmware_dir):
     """Add the demo account through the firmware's own vault code if the vault is empty."""
-    lib = str(Path(firmware_dir) / "lib")
-    sys.path.insert(0, lib)
+    had = set(sys.path)
+    lib = use_firmware(firmware_dir)
     try:
         try:
             vault = importlib.import_module("fob.vault")
@@ -54,7 +55,8 @@ def seed_demo(state_dir, firmware_dir):
         v.add(acc)
         return True
     finally:
-        sys.path.remove(lib)
+        if lib not in had:
+            sys.path.remove(lib)
         # The firmware imports its modules afresh, under the simulated CircuitPython.
         for name in [n for n in sys.modules if n == "fob" or n.startswith("fob.")]:
             del sys.modules[name]
