@@ -1181,6 +1181,7 @@ def _rtc_rig(drift_ppm=0.0, epoch=T0):
     f = Fob()
     f.clock = clock
     f.proto.clock = clock
+    f.bus = bus
     return f, chip, world, real
 
 
@@ -1222,19 +1223,19 @@ def test_aging_commands_without_a_ds3231_are_io_errors(fob):
 
 def test_aging_set_failing_on_the_bus_is_an_io_error():
     f, chip, _, _ = _rtc_rig()
+    ok(f.call("aging_set", aging=5))
+    ask = f.holder.ask
 
-    class BrokenRtc:
-        @property
-        def calibration(self):
-            return 5
+    def yes_as_the_chip_stops_answering(prompt):
+        # The offset was read before the question; the write after it finds no chip.
+        f.bus.set_fault(0x68, True)
+        ask(prompt)
 
-        @calibration.setter
-        def calibration(self, value):
-            raise OSError(5, "I2C")
-
-    f.clock.rtc = BrokenRtc()
+    f.holder.ask = yes_as_the_chip_stops_answering
     msg = err(f.call("aging_set", aging=7), "io")
     assert "cannot write the aging offset" in msg and "OSError" in msg
+    f.bus.set_fault(0x68, False)
+    assert chip.aging == 5
 
 
 def test_aging_offset_trims_a_fast_chip_to_time():

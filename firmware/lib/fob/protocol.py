@@ -397,10 +397,10 @@ class Protocol:
             return "io_error"
 
     def aging(self):
-        # The DS3231's aging offset (adafruit_ds3231 calls it calibration); None when the
-        # clock has no such register or cannot be read.
+        # The DS3231's aging offset; None when the clock has no such register or cannot
+        # be read.
         try:
-            return self.clock.rtc.calibration
+            return self.clock.aging()
         except Exception:
             return None
 
