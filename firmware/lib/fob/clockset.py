@@ -172,9 +172,7 @@ def time_set(p, req):
         except Exception as e:
             raise VaultError("io", "cannot set the clock (%s)" % type(e).__name__) from None
         g.see_time(whole, force=back > _BACK_FREE)
-        from fob import commands
-
-        out = commands.c_time_get(p, req)
+        out = p.time_reply()
         out["window_left"] = CLOCK_WINDOW - now_used // 1000
         return out
 

@@ -60,18 +60,7 @@ def _usb_codes(p):
 
 
 def c_time_get(p, req):
-    t = p.now()
-    if t is not None:
-        # clock.now() reads the chip only near the tick it expects, so for a while after
-        # a stall it can still give the previous second; hosts time the fob's ticks to
-        # milliseconds with time_get, so ask the chip's seconds register itself.
-        try:
-            if (p.clock.chip_second() - t) % 60 == 1:
-                t += 1
-        except Exception:
-            pass
-    return {"time": t, "valid": t is not None, "clock": p.clock_state(),
-            "aging": p.aging()}
+    return p.time_reply()
 
 def c_list(p, req):
     return LONG, {}, "accounts", _list_items(p.vault), 16, None
