@@ -299,7 +299,7 @@ class Fob:
             self.proto.settings = Settings()
         self.settings = self.proto.settings
         self.interim = []
-        # After login(): [session key, counter]; later requests carry the session's MAC.
+        # After login(): (session key, counter); later requests carry the session's MAC.
         self.session = None
         if see_time:
             self.proto.guard.see_time(self.clock.now())
@@ -332,10 +332,7 @@ class Fob:
         req.update(args)
         line = json.dumps(req).encode()
         if self.session is not None:
-            from otpfob import auth
-
-            line = auth.sign_line(self.session[0], self.session[1], line)
-            self.session[1] += 1
+            line = self.sign(line)
         # Polled as final_reply does: a question nobody answers leaves the protocol busy,
         # which is no failure here (the reply says what the fob did).
         self.port.inbox += line + b"\n"
@@ -365,7 +362,16 @@ class Fob:
             response=auth.host_proof(key, fob_nonce, host_nonce).hex(),
         )
         assert r["ok"], r
-        self.session = [auth.session_key(key, fob_nonce, host_nonce), 0]
+        # As otpfob.client keeps it: (session key, counter of the next request).
+        self.session = (auth.session_key(key, fob_nonce, host_nonce), 0)
+
+    def sign(self, line):
+        """`line` signed as the logged-in host's next request (the counter moves on)."""
+        from otpfob import auth
+
+        key, n = self.session
+        self.session = (key, n + 1)
+        return auth.sign_line(key, n, line)
 
     def labels(self):
         return [a.label() for a in self.vault.accounts]

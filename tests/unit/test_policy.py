@@ -362,10 +362,7 @@ def _send(fob, rid, cmd, signed=False, polls=5, **args):
     req.update(args)
     line = json.dumps(req).encode()
     if signed:
-        from otpfob import auth
-
-        line = auth.sign_line(fob.session[0], fob.session[1], line)
-        fob.session[1] += 1
+        line = fob.sign(line)
     fob.port.inbox += line + b"\n"
     for _ in range(polls):
         fob.proto.poll()

@@ -62,7 +62,7 @@ class Protocol:
         # who may do what (fob/policy.py) reads it.
         self.authed = False
         # The question waiting for the holder's answer and the cooldown after unanswered
-        # ones (fob/policy.py keeps their layouts).
+        # ones (fob/ask.py keeps their layouts).
         self.question = None
         self.cooldown = [0.0, 0.0]
         self.requests = 0
