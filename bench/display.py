@@ -58,16 +58,16 @@ PRECOMPILED = (
     (STUBS, (".",), ("-march=x64", "-X", "emit=native")),
 )
 
-for _p in (str(FIRMWARE_LIB), str(HOST_TOOLS)):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+if str(HOST_TOOLS) not in sys.path:
+    sys.path.insert(0, str(HOST_TOOLS))
+# The firmware's modules and the `micropython` stand-in, as the tests have them.
+resources.use_firmware()
 
 
 def _cpython_shims():
     # The Adafruit drivers import these at module level; the simulator's fakes serve.
-    from otpfob.sim.cp import busio, digitalio, micropython_stub
+    from otpfob.sim.cp import busio, digitalio
 
-    sys.modules.setdefault("micropython", micropython_stub)
     sys.modules.setdefault("busio", busio)
     sys.modules.setdefault("digitalio", digitalio)
 

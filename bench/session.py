@@ -53,17 +53,22 @@ class P:
     pass
 
 
+# The session record's slots, by fob/access.py's names.
+MAC = access.SE_MAC
+COUNT = access.SE_COUNT
+
+
 def fresh():
     p = P()
     # A live session as fob/access.py's auth leaves it (counter 0).
-    p.session = [0, True, b"", b"", HMAC(SESSION, "sha256"), 0]
+    p.session = access.session(True, b"", b"", HMAC(SESSION, "sha256"))
     return p
 
 
 for name, body, tags in zip(("short", "2KB"), BODIES, TAGS):
     p = fresh()
-    if p.session[4].uses_native != EXPECT_NATIVE:
-        raise SystemExit("native sha256 use is %r" % p.session[4].uses_native)
+    if p.session[MAC].uses_native != EXPECT_NATIVE:
+        raise SystemExit("native sha256 use is %r" % p.session[MAC].uses_native)
     # Each check accepts the next counter's tag; tags repeat after len(tags) checks.
     n = 1
     while True:
@@ -72,8 +77,8 @@ for name, body, tags in zip(("short", "2KB"), BODIES, TAGS):
         for i in range(n):
             if not access.check_mac(p, body, tags[i % len(tags)]):
                 raise SystemExit("a right MAC was refused")
-            if p.session[5] == len(tags):
-                p.session[5] = 0
+            if p.session[COUNT] == len(tags):
+                p.session[COUNT] = 0
         dt = diff(ticks(), t0)
         if dt >= MIN_US or n >= 4096:
             break
@@ -84,8 +89,8 @@ for name, body, tags in zip(("short", "2KB"), BODIES, TAGS):
         t0 = ticks()
         for i in range(n):
             access.check_mac(p, body, tags[i % len(tags)])
-            if p.session[5] == len(tags):
-                p.session[5] = 0
+            if p.session[COUNT] == len(tags):
+                p.session[COUNT] = 0
         times.append(diff(ticks(), t0) / n)
     times.sort()
     p = fresh()

@@ -1,18 +1,18 @@
 import os
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from otpfob.resources import use_firmware
+
 REPO = Path(__file__).resolve().parents[1]
 FIRMWARE_LIB = REPO / "firmware" / "lib"
 BOARDS = REPO / "boards"
 
-# Firmware modules are importable on CPython exactly as on the fob: `import fob.otp`.
-for p in (str(FIRMWARE_LIB),):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+# Firmware modules are importable on CPython exactly as on the fob (`import fob.otp`), with
+# the one `micropython` stand-in installed for every tier: the firmware has no fallback.
+use_firmware(REPO / "firmware")
 
 settings.register_profile(
     "default", deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow]

@@ -5,7 +5,6 @@ stored something else (or its clock is off), not that two implementations differ
 `otpfob add` and `otpfob fleet provision`; it needs no CLI.
 """
 
-import sys
 import time
 
 
@@ -30,11 +29,10 @@ def firmware_engine():
         return otp
     except ImportError:
         pass
-    from .resources import firmware_dir
+    from .resources import firmware_dir, use_firmware
 
-    lib = firmware_dir() / "lib"
-    if (lib / "fob" / "otp.py").is_file():
-        sys.path.insert(0, str(lib))
+    if (firmware_dir() / "lib" / "fob" / "otp.py").is_file():
+        use_firmware()
         try:
             from fob import otp
 

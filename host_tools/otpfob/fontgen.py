@@ -9,9 +9,10 @@ Run: ``.venv/bin/python -m otpfob.fontgen`` prints the literal to paste into fon
 """
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "firmware" / "lib"))
+from otpfob.resources import use_firmware
+
+use_firmware()
 
 from fob import font  # noqa: E402
 

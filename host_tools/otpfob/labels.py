@@ -439,15 +439,11 @@ def describe(ch):
 def firmware_module(name):
     """The firmware's module fob.NAME, imported from the firmware folder when need be."""
     import importlib
-    import sys
 
-    from .resources import firmware_dir
+    from .resources import use_firmware
 
-    try:
-        return importlib.import_module("fob." + name)
-    except ImportError:
-        sys.path.insert(0, str(firmware_dir() / "lib"))
-        return importlib.import_module("fob." + name)
+    use_firmware()
+    return importlib.import_module("fob." + name)
 
 
 class _Panel:

@@ -34,6 +34,22 @@ def firmware_dir():
     return BUNDLED / "firmware" if bundled() else REPO / "firmware"
 
 
+def use_firmware(firmware=None):
+    """Lets this CPython import the firmware's modules as the fob does (``import fob.otp``):
+    puts the firmware's lib/ first on ``sys.path`` (``firmware`` names another firmware
+    folder) and installs the one ``micropython`` stand-in, since the firmware imports
+    ``const`` from it with no fallback. Returns the lib/ folder's path as put on sys.path."""
+    import sys
+
+    from .sim.cp import micropython_stub
+
+    sys.modules.setdefault("micropython", micropython_stub)
+    lib = str(Path(firmware if firmware is not None else firmware_dir()) / "lib")
+    if lib not in sys.path:
+        sys.path.insert(0, lib)
+    return lib
+
+
 def boards_dir():
     """The folder of board files (``<board_id>.py``)."""
     return BUNDLED / "boards" if bundled() else REPO / "boards"

@@ -18,9 +18,10 @@ ISSUER, NAME = "東京銀行", "Jürgen"
 def seed(state):
     """The demo account under a label of strips, stored with the firmware's own code."""
     from otpfob import labels
+    from otpfob.resources import use_firmware
     from otpfob.sim.command import DEMO_SECRET
 
-    labels.firmware_module("vault")
+    use_firmware()
     from fob import label_store
     from fob.vault import Account, Vault
 

@@ -74,7 +74,7 @@ for line in %(lines)r:
             break
     print("".join(port.out), end="")
     if p.session is not None:
-        native = p.session[4].uses_native
+        native = p.session[access.SE_MAC].uses_native
 print("NATIVE", native)
 print("DONE")
 """

@@ -13,13 +13,11 @@ import pytest
 
 from otpfob.sim.cp import busio as fake_busio
 from otpfob.sim.cp import digitalio as fake_digitalio
-from otpfob.sim.cp import micropython_stub
 from otpfob.sim.harness import SimProcess
 from otpfob.sim.world import World
 
-# The Adafruit drivers import `micropython.const`, and their annotations name `busio` and
-# `digitalio` at import time; CPython has none of these.
-sys.modules.setdefault("micropython", micropython_stub)
+# The Adafruit drivers' annotations name `busio` and `digitalio` at import time; CPython has
+# neither (tests/conftest.py installs the `micropython` stand-in for every tier).
 sys.modules.setdefault("busio", fake_busio)
 sys.modules.setdefault("digitalio", fake_digitalio)
 

@@ -3,6 +3,7 @@ GDDRAM with the firmware's glyph tables and compared with pyotp."""
 
 import base64
 import random
+import sys
 import threading
 import time
 
@@ -230,6 +231,57 @@ def test_navigation_and_delete_with_confirmation(make_fob):
     st = fob.status()
     assert st["count"] == 2 and st["screen"] == "code"
     v = Vault(str(fob.sim.state_dir))
+    v.load()
+    assert [a.issuer for a in v.accounts] == ["Site1", "Site2"]
+
+
+class FailingFlash:
+    """The firmware's vault file layer with every write failing, as a worn or full flash
+    chip's do; reads still reach the files."""
+
+    def __init__(self, fs):
+        self.fs = fs
+
+    def open(self, path, mode):
+        if "w" in mode or "+" in mode or "a" in mode:
+            raise OSError(5, "flash failed")
+        return self.fs.open(path, mode)
+
+    def size(self, path):
+        return self.fs.size(path)
+
+    def sync(self):
+        raise OSError(5, "flash failed")
+
+
+def test_the_holders_delete_on_a_failing_flash_is_a_notice_and_keeps_the_account(make_fob):
+    # A flash error must not escape to the loop, which would leave the confirmation on
+    # the screen until it times out (15 s) with nothing said.
+    accs = random_accounts(random.Random(5), 3)
+    fob = make_fob(accounts=accs)
+    vault = sys.modules["fob.app"].APP.ui.vault  # the running firmware's own
+    vault.fs = FailingFlash(vault.fs)
+    fob.press("A", 1.0)
+    fob.press("C")  # Delete
+    assert fob.status()["screen"] == "confirm"
+    fob.answer(True)
+    fob.advance(0.5)
+    st = fob.status()
+    assert st["screen"] == "notice" and "Delete failed" in st["prompt"], st
+    assert st["count"] == 3
+    fob.press("B")
+    st = fob.status()
+    assert st["screen"] == "code" and st["count"] == 3 and st["index"] == 0
+    v = Vault(str(fob.sim.state_dir))
+    v.load()
+    assert [a.issuer for a in v.accounts] == ["Site0", "Site1", "Site2"]
+    # Nothing was left half done: with the flash back, the same delete goes through.
+    vault.fs = vault.fs.fs
+    fob.press("A", 1.0)
+    fob.press("C")
+    fob.answer(True)
+    st = fob.status()
+    assert st["screen"] == "code" and st["count"] == 2
     v.load()
     assert [a.issuer for a in v.accounts] == ["Site1", "Site2"]
 

@@ -7,11 +7,9 @@ import types
 
 
 def install():
-    from otpfob.sim.cp import micropython_stub
     from otpfob.sim.i2c import I2C
 
-    # The one `micropython` stand-in (the simulator's), as tests/sim/conftest.py installs it.
-    sys.modules.setdefault("micropython", micropython_stub)
+    # `micropython` is the one stand-in tests/conftest.py installs for every tier.
     for name, attrs in (
         ("busio", {"I2C": I2C, "SPI": object}),
         ("digitalio", {"DigitalInOut": object}),

@@ -66,11 +66,28 @@ class FakePort:
         return out
 
 
-class FakeClock:
+class AgingRegister:
+    """What fob/clock.py's Clock gives of the DS3231's own registers: the aging offset in
+    `rtc` (a FakeRtc; with none, reading it fails as a clock without the chip does)."""
+
+    rtc = None
+
+    def aging(self):
+        if self.rtc is None:
+            raise OSError(19, "no aging offset register")
+        return self.rtc.aging
+
+    def set_aging(self, n):
+        if self.rtc is None or self.rtc.broken:
+            raise OSError(5, "I2C")
+        self.rtc.aging = n
+
+
+class FakeClock(AgingRegister):
     """The fob's clock (fob/clock.py's Clock as the firmware reads it): UTC that moves only
     when a test moves `t` (whole seconds, or with a fraction). `reason` other than "ok"
     makes it not valid; `fail` makes a set raise as a bus error would; `sets` records the
-    sets. The one clock fake of the unit tests."""
+    sets; `rtc` (a FakeRtc) holds the aging offset. The one clock fake of the unit tests."""
 
     def __init__(self, t=T0):
         self.t = t
@@ -87,6 +104,9 @@ class FakeClock:
 
     def fraction(self):
         return self.t - int(self.t)
+
+    def chip_second(self):
+        return int(self.t) % 60
 
     def set(self, t):
         if self.fail:
@@ -299,7 +319,7 @@ class Fob:
             self.proto.settings = Settings()
         self.settings = self.proto.settings
         self.interim = []
-        # After login(): [session key, counter]; later requests carry the session's MAC.
+        # After login(): (session key, counter); later requests carry the session's MAC.
         self.session = None
         if see_time:
             self.proto.guard.see_time(self.clock.now())
@@ -332,10 +352,7 @@ class Fob:
         req.update(args)
         line = json.dumps(req).encode()
         if self.session is not None:
-            from otpfob import auth
-
-            line = auth.sign_line(self.session[0], self.session[1], line)
-            self.session[1] += 1
+            line = self.sign(line)
         # Polled as final_reply does: a question nobody answers leaves the protocol busy,
         # which is no failure here (the reply says what the fob did).
         self.port.inbox += line + b"\n"
@@ -365,7 +382,16 @@ class Fob:
             response=auth.host_proof(key, fob_nonce, host_nonce).hex(),
         )
         assert r["ok"], r
-        self.session = [auth.session_key(key, fob_nonce, host_nonce), 0]
+        # As otpfob.client keeps it: (session key, counter of the next request).
+        self.session = (auth.session_key(key, fob_nonce, host_nonce), 0)
+
+    def sign(self, line):
+        """`line` signed as the logged-in host's next request (the counter moves on)."""
+        from otpfob import auth
+
+        key, n = self.session
+        self.session = (key, n + 1)
+        return auth.sign_line(key, n, line)
 
     def labels(self):
         return [a.label() for a in self.vault.accounts]
@@ -386,14 +412,16 @@ class Fob:
 
 
 class FakeRtc:
-    """The DS3231 driver's aging offset, as protocol and provision reach it."""
+    """The DS3231's aging offset register behind a clock fake's aging() and set_aging(n);
+    `broken` makes a write fail as a bus error would."""
 
     def __init__(self, aging=0):
-        self.calibration = aging
+        self.aging = aging
+        self.broken = False
 
 
-class WallClock:
-    """Laptop time plus an offset, or not set."""
+class WallClock(AgingRegister):
+    """Laptop time plus an offset, or not set; `rtc` (a FakeRtc) holds the aging offset."""
 
     def __init__(self, offset=0.0, valid=True, rtc=None):
         self.offset = offset

@@ -596,11 +596,11 @@ def test_calibrate_writes_the_aging_offset_from_a_day_of_readings(tmp_path, otpf
     f = FakeFob(tmp_path, FakeClock(offset=0.864, rtc=rtc))
     try:
         dry = run_json(f, "time", "calibrate", "--dry-run", "--ticks", "1")
-        assert dry["aging"] == 100 and not dry["written"] and rtc.calibration == 0
+        assert dry["aging"] == 100 and not dry["written"] and rtc.aging == 0
         assert 9.0 < dry["ppm"] < 11.0
         out = run_json(f, "time", "calibrate", "--ticks", "1")
         assert out["written"] and out["aging_before"] == 0 and out["aging"] == 100
-        assert rtc.calibration == 100
+        assert rtc.aging == 100
         human = run(f, "info")
         assert human.exit_code == 0 and "Clock error" in human.stdout
         assert "100" in human.stdout
@@ -618,7 +618,7 @@ def test_calibrate_refuses_readings_less_than_a_day_apart(tmp_path, otpfob_home)
         result = run(f, "time", "calibrate", "--ticks", "1")
     finally:
         f.stop()
-    assert result.exit_code == 1 and rtc.calibration == 0
+    assert result.exit_code == 1 and rtc.aging == 0
     assert "span only 60 minutes" in result.stderr
     assert "run `otpfob time show` again after 20" in result.stderr
     # The reading it took is kept all the same.

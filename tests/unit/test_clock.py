@@ -5,6 +5,7 @@ import datetime
 import random
 
 import driver_shims  # noqa: E402
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,7 +32,7 @@ class Rig:
         self.chip = DS3231(self.world)
         self.chip.set_epoch(epoch)
         self.real[0] += phase  # the chip's second started `phase` ago... then moves on
-        bus = Bus()
+        self.bus = bus = Bus()
         bus.attach(0x68, self.chip)
         self.clock = clock_mod.Clock(I2C(bus), 0x68, monotonic=self.world.monotonic)
 
@@ -85,6 +86,35 @@ def test_shown_second_follows_the_rtc_tick_within_a_loop_period_with_few_reads()
     assert late <= 60 * 2 + 50
     reads = r.clock.reads - reads0
     assert reads <= 60 * 5, reads
+
+
+def test_chip_second_reads_the_seconds_register_now():
+    r = Rig()
+    assert r.clock.now() == T0 and r.clock.chip_second() == T0 % 60
+    # Half a second on the chip has ticked; now() has not reread it yet, the register has.
+    r.step(0.5)
+    r.clock.now()
+    r.step(0.6)
+    assert r.chip.epoch() == T0 + 1
+    assert r.clock.chip_second() == (T0 + 1) % 60
+
+
+def test_aging_offset_is_read_and_written_in_the_chips_register():
+    r = Rig()
+    assert r.clock.aging() == 0
+    r.clock.set_aging(-5)
+    assert r.clock.aging() == -5 == r.chip.aging
+    assert r.chip.registers()[0x10] == 256 - 5
+
+
+def test_chip_registers_without_an_answer_are_os_errors():
+    r = Rig()
+    r.bus.set_fault(0x68, True)
+    for op in (r.clock.chip_second, r.clock.aging, lambda: r.clock.set_aging(3)):
+        with pytest.raises(OSError):
+            op()
+    r.bus.set_fault(0x68, False)
+    assert r.chip.aging == 0
 
 
 def test_set_rejects_times_outside_the_chips_range():

@@ -5,6 +5,7 @@ test_trust_e2e.py)."""
 import base64
 
 import pytest
+from fakes import FakeRtc
 from fob_fakes import T0, Clock, Flash, Fob
 
 from fob import access, clockset, commands, fresh, policy, prefs, provision
@@ -147,16 +148,13 @@ def test_every_change_waits_for_a_press_and_a_no_changes_nothing(cmd, args, prom
 
 
 def test_aging_offset_waits_for_a_press():
-    class Rtc:
-        calibration = 0
-
     fob = Fob(reply=False)
-    fob.clock.rtc = Rtc()
+    fob.clock.rtc = FakeRtc(0)
     assert fob.call("aging_set", aging=5)["error"]["code"] == "refused"
-    assert fob.holder.prompts == ["Clock rate trim 0 to 5?"] and Rtc.calibration == 0
+    assert fob.holder.prompts == ["Clock rate trim 0 to 5?"] and fob.clock.rtc.aging == 0
     fob = Fob()
-    fob.clock.rtc = Rtc()
-    assert fob.call("aging_set", aging=5)["aging"] == 5
+    fob.clock.rtc = FakeRtc(0)
+    assert fob.call("aging_set", aging=5)["aging"] == 5 == fob.clock.rtc.aging
 
 
 def test_prompts_are_whole_and_two_different_changes_never_read_alike():
@@ -365,10 +363,7 @@ def _send(fob, rid, cmd, signed=False, polls=5, **args):
     req.update(args)
     line = json.dumps(req).encode()
     if signed:
-        from otpfob import auth
-
-        line = auth.sign_line(fob.session[0], fob.session[1], line)
-        fob.session[1] += 1
+        line = fob.sign(line)
     fob.port.inbox += line + b"\n"
     for _ in range(polls):
         fob.proto.poll()

@@ -10,24 +10,21 @@ from fob.vault import VaultError as _error
 from fob.wire import ACT, NEED_PRESS, port_linked
 from fob.wire import monotonic as _clock
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 # Labels that keep the uses of the key apart (host proof, fob proof, key wrap, session).
 HOST_LABEL = b"otpfob host"
 FOB_LABEL = b"otpfob fob"
 WRAP_LABEL = b"otpfob wrap"
 SESSION_LABEL = b"otpfob session"
-# The session (Protocol.session), a list:
-_SE_AT = const(0)        # monotonic() of the last authenticated request
-_SE_LINKED = const(1)    # the port's link state at the login
-_SE_FOB = const(2)       # the two nonces of the login
-_SE_HOST = const(3)
-_SE_MAC = const(4)       # HMAC under the session key
-_SE_COUNT = const(5)     # the counter the next request's MAC must cover
+# The session (Protocol.session), a list made by session(): its slots, by these names
+# wherever it is read.
+SE_AT = const(0)        # monotonic() of the last authenticated request
+SE_LINKED = const(1)    # the port's link state at the login
+SE_FOB = const(2)       # the two nonces of the login
+SE_HOST = const(3)
+SE_MAC = const(4)       # HMAC under the session key
+SE_COUNT = const(5)     # the counter the next request's MAC must cover
 # A login ends after this long without an authenticated request (seconds), or when the
 # port's link state changes.
 _SESSION_IDLE = const(300)
@@ -177,8 +174,8 @@ def auth(p, req):
                      "flash; log in again") from None
     from fob.hmac import HMAC
 
-    p.session = [_clock(), port_linked(p.port), fob_nonce, host_nonce,
-                 HMAC(mac(g.key, SESSION_LABEL, fob_nonce, host_nonce), "sha256"), 0]
+    p.session = session(port_linked(p.port), fob_nonce, host_nonce,
+                        HMAC(mac(g.key, SESSION_LABEL, fob_nonce, host_nonce), "sha256"))
     # `failed`: the wrong answers since the last right one, before this one; the host
     # tells its user, so someone else's guesses do not go unnoticed.
     return {"response": _hex(mac(g.key, FOB_LABEL, host_nonce, fob_nonce)),
@@ -186,6 +183,11 @@ def auth(p, req):
 
 
 # -- the session ----------------------------------------------------------------------
+
+def session(linked, fob_nonce, host_nonce, state):
+    """A new session record: `state` the HMAC of the session key, counter 0."""
+    return [_clock(), linked, fob_nonce, host_nonce, state, 0]
+
 
 def check_mac(p, body, tag):
     """True when tag (64 hex digits) is the session's MAC of its counter and body; the
@@ -201,11 +203,11 @@ def check_mac(p, body, tag):
         return False
     import struct
 
-    n = se[_SE_COUNT]
-    if not same(se[_SE_MAC].digest(struct.pack(">Q", n) + body), tag):
+    n = se[SE_COUNT]
+    if not same(se[SE_MAC].digest(struct.pack(">Q", n) + body), tag):
         return False
-    se[_SE_COUNT] = n + 1
-    se[_SE_AT] = _clock()
+    se[SE_COUNT] = n + 1
+    se[SE_AT] = _clock()
     return True
 
 
@@ -213,7 +215,7 @@ def expire(p, linked):
     """Ends the session after _SESSION_IDLE s without an authenticated request, or once
     the port's link state is not what it was at the login."""
     se = p.session
-    if _clock() - se[_SE_AT] > _SESSION_IDLE or se[_SE_LINKED] != bool(linked):
+    if _clock() - se[SE_AT] > _SESSION_IDLE or se[SE_LINKED] != bool(linked):
         p.logout()
 
 
@@ -241,7 +243,7 @@ def password_set(p, req):
         # masked with the current one and this login's two nonces, so the wire never
         # shows it.
         se = p.session
-        mask = mac(g.key, WRAP_LABEL, se[_SE_FOB], se[_SE_HOST])
+        mask = mac(g.key, WRAP_LABEL, se[SE_FOB], se[SE_HOST])
         wrapped = _unhex(req, "wrapped", KEY_SIZE)
         key = bytes(wrapped[i] ^ mask[i] for i in range(KEY_SIZE))
     else:

@@ -8,11 +8,7 @@
 # After a question of a host that has not logged in ends without a yes (a no, no answer,
 # the host gone), such hosts' questions are refused for a while (`cooldown`), longer each
 # time, so no program can keep the codes off the screen or the holder busy.
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 from fob.vault import VaultError
 from fob.wire import monotonic

@@ -2,12 +2,7 @@
 
 import time
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 SHORT = "short"
 LONG = "long"

@@ -6,12 +6,7 @@ import time
 
 from fob import version
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 # DS3231 registers (datasheet, figure 1).
@@ -80,7 +75,8 @@ class _Fields:
 
 
 class Clock:
-    """The DS3231 as a source of UTC: now(), valid, reason, set().
+    """The DS3231 as a source of UTC: now(), valid, reason, set(); and the chip's own
+    registers for those that need them: chip_second(), aging(), set_aging(n).
 
     ``reason`` is "ok", "power_lost", "before_build" or "no_answer" (the chip did not
     acknowledge its last read)."""
@@ -93,6 +89,7 @@ class Clock:
         self._out = bytearray(1)
         self._out[0] = _REG_SECONDS
         self._regs = bytearray(_READ_LEN)
+        self._second = bytearray(1)
         self._epoch = None
         self._read_at = 0.0
         self._ticked_at = 0.0
@@ -197,16 +194,37 @@ class Clock:
         f = self._mono() - self._ticked_at
         return 0.0 if f < 0 else (f if f < 0.999 else 0.999)
 
+    def _chip(self):
+        if self.rtc is None:
+            self._read()
+            if self.rtc is None:
+                raise OSError("the RTC is not answering")
+        return self.rtc
+
+    def chip_second(self):
+        """The chip's seconds register (0-59) read now, whenever now() last read it;
+        OSError when the chip does not answer."""
+        with self._chip().i2c_device as dev:
+            dev.write_then_readinto(self._out, self._second)
+        return _bcd(self._second[0] & 0x7F)
+
+    def aging(self):
+        """The aging offset register: signed, about 0.1 ppm of rate a step (datasheet
+        "Aging Offset"); OSError when the chip does not answer."""
+        return self._chip().calibration
+
+    def set_aging(self, n):
+        """Write the aging offset (-128..127). The driver's setter also starts a
+        temperature conversion, which is when the chip applies a new offset; otherwise it
+        would wait for the next one (64 s)."""
+        self._chip().calibration = n
+
     def set(self, epoch):
         """Set the RTC to UTC ``epoch`` and clear its oscillator-stop flag."""
         epoch = int(epoch)
         if epoch < 946684800 or epoch >= 4102444800:
             raise ValueError("time out of the RTC's range (2000-2099)")
-        if self.rtc is None:
-            self._read()
-            if self.rtc is None:
-                raise OSError("the RTC is not answering")
-        self.rtc.datetime = _Fields(epoch)
+        self._chip().datetime = _Fields(epoch)
         written = self._mono()
         self._epoch = None
         self._read()

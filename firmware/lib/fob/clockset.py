@@ -9,11 +9,7 @@ from fob.vault import VaultError
 from fob.wire import ACT, NEED_PRESS, WORK
 from fob.wire import monotonic as _monotonic
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 # The DS3231 counts years 2000-2099 only.
 _TIME_MIN = 946684800
@@ -176,9 +172,7 @@ def time_set(p, req):
         except Exception as e:
             raise VaultError("io", "cannot set the clock (%s)" % type(e).__name__) from None
         g.see_time(whole, force=back > _BACK_FREE)
-        from fob import commands
-
-        out = commands.c_time_get(p, req)
+        out = p.time_reply()
         out["window_left"] = CLOCK_WINDOW - now_used // 1000
         return out
 
@@ -192,32 +186,27 @@ def time_prompt(p, what):
     return "Clock " + _move_text(move) + "?"
 
 
-def _rtc(p):
-    rtc = getattr(p.clock, "rtc", None)
-    if rtc is None:
-        raise VaultError("io", "this fob's clock has no aging offset register")
-    return rtc
-
-
-def _read_aging(rtc):
+def _read_aging(clock):
+    if clock is None:
+        raise VaultError("io", "this fob has no clock, so no aging offset")
     try:
-        return rtc.calibration
+        return clock.aging()
     except Exception as e:
         raise VaultError("io", "cannot read the aging offset (%s)" % type(e).__name__) \
             from None
 
 
 def aging_get(p, req):
-    return {"aging": _read_aging(_rtc(p))}
+    return {"aging": _read_aging(p.clock)}
 
 
 def aging_set(p, req):
     n = _get_int(req, "aging", None, _AGING_MIN, _AGING_MAX)
-    rtc = _rtc(p)
-    was = _read_aging(rtc)
+    clock = p.clock
+    was = _read_aging(clock)
     if n == was:
         return {"aging": was, "was": was}
-    return ACT, (was, n), lambda pressed: _write_aging(rtc, n, was), NEED_PRESS
+    return ACT, (was, n), lambda pressed: _write_aging(clock, n, was), NEED_PRESS
 
 
 def aging_prompt(p, what):
@@ -225,15 +214,13 @@ def aging_prompt(p, what):
     return "Clock rate trim %d to %d?" % what
 
 
-def _write_aging(rtc, n, was):
+def _write_aging(clock, n, was):
     try:
-        # The driver's setter also starts a temperature conversion, which is when the
-        # DS3231 applies a new offset; otherwise it would wait for the next one (64 s).
-        rtc.calibration = n
+        clock.set_aging(n)
     except Exception as e:
         raise VaultError("io", "cannot write the aging offset (%s)" % type(e).__name__) \
             from None
-    now = _read_aging(rtc)
+    now = _read_aging(clock)
     if now != n:
         raise VaultError("io", "the aging offset reads %d after writing %d" % (now, n))
     return {"aging": now, "was": was}

@@ -7,14 +7,6 @@ from fob.vault import ALGORITHMS, BATCH_MAX, ISSUER_MAX, NAME_MAX, PERIOD_MAX, S
     SECRET_MIN, VaultError
 from fob.wire import ACT, LONG, MAX_LINE, NEED_PRESS
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
-
-_RTC_SECONDS = const(0x00)  # DS3231 seconds register, BCD
-
 
 def c_hello(p, req):
     v = p.vault
@@ -68,21 +60,7 @@ def _usb_codes(p):
 
 
 def c_time_get(p, req):
-    t = p.now()
-    if t is not None:
-        # clock.now() reads the chip only near the tick it expects, so for a while after
-        # a stall it can still give the previous second; hosts time the fob's ticks to
-        # milliseconds with time_get, so ask the chip's seconds register itself.
-        try:
-            b = bytearray(1)
-            with p.clock.rtc.i2c_device as dev:
-                dev.write_then_readinto(bytes((_RTC_SECONDS,)), b)
-            if ((b[0] >> 4) * 10 + (b[0] & 15) - t) % 60 == 1:
-                t += 1
-        except Exception:
-            pass
-    return {"time": t, "valid": t is not None, "clock": p.clock_state(),
-            "aging": p.aging()}
+    return p.time_reply()
 
 def c_list(p, req):
     return LONG, {}, "accounts", _list_items(p.vault), 16, None

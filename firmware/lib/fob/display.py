@@ -3,12 +3,7 @@
 
 from fob import font
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 # SSD1306 commands (datasheet section 9).

@@ -12,11 +12,7 @@
 # the password, the accounts. A power cut between two leaves a fob with its clock set and
 # perhaps a password, but no accounts: what a host that provisions fobs takes for an
 # unfinished one (docs/admin.md).
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 from fob.vault import VaultError
 from fob.wire import ACT, NEED_PRESS, WORK

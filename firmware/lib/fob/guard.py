@@ -14,11 +14,7 @@ import struct
 from fob.vault import join, crc32
 from fob.wire import run_steps
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 # Wrong passwords never erase anything: TRIES wrong answers in a row stop the logins, and
 # only the holder, with a press on the fob, lets a host try again, TRIES more each time,

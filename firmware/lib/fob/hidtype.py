@@ -7,11 +7,7 @@
 # screen instead.
 import sys
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 # HID usage ids (USB HID Usage Tables, Keyboard/Keypad page 0x07) of the keys at the
 # positions of a US keyboard.

@@ -22,11 +22,7 @@
 #
 # The questions themselves, who may put one while another waits, and the cooldown after
 # unanswered ones, are fob/ask.py's.
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 from fob.vault import VaultError
 from fob.wire import ACT, NEED_LOGIN, NEED_PRESS

@@ -12,12 +12,7 @@
 # PinAlarm whose pin is None, so which button woke the fob is unknown.
 import time
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 try:

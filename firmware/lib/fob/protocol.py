@@ -13,11 +13,7 @@ import json
 from fob.vault import VaultError
 from fob.wire import MAX_LINE, WORK, monotonic, port_linked
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 _READ_CHUNK = const(512)
 # Work per main-loop pass: a request that reaches a command costs _REQUEST_COST, a line
@@ -66,7 +62,7 @@ class Protocol:
         # who may do what (fob/policy.py) reads it.
         self.authed = False
         # The question waiting for the holder's answer and the cooldown after unanswered
-        # ones (fob/policy.py keeps their layouts).
+        # ones (fob/ask.py keeps their layouts).
         self.question = None
         self.cooldown = [0.0, 0.0]
         self.requests = 0
@@ -401,12 +397,27 @@ class Protocol:
             return "io_error"
 
     def aging(self):
-        # The DS3231's aging offset (adafruit_ds3231 calls it calibration); None when the
-        # clock has no such register or cannot be read.
+        # The DS3231's aging offset; None when the clock has no such register or cannot
+        # be read.
         try:
-            return self.clock.rtc.calibration
+            return self.clock.aging()
         except Exception:
             return None
+
+    def time_reply(self):
+        # time_get's reply, and a clock set's. clock.now() reads the chip only near the
+        # tick it expects, so for a while after a stall it can still give the previous
+        # second; hosts time the fob's ticks to milliseconds with time_get, so ask the
+        # chip's seconds register itself.
+        t = self.now()
+        if t is not None:
+            try:
+                if (self.clock.chip_second() - t) % 60 == 1:
+                    t += 1
+            except Exception:
+                pass
+        return {"time": t, "valid": t is not None, "clock": self.clock_state(),
+                "aging": self.aging()}
 
 
 def _raise(e):

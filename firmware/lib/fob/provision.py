@@ -18,11 +18,7 @@ from fob.vault import (ALGORITHMS, CAPACITY, PERIOD_MAX, SECRET_MAX, SECRET_MIN,
 from fob.wire import ACT, NEED_PRESS, WORK
 from fob.wire import monotonic as _monotonic
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 _SECRET_TEXT_MAX = const(512)
 _COUNTER_MAX = 0xFFFFFFFF  # the counters file keeps 32 bits

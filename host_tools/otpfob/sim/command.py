@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from otpfob.resources import use_firmware
 from otpfob.sim.channel import PtyLink, TcpLink
 from otpfob.sim.control import ControlServer
 from otpfob.sim.runner import FIRMWARE_DIR, Simulator
@@ -49,8 +50,8 @@ def listen_error(exc, option, address):
 
 def seed_demo(state_dir, firmware_dir):
     """Add the demo account through the firmware's own vault code if the vault is empty."""
-    lib = str(Path(firmware_dir) / "lib")
-    sys.path.insert(0, lib)
+    had = set(sys.path)
+    lib = use_firmware(firmware_dir)
     try:
         try:
             vault = importlib.import_module("fob.vault")
@@ -72,7 +73,8 @@ def seed_demo(state_dir, firmware_dir):
         v.add(acc)
         return True
     finally:
-        sys.path.remove(lib)
+        if lib not in had:
+            sys.path.remove(lib)
         # The firmware imports its modules afresh, under the simulated CircuitPython.
         for name in [n for n in sys.modules if n == "fob" or n.startswith("fob.")]:
             del sys.modules[name]

@@ -968,9 +968,7 @@ def firmware_module(name):
     """A firmware module (fob.vault ...) imported here from the firmware folder."""
     import importlib
 
-    lib = str(resources.firmware_dir() / "lib")
-    if lib not in sys.path:
-        sys.path.insert(0, lib)
+    resources.use_firmware()
     return importlib.import_module(name)
 
 
