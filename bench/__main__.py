@@ -6,6 +6,7 @@ MODULES = (
     "bench.engine",
     "bench.display",
     "bench.provision",
+    "bench.fleet",
     "bench.board_heap",
     "bench.labels",
     "bench.session",
