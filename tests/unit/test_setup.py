@@ -142,6 +142,7 @@ def test_a_fob_in_use_is_refused_before_anybody_is_asked(held):
         ({"time": WHEN, "accounts": accounts(*"abcdefghi")}, "full"),
         ({"time": WHEN, "salt": SALT.hex(), "iterations": 1, "key": KEY.hex()}, "bad_argument"),
         ({"time": WHEN, "salt": SALT.hex(), "iterations": auth.ITERATIONS_MIN}, "bad_argument"),
+        ({"time": WHEN, "iterations": auth.ITERATIONS_MIN}, "bad_argument"),
     ],
 )
 def test_a_bad_part_refuses_the_whole_setup_before_the_question(args, code):

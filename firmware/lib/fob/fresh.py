@@ -45,7 +45,8 @@ def setup(p, req):
     clock = clockset.time_set(p, {"time": req.get("time"), "force": req.get("force", False)})
     key = None
     password = None
-    if "key" in req or "salt" in req:
+    # Any of the password's fields asks for one (password_set then wants all three).
+    if "key" in req or "salt" in req or "iterations" in req:
         from fob import access
 
         password = access.password_set(p, {k: req.get(k) for k in _PASSWORD_KEYS})
