@@ -307,10 +307,15 @@ def _send(control_addr, state_dir, line):
     return rest
 
 
-def _helper(name, usage, help_text):
+def _helper(name, usage, help_text, example):
     """A subcommand that sends `name ARGS...` to the control port and prints its answer."""
 
-    @sim.command(name, help=help_text, short_help=help_text.split(". ")[0].rstrip("."))
+    @sim.command(
+        name,
+        help=help_text,
+        short_help=help_text.split(". ")[0].rstrip("."),
+        epilog="Example: otpfob sim " + example,
+    )
     @click.argument("args", nargs=-1, metavar=usage)
     @click.option(
         "--control",
@@ -340,12 +345,27 @@ def _helper(name, usage, help_text):
     return command
 
 
-for _name, _usage, _help in (
-    ("press", "BUTTON", "Press a button (A, B or C) for 0.1 s, as a tap."),
-    ("hold", "BUTTON SECONDS", "Hold a button down for SECONDS, then let go."),
-    ("answer", "yes|no", "Answer the fob's question: yes holds A until the bar is full."),
-    ("status", "", "Print the simulated fob's state (screen, label, time, power) as JSON."),
-    ("screen", "PATH", "Save the OLED's pixels as a PNG at PATH."),
-    ("control", "LINE...", "Send any control-port line (`otpfob sim control help`)."),
+for _name, _usage, _help, _example in (
+    ("press", "BUTTON", "Press a button (A, B or C) for 0.1 s, as a tap.", "press A"),
+    ("hold", "BUTTON SECONDS", "Hold a button down for SECONDS, then let go.", "hold A 2"),
+    (
+        "answer",
+        "yes|no",
+        "Answer the fob's question: yes holds A until the bar is full.",
+        "answer yes",
+    ),
+    (
+        "status",
+        "",
+        "Print the simulated fob's state (screen, label, time, power) as JSON.",
+        "status --state ~/.otpfob-sim",
+    ),
+    ("screen", "PATH", "Save the OLED's pixels as a PNG at PATH.", "screen oled.png"),
+    (
+        "control",
+        "LINE...",
+        "Send any control-port line (`otpfob sim control help`).",
+        "control usb off",
+    ),
 ):
-    _helper(_name, _usage, _help)
+    _helper(_name, _usage, _help, _example)
