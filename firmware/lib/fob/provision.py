@@ -321,9 +321,7 @@ def add_many(p, req):
     # while the holder is asked): an account renamed since a part was staged is
     # replaced, and the prompt says so.
     v = p.vault
-    keys = {}
-    for i, a in enumerate(v.accounts):
-        keys[key_hash(a.key())] = i
+    keys = _vault_keys(v.accounts)
     existing = v.accounts
     replace = 0
     first = None
@@ -380,6 +378,18 @@ def add_many_prompt(p, what):
     return title + "\nCheck: " + check.text(h)
 
 
+def _vault_keys(accounts):
+    # Hashes (small ints) of the vault's keys, built once per request: a lookup per
+    # element instead of a scan per element. KeyHashes, not one dict: no block that grows
+    # with the vault.
+    from fob.vault_edit import KeyHashes
+
+    keys = KeyHashes()
+    for i, a in enumerate(accounts):
+        keys[key_hash(a.key())] = i
+    return keys
+
+
 def _stage_items(p, st, items):
     # Checks `items` against the vault and the batch so far and appends them to the
     # batch (and to its check value); returns the warnings. Element numbers count from
@@ -392,11 +402,7 @@ def _stage_items(p, st, items):
     created = p.now() or 0
     staged = st[_S_ACCOUNTS]
     hashes = st[_S_HASHES]
-    # Hashes (small ints) of the vault's keys, built once per request: a lookup per
-    # element instead of a scan per element.
-    keys = {}
-    for i, a in enumerate(accounts):
-        keys[key_hash(a.key())] = i
+    keys = _vault_keys(accounts)
     warnings = []
     for item in items:
         prefix = "accounts[%d]: " % len(staged)
