@@ -112,6 +112,4 @@ def test_add_many_delete_rename_move_at_200_in_a_heap_cut_into_1kb_holes(tmp_pat
     assert "ADDED 200 0" in out, out
     assert "FOUND 150" in out, out
     assert "DELETED user199@example.com 199" in out, out
-    assert (
-        "RELOADED ok 199 renamed@example.com user000@example.com user198@example.com" in out
-    ), out
+    assert "RELOADED ok 199 renamed@example.com user000@example.com user198@example.com" in out, out
