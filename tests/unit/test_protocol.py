@@ -857,8 +857,24 @@ def test_everyday_commands_do_not_load_the_provisioning_module(monkeypatch):
     for cmd in ("hello", "info", "time_get", "list", "code"):
         ok(f.call(cmd))
     assert "fob.provision" not in sys.modules
+    loaded = []
+    monkeypatch.setattr(f.vault, "steps", _noting(f.vault.steps, loaded))
     ok(f.call("delete", index=0))
-    assert "fob.provision" in sys.modules
+    # Loaded for the delete, and let go once the change is made (no staged batch waits),
+    # so its heap goes back to the codes.
+    assert loaded == [True] and len(f.vault.accounts) == 0
+    assert "fob.provision" not in sys.modules and "fob.vault_edit" not in sys.modules
+
+
+def _noting(steps, loaded):
+    # The vault's steps(), noting whether fob.provision was loaded when it was called.
+    import sys
+
+    def wrapped(*args):
+        loaded.append("fob.provision" in sys.modules)
+        return steps(*args)
+
+    return wrapped
 
 
 # -- framing and request errors ------------------------------------------------------

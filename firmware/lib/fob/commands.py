@@ -146,15 +146,9 @@ def _heap():
 
 def _unload(name):
     # Forget a module imported for one request, so the collector can take it back.
-    import sys
+    from fob.wire import unload
 
-    import fob
-
-    sys.modules.pop("fob." + name, None)
-    try:
-        delattr(fob, name)
-    except (AttributeError, TypeError):
-        pass
+    unload(name)
 
 
 def _list_items(v):

@@ -11,7 +11,7 @@
 import json
 
 from fob.vault import VaultError
-from fob.wire import MAX_LINE, WORK, monotonic, port_linked
+from fob.wire import MAX_LINE, WORK, monotonic, port_linked, unload
 
 from micropython import const
 
@@ -21,6 +21,8 @@ _READ_CHUNK = const(512)
 # requests (the screen keeps its second) yet a flood of junk or newlines drains quickly.
 _READS_PER_POLL = const(48)
 _WORK_PER_POLL = const(96)
+# What a change loads and no code or list needs (see _step).
+_CHANGE_MODULES = ("provision", "vault_edit", "check")
 _REQUEST_COST = const(24)
 # A partial line is dropped this long (seconds) after its first byte came, once nothing
 # more waits to be read: a program that left a line unfinished, or keeps adding a byte
@@ -342,6 +344,12 @@ class Protocol:
         except Exception as e:
             self._work = None
             self.run(rid, _raise, (e,))
+        if self.stage is None:
+            # The change is done and no staged batch waits: the modules that made it go,
+            # leaving their heap to codes (with them loaded after an import of 200, the
+            # SHA-512 codes ran out of memory on CircuitPython 10.2.1).
+            for name in _CHANGE_MODULES:
+                unload(name)
 
     def _end_work(self):
         # Abandoned (the loop caught an error): the steps' own clean-up runs.

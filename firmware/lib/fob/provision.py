@@ -41,6 +41,7 @@ _S_BYTES = const(7)      # vault bytes the batch adds
 _S_TOKEN = const(8)      # the sender's batch token: only it can add parts
 _S_CHECK = const(9)      # the check value's chain so far (fob/check.py)
 _S_COUNTERS = const(10)  # HOTP counters: (position in the batch, counter) pairs
+_S_VAULT = const(11)     # [vault generation, array of the vault's key hashes] or None
 _HASH_MASK = const(0x3FFFFFFF)  # a hash kept as a 32-bit array item on every port
 
 
@@ -108,8 +109,8 @@ def _account(req, created):
         warning, counter
 
 
-def _position(hashes, h):
-    for i in range(len(hashes)):
+def _position(hashes, h, n):
+    for i in range(n):
         if hashes[i] == h:
             return i
     return None
@@ -293,8 +294,11 @@ def add_many(p, req):
 
         # An array, not a dict from hash to position: 4 bytes an account instead of about
         # 9, at the moment the heap holds the most (the whole batch staged).
-        st = [0, False, Batch(), 0, overwrite, array("i"), 0, 0,
-              token if staged else None, check.start(), []]
+        # The hashes' array is made whole now, while the heap holds little: grown an
+        # account at a time, between the blocks each part leaves, it cut the heap of
+        # CircuitPython 9.2.8 into holes too small for the batch's next chunk.
+        st = [0, False, Batch(), 0, overwrite, array("i", bytes(4 * BATCH_MAX)), 0, 0,
+              token if staged else None, check.start(), [], None]
     elif st[_S_PARTS] != part:
         raise VaultError("no_batch", "part %d does not continue the staged batch (part %d "
                          "comes next); nothing was stored" % (part, st[_S_PARTS]))
@@ -317,9 +321,7 @@ def add_many(p, req):
     # while the holder is asked): an account renamed since a part was staged is
     # replaced, and the prompt says so.
     v = p.vault
-    keys = {}
-    for i, a in enumerate(v.accounts):
-        keys[key_hash(a.key())] = i
+    keys = _vault_keys(v.accounts)
     existing = v.accounts
     replace = 0
     first = None
@@ -376,6 +378,18 @@ def add_many_prompt(p, what):
     return title + "\nCheck: " + check.text(h)
 
 
+def _vault_keys(accounts):
+    # Hashes (small ints) of the vault's keys, built once per request: a lookup per
+    # element instead of a scan per element. KeyHashes, not one dict: no block that grows
+    # with the vault.
+    from fob.vault_edit import KeyHashes
+
+    keys = KeyHashes()
+    for i, a in enumerate(accounts):
+        keys[key_hash(a.key())] = i
+    return keys
+
+
 def _stage_items(p, st, items):
     # Checks `items` against the vault and the batch so far and appends them to the
     # batch (and to its check value); returns the warnings. Element numbers count from
@@ -388,11 +402,18 @@ def _stage_items(p, st, items):
     created = p.now() or 0
     staged = st[_S_ACCOUNTS]
     hashes = st[_S_HASHES]
-    # Hashes (small ints) of the vault's keys, built once per request: a lookup per
-    # element instead of a scan per element.
-    keys = {}
-    for i, a in enumerate(accounts):
-        keys[key_hash(a.key())] = i
+    # The vault's key hashes, made once a batch (again if the vault changed meanwhile):
+    # a lookup table made anew at every part was kilobytes more in RAM while the part's
+    # line was parsed.
+    vk = st[_S_VAULT]
+    if vk is None or vk[0] != v.generation:
+        from array import array
+
+        vh = array("i")
+        for a in accounts:
+            vh.append(key_hash(a.key()) & _HASH_MASK)
+        vk = st[_S_VAULT] = [v.generation, vh]
+    vh = vk[1]
     warnings = []
     for item in items:
         prefix = "accounts[%d]: " % len(staged)
@@ -400,13 +421,13 @@ def _stage_items(p, st, items):
             acc, warning, counter = _account(item, created)
             key = acc.key()
             h = key_hash(key)
-            if _find(staged, _position(hashes, h & _HASH_MASK), key) is not None:
+            if _find(staged, _position(hashes, h & _HASH_MASK, len(staged)), key) is not None:
                 raise VaultError("duplicate", "the same account appears twice: "
                                  + acc.label())
             if len(staged) >= BATCH_MAX:
                 raise VaultError("full", "a batch has room for at most %d accounts; send the rest "
                                  "in another batch" % BATCH_MAX)
-            i = _find(accounts, keys.get(h), key)
+            i = _find(accounts, _position(vh, h & _HASH_MASK, len(vh)), key)
             size = record_size(acc)
             if i is None:
                 st[_S_NEW] += 1
@@ -423,7 +444,7 @@ def _stage_items(p, st, items):
                                  % (free, st[_S_BYTES]))
         except VaultError as e:
             raise VaultError(e.code, prefix + e.message) from None
-        hashes.append(h & _HASH_MASK)
+        hashes[len(staged)] = h & _HASH_MASK
         if counter is not None:
             st[_S_COUNTERS].append((len(staged), counter))
         staged.append(acc)

@@ -187,13 +187,20 @@ def _rec_key(r, o=0):
 
 # Records go in chunks of at most this many bytes: no block so big that a fragmented heap
 # has no hole for it (CircuitPython 8.2.6 ran out of memory reading a 200-account vault
-# back in one piece with 34 KB free), few enough objects to cost little.
-_CHUNK = const(1024)
+# back in one piece with 34 KB free, and later with 47 KB free on a 1.3 KB dict: its free
+# heap was in holes of under a kilobyte), few enough objects to cost little.
+_CHUNK = const(512)
+# Records per array of the index (_Records.where): 2 x 64 halfwords, 256 bytes, so the
+# index of 200 accounts is no single block either.
+_WHERE_SHIFT = const(6)
+_WHERE_MASK = const(63)
 
 
 class _Records:
-    """All records, packed into chunks of at most _CHUNK bytes (never changed once
-    made), and per record its chunk and its start there.
+    """All records, packed into chunks of at most _CHUNK bytes, and per record its chunk
+    and its start there. A record is never changed once placed; a change's new records
+    share the chunks of the old ones and of a staged batch (fob/vault_edit.py), and the
+    bytes of a record no account has any more are zeroed.
 
     One bytes object per account costs its header and rounding on top of the record (about
     half again for a typical record); packed records save that many times over."""
@@ -203,36 +210,47 @@ class _Records:
 
     def clear(self):
         self.chunks = []
-        self.where = array("H")  # per account: its chunk, then its start in that chunk
+        # Arrays of 64 accounts each: per account its chunk, then its start in that chunk.
+        self.where = []
+        self.n = 0  # accounts
         self.size = 0  # bytes of all records
         self.fill = 0  # bytes used of the last chunk
 
     def __len__(self):
-        return len(self.where) >> 1
+        return self.n
 
     def span(self, j):
         """(chunk, start, end) of record ``j``."""
-        w = self.where
-        c = self.chunks[w[2 * j]]
-        a = w[2 * j + 1]
+        w = self.where[j >> _WHERE_SHIFT]
+        k = (j & _WHERE_MASK) << 1
+        c = self.chunks[w[k]]
+        a = w[k + 1]
         return c, a, a + _RECORD_SIZE + c[a + 2] + c[a + 3] + c[a + 4]
 
     def record(self, i):
         c, a, b = self.span(i)
         return bytes(c[a:b])
 
-    def _place(self, size, room):
-        # Where the next record of ``size`` bytes goes, (chunk, start): a new chunk of
-        # ``room`` bytes (at least ``size``) when the last one has no room left.
+    def note(self, ci, at, size):
+        """Index the next record: ``size`` bytes at ``at`` in chunks[ci]."""
+        if not self.n & _WHERE_MASK:
+            self.where.append(array("H"))
+        w = self.where[-1]
+        w.append(ci)
+        w.append(at)
+        self.n += 1
+        self.size += size
+
+    def place(self, size, room):
+        """Where the next record of ``size`` bytes goes, (chunk, start): a new chunk of
+        ``room`` bytes (at least ``size``) when the last one has no room left."""
         chunks = self.chunks
         if not chunks or self.fill + size > len(chunks[-1]):
             chunks.append(bytearray(room))
             self.fill = 0
         at = self.fill
-        self.where.append(len(chunks) - 1)
-        self.where.append(at)
+        self.note(len(chunks) - 1, at, size)
         self.fill = at + size
-        self.size += size
         return chunks[-1], at
 
 
@@ -249,7 +267,7 @@ class Batch(_Records):
         # Each chunk is made whole at once, never grown: a chunk grown record by record
         # left a freed block behind at every step, between chunks that stay, and 10.2.1
         # ran out of memory staging the last parts of a 200-account import.
-        c, at = self._place(len(r), _CHUNK)
+        c, at = self.place(len(r), _CHUNK)
         c[at:at + len(r)] = r
 
     def __getitem__(self, i):
@@ -492,7 +510,7 @@ class Vault:
                 left = body - recs.size
                 if size > left:
                     raise _Bad()
-                c, at = recs._place(size, min(_CHUNK, left))
+                c, at = recs.place(size, min(_CHUNK, left))
                 view = memoryview(c)
                 view[at:at + _RECORD_SIZE] = fixed
                 _read_into(f, view[at + _RECORD_SIZE:at + size])

@@ -8,6 +8,7 @@
 # loads the firmware afresh on each start, and an error or account of one load must stay
 # an instance of that load's classes.
 import struct
+from array import array
 
 from fob import heap
 from fob.wire import run_steps
@@ -25,11 +26,15 @@ except ImportError:
 _VERSION = const(1)
 _HEADER_SIZE = const(12)
 _CRC_SIZE = const(4)
+_CHUNK = const(512)
+_RECORD_SIZE = const(13)
 _SCRUB_CHUNK = const(256)
 # A long change is made in steps, one a pass of the fob's loop, so no pass comes near the
 # watchdog (fob/wire.py's WORK): records written, accounts placed, or scrub chunks per step.
 _STEP_RECORDS = const(20)
 _STEP_SCRUB = const(16)
+# Items per piece of a draft (_Draft).
+_PIECE = const(32)
 
 
 def record(E, name, issuer, secret, algorithm, digits, period, created, hotp=False):
@@ -89,10 +94,78 @@ def _check_text(E, what, text, limit):
     return data
 
 
-# A vault being changed is a draft: a list of items, each a new record (bytes), the
+# A vault being changed is a draft: a sequence of items, each a new record (bytes), the
 # index of a record in `base` (the _Records it started from), or -1 - j for record j of
 # the Batch being added (`_batch`), so that a change copies no record it keeps.
 _batch = None
+
+
+class KeyHashes:
+    """key_hash() -> index, as eight small dicts by the hash's low bits: one dict of 200
+    hashes is a 1.3 KB table (more while it grows), a block that CircuitPython 8.2.6's
+    fragmented heap did not have with 47 KB free."""
+
+    def __init__(self):
+        self.d = ({}, {}, {}, {}, {}, {}, {}, {})
+
+    def get(self, h):
+        return self.d[h & 7].get(h)
+
+    def __setitem__(self, h, i):
+        self.d[h & 7][h] = i
+
+
+class _Draft:
+    """The items of a draft, as a list held in lists of about _PIECE items: one list of
+    200 items is an 800-byte block (1 KB once grown by appends), and CircuitPython 8.2.6's
+    heap, fragmented after an import, had no such hole with 47 KB free."""
+
+    def __init__(self, n=0):
+        # Items 0 .. n-1: the records of the vault as it is.
+        self.parts = [list(range(a, min(a + _PIECE, n))) for a in range(0, n, _PIECE)]
+
+    def __len__(self):
+        n = 0
+        for p in self.parts:
+            n += len(p)
+        return n
+
+    def _at(self, i):
+        for p in self.parts:
+            if i < len(p):
+                return p, i
+            i -= len(p)
+        raise IndexError("draft index out of range")
+
+    def __getitem__(self, i):
+        p, k = self._at(i)
+        return p[k]
+
+    def __setitem__(self, i, x):
+        p, k = self._at(i)
+        p[k] = x
+
+    def __iter__(self):
+        for p in self.parts:
+            for x in p:
+                yield x
+
+    def append(self, x):
+        parts = self.parts
+        if not parts or len(parts[-1]) >= _PIECE:
+            parts.append([])
+        parts[-1].append(x)
+
+    def pop(self, i):
+        p, k = self._at(i)
+        return p.pop(k)
+
+    def insert(self, i, x):
+        if i >= len(self):
+            self.append(x)
+        else:
+            p, k = self._at(i)
+            p.insert(k, x)
 
 
 def _span(base, x):
@@ -114,18 +187,27 @@ def _lookup(base, items, keys, key):
         return None
     if _item_key(base, items[i]) == key:
         return i
-    for i, x in enumerate(items):
+    return _scan(base, items, key)
+
+
+def _scan(base, items, key):
+    # One lookup: cheaper than building the hashes of every item first.
+    i = 0
+    for x in items:
         if _item_key(base, x) == key:
             return i
+        i += 1
     return None
 
 
 def _keys(base, items):
     # Hashes (small ints) rather than the keys themselves: a few KB for 200 accounts
     # instead of a second copy of every name. _lookup settles collisions.
-    keys = {}
-    for i, x in enumerate(items):
+    keys = KeyHashes()
+    i = 0
+    for x in items:
         keys[key_hash(_item_key(base, x))] = i
+        i += 1
     return keys
 
 
@@ -144,9 +226,7 @@ def find(v, issuer, name):
         ib = issuer.encode("utf-8")
     except UnicodeError:  # a lone surrogate: no stored account has one
         return None
-    base = v.recs
-    items = _draft(v)
-    return _lookup(base, items, _keys(base, items), _key(nb + ib, len(nb)))
+    return _scan(v.recs, range(len(v.recs)), _key(nb + ib, len(nb)))
 
 
 def _write_slot(v, slot, base, items, seq):
@@ -243,26 +323,110 @@ def _commit_steps(v, items, scrub=False, written=None):
             slot = other
         except (OSError, v.M.VaultError):
             pass
-    # The new records are read back from the slot just written, which also checks it;
-    # until then the old ones stay, so a failure leaves the vault in RAM as it was.
-    items = None
-    if written is not None:
-        written()
     yield
-    recs = v.read_slot(slot, used - _HEADER_SIZE - _CRC_SIZE)
-    heap.sample()  # the old records and the new
-    if recs is None:
+    # The slot just written is checked (every record and the CRC, the records read
+    # through one small buffer), and its sequence and length must be those written: the
+    # CRC was computed from the records in RAM, so the file holds what RAM holds. Until
+    # then the old records stay, so a failure leaves the vault in RAM as it was.
+    found = v.read_slot(slot, None)
+    if found is None or found[0] != seq or found[1] != used - _HEADER_SIZE - _CRC_SIZE:
         raise v.M.VaultError("io", "the vault did not read back as written")
+    # The new vault's records stay where they are (the old vault's chunks, the batch's);
+    # only new records (an add, a rename) are copied, into chunks of their own. Reading
+    # the slot back into new chunks instead needed a second vault's worth of heap in
+    # 512-byte holes, which CircuitPython 9.2.8 did not have after an edit at 200.
+    recs = _adopt(base, items)
+    heap.sample()  # the old records, the new index and a staged batch
     v.recs = recs
     v.seq = seq
     v.slot = slot
     v.used = used
     v.status = "ok"
     v.generation += 1
+    _zero_dead(base, items)
+    if written is not None:
+        written()
+
+
+def _adopt(base, items):
+    # A _Records over the records of `items` where they already are: the chunks of
+    # `base`, then those of the batch, then new ones for the records given as bytes.
+    # Chunks that no record of `items` uses are left out (and freed).
+    recs = type(base)()
+    chunks = recs.chunks
+    chunks.extend(base.chunks)
+    n0 = len(chunks)
+    if _batch is not None:
+        chunks.extend(_batch.chunks)
+    shared = len(chunks)
+    fresh = type(base)()  # packs the new records, then lends recs its chunks
+    left = 0  # bytes of the new records not yet placed: no chunk bigger than they need
+    for x in items:
+        if not isinstance(x, int):
+            left += len(x)
+    for x in items:
+        if isinstance(x, int):
+            if x < 0:
+                ci, at = _locate(_batch, -1 - x)
+                ci += n0
+            else:
+                ci, at = _locate(base, x)
+            c = chunks[ci]
+        else:
+            c, at = fresh.place(len(x), min(_CHUNK, left))
+            c[at:at + len(x)] = x
+            left -= len(x)
+            ci = shared + len(fresh.chunks) - 1
+        recs.note(ci, at, _RECORD_SIZE + c[at + 2] + c[at + 3] + c[at + 4])
+    chunks.extend(fresh.chunks)
+    used = bytearray(len(chunks))
+    n = 0
+    for w in recs.where:
+        for k in range(0, len(w), 2):
+            if not used[w[k]]:
+                used[w[k]] = 1
+                n += 1
+    if n < len(chunks):
+        new = [0] * len(chunks)
+        kept = []
+        for ci in range(len(chunks)):
+            if used[ci]:
+                new[ci] = len(kept)
+                kept.append(chunks[ci])
+        recs.chunks = kept
+        for w in recs.where:
+            for k in range(0, len(w), 2):
+                w[k] = new[w[k]]
+    return recs
+
+
+def _locate(recs, j):
+    # (index in recs.chunks, start) of record j: fob/vault.py's _Records.where, arrays
+    # of 64 records (its _WHERE_SHIFT and _WHERE_MASK).
+    w = recs.where[j >> 6]
+    k = (j & 63) << 1
+    return w[k], w[k + 1]
+
+
+def _zero_dead(base, items):
+    # The records of `base` that `items` does not keep (deleted, replaced, renamed): their
+    # bytes, a secret among them, are zeroed where they lie.
+    live = bytearray(len(base))
+    for x in items:
+        if isinstance(x, int) and x >= 0:
+            live[x] = 1
+    zero = bytes(16)
+    for j in range(len(base)):
+        if not live[j]:
+            c, a, b = base.span(j)
+            while a < b:
+                n = min(16, b - a)
+                c[a:a + n] = zero[:n] if n < 16 else zero
+                a += n
 
 
 def _draft(v):
-    return list(range(len(v.recs)))
+    return _Draft(len(v.recs))
 
 
 def _index(v, i, what="index"):
@@ -277,16 +441,19 @@ def _index(v, i, what="index"):
 def _place(v, recs, keys, acc, overwrite, batch, ref=None):
     # Shared by add and add_many: puts acc's record into the draft `recs` (whose key
     # hashes map to indexes in `keys`) and returns its index; `batch` is (a draft of
-    # the records placed so far, their key hashes) to catch the same account twice.
+    # the records placed so far, their key hashes) to catch the same account twice, or
+    # None for a staged Batch (fob/provision.py refused a repeat as it was staged).
     # `ref`: how the draft names the record (-1 - j: record j of a Batch), else its bytes.
     v.M.validate(acc)
     key = acc.key()
-    if _lookup(None, batch[0], batch[1], key) is not None:
-        raise v.M.VaultError("duplicate", "the same account appears twice: " + acc.label())
     if ref is None:
         ref = acc.raw
-    batch[0].append(ref)
-    batch[1][key_hash(key)] = len(batch[0]) - 1
+    if batch is not None:
+        if _lookup(None, batch[0], batch[1], key) is not None:
+            raise v.M.VaultError("duplicate", "the same account appears twice: "
+                                 + acc.label())
+        batch[0].append(ref)
+        batch[1][key_hash(key)] = len(batch[0]) - 1
     i = _lookup(v.recs, recs, keys, key)
     if i is not None:
         if not overwrite:
@@ -328,7 +495,7 @@ def add_steps(v, acc, overwrite=False):
 
 def _add(v, acc, overwrite):
     new = _draft(v)
-    i = _place(v, new, _keys(v.recs, new), acc, overwrite, ([], {}))
+    i = _place(v, new, _keys(v.recs, new), acc, overwrite, (_Draft(), KeyHashes()))
     yield from _commit_steps(v, new)
     return i
 
@@ -351,29 +518,32 @@ def _add_many(v, accs, overwrite):
     # Only small ints are kept per account while placing: long-lived small objects
     # made in a loop that also makes garbage scatter across the heap and leave no
     # hole big enough for the growing list (MicroPython's heap does not compact).
-    batch = ([], {})
-    out = []
+    # The indexes as halfwords (200 bytes for a batch of 100, not a 400-byte list): on
+    # CircuitPython 9.2.8 the commit of an import's second batch, with 200 records in RAM,
+    # found no hole for the list.
+    out = array("H", bytes(2 * len(accs)))
     staged = isinstance(accs, v.M.Batch)
+    batch = None if staged else (_Draft(), KeyHashes())
     # Set for the whole change (the vault is busy, so no other change reads it), and
     # cleared by the finally also when the change is abandoned (close()).
     _batch = accs if staged else None
     try:
         for n in range(len(accs)):
             try:
-                out.append(_place(v, new, keys, accs[n], overwrite, batch, -1 - n if staged
-                                  else None))
+                out[n] = _place(v, new, keys, accs[n], overwrite, batch, -1 - n if staged
+                                else None)
             except v.M.VaultError as e:
                 raise v.M.VaultError(e.code, "accounts[%d]: %s" % (n, e.message)) from None
             if n % _STEP_RECORDS == _STEP_RECORDS - 1:
                 yield
-        batch = None
+        batch = keys = None  # not needed to write: their heap goes to the commit
         if out:
-            # A Batch is emptied once on flash: its records need not share the heap with
-            # the new vault's as it is read back.
+            # A Batch is emptied once its records are the vault's.
             yield from _commit_steps(v, new, written=accs.clear if staged else None)
     finally:
         _batch = None
-    return out
+    new = None
+    return list(out)
 
 
 def delete(v, i):
@@ -407,7 +577,7 @@ def _rename(v, i, name, issuer):
     acc = v.M.Account(name, old.issuer if issuer is None else issuer, old.secret,
                       old.algorithm, old.digits, old.period, old.created, old.hotp)
     new = _draft(v)
-    j = _lookup(v.recs, new, _keys(v.recs, new), acc.key())
+    j = _scan(v.recs, new, acc.key())
     if j is not None and j != i:
         raise v.M.VaultError("duplicate", "an account for %s already exists" % acc.label())
     new[i] = acc.raw

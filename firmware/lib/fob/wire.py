@@ -1,6 +1,6 @@
 # What the modules behind the data channel share, so none of them imports fob/protocol.py
 # (which imports them): the line limit, time for timeouts and the port's link state. A
-# leaf: it imports nothing of the fob.
+# leaf: it imports nothing of the fob (unload() only looks the package up).
 import time
 
 # A request line is at most this many bytes, its newline not counted (docs/protocol.md).
@@ -36,6 +36,20 @@ def port_linked(port):
         return bool(port.connected)
     except AttributeError:
         return True
+
+
+def unload(name):
+    """Forget the module fob.<name>, imported for a request, so the collector can take it
+    back (the next request that needs it imports it again)."""
+    import sys
+
+    import fob
+
+    sys.modules.pop("fob." + name, None)
+    try:
+        delattr(fob, name)
+    except (AttributeError, KeyError, TypeError):  # MicroPython: KeyError when not there
+        pass
 
 
 def run_steps(steps):

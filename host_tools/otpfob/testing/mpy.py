@@ -65,8 +65,13 @@ def _preamble(paths, hide):
 # are twice a board's, so this is a behaviour check in a bounded heap, not the board's
 # budget: that is measured on real CircuitPython (tier 5, make test-realcp, the heap's
 # low-water mark at 200 accounts). 128,000 B stopped fitting as the firmware grew questions,
-# check values, label strips and HOTP.
-UNIX_HEAP = 160000
+# check values, label strips and HOTP. 160,000 B stopped when fob/vault_edit.py grew by
+# 1.5 KB of code (chunked drafts, changes without a second copy of the vault): the
+# pure-SHA run of tests/mpy/test_vault_protocol_mpy.py then had a 640-byte allocation
+# refused with 41 KB free and a 4 KB hole (micropython.mem_info() at the failure), as it
+# also was for the code before that change with the same 1.5 KB of unused code added:
+# this port's heap layout, not a lack of room. It passes at 180,000 B.
+UNIX_HEAP = 192000
 
 
 def run_unix(script, paths=(str(FIRMWARE_LIB),), heapsize=64000, hide=(), timeout=300, cwd=None):
