@@ -75,8 +75,8 @@ def test_use_firmware_lets_a_fresh_cpython_import_firmware_modules():
     assert out.stdout.split() == ["7", "1970", "fob.protocol"]
 
 
-# Modules a pending rewrite still gives the old fallback; the list only shrinks.
-_CONST_FALLBACK_LEFT = {"vault.py", "vault_edit.py"}
+# Modules that keep a fallback of their own (none; the list only shrinks).
+_CONST_FALLBACK_LEFT: set[str] = set()
 
 
 def test_firmware_modules_import_const_without_a_fallback_of_their_own():

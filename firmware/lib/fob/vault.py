@@ -15,22 +15,18 @@ import os
 import struct
 from array import array
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 try:
     from binascii import crc32 as _crc32
 except ImportError:
     _crc32 = None
 
-_MAGIC = b"OTPV"
+MAGIC = b"OTPV"
 _VERSION = const(1)
-_HEADER = "<4sBBHI"
+HEADER = "<4sBBHI"
 _HEADER_SIZE = const(12)
-_RECORD = "<BBBBBII"
+RECORD = "<BBBBBII"
 _RECORD_SIZE = const(13)
 _CRC_SIZE = const(4)
 _SLOTS = ("vault_a.bin", "vault_b.bin")
@@ -46,7 +42,7 @@ ISSUER_MAX = const(64)
 SECRET_MIN = const(2)
 SECRET_MAX = const(128)
 PERIOD_MAX = const(86400)
-_U32_MAX = 0xFFFFFFFF
+U32_MAX = 0xFFFFFFFF
 
 ALGORITHMS = ("SHA1", "SHA256", "SHA512", "STEAM")
 # The record's algorithm byte has this bit set for a counter-based (HOTP) account; its
@@ -64,13 +60,13 @@ class VaultError(Exception):
 def crc32(data, crc=0):
     """CRC-32 as zlib/binascii compute it, continued from ``crc``."""
     if _crc32 is not None:
-        return _crc32(data, crc) & _U32_MAX
+        return _crc32(data, crc) & U32_MAX
     return _crc32_pure(data, crc)
 
 
 def _crc32_pure(data, crc=0):
     # Bitwise fallback for ports without binascii.crc32; only load/save use it.
-    crc = crc ^ _U32_MAX
+    crc = crc ^ U32_MAX
     for b in data:
         crc ^= b
         for _ in range(8):
@@ -78,7 +74,7 @@ def _crc32_pure(data, crc=0):
                 crc = (crc >> 1) ^ 0xEDB88320
             else:
                 crc >>= 1
-    return crc ^ _U32_MAX
+    return crc ^ U32_MAX
 
 
 class Account:
@@ -140,7 +136,7 @@ class Account:
         return r[_RECORD_SIZE + r[2] + r[3]:]
 
     def key(self):
-        return _rec_key(self.raw)
+        return record_key(self.raw)
 
     def label(self):
         issuer = self.issuer
@@ -158,7 +154,7 @@ class Account:
                                              self.digits, "hotp" if self.hotp else self.period)
 
 
-def _key(name_issuer, name_len):
+def key_of(name_issuer, name_len):
     # Case-insensitive identity of (issuer, name). bytes.lower() folds ASCII only, on
     # CPython and MicroPython alike, so the fob and the tests agree. The name length goes
     # after the folding: as a byte it could otherwise be "lowered" itself. bytes() first:
@@ -180,9 +176,9 @@ def key_hash(key):
     return crc32(key) & 0x3FFFFFFF
 
 
-def _rec_key(r, o=0):
+def record_key(r, o=0):
     n = r[o + 2]
-    return _key(r[o + _RECORD_SIZE:o + _RECORD_SIZE + n + r[o + 3]], n)
+    return key_of(r[o + _RECORD_SIZE:o + _RECORD_SIZE + n + r[o + 3]], n)
 
 
 # Records go in chunks of at most this many bytes: no block so big that a fragmented heap
@@ -466,7 +462,7 @@ class Vault:
         except OSError:
             return -1
         try:
-            return struct.unpack(_HEADER, _read_exact(f, _HEADER_SIZE))[4]
+            return struct.unpack(HEADER, _read_exact(f, _HEADER_SIZE))[4]
         except (_Bad, OSError, ValueError):
             return -1
         finally:
@@ -495,8 +491,8 @@ class Vault:
 
     def _parse(self, f, body):
         head = _read_exact(f, _HEADER_SIZE)
-        magic, version, _flags, count, seq = struct.unpack(_HEADER, head)
-        if magic != _MAGIC or version != _VERSION or count > CAPACITY:
+        magic, version, _flags, count, seq = struct.unpack(HEADER, head)
+        if magic != MAGIC or version != _VERSION or count > CAPACITY:
             raise _Bad()
         crc = crc32(head)
         if body is not None:

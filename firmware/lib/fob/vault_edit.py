@@ -12,15 +12,11 @@ from array import array
 
 from fob import heap
 from fob.wire import run_steps
-from fob.vault import (_HEADER, _MAGIC, _RECORD, _U32_MAX, ALGORITHMS, CAPACITY, HOTP, ISSUER_MAX,
-                       MAX_BYTES, NAME_MAX, PERIOD_MAX, SECRET_MAX, SECRET_MIN, _key, _rec_key,
+from fob.vault import (HEADER, MAGIC, RECORD, U32_MAX, ALGORITHMS, CAPACITY, HOTP, ISSUER_MAX,
+                       MAX_BYTES, NAME_MAX, PERIOD_MAX, SECRET_MAX, SECRET_MIN, key_of, record_key,
                        crc32, key_hash)
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 # Also in fob/vault.py: a const() name is private to its module on MicroPython.
 _VERSION = const(1)
@@ -62,9 +58,9 @@ def record(E, name, issuer, secret, algorithm, digits, period, created, hotp=Fal
         raise E("bad_account", "digits must be 6 to 8")
     if not _is_int(period) or period < 1 or period > PERIOD_MAX:
         raise E("bad_account", "period must be 1 to %d seconds" % PERIOD_MAX)
-    if not _is_int(created) or created < 0 or created > _U32_MAX:
+    if not _is_int(created) or created < 0 or created > U32_MAX:
         raise E("bad_account", "created must be an epoch time")
-    return (struct.pack(_RECORD, ALGORITHMS.index(algorithm) | (HOTP if hotp else 0), digits,
+    return (struct.pack(RECORD, ALGORITHMS.index(algorithm) | (HOTP if hotp else 0), digits,
                         len(nb), len(ib), n, period, created) + nb + ib + bytes(secret))
 
 
@@ -178,7 +174,7 @@ def _span(base, x):
 
 def _item_key(base, x):
     buf, a, _ = _span(base, x)
-    return _rec_key(buf, a)
+    return record_key(buf, a)
 
 
 def _lookup(base, items, keys, key):
@@ -226,7 +222,7 @@ def find(v, issuer, name):
         ib = issuer.encode("utf-8")
     except UnicodeError:  # a lone surrogate: no stored account has one
         return None
-    return _scan(v.recs, range(len(v.recs)), _key(nb + ib, len(nb)))
+    return _scan(v.recs, range(len(v.recs)), key_of(nb + ib, len(nb)))
 
 
 def _write_slot(v, slot, base, items, seq):
@@ -242,7 +238,7 @@ def _write_slot_steps(v, slot, base, items, seq):
     except OSError as e:
         raise v.M.VaultError("io", "cannot write the vault: %s" % _why(e)) from None
     try:
-        head = struct.pack(_HEADER, _MAGIC, _VERSION, 0, len(items), seq)
+        head = struct.pack(HEADER, MAGIC, _VERSION, 0, len(items), seq)
         f.write(head)
         crc = crc32(head)
         n = 0
