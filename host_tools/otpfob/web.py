@@ -548,7 +548,7 @@ def parse_bridge(text):
 def _command():
     import click
 
-    @click.command("web")
+    @click.command("web", epilog="Example: otpfob web --serial-bridge socket://127.0.0.1:7701")
     @click.option(
         "--port",
         type=click.IntRange(0, 65535),

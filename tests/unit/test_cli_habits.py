@@ -325,6 +325,24 @@ def test_every_command_help_shows_an_example():
         assert "Example" in result.stdout, " ".join(["otpfob"] + path)
 
 
+def test_every_force_and_json_has_its_short_flag_lazily_loaded_commands_too():
+    ctx = click.Context(main, info_name="otpfob")
+    seen = {"--force": [], "--json": []}
+    for path, cmd in _walk(main, ctx, []):
+        for param in cmd.params:
+            for long, short in (("--force", "-f"), ("--json", "-j")):
+                if long in param.opts:
+                    seen[long].append(" ".join(path))
+                    assert short in param.opts, "otpfob %s %s has no %s" % (
+                        " ".join(path),
+                        long,
+                        short,
+                    )
+    # deploy and fleet are loaded when asked for; fleet takes --json after its name.
+    assert "deploy" in seen["--force"] and "fleet provision" in seen["--force"]
+    assert "fleet provision" in seen["--json"]
+
+
 # --- progress ---------------------------------------------------------------------------------
 
 

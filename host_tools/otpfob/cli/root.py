@@ -44,10 +44,8 @@ class FobGroup(click.Group):
             raise ExpectedError(
                 "the %s command is not available in this installation (%s)" % (name, exc)
             ) from None
-        add_short_flags(cmd)
-        add_examples(cmd, name)
-        if name in LAZY_GLOBALS:
-            add_global_options(cmd, LAZY_GLOBALS[name])
+        # Each lazily loaded command is defined with the conventions the rest follow
+        # (its example, -f and -j, fleet's --json): nothing is added to it here.
         return cmd
 
     def format_commands(self, ctx, formatter):
@@ -102,44 +100,6 @@ class FobGroup(click.Group):
 def _state(ctx):
     state = ctx.find_object(State)
     return state if state is not None else State(ctx, None, False, 5.0)
-
-
-# Long options of the lazily loaded commands that get the short flag the rest have.
-SHORT_FLAGS = {"--force": "-f", "--json": "-j"}
-
-# The global options a lazily loaded command also takes after its name (fleet reports in
-# JSON; deploy and sim neither talk to a fob's data channel nor print JSON).
-LAZY_GLOBALS = {"fleet": ("--json",)}
-
-# Examples for the lazily loaded commands whose own help has none.
-LAZY_EXAMPLES = {
-    "deploy": "Example: otpfob deploy --drive /media/$USER/CIRCUITPY --dry-run",
-    "fleet": "Example: otpfob fleet provision --users users.csv --issuer Example --out entra.csv",
-    "fleet provision": "Example: otpfob fleet provision --users users.csv --issuer Example "
-    "--out entra.csv --fob /dev/ttyACM1 --fob /dev/ttyACM3",
-    "sim": "Example: otpfob sim --demo --state ~/.otpfob-sim",
-    "web": "Example: otpfob web --serial-bridge socket://127.0.0.1:7701",
-}
-
-
-def add_examples(cmd, path):
-    if path in LAZY_EXAMPLES and "Example" not in (cmd.help or "") + (cmd.epilog or ""):
-        cmd.epilog = LAZY_EXAMPLES[path]
-    for name, sub in getattr(cmd, "commands", {}).items():
-        add_examples(sub, path + " " + name)
-
-
-def add_short_flags(cmd):
-    """Give a command's (and its subcommands') long options their usual short flag when it
-    is free."""
-    used = {o for p in cmd.params for o in p.opts + p.secondary_opts}
-    for param in cmd.params:
-        for long, short in SHORT_FLAGS.items():
-            if long in param.opts and short not in used:
-                param.opts.append(short)
-                used.add(short)
-    for sub in getattr(cmd, "commands", {}).values():
-        add_short_flags(sub)
 
 
 @click.group(cls=FobGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -19,7 +19,7 @@ def spinner():
     return lambda text: console.status(text)
 
 
-@click.command("deploy")
+@click.command("deploy", epilog="Example: otpfob deploy --drive /media/$USER/CIRCUITPY --dry-run")
 @click.option("--board", help="Board file in boards/ (default: the Board ID in boot_out.txt).")
 @click.option(
     "--drive",
@@ -27,7 +27,7 @@ def spinner():
     help="The CIRCUITPY drive (default: found by its volume label).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
-@click.option("--force", is_flag=True, help="Replace another project's code.py.")
+@click.option("--force", "-f", is_flag=True, help="Replace another project's code.py.")
 @click.option("--via-repl", is_flag=True, help="Copy over the REPL with mpremote instead.")
 @click.option(
     "--repl-port",

@@ -7,6 +7,7 @@ import threading
 
 import click
 
+from ..cli.util import add_global_options
 from .inputs import FleetError, read_password, read_users
 from .provisioning import Fleet, Reporter, join_threads
 
@@ -37,12 +38,19 @@ class RichReporter(Reporter):
         self.progress.console.print("[bold]%s[/bold]" % text)
 
 
-@click.group(name="fleet")
+@click.group(
+    name="fleet",
+    epilog="Example: otpfob fleet provision --users users.csv --issuer Example --out entra.csv",
+)
 def fleet():
     """Provision many fobs for many users."""
 
 
-@fleet.command(name="provision")
+@fleet.command(
+    name="provision",
+    epilog="Example: otpfob fleet provision --users users.csv --issuer Example "
+    "--out entra.csv --fob /dev/ttyACM1 --fob /dev/ttyACM3",
+)
 @click.option(
     "--users",
     "users_file",
@@ -96,7 +104,10 @@ def fleet():
     help="Progress file for resuming [OUT.manifest.json].",
 )
 @click.option(
-    "--force", is_flag=True, help="Also provision fobs that already hold accounts (they keep them)."
+    "--force",
+    "-f",
+    is_flag=True,
+    help="Also provision fobs that already hold accounts (they keep them).",
 )
 @click.pass_obj
 def provision_command(
@@ -253,3 +264,7 @@ def _print_summary(console, run):
             "%d %s no fob: %s"
             % (n, "user still has" if n == 1 else "users still have", ", ".join(run.pending))
         )
+
+
+# fleet reports in JSON: it takes the global --json after its own name too.
+add_global_options(fleet, ("--json",))

@@ -95,7 +95,11 @@ def write_control_file(state_dir, address):
 
 # `otpfob sim` runs the simulator; `otpfob sim press A` and the other subcommands talk to
 # one that runs.
-@click.group("sim", invoke_without_command=True)
+@click.group(
+    "sim",
+    invoke_without_command=True,
+    epilog="Example: otpfob sim --demo --state ~/.otpfob-sim",
+)
 @click.option("--headless", is_flag=True, help="No terminal display; drive it via --control.")
 @click.option(
     "--data",
