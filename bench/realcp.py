@@ -10,7 +10,8 @@
    low-water mark the fob reports; power-on, light-sleep and deep-sleep wake to the right
    code, with a board estimate that adds XIP cache misses and I2C time.
 2. The wake latencies again with 20 accounts, deployed as .py and as .mpy, to show what
-   precompiling saves at each wake.
+   precompiling saves at each wake, and as .mpy without CircuitPython's 1 s safe-mode wait
+   (what CIRCUITPY_SAFE_MODE_DELAY = 0 in settings.toml gives from CircuitPython 10.3.0).
 All times are emulated seconds (the emulator runs at about 0.3x real time here).
 """
 
@@ -21,26 +22,30 @@ from pathlib import Path
 from otpfob.testing import realcp
 
 
-def run_all(images, fmt, steps, accounts_n, out):
-    got = realcp.run_images(images, out, fmt, steps, accounts_n)
+def run_all(images, fmt, steps, accounts_n, out, safe_mode_wait=True):
+    got = realcp.run_images(images, out, fmt, steps, accounts_n, safe_mode_wait=safe_mode_wait)
     return [got[v] for v in images]
+
+
+def form(r):
+    return r["format"] + ("" if r.get("safe_mode_wait", True) else ", no wait")
 
 
 def wake_table(pairs):
     print(
-        "%-8s %-4s %12s %12s %18s %18s"
+        "%-8s %-11s %12s %12s %18s %18s"
         % ("image", "form", "power-on", "light", "deep", "deep (board est.)")
     )
     for r in pairs:
         if r.get("errors"):
-            print("%-8s %-4s  ERROR: %s" % (r["image"], r["format"], r["errors"][0][:120]))
+            print("%-8s %-11s  ERROR: %s" % (r["image"], form(r), r["errors"][0][:120]))
             continue
         deep = r["deep"]
         print(
-            "%-8s %-4s %10.3f s %10.3f s %16.3f s %9.2f-%.2f s"
+            "%-8s %-11s %10.3f s %10.3f s %16.3f s %9.2f-%.2f s"
             % (
                 r["image"],
-                r["format"],
+                form(r),
                 r["power_on"]["to_code_s"],
                 r["light"]["press_to_code_s"],
                 deep["press_to_code_s"],
@@ -129,7 +134,15 @@ def main(argv=None):
         print()
     print("Wake to the right code, 20 accounts, .py against .mpy files:")
     small = ("provision", "sleep")
-    wake_table(run_all(images, "py", small, 20, out) + run_all(images, "mpy", small, 20, out))
+    wake_table(
+        run_all(images, "py", small, 20, out)
+        + run_all(images, "mpy", small, 20, out)
+        + run_all(images, "mpy", small, 20, out, safe_mode_wait=False)
+    )
+    print(
+        "(no wait: the firmware's reset read as a watchdog timeout, which skips CircuitPython's "
+        "1 s safe-mode wait as CIRCUITPY_SAFE_MODE_DELAY = 0 does from 10.3.0)"
+    )
     print(
         "CircuitPython's own start until it reads CIRCUITPY (the pico-sdk's double-reset "
         "window, the 1 s safe-mode wait, its set-up), s:"

@@ -748,17 +748,23 @@ def test_the_slow_steps_of_a_deploy_show_progress_while_they_run(firmware, path_
     assert deploy.command.spinner() is None
 
 
-def test_deploy_writes_the_pystack_setting_and_keeps_the_drives_other_settings(tmp_path, firmware):
+def test_deploy_writes_the_pystack_and_safe_mode_settings_and_keeps_the_drives_others(
+    tmp_path, firmware
+):
     # CircuitPython 8 and 9 give the RP2040 1536 bytes of Python call stack, less than an
     # import's staged part needs ("pystack exhausted" on 8.2.6 and 9.2.8, make test-realcp).
+    # From 10.3.0 CircuitPython reads its safe-mode wait from settings.toml: without it, a
+    # deep-sleep wake (a reset on the RP2040) waits 1 s before the code (docs/power.md).
     drive = make_drive(tmp_path, BOOT_9)
     (drive / "settings.toml").write_text(
         'CIRCUITPY_WIFI_SSID = "home"\nCIRCUITPY_PYSTACK_SIZE = 1024\n# mine\n'
+        "CIRCUITPY_SAFE_MODE_DELAY = 2.5\n"
     )
     assert run(firmware, "--drive", str(drive), "--py").exit_code == 0
     text = (drive / "settings.toml").read_text()
     assert 'CIRCUITPY_WIFI_SSID = "home"' in text and "# mine" in text
     assert "CIRCUITPY_PYSTACK_SIZE = 4096" in text and "= 1024" not in text
+    assert "CIRCUITPY_SAFE_MODE_DELAY = 0\n" in text and "= 2.5" not in text
     # Deploying again changes nothing more.
     assert run(firmware, "--drive", str(drive), "--py").exit_code == 0
     assert (drive / "settings.toml").read_text() == text

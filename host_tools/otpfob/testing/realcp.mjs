@@ -16,6 +16,11 @@
 //  - button presses and releases at exact emulated times, also "1.0 s from now" and "2 s
 //    after the panel goes dark", so a gesture lands where it must (rp2040js jumps over a
 //    light sleep to its next timer, far faster than a host could aim);
+//  - --no-safe-mode-wait: the firmware's own reset leaves the pico-sdk's watchdog_enable()
+//    mark (WATCHDOG_NON_REBOOT_MAGIC in scratch 4), so CircuitPython reads it as a watchdog
+//    timeout and skips its 1 s safe-mode wait, as CircuitPython 10.3's
+//    CIRCUITPY_SAFE_MODE_DELAY = 0 (settings.toml) or a CIRCUITPY_SKIP_SAFE_MODE_WAIT build
+//    skips it: the deep-sleep wake such a fob would have, on the images there are here;
 //  - a trace (JSON lines): every SSD1306 frame with the DS3231's time, presses, resets,
 //    dormant and wake, watchdog firings; with --xip, XIP cache misses and I2C bytes so far
 //    in each event, from which the harness estimates a real board's time.
@@ -23,6 +28,7 @@
 // usage: node realcp.mjs --emu DIR --uf2 F --bootrom F (--fs DIR | --fs-image F)
 //        [--data PORT] [--control PORT] [--no-usb] [--epoch N] [--rtc-ok] [--height 64]
 //        [--i2c-pins 4,5] [--buttons A:15,B:14,C:13] [--log F] [--trace F] [--xip]
+//        [--no-safe-mode-wait]
 // Prints one JSON line {"data": PORT, "control": PORT} once both ports listen (0 picks
 // free ports). Control commands, one a line, answered "ok ..." or "error ...":
 //   status | passes | press B [after S] | hold B SECONDS [after S] | press-after-dark B S
@@ -56,6 +62,7 @@ const FLASH_SIZE = 2 * 1024 * 1024; // the Pico's W25Q16JV
 const FS_OFFSET = 0x100000, FS_SIZE = 1024 * 1024; // CIRCUITPY on a 2 MB RP2040 board
 const CYCLE_NS = 1e9 / 125e6;
 const WD_LOAD = 0x04, WD_CTRL = 0x00, WD_REASON_FORCE = 2;
+const WD_SCRATCH_SDK = 4, WATCHDOG_NON_REBOOT_MAGIC = 0x6ab73121; // pico-sdk watchdog.c
 const XOSC_DORMANT = 0x08;
 const MISS = { lineShift: 3, sets: 1024 }; // RP2040 XIP cache: 16 KB, 2-way, 8-byte lines
 
@@ -342,6 +349,7 @@ function reset(why, reason) {
   const old = retire();
   const wd = old.mcu.peripherals[0x40058];
   if (reason !== undefined) wd.reason = reason;
+  if (args["no-safe-mode-wait"] && why === "firmware") wd.scratchData[WD_SCRATCH_SDK] = WATCHDOG_NON_REBOOT_MAGIC;
   resets.push({ t: +now().toFixed(6), why });
   trace("reset", { why, scratch: Array.from(wd.scratchData) });
   dormantSince = null;

@@ -172,6 +172,7 @@ class Emulator:
         epoch=None,
         pins=None,
         rtc_ok=False,
+        safe_mode_wait=True,
     ):
         self.work = Path(work)
         self.work.mkdir(parents=True, exist_ok=True)
@@ -198,6 +199,8 @@ class Emulator:
             cmd.append("--xip")
         if epoch is not None:
             cmd += ["--epoch", str(int(epoch))]
+        if not safe_mode_wait:
+            cmd.append("--no-safe-mode-wait")  # as CIRCUITPY_SAFE_MODE_DELAY = 0 on 10.3+
         if rtc_ok:
             cmd.append("--rtc-ok")  # the DS3231 keeps time (else it lost power)
         cmd += pins or board_pins(resources.boards_dir() / (BOARD + ".py"))
@@ -442,12 +445,13 @@ class Fob:
     """A fob on one image: the emulator, the proxy that answers questions with YES, and
     the CLI run against it."""
 
-    def __init__(self, version, uf2, work, fmt="mpy", xip=False):
+    def __init__(self, version, uf2, work, fmt="mpy", xip=False, safe_mode_wait=True):
         self.version = version
         self.uf2 = Path(uf2)
         self.work = Path(work)
         self.fmt = fmt
         self.xip = xip
+        self.safe_mode_wait = safe_mode_wait
         self.drive = self.work / "drive"
         self.emu = None
         self.proxy = None
@@ -457,7 +461,13 @@ class Fob:
 
     def start(self):
         deploy(self.drive, self.version, self.fmt)
-        self.emu = Emulator(self.uf2, self.work / "emu", fs=self.drive, xip=self.xip)
+        self.emu = Emulator(
+            self.uf2,
+            self.work / "emu",
+            fs=self.drive,
+            xip=self.xip,
+            safe_mode_wait=self.safe_mode_wait,
+        )
         self.proxy = Proxy(
             self.emu.data_port, self._prompted, self.work / "emu" / "data.log", self._replied
         )
@@ -700,9 +710,10 @@ class Run:
         steps=("provision", "sleep", "manage"),
         accounts_n=ACCOUNTS,
         say=None,
+        safe_mode_wait=True,
     ):
         self.version = version
-        self.fob = Fob(version, uf2, work, fmt)
+        self.fob = Fob(version, uf2, work, fmt, safe_mode_wait=safe_mode_wait)
         self.work = Path(work)
         self.steps = steps
         self.accounts = accounts(accounts_n)
@@ -710,6 +721,7 @@ class Run:
         self.r = {
             "image": version,
             "format": fmt,
+            "safe_mode_wait": safe_mode_wait,
             "accounts": accounts_n,
             "ops": {},
             "errors": [],
@@ -998,16 +1010,31 @@ def write_vault(folder, accts, created=1_800_000_000):
 
 
 def run_images(
-    images, out, fmt="mpy", steps=("provision", "sleep", "manage"), accounts_n=ACCOUNTS, say=None
+    images,
+    out,
+    fmt="mpy",
+    steps=("provision", "sleep", "manage"),
+    accounts_n=ACCOUNTS,
+    say=None,
+    safe_mode_wait=True,
 ):
     """Run on every image side by side (a thread each, around its emulator); results by
-    version. Each run's folder is out/<version> (out/<version>-py for .py files)."""
+    version. Each run's folder is out/<version> (out/<version>-py for .py files, and
+    -nowait for a run without the safe-mode wait)."""
     results = {}
 
     def one(version):
-        folder = Path(out) / (version if fmt == "mpy" else "%s-%s" % (version, fmt))
+        name = version if fmt == "mpy" else "%s-%s" % (version, fmt)
+        folder = Path(out) / (name if safe_mode_wait else name + "-nowait")
         results[version] = Run(
-            version, images[version], folder, fmt, steps=steps, accounts_n=accounts_n, say=say
+            version,
+            images[version],
+            folder,
+            fmt,
+            steps=steps,
+            accounts_n=accounts_n,
+            say=say,
+            safe_mode_wait=safe_mode_wait,
         ).run()
 
     threads = [threading.Thread(target=one, args=(v,)) for v in images]
