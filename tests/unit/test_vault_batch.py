@@ -70,3 +70,21 @@ def test_a_batch_with_an_existing_account_and_no_overwrite_stores_nothing(tmp_pa
         v.add_many(b)
     assert e.value.code == "duplicate" and "accounts[0]" in e.value.message
     assert list(v.accounts) == accounts(3) and len(b) == 3
+
+
+def test_key_hashes_find_each_index_and_never_a_match_across_two_hashes():
+    from fob.vault_edit import KeyHashes
+
+    keys = KeyHashes()
+    # Two hashes whose bytes hold others across their boundary: 0x11223344 then 0x55667788
+    # are 44 33 22 11 | 88 77 66 55 (little-endian), so 22 11 88 77 is 0x77881122.
+    hashes = [0x11223344, 0x55667788] + [(i * 2654435761) & 0x3FFFFFFF for i in range(1, 99)]
+    for i, h in enumerate(hashes):
+        keys[h] = i
+    assert all(keys.get(h) == i for i, h in enumerate(hashes))
+    assert keys.get(0x77881122) is None and keys.get(0x66778811) is None
+    assert keys.get(0x3FFFFFFF) is None and keys.get(0) is None
+    # Only in index order (the draft appends); no block past 128 bytes.
+    with pytest.raises(ValueError):
+        keys[5] = 7
+    assert max(len(p) for p in keys.parts) <= 128
