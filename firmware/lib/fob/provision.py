@@ -42,6 +42,7 @@ _S_TOKEN = const(8)      # the sender's batch token: only it can add parts
 _S_CHECK = const(9)      # the check value's chain so far (fob/check.py)
 _S_COUNTERS = const(10)  # HOTP counters: (position in the batch, counter) pairs
 _S_VAULT = const(11)     # [vault generation, array of the vault's key hashes] or None
+_S_SIZE = const(12)
 _HASH_MASK = const(0x3FFFFFFF)  # a hash kept as a 32-bit array item on every port
 
 
@@ -297,8 +298,19 @@ def add_many(p, req):
         # The hashes' array is made whole now, while the heap holds little: grown an
         # account at a time, between the blocks each part leaves, it cut the heap of
         # CircuitPython 9.2.8 into holes too small for the batch's next chunk.
-        st = [0, False, Batch(), 0, overwrite, array("i", bytes(4 * BATCH_MAX)), 0, 0,
-              token if staged else None, check.start(), [], None]
+        st = [None] * _S_SIZE
+        st[_S_AT] = 0
+        st[_S_LINKED] = False
+        st[_S_ACCOUNTS] = Batch()
+        st[_S_PARTS] = 0
+        st[_S_OVERWRITE] = overwrite
+        st[_S_HASHES] = array("i", bytes(4 * BATCH_MAX))
+        st[_S_NEW] = 0
+        st[_S_BYTES] = 0
+        st[_S_TOKEN] = token if staged else None
+        st[_S_CHECK] = check.start()
+        st[_S_COUNTERS] = []
+        st[_S_VAULT] = None
     elif st[_S_PARTS] != part:
         raise VaultError("no_batch", "part %d does not continue the staged batch (part %d "
                          "comes next); nothing was stored" % (part, st[_S_PARTS]))
