@@ -9,10 +9,10 @@ REPO = Path(__file__).resolve().parents[2]
 MAKEFILE = (REPO / "Makefile").read_text()
 
 
-def test_ci_runs_the_lint_before_the_tests():
+def test_ci_runs_the_lint_before_the_tests_and_the_real_circuitpython_tier_last():
     steps = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
-    assert "make lint" in steps and "make test" in steps
-    assert steps.index("make lint") < steps.index("make test")
+    assert "make lint" in steps and "make test" in steps and "make test-realcp" in steps
+    assert steps.index("make lint") < steps.index("make test") < steps.index("make test-realcp")
 
 
 def test_the_lint_tools_are_pinned_and_make_lint_runs_each():
