@@ -19,7 +19,6 @@ class FakeUI:
         self.count = count
         self.restored = None
         self.woken = 0
-        self.readied = 0
         self.overlay = None
         self.overlay_room = 0
 
@@ -32,9 +31,6 @@ class FakeUI:
     def wake_from_sleep(self):
         self.woken += 1
         self.powered = True
-
-    def ready_code(self):
-        self.readied += 1
 
 
 class FakePin:
@@ -295,7 +291,7 @@ def test_the_watchdog_is_stopped_for_a_sleep_on_circuitpython_9_and_10(
     p, fake, dog, clock, ui = sleeping(monkeypatch, board, major)
     with pytest.raises(SystemExit):
         p.step()
-    assert dog.mode is None and dog.feeds == [] and ui.readied == 0
+    assert dog.mode is None and dog.feeds == []
     # One light sleep up to the deep-sleep deadline, then deep sleep: no slices.
     assert fake.untils == [power.DEEP_AFTER]
     assert [c[0] for c in fake.calls] == ["light", "deep"]
@@ -323,5 +319,3 @@ def test_on_circuitpython_8_a_press_still_wakes_the_fob_between_feeds(monkeypatc
     assert p.step() is True
     assert ui.woken == 1 and [c[0] for c in fake.calls] == ["light"] * 3
     assert len(dog.feeds) == 2  # at 4 and 8 s; the press came at 10.5 s
-    # The code was made ready at each feed (8.x computes it in Python): the wake draws it.
-    assert ui.readied == 2

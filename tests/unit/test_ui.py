@@ -302,32 +302,6 @@ def test_idle_blank_and_the_first_press_only_wakes(tmp_path):
     assert r.status["code"] == rfc6238(SECRETS[1], r.clock.t)
 
 
-def test_a_code_made_ready_while_asleep_is_drawn_at_the_wake_without_computing_it(tmp_path):
-    # fob/power.py asks for it between watchdog feeds on CircuitPython 8.x (no hashlib).
-    r = Rig(tmp_path)
-    r.tick(31)
-    assert r.status["screen"] == "off"
-    r.tick(100)  # asleep into a later period (the screen off computes nothing)
-    before = r.otp.calls
-    r.ui.ready_code()
-    assert r.otp.calls == before + 1  # this period's code; not in its last seconds
-    r.ui.wake_from_sleep()
-    r.tick()
-    assert r.otp.calls == before + 1
-    assert r.status["screen"] == "code" and r.status["code"] == rfc6238(SECRETS[0], r.clock.t)
-    # In a period's last seconds the next code is made ready too: a wake after the
-    # period ends computes nothing either.
-    r.tick(31)
-    r.tick(30 - (r.clock.t % 30) - 3)
-    before = r.otp.calls
-    r.ui.ready_code()
-    assert r.otp.calls == before + 1  # the next (the current one was drawn before)
-    r.tick(5)
-    r.ui.wake_from_sleep()
-    r.tick()
-    assert r.otp.calls == before + 1 and r.status["code"] == rfc6238(SECRETS[0], r.clock.t)
-
-
 def test_idle_timeout_comes_from_settings(tmp_path):
     r = Rig(tmp_path)
     r.settings.idle_timeout = 120

@@ -223,9 +223,6 @@ class Power:
                 if not feeding:
                     break  # the deep-sleep deadline
                 dog.feed()
-                # 8.x has no hashlib, and a pure SHA-1 code is most of a wake there: it
-                # is computed now, between feeds, and a press finds it ready to draw.
-                self.ui.ready_code()
                 now = time.monotonic()
             self.state = "awake"
         self._save()

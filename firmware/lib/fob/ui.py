@@ -510,18 +510,6 @@ class UI:
         code = self.otp.hotp(acc.secret, c, acc.digits, acc.algorithm)
         self._hotp = (group(code), c, t + HOTP_SECONDS, code)
 
-    def ready_code(self):
-        """Computes the shown entry's code (and in a period's last seconds the next) ahead,
-        so that the next frame only draws it: fob/power.py calls it between the watchdog
-        feeds of a light sleep on CircuitPython 8.x, where the code is computed in Python."""
-        acc = self._acc
-        if acc is None or acc.hotp:
-            return
-        try:
-            self.current_code(self.clock.now())
-        except Exception:  # a clock or a heap that fails now fails again, shown, at the wake
-            pass
-
     def current_code(self, epoch):
         """The code of the entry on screen for this very second, or None without one
         (fob/hidtype.py types it)."""
