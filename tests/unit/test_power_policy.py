@@ -319,3 +319,40 @@ def test_on_circuitpython_8_a_press_still_wakes_the_fob_between_feeds(monkeypatc
     assert p.step() is True
     assert ui.woken == 1 and [c[0] for c in fake.calls] == ["light"] * 3
     assert len(dog.feeds) == 2  # at 4 and 8 s; the press came at 10.5 s
+
+
+def test_after_a_wake_the_loop_draws_the_code_in_the_same_pass(monkeypatch):
+    # Not after the loop's sleep (LOOP_SLEEP) and one more pass: a light-sleep wake on
+    # real CircuitPython is that much sooner (docs/power.md).
+    from fob import app as app_module
+
+    order = []
+
+    class UI:
+        powered = True
+
+        def update(self):
+            order.append("update")
+            return True
+
+    class Power:
+        def step(self):
+            order.append("sleep and wake")
+            return True
+
+    class Display:
+        def flush(self):
+            order.append("flush")
+
+    class Buttons:
+        def poll(self):
+            return []
+
+    a = app_module.App.__new__(app_module.App)
+    a.ui, a.power, a.display, a.buttons = UI(), Power(), Display(), Buttons()
+    a._released, a._maintenance, a.protocol, a.failures = True, None, None, 0
+    a._listen = a._watch_parts = lambda: None
+    monkeypatch.setattr(app_module, "start_watchdog", lambda: None)
+    assert a.step() is True
+    assert order == ["update", "flush", "sleep and wake", "update", "flush"]
+    assert a.failures == 0
