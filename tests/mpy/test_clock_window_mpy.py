@@ -3,103 +3,16 @@ epoch is a heap big int and floats are too coarse to hold one: small moves pass 
 in all, then a set waits for a press; the record on flash survives a new Protocol."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from otpfob.testing import mpy
 
-SCRIPT = r"""
-import json
-import os
-
-from fob.protocol import Protocol
-from fob.vault import Vault
-
-ROOT = "/state"
-try:
-    os.mkdir(ROOT)
-except OSError:
-    pass
-
-
-class Port:
-    def __init__(self):
-        self.inbox = b""
-        self.out = ""
-        self.finals = []  # ids of the final replies written so far
-
-
-    @property
-    def in_waiting(self):
-        return len(self.inbox)
-
-    def read(self, n):
-        data = self.inbox[:n]
-        self.inbox = self.inbox[n:]
-        return data
-
-    def write(self, data):
-        text = str(data, "utf-8")
-        print(text, end="")
-        self.out += text
-        while "\n" in self.out:
-            line, self.out = self.out.split("\n", 1)
-            r = json.loads(line)
-            if "pending" not in r:
-                self.finals.append(r.get("id"))
-        return len(data)
-
-
-class Clock:
-    reason = "ok"
-
-    def __init__(self):
-        self.t = 1800000000
-
-    def now(self):
-        return self.t
-
-    def fraction(self):
-        return 0.25
-
-    def set(self, t):
-        self.t = t
-
-
-class No:
-    # The person at the fob, refusing every prompt.
-    answer = None
-
-    def ask(self, prompt):
-        self.answer = False
-
-    def cancel(self):
-        self.answer = None
-
-    def notify(self, text):
-        pass
-
-
-clock = Clock()
-
-
-def fob():
-    v = Vault(ROOT)
-    v.load()
-    port = Port()
-    return port, Protocol(port, v, clock, {}, presence=No())
-
-
-def settle(port, p, rid):
-    # Until the request's final reply: a set whose request was not worked on within
-    # 20 ms of coming waits, in passes, for the fob's next whole second (a busy machine).
-    for _ in range(1000000):
-        p.poll()
-        if rid in port.finals:
-            return
-    print("no final reply to %d" % rid)
-
-
+SCRIPT = (
+    "ANSWER = False  # the person at the fob refuses every prompt\n"
+    + Path(__file__).with_name("protocol_rig.py").read_text()
+    + r"""
 port, p = fob()
 for i in range(16):
     step = 10 if i % 2 == 0 else -7
@@ -110,6 +23,7 @@ port, p = fob()
 port.inbox += json.dumps({"id": 99, "cmd": "time_set", "time": clock.t + 2}) + "\n"
 settle(port, p, 99)
 """
+)
 
 
 @pytest.mark.skipif(not mpy.wasm_available(), reason="node or the WebAssembly port missing")

@@ -4,6 +4,7 @@ over the same flash that finds them all, and a second setup refused."""
 
 import base64
 import json
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -16,94 +17,11 @@ SALT = b"s" * 16
 KEY = auth.derive_key("correct horse", SALT, auth.ITERATIONS_MIN)
 WHEN = 1800003600
 
-SCRIPT = r"""
+SCRIPT = (
+    "ANSWER = True  # the holder says yes\n"
+    + Path(__file__).with_name("protocol_rig.py").read_text()
+    + r"""
 import gc
-import json
-import os
-
-from fob import fresh
-from fob.protocol import Protocol
-from fob.vault import Vault
-
-ROOT = "/state"
-try:
-    os.mkdir(ROOT)
-except OSError:
-    pass
-
-
-class Port:
-    def __init__(self):
-        self.inbox = b""
-        self.finals = []
-        self.out = ""
-
-    @property
-    def in_waiting(self):
-        return len(self.inbox)
-
-    def read(self, n):
-        data = self.inbox[:n]
-        self.inbox = self.inbox[n:]
-        return data
-
-    def write(self, data):
-        text = str(data, "utf-8")
-        print(text, end="")
-        self.out += text
-        while "\n" in self.out:
-            line, self.out = self.out.split("\n", 1)
-            if '"pending"' not in line:
-                self.finals.append(line)
-        return len(data)
-
-
-class Clock:
-    reason = "ok"
-
-    def __init__(self):
-        self.t = 1800000000
-
-    def now(self):
-        return self.t
-
-    def fraction(self):
-        return 0.25
-
-    def set(self, t):
-        self.t = t
-
-
-class Yes:
-    answer = None
-
-    def ask(self, prompt):
-        self.answer = True
-
-    def cancel(self):
-        self.answer = None
-
-    def notify(self, text):
-        pass
-
-
-clock = Clock()
-
-
-def fob():
-    v = Vault(ROOT)
-    v.load()
-    port = Port()
-    return port, Protocol(port, v, clock, {}, presence=Yes())
-
-
-def settle(port, p, n):
-    passes = 0
-    while len(port.finals) < n and passes < 1000000:
-        p.poll()
-        passes += 1
-    return passes
-
 
 port, p = fob()
 port.inbox += REQUEST + "\n"
@@ -114,10 +32,11 @@ print("free", gc.mem_free())
 print("--- restart")
 port, p = fob()
 port.inbox += json.dumps({"id": 2, "cmd": "info"}) + "\n"
-settle(port, p, 1)
-port.inbox += json.dumps({"id": 3, "cmd": "setup", "time": clock.t}) + "\n"
 settle(port, p, 2)
+port.inbox += json.dumps({"id": 3, "cmd": "setup", "time": clock.t}) + "\n"
+settle(port, p, 3)
 """
+)
 
 
 @pytest.mark.skipif(not mpy.wasm_available(), reason="node or the WebAssembly port missing")
