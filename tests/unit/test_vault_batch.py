@@ -88,3 +88,9 @@ def test_key_hashes_find_each_index_and_never_a_match_across_two_hashes():
     with pytest.raises(ValueError):
         keys[5] = 7
     assert max(len(p) for p in keys.parts) <= 128
+    # Room made ahead (a staged batch's, at its first part) holds no hash until one is set.
+    ahead = KeyHashes(40)
+    assert len(ahead.parts) == 2 and ahead.get(hashes[0]) is None
+    for i, h in enumerate(hashes):
+        ahead[h] = i
+    assert len(ahead.parts) == 4 and all(ahead.get(h) == i for i, h in enumerate(hashes))

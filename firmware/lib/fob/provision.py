@@ -35,15 +35,14 @@ _S_LINKED = const(1)     # the port said "connected" at the last part
 _S_ACCOUNTS = const(2)   # the accounts, in request order (a vault.Batch: packed records)
 _S_PARTS = const(3)      # parts staged so far: the next one must carry this number
 _S_OVERWRITE = const(4)
-_S_HASHES = const(5)     # array of the staged keys' hashes, in order (duplicates)
+_S_HASHES = const(5)     # the staged keys' hashes, in order (vault_edit.KeyHashes)
 _S_NEW = const(6)        # how many are not yet in the vault
 _S_BYTES = const(7)      # vault bytes the batch adds
 _S_TOKEN = const(8)      # the sender's batch token: only it can add parts
 _S_CHECK = const(9)      # the check value's chain so far (fob/check.py)
 _S_COUNTERS = const(10)  # HOTP counters: (position in the batch, counter) pairs
-_S_VAULT = const(11)     # [vault generation, array of the vault's key hashes] or None
+_S_VAULT = const(11)     # [vault generation, the vault's key hashes] or None
 _S_SIZE = const(12)
-_HASH_MASK = const(0x3FFFFFFF)  # a hash kept as a 32-bit array item on every port
 
 
 def _leaks(message, text):
@@ -108,13 +107,6 @@ def _account(req, created):
         warning = "secret is only %d bits; RFC 4226 asks for at least 128" % (len(key) * 8)
     return Account(name, issuer, key, alg, digits, period, created, counter is not None), \
         warning, counter
-
-
-def _position(hashes, h, n):
-    for i in range(n):
-        if hashes[i] == h:
-            return i
-    return None
 
 
 def _find(accounts, i, key):
@@ -289,22 +281,21 @@ def add_many(p, req):
     if len(items) > CAPACITY:
         raise VaultError("full", "at most %d accounts fit" % CAPACITY)
     if part == 0:
-        from array import array
-
         from fob import check
+        from fob.vault_edit import KeyHashes
 
-        # An array, not a dict from hash to position: 4 bytes an account instead of about
-        # 9, at the moment the heap holds the most (the whole batch staged).
-        # The hashes' array is made whole now, while the heap holds little: grown an
-        # account at a time, between the blocks each part leaves, it cut the heap of
-        # CircuitPython 9.2.8 into holes too small for the batch's next chunk.
+        # 4 bytes an account, not a dict from hash to position (about 9), at the moment
+        # the heap holds the most (the whole batch staged); made whole now, while the heap
+        # holds little: grown an account at a time, between the blocks each part leaves,
+        # it cut the heap of CircuitPython 9.2.8 into holes too small for the batch's next
+        # chunk.
         st = [None] * _S_SIZE
         st[_S_AT] = 0
         st[_S_LINKED] = False
         st[_S_ACCOUNTS] = Batch()
         st[_S_PARTS] = 0
         st[_S_OVERWRITE] = overwrite
-        st[_S_HASHES] = array("i", bytes(4 * BATCH_MAX))
+        st[_S_HASHES] = KeyHashes(BATCH_MAX)
         st[_S_NEW] = 0
         st[_S_BYTES] = 0
         st[_S_TOKEN] = token if staged else None
@@ -333,7 +324,7 @@ def add_many(p, req):
     # while the holder is asked): an account renamed since a part was staged is
     # replaced, and the prompt says so.
     v = p.vault
-    keys = _vault_keys(v.accounts)
+    keys = _vault_keys(st, v)
     existing = v.accounts
     replace = 0
     first = None
@@ -390,16 +381,19 @@ def add_many_prompt(p, what):
     return title + "\nCheck: " + check.text(h)
 
 
-def _vault_keys(accounts):
-    # Hashes (small ints) of the vault's keys, built once per request: a lookup per
-    # element instead of a scan per element. KeyHashes, not one dict: no block that grows
-    # with the vault.
-    from fob.vault_edit import KeyHashes
+def _vault_keys(st, v):
+    # The vault's key hashes for the batch `st`, made once (again if the vault changed
+    # meanwhile): a lookup per element instead of a scan, and no table made anew at every
+    # part, which was kilobytes more in RAM while the part's line was parsed.
+    vk = st[_S_VAULT]
+    if vk is None or vk[0] != v.generation:
+        from fob.vault_edit import KeyHashes
 
-    keys = KeyHashes()
-    for i, a in enumerate(accounts):
-        keys[key_hash(a.key())] = i
-    return keys
+        keys = KeyHashes()
+        for i, a in enumerate(v.accounts):
+            keys[key_hash(a.key())] = i
+        vk = st[_S_VAULT] = [v.generation, keys]
+    return vk[1]
 
 
 def _stage_items(p, st, items):
@@ -414,18 +408,7 @@ def _stage_items(p, st, items):
     created = p.now() or 0
     staged = st[_S_ACCOUNTS]
     hashes = st[_S_HASHES]
-    # The vault's key hashes, made once a batch (again if the vault changed meanwhile):
-    # a lookup table made anew at every part was kilobytes more in RAM while the part's
-    # line was parsed.
-    vk = st[_S_VAULT]
-    if vk is None or vk[0] != v.generation:
-        from array import array
-
-        vh = array("i")
-        for a in accounts:
-            vh.append(key_hash(a.key()) & _HASH_MASK)
-        vk = st[_S_VAULT] = [v.generation, vh]
-    vh = vk[1]
+    vkeys = _vault_keys(st, v)
     warnings = []
     for item in items:
         prefix = "accounts[%d]: " % len(staged)
@@ -433,13 +416,13 @@ def _stage_items(p, st, items):
             acc, warning, counter = _account(item, created)
             key = acc.key()
             h = key_hash(key)
-            if _find(staged, _position(hashes, h & _HASH_MASK, len(staged)), key) is not None:
+            if _find(staged, hashes.get(h), key) is not None:
                 raise VaultError("duplicate", "the same account appears twice: "
                                  + acc.label())
             if len(staged) >= BATCH_MAX:
                 raise VaultError("full", "a batch has room for at most %d accounts; send the rest "
                                  "in another batch" % BATCH_MAX)
-            i = _find(accounts, _position(vh, h & _HASH_MASK, len(vh)), key)
+            i = _find(accounts, vkeys.get(h), key)
             size = record_size(acc)
             if i is None:
                 st[_S_NEW] += 1
@@ -456,7 +439,7 @@ def _stage_items(p, st, items):
                                  % (free, st[_S_BYTES]))
         except VaultError as e:
             raise VaultError(e.code, prefix + e.message) from None
-        hashes[len(staged)] = h & _HASH_MASK
+        hashes[h] = len(staged)
         if counter is not None:
             st[_S_COUNTERS].append((len(staged), counter))
         staged.append(acc)

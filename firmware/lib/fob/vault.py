@@ -215,13 +215,42 @@ class _Records:
     def __len__(self):
         return self.n
 
-    def span(self, j):
-        """(chunk, start, end) of record ``j``."""
+    def locate(self, j):
+        """(index in chunks, start, end) of record ``j``."""
         w = self.where[j >> _WHERE_SHIFT]
         k = (j & _WHERE_MASK) << 1
-        c = self.chunks[w[k]]
+        ci = w[k]
+        c = self.chunks[ci]
         a = w[k + 1]
-        return c, a, a + _RECORD_SIZE + c[a + 2] + c[a + 3] + c[a + 4]
+        return ci, a, a + _RECORD_SIZE + c[a + 2] + c[a + 3] + c[a + 4]
+
+    def span(self, j):
+        """(chunk, start, end) of record ``j``."""
+        ci, a, b = self.locate(j)
+        return self.chunks[ci], a, b
+
+    def drop_unused(self):
+        """Leaves out (so frees) the chunks that hold no record of this index."""
+        chunks = self.chunks
+        used = bytearray(len(chunks))
+        n = 0
+        for w in self.where:
+            for k in range(0, len(w), 2):
+                if not used[w[k]]:
+                    used[w[k]] = 1
+                    n += 1
+        if n == len(chunks):
+            return
+        new = [0] * len(chunks)  # old chunk index -> new
+        kept = []
+        for ci in range(len(chunks)):
+            if used[ci]:
+                new[ci] = len(kept)
+                kept.append(chunks[ci])
+        self.chunks = kept
+        for w in self.where:
+            for k in range(0, len(w), 2):
+                w[k] = new[w[k]]
 
     def record(self, i):
         c, a, b = self.span(i)

@@ -23,7 +23,6 @@ _VERSION = const(1)
 _HEADER_SIZE = const(12)
 _CRC_SIZE = const(4)
 _CHUNK = const(512)
-_RECORD_SIZE = const(13)
 _SCRUB_CHUNK = const(256)
 # A long change is made in steps, one a pass of the fob's loop, so no pass comes near the
 # watchdog (fob/wire.py's WORK): records written, accounts placed, or scrub chunks per step.
@@ -103,8 +102,9 @@ class KeyHashes:
     this replaced grew by reallocation: the commit of an import's second batch on
     CircuitPython 9.2.8 (200 records in RAM) found no hole for 184 bytes of one of them."""
 
-    def __init__(self):
-        self.parts = []
+    def __init__(self, room=0):
+        # Room for `room` hashes made now (while the heap still holds little), more later.
+        self.parts = [_no_hashes() for _ in range((room + _PIECE - 1) // _PIECE)]
         self.n = 0
         self._probe = bytearray(4)
 
@@ -123,11 +123,14 @@ class KeyHashes:
     def __setitem__(self, h, i):
         if i != self.n:
             raise ValueError("key hashes are set in index order")
-        k = i % _PIECE
-        if k == 0:
-            self.parts.append(bytearray(b"\xff" * (4 * _PIECE)))  # -1: no hash is negative
-        struct.pack_into("<i", self.parts[-1], 4 * k, h)
+        if i // _PIECE == len(self.parts):
+            self.parts.append(_no_hashes())
+        struct.pack_into("<i", self.parts[i // _PIECE], 4 * (i % _PIECE), h)
         self.n = i + 1
+
+
+def _no_hashes():
+    return bytearray(b"\xff" * (4 * _PIECE))  # -1 each: no key hash is negative
 
 
 class _Draft:
@@ -382,45 +385,21 @@ def _adopt(base, items):
     for x in items:
         if isinstance(x, int):
             if x < 0:
-                ci, at = _locate(_batch, -1 - x)
+                ci, at, end = _batch.locate(-1 - x)
                 ci += n0
             else:
-                ci, at = _locate(base, x)
-            c = chunks[ci]
+                ci, at, end = base.locate(x)
+            size = end - at
         else:
-            c, at = fresh.place(len(x), min(_CHUNK, left))
-            c[at:at + len(x)] = x
-            left -= len(x)
+            size = len(x)
+            c, at = fresh.place(size, min(_CHUNK, left))
+            c[at:at + size] = x
+            left -= size
             ci = shared + len(fresh.chunks) - 1
-        recs.note(ci, at, _RECORD_SIZE + c[at + 2] + c[at + 3] + c[at + 4])
+        recs.note(ci, at, size)
     chunks.extend(fresh.chunks)
-    used = bytearray(len(chunks))
-    n = 0
-    for w in recs.where:
-        for k in range(0, len(w), 2):
-            if not used[w[k]]:
-                used[w[k]] = 1
-                n += 1
-    if n < len(chunks):
-        new = [0] * len(chunks)
-        kept = []
-        for ci in range(len(chunks)):
-            if used[ci]:
-                new[ci] = len(kept)
-                kept.append(chunks[ci])
-        recs.chunks = kept
-        for w in recs.where:
-            for k in range(0, len(w), 2):
-                w[k] = new[w[k]]
+    recs.drop_unused()
     return recs
-
-
-def _locate(recs, j):
-    # (index in recs.chunks, start) of record j: fob/vault.py's _Records.where, arrays
-    # of 64 records (its _WHERE_SHIFT and _WHERE_MASK).
-    w = recs.where[j >> 6]
-    k = (j & 63) << 1
-    return w[k], w[k + 1]
 
 
 def _zero_dead(base, items):
