@@ -354,5 +354,5 @@ def test_after_a_wake_the_loop_draws_the_code_in_the_same_pass(monkeypatch):
     a._listen = a._watch_parts = lambda: None
     monkeypatch.setattr(app_module, "start_watchdog", lambda: None)
     assert a.step() is True
-    assert order == ["update", "flush", "sleep and wake", "update", "flush"]
+    assert order == ["sleep and wake", "update", "flush"]
     assert a.failures == 0

@@ -174,29 +174,20 @@ class App:
                         heap.sample()
         except Exception as e:
             failed = self._failed("Data channel", e)
+        # Sleep before the screen: after a wake the code goes on the panel in this pass,
+        # not after the loop's sleep and one more pass.
+        try:
+            if self.power is not None and self.power.step():
+                self._released = False  # the press that woke the fob is not an action
+                start_watchdog()  # stopped for the sleep (fob/power.py)
+        except Exception as e:
+            failed = self._failed("Sleep", e)
         try:
             drawn = ui.update()
             if drawn and ui.powered:
                 self.display.flush()
         except Exception as e:
             failed = self._failed("Screen", e)
-        woke = False
-        try:
-            if self.power is not None and self.power.step():
-                self._released = False  # the press that woke the fob is not an action
-                start_watchdog()  # stopped for the sleep (fob/power.py)
-                woke = True
-        except Exception as e:
-            failed = self._failed("Sleep", e)
-        if woke:
-            # The code goes on the panel in this pass, not after the loop's sleep and one
-            # more pass: a light-sleep wake is that much sooner.
-            try:
-                if ui.update() and ui.powered:
-                    self.display.flush()
-                    drawn = True
-            except Exception as e:
-                failed = self._failed("Screen", e)
         try:
             self._watch_parts()
         except Exception as e:
