@@ -877,6 +877,58 @@ def _noting(steps, loaded):
     return wrapped
 
 
+def test_a_change_that_runs_out_of_memory_or_is_refused_lets_its_modules_go(monkeypatch):
+    # A rename out of memory on CircuitPython 9.2.8 left fob.provision loaded, and every
+    # later request, hello too, ran out of memory as well.
+    import sys
+
+    f = Fob([acc(), acc("bob", "Bank")])
+
+    def no_memory(*args):
+        raise MemoryError
+
+    with monkeypatch.context() as m:
+        m.setattr(f.vault, "find", no_memory)
+        assert "out of memory" in err(f.call("rename", index=0, name="carol"), "internal")
+        assert "fob.provision" not in sys.modules
+    ok(f.call("hello"))
+    err(f.call("rename", index=0, name="bob", issuer="Bank"), "duplicate")
+    assert "fob.provision" not in sys.modules
+    ok(f.call("rename", index=0, name="carol"))
+    assert [a.name for a in f.vault.accounts] == ["carol", "bob"]
+
+
+def test_the_pure_hashes_a_code_reply_loaded_go_after_it(fob, monkeypatch):
+    # Where the board has no hashlib for an algorithm, the pure compression is loaded for
+    # its codes; those the reply loaded go again at its end (about 9 KB for SHA-256 and
+    # SHA-512 on CircuitPython 9.2.8), and those loaded before it stay.
+    import sys
+
+    import fob as package
+    from fob import hmac as fob_hmac
+
+    fob.vault.add(acc("carol", "Big", SECRET, algorithm="SHA512"))
+    monkeypatch.setattr(fob_hmac, "native", lambda name: None)
+    for name in fob_hmac.PURE_MODULES:
+        monkeypatch.delitem(sys.modules, "fob." + name, raising=False)
+        monkeypatch.delattr(package, name, raising=False)
+    fob_hmac.pure_module("sha256")
+    loaded = []
+    real = fob_hmac.pure_module
+
+    def noting(name):
+        loaded.append(name)
+        return real(name)
+
+    monkeypatch.setattr(fob_hmac, "pure_module", noting)
+    codes = ok(fob.call("code"))["codes"]
+    assert set(loaded) == {"sha1", "sha256", "sha512"}
+    assert codes[2]["code"] == pyotp.TOTP(SECRET_B32, digest=hashlib.sha512).at(T0)
+    assert "fob.sha256" in sys.modules
+    assert not any("fob." + n in sys.modules for n in ("sha1", "sha1_wide", "sha512"))
+    assert ok(fob.call("code"))["codes"] == codes
+
+
 # -- framing and request errors ------------------------------------------------------
 
 

@@ -88,7 +88,8 @@ def c_code(p, req):
         # The codes of the second the holder agreed in.
         t = _now(p)
         return (LONG, {"time": t}, "codes", _code_items(
-            enumerate(p.vault.accounts) if pick is None else pick, t), 2, None)
+            enumerate(p.vault.accounts) if pick is None else pick, t), 2,
+            _hashes_loaded_go(_hashes_loaded()))
 
     # A host gets codes only with the holder's press, unless the holder turned
     # usb_codes on (with a press).
@@ -175,6 +176,28 @@ def _hotp_code(p, pick):
         "index": i, "issuer": a.issuer, "name": a.name, "digits": a.digits, "type": "hotp",
         "counter": c,
         "code": otp.hotp(a.secret, c, digits=a.digits, algorithm=a.algorithm.lower())}]}
+
+
+def _hashes_loaded():
+    import sys
+
+    from fob.hmac import PURE_MODULES
+
+    return [name for name in PURE_MODULES if "fob." + name in sys.modules]
+
+
+def _hashes_loaded_go(before):
+    # The reply's tail: the pure hashes that its codes loaded go again, as a selftest's
+    # module goes. Codes of all 200 accounts on CircuitPython 9.2.8 load SHA-256 and
+    # SHA-512 (about 9 KB), and with them kept a rename at 200 ran out of memory. The
+    # fob's screen loads the one it needs again when it shows such an account.
+    def tail():
+        for name in _hashes_loaded():
+            if name not in before:
+                _unload(name)
+        return {}
+
+    return tail
 
 
 def _code_items(pick, t):

@@ -20,6 +20,8 @@ except ImportError:
 WIDE = (getattr(sys, "maxsize", 0) >> 32) > 0
 
 NAMES = ("sha1", "sha256", "sha512")
+# The modules of the pure compressions (fob.<name>), imported by pure_module() on use.
+PURE_MODULES = ("sha1", "sha1_wide", "sha256", "sha512")
 # (block size, digest size) of each, as in the pure modules (tests check they agree).
 SIZES = {"sha1": (64, 20), "sha256": (64, 32), "sha512": (128, 64)}
 

@@ -21,7 +21,7 @@ _READ_CHUNK = const(512)
 # requests (the screen keeps its second) yet a flood of junk or newlines drains quickly.
 _READS_PER_POLL = const(48)
 _WORK_PER_POLL = const(96)
-# What a change loads and no code or list needs (see _step).
+# What a change loads and no code or list needs (see _let_go).
 _CHANGE_MODULES = ("provision", "vault_edit", "check")
 _REQUEST_COST = const(24)
 # A partial line is dropped this long (seconds) after its first byte came, once nothing
@@ -309,6 +309,17 @@ class Protocol:
             self.error(rid, "internal", "out of memory")
         except Exception as e:
             self.error(rid, "internal", "internal error (%s)" % type(e).__name__)
+        self._let_go()
+
+    def _let_go(self):
+        # Once no change is under way, asked or staged, the modules that make changes go,
+        # leaving their heap to codes and replies: after a change (with them loaded after
+        # an import of 200, the SHA-512 codes ran out of memory on CircuitPython 10.2.1),
+        # and after a change refused or out of memory (a rename that ran out of memory on
+        # 9.2.8 left them loaded, and every later request, hello too, ran out as well).
+        if self._work is None and self.stage is None and self.question is None:
+            for name in _CHANGE_MODULES:
+                unload(name)
 
     def reply(self, rid, result, interim=False):
         """Writes a reply: a dict (ok, or an interim line), or a long reply (a tuple:
@@ -344,12 +355,6 @@ class Protocol:
         except Exception as e:
             self._work = None
             self.run(rid, _raise, (e,))
-        if self.stage is None:
-            # The change is done and no staged batch waits: the modules that made it go,
-            # leaving their heap to codes (with them loaded after an import of 200, the
-            # SHA-512 codes ran out of memory on CircuitPython 10.2.1).
-            for name in _CHANGE_MODULES:
-                unload(name)
 
     def _end_work(self):
         # Abandoned (the loop caught an error): the steps' own clean-up runs.
